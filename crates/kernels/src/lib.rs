@@ -1,0 +1,25 @@
+//! lite-cnn compute kernels.
+//!
+//! Layout NHWC, f32. Each op family lives in its own module as plain functions
+//! over slices plus a geometry struct (see `geom`); `reference` holds the naive
+//! loops that are the spec and the test oracle; `ffi` is the C ABI the TypeScript
+//! runtime calls (validation happens there, once, and errors are codes, never
+//! panics). `par` is the one place that decides whether a loop runs on the rayon
+//! pool, and `simd` the one place that knows about SIMD128.
+#![cfg_attr(
+    all(target_arch = "wasm32", target_feature = "atomics"),
+    feature(stdarch_wasm_atomic_wait)
+)]
+
+pub mod error;
+pub mod geom;
+pub mod gemm;
+pub mod par;
+pub mod reference;
+pub mod simd;
+
+#[cfg(target_arch = "wasm32")]
+pub mod ffi;
+
+#[cfg(any(test, feature = "selftest"))]
+pub mod selftest;

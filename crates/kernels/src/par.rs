@@ -1,0 +1,49 @@
+//! The one place that decides whether a loop runs on the rayon pool.
+//!
+//! Work is always split into fixed-size chunks chosen from the geometry, never
+//! from the thread count, and any reduction combines chunk results in chunk
+//! order, so results are bit-identical whatever the number of threads.
+//!
+//! Under wasm, parallel loops run on the pool only when the caller already is a
+//! pool thread (`ffi::pool::run` puts every exported call there): entering the
+//! pool from outside blocks in rayon's own latch, which the runtime could not
+//! wake if a worker trapped. Natively (tests), rayon's global pool is used.
+
+/// Calls `f(chunk_index, chunk)` for consecutive `chunk_len`-sized chunks of
+/// `data` (the last may be shorter), in parallel when `parallel` is true and a
+/// pool is available.
+pub fn for_each_chunk_mut<T, F>(data: &mut [T], chunk_len: usize, parallel: bool, f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync + Send,
+{
+    debug_assert!(chunk_len > 0);
+    #[cfg(feature = "threads")]
+    if parallel && pool_available() {
+        use rayon::prelude::*;
+        data.par_chunks_mut(chunk_len).enumerate().for_each(|(i, c)| f(i, c));
+        return;
+    }
+    let _ = parallel;
+    for (i, c) in data.chunks_mut(chunk_len).enumerate() {
+        f(i, c);
+    }
+}
+
+#[cfg(feature = "threads")]
+fn pool_available() -> bool {
+    if cfg!(target_arch = "wasm32") {
+        rayon::current_thread_index().is_some()
+    } else {
+        true
+    }
+}
+
+/// Number of threads that parallel loops can use from here (1 when serial).
+pub fn current_num_threads() -> usize {
+    #[cfg(feature = "threads")]
+    if pool_available() {
+        return rayon::current_num_threads();
+    }
+    1
+}

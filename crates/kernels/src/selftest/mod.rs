@@ -1,0 +1,35 @@
+//! The kernel test suite, written once and run two ways:
+//! - natively by `cargo test` (each case is a `#[test]`);
+//! - compiled into the wasm module with `--features selftest` and run under
+//!   Node by `tests/wasm/run-selftests.mjs`, so the SIMD128 paths and the wasm
+//!   thread pool are what gets tested. Under wasm a failed assertion is a panic,
+//!   i.e. a trap: the panic hook records the message for the runner first.
+//!
+//! Modules declare their cases with `kernel_tests!` and list them in `all()`.
+
+pub mod gradcheck;
+pub mod util;
+
+/// One named test case.
+#[derive(Clone, Copy)]
+pub struct Case {
+    pub name: &'static str,
+    pub run: fn(),
+}
+
+/// Declares test functions; each becomes a `#[test]` natively and an entry in
+/// the module's `CASES` for the wasm runner.
+#[macro_export]
+macro_rules! kernel_tests {
+    ($( $(#[$meta:meta])* fn $name:ident() $body:block )*) => {
+        $( $(#[$meta])* #[cfg_attr(test, test)] pub fn $name() $body )*
+        pub const CASES: &[$crate::selftest::Case] = &[
+            $( $crate::selftest::Case { name: concat!(module_path!(), "::", stringify!($name)), run: $name } ),*
+        ];
+    };
+}
+
+/// Every registered case, in a fixed order.
+pub fn all() -> Vec<Case> {
+    [crate::gemm::tests::CASES].concat()
+}

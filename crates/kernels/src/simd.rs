@@ -1,0 +1,94 @@
+//! A four-lane f32 vector with one SIMD128 implementation (wasm32 with the
+//! `simd128` target feature) and a scalar twin for every other target. Kernels
+//! are written once against `F32x4`; natively the twin is what `cargo test`
+//! runs (LLVM vectorises it), and under wasm the tests exercise SIMD128.
+//!
+//! Both implementations use a separate multiply and add (never a fused
+//! multiply-add), so they round identically.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub struct F32x4(v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn zero() -> Self {
+            Self(f32x4_splat(0.0))
+        }
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self(f32x4_splat(x))
+        }
+        /// Loads `s[0..4]`. Panics in debug builds if `s` is shorter.
+        #[inline(always)]
+        pub fn load(s: &[f32]) -> Self {
+            debug_assert!(s.len() >= 4);
+            // SAFETY: at least 4 elements; v128_load allows unaligned addresses.
+            Self(unsafe { v128_load(s.as_ptr() as *const v128) })
+        }
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32]) {
+            debug_assert!(s.len() >= 4);
+            // SAFETY: as in `load`.
+            unsafe { v128_store(s.as_mut_ptr() as *mut v128, self.0) }
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(f32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(f32x4_mul(self.0, o.0))
+        }
+        /// `self + a * b`, rounded after the multiply and after the add.
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[derive(Clone, Copy)]
+    pub struct F32x4([f32; 4]);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn zero() -> Self {
+            Self([0.0; 4])
+        }
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self([x; 4])
+        }
+        #[inline(always)]
+        pub fn load(s: &[f32]) -> Self {
+            Self([s[0], s[1], s[2], s[3]])
+        }
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32]) {
+            s[..4].copy_from_slice(&self.0);
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] + o.0[i]))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] * o.0[i]))
+        }
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+        }
+    }
+}
+
+pub use imp::F32x4;
+
+/// True when this build's `F32x4` is SIMD128 (reported to JS for diagnostics).
+pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
