@@ -41,11 +41,12 @@ for (const name of wanted) {
     ...(tc.offline ? ['--offline'] : []),
   ];
   const t0 = Date.now();
-  const r = spawnSync(tc.cargo[0], args, {
-    cwd: repoRoot,
-    stdio: 'inherit',
-    env: { ...process.env, ...tc.env, RUSTFLAGS: '' },
-  });
+  // RUSTFLAGS from the environment would replace the config files' flags
+  // entirely (toolchain doc §3), so the build never inherits them.
+  const env = { ...process.env, ...tc.env };
+  delete env.RUSTFLAGS;
+  delete env.CARGO_ENCODED_RUSTFLAGS;
+  const r = spawnSync(tc.cargo[0], args, { cwd: repoRoot, stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error(`build-wasm: cargo failed for the ${name} artifact (toolchain: ${tc.kind})`);
     process.exit(r.status ?? 1);

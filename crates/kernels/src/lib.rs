@@ -7,7 +7,7 @@
 //! panics). `par` is the one place that decides whether a loop runs on the rayon
 //! pool, and `simd` the one place that knows about SIMD128.
 #![cfg_attr(
-    all(target_arch = "wasm32", target_feature = "atomics"),
+    all(target_arch = "wasm32", feature = "threads"),
     feature(stdarch_wasm_atomic_wait)
 )]
 

@@ -1,0 +1,13 @@
+//! Build facts the runtime reports (which artifact, SIMD, threads).
+
+/// Bit 0: SIMD128 kernels; bit 1: built with a thread pool; bit 2: selftests.
+#[no_mangle]
+pub extern "C" fn lc_build_flags() -> u32 {
+    (crate::simd::SIMD128 as u32) | ((cfg!(feature = "threads") as u32) << 1) | ((cfg!(feature = "selftest") as u32) << 2)
+}
+
+/// Threads the kernels can use right now (1 before the pool is built).
+#[no_mangle]
+pub extern "C" fn lc_num_threads() -> u32 {
+    super::pool::num_threads() as u32
+}

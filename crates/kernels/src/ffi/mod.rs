@@ -1,0 +1,52 @@
+//! The C ABI that the TypeScript runtime (ts/sdk/src/runtime) calls.
+//!
+//! Every export validates its arguments once, reports failure as an
+//! [`ErrorCode`] with a message readable through `lc_last_error_*`, and runs
+//! its work through [`pool::run`] so that, in the threaded build, the work
+//! executes on the rayon pool and a worker trap becomes `WorkerFault` instead
+//! of a hang. Nothing here panics on bad input.
+
+pub mod memory;
+pub mod panic;
+pub mod pool;
+
+mod gemm;
+mod info;
+#[cfg(feature = "threads")]
+mod probe;
+#[cfg(feature = "selftest")]
+mod selftest;
+
+use crate::error::{ErrorCode, KernelError};
+use std::sync::Mutex;
+
+static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+
+/// Records `err` for `lc_last_error_*` and returns its code as an i32.
+pub(crate) fn fail(err: KernelError) -> i32 {
+    let code = err.code as i32;
+    if let Ok(mut last) = LAST_ERROR.lock() {
+        *last = err.message;
+    }
+    code
+}
+
+/// Turns a kernel call's outcome into the i32 the ABI returns.
+pub(crate) fn status(r: Result<(), KernelError>) -> i32 {
+    match r {
+        Ok(()) => ErrorCode::Ok as i32,
+        Err(e) => fail(e),
+    }
+}
+
+/// Address of the UTF-8 message of the last failed call (valid until the next call).
+#[no_mangle]
+pub extern "C" fn lc_last_error_ptr() -> usize {
+    LAST_ERROR.lock().map(|s| s.as_ptr() as usize).unwrap_or(0)
+}
+
+/// Length in bytes of the last error message.
+#[no_mangle]
+pub extern "C" fn lc_last_error_len() -> usize {
+    LAST_ERROR.lock().map(|s| s.len()).unwrap_or(0)
+}

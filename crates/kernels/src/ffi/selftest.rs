@@ -1,0 +1,31 @@
+//! Exports the kernel test suite (crate::selftest) so that
+//! tests/wasm/run-selftests.mjs runs it in wasm under Node.
+
+use super::pool;
+use crate::selftest;
+
+#[no_mangle]
+pub extern "C" fn lc_selftest_count() -> u32 {
+    selftest::all().len() as u32
+}
+
+/// Copies case `i`'s name (UTF-8) to `out_ptr` (capacity `cap`); returns its length.
+#[no_mangle]
+pub extern "C" fn lc_selftest_name(i: u32, out_ptr: usize, cap: usize) -> usize {
+    let Some(case) = selftest::all().get(i as usize).copied() else { return 0 };
+    let n = case.name.len().min(cap);
+    // SAFETY: the runner passes a buffer of `cap` bytes it allocated.
+    unsafe { std::ptr::copy_nonoverlapping(case.name.as_ptr(), out_ptr as *mut u8, n) };
+    n
+}
+
+/// Runs case `i` on the pool. Returns 0 when it passed; a failed assertion
+/// traps (panic = abort) after the panic hook recorded the message.
+#[no_mangle]
+pub extern "C" fn lc_selftest_run(i: u32) -> i32 {
+    let Some(case) = selftest::all().get(i as usize).copied() else { return -1 };
+    match pool::run(case.run) {
+        Ok(()) => 0,
+        Err(e) => super::fail(e),
+    }
+}

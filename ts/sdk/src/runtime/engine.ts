@@ -1,0 +1,228 @@
+/**
+ * The wasm compute engine: one module instance on one linear memory, plus (for
+ * the threaded artifact) a pool of workers serving rayon. Every kernel call is
+ * synchronous; the controller waits while the pool computes. In a browser the
+ * engine must live in a dedicated Worker: the page's main thread may not block.
+ */
+import { ConfigError, RuntimeError, ShapeError } from '../errors.js';
+import { chooseArtifact, compileArtifact, type ArtifactKind, type WasmSource } from './artifact.js';
+import { F32Buffer } from './buffer.js';
+import { ErrorCode, errorCodeName } from './error-codes.js';
+import { BuildFlag, isThreaded, type KernelExports } from './exports.js';
+import { createMemory, WasmHeap } from './memory.js';
+import { defaultThreadCount, hostKind } from './platform.js';
+import { WorkerPool } from './pool.js';
+
+export interface EngineOptions {
+  /** Pool threads (default: the machine's available parallelism; 1 is allowed). */
+  threads?: number;
+  /** 'auto' (default): threaded where shared memory is available, else single. */
+  artifact?: ArtifactKind | 'auto';
+  /** Override where the wasm modules come from (e.g. a CDN URL or preloaded bytes). */
+  wasm?: Partial<Record<ArtifactKind, WasmSource>>;
+  /** Override the pool worker script's URL (defaults to worker.js beside the SDK). */
+  workerUrl?: URL;
+}
+
+/** Per pool thread: evidence of a private stack and TLS block. */
+export interface ThreadProbe {
+  index: number;
+  stackAddress: number;
+  tlsAddress: number;
+  /** The thread-local value read back after every thread wrote its own. */
+  tlsValue: number;
+}
+
+/** Row-major `C[m×n] = A[m×k]·B[k×n] (+ bias[n])`. */
+export interface GemmArgs {
+  m: number;
+  k: number;
+  n: number;
+  a: Float32Array;
+  b: Float32Array;
+  bias?: Float32Array;
+}
+
+const MAX_THREADS = 64;
+
+export class Engine {
+  private state: 'live' | 'dead' | 'closed' = 'live';
+  private deathReason = '';
+
+  private constructor(
+    readonly artifact: ArtifactKind,
+    private readonly ex: KernelExports,
+    private readonly heap: WasmHeap,
+    private readonly pool: WorkerPool | undefined,
+  ) {}
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    if (hostKind() === 'browser-main') {
+      throw new ConfigError(
+        "Engine: create the engine inside a dedicated Worker, not on the page's main thread " +
+          '(kernel calls block while the pool computes, and the main thread may never block)',
+      );
+    }
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)) {
+      throw new ConfigError(`Engine: threads must be an integer from 1 to ${MAX_THREADS}, got ${options.threads}`);
+    }
+    const artifact = chooseArtifact(options.artifact ?? 'auto', options.threads);
+    const module = await compileArtifact(artifact, options.wasm?.[artifact]);
+    const memory = createMemory(artifact === 'threaded');
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(module, { env: { memory } });
+    } catch (cause) {
+      throw new RuntimeError(`Engine: instantiating the ${artifact} artifact failed`, { cause });
+    }
+    const ex = instance.exports as unknown as KernelExports;
+    ex.lc_install_panic_hook();
+    const heap = new WasmHeap(memory, ex);
+    let pool: WorkerPool | undefined;
+    if (artifact === 'threaded') {
+      if (!isThreaded(ex)) throw new RuntimeError('Engine: the threaded artifact was built without threads');
+      pool = await WorkerPool.start({
+        module,
+        heap,
+        exports: ex,
+        threads: options.threads ?? Math.min(await defaultThreadCount(), MAX_THREADS),
+        workerUrl: options.workerUrl ?? new URL('./worker.js', import.meta.url),
+      });
+    }
+    return new Engine(artifact, ex, heap, pool);
+  }
+
+  /** Threads the kernels run on (1 for the single-threaded artifact). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** True when the kernels use SIMD128. */
+  get simd(): boolean {
+    return (this.ex.lc_build_flags() & BuildFlag.Simd128) !== 0;
+  }
+
+  /** Bytes of linear memory in use (it grows on demand). */
+  get memoryBytes(): number {
+    return this.heap.bytes;
+  }
+
+  /** Low-level kernel exports, for tests and advanced use; prefer the typed methods. */
+  get raw(): KernelExports {
+    this.assertUsable();
+    return this.ex;
+  }
+
+  /** @internal heap access for SDK modules built on the engine. */
+  get memory(): WasmHeap {
+    return this.heap;
+  }
+
+  /** Allocates `length` f32 in wasm memory (uninitialised). */
+  allocF32(length: number): F32Buffer {
+    this.assertUsable();
+    if (!Number.isInteger(length) || length < 1) throw new ShapeError(`Engine.allocF32: length must be a positive integer, got ${length}`);
+    return new F32Buffer(this.heap, this.heap.alloc(length * 4, 16), length);
+  }
+
+  /** `C = A·B (+ bias)` on copies of the inputs; returns a new array. */
+  gemm(args: GemmArgs): Float32Array {
+    const { m, k, n } = args;
+    const expect = (name: string, arr: Float32Array | undefined, len: number) => {
+      if (arr && arr.length !== len) throw new ShapeError(`gemm: ${name} must have ${len} elements for m=${m}, k=${k}, n=${n}, got ${arr.length}`);
+    };
+    expect('a', args.a, m * k);
+    expect('b', args.b, k * n);
+    expect('bias', args.bias, n);
+    const bufs = [this.allocF32(m * k), this.allocF32(k * n), this.allocF32(m * n)] as const;
+    const bias = args.bias ? this.allocF32(n).set(args.bias) : undefined;
+    try {
+      bufs[0].set(args.a);
+      bufs[1].set(args.b);
+      this.gemmInto({ m, k, n, a: bufs[0], b: bufs[1], c: bufs[2], ...(bias ? { bias } : {}) });
+      return bufs[2].toArray();
+    } finally {
+      for (const b of bufs) b.free();
+      bias?.free();
+    }
+  }
+
+  /** `C = A·B (+ bias)` in place on buffers in wasm memory (no copies). */
+  gemmInto(args: { m: number; k: number; n: number; a: F32Buffer; b: F32Buffer; c: F32Buffer; bias?: F32Buffer }): void {
+    const { m, k, n } = args;
+    this.call('gemm', () => this.ex.lc_gemm(m, k, n, args.a.ptr, args.b.ptr, args.bias?.ptr ?? 0, args.c.ptr));
+  }
+
+  /** Runs a probe on every pool thread at once (threaded artifact only). */
+  probeThreads(): ThreadProbe[] {
+    this.assertUsable();
+    if (!isThreaded(this.ex)) return [];
+    const ex = this.ex;
+    const cap = this.threads;
+    const out = this.heap.alloc(cap * 16, 16);
+    try {
+      let count = 0;
+      this.call('probeThreads', () => {
+        const r = ex.lc_probe_threads(out, cap);
+        if (r < 0) return -r;
+        count = r;
+        return ErrorCode.Ok;
+      });
+      const words = this.heap.u32(out, count * 4);
+      return Array.from({ length: count }, (_, i) => ({
+        index: words[i * 4]!,
+        stackAddress: words[i * 4 + 1]!,
+        tlsAddress: words[i * 4 + 2]!,
+        tlsValue: words[i * 4 + 3]!,
+      }));
+    } finally {
+      this.heap.free(out, cap * 16, 16);
+    }
+  }
+
+  /**
+   * Runs one export and turns its outcome into an exception: validation
+   * failures carry the kernel's message; a trap (here or in a pool worker)
+   * leaves the engine unusable, since the pool's state is then unknown.
+   */
+  call(what: string, fn: () => number): void {
+    this.assertUsable();
+    let code: number;
+    try {
+      code = fn();
+    } catch (cause) {
+      this.die(`${what} trapped: ${this.panicMessage() || String(cause)}`);
+      throw new RuntimeError(`Engine: ${this.deathReason}`, { cause });
+    }
+    if (code === ErrorCode.Ok) return;
+    if (code === ErrorCode.WorkerFault) {
+      this.die(`a pool worker trapped during ${what}: ${this.panicMessage() || 'no message'}`);
+      throw new RuntimeError(`Engine: ${this.deathReason}`);
+    }
+    const message = this.heap.utf8(this.ex.lc_last_error_ptr(), this.ex.lc_last_error_len());
+    const ErrorClass = code === ErrorCode.InvalidGeometry ? ShapeError : RuntimeError;
+    throw new ErrorClass(`${message} [${errorCodeName(code)}]`);
+  }
+
+  /** Ends the pool workers; the engine cannot be used afterwards. */
+  async shutdown(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await this.pool?.terminate();
+  }
+
+  private panicMessage(): string {
+    const len = this.ex.lc_panic_message_len();
+    return len > 0 ? this.heap.utf8(this.ex.lc_panic_message_ptr(), len) : '';
+  }
+
+  private die(reason: string): void {
+    this.state = 'dead';
+    this.deathReason = reason;
+  }
+
+  private assertUsable(): void {
+    if (this.state === 'closed') throw new RuntimeError('Engine: used after shutdown()');
+    if (this.state === 'dead') throw new RuntimeError(`Engine: unusable after an earlier failure (${this.deathReason}); create a new engine`);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The kernel module's exports as the runtime sees them (see
+ * crates/kernels/src/ffi). Pointers and sizes are byte addresses / element
+ * counts in linear memory; every `number`-returning call that can fail
+ * returns an ErrorCode.
+ */
+export interface KernelExports {
+  lc_alloc(size: number, align: number): number;
+  lc_free(ptr: number, size: number, align: number): void;
+  lc_build_flags(): number;
+  lc_num_threads(): number;
+  lc_install_panic_hook(): void;
+  lc_panic_message_ptr(): number;
+  lc_panic_message_len(): number;
+  lc_last_error_ptr(): number;
+  lc_last_error_len(): number;
+  lc_gemm(m: number, k: number, n: number, aPtr: number, bPtr: number, biasPtr: number, cPtr: number): number;
+}
+
+/** Present only in the threaded artifact. */
+export interface ThreadedExports extends KernelExports {
+  __stack_pointer: WebAssembly.Global;
+  __tls_size: WebAssembly.Global;
+  __tls_align: WebAssembly.Global;
+  __wasm_init_tls(tlsBase: number): void;
+  lc_worker_park_and_run(): void;
+  lc_pool_build(threads: number): number;
+  lc_fault_flag_ptr(): number;
+  lc_done_flag_ptr(): number;
+  lc_probe_threads(outPtr: number, capacity: number): number;
+}
+
+/** Present only in the selftest artifact (tests/wasm). */
+export interface SelftestExports extends ThreadedExports {
+  lc_selftest_count(): number;
+  lc_selftest_name(index: number, outPtr: number, capacity: number): number;
+  lc_selftest_run(index: number): number;
+}
+
+export const BuildFlag = { Simd128: 1, Threads: 2, Selftest: 4 } as const;
+
+export function isThreaded(ex: KernelExports): ex is ThreadedExports {
+  return (ex.lc_build_flags() & BuildFlag.Threads) !== 0;
+}

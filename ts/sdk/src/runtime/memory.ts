@@ -1,0 +1,83 @@
+/**
+ * Linear memory shared by the controller and the pool workers, and views into
+ * it. Memory can grow during any allocation (from any thread); typed-array
+ * views made before a growth cover only the old size (shared memory) or are
+ * detached (unshared memory), so views are re-created whenever the buffer
+ * changed, never cached across calls that may allocate.
+ */
+import { RuntimeError } from '../errors.js';
+import type { KernelExports } from './exports.js';
+
+const PAGE = 65536;
+/** Must not exceed the module's --max-memory (1 GiB, cargo-config/wasm-common.toml). */
+export const MAX_PAGES = 16384;
+const INITIAL_PAGES = 32;
+
+export function createMemory(shared: boolean): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared });
+}
+
+export class WasmHeap {
+  private buffer: ArrayBufferLike | undefined;
+  private f32Cache: Float32Array | undefined;
+  private u8Cache: Uint8Array | undefined;
+  private i32Cache: Int32Array | undefined;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly exports: KernelExports,
+  ) {}
+
+  private refresh(): void {
+    const buf = this.memory.buffer;
+    if (buf !== this.buffer || buf.byteLength !== this.f32Cache?.byteLength) {
+      this.buffer = buf;
+      this.f32Cache = new Float32Array(buf);
+      this.u8Cache = new Uint8Array(buf);
+      this.i32Cache = new Int32Array(buf);
+    }
+  }
+
+  get bytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** A Float32Array over `[ptr, ptr + 4·length)`, valid until memory grows. */
+  f32(ptr: number, length: number): Float32Array {
+    this.refresh();
+    return this.f32Cache!.subarray(ptr >>> 2, (ptr >>> 2) + length);
+  }
+
+  u8(ptr: number, length: number): Uint8Array {
+    this.refresh();
+    return this.u8Cache!.subarray(ptr, ptr + length);
+  }
+
+  i32(): Int32Array {
+    this.refresh();
+    return this.i32Cache!;
+  }
+
+  u32(ptr: number, length: number): Uint32Array {
+    this.refresh();
+    return new Uint32Array(this.memory.buffer, ptr, length);
+  }
+
+  utf8(ptr: number, length: number): string {
+    // TextDecoder refuses views of SharedArrayBuffer: copy first.
+    return new TextDecoder().decode(this.u8(ptr, length).slice());
+  }
+
+  /** Allocates `bytes` aligned to `align`; throws RuntimeError when memory is exhausted. */
+  alloc(bytes: number, align = 16): number {
+    const ptr = this.exports.lc_alloc(bytes, align);
+    if (ptr === 0) {
+      throw new RuntimeError(`Engine: out of wasm memory allocating ${bytes} bytes (memory is ${this.bytes} of at most ${MAX_PAGES * PAGE} bytes)`);
+    }
+    return ptr;
+  }
+
+  free(ptr: number, bytes: number, align = 16): void {
+    this.exports.lc_free(ptr, bytes, align);
+  }
+}
