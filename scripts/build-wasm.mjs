@@ -12,7 +12,8 @@ import { findToolchain, repoRoot } from './toolchain.mjs';
 const variants = {
   threaded: { config: 'wasm-threaded.toml', features: [], out: 'lite_cnn_threaded.wasm' },
   single: { config: 'wasm-single.toml', features: ['--no-default-features'], out: 'lite_cnn_single.wasm' },
-  selftest: { config: 'wasm-threaded.toml', features: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm' },
+  // Shares the threaded target dir: same std build, only this crate differs.
+  selftest: { config: 'wasm-threaded.toml', features: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
 };
 
 const wanted = process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'single'];
@@ -22,7 +23,7 @@ mkdirSync(outDir, { recursive: true });
 
 for (const name of wanted) {
   const v = variants[name];
-  const targetDir = join(repoRoot, 'target', `wasm-${name}`);
+  const targetDir = join(repoRoot, 'target', v.targetDir ?? `wasm-${name}`);
   const args = [
     ...tc.cargo.slice(1),
     'build',

@@ -42,3 +42,152 @@ impl GemmGeom {
         2.0 * self.m as f64 * self.k as f64 * self.n as f64
     }
 }
+
+/// Spatial padding of a convolution or pooling window, with TF/Keras semantics.
+///
+/// - `Valid`: no padding; `out = floor((in - k) / stride) + 1`, requires `k <= in`.
+/// - `Same`: `out = ceil(in / stride)`; total pad `max((out - 1)·stride + k - in, 0)`,
+///   of which `total / 2` goes before (top/left) and the rest, one more when the
+///   total is odd, after (bottom/right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    Valid,
+    Same,
+}
+
+/// Output size and leading pad of one spatial axis: the one place the
+/// output-size math lives. `axis` names the axis in error messages.
+pub fn window_out_size(
+    op: &str,
+    axis: &str,
+    input: usize,
+    k: usize,
+    stride: usize,
+    padding: Padding,
+) -> Result<(usize, usize), KernelError> {
+    match padding {
+        Padding::Valid => {
+            if k > input {
+                return Err(KernelError::geometry(format!(
+                    "{op}: kernel {axis} {k} is larger than the input {axis} {input} with 'valid' padding (expected k <= {input})"
+                )));
+            }
+            Ok(((input - k) / stride + 1, 0))
+        }
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let span = (out - 1)
+                .checked_mul(stride)
+                .and_then(|s| s.checked_add(k))
+                .ok_or_else(|| KernelError::geometry(format!("{op}: {axis} overflows (input {input}, kernel {k}, stride {stride})")))?;
+            let total = span.saturating_sub(input);
+            Ok((out, total / 2))
+        }
+    }
+}
+
+/// 2-D convolution, NHWC, with the Keras/TF weight layout.
+///
+/// Layouts (row-major, densely packed):
+/// - `x`: `[n, h_in, w_in, c_in]`
+/// - `w`: `[k_h, k_w, c_in, c_out]` (HWIO), so that the im2col GEMM reads
+///   `Y[n·h_out·w_out, c_out] = cols[.., k_h·k_w·c_in] · W[k_h·k_w·c_in, c_out] + b`
+/// - `b`: `[c_out]`
+/// - `y`: `[n, h_out, w_out, c_out]`
+///
+/// `y[n, oh, ow, co] = b[co] + sum_{kh, kw, ci} x[n, oh·stride_h + kh - pad_top,
+/// ow·stride_w + kw - pad_left, ci] · w[kh, kw, ci, co]`, with out-of-range `x`
+/// reading as zero. The scratch length the kernels need is
+/// `im2col_scratch_len()` (defined beside the kernels in `conv2d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dGeom {
+    pub n: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+}
+
+impl Conv2dGeom {
+    /// Validates sizes (all >= 1, kernel within the padded input, element
+    /// counts that fit in the address space) and derives the output size and
+    /// padding.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n: usize,
+        h_in: usize,
+        w_in: usize,
+        c_in: usize,
+        c_out: usize,
+        k_h: usize,
+        k_w: usize,
+        stride_h: usize,
+        stride_w: usize,
+        padding: Padding,
+    ) -> Result<Self, KernelError> {
+        let fields = [
+            ("n", n),
+            ("h_in", h_in),
+            ("w_in", w_in),
+            ("c_in", c_in),
+            ("c_out", c_out),
+            ("k_h", k_h),
+            ("k_w", k_w),
+            ("stride_h", stride_h),
+            ("stride_w", stride_w),
+        ];
+        for (name, v) in fields {
+            if v == 0 {
+                return Err(KernelError::geometry(format!(
+                    "conv2d: {name} must be >= 1, got 0 (n={n}, h_in={h_in}, w_in={w_in}, c_in={c_in}, c_out={c_out}, k_h={k_h}, k_w={k_w}, stride_h={stride_h}, stride_w={stride_w})"
+                )));
+            }
+        }
+        let (h_out, pad_top) = window_out_size("conv2d", "height", h_in, k_h, stride_h, padding)?;
+        let (w_out, pad_left) = window_out_size("conv2d", "width", w_in, k_w, stride_w, padding)?;
+        let g = Self { n, h_in, w_in, c_in, c_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left, h_out, w_out };
+        let lens = [("x", [n, h_in, w_in, c_in]), ("w", [k_h, k_w, c_in, c_out]), ("y", [n, h_out, w_out, c_out])];
+        for (name, dims) in lens {
+            let bytes = dims.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d));
+            if !bytes.is_some_and(|b| b <= isize::MAX as usize) {
+                return Err(KernelError::geometry(format!(
+                    "conv2d: {name} {dims:?} is too large (expected at most {} bytes) for geometry {g:?}",
+                    isize::MAX
+                )));
+            }
+        }
+        Ok(g)
+    }
+    /// `n·h_in·w_in·c_in`
+    pub fn x_len(&self) -> usize {
+        self.n * self.h_in * self.w_in * self.c_in
+    }
+    /// `k_h·k_w·c_in·c_out`
+    pub fn w_len(&self) -> usize {
+        self.k_h * self.k_w * self.c_in * self.c_out
+    }
+    /// `n·h_out·w_out·c_out`
+    pub fn y_len(&self) -> usize {
+        self.n * self.h_out * self.w_out * self.c_out
+    }
+    /// Length of one im2col row (one receptive field): `k_h·k_w·c_in`.
+    pub fn patch_len(&self) -> usize {
+        self.k_h * self.k_w * self.c_in
+    }
+    /// Output pixels over the batch (rows of the im2col GEMM): `n·h_out·w_out`.
+    pub fn out_pixels(&self) -> usize {
+        self.n * self.h_out * self.w_out
+    }
+    /// Multiply-adds of the forward pass (and of each backward product).
+    pub fn macs(&self) -> f64 {
+        self.out_pixels() as f64 * self.patch_len() as f64 * self.c_out as f64
+    }
+}

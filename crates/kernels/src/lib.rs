@@ -11,6 +11,7 @@
     feature(stdarch_wasm_atomic_wait)
 )]
 
+pub mod conv2d;
 pub mod error;
 pub mod geom;
 pub mod gemm;

@@ -29,3 +29,22 @@ pub extern "C" fn lc_selftest_run(i: u32) -> i32 {
         Err(e) => super::fail(e),
     }
 }
+
+/// Panics inside a pool job (on a worker thread when the pool has one), so the
+/// runtime's tests can check that a worker trap becomes an error, not a hang.
+#[no_mangle]
+pub extern "C" fn lc_selftest_trap_in_pool() -> i32 {
+    match pool::run(|| {
+        #[cfg(feature = "threads")]
+        rayon::broadcast(|ctx| {
+            if ctx.index() == ctx.num_threads() - 1 {
+                panic!("deliberate trap on pool thread {}", ctx.index());
+            }
+        });
+        #[cfg(not(feature = "threads"))]
+        panic!("deliberate trap");
+    }) {
+        Ok(()) => 0,
+        Err(e) => super::fail(e),
+    }
+}

@@ -55,3 +55,6 @@ pub fn gemm(g: &GemmGeom, a: &[f32], b: &[f32], bias: Option<&[f32]>, c: &mut [f
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;
+
+pub(crate) mod transposed;
+pub use transposed::gemm_tn;

@@ -31,5 +31,5 @@ macro_rules! kernel_tests {
 
 /// Every registered case, in a fixed order.
 pub fn all() -> Vec<Case> {
-    [crate::gemm::tests::CASES].concat()
+    [crate::gemm::tests::CASES, crate::gemm::transposed::tests::CASES, crate::conv2d::tests::CASES].concat()
 }

@@ -35,6 +35,7 @@ export interface SelftestExports extends ThreadedExports {
   lc_selftest_count(): number;
   lc_selftest_name(index: number, outPtr: number, capacity: number): number;
   lc_selftest_run(index: number): number;
+  lc_selftest_trap_in_pool(): number;
 }
 
 export const BuildFlag = { Simd128: 1, Threads: 2, Selftest: 4 } as const;

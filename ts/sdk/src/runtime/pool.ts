@@ -27,7 +27,10 @@ interface PoolWorker {
 async function spawnWorker(url: URL): Promise<PoolWorker> {
   if (hostKind() === 'node') {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(url);
+    // The worker runs only this package's script: it needs none of the
+    // parent's CLI flags (some, like --input-type or loaders, would break it).
+    // V8 flags such as --no-liftoff are process-wide and still apply.
+    const w = new Worker(url, { execArgv: [] });
     return {
       post: (msg) => w.postMessage(msg),
       onReport: (h) => w.on('message', h),

@@ -1,0 +1,342 @@
+//! Convolution kernels against the f64 reference on awkward shapes, gradient
+//! checks against central differences, geometry validation, and determinism.
+
+use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, plan, Algo};
+use crate::geom::{Conv2dGeom, Padding};
+use crate::reference::{self, abs64};
+use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
+use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
+
+/// `(n, h_in, w_in, c_in, c_out, k_h, k_w, stride_h, stride_w, padding)`.
+type Shape = (usize, usize, usize, usize, usize, usize, usize, usize, usize, Padding);
+
+fn geom(s: Shape) -> Conv2dGeom {
+    let (n, h, w, ci, co, kh, kw, sh, sw, pad) = s;
+    Conv2dGeom::new(n, h, w, ci, co, kh, kw, sh, sw, pad).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+}
+
+/// Test data for one geometry. Scratch is NaN-filled too: a kernel that read
+/// scratch it had not written would show it.
+struct Data {
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    dy: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+fn data(g: &Conv2dGeom, seed: u64) -> Data {
+    let mut rng = TestRng::new(seed);
+    Data {
+        x: rng.vec(g.x_len()),
+        w: rng.vec(g.w_len()),
+        b: rng.vec(g.c_out),
+        dy: rng.vec(g.y_len()),
+        scratch: nan_filled(g.im2col_scratch_len()),
+    }
+}
+
+/// Forward, input gradient and weight gradients of `g` against the reference,
+/// each within the worst-case rounding bound of its dot products.
+fn check_all(g: &Conv2dGeom, with_bias: bool, seed: u64) {
+    let mut d = data(g, seed);
+    let ctx = format!("{g:?} bias={with_bias} seed={seed}");
+    let bias = with_bias.then_some(&d.b[..]);
+
+    let mut y = nan_filled(g.y_len());
+    conv2d_fwd(g, &d.x, &d.w, bias, &mut y, &mut d.scratch);
+    let want = reference::conv2d_fwd(g, &d.x, &d.w, bias);
+    let abs_b = abs64(&d.b);
+    let scale = reference::conv2d_fwd(g, &abs64(&d.x), &abs64(&d.w), with_bias.then_some(&abs_b[..]));
+    assert_dot_close(&y, &want, &scale, g.patch_len() + 1, &format!("conv2d_fwd {ctx}"));
+
+    let mut dx = nan_filled(g.x_len());
+    conv2d_bwd_input(g, &d.w, &d.dy, &mut dx, &mut d.scratch);
+    let want = reference::conv2d_bwd_input(g, &d.w, &d.dy);
+    let scale = reference::conv2d_bwd_input(g, &abs64(&d.w), &abs64(&d.dy));
+    assert_dot_close(&dx, &want, &scale, g.k_h * g.k_w * g.c_out, &format!("conv2d_bwd_input {ctx}"));
+
+    let mut dw = nan_filled(g.w_len());
+    let mut db = nan_filled(g.c_out);
+    conv2d_bwd_weight(g, &d.x, &d.dy, &mut dw, with_bias.then_some(&mut db[..]), &mut d.scratch);
+    let (want_w, want_b) = reference::conv2d_bwd_weight(g, &d.x, &d.dy);
+    let (scale_w, scale_b) = reference::conv2d_bwd_weight(g, &abs64(&d.x), &abs64(&d.dy));
+    let terms = g.out_pixels();
+    assert_dot_close(&dw, &want_w, &scale_w, terms, &format!("conv2d_bwd_weight dw {ctx}"));
+    if with_bias {
+        assert_dot_close(&db, &want_b, &scale_b, terms, &format!("conv2d_bwd_weight db {ctx}"));
+    }
+}
+
+const SPATIAL: [(usize, usize); 6] = [(1, 1), (3, 5), (5, 3), (7, 7), (6, 9), (13, 4)];
+const KERNELS: [(usize, usize); 5] = [(1, 1), (2, 2), (3, 3), (5, 5), (3, 2)];
+const STRIDES: [(usize, usize); 5] = [(1, 1), (2, 2), (4, 4), (1, 2), (3, 1)];
+const CHANNELS: [usize; 7] = [1, 3, 4, 5, 8, 16, 17];
+
+/// The reference nets' layers (BreakHis at a small batch).
+const NET_SHAPES: [Shape; 5] = [
+    (1, 224, 224, 3, 16, 3, 3, 4, 4, Padding::Valid),
+    (2, 28, 28, 1, 8, 3, 3, 2, 2, Padding::Valid),
+    (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
+    (1, 14, 14, 16, 32, 3, 3, 1, 1, Padding::Same),
+    (1, 9, 9, 32, 64, 3, 3, 1, 1, Padding::Valid),
+];
+
+crate::kernel_tests! {
+    fn conv2d_matches_reference_on_awkward_shapes() {
+        // Every kernel × stride × padding × spatial size, with channel counts
+        // and batch cycling through their lists so each value meets many shapes.
+        let mut case = 0usize;
+        for &(k_h, k_w) in &KERNELS {
+            for &(s_h, s_w) in &STRIDES {
+                for padding in [Padding::Valid, Padding::Same] {
+                    for &(h, w) in &SPATIAL {
+                        if padding == Padding::Valid && (k_h > h || k_w > w) {
+                            continue;
+                        }
+                        let c_in = CHANNELS[case % CHANNELS.len()];
+                        let c_out = CHANNELS[(case * 3 + 1) % CHANNELS.len()];
+                        let n = if case % 3 == 0 { 3 } else { 1 };
+                        let g = geom((n, h, w, c_in, c_out, k_h, k_w, s_h, s_w, padding));
+                        check_all(&g, case % 2 == 0, 1000 + case as u64);
+                        case += 1;
+                    }
+                }
+            }
+        }
+        assert!(case > 200, "only {case} cases ran");
+    }
+
+    fn conv2d_matches_reference_at_every_channel_count() {
+        // c_in and c_out at the SIMD width ±1 and beyond, both paths.
+        let mut seed = 3000;
+        for &c_in in &CHANNELS {
+            for &c_out in &CHANNELS {
+                check_all(&geom((1, 5, 4, c_in, c_out, 3, 3, 2, 1, Padding::Same)), true, seed);
+                check_all(&geom((2, 3, 3, c_in, c_out, 1, 1, 1, 1, Padding::Valid)), seed % 2 == 0, seed + 1);
+                seed += 2;
+            }
+        }
+    }
+
+    fn conv2d_matches_reference_on_reference_net_shapes() {
+        for (i, &s) in NET_SHAPES.iter().enumerate() {
+            check_all(&geom(s), true, 4000 + i as u64);
+        }
+    }
+
+    fn conv2d_multi_group_plans_match_reference() {
+        // Big enough for several row blocks and groups, and for the pool.
+        for (i, s) in [
+            (3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same),
+            (4, 80, 80, 3, 16, 3, 3, 4, 4, Padding::Valid),
+            (4, 31, 23, 24, 9, 1, 1, 1, 1, Padding::Valid),
+        ].into_iter().enumerate() {
+            let g = geom(s);
+            let p = plan(&g);
+            assert!(p.groups > 1 && p.parallel, "{g:?}: expected a multi-group plan, got {p:?}");
+            check_all(&g, true, 5000 + i as u64);
+        }
+    }
+
+    fn conv2d_same_padding_puts_the_odd_pixel_after() {
+        // TF/Keras: total = max((out-1)·s + k - in, 0), pad_top = total / 2.
+        for &((h, k, s), (out, pad)) in &[
+            ((5, 2, 1), (5, 0)),   // total 1: all after
+            ((5, 3, 1), (5, 1)),
+            ((7, 3, 2), (4, 1)),   // total 2
+            ((6, 3, 2), (3, 0)),   // total 1
+            ((8, 4, 2), (4, 1)),   // total 2
+            ((224, 3, 4), (56, 0)),// total -1 -> 0
+            ((1, 5, 1), (1, 2)),   // total 4
+            ((4, 5, 4), (1, 0)),   // total 1
+        ] {
+            let g = geom((1, h, h + 1, 1, 1, k, k, s, s, Padding::Same));
+            assert_eq!((g.h_out, g.pad_top), (out, pad), "same: in={h} k={k} s={s}: {g:?}");
+            let g = geom((1, 3, h, 1, 1, 1, k, 1, s, Padding::Same));
+            assert_eq!((g.w_out, g.pad_left), (out, pad), "same (width): in={h} k={k} s={s}: {g:?}");
+        }
+        // Valid: floor((in - k) / s) + 1.
+        let g = geom((1, 224, 223, 3, 16, 3, 3, 4, 4, Padding::Valid));
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left), (56, 56, 0, 0), "{g:?}");
+        let g = geom((1, 28, 13, 1, 8, 3, 3, 2, 2, Padding::Valid));
+        assert_eq!((g.h_out, g.w_out), (13, 6), "{g:?}");
+        // An even kernel with 'same' padding, end to end: the extra pad is at the bottom/right.
+        let g = geom((1, 2, 2, 1, 1, 2, 2, 1, 1, Padding::Same));
+        let mut y = nan_filled(g.y_len());
+        let mut scratch = nan_filled(g.im2col_scratch_len());
+        conv2d_fwd(&g, &[1.0, 2.0, 3.0, 4.0], &[1.0, 10.0, 100.0, 1000.0], None, &mut y, &mut scratch);
+        assert_eq!(y, vec![4321.0, 402.0, 43.0, 4.0], "{g:?}");
+    }
+
+    fn conv2d_rejects_bad_geometry_with_messages() {
+        let err = |s: Shape| {
+            let (n, h, w, ci, co, kh, kw, sh, sw, pad) = s;
+            match Conv2dGeom::new(n, h, w, ci, co, kh, kw, sh, sw, pad) {
+                Ok(g) => panic!("{s:?}: accepted as {g:?}"),
+                Err(e) => {
+                    assert_eq!(e.code, crate::error::ErrorCode::InvalidGeometry, "{s:?}: {e}");
+                    e.message
+                }
+            }
+        };
+        let fields = ["n", "h_in", "w_in", "c_in", "c_out", "k_h", "k_w", "stride_h", "stride_w"];
+        for (i, name) in fields.iter().enumerate() {
+            let mut v = [2usize, 5, 5, 3, 4, 3, 3, 1, 1];
+            v[i] = 0;
+            let msg = err((v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], Padding::Same));
+            assert!(msg.contains(&format!("{name} must be >= 1, got 0")), "{name}: {msg}");
+        }
+        let msg = err((1, 4, 9, 1, 1, 5, 3, 1, 1, Padding::Valid));
+        assert!(msg.contains("kernel height 5") && msg.contains("input height 4") && msg.contains("'valid'"), "{msg}");
+        let msg = err((1, 9, 2, 1, 1, 3, 3, 1, 1, Padding::Valid));
+        assert!(msg.contains("kernel width 3") && msg.contains("input width 2"), "{msg}");
+        let msg = err((usize::MAX / 8, 4, 4, 4, 4, 3, 3, 1, 1, Padding::Same));
+        assert!(msg.contains("x [") && msg.contains("too large"), "{msg}");
+        let msg = err((1, 4, 4, 1 << 20, 1 << 20, 1 << 12, 1 << 12, 1, 1, Padding::Same));
+        assert!(msg.contains("w [") && msg.contains("too large"), "{msg}");
+        // 'same' never rejects a kernel larger than the input: the padding covers it.
+        assert!(Conv2dGeom::new(1, 2, 2, 1, 1, 5, 5, 1, 1, Padding::Same).is_ok());
+    }
+
+    fn conv2d_gradients_match_central_differences() {
+        // L = sum(y · r): dx, dw and db from the kernels fed dy = r, against
+        // central differences of the f64 reference forward.
+        for (i, s) in [
+            (2, 5, 4, 3, 2, 3, 3, 2, 2, Padding::Same),
+            (1, 4, 5, 2, 3, 2, 2, 1, 1, Padding::Same),
+            (2, 3, 3, 5, 4, 1, 1, 1, 1, Padding::Valid),
+            (1, 7, 6, 1, 5, 3, 2, 4, 3, Padding::Valid),
+        ].into_iter().enumerate() {
+            let g = geom(s);
+            let mut d = data(&g, 6000 + i as u64);
+            let ctx = format!("{g:?}");
+            let r = d.dy.clone();
+            let to64 = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+            let (x64, w64, b64) = (to64(&d.x), to64(&d.w), to64(&d.b));
+            let h = 1e-6;
+            let (rtol, atol) = (1e-4, 1e-5);
+
+            let mut dx = nan_filled(g.x_len());
+            conv2d_bwd_input(&g, &d.w, &r, &mut dx, &mut d.scratch);
+            let num = numeric_grad(&d.x, h, |xp| project(&reference::conv2d_fwd(&g, xp, &w64, Some(&b64)), &r));
+            assert_grad_close(&dx, &num, rtol, atol, &format!("dx {ctx}"));
+
+            let mut dw = nan_filled(g.w_len());
+            let mut db = nan_filled(g.c_out);
+            conv2d_bwd_weight(&g, &d.x, &r, &mut dw, Some(&mut db), &mut d.scratch);
+            let num = numeric_grad(&d.w, h, |wp| project(&reference::conv2d_fwd(&g, &x64, wp, Some(&b64)), &r));
+            assert_grad_close(&dw, &num, rtol, atol, &format!("dw {ctx}"));
+            let num = numeric_grad(&d.b, h, |bp| project(&reference::conv2d_fwd(&g, &x64, &w64, Some(bp)), &r));
+            assert_grad_close(&db, &num, rtol, atol, &format!("db {ctx}"));
+        }
+    }
+
+    fn conv2d_pointwise_path_equals_im2col_path() {
+        // The algorithm choice must not change a single bit.
+        let g = geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid));
+        let mut p = plan(&g);
+        assert_eq!(p.algo, Algo::Pointwise, "{g:?}");
+        let mut d = data(&g, 7000);
+        let mut y1 = nan_filled(g.y_len());
+        conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
+        p.algo = Algo::Im2col;
+        let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
+        let mut y2 = nan_filled(g.y_len());
+        super::fwd::im2col_gemm(&g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
+        assert_bits_eq(&y1, &y2, &format!("conv2d_fwd pointwise vs im2col {g:?}"));
+    }
+
+    fn conv2d_results_do_not_depend_on_parallelism() {
+        // The same plan run serially and on the pool: bit-identical.
+        let g = geom((3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same));
+        let p = plan(&g);
+        let mut serial = p;
+        serial.parallel = false;
+        let mut d = data(&g, 8000);
+        let run = |p: &super::Plan, scratch: &mut [f32]| {
+            let mut y = nan_filled(g.y_len());
+            super::fwd::im2col_gemm(&g, p, &d.x, &d.w, Some(&d.b), &mut y, scratch);
+            let mut dx = nan_filled(g.x_len());
+            super::bwd_input::direct(&g, p, &d.w, &d.dy, &mut dx, scratch);
+            let mut dw = nan_filled(g.w_len());
+            let mut db = nan_filled(g.c_out);
+            super::bwd_weight::grouped(&g, p, &d.x, &d.dy, &mut dw, Some(&mut db), scratch);
+            [y, dx, dw, db]
+        };
+        let a = run(&p, &mut d.scratch);
+        let b = run(&serial, &mut d.scratch);
+        for (name, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(a.iter().zip(&b)) {
+            assert_bits_eq(a, b, &format!("{name} pool vs serial {g:?}"));
+        }
+    }
+
+    fn conv2d_scratch_stays_bounded() {
+        // BreakHis first layer at batch 32: scratch is a few blocks, not the
+        // whole im2col matrix (32·56·56 × 27 floats).
+        let g = geom((32, 224, 224, 3, 16, 3, 3, 4, 4, Padding::Valid));
+        let full = g.out_pixels() * g.patch_len();
+        assert!(g.im2col_scratch_len() * 8 < full, "{g:?}: scratch {} vs im2col {full}", g.im2col_scratch_len());
+        let g = geom((32, 28, 28, 64, 64, 3, 3, 1, 1, Padding::Same));
+        let full = g.out_pixels() * g.patch_len();
+        assert!(g.im2col_scratch_len() * 8 < full, "{g:?}: scratch {} vs im2col {full}", g.im2col_scratch_len());
+    }
+}
+
+#[cfg(all(test, feature = "threads"))]
+#[test]
+fn conv2d_bit_identical_with_1_and_2_threads() {
+    for s in [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)] {
+        let g = geom(s);
+        let d = data(&g, 9000);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut scratch = nan_filled(g.im2col_scratch_len());
+            let mut y = nan_filled(g.y_len());
+            let mut dx = nan_filled(g.x_len());
+            let mut dw = nan_filled(g.w_len());
+            let mut db = nan_filled(g.c_out);
+            pool.install(|| {
+                conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y, &mut scratch);
+                conv2d_bwd_input(&g, &d.w, &d.dy, &mut dx, &mut scratch);
+                conv2d_bwd_weight(&g, &d.x, &d.dy, &mut dw, Some(&mut db), &mut scratch);
+            });
+            [y, dx, dw, db]
+        };
+        let (one, two) = (run(1), run(2));
+        for (name, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(one.iter().zip(&two)) {
+            assert_bits_eq(a, b, &format!("{name} 1 vs 2 threads {g:?}"));
+        }
+    }
+}
+
+/// Rough native timing of the BreakHis first layer at batch 32, on 1- and
+/// 2-thread pools: `cargo test conv2d_timing -- --ignored --nocapture`.
+#[cfg(all(test, feature = "threads"))]
+#[test]
+#[ignore]
+fn conv2d_timing_breakhis_first_layer() {
+    let g = geom((32, 224, 224, 3, 16, 3, 3, 4, 4, Padding::Valid));
+    let mut d = data(&g, 1);
+    let mut y = nan_filled(g.y_len());
+    let mut dx = nan_filled(g.x_len());
+    let mut dw = nan_filled(g.w_len());
+    let mut db = nan_filled(g.c_out);
+    println!("{g:?}");
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let time = |name: &str, f: &mut (dyn FnMut() + Send)| {
+            pool.install(&mut *f);
+            let reps = 10;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                pool.install(&mut *f);
+            }
+            let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+            println!("{threads} thread(s) {name}: {ms:.2} ms ({:.2} GFLOP/s)", 2.0 * g.macs() / ms / 1e6);
+        };
+        time("fwd", &mut || conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y, &mut d.scratch));
+        time("bwd_weight", &mut || conv2d_bwd_weight(&g, &d.x, &d.dy, &mut dw, Some(&mut db), &mut d.scratch));
+        time("bwd_input", &mut || conv2d_bwd_input(&g, &d.w, &d.dy, &mut dx, &mut d.scratch));
+    }
+}
