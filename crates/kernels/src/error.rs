@@ -19,6 +19,9 @@ pub enum ErrorCode {
     PoolError = 5,
     /// An allocation failed.
     OutOfMemory = 6,
+    /// A data or hyperparameter value is out of range (a label, a target, a
+    /// learning rate, a weight).
+    InvalidValue = 7,
 }
 
 /// A validation failure: the code plus a message naming the field, the expected
@@ -35,6 +38,9 @@ impl KernelError {
     }
     pub fn pointer(message: impl Into<String>) -> Self {
         Self { code: ErrorCode::InvalidPointer, message: message.into() }
+    }
+    pub fn value(message: impl Into<String>) -> Self {
+        Self { code: ErrorCode::InvalidValue, message: message.into() }
     }
 }
 

@@ -11,10 +11,13 @@
     feature(stdarch_wasm_atomic_wait)
 )]
 
+pub mod chunked;
 pub mod conv2d;
 pub mod error;
 pub mod geom;
 pub mod gemm;
+pub mod loss;
+pub mod optim;
 pub mod par;
 pub mod reference;
 pub mod simd;

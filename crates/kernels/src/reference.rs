@@ -118,3 +118,171 @@ pub fn conv2d_bwd_weight<T: Copy + Into<f64>>(g: &Conv2dGeom, x: &[T], dy: &[T])
 pub fn abs64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|x| x.abs() as f64).collect()
 }
+
+// ---------------------------------------------------------------------------
+// Losses (crate::loss) and one step of each optimizer (crate::optim), in f64.
+
+/// Loss, correct count and `d(loss)/d(logits)` of a reference loss.
+#[derive(Debug, Clone)]
+pub struct LossRef {
+    pub loss: f64,
+    pub correct: usize,
+    pub dlogits: Vec<f64>,
+}
+
+/// Index of the first maximum.
+fn first_argmax(x: &[f64]) -> usize {
+    let mut best = 0;
+    for j in 1..x.len() {
+        if x[j] > x[best] {
+            best = j;
+        }
+    }
+    best
+}
+
+/// Softmax cross-entropy over `logits` `[n, classes]` (spec of
+/// `loss::softmax_cross_entropy`): `t = y·(1-ls) + ls/classes` from the
+/// one-hot label or the target row `y`; `ce_i = -sum_j t_j·log softmax(z_i)_j`;
+/// `loss = sum_i w_i·ce_i / n` with `w_i` the weight of row i's class (label or
+/// first argmax of `y`); `dlogits = w_i/n · (softmax(z_i)·sum_j t_j - t)`.
+pub fn softmax_cross_entropy(
+    n: usize,
+    classes: usize,
+    logits: &[f64],
+    targets: crate::loss::Targets<'_>,
+    class_weights: Option<&[f32]>,
+    label_smoothing: f64,
+) -> LossRef {
+    use crate::loss::Targets;
+    let mut loss = 0.0;
+    let mut correct = 0;
+    let mut dlogits = vec![0.0; n * classes];
+    for i in 0..n {
+        let z = &logits[i * classes..(i + 1) * classes];
+        let y: Vec<f64> = match targets {
+            Targets::Labels(l) => (0..classes).map(|j| (j == l[i] as usize) as u8 as f64).collect(),
+            Targets::LabelsI32(l) => (0..classes).map(|j| (j as i64 == l[i] as i64) as u8 as f64).collect(),
+            Targets::Dense(t) => t[i * classes..(i + 1) * classes].iter().map(|&v| v as f64).collect(),
+        };
+        let class = first_argmax(&y);
+        let w = class_weights.map_or(1.0, |cw| cw[class] as f64);
+        let t: Vec<f64> = y.iter().map(|&v| v * (1.0 - label_smoothing) + label_smoothing / classes as f64).collect();
+        let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + z.iter().map(|&v| (v - m).exp()).sum::<f64>().ln();
+        let ce: f64 = (0..classes).map(|j| -t[j] * (z[j] - lse)).sum();
+        let total: f64 = t.iter().sum();
+        for j in 0..classes {
+            dlogits[i * classes + j] = w / n as f64 * ((z[j] - lse).exp() * total - t[j]);
+        }
+        loss += w * ce;
+        correct += (first_argmax(z) == class) as usize;
+    }
+    LossRef { loss: loss / n as f64, correct, dlogits }
+}
+
+/// Binary cross-entropy from logits `[n]` (spec of
+/// `loss::binary_cross_entropy`): `y_s = y·(1-ls) + ls/2`;
+/// `bce_i = -(y_s·log σ(z) + (1-y_s)·log(1-σ(z)))`, evaluated as
+/// `max(z,0) - z·y_s + log(1 + exp(-|z|))`; `loss = sum_i w_i·bce_i / n` with
+/// `w_i = class_weights[y > 0.5]`; `dlogits = w_i/n · (σ(z) - y_s)`; correct
+/// when `(z > 0) == (y > 0.5)`.
+pub fn binary_cross_entropy(
+    n: usize,
+    logits: &[f64],
+    targets: &[f32],
+    class_weights: Option<[f32; 2]>,
+    label_smoothing: f64,
+) -> LossRef {
+    let cw = class_weights.unwrap_or([1.0, 1.0]);
+    let mut loss = 0.0;
+    let mut correct = 0;
+    let mut dlogits = vec![0.0; n];
+    for i in 0..n {
+        let (z, y) = (logits[i], targets[i] as f64);
+        let class = (y > 0.5) as usize;
+        let w = cw[class] as f64;
+        let ys = y * (1.0 - label_smoothing) + label_smoothing / 2.0;
+        loss += w * (z.max(0.0) - z * ys + (-z.abs()).exp().ln_1p());
+        dlogits[i] = w / n as f64 * (1.0 / (1.0 + (-z).exp()) - ys);
+        correct += ((z > 0.0) as usize == class) as usize;
+    }
+    LossRef { loss: loss / n as f64, correct, dlogits }
+}
+
+/// One Keras SGD step: momentum 0: `p -= lr·g`; else `v = μ·v - lr·g` and
+/// `p += v` (or Nesterov `p += μ·v - lr·g`).
+pub fn sgd_step(lr: f64, momentum: f64, nesterov: bool, p: &mut [f64], g: &[f64], v: &mut [f64]) {
+    for i in 0..p.len() {
+        if momentum == 0.0 {
+            p[i] -= lr * g[i];
+            continue;
+        }
+        v[i] = momentum * v[i] - lr * g[i];
+        p[i] += if nesterov { momentum * v[i] - lr * g[i] } else { v[i] };
+    }
+}
+
+/// One Adam(W) step `t` (>= 1): parameters inside `decay_ranges` first get
+/// `p -= lr·wd·p` (pass `wd = 0` for Adam); then `m = β1·m + (1-β1)·g`,
+/// `v = β2·v + (1-β2)·g²`, `p -= lr·m̂ / (sqrt(v̂) + ε)` with
+/// `m̂ = m/(1-β1^t)`, `v̂ = v/(1-β2^t)`.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    t: u32,
+    weight_decay: f64,
+    decay_ranges: &[crate::optim::ParamRange],
+    p: &mut [f64],
+    g: &[f64],
+    m: &mut [f64],
+    v: &mut [f64],
+) {
+    for i in 0..p.len() {
+        if decay_ranges.iter().any(|r| r.offset <= i && i < r.offset + r.len) {
+            p[i] -= lr * weight_decay * p[i];
+        }
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g[i] * g[i];
+        let m_hat = m[i] / (1.0 - beta1.powi(t as i32));
+        let v_hat = v[i] / (1.0 - beta2.powi(t as i32));
+        p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+    }
+}
+
+/// L2 penalty `c·sum(W²)` over `ranges` of `params`, adding `2c·W` to `grads`;
+/// `c = lambda` (Keras) or `lambda/(2·batch)` (the study). Returns the penalty.
+pub fn l2_penalty(
+    form: crate::optim::L2Form,
+    lambda: f64,
+    ranges: &[crate::optim::ParamRange],
+    params: &[f64],
+    grads: &mut [f64],
+) -> f64 {
+    let c = match form {
+        crate::optim::L2Form::Keras => lambda,
+        crate::optim::L2Form::Study { batch } => lambda / (2.0 * batch as f64),
+    };
+    let mut sum = 0.0;
+    for r in ranges {
+        for i in r.offset..r.offset + r.len {
+            sum += params[i] * params[i];
+            grads[i] += 2.0 * c * params[i];
+        }
+    }
+    c * sum
+}
+
+/// Clips `grads` to global norm `max_norm`; returns the norm before clipping.
+pub fn clip_by_global_norm(grads: &mut [f64], max_norm: f64) -> f64 {
+    let norm = grads.iter().map(|g| g * g).sum::<f64>().sqrt();
+    if norm > max_norm {
+        for g in grads.iter_mut() {
+            *g *= max_norm / norm;
+        }
+    }
+    norm
+}

@@ -48,6 +48,19 @@ mod imp {
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
         }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(f32x4_div(self.0, o.0))
+        }
+        /// Correctly rounded square root (IEEE 754), like `f32::sqrt`.
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(f32x4_sqrt(self.0))
+        }
     }
 }
 
@@ -84,6 +97,18 @@ mod imp {
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(core::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] - o.0[i]))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i] / o.0[i]))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(core::array::from_fn(|i| self.0[i].sqrt()))
         }
     }
 }

@@ -31,5 +31,14 @@ macro_rules! kernel_tests {
 
 /// Every registered case, in a fixed order.
 pub fn all() -> Vec<Case> {
-    [crate::gemm::tests::CASES, crate::gemm::transposed::tests::CASES, crate::conv2d::tests::CASES].concat()
+    [
+        crate::gemm::tests::CASES,
+        crate::gemm::transposed::tests::CASES,
+        crate::conv2d::tests::CASES,
+        crate::loss::tests::softmax_ce::CASES,
+        crate::loss::tests::bce::CASES,
+        crate::optim::tests::update::CASES,
+        crate::optim::tests::penalty::CASES,
+    ]
+    .concat()
 }

@@ -4,7 +4,7 @@
  * synchronous; the controller waits while the pool computes. In a browser the
  * engine must live in a dedicated Worker: the page's main thread may not block.
  */
-import { ConfigError, RuntimeError, ShapeError } from '../errors.js';
+import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
 import { chooseArtifact, compileArtifact, type ArtifactKind, type WasmSource } from './artifact.js';
 import { F32Buffer } from './buffer.js';
 import { ErrorCode, errorCodeName } from './error-codes.js';
@@ -200,7 +200,7 @@ export class Engine {
       throw new RuntimeError(`Engine: ${this.deathReason}`);
     }
     const message = this.heap.utf8(this.ex.lc_last_error_ptr(), this.ex.lc_last_error_len());
-    const ErrorClass = code === ErrorCode.InvalidGeometry ? ShapeError : RuntimeError;
+    const ErrorClass = code === ErrorCode.InvalidGeometry ? ShapeError : code === ErrorCode.InvalidValue ? DataError : RuntimeError;
     throw new ErrorClass(`${message} [${errorCodeName(code)}]`);
   }
 

@@ -10,6 +10,7 @@ export const ErrorCode = {
   WorkerFault: 4,
   PoolError: 5,
   OutOfMemory: 6,
+  InvalidValue: 7,
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
