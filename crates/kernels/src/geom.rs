@@ -191,3 +191,154 @@ impl Conv2dGeom {
         self.out_pixels() as f64 * self.patch_len() as f64 * self.c_out as f64
     }
 }
+
+/// 2-D pooling over an NHWC tensor: input `[n, h_in, w_in, c]`, window
+/// `k_h × k_w` moved by `stride_h × stride_w`, output `[n, h_out, w_out, c]`.
+/// Output `(oh, ow)` covers input rows `oh·stride_h - pad_top ..+ k_h` and
+/// columns `ow·stride_w - pad_left ..+ k_w`, clipped to the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2dGeom {
+    pub n: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub padding: Padding,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+}
+
+impl Pool2dGeom {
+    /// Validates and derives the output size. `input` is `[n, h_in, w_in, c]`,
+    /// `pool` is `[k_h, k_w]`, `strides` is `[stride_h, stride_w]` (Keras'
+    /// `pool_size`, `strides`, `padding`). Errors name the field, the expected
+    /// and the received value. The input must have at most `u32::MAX`
+    /// elements (max pooling records argmax indices as `u32`).
+    pub fn new(input: [usize; 4], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, KernelError> {
+        let [n, h_in, w_in, c] = input;
+        let [k_h, k_w] = pool;
+        let [stride_h, stride_w] = strides;
+        let ctx = || format!("(input [n, h_in, w_in, c] = {input:?}, pool {pool:?}, strides {strides:?}, padding {padding:?})");
+        for (name, v) in [
+            ("n", n),
+            ("h_in", h_in),
+            ("w_in", w_in),
+            ("c", c),
+            ("k_h", k_h),
+            ("k_w", k_w),
+            ("stride_h", stride_h),
+            ("stride_w", stride_w),
+        ] {
+            if v == 0 {
+                return Err(KernelError::geometry(format!("pool2d: {name} must be >= 1, got 0 {}", ctx())));
+            }
+        }
+        let with_ctx = |e: KernelError| KernelError::geometry(format!("{} {}", e.message, ctx()));
+        let (h_out, pad_top) = window_out_size("pool2d", "height", h_in, k_h, stride_h, padding).map_err(with_ctx)?;
+        let (w_out, pad_left) = window_out_size("pool2d", "width", w_in, k_w, stride_w, padding).map_err(with_ctx)?;
+        let x_len = n.checked_mul(h_in).and_then(|v| v.checked_mul(w_in)).and_then(|v| v.checked_mul(c));
+        match x_len {
+            Some(len) if len <= u32::MAX as usize => {}
+            _ => {
+                return Err(KernelError::geometry(format!(
+                    "pool2d: input elements must be <= {}, got {} {}",
+                    u32::MAX,
+                    x_len.map_or_else(|| "an overflowing count".to_string(), |l| l.to_string()),
+                    ctx()
+                )))
+            }
+        }
+        Ok(Self { n, h_in, w_in, c, k_h, k_w, stride_h, stride_w, padding, h_out, w_out, pad_top, pad_left })
+    }
+
+    /// Global pooling of `[n, h, w, c]` to `[n, 1, 1, c]` (i.e. `[n, c]`): one
+    /// valid window covering the whole plane (GlobalAveragePooling2D).
+    pub fn global(input: [usize; 4]) -> Result<Self, KernelError> {
+        Self::new(input, [input[1], input[2]], [1, 1], Padding::Valid)
+    }
+
+    /// Elements of one input image, `h_in · w_in · c`.
+    pub fn x_plane(&self) -> usize {
+        self.h_in * self.w_in * self.c
+    }
+    /// Elements of one output image, `h_out · w_out · c`.
+    pub fn y_plane(&self) -> usize {
+        self.h_out * self.w_out * self.c
+    }
+    pub fn x_len(&self) -> usize {
+        self.n * self.x_plane()
+    }
+    pub fn y_len(&self) -> usize {
+        self.n * self.y_plane()
+    }
+}
+
+/// Per-channel normalisation of an NHWC tensor `[n, h, w, c]`, seen as
+/// `rows = n · h · w` rows of `c` channels (a dense `[n, c]` input is
+/// `h = w = 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchNormGeom {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    /// `n · h · w`: the number of values each channel's statistics cover.
+    pub rows: usize,
+}
+
+impl BatchNormGeom {
+    /// Validates `input = [n, h, w, c]` (all >= 1, element count fits).
+    pub fn new(input: [usize; 4]) -> Result<Self, KernelError> {
+        let [n, h, w, c] = input;
+        for (name, v) in [("n", n), ("h", h), ("w", w), ("c", c)] {
+            if v == 0 {
+                return Err(KernelError::geometry(format!(
+                    "batchnorm: {name} must be >= 1, got 0 (input [n, h, w, c] = {input:?})"
+                )));
+            }
+        }
+        let rows = n.checked_mul(h).and_then(|v| v.checked_mul(w));
+        match rows.and_then(|r| r.checked_mul(c)).and_then(|l| l.checked_mul(4)) {
+            Some(bytes) if bytes <= isize::MAX as usize => {}
+            _ => {
+                return Err(KernelError::geometry(format!(
+                    "batchnorm: input must fit in memory, got [n, h, w, c] = {input:?}"
+                )))
+            }
+        }
+        Ok(Self { n, h, w, c, rows: n * h * w })
+    }
+    pub fn len(&self) -> usize {
+        self.rows * self.c
+    }
+}
+
+/// Row-wise softmax over `[rows, cols]` (row-major; `cols` are the classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftmaxGeom {
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl SoftmaxGeom {
+    /// Validates sizes (both >= 1, element count fits).
+    pub fn new(rows: usize, cols: usize) -> Result<Self, KernelError> {
+        for (name, v) in [("rows", rows), ("cols", cols)] {
+            if v == 0 {
+                return Err(KernelError::geometry(format!("softmax: {name} must be >= 1, got 0 (rows={rows}, cols={cols})")));
+            }
+        }
+        match rows.checked_mul(cols).and_then(|l| l.checked_mul(4)) {
+            Some(bytes) if bytes <= isize::MAX as usize => Ok(Self { rows, cols }),
+            _ => Err(KernelError::geometry(format!("softmax: input must fit in memory, got rows={rows}, cols={cols}"))),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+}

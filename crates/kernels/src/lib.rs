@@ -11,16 +11,22 @@
     feature(stdarch_wasm_atomic_wait)
 )]
 
+pub mod activation;
+pub mod batchnorm;
 pub mod chunked;
 pub mod conv2d;
+pub mod dropout;
 pub mod error;
 pub mod geom;
 pub mod gemm;
 pub mod loss;
 pub mod optim;
 pub mod par;
+pub mod pool;
 pub mod reference;
+pub mod rng;
 pub mod simd;
+pub mod vecops;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ffi;

@@ -47,3 +47,27 @@ pub fn current_num_threads() -> usize {
     }
     1
 }
+
+/// Like `for_each_chunk_mut` over two outputs split in step: chunk `i` is
+/// `a[i·a_chunk..]` (length `a_chunk`, the last may be shorter) together with
+/// `b[i·b_chunk..]`. Both slices must hold the same number of chunks (e.g. max
+/// pooling's values and argmax indices).
+pub fn for_each_chunk_pair_mut<A, B, F>(a: &mut [A], a_chunk: usize, b: &mut [B], b_chunk: usize, parallel: bool, f: F)
+where
+    A: Send,
+    B: Send,
+    F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+{
+    debug_assert!(a_chunk > 0 && b_chunk > 0);
+    debug_assert_eq!(a.len().div_ceil(a_chunk), b.len().div_ceil(b_chunk));
+    #[cfg(feature = "threads")]
+    if parallel && pool_available() {
+        use rayon::prelude::*;
+        a.par_chunks_mut(a_chunk).zip(b.par_chunks_mut(b_chunk)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+        return;
+    }
+    let _ = parallel;
+    for (i, (x, y)) in a.chunks_mut(a_chunk).zip(b.chunks_mut(b_chunk)).enumerate() {
+        f(i, x, y);
+    }
+}

@@ -286,3 +286,173 @@ pub fn clip_by_global_norm(grads: &mut [f64], max_norm: f64) -> f64 {
     }
     norm
 }
+
+// ---- pooling, batch normalisation, activations, dropout -------------------
+// These take f64 inputs so gradient checks can differentiate them numerically;
+// `widen` converts a kernel's f32 input.
+
+use crate::geom::{BatchNormGeom, Pool2dGeom, SoftmaxGeom};
+
+/// `x` as f64.
+pub fn widen(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// Visits every output `(flat output index, list of flat input indices in its
+/// window in scan order)`; padded cells are skipped. Written from the formula:
+/// window rows `oh·stride_h - pad_top ..+ k_h`, columns likewise.
+fn pool_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize])) {
+    let mut cells = Vec::new();
+    for i in 0..g.n {
+        for oh in 0..g.h_out {
+            for ow in 0..g.w_out {
+                for ch in 0..g.c {
+                    cells.clear();
+                    for kh in 0..g.k_h {
+                        for kw in 0..g.k_w {
+                            let h = (oh * g.stride_h + kh) as isize - g.pad_top as isize;
+                            let w = (ow * g.stride_w + kw) as isize - g.pad_left as isize;
+                            if h >= 0 && w >= 0 && (h as usize) < g.h_in && (w as usize) < g.w_in {
+                                cells.push(((i * g.h_in + h as usize) * g.w_in + w as usize) * g.c + ch);
+                            }
+                        }
+                    }
+                    f(((i * g.h_out + oh) * g.w_out + ow) * g.c + ch, &cells);
+                }
+            }
+        }
+    }
+}
+
+/// Max pooling: values and the flat input index of each window's first maximum.
+pub fn maxpool2d_with_argmax(g: &Pool2dGeom, x: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let mut y = vec![f64::NAN; g.y_len()];
+    let mut arg = vec![usize::MAX; g.y_len()];
+    pool_windows(g, |o, cells| {
+        let mut best = cells[0];
+        for &c in &cells[1..] {
+            if x[c] > x[best] {
+                best = c;
+            }
+        }
+        y[o] = x[best];
+        arg[o] = best;
+    });
+    (y, arg)
+}
+
+/// Max pooling values.
+pub fn maxpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
+    maxpool2d_with_argmax(g, x).0
+}
+
+/// Average pooling; padded cells count neither in the sum nor in the divisor.
+pub fn avgpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
+    let mut y = vec![f64::NAN; g.y_len()];
+    pool_windows(g, |o, cells| y[o] = cells.iter().map(|&c| x[c]).sum::<f64>() / cells.len() as f64);
+    y
+}
+
+/// Max pooling backward: `dy` of each output goes to its window's first maximum.
+pub fn maxpool2d_bwd(g: &Pool2dGeom, x: &[f64], dy: &[f64]) -> Vec<f64> {
+    let mut dx = vec![0.0; g.x_len()];
+    for (o, &a) in maxpool2d_with_argmax(g, x).1.iter().enumerate() {
+        dx[a] += dy[o];
+    }
+    dx
+}
+
+/// Average pooling backward: `dy / count` to every input cell of the window.
+pub fn avgpool2d_bwd(g: &Pool2dGeom, dy: &[f64]) -> Vec<f64> {
+    let mut dx = vec![0.0; g.x_len()];
+    pool_windows(g, |o, cells| {
+        for &c in cells {
+            dx[c] += dy[o] / cells.len() as f64;
+        }
+    });
+    dx
+}
+
+/// Global average pooling of `[n, h, w, c]` to `[n, c]`.
+pub fn global_avgpool2d(n: usize, h: usize, w: usize, c: usize, x: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; n * c];
+    for i in 0..n {
+        for p in 0..h * w {
+            for ch in 0..c {
+                y[i * c + ch] += x[(i * h * w + p) * c + ch];
+            }
+        }
+    }
+    y.iter().map(|s| s / (h * w) as f64).collect()
+}
+
+/// Batch normalisation in training mode: per channel over all `rows`,
+/// `mean`, biased `var`, and `y = gamma · (x - mean) / sqrt(var + eps) + beta`.
+pub struct BatchNormTrain {
+    pub y: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub var: Vec<f64>,
+}
+
+pub fn batchnorm_train(g: &BatchNormGeom, epsilon: f64, x: &[f64], gamma: &[f64], beta: &[f64]) -> BatchNormTrain {
+    let (rows, c) = (g.rows, g.c);
+    let mut mean = vec![0.0; c];
+    let mut var = vec![0.0; c];
+    for ch in 0..c {
+        mean[ch] = (0..rows).map(|r| x[r * c + ch]).sum::<f64>() / rows as f64;
+        var[ch] = (0..rows).map(|r| (x[r * c + ch] - mean[ch]).powi(2)).sum::<f64>() / rows as f64;
+    }
+    let y = batchnorm_infer(g, epsilon, x, gamma, beta, &mean, &var);
+    BatchNormTrain { y, mean, var }
+}
+
+/// Batch normalisation with given statistics: `y = gamma · (x - mean) / sqrt(var + eps) + beta`.
+pub fn batchnorm_infer(
+    g: &BatchNormGeom,
+    epsilon: f64,
+    x: &[f64],
+    gamma: &[f64],
+    beta: &[f64],
+    mean: &[f64],
+    var: &[f64],
+) -> Vec<f64> {
+    let c = g.c;
+    (0..g.len()).map(|i| {
+        let ch = i % c;
+        gamma[ch] * (x[i] - mean[ch]) / (var[ch] + epsilon).sqrt() + beta[ch]
+    })
+    .collect()
+}
+
+pub fn relu(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect()
+}
+
+pub fn leaky_relu(alpha: f64, x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| if v > 0.0 { v } else { alpha * v }).collect()
+}
+
+pub fn sigmoid(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect()
+}
+
+/// Row-wise `softmax(x)_j = exp(x_j - max) / sum_k exp(x_k - max)`.
+pub fn softmax(g: &SoftmaxGeom, x: &[f64]) -> Vec<f64> {
+    x.chunks(g.cols)
+        .flat_map(|row| {
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+            row.iter().map(move |v| (v - m).exp() / s)
+        })
+        .collect()
+}
+
+/// Inverted dropout: element `i` is kept iff `uniform_f32(seed, stream, i) >= rate`,
+/// then scaled by `1 / (1 - rate)`; dropped elements are zero.
+pub fn dropout(rate: f32, seed: u64, stream: u64, x: &[f64]) -> Vec<f64> {
+    let rng = crate::rng::CounterRng::new(seed, stream);
+    x.iter()
+        .enumerate()
+        .map(|(i, &v)| if rng.uniform_f32(i as u64) >= rate { v / (1.0 - rate as f64) } else { 0.0 })
+        .collect()
+}

@@ -39,6 +39,11 @@ pub fn all() -> Vec<Case> {
         crate::loss::tests::bce::CASES,
         crate::optim::tests::update::CASES,
         crate::optim::tests::penalty::CASES,
+        crate::pool::tests::CASES,
+        crate::batchnorm::tests::CASES,
+        crate::activation::tests::CASES,
+        crate::dropout::tests::CASES,
+        crate::rng::tests::CASES,
     ]
     .concat()
 }

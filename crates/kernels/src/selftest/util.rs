@@ -51,3 +51,16 @@ pub fn assert_bits_eq(a: &[f32], b: &[f32], context: &str) {
         assert!(x.to_bits() == y.to_bits(), "{context}: element {i} differs: {x} vs {y}");
     }
 }
+
+/// Asserts `|got - want| <= atol + rtol · |want|` element-wise (for kernels
+/// whose error is not a plain dot-product bound: normalisation, exp, ...).
+pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, context: &str) {
+    assert_eq!(got.len(), want.len(), "{context}: output length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g as f64 - w).abs();
+        assert!(
+            g.is_finite() && err <= atol + rtol * w.abs(),
+            "{context}: element {i}: got {g}, want {w} (error {err:e} > {atol:e} + {rtol:e}·|want|)"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! Activations, forward and backward, element-wise over any layout (softmax:
+//! row-wise over `[rows, cols]`, see `SoftmaxGeom`). Every slice of one call
+//! has the same length; outputs are fully overwritten.
+//!
+//! Which saved tensor each backward reads:
+//! - ReLU: from `y` (`y > 0` exactly when `x > 0`), so `x` need not be kept;
+//! - LeakyReLU: from `x` (with `alpha <= 0`, `y`'s sign would not tell);
+//! - Sigmoid, Softmax: from `y` (their derivatives are functions of `y`).
+//!
+//! At the kink `x = 0`, ReLU and LeakyReLU use the slope of the `x <= 0` side
+//! (0 and `alpha`), like TensorFlow.
+//!
+//! Work is split into fixed chunks of `CHUNK` elements (softmax: whole rows),
+//! each element computed independently, so results never depend on threads.
+
+use crate::geom::SoftmaxGeom;
+use crate::par;
+
+/// Elements per parallel chunk.
+const CHUNK: usize = 1 << 14;
+/// Below this many elements a pass runs serially.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// `out[i] = f(a[i])`, in parallel chunks.
+fn map1(a: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Sync + Send) {
+    debug_assert_eq!(a.len(), out.len());
+    par::for_each_chunk_mut(out, CHUNK, out.len() >= PARALLEL_MIN, |i, o| {
+        for (ov, &av) in o.iter_mut().zip(&a[i * CHUNK..]) {
+            *ov = f(av);
+        }
+    });
+}
+
+/// `out[i] = f(a[i], b[i])`, in parallel chunks.
+fn map2(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) {
+    debug_assert!(a.len() == out.len() && b.len() == out.len());
+    par::for_each_chunk_mut(out, CHUNK, out.len() >= PARALLEL_MIN, |i, o| {
+        for ((ov, &av), &bv) in o.iter_mut().zip(&a[i * CHUNK..]).zip(&b[i * CHUNK..]) {
+            *ov = f(av, bv);
+        }
+    });
+}
+
+/// ReLU: `y = max(x, 0)`.
+pub fn relu_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| if v > 0.0 { v } else { 0.0 });
+}
+
+/// ReLU backward from the output: `dx = dy` where `y > 0`, else 0.
+pub fn relu_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(y, dy, dx, |yv, d| if yv > 0.0 { d } else { 0.0 });
+}
+
+/// LeakyReLU: `y = x` if `x > 0`, else `alpha · x` (Keras' `negative_slope`, default 0.3).
+pub fn leaky_relu_fwd(alpha: f32, x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| if v > 0.0 { v } else { alpha * v });
+}
+
+/// LeakyReLU backward from the input: `dx = dy` if `x > 0`, else `alpha · dy`.
+pub fn leaky_relu_bwd(alpha: f32, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(x, dy, dx, |xv, d| if xv > 0.0 { d } else { alpha * d });
+}
+
+/// Sigmoid: `y = 1 / (1 + exp(-x))`, evaluated as `e/(1 + e)` with
+/// `e = exp(x)` for `x < 0` so neither branch overflows.
+pub fn sigmoid_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| {
+        if v >= 0.0 {
+            1.0 / (1.0 + (-v).exp())
+        } else {
+            let e = v.exp();
+            e / (1.0 + e)
+        }
+    });
+}
+
+/// Sigmoid backward from the output: `dx = dy · y · (1 - y)`.
+pub fn sigmoid_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(y, dy, dx, |yv, d| d * (yv * (1.0 - yv)));
+}
+
+fn softmax_rows_per_chunk(g: &SoftmaxGeom) -> usize {
+    (CHUNK / g.cols).max(1)
+}
+
+/// Softmax over each row of `[rows, cols]`:
+/// `y_j = exp(x_j - max) / sum_k exp(x_k - max)` (the max subtracted for
+/// stability; the sum is accumulated in f32 in column order and applied as a
+/// multiply by its reciprocal).
+pub fn softmax_fwd(g: &SoftmaxGeom, x: &[f32], y: &mut [f32]) {
+    debug_assert!(x.len() == g.len() && y.len() == g.len(), "softmax_fwd {g:?}");
+    let (cols, rpc) = (g.cols, softmax_rows_per_chunk(g));
+    par::for_each_chunk_mut(y, rpc * cols, g.len() >= PARALLEL_MIN, |i, y_rows| {
+        for (r, y_row) in y_rows.chunks_mut(cols).enumerate() {
+            let row = i * rpc + r;
+            let x_row = &x[row * cols..(row + 1) * cols];
+            let m = x_row.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+            let mut s = 0.0f32;
+            for (yv, &xv) in y_row.iter_mut().zip(x_row) {
+                *yv = (xv - m).exp();
+                s += *yv;
+            }
+            crate::vecops::scale_assign(y_row, 1.0 / s);
+        }
+    });
+}
+
+/// Softmax backward from the output, per row: `dx_j = y_j · (dy_j - sum_k dy_k · y_k)`.
+pub fn softmax_bwd(g: &SoftmaxGeom, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    debug_assert!(y.len() == g.len() && dy.len() == g.len() && dx.len() == g.len(), "softmax_bwd {g:?}");
+    let (cols, rpc) = (g.cols, softmax_rows_per_chunk(g));
+    par::for_each_chunk_mut(dx, rpc * cols, g.len() >= PARALLEL_MIN, |i, dx_rows| {
+        for (r, dx_row) in dx_rows.chunks_mut(cols).enumerate() {
+            let row = i * rpc + r;
+            let (y_row, dy_row) = (&y[row * cols..(row + 1) * cols], &dy[row * cols..(row + 1) * cols]);
+            let dot: f32 = y_row.iter().zip(dy_row).map(|(a, b)| a * b).sum();
+            for ((d, &yv), &g) in dx_row.iter_mut().zip(y_row).zip(dy_row) {
+                *d = yv * (g - dot);
+            }
+        }
+    });
+}
+
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod tests;

@@ -1,0 +1,292 @@
+//! BatchNormalization over NHWC (or dense `[n, c]`) inputs, per channel over
+//! the `rows = n·h·w` values of that channel.
+//!
+//! Layouts (densely packed, see `BatchNormGeom`):
+//! - `x`, `y`, `dy`, `dx`: `[rows, c]`, element `(r, ch)` at `r·c + ch`
+//! - `gamma`, `beta`, `dgamma`, `dbeta`, `save_mean`, `save_inv_std`,
+//!   `running_mean`, `running_var`: `[c]`
+//! - `scratch`: `scratch_len(g)` f32, contents undefined on entry and exit
+//!
+//! Training (`batchnorm_fwd_train`): `mean = sum(x)/rows`, biased
+//! `var = sum((x - mean)²)/rows` (two passes, so no cancellation),
+//! `inv_std = 1/sqrt(var + epsilon)`, `y = gamma·(x - mean)·inv_std + beta`;
+//! `mean` and `inv_std` are saved for backward and the running statistics
+//! follow **Keras**: `running = running·momentum + batch·(1 - momentum)` with the
+//! *biased* batch variance, defaults `momentum = 0.99`, `epsilon = 1e-3`
+//! (PyTorch would use momentum 0.1 on the other term and the unbiased
+//! variance). Inference (`batchnorm_fwd_infer`) uses the running statistics.
+//!
+//! Backward (training mode, `batchnorm_bwd`): with `xhat = (x - mean)·inv_std`,
+//! `dbeta = sum(dy)`, `dgamma = sum(dy·xhat)`,
+//! `dx = gamma·inv_std/rows · (rows·dy - dbeta - xhat·dgamma)`.
+//!
+//! Determinism: reductions over rows run in fixed chunks of `rows_per_chunk(g)`
+//! rows (chosen from `c` alone). Each chunk sums its rows in row order in f32
+//! into its own slot of `scratch`; the chunk partials are then added serially,
+//! in chunk order, in f64. Element-wise passes use the same chunks. So results
+//! are bit-identical for any thread count.
+
+mod reduce;
+
+use crate::geom::BatchNormGeom;
+use crate::simd::F32x4;
+use reduce::{chunks, combine, for_each_row_chunk, partials};
+
+pub use reduce::{rows_per_chunk, scratch_len};
+
+/// Momentum and epsilon. `Default` is Keras' (0.99, 1e-3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchNormParams {
+    pub momentum: f32,
+    pub epsilon: f32,
+}
+
+impl Default for BatchNormParams {
+    fn default() -> Self {
+        Self { momentum: 0.99, epsilon: 1e-3 }
+    }
+}
+
+impl BatchNormParams {
+    /// Validates `0 <= momentum <= 1` and `epsilon > 0` (both finite).
+    pub fn new(momentum: f32, epsilon: f32) -> Result<Self, crate::error::KernelError> {
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(crate::error::KernelError::geometry(format!(
+                "batchnorm: momentum must be in [0, 1], got {momentum}"
+            )));
+        }
+        if !(epsilon > 0.0 && epsilon.is_finite()) {
+            return Err(crate::error::KernelError::geometry(format!(
+                "batchnorm: epsilon must be finite and > 0, got {epsilon}"
+            )));
+        }
+        Ok(Self { momentum, epsilon })
+    }
+}
+
+/// Training-mode forward: normalises with the batch statistics, writes `y`,
+/// `save_mean` and `save_inv_std`, and updates `running_mean`/`running_var`
+/// in place (Keras convention, see the module doc).
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_fwd_train(
+    g: &BatchNormGeom,
+    p: &BatchNormParams,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    y: &mut [f32],
+    save_mean: &mut [f32],
+    save_inv_std: &mut [f32],
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+    scratch: &mut [f32],
+) {
+    debug_check(g, "batchnorm_fwd_train", &[x, y], &[gamma, beta, save_mean, save_inv_std, running_mean, running_var], scratch);
+    let (c, rows) = (g.c, g.rows as f64);
+    let (coef, parts) = scratch.split_at_mut(4 * c);
+    let (neg_mean, scale) = coef.split_at_mut(c);
+    let scale = &mut scale[..c];
+
+    // Pass 1: per-chunk sums of x.
+    partials(g, parts, 1, |row0, nrows, part| {
+        for r in row0..row0 + nrows {
+            add_rows(part, &x[r * c..(r + 1) * c]);
+        }
+    });
+    combine(parts, chunks(g), c, |ch, sum| save_mean[ch] = (sum / rows) as f32);
+    for ch in 0..c {
+        neg_mean[ch] = -save_mean[ch];
+    }
+    // Pass 2: per-chunk sums of (x - mean)², with the f32 mean backward sees.
+    let neg_mean_r: &[f32] = neg_mean;
+    partials(g, parts, 1, |row0, nrows, part| {
+        for r in row0..row0 + nrows {
+            add_sq_dev(part, &x[r * c..(r + 1) * c], neg_mean_r);
+        }
+    });
+    let (m, one_m) = (p.momentum, 1.0 - p.momentum);
+    combine(parts, chunks(g), c, |ch, ssd| {
+        let var = ssd / rows;
+        let inv_std = 1.0 / (var + p.epsilon as f64).sqrt();
+        save_inv_std[ch] = inv_std as f32;
+        scale[ch] = (gamma[ch] as f64 * inv_std) as f32;
+        running_mean[ch] = running_mean[ch] * m + save_mean[ch] * one_m;
+        running_var[ch] = running_var[ch] * m + var as f32 * one_m;
+    });
+    normalize(g, x, neg_mean, scale, beta, y);
+}
+
+/// Inference-mode forward: `y = gamma·(x - running_mean)/sqrt(running_var + epsilon) + beta`.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_fwd_infer(
+    g: &BatchNormGeom,
+    p: &BatchNormParams,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    running_mean: &[f32],
+    running_var: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    debug_check(g, "batchnorm_fwd_infer", &[x, y], &[gamma, beta, running_mean, running_var], scratch);
+    let c = g.c;
+    let (neg_mean, rest) = scratch.split_at_mut(c);
+    let scale = &mut rest[..c];
+    for ch in 0..c {
+        neg_mean[ch] = -running_mean[ch];
+        let inv_std = 1.0 / (running_var[ch] as f64 + p.epsilon as f64).sqrt();
+        scale[ch] = (gamma[ch] as f64 * inv_std) as f32;
+    }
+    normalize(g, x, neg_mean, scale, beta, y);
+}
+
+/// Training-mode backward: writes `dx`, `dgamma`, `dbeta` (all overwritten)
+/// from `x`, `dy`, `gamma` and the `save_mean`/`save_inv_std` of the forward pass.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_bwd(
+    g: &BatchNormGeom,
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    save_mean: &[f32],
+    save_inv_std: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    scratch: &mut [f32],
+) {
+    debug_check(g, "batchnorm_bwd", &[x, dy, dx], &[gamma, save_mean, save_inv_std, dgamma, dbeta], scratch);
+    let (c, rows) = (g.c, g.rows as f64);
+    let (coef, parts) = scratch.split_at_mut(4 * c);
+    let (neg_mean, coef) = coef.split_at_mut(c);
+    let (a, coef) = coef.split_at_mut(c);
+    let (b, c0) = coef.split_at_mut(c);
+    for ch in 0..c {
+        neg_mean[ch] = -save_mean[ch];
+    }
+    // Per-chunk sums of dy (slots 0..c) and dy·(x - mean) (slots c..2c).
+    let neg_mean_r: &[f32] = neg_mean;
+    partials(g, parts, 2, |row0, nrows, part| {
+        let (s_dy, s_dyx) = part.split_at_mut(c);
+        for r in row0..row0 + nrows {
+            let dy_r = &dy[r * c..(r + 1) * c];
+            add_rows(s_dy, dy_r);
+            add_dy_dev(s_dyx, dy_r, &x[r * c..(r + 1) * c], neg_mean_r);
+        }
+    });
+    // dx = a·dy + b·(x - mean) + c0 with a = gamma·inv_std,
+    // b = -a·inv_std·dgamma/rows, c0 = -a·dbeta/rows.
+    combine(parts, chunks(g), 2 * c, |j, sum| {
+        let ch = j % c;
+        let (gm, is) = (gamma[ch] as f64, save_inv_std[ch] as f64);
+        if j < c {
+            dbeta[ch] = sum as f32;
+            a[ch] = (gm * is) as f32;
+            c0[ch] = (-gm * is * sum / rows) as f32;
+        } else {
+            let dg = sum * is;
+            dgamma[ch] = dg as f32;
+            b[ch] = (-gm * is * is * dg / rows) as f32;
+        }
+    });
+    let (a, b, c0): (&[f32], &[f32], &[f32]) = (a, b, c0);
+    for_each_row_chunk(g, dx, |row0, dx_rows| {
+        for (i, dx_r) in dx_rows.chunks_mut(c).enumerate() {
+            let r = row0 + i;
+            dx_row(dx_r, &dy[r * c..(r + 1) * c], &x[r * c..(r + 1) * c], neg_mean_r, a, b, c0);
+        }
+    });
+}
+
+/// `y = beta + (x + neg_mean)·scale` per channel, in parallel row chunks.
+fn normalize(g: &BatchNormGeom, x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32], y: &mut [f32]) {
+    let c = g.c;
+    for_each_row_chunk(g, y, |row0, y_rows| {
+        for (i, y_r) in y_rows.chunks_mut(c).enumerate() {
+            let r = row0 + i;
+            normalize_row(y_r, &x[r * c..(r + 1) * c], neg_mean, scale, beta);
+        }
+    });
+}
+
+#[inline]
+fn normalize_row(y: &mut [f32], x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32]) {
+    let c = y.len();
+    let mut j = 0;
+    while j + 4 <= c {
+        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
+        F32x4::load(&beta[j..]).mul_add(d, F32x4::load(&scale[j..])).store(&mut y[j..]);
+        j += 4;
+    }
+    for k in j..c {
+        y[k] = beta[k] + (x[k] + neg_mean[k]) * scale[k];
+    }
+}
+
+/// `dx = c0 + dy·a + (x + neg_mean)·b` per channel.
+#[inline]
+fn dx_row(dx: &mut [f32], dy: &[f32], x: &[f32], neg_mean: &[f32], a: &[f32], b: &[f32], c0: &[f32]) {
+    let c = dx.len();
+    let mut j = 0;
+    while j + 4 <= c {
+        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
+        let t = F32x4::load(&c0[j..]).mul_add(F32x4::load(&dy[j..]), F32x4::load(&a[j..]));
+        t.mul_add(d, F32x4::load(&b[j..])).store(&mut dx[j..]);
+        j += 4;
+    }
+    for k in j..c {
+        dx[k] = (c0[k] + dy[k] * a[k]) + (x[k] + neg_mean[k]) * b[k];
+    }
+}
+
+/// `acc += row`.
+#[inline]
+fn add_rows(acc: &mut [f32], row: &[f32]) {
+    crate::vecops::add_assign(acc, row);
+}
+
+/// `acc += (x + neg_mean)²`.
+#[inline]
+fn add_sq_dev(acc: &mut [f32], x: &[f32], neg_mean: &[f32]) {
+    let c = acc.len();
+    let mut j = 0;
+    while j + 4 <= c {
+        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
+        F32x4::load(&acc[j..]).mul_add(d, d).store(&mut acc[j..]);
+        j += 4;
+    }
+    for k in j..c {
+        let d = x[k] + neg_mean[k];
+        acc[k] += d * d;
+    }
+}
+
+/// `acc += dy·(x + neg_mean)`.
+#[inline]
+fn add_dy_dev(acc: &mut [f32], dy: &[f32], x: &[f32], neg_mean: &[f32]) {
+    let c = acc.len();
+    let mut j = 0;
+    while j + 4 <= c {
+        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
+        F32x4::load(&acc[j..]).mul_add(F32x4::load(&dy[j..]), d).store(&mut acc[j..]);
+        j += 4;
+    }
+    for k in j..c {
+        acc[k] += dy[k] * (x[k] + neg_mean[k]);
+    }
+}
+
+fn debug_check(g: &BatchNormGeom, op: &str, full: &[&[f32]], per_channel: &[&[f32]], scratch: &[f32]) {
+    for (i, s) in full.iter().enumerate() {
+        debug_assert_eq!(s.len(), g.len(), "{op} {g:?}: tensor argument {i}");
+    }
+    for (i, s) in per_channel.iter().enumerate() {
+        debug_assert_eq!(s.len(), g.c, "{op} {g:?}: per-channel argument {i}");
+    }
+    debug_assert!(scratch.len() >= scratch_len(g), "{op} {g:?}: scratch");
+    let _ = (g, op, full, per_channel, scratch);
+}
+
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod tests;

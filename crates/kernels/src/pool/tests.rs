@@ -1,0 +1,299 @@
+//! Pooling against the f64 reference on awkward shapes, gradient checks, ties.
+
+use crate::geom::{Padding, Pool2dGeom};
+use crate::reference;
+use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
+use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
+
+const HW: [(usize, usize); 7] = [(1, 1), (1, 3), (3, 5), (5, 7), (7, 3), (7, 7), (6, 4)];
+const POOLS: [[usize; 2]; 3] = [[2, 2], [3, 3], [2, 3]];
+const STRIDES: [[usize; 2]; 5] = [[1, 1], [2, 2], [3, 3], [1, 2], [3, 2]];
+const CHANNELS: [usize; 6] = [1, 3, 4, 5, 8, 17];
+const PADDINGS: [Padding; 2] = [Padding::Valid, Padding::Same];
+
+/// Every awkward geometry (valid ones only; invalid ones must be rejected).
+fn each_geometry(mut f: impl FnMut(Pool2dGeom, u64)) {
+    let mut seed = 1u64;
+    for (i, &(h, w)) in HW.iter().enumerate() {
+        for pool in POOLS {
+            for strides in STRIDES {
+                for padding in PADDINGS {
+                    for &c in &CHANNELS {
+                        seed += 1;
+                        let n = if (seed + i as u64) % 2 == 0 { 1 } else { 3 };
+                        match Pool2dGeom::new([n, h, w, c], pool, strides, padding) {
+                            Ok(g) => f(g, seed),
+                            Err(e) => assert!(
+                                padding == Padding::Valid && (pool[0] > h || pool[1] > w),
+                                "unexpected rejection of {:?}: {}",
+                                ([n, h, w, c], pool, strides, padding),
+                                e.message
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `x` with all values distinct and at least 1/(len+1) apart, in shuffled order
+/// (no max-pooling ties, so the gradient is well defined).
+fn distinct_input(len: usize, rng: &mut TestRng) -> Vec<f32> {
+    let mut x: Vec<f32> = (0..len).map(|i| (i as f32 + 0.5) / len as f32 * 2.0 - 1.0).collect();
+    for i in (1..len).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        x.swap(i, j);
+    }
+    x
+}
+
+crate::kernel_tests! {
+    fn pool2d_geometry_matches_keras() {
+        // Keras: valid -> floor((in - k) / s) + 1; same -> ceil(in / s).
+        let g = Pool2dGeom::new([1, 7, 6, 1], [3, 2], [2, 3], Padding::Valid).unwrap();
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left), (3, 2, 0, 0));
+        let g = Pool2dGeom::new([1, 7, 6, 1], [3, 2], [2, 3], Padding::Same).unwrap();
+        // h: out 4, total (3·2 + 3 - 7) = 2, top 1; w: out 2, total max(3 + 2 - 6, 0) = 0.
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left), (4, 2, 1, 0));
+        let g = Pool2dGeom::new([1, 5, 5, 1], [2, 2], [1, 1], Padding::Same).unwrap();
+        // total 1: top/left 0, the extra cell after (TensorFlow).
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left), (5, 5, 0, 0));
+        let g = Pool2dGeom::new([1, 2, 2, 1], [3, 3], [1, 1], Padding::Same).unwrap();
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left), (2, 2, 1, 1));
+        let g = Pool2dGeom::global([2, 5, 3, 4]).unwrap();
+        assert_eq!((g.h_out, g.w_out, g.y_len()), (1, 1, 8));
+    }
+
+    fn pool2d_rejects_bad_geometry() {
+        let msg = Pool2dGeom::new([1, 3, 3, 2], [2, 0], [1, 1], Padding::Valid).unwrap_err().message;
+        assert!(msg.contains("k_w must be >= 1, got 0") && msg.contains("[1, 3, 3, 2]"), "{msg}");
+        let msg = Pool2dGeom::new([1, 3, 3, 2], [2, 2], [0, 1], Padding::Same).unwrap_err().message;
+        assert!(msg.contains("stride_h must be >= 1, got 0"), "{msg}");
+        let msg = Pool2dGeom::new([1, 3, 5, 2], [4, 2], [1, 1], Padding::Valid).unwrap_err().message;
+        assert!(msg.contains("pool2d: kernel height 4 is larger than the input height 3") && msg.contains("[1, 3, 5, 2]"), "{msg}");
+        assert!(Pool2dGeom::new([1, 3, 5, 2], [4, 2], [1, 1], Padding::Same).is_ok());
+        let msg = Pool2dGeom::new([1 << 16, 256, 256, 1], [2, 2], [2, 2], Padding::Valid).unwrap_err().message;
+        assert!(msg.contains("input elements must be <= 4294967295"), "{msg}");
+        assert!(Pool2dGeom::new([usize::MAX, 2, 2, 2], [1, 1], [1, 1], Padding::Valid).is_err());
+    }
+
+    fn maxpool2d_fwd_matches_reference_on_awkward_shapes() {
+        each_geometry(|g, seed| {
+            let mut rng = TestRng::new(seed);
+            let x = rng.vec(g.x_len());
+            let (want, want_arg) = reference::maxpool2d_with_argmax(&g, &reference::widen(&x));
+            let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+            let mut y = nan_filled(g.y_len());
+            super::maxpool2d_fwd(&g, &x, &mut y, None);
+            assert_bits_eq(&y, &want, &format!("maxpool2d_fwd {g:?}"));
+            let mut y2 = nan_filled(g.y_len());
+            let mut arg = vec![u32::MAX; g.y_len()];
+            super::maxpool2d_fwd(&g, &x, &mut y2, Some(&mut arg));
+            assert_bits_eq(&y2, &want, &format!("maxpool2d_fwd with argmax {g:?}"));
+            let want_arg: Vec<u32> = want_arg.iter().map(|&a| a as u32).collect();
+            assert_eq!(arg, want_arg, "maxpool2d_fwd argmax {g:?}");
+        });
+    }
+
+    fn avgpool2d_fwd_matches_reference_on_awkward_shapes() {
+        each_geometry(|g, seed| {
+            let mut rng = TestRng::new(seed);
+            let x = rng.vec(g.x_len());
+            let xd = reference::widen(&x);
+            let want = reference::avgpool2d(&g, &xd);
+            let scale = reference::avgpool2d(&g, &xd.iter().map(|v| v.abs()).collect::<Vec<_>>());
+            let mut y = nan_filled(g.y_len());
+            super::avgpool2d_fwd(&g, &x, &mut y);
+            // k_h·k_w additions and one multiply by a rounded reciprocal.
+            assert_dot_close(&y, &want, &scale, g.k_h * g.k_w + 2, &format!("avgpool2d_fwd {g:?}"));
+        });
+    }
+
+    fn pool2d_bwd_matches_reference_on_awkward_shapes() {
+        each_geometry(|g, seed| {
+            let mut rng = TestRng::new(seed + 7);
+            let x = rng.vec(g.x_len());
+            let dy = rng.vec(g.y_len());
+            let dyd = reference::widen(&dy);
+            // Max: dy routed through the reference argmax, summed in output
+            // order in f32 like the kernel, so the match is exact.
+            let want_f32: Vec<f32> = {
+                let (_, arg) = reference::maxpool2d_with_argmax(&g, &reference::widen(&x));
+                let mut d = vec![0.0f32; g.x_len()];
+                for (o, &a) in arg.iter().enumerate() {
+                    d[a] += dy[o];
+                }
+                d
+            };
+            let mut dx = nan_filled(g.x_len());
+            super::maxpool2d_bwd_from_input(&g, &x, &dy, &mut dx);
+            assert_bits_eq(&dx, &want_f32, &format!("maxpool2d_bwd_from_input {g:?}"));
+            let mut y = nan_filled(g.y_len());
+            let mut argmax = vec![u32::MAX; g.y_len()];
+            super::maxpool2d_fwd(&g, &x, &mut y, Some(&mut argmax));
+            let mut dx = nan_filled(g.x_len());
+            super::maxpool2d_bwd(&g, &argmax, &dy, &mut dx);
+            assert_bits_eq(&dx, &want_f32, &format!("maxpool2d_bwd {g:?}"));
+
+            // Average: up to ceil(k/s)² windows overlap a cell, each adding dy·(1/count).
+            let wmax = g.k_h.div_ceil(g.stride_h) * g.k_w.div_ceil(g.stride_w);
+            let want = reference::avgpool2d_bwd(&g, &dyd);
+            let scale = reference::avgpool2d_bwd(&g, &dyd.iter().map(|v| v.abs()).collect::<Vec<_>>());
+            let mut dx = nan_filled(g.x_len());
+            super::avgpool2d_bwd(&g, &dy, &mut dx);
+            assert_dot_close(&dx, &want, &scale, 2 * wmax + 1, &format!("avgpool2d_bwd {g:?}"));
+        });
+    }
+
+    fn maxpool2d_bwd_gradcheck() {
+        for (shape, pool, strides, padding) in [
+            ([2, 5, 4, 3], [2, 2], [2, 2], Padding::Same),
+            ([1, 6, 7, 5], [3, 3], [2, 1], Padding::Valid),
+            ([3, 4, 5, 2], [3, 2], [1, 3], Padding::Same),
+        ] {
+            let g = Pool2dGeom::new(shape, pool, strides, padding).unwrap();
+            let mut rng = TestRng::new(11);
+            let x = distinct_input(g.x_len(), &mut rng);
+            let r = rng.vec(g.y_len());
+            let num = numeric_grad(&x, 1e-4, |xd| project(&reference::maxpool2d(&g, xd), &r));
+            let mut dx = nan_filled(g.x_len());
+            super::maxpool2d_bwd_from_input(&g, &x, &r, &mut dx);
+            assert_grad_close(&dx, &num, 1e-6, 1e-7, &format!("maxpool2d_bwd gradcheck {g:?}"));
+        }
+    }
+
+    fn avgpool2d_bwd_gradcheck() {
+        for (shape, pool, strides, padding) in [
+            ([2, 5, 4, 3], [2, 2], [2, 2], Padding::Same),
+            ([1, 7, 5, 5], [3, 3], [3, 2], Padding::Same),
+            ([3, 4, 5, 2], [3, 2], [1, 3], Padding::Valid),
+        ] {
+            let g = Pool2dGeom::new(shape, pool, strides, padding).unwrap();
+            let mut rng = TestRng::new(12);
+            let x = rng.vec(g.x_len());
+            let r = rng.vec(g.y_len());
+            let num = numeric_grad(&x, 1e-3, |xd| project(&reference::avgpool2d(&g, xd), &r));
+            let mut dx = nan_filled(g.x_len());
+            super::avgpool2d_bwd(&g, &r, &mut dx);
+            assert_grad_close(&dx, &num, 1e-5, 1e-6, &format!("avgpool2d_bwd gradcheck {g:?}"));
+        }
+    }
+
+    fn maxpool2d_ties_route_to_first_maximum() {
+        // One image 3×3, 2 channels, pool 2, stride 1 (windows overlap).
+        // Channel 0 is all equal: every window's first cell wins. Channel 1 has
+        // its maximum 5 twice in the top-right window, at (0,2) and (1,1):
+        // the earlier in scan order, (0,2), wins there; (1,1) is also the
+        // first maximum of the other windows that contain it and not (0,2).
+        let g = Pool2dGeom::new([1, 3, 3, 2], [2, 2], [1, 1], Padding::Valid).unwrap();
+        let ch1 = [1.0, 2.0, 5.0, 0.0, 5.0, 3.0, 4.0, 5.0, 1.0];
+        let x: Vec<f32> = (0..9).flat_map(|p| [7.0, ch1[p]]).collect();
+        let mut y = nan_filled(g.y_len());
+        let mut arg = vec![u32::MAX; g.y_len()];
+        super::maxpool2d_fwd(&g, &x, &mut y, Some(&mut arg));
+        let idx = |h: usize, w: usize, ch: usize| ((h * 3 + w) * 2 + ch) as u32;
+        assert_eq!(y, vec![7.0, 5.0, 7.0, 5.0, 7.0, 5.0, 7.0, 5.0]);
+        assert_eq!(arg, vec![idx(0, 0, 0), idx(1, 1, 1), idx(0, 1, 0), idx(0, 2, 1), idx(1, 0, 0), idx(1, 1, 1), idx(1, 1, 0), idx(1, 1, 1)]);
+        let dy = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
+        let mut dx = nan_filled(g.x_len());
+        super::maxpool2d_bwd(&g, &arg, &dy, &mut dx);
+        let mut want = vec![0.0f32; 18];
+        want[idx(0, 0, 0) as usize] = 1.0;
+        want[idx(0, 1, 0) as usize] = 2.0;
+        want[idx(1, 0, 0) as usize] = 3.0;
+        want[idx(1, 1, 0) as usize] = 4.0;
+        want[idx(1, 1, 1) as usize] = 10.0 + 30.0 + 40.0;
+        want[idx(0, 2, 1) as usize] = 20.0;
+        assert_eq!(dx, want);
+        let mut dx2 = nan_filled(g.x_len());
+        super::maxpool2d_bwd_from_input(&g, &x, &dy, &mut dx2);
+        assert_eq!(dx2, want);
+    }
+
+    fn avgpool2d_same_padding_excludes_padded_cells() {
+        // 1×2×2×1 input, pool 3, stride 1, same: each output's window covers
+        // all four inputs (plus padding), so every output is their mean.
+        let g = Pool2dGeom::new([1, 2, 2, 1], [3, 3], [1, 1], Padding::Same).unwrap();
+        let mut y = nan_filled(4);
+        super::avgpool2d_fwd(&g, &[1.0, 2.0, 3.0, 6.0], &mut y);
+        assert_eq!(y, vec![3.0; 4]);
+        // 1×1×3×1, pool 2, stride 2, same: windows {0,1} and {2} (+ pad).
+        let g = Pool2dGeom::new([1, 1, 3, 1], [1, 2], [1, 2], Padding::Same).unwrap();
+        let mut y = nan_filled(2);
+        super::avgpool2d_fwd(&g, &[1.0, 3.0, 5.0], &mut y);
+        assert_eq!(y, vec![2.0, 5.0]);
+    }
+
+    fn global_avgpool2d_matches_reference() {
+        let mut seed = 300;
+        for &(h, w) in &HW {
+            for &c in &CHANNELS {
+                for n in [1, 3] {
+                    seed += 1;
+                    let g = Pool2dGeom::global([n, h, w, c]).unwrap();
+                    let mut rng = TestRng::new(seed);
+                    let x = rng.vec(g.x_len());
+                    let xd = reference::widen(&x);
+                    let want = reference::global_avgpool2d(n, h, w, c, &xd);
+                    let scale = reference::global_avgpool2d(n, h, w, c, &xd.iter().map(|v| v.abs()).collect::<Vec<_>>());
+                    let mut y = nan_filled(n * c);
+                    super::global_avgpool2d_fwd(&g, &x, &mut y);
+                    let ctx = format!("global_avgpool2d_fwd [n, h, w, c] = {:?}", [n, h, w, c]);
+                    assert_dot_close(&y, &want, &scale, h * w + 2, &ctx);
+                    let r = rng.vec(n * c);
+                    let num = numeric_grad(&x, 0.5, |xd| project(&reference::global_avgpool2d(n, h, w, c, xd), &r));
+                    let mut dx = nan_filled(g.x_len());
+                    super::global_avgpool2d_bwd(&g, &r, &mut dx);
+                    assert_grad_close(&dx, &num, 1e-6, 1e-7, &format!("global_avgpool2d_bwd {ctx}"));
+                }
+            }
+        }
+    }
+
+    fn pool2d_large_shapes_cross_parallel_threshold() {
+        // Several chunks and the parallel path, against the reference.
+        let g = Pool2dGeom::new([3, 37, 29, 17], [3, 3], [2, 2], Padding::Same).unwrap();
+        let mut rng = TestRng::new(77);
+        let x = rng.vec(g.x_len());
+        let xd = reference::widen(&x);
+        let mut y = nan_filled(g.y_len());
+        super::maxpool2d_fwd(&g, &x, &mut y, None);
+        let want: Vec<f32> = reference::maxpool2d(&g, &xd).iter().map(|&v| v as f32).collect();
+        assert_bits_eq(&y, &want, &format!("maxpool2d_fwd {g:?}"));
+        super::avgpool2d_fwd(&g, &x, &mut y);
+        let scale = reference::avgpool2d(&g, &xd.iter().map(|v| v.abs()).collect::<Vec<_>>());
+        assert_dot_close(&y, &reference::avgpool2d(&g, &xd), &scale, 11, &format!("avgpool2d_fwd {g:?}"));
+    }
+}
+
+#[cfg(all(test, feature = "threads"))]
+#[test]
+fn pool2d_bit_identical_with_1_and_2_threads() {
+    let g = Pool2dGeom::new([4, 33, 31, 17], [3, 3], [2, 2], Padding::Same).unwrap();
+    let mut rng = TestRng::new(5);
+    let x = rng.vec(g.x_len());
+    let dy = rng.vec(g.y_len());
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut y_max = nan_filled(g.y_len());
+            let mut arg = vec![u32::MAX; g.y_len()];
+            super::maxpool2d_fwd(&g, &x, &mut y_max, Some(&mut arg));
+            let mut dx_max = nan_filled(g.x_len());
+            super::maxpool2d_bwd(&g, &arg, &dy, &mut dx_max);
+            let mut y_avg = nan_filled(g.y_len());
+            super::avgpool2d_fwd(&g, &x, &mut y_avg);
+            let mut dx_avg = nan_filled(g.x_len());
+            super::avgpool2d_bwd(&g, &dy, &mut dx_avg);
+            (y_max, arg, dx_max, y_avg, dx_avg)
+        })
+    };
+    let (a, b) = (run(1), run(2));
+    let ctx = format!("{g:?}, 1 vs 2 threads");
+    assert_bits_eq(&a.0, &b.0, &format!("maxpool2d_fwd {ctx}"));
+    assert_eq!(a.1, b.1, "maxpool2d_fwd argmax {ctx}");
+    assert_bits_eq(&a.2, &b.2, &format!("maxpool2d_bwd {ctx}"));
+    assert_bits_eq(&a.3, &b.3, &format!("avgpool2d_fwd {ctx}"));
+    assert_bits_eq(&a.4, &b.4, &format!("avgpool2d_bwd {ctx}"));
+}
