@@ -44,6 +44,7 @@ pub fn all() -> Vec<Case> {
         crate::activation::tests::CASES,
         crate::dropout::tests::CASES,
         crate::rng::tests::CASES,
+        crate::exec::tests::CASES,
     ]
     .concat()
 }
