@@ -7,3 +7,17 @@ export { Engine, type EngineOptions, type GemmArgs, type ThreadProbe } from './r
 export { F32Buffer } from './runtime/buffer.js';
 export type { ArtifactKind, WasmSource } from './runtime/artifact.js';
 export { ErrorCode } from './runtime/error-codes.js';
+export { readIdx, parseIdx, type IdxArray, type IdxDtype, type IdxOptions } from './data/idx.js';
+export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
+export {
+  CompiledModel,
+  type ModelDescription,
+  type LayerDescription,
+  type TrainDescription,
+  type OptimizerDescription,
+  type TensorPlacement,
+  type TensorRole,
+  type StepStats,
+  type StepInput,
+} from './exec/compiled-model.js';
+export { LayerKind } from './exec/abi.js';

@@ -15,6 +15,21 @@ export interface KernelExports {
   lc_last_error_ptr(): number;
   lc_last_error_len(): number;
   lc_gemm(m: number, k: number, n: number, aPtr: number, bPtr: number, biasPtr: number, cPtr: number): number;
+  // Training executor (crates/kernels/src/ffi/model.rs); handles are >= 1, 0 = failure.
+  lc_model_new(descPtr: number): number;
+  lc_model_free(handle: number): void;
+  lc_model_configure(handle: number, descPtr: number): number;
+  lc_model_buffer_ptr(handle: number, which: number): number;
+  lc_model_buffer_len(handle: number, which: number): number;
+  lc_model_tensor_count(handle: number): number;
+  lc_model_tensor_info(handle: number, index: number, outPtr: number): number;
+  lc_model_layer_shape(handle: number, layer: number, outPtr: number): number;
+  lc_model_activation_ptr(handle: number, layer: number): number;
+  lc_model_train_step(handle: number, argsPtr: number, outPtr: number): number;
+  lc_model_forward(handle: number, xPtr: number, batch: number, training: number): number;
+  lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
+  lc_model_backward_result_ptr(handle: number): number;
+  lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
 }
 
 /** Present only in the threaded artifact. */

@@ -1,0 +1,318 @@
+//! C ABI of the training executor (crate::exec). Models are kept in a table
+//! and named by handles (index + 1), so a stale or forged handle is an error,
+//! never a wild pointer. Every call that computes runs through `pool::run`:
+//! one entry into the thread pool per training step or inference batch.
+
+use super::memory::check_f32_range;
+use super::{fail, pool, status};
+use crate::error::KernelError;
+use crate::exec::layer::Mode;
+use crate::exec::spec::{LayerDesc, ModelDesc, TrainDesc, MODEL_DESC_MAGIC, MODEL_DESC_VERSION};
+use crate::exec::{LayerSpec, Model, Shape3, StepStats, StepTargets, TrainSpec};
+use crate::rng::CounterRng;
+use std::sync::Mutex;
+
+static MODELS: Mutex<Vec<Option<Box<Model>>>> = Mutex::new(Vec::new());
+
+fn with_model<R>(handle: u32, f: impl FnOnce(&mut Model) -> Result<R, KernelError>) -> Result<R, KernelError> {
+    let mut table = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+    let model = (handle as usize)
+        .checked_sub(1)
+        .and_then(|i| table.get_mut(i))
+        .and_then(|m| m.as_deref_mut())
+        .ok_or_else(|| KernelError::value(format!("model handle {handle} is not a live model")))?;
+    f(model)
+}
+
+/// Reads a `#[repr(C)]` struct of u32/f32 fields that JS wrote at `ptr`.
+fn read_struct<T: Copy>(ptr: usize, what: &str) -> Result<T, KernelError> {
+    let words = core::mem::size_of::<T>() / 4;
+    check_f32_range(ptr, words, what)?;
+    // SAFETY: range checked; T is a plain repr(C) struct of 4-byte fields.
+    Ok(unsafe { core::ptr::read_unaligned(ptr as *const T) })
+}
+
+fn u32_slice<'a>(ptr: usize, len: usize, what: &str) -> Result<&'a [u32], KernelError> {
+    check_f32_range(ptr, len, what)?;
+    // SAFETY: range checked, 4-byte aligned.
+    Ok(unsafe { std::slice::from_raw_parts(ptr as *const u32, len) })
+}
+
+fn f32_slice<'a>(ptr: usize, len: usize, what: &str) -> Result<&'a [f32], KernelError> {
+    check_f32_range(ptr, len, what)?;
+    // SAFETY: range checked, 4-byte aligned.
+    Ok(unsafe { std::slice::from_raw_parts(ptr as *const f32, len) })
+}
+
+/// Plans a model from a `ModelDesc` at `desc_ptr`. Returns a handle (>= 1),
+/// or 0 with the reason in `lc_last_error_*`.
+#[no_mangle]
+pub extern "C" fn lc_model_new(desc_ptr: usize) -> u32 {
+    let built = (|| {
+        let d: ModelDesc = read_struct(desc_ptr, "model: description")?;
+        if d.magic != MODEL_DESC_MAGIC {
+            return Err(KernelError::value(format!("model: description magic {:#x} is not {MODEL_DESC_MAGIC:#x}", d.magic)));
+        }
+        if d.version != MODEL_DESC_VERSION {
+            return Err(KernelError::value(format!("model: description version {} is not {MODEL_DESC_VERSION}", d.version)));
+        }
+        let n = d.n_layers as usize;
+        let stride = core::mem::size_of::<LayerDesc>();
+        check_f32_range(d.layers_ptr as usize, n * stride / 4, "model: layers")?;
+        let specs = (0..n)
+            .map(|i| LayerSpec::decode(i, &read_struct::<LayerDesc>(d.layers_ptr as usize + i * stride, "model: layer")?))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = Shape3 { h: d.in_h as usize, w: d.in_w as usize, c: d.in_c as usize };
+        Model::new(input, d.max_batch as usize, &specs)
+    })();
+    match built {
+        Ok(model) => {
+            let mut table = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = table.iter().position(Option::is_none).unwrap_or_else(|| {
+                table.push(None);
+                table.len() - 1
+            });
+            table[slot] = Some(Box::new(model));
+            slot as u32 + 1
+        }
+        Err(e) => {
+            fail(e);
+            0
+        }
+    }
+}
+
+/// Frees a model and all its buffers.
+#[no_mangle]
+pub extern "C" fn lc_model_free(handle: u32) {
+    let mut table = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(slot) = (handle as usize).checked_sub(1).and_then(|i| table.get_mut(i)) {
+        *slot = None;
+    }
+}
+
+/// Which flat buffer `lc_model_buffer_*` refers to.
+const BUF_PARAMS: u32 = 1;
+const BUF_STATE: u32 = 2;
+const BUF_GRADS: u32 = 3;
+const BUF_SLOT1: u32 = 4;
+const BUF_SLOT2: u32 = 5;
+
+fn buffer(m: &mut Model, which: u32) -> Result<&mut Vec<f32>, KernelError> {
+    Ok(match which {
+        BUF_PARAMS => &mut m.params,
+        BUF_STATE => &mut m.state,
+        BUF_GRADS => &mut m.grads,
+        BUF_SLOT1 => &mut m.slot1,
+        BUF_SLOT2 => &mut m.slot2,
+        v => return Err(KernelError::value(format!("model: unknown buffer {v}"))),
+    })
+}
+
+/// Address of one of the model's flat buffers (0 on error). The address is
+/// fixed for the model's life.
+#[no_mangle]
+pub extern "C" fn lc_model_buffer_ptr(handle: u32, which: u32) -> usize {
+    with_model(handle, |m| buffer(m, which).map(|b| b.as_ptr() as usize)).unwrap_or_else(|e| {
+        fail(e);
+        0
+    })
+}
+
+/// Length (in f32) of one of the model's flat buffers.
+#[no_mangle]
+pub extern "C" fn lc_model_buffer_len(handle: u32, which: u32) -> usize {
+    with_model(handle, |m| buffer(m, which).map(|b| b.len())).unwrap_or(0)
+}
+
+/// One tensor's placement, as written by `lc_model_tensor_info`.
+#[repr(C)]
+pub struct TensorInfo {
+    pub layer: u32,
+    pub role: u32,
+    pub buffer: u32,
+    pub offset: u32,
+    pub len: u32,
+}
+
+#[no_mangle]
+pub extern "C" fn lc_model_tensor_count(handle: u32) -> u32 {
+    with_model(handle, |m| Ok(m.tensors().len() as u32)).unwrap_or(0)
+}
+
+/// Writes tensor `i`'s `TensorInfo` to `out_ptr`.
+#[no_mangle]
+pub extern "C" fn lc_model_tensor_info(handle: u32, i: u32, out_ptr: usize) -> i32 {
+    status(with_model(handle, |m| {
+        let t = *m.tensors().get(i as usize).ok_or_else(|| KernelError::value(format!("model: no tensor {i}")))?;
+        check_f32_range(out_ptr, 5, "model: tensor info out")?;
+        let info = TensorInfo { layer: t.layer as u32, role: t.role as u32, buffer: t.buffer as u32, offset: t.range.offset as u32, len: t.range.len as u32 };
+        // SAFETY: range checked for 5 words.
+        unsafe { core::ptr::write_unaligned(out_ptr as *mut TensorInfo, info) };
+        Ok(())
+    }))
+}
+
+/// Address of layer `layer`'s activations (`[max_batch, h, w, c]`, valid for
+/// the batch of the last pass), following Flatten to the buffer it reuses.
+#[no_mangle]
+pub extern "C" fn lc_model_activation_ptr(handle: u32, layer: u32) -> usize {
+    with_model(handle, |m| {
+        let i = layer as usize;
+        if i >= m.layers.len() {
+            return Err(KernelError::value(format!("model: no layer {i}")));
+        }
+        Ok(m.output_buffer(i).map_or(0, |j| m.acts[j].as_ptr() as usize))
+    })
+    .unwrap_or_else(|e| {
+        fail(e);
+        0
+    })
+}
+
+/// Sets the loss, optimizer and regularization from a `TrainDesc`.
+#[no_mangle]
+pub extern "C" fn lc_model_configure(handle: u32, desc_ptr: usize) -> i32 {
+    status(with_model(handle, |m| {
+        let d: TrainDesc = read_struct(desc_ptr, "train: description")?;
+        let spec = TrainSpec::decode(&d)?;
+        let weights = if d.class_weights_len == 0 {
+            &[][..]
+        } else {
+            f32_slice(d.class_weights_ptr as usize, d.class_weights_len as usize, "train: class weights")?
+        };
+        m.configure(spec, weights)
+    }))
+}
+
+/// Arguments of one training step.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StepArgs {
+    /// `[batch, h, w, c]` f32 inputs.
+    pub x_ptr: u32,
+    /// 1: `batch` u32 class labels; 2: `batch × classes` f32 targets.
+    pub targets_kind: u32,
+    pub targets_ptr: u32,
+    pub batch: u32,
+    pub lr: f32,
+    /// 1-based step number (Adam's bias correction, dropout streams).
+    pub step: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+}
+
+/// Runs one training step; writes a `StepStats` to `out_ptr`.
+#[no_mangle]
+pub extern "C" fn lc_model_train_step(handle: u32, args_ptr: usize, out_ptr: usize) -> i32 {
+    status(with_model(handle, |m| {
+        let a: StepArgs = read_struct(args_ptr, "train_step: args")?;
+        check_f32_range(out_ptr, core::mem::size_of::<StepStats>() / 4, "train_step: out")?;
+        let batch = a.batch as usize;
+        let x = f32_slice(a.x_ptr as usize, batch * m.input.size(), "train_step: x")?;
+        let classes = m.output().c;
+        let targets = match a.targets_kind {
+            1 => StepTargets::Labels(u32_slice(a.targets_ptr as usize, batch, "train_step: labels")?),
+            2 => StepTargets::Dense(f32_slice(a.targets_ptr as usize, batch * classes, "train_step: targets")?),
+            v => return Err(KernelError::value(format!("train_step: unknown targets kind {v} (1 = labels, 2 = dense)"))),
+        };
+        let seed = (a.seed_hi as u64) << 32 | a.seed_lo as u64;
+        let stats = pool::run(|| m.train_step(x, targets, batch, a.lr, a.step, seed))??;
+        // SAFETY: range checked above.
+        unsafe { core::ptr::write_unaligned(out_ptr as *mut StepStats, stats) };
+        Ok(())
+    }))
+}
+
+fn mode(training: u32) -> Mode {
+    // Forward passes outside a training step never need dropout masks; a
+    // training-mode forward uses batch statistics (e.g. for BN checks).
+    if training != 0 {
+        Mode::Train { seed: 0, step: 0 }
+    } else {
+        Mode::Infer
+    }
+}
+
+/// Forward pass over `batch` samples at `x_ptr`; outputs stay in the
+/// activation buffers (`lc_model_activation_ptr`).
+#[no_mangle]
+pub extern "C" fn lc_model_forward(handle: u32, x_ptr: usize, batch: u32, training: u32) -> i32 {
+    status(with_model(handle, |m| {
+        let x = f32_slice(x_ptr, batch as usize * m.input.size(), "forward: x")?;
+        pool::run(|| m.forward(x, batch as usize, mode(training)))?
+    }))
+}
+
+/// After a forward over the same `x`: the gradient of `sum(dy · output of
+/// layer from)` w.r.t. the output of layer `stop`, into the buffer at
+/// `lc_model_backward_result_ptr`.
+#[no_mangle]
+pub extern "C" fn lc_model_backward_from(handle: u32, x_ptr: usize, batch: u32, from: u32, dy_ptr: usize, stop: u32, training: u32) -> i32 {
+    status(with_model(handle, |m| {
+        let x = f32_slice(x_ptr, batch as usize * m.input.size(), "backward: x")?;
+        let from_len = m.layers.get(from as usize).map_or(0, |l| l.output.size()) * batch as usize;
+        let dy = f32_slice(dy_ptr, from_len.max(1), "backward: dy")?;
+        pool::run(|| m.backward_from(x, batch as usize, from as usize, dy, stop as usize, mode(training)).map(|_| ()))?
+    }))
+}
+
+#[no_mangle]
+pub extern "C" fn lc_model_backward_result_ptr(handle: u32) -> usize {
+    with_model(handle, |m| Ok(m.backward_result.as_ptr() as usize)).unwrap_or(0)
+}
+
+/// Fills `len` f32 at `ptr` from the library's counter-based generator
+/// (Philox4x32-10 keyed by `seed`, on stream `stream`): `dist` 1 = uniform in
+/// `[a, b)`, 2 = normal with mean `a` and standard deviation `b`, 3 = normal
+/// truncated to two standard deviations (Keras' truncated normal, by redraw).
+#[no_mangle]
+pub extern "C" fn lc_rng_fill(ptr: usize, len: usize, seed_lo: u32, seed_hi: u32, stream: u32, dist: u32, a: f32, b: f32) -> i32 {
+    let r = (|| {
+        check_f32_range(ptr, len, "rng_fill: out")?;
+        // SAFETY: range checked.
+        let out = unsafe { std::slice::from_raw_parts_mut(ptr as *mut f32, len) };
+        let rng = CounterRng::new((seed_hi as u64) << 32 | seed_lo as u64, stream as u64);
+        match dist {
+            1 => {
+                rng.fill_uniform(0, out);
+                out.iter_mut().for_each(|v| *v = a + (b - a) * *v);
+            }
+            2 => rng.fill_normal(0, a, b, out),
+            3 => {
+                // Values beyond 2σ are redrawn from counters past the end of `out`.
+                let mut next = len as u64;
+                for (i, v) in out.iter_mut().enumerate() {
+                    let mut z = rng.normal_f32(i as u64);
+                    while z.abs() > 2.0 {
+                        z = rng.normal_f32(next);
+                        next += 1;
+                    }
+                    *v = a + b * z;
+                }
+            }
+            v => return Err(KernelError::value(format!("rng_fill: unknown distribution {v}"))),
+        }
+        Ok(())
+    })();
+    status(r)
+}
+
+const _: () = assert!(core::mem::size_of::<StepStats>() == 20);
+const _: () = assert!(core::mem::size_of::<StepArgs>() == 32);
+const _: () = assert!(core::mem::size_of::<LayerDesc>() == 48);
+const _: () = assert!(core::mem::size_of::<ModelDesc>() == 32);
+const _: () = assert!(core::mem::size_of::<TrainDesc>() == 56);
+
+/// Writes layer `layer`'s per-sample output shape `[h, w, c]` (u32) to `out_ptr`.
+#[no_mangle]
+pub extern "C" fn lc_model_layer_shape(handle: u32, layer: u32, out_ptr: usize) -> i32 {
+    status(with_model(handle, |m| {
+        let l = m.layers.get(layer as usize).ok_or_else(|| KernelError::value(format!("model: no layer {layer}")))?;
+        check_f32_range(out_ptr, 3, "model: layer shape out")?;
+        let s = [l.output.h as u32, l.output.w as u32, l.output.c as u32];
+        // SAFETY: range checked for 3 words.
+        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), out_ptr as *mut u32, 3) };
+        Ok(())
+    }))
+}

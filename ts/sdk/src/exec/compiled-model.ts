@@ -1,0 +1,410 @@
+/**
+ * A model planned inside the wasm executor: the TypeScript handle on it.
+ * Built once from a description (layer kinds and geometry); after that a
+ * training step or an inference batch is one call into the thread pool.
+ *
+ * All buffers (parameters, gradients, optimizer state, activations, scratch)
+ * live in wasm memory, owned by the executor; this object also owns a few
+ * staging buffers (inputs, targets, call arguments). They are released when
+ * the object is garbage-collected, or at once with `free()`.
+ */
+import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
+import type { Engine } from '../runtime/engine.js';
+import { ErrorCode } from '../runtime/error-codes.js';
+import {
+  BufferCode,
+  L2Code,
+  LAYER_DESC,
+  LossCode,
+  MODEL_DESC,
+  MODEL_DESC_MAGIC,
+  MODEL_DESC_VERSION,
+  OptimizerCode,
+  RngDist,
+  RoleCode,
+  STEP_ARGS,
+  STEP_STATS,
+  TENSOR_INFO,
+  TRAIN_DESC,
+  readStruct,
+  structBytes,
+  writeStruct,
+  type LayerKind,
+  type StructValues,
+} from './abi.js';
+
+export type LayerDescription = { kind: LayerKind } & Partial<Omit<StructValues<typeof LAYER_DESC>, 'kind'>>;
+
+export interface ModelDescription {
+  /** Per-sample input shape `[h, w, c]` (NHWC). */
+  input: readonly [number, number, number];
+  /** Largest batch any call will use. */
+  maxBatch: number;
+  layers: readonly LayerDescription[];
+}
+
+export type OptimizerDescription =
+  | { kind: 'sgd'; momentum: number; nesterov: boolean }
+  | { kind: 'adam'; beta1: number; beta2: number; epsilon: number }
+  | { kind: 'adamw'; beta1: number; beta2: number; epsilon: number; weightDecay: number };
+
+export interface TrainDescription {
+  loss: 'softmaxCrossEntropy' | 'binaryCrossEntropy';
+  labelSmoothing?: number;
+  optimizer: OptimizerDescription;
+  /** `keras`: `lambda·sum(W²)`; `study`: `lambda/(2·batch)·sum(W²)` (see ARCHITECTURE.md §7). */
+  l2?: { form: 'keras' | 'study'; lambda: number };
+  clipNorm?: number;
+  classWeights?: Float32Array;
+}
+
+export type TensorRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+
+export interface TensorPlacement {
+  layer: number;
+  role: TensorRole;
+  buffer: 'params' | 'state';
+  offset: number;
+  length: number;
+}
+
+export interface StepStats {
+  loss: number;
+  penalty: number;
+  correct: number;
+  gradNorm: number;
+  /** False when the gradients were not finite and the weights were left unchanged. */
+  updated: boolean;
+}
+
+export interface StepInput {
+  batch: number;
+  /** Inputs `[batch, h, w, c]`; omit when already written into `inputView(batch)`. */
+  x?: Float32Array;
+  /** Class labels, or dense targets `[batch, classes]`. */
+  targets: Uint32Array | Float32Array;
+  learningRate: number;
+  /** 1-based step number (Adam bias correction, dropout masks). */
+  step: number;
+  /** Seed of this run's dropout masks. */
+  seed: number;
+}
+
+const roles: Record<number, TensorRole> = {
+  [RoleCode.Kernel]: 'kernel',
+  [RoleCode.Bias]: 'bias',
+  [RoleCode.Gamma]: 'gamma',
+  [RoleCode.Beta]: 'beta',
+  [RoleCode.MovingMean]: 'movingMean',
+  [RoleCode.MovingVariance]: 'movingVariance',
+};
+
+interface Owned {
+  engine: Engine;
+  handle: number;
+  blocks: [ptr: number, bytes: number][];
+}
+
+const registry = new FinalizationRegistry<Owned>((o) => release(o));
+
+function release(o: Owned): void {
+  try {
+    o.engine.raw.lc_model_free(o.handle);
+    for (const [ptr, bytes] of o.blocks) o.engine.memory.free(ptr, bytes, 16);
+  } catch {
+    // The engine was shut down: its memory is gone with it.
+  }
+}
+
+export class CompiledModel {
+  readonly inputShape: readonly [number, number, number];
+  readonly outputShape: readonly [number, number, number];
+  readonly maxBatch: number;
+  readonly layerCount: number;
+  readonly tensors: readonly TensorPlacement[];
+  private readonly owned: Owned;
+  private readonly xPtr: number;
+  private readonly targetsPtr: number;
+  private readonly argsPtr: number;
+  private readonly statsPtr: number;
+  private readonly inputSize: number;
+  private readonly outputSize: number;
+  private classWeightsPtr = 0;
+  private freed = false;
+
+  private constructor(
+    private readonly engine: Engine,
+    handle: number,
+    description: ModelDescription,
+  ) {
+    const heap = engine.memory;
+    this.maxBatch = description.maxBatch;
+    this.layerCount = description.layers.length;
+    this.inputShape = description.input;
+    this.inputSize = description.input[0] * description.input[1] * description.input[2];
+    const shapePtr = heap.alloc(16, 16);
+    try {
+      const last = description.layers.length - 1;
+      engine.call('model: layer shape', () => engine.raw.lc_model_layer_shape(handle, last, shapePtr));
+      const s = heap.u32(shapePtr, 3);
+      this.outputShape = [s[0]!, s[1]!, s[2]!];
+    } finally {
+      heap.free(shapePtr, 16, 16);
+    }
+    this.outputSize = this.outputShape[0] * this.outputShape[1] * this.outputShape[2];
+    const classes = this.outputSize;
+    const blocks: [number, number][] = [
+      [heap.alloc(this.maxBatch * this.inputSize * 4), this.maxBatch * this.inputSize * 4],
+      [heap.alloc(this.maxBatch * Math.max(classes, 1) * 4), this.maxBatch * Math.max(classes, 1) * 4],
+      [heap.alloc(structBytes(STEP_ARGS)), structBytes(STEP_ARGS)],
+      [heap.alloc(structBytes(STEP_STATS)), structBytes(STEP_STATS)],
+    ];
+    [this.xPtr, this.targetsPtr, this.argsPtr, this.statsPtr] = blocks.map((b) => b[0]) as [number, number, number, number];
+    this.owned = { engine, handle, blocks };
+    registry.register(this, this.owned, this);
+    this.tensors = this.readTensors();
+  }
+
+  /** Plans `description` in the engine's executor. */
+  static create(engine: Engine, description: ModelDescription): CompiledModel {
+    const { input, maxBatch, layers } = description;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ConfigError(`model: maxBatch must be a positive integer, got ${maxBatch}`);
+    if (input.some((d) => !Number.isInteger(d) || d < 1)) throw new ShapeError(`model: input shape must be positive integers [h, w, c], got [${input.join(', ')}]`);
+    const heap = engine.memory;
+    const layerBytes = structBytes(LAYER_DESC);
+    const descPtr = heap.alloc(structBytes(MODEL_DESC) + layers.length * layerBytes, 16);
+    const layersPtr = descPtr + structBytes(MODEL_DESC);
+    let handle = 0;
+    try {
+      const buf = heap.memory.buffer;
+      writeStruct(buf, descPtr, MODEL_DESC, {
+        magic: MODEL_DESC_MAGIC,
+        version: MODEL_DESC_VERSION,
+        maxBatch,
+        inH: input[0],
+        inW: input[1],
+        inC: input[2],
+        nLayers: layers.length,
+        layersPtr,
+      });
+      layers.forEach((l, i) => {
+        writeStruct(buf, layersPtr + i * layerBytes, LAYER_DESC, {
+          units: 0, sizeH: 0, sizeW: 0, strideH: 0, strideW: 0, padding: 0, useBias: 0, alpha: 0, momentum: 0, epsilon: 0, rate: 0,
+          ...l,
+        });
+      });
+      engine.call('model: plan', () => {
+        handle = engine.raw.lc_model_new(descPtr);
+        return handle === 0 ? ErrorCode.InvalidGeometry : ErrorCode.Ok;
+      });
+    } finally {
+      heap.free(descPtr, structBytes(MODEL_DESC) + layers.length * layerBytes, 16);
+    }
+    return new CompiledModel(engine, handle, description);
+  }
+
+  private get handle(): number {
+    if (this.freed) throw new RuntimeError('model: used after free()');
+    return this.owned.handle;
+  }
+
+  private readTensors(): TensorPlacement[] {
+    const ex = this.engine.raw;
+    const count = ex.lc_model_tensor_count(this.handle);
+    const out: TensorPlacement[] = [];
+    const info = this.engine.memory.alloc(structBytes(TENSOR_INFO), 16);
+    try {
+      for (let i = 0; i < count; i++) {
+        this.engine.call('model: tensor info', () => ex.lc_model_tensor_info(this.handle, i, info));
+        const t = readStruct(this.engine.memory.memory.buffer, info, TENSOR_INFO);
+        out.push({ layer: t.layer, role: roles[t.role]!, buffer: t.buffer === BufferCode.Params ? 'params' : 'state', offset: t.offset, length: t.len });
+      }
+    } finally {
+      this.engine.memory.free(info, structBytes(TENSOR_INFO), 16);
+    }
+    return out;
+  }
+
+  /** A live view of one flat buffer (re-fetch after anything that may allocate). */
+  buffer(which: keyof typeof BufferCode): Float32Array {
+    const ex = this.engine.raw;
+    const code = BufferCode[which];
+    const len = ex.lc_model_buffer_len(this.handle, code);
+    if (len === 0) return new Float32Array(0);
+    return this.engine.memory.f32(ex.lc_model_buffer_ptr(this.handle, code), len);
+  }
+
+  /** All trainable parameters, one flat buffer (live view). */
+  params(): Float32Array {
+    return this.buffer('Params');
+  }
+
+  /** Non-trained state (BatchNorm moving statistics), one flat buffer (live view). */
+  state(): Float32Array {
+    return this.buffer('State');
+  }
+
+  /** A live view of one tensor's values. */
+  tensor(t: TensorPlacement): Float32Array {
+    return (t.buffer === 'params' ? this.params() : this.state()).subarray(t.offset, t.offset + t.length);
+  }
+
+  /**
+   * Fills one tensor from the library's seeded counter-based generator
+   * (Philox), stream `stream`: uniform in [a, b), normal(a, b) or normal(a, b)
+   * truncated at two standard deviations.
+   */
+  fillRandom(t: TensorPlacement, dist: 'uniform' | 'normal' | 'truncatedNormal', a: number, b: number, seed: number, stream: number): void {
+    const base = this.engine.raw.lc_model_buffer_ptr(this.handle, t.buffer === 'params' ? BufferCode.Params : BufferCode.State);
+    const code = dist === 'uniform' ? RngDist.Uniform : dist === 'normal' ? RngDist.Normal : RngDist.TruncatedNormal;
+    const [lo, hi] = splitSeed(seed);
+    this.engine.call('rng fill', () => this.engine.raw.lc_rng_fill(base + t.offset * 4, t.length, lo, hi, stream, code, a, b));
+  }
+
+  /** Sets loss, optimizer and regularization; resets the optimizer state. */
+  configure(cfg: TrainDescription): void {
+    const heap = this.engine.memory;
+    if (this.classWeightsPtr) {
+      heap.free(this.classWeightsPtr, this.outputSize * 4 + 8, 16);
+      this.owned.blocks = this.owned.blocks.filter(([p]) => p !== this.classWeightsPtr);
+      this.classWeightsPtr = 0;
+    }
+    const cw = cfg.classWeights;
+    if (cw) {
+      this.classWeightsPtr = heap.alloc(this.outputSize * 4 + 8, 16);
+      this.owned.blocks.push([this.classWeightsPtr, this.outputSize * 4 + 8]);
+      heap.f32(this.classWeightsPtr, cw.length).set(cw);
+    }
+    const o = cfg.optimizer;
+    const ptr = heap.alloc(structBytes(TRAIN_DESC), 16);
+    try {
+      writeStruct(heap.memory.buffer, ptr, TRAIN_DESC, {
+        loss: cfg.loss === 'softmaxCrossEntropy' ? LossCode.SoftmaxCrossEntropy : LossCode.BinaryCrossEntropy,
+        labelSmoothing: cfg.labelSmoothing ?? 0,
+        optimizer: o.kind === 'sgd' ? OptimizerCode.SGD : o.kind === 'adam' ? OptimizerCode.Adam : OptimizerCode.AdamW,
+        momentum: o.kind === 'sgd' ? o.momentum : 0,
+        nesterov: o.kind === 'sgd' && o.nesterov ? 1 : 0,
+        beta1: o.kind === 'sgd' ? 0 : o.beta1,
+        beta2: o.kind === 'sgd' ? 0 : o.beta2,
+        epsilon: o.kind === 'sgd' ? 0 : o.epsilon,
+        weightDecay: o.kind === 'adamw' ? o.weightDecay : 0,
+        l2Form: cfg.l2 ? (cfg.l2.form === 'keras' ? L2Code.Keras : L2Code.Study) : L2Code.None,
+        l2Lambda: cfg.l2?.lambda ?? 0,
+        clipNorm: cfg.clipNorm ?? 0,
+        classWeightsPtr: this.classWeightsPtr,
+        classWeightsLen: cw?.length ?? 0,
+      });
+      this.engine.call('model: configure', () => this.engine.raw.lc_model_configure(this.handle, ptr));
+    } finally {
+      heap.free(ptr, structBytes(TRAIN_DESC), 16);
+    }
+  }
+
+  /** Where to write a batch of inputs without a copy (live view). */
+  inputView(batch: number): Float32Array {
+    this.checkBatch(batch);
+    return this.engine.memory.f32(this.xPtr, batch * this.inputSize);
+  }
+
+  private checkBatch(batch: number): void {
+    if (!Number.isInteger(batch) || batch < 1 || batch > this.maxBatch) {
+      throw new ShapeError(`model: batch must be an integer in 1..${this.maxBatch}, got ${batch}`);
+    }
+  }
+
+  private stageInput(x: Float32Array | undefined, batch: number): void {
+    this.checkBatch(batch);
+    if (x === undefined) return;
+    const want = batch * this.inputSize;
+    if (x.length !== want) throw new ShapeError(`model: expected ${want} input values for batch ${batch} of [${this.inputShape.join(', ')}], got ${x.length}`);
+    this.inputView(batch).set(x);
+  }
+
+  /** One training step (forward, loss, backward, update) as one call. */
+  trainStep(s: StepInput): StepStats {
+    this.stageInput(s.x, s.batch);
+    const dense = s.targets instanceof Float32Array;
+    const want = dense ? s.batch * this.outputSize : s.batch;
+    if (s.targets.length !== want) {
+      throw new DataError(`model: expected ${want} ${dense ? 'target values' : 'labels'} for batch ${s.batch}, got ${s.targets.length}`);
+    }
+    const heap = this.engine.memory;
+    if (dense) heap.f32(this.targetsPtr, want).set(s.targets);
+    else heap.u32(this.targetsPtr, want).set(s.targets);
+    const [seedLo, seedHi] = splitSeed(s.seed);
+    writeStruct(heap.memory.buffer, this.argsPtr, STEP_ARGS, {
+      xPtr: this.xPtr,
+      targetsKind: dense ? 2 : 1,
+      targetsPtr: this.targetsPtr,
+      batch: s.batch,
+      lr: s.learningRate,
+      step: s.step,
+      seedLo,
+      seedHi,
+    });
+    this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
+    const r = readStruct(heap.memory.buffer, this.statsPtr, STEP_STATS);
+    return { loss: r.loss, penalty: r.penalty, correct: r.correct, gradNorm: r.gradNorm, updated: r.updated === 1 };
+  }
+
+  /** Forward pass; `training` uses batch statistics for BatchNorm. Returns a copy of the output. */
+  forward(x: Float32Array | undefined, batch: number, opts: { training?: boolean } = {}): Float32Array {
+    this.stageInput(x, batch);
+    this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0));
+    return this.activation(this.layerCount - 1, batch);
+  }
+
+  /** Per-sample output shape of layer `layer`. */
+  layerShape(layer: number): [number, number, number] {
+    const heap = this.engine.memory;
+    const p = heap.alloc(16, 16);
+    try {
+      this.engine.call('model: layer shape', () => this.engine.raw.lc_model_layer_shape(this.handle, layer, p));
+      const s = heap.u32(p, 3);
+      return [s[0]!, s[1]!, s[2]!];
+    } finally {
+      heap.free(p, 16, 16);
+    }
+  }
+
+  /** A copy of layer `layer`'s activations from the last pass (`[batch, h, w, c]`). */
+  activation(layer: number, batch: number): Float32Array {
+    const [h, w, c] = this.layerShape(layer);
+    const ptr = this.engine.raw.lc_model_activation_ptr(this.handle, layer);
+    if (ptr === 0) throw new RuntimeError(`model: layer ${layer} has no activation buffer`);
+    return this.engine.memory.f32(ptr, batch * h * w * c).slice();
+  }
+
+  /**
+   * After `forward(x, batch)`: the gradient of `sum(dy · output of layer
+   * from)` with respect to the output of layer `stop` (a copy).
+   */
+  backwardFrom(batch: number, from: number, dy: Float32Array, stop: number, opts: { training?: boolean } = {}): Float32Array {
+    this.checkBatch(batch);
+    const heap = this.engine.memory;
+    const [fh, fw, fc] = this.layerShape(from);
+    if (dy.length !== batch * fh * fw * fc) throw new ShapeError(`model: dy for layer ${from} needs ${batch * fh * fw * fc} values, got ${dy.length}`);
+    const dyPtr = heap.alloc(dy.length * 4, 16);
+    try {
+      heap.f32(dyPtr, dy.length).set(dy);
+      this.engine.call('backward', () => this.engine.raw.lc_model_backward_from(this.handle, this.xPtr, batch, from, dyPtr, stop, opts.training ? 1 : 0));
+      const [h, w, c] = this.layerShape(stop);
+      return heap.f32(this.engine.raw.lc_model_backward_result_ptr(this.handle), batch * h * w * c).slice();
+    } finally {
+      heap.free(dyPtr, dy.length * 4, 16);
+    }
+  }
+
+  /** Releases the executor's buffers now instead of at garbage collection. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    registry.unregister(this);
+    release(this.owned);
+  }
+}
+
+function splitSeed(seed: number): [number, number] {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`seed must be a non-negative safe integer, got ${seed}`);
+  return [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+}

@@ -1,0 +1,30 @@
+/** The study's MNIST net as an executor description, plus a seeded initialisation. */
+import { LayerKind, type CompiledModel, type LayerDescription } from '@lite-cnn/sdk';
+
+export const mnistLayers: LayerDescription[] = [
+  { kind: LayerKind.Conv2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
+  { kind: LayerKind.ReLU },
+  { kind: LayerKind.Conv2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
+  { kind: LayerKind.ReLU },
+  { kind: LayerKind.Flatten },
+  { kind: LayerKind.Dense, units: 10, useBias: 1 },
+  { kind: LayerKind.Softmax },
+];
+
+/** Glorot-uniform kernels (Keras' default), zero biases; stream = tensor index. */
+export function glorotInit(model: CompiledModel, seed: number): void {
+  model.tensors.forEach((t, i) => {
+    if (t.role === 'kernel') {
+      const [fanIn, fanOut] = fans(model, t.layer, t.length);
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      model.fillRandom(t, 'uniform', -limit, limit, seed, i);
+    } else {
+      model.tensor(t).fill(t.role === 'gamma' || t.role === 'movingVariance' ? 1 : 0);
+    }
+  });
+}
+
+function fans(model: CompiledModel, layer: number, length: number): [number, number] {
+  const out = model.layerShape(layer)[2];
+  return [length / out, out];
+}
