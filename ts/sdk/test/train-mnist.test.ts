@@ -31,7 +31,7 @@ describe('training the study MNIST net in wasm', () => {
     mnist = await loadMnist();
   });
 
-  it('drives the loss down and reaches at least 90% test accuracy after 800 steps', async () => {
+  it('drives the loss down and reaches at least 93% test accuracy after 800 steps', async () => {
     const { engine, model, losses } = await train(mnist, 2, 800);
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     const early = mean(losses.slice(0, 20));
@@ -51,7 +51,7 @@ describe('training the study MNIST net in wasm', () => {
     }
     const accuracy = correct / n;
     console.log(`MNIST net, 800 Adam steps: loss ${early.toFixed(3)} -> ${late.toFixed(3)}, test accuracy ${(accuracy * 100).toFixed(1)}% on ${n} images`);
-    expect(accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(accuracy).toBeGreaterThanOrEqual(0.93);
     await engine.shutdown();
   });
 
