@@ -138,13 +138,13 @@ impl Layer {
         let ctx = |e: KernelError| KernelError { message: format!("layer {index}: {}", e.message), ..e };
         let mut layer = Layer { index, spec, input, output: input, weight: None, bias: None, moving: None, saved: None, argmax: None };
         match spec {
-            LayerSpec::Conv2d { filters, kernel, strides, padding, use_bias } => {
+            LayerSpec::Conv2d { filters, kernel, strides, padding, use_bias, .. } => {
                 let g = Conv2dGeom::new(1, input.h, input.w, input.c, filters, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(ctx)?;
                 layer.output = Shape3 { h: g.h_out, w: g.w_out, c: filters };
                 layer.weight = Some(take(&mut off.params, g.w_len()));
                 layer.bias = use_bias.then(|| take(&mut off.params, filters));
             }
-            LayerSpec::Dense { units, use_bias } => {
+            LayerSpec::Dense { units, use_bias, .. } => {
                 if input.h != 1 || input.w != 1 {
                     return Err(KernelError::geometry(format!(
                         "layer {index}: Dense expects a flat input [batch, features], got [batch, {}, {}, {}] (add a Flatten layer before it)",
@@ -203,10 +203,19 @@ impl Layer {
         weight.into_iter().chain(bias).chain(moving)
     }
 
-    /// Ranges that weight penalties apply to (kernels, not biases or BN).
-    pub fn penalized(&self) -> Option<ParamRange> {
+    /// The kernel of a Conv2D/Dense layer: what decoupled weight decay
+    /// applies to (not biases, not BatchNorm).
+    pub fn kernel(&self) -> Option<ParamRange> {
         match self.spec {
             LayerSpec::Conv2d { .. } | LayerSpec::Dense { .. } => self.weight,
+            _ => None,
+        }
+    }
+
+    /// The kernel when the layer carries the L2 penalty.
+    pub fn penalized(&self) -> Option<ParamRange> {
+        match self.spec {
+            LayerSpec::Conv2d { regularized: true, .. } | LayerSpec::Dense { regularized: true, .. } => self.weight,
             _ => None,
         }
     }

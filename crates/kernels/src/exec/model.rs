@@ -59,7 +59,9 @@ pub struct Model {
     targets_f32: Vec<f32>,
     /// Gradient left by `backward_from` (w.r.t. the stop layer's output).
     pub backward_result: Vec<f32>,
+    /// Kernels with the L2 penalty, and all kernels (AdamW's decay).
     penalized: Vec<ParamRange>,
+    kernels: Vec<ParamRange>,
     train: Option<TrainSpec>,
     class_weights: Vec<f32>,
 }
@@ -115,6 +117,7 @@ impl Model {
         }
         let acts = layers.iter().map(|l| if l.aliases_input() { Vec::new() } else { vec![0.0; l.output.size() * max_batch] }).collect();
         let penalized = layers.iter().filter_map(Layer::penalized).collect();
+        let kernels = layers.iter().filter_map(Layer::kernel).collect();
         Ok(Self {
             input,
             max_batch,
@@ -133,6 +136,7 @@ impl Model {
             targets_f32: vec![0.0; max_batch],
             backward_result: vec![0.0; largest * max_batch],
             penalized,
+            kernels,
             train: None,
             class_weights: Vec::new(),
             layers,
@@ -316,41 +320,21 @@ impl Model {
         Ok(out_len)
     }
 
-    /// One training step: forward (batch statistics, dropout), loss,
-    /// backward, L2 penalty, gradient clipping and the optimizer update.
-    pub fn train_step(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize, lr: f32, step: u32, seed: u64) -> Result<StepStats, KernelError> {
-        let spec = self.train.ok_or_else(|| KernelError::value("train: the model has no training configuration (compile it first)"))?;
-        if !(lr.is_finite() && lr >= 0.0) {
-            return Err(KernelError::value(format!("train: learning rate must be finite and >= 0, got {lr}")));
-        }
-        if step == 0 {
-            return Err(KernelError::value("train: step numbers start at 1, got 0"));
-        }
-        self.check_batch(batch, x)?;
-        let (head, classes) = self.loss_head(&spec.loss)?;
-        match targets {
-            StepTargets::Labels(l) if l.len() < batch => {
-                return Err(KernelError::geometry(format!("train: need {batch} labels, got {}", l.len())));
-            }
-            StepTargets::Dense(t) if t.len() < batch * classes => {
-                return Err(KernelError::geometry(format!("train: need {} target values, got {}", batch * classes, t.len())));
-            }
-            _ => {}
-        }
-        let mode = Mode::Train { seed, step: step as u64 };
-        self.forward(x, batch, mode)?;
+    /// Loss and its gradient (into `grad_a`) from the logits of layer `head`,
+    /// after a forward pass. Class weights apply in training only (as in Keras).
+    fn loss(&mut self, loss: &LossKind, targets: StepTargets<'_>, batch: usize, head: usize, classes: usize, weighted: bool) -> Result<crate::loss::LossStats, KernelError> {
         let logits_buf = self.output_buffer(head).expect("loss head has an activation buffer");
         let logits = &self.acts[logits_buf][..batch * classes];
         let dlogits = &mut self.grad_a[..batch * classes];
-        let cw = (!self.class_weights.is_empty()).then_some(self.class_weights.as_slice());
-        let stats = match spec.loss {
+        let cw = (weighted && !self.class_weights.is_empty()).then_some(self.class_weights.as_slice());
+        match *loss {
             LossKind::SoftmaxCrossEntropy { label_smoothing } => {
                 let p = SoftmaxCeParams::new(batch, classes, label_smoothing)?;
                 let t = match targets {
                     StepTargets::Labels(l) => Targets::Labels(&l[..batch]),
                     StepTargets::Dense(d) => Targets::Dense(&d[..batch * classes]),
                 };
-                softmax_cross_entropy(&p, logits, t, cw, dlogits)?
+                softmax_cross_entropy(&p, logits, t, cw, dlogits)
             }
             LossKind::BinaryCrossEntropy { label_smoothing } => {
                 let p = BceParams::new(batch, label_smoothing)?;
@@ -366,9 +350,49 @@ impl Model {
                     }
                     StepTargets::Dense(d) => t.copy_from_slice(&d[..batch]),
                 }
-                binary_cross_entropy(&p, logits, t, cw.map(|w| [w[0], w[1]]), dlogits)?
+                binary_cross_entropy(&p, logits, t, cw.map(|w| [w[0], w[1]]), dlogits)
             }
-        };
+        }
+    }
+
+    fn check_targets(&self, targets: StepTargets<'_>, batch: usize, classes: usize) -> Result<(), KernelError> {
+        match targets {
+            StepTargets::Labels(l) if l.len() < batch => Err(KernelError::geometry(format!("train: need {batch} labels, got {}", l.len()))),
+            StepTargets::Dense(t) if t.len() < batch * classes => {
+                Err(KernelError::geometry(format!("train: need {} target values, got {}", batch * classes, t.len())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Loss and correct count of one batch in inference mode (moving
+    /// statistics, no dropout, no class weights, no update): Keras' evaluate.
+    pub fn evaluate_batch(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize) -> Result<StepStats, KernelError> {
+        let spec = self.train.ok_or_else(|| KernelError::value("evaluate: the model has no training configuration (compile it first)"))?;
+        self.check_batch(batch, x)?;
+        let (head, classes) = self.loss_head(&spec.loss)?;
+        self.check_targets(targets, batch, classes)?;
+        self.forward(x, batch, Mode::Infer)?;
+        let stats = self.loss(&spec.loss, targets, batch, head, classes, false)?;
+        Ok(StepStats { loss: stats.loss, penalty: 0.0, correct: stats.correct as u32, grad_norm: 0.0, updated: 0 })
+    }
+
+    /// One training step: forward (batch statistics, dropout), loss,
+    /// backward, L2 penalty, gradient clipping and the optimizer update.
+    pub fn train_step(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize, lr: f32, step: u32, seed: u64) -> Result<StepStats, KernelError> {
+        let spec = self.train.ok_or_else(|| KernelError::value("train: the model has no training configuration (compile it first)"))?;
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(KernelError::value(format!("train: learning rate must be finite and >= 0, got {lr}")));
+        }
+        if step == 0 {
+            return Err(KernelError::value("train: step numbers start at 1, got 0"));
+        }
+        self.check_batch(batch, x)?;
+        let (head, classes) = self.loss_head(&spec.loss)?;
+        self.check_targets(targets, batch, classes)?;
+        let mode = Mode::Train { seed, step: step as u64 };
+        self.forward(x, batch, mode)?;
+        let stats = self.loss(&spec.loss, targets, batch, head, classes, true)?;
         self.backward(x, batch, head, None, mode)?;
         let penalty = match spec.l2 {
             L2::None => 0.0,
@@ -390,7 +414,7 @@ impl Model {
             }
             OptimizerKind::Adam(h) => optim::adam_step(&h, lr, step, &mut self.params, &self.grads, &mut self.slot1, &mut self.slot2)?,
             OptimizerKind::AdamW(h, rate) => {
-                let decay = WeightDecay { rate, ranges: &self.penalized };
+                let decay = WeightDecay { rate, ranges: &self.kernels };
                 optim::adamw_step(&h, lr, step, &decay, &mut self.params, &self.grads, &mut self.slot1, &mut self.slot2)?
             }
         }

@@ -66,13 +66,16 @@ pub struct LayerDesc {
     pub epsilon: f32,
     /// Dropout rate.
     pub rate: f32,
+    /// Conv2D/Dense: 1 when the kernel carries the model's L2 penalty
+    /// (Keras' `kernel_regularizer`).
+    pub regularize: u32,
 }
 
 /// A decoded, validated layer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LayerSpec {
-    Conv2d { filters: usize, kernel: [usize; 2], strides: [usize; 2], padding: Padding, use_bias: bool },
-    Dense { units: usize, use_bias: bool },
+    Conv2d { filters: usize, kernel: [usize; 2], strides: [usize; 2], padding: Padding, use_bias: bool, regularized: bool },
+    Dense { units: usize, use_bias: bool, regularized: bool },
     BatchNorm(BatchNormParams),
     Relu,
     LeakyRelu { alpha: f32 },
@@ -113,9 +116,16 @@ impl LayerSpec {
         Ok(match d.kind {
             kind::CONV2D => {
                 let (kernel, strides, padding) = window("kernel")?;
-                LayerSpec::Conv2d { filters: positive(i, "filters", d.units)?, kernel, strides, padding, use_bias: d.use_bias != 0 }
+                LayerSpec::Conv2d {
+                    filters: positive(i, "filters", d.units)?,
+                    kernel,
+                    strides,
+                    padding,
+                    use_bias: d.use_bias != 0,
+                    regularized: d.regularize != 0,
+                }
             }
-            kind::DENSE => LayerSpec::Dense { units: positive(i, "units", d.units)?, use_bias: d.use_bias != 0 },
+            kind::DENSE => LayerSpec::Dense { units: positive(i, "units", d.units)?, use_bias: d.use_bias != 0, regularized: d.regularize != 0 },
             kind::BATCH_NORM => LayerSpec::BatchNorm(
                 BatchNormParams::new(d.momentum, d.epsilon).map_err(|e| KernelError { message: format!("layer {i}: {}", e.message), ..e })?,
             ),

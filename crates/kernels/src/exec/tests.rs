@@ -11,10 +11,10 @@ use crate::optim::{AdamParams, SgdParams};
 use crate::selftest::util::{assert_bits_eq, TestRng};
 
 fn conv(filters: usize, k: usize, s: usize) -> LayerSpec {
-    LayerSpec::Conv2d { filters, kernel: [k, k], strides: [s, s], padding: Padding::Valid, use_bias: true }
+    LayerSpec::Conv2d { filters, kernel: [k, k], strides: [s, s], padding: Padding::Valid, use_bias: true, regularized: true }
 }
 fn dense(units: usize) -> LayerSpec {
-    LayerSpec::Dense { units, use_bias: true }
+    LayerSpec::Dense { units, use_bias: true, regularized: true }
 }
 fn bn() -> LayerSpec {
     LayerSpec::BatchNorm(BatchNormParams::default())
@@ -110,7 +110,7 @@ crate::kernel_tests! {
         use LayerSpec::*;
         let specs = [
             conv(3, 3, 1), bn(), Sigmoid, LayerSpec::AvgPool { pool: [2, 2], strides: [2, 2], padding: Padding::Valid },
-            LayerSpec::Conv2d { filters: 4, kernel: [2, 2], strides: [1, 1], padding: Padding::Same, use_bias: true },
+            LayerSpec::Conv2d { filters: 4, kernel: [2, 2], strides: [1, 1], padding: Padding::Same, use_bias: true, regularized: false },
             Flatten, dense(3), Softmax,
         ];
         let batch = 3;

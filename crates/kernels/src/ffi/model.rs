@@ -210,18 +210,56 @@ pub extern "C" fn lc_model_train_step(handle: u32, args_ptr: usize, out_ptr: usi
         check_f32_range(out_ptr, core::mem::size_of::<StepStats>() / 4, "train_step: out")?;
         let batch = a.batch as usize;
         let x = f32_slice(a.x_ptr as usize, batch * m.input.size(), "train_step: x")?;
-        let classes = m.output().c;
-        let targets = match a.targets_kind {
-            1 => StepTargets::Labels(u32_slice(a.targets_ptr as usize, batch, "train_step: labels")?),
-            2 => StepTargets::Dense(f32_slice(a.targets_ptr as usize, batch * classes, "train_step: targets")?),
-            v => return Err(KernelError::value(format!("train_step: unknown targets kind {v} (1 = labels, 2 = dense)"))),
-        };
+        let targets = step_targets(&a, batch, m.output().c)?;
         let seed = (a.seed_hi as u64) << 32 | a.seed_lo as u64;
         let stats = pool::run(|| m.train_step(x, targets, batch, a.lr, a.step, seed))??;
         // SAFETY: range checked above.
         unsafe { core::ptr::write_unaligned(out_ptr as *mut StepStats, stats) };
         Ok(())
     }))
+}
+
+/// Loss and correct count of one batch in inference mode (`StepArgs`; `lr`,
+/// `step` and the seed are ignored); writes a `StepStats` to `out_ptr`.
+#[no_mangle]
+pub extern "C" fn lc_model_evaluate(handle: u32, args_ptr: usize, out_ptr: usize) -> i32 {
+    status(with_model(handle, |m| {
+        let a: StepArgs = read_struct(args_ptr, "evaluate: args")?;
+        check_f32_range(out_ptr, core::mem::size_of::<StepStats>() / 4, "evaluate: out")?;
+        let batch = a.batch as usize;
+        let x = f32_slice(a.x_ptr as usize, batch * m.input.size(), "evaluate: x")?;
+        let targets = step_targets(&a, batch, m.output().c)?;
+        let stats = pool::run(|| m.evaluate_batch(x, targets, batch))??;
+        // SAFETY: range checked above.
+        unsafe { core::ptr::write_unaligned(out_ptr as *mut StepStats, stats) };
+        Ok(())
+    }))
+}
+
+fn step_targets<'a>(a: &StepArgs, batch: usize, classes: usize) -> Result<StepTargets<'a>, KernelError> {
+    match a.targets_kind {
+        1 => Ok(StepTargets::Labels(u32_slice(a.targets_ptr as usize, batch, "labels")?)),
+        2 => Ok(StepTargets::Dense(f32_slice(a.targets_ptr as usize, batch * classes, "targets")?)),
+        v => Err(KernelError::value(format!("unknown targets kind {v} (1 = labels, 2 = dense)"))),
+    }
+}
+
+/// Shuffles `n` u32 at `ptr` in place (Fisher-Yates driven by the library's
+/// Philox generator keyed by `seed`, on `stream`): the order of an epoch.
+#[no_mangle]
+pub extern "C" fn lc_rng_shuffle(ptr: usize, n: usize, seed_lo: u32, seed_hi: u32, stream: u32) -> i32 {
+    status((|| {
+        check_f32_range(ptr, n, "rng_shuffle: values")?;
+        // SAFETY: range checked.
+        let v = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u32, n) };
+        let rng = CounterRng::new((seed_hi as u64) << 32 | seed_lo as u64, stream as u64);
+        for i in (1..n).rev() {
+            // 64 random bits per draw: the modulo bias is below 2^-32 for any n.
+            let r = (rng.u32_at(2 * i as u64) as u64) << 32 | rng.u32_at(2 * i as u64 + 1) as u64;
+            v.swap(i, (r % (i as u64 + 1)) as usize);
+        }
+        Ok(())
+    })())
 }
 
 fn mode(training: u32) -> Mode {
@@ -300,7 +338,7 @@ pub extern "C" fn lc_rng_fill(ptr: usize, len: usize, seed_lo: u32, seed_hi: u32
 
 const _: () = assert!(core::mem::size_of::<StepStats>() == 20);
 const _: () = assert!(core::mem::size_of::<StepArgs>() == 32);
-const _: () = assert!(core::mem::size_of::<LayerDesc>() == 48);
+const _: () = assert!(core::mem::size_of::<LayerDesc>() == 52);
 const _: () = assert!(core::mem::size_of::<ModelDesc>() == 32);
 const _: () = assert!(core::mem::size_of::<TrainDesc>() == 56);
 

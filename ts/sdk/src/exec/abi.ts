@@ -32,6 +32,7 @@ export const LAYER_DESC = [
   ['momentum', 'f32'],
   ['epsilon', 'f32'],
   ['rate', 'f32'],
+  ['regularize', 'u32'],
 ] as const satisfies StructDef;
 
 export const TRAIN_DESC = [

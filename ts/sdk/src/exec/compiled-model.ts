@@ -10,6 +10,7 @@
  */
 import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
+import { splitSeed } from '../runtime/rng.js';
 import { ErrorCode } from '../runtime/error-codes.js';
 import {
   BufferCode,
@@ -189,7 +190,7 @@ export class CompiledModel {
       });
       layers.forEach((l, i) => {
         writeStruct(buf, layersPtr + i * layerBytes, LAYER_DESC, {
-          units: 0, sizeH: 0, sizeW: 0, strideH: 0, strideW: 0, padding: 0, useBias: 0, alpha: 0, momentum: 0, epsilon: 0, rate: 0,
+          units: 0, sizeH: 0, sizeW: 0, strideH: 0, strideW: 0, padding: 0, useBias: 0, alpha: 0, momentum: 0, epsilon: 0, rate: 0, regularize: 0,
           ...l,
         });
       });
@@ -322,6 +323,24 @@ export class CompiledModel {
 
   /** One training step (forward, loss, backward, update) as one call. */
   trainStep(s: StepInput): StepStats {
+    this.stageStep(s);
+    this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
+    return this.readStats();
+  }
+
+  /** Loss and correct count of one batch in inference mode, without class weights or updates. */
+  evaluateBatch(s: Pick<StepInput, 'batch' | 'x' | 'targets'>): StepStats {
+    this.stageStep({ ...s, learningRate: 0, step: 1, seed: 0 });
+    this.engine.call('evaluate', () => this.engine.raw.lc_model_evaluate(this.handle, this.argsPtr, this.statsPtr));
+    return this.readStats();
+  }
+
+  private readStats(): StepStats {
+    const r = readStruct(this.engine.memory.memory.buffer, this.statsPtr, STEP_STATS);
+    return { loss: r.loss, penalty: r.penalty, correct: r.correct, gradNorm: r.gradNorm, updated: r.updated === 1 };
+  }
+
+  private stageStep(s: StepInput): void {
     this.stageInput(s.x, s.batch);
     const dense = s.targets instanceof Float32Array;
     const want = dense ? s.batch * this.outputSize : s.batch;
@@ -342,9 +361,6 @@ export class CompiledModel {
       seedLo,
       seedHi,
     });
-    this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
-    const r = readStruct(heap.memory.buffer, this.statsPtr, STEP_STATS);
-    return { loss: r.loss, penalty: r.penalty, correct: r.correct, gradNorm: r.gradNorm, updated: r.updated === 1 };
   }
 
   /** Forward pass; `training` uses batch statistics for BatchNorm. Returns a copy of the output. */
@@ -404,7 +420,3 @@ export class CompiledModel {
   }
 }
 
-function splitSeed(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`seed must be a non-negative safe integer, got ${seed}`);
-  return [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
-}

@@ -29,6 +29,8 @@ export interface KernelExports {
   lc_model_forward(handle: number, xPtr: number, batch: number, training: number): number;
   lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
   lc_model_backward_result_ptr(handle: number): number;
+  lc_model_evaluate(handle: number, argsPtr: number, outPtr: number): number;
+  lc_rng_shuffle(ptr: number, n: number, seedLo: number, seedHi: number, stream: number): number;
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
 }
 

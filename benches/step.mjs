@@ -1,0 +1,285 @@
+// Training-step and inference time of the two reference nets, with 1 and 2
+// pool threads, and — when Debian's python3-torch is installed — the same
+// measurements in PyTorch (benches/torch_step.py) in the same run.
+// A benchmark, not a test: it asserts nothing and prints markdown tables.
+//   npm run bench:step             (>= 25 timed runs per value)
+//   node benches/step.mjs --quick  (5 timed runs; smoke test only)
+//
+// What is timed (median of the timed runs after warm-up runs):
+//   train    one CompiledModel.trainStep at batch 32: forward (BatchNorm batch
+//            statistics), fused softmax cross-entropy, backward, Adam update —
+//            one call into wasm. The inputs were written once into
+//            model.inputView(32) before timing, so no input copy is timed;
+//            32 labels and the step arguments are still staged per call.
+//   infer1   forward(undefined, 1), inference mode (moving statistics),
+//            including the copy of the output probabilities back to JS.
+//   infer32  forward(undefined, 32), likewise.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CompiledModel, Engine, LayerKind } from '@lite-cnn/sdk';
+
+const quick = process.argv.includes('--quick');
+const RUNS = quick ? 5 : 25;
+const WARMUP = quick ? 2 : 5;
+const BATCH = 32;
+const THREADS = [1, 2];
+const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = fileURLToPath(new URL('./torch_step.py', import.meta.url));
+
+const conv = (units, size, stride) => ({ kind: LayerKind.Conv2D, units, sizeH: size, sizeW: size, strideH: stride, strideW: stride, padding: 0, useBias: 1 });
+const bn = () => ({ kind: LayerKind.BatchNormalization, momentum: 0.99, epsilon: 1e-3 });
+const relu = () => ({ kind: LayerKind.ReLU });
+const dense = (units) => ({ kind: LayerKind.Dense, units, useBias: 1 });
+const pool = (size) => ({ kind: LayerKind.MaxPooling2D, sizeH: size, sizeW: size, strideH: size, strideW: size, padding: 0 });
+const flatten = () => ({ kind: LayerKind.Flatten });
+const softmax = () => ({ kind: LayerKind.Softmax });
+
+const NETS = [
+  {
+    name: 'mnist',
+    title: 'MNIST net (28x28x1, 3,554 params)',
+    input: [28, 28, 1],
+    classes: 10,
+    params: 3554,
+    layers: [conv(8, 3, 2), relu(), conv(8, 3, 2), relu(), flatten(), dense(10), softmax()],
+  },
+  {
+    name: 'breakhis',
+    title: 'BreakHis net (224x224x3, 319,106 params)',
+    input: [224, 224, 3],
+    classes: 2,
+    params: 319106,
+    layers: [
+      conv(16, 3, 4), bn(), relu(),
+      conv(32, 3, 2), bn(), relu(),
+      pool(2),
+      conv(64, 3, 2), bn(), relu(),
+      flatten(), dense(128), relu(),
+      dense(2), softmax(),
+    ],
+  },
+];
+const LAYER_NAMES = {
+  [LayerKind.Conv2D]: (l) => `Conv2D(${l.units}, ${l.sizeH}x${l.sizeW}, s${l.strideH})`,
+  [LayerKind.BatchNormalization]: () => 'BatchNorm',
+  [LayerKind.ReLU]: () => 'ReLU',
+  [LayerKind.MaxPooling2D]: (l) => `MaxPool(${l.sizeH})`,
+  [LayerKind.Flatten]: () => 'Flatten',
+  [LayerKind.Dense]: (l) => `Dense(${l.units})`,
+  [LayerKind.Softmax]: () => 'Softmax',
+};
+const layerName = (l) => LAYER_NAMES[l.kind]?.(l) ?? `kind ${l.kind}`;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function time(run, runs = RUNS, warmup = WARMUP) {
+  for (let i = 0; i < warmup; i++) run();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const s = performance.now();
+    run();
+    times.push(performance.now() - s);
+  }
+  return median(times);
+}
+
+/** Glorot-uniform kernels (Keras' default), zero biases, BN gamma 1 / beta 0 / moving variance 1. */
+function init(model, seed) {
+  model.tensors.forEach((t, i) => {
+    if (t.role === 'kernel') {
+      const out = model.layerShape(t.layer)[2];
+      const limit = Math.sqrt(6 / (t.length / out + out));
+      model.fillRandom(t, 'uniform', -limit, limit, seed, i);
+    } else {
+      model.tensor(t).fill(t.role === 'gamma' || t.role === 'movingVariance' ? 1 : 0);
+    }
+  });
+}
+
+/** A model of `layers`, initialised, with a batch of uniform [0, 1) inputs written into its input buffer. */
+function build(engine, input, layers) {
+  const model = CompiledModel.create(engine, { input, maxBatch: BATCH, layers });
+  init(model, 7);
+  const x = model.inputView(BATCH);
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    x[i] = s / 2 ** 32;
+  }
+  return model;
+}
+
+function labels(classes) {
+  return Uint32Array.from({ length: BATCH }, (_, i) => (i * 7 + 3) % classes);
+}
+
+/** (a) and (b): train step at batch 32, inference at batch 1 and 32. */
+function measureNet(engine, net) {
+  const model = build(engine, net.input, net.layers);
+  const params = model.params().length;
+  model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
+  const targets = labels(net.classes);
+  let step = 0;
+  const train = time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
+  const forwardTrain = time(() => model.forward(undefined, BATCH, { training: true }));
+  const infer1 = time(() => model.forward(undefined, 1));
+  const infer32 = time(() => model.forward(undefined, BATCH));
+  model.free();
+  return { params, train, forwardTrain, infer1, infer32 };
+}
+
+/**
+ * (c) Where the time goes in the BreakHis net, at batch 32:
+ *  - forward: the first k layers as their own model (k = 1..n), timed in
+ *    inference and in training mode; layer k's cost is the increment
+ *    T(k) - T(k-1).
+ *  - backward: after a training-mode forward of the full model,
+ *    backwardFrom(from = logits layer, stop = k) back-propagates the layers
+ *    above k (weight and input gradients); layer k's backward cost is the
+ *    increment between stop = k-1 and stop = k. backwardFrom also copies the
+ *    gradient at the stop layer out (once inside wasm, once to JS); that copy
+ *    is estimated as twice the time of model.activation(stop) (a JS copy of
+ *    the same size) and subtracted. Layer 0's backward (weight gradient only:
+ *    training skips the first layer's input gradient), the loss and the Adam
+ *    update are what remains of the step: step - training forward - backward
+ *    of layers 1..head.
+ */
+function breakdown(engine, net) {
+  const n = net.layers.length;
+  const fwdInfer = [0];
+  const fwdTrain = [0];
+  for (let k = 1; k <= n; k++) {
+    const m = build(engine, net.input, net.layers.slice(0, k));
+    fwdInfer.push(time(() => m.forward(undefined, BATCH)));
+    fwdTrain.push(time(() => m.forward(undefined, BATCH, { training: true })));
+    m.free();
+  }
+  const model = build(engine, net.input, net.layers);
+  model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
+  const targets = labels(net.classes);
+  let step = 0;
+  const train = time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
+  const head = n - 2; // the Dense(2) whose output the fused softmax cross-entropy reads
+  const dy = new Float32Array(BATCH * net.classes).map((_, i) => ((i % 3) - 1) / BATCH);
+  model.forward(undefined, BATCH, { training: true });
+  // bwdAbove[k]: backward of layers k+1..head (stop = k), copy-corrected.
+  const bwdAbove = [];
+  for (let k = 0; k < head; k++) {
+    const t = time(() => model.backwardFrom(BATCH, head, dy, k, { training: true }));
+    const copy = time(() => model.activation(k, BATCH));
+    bwdAbove[k] = Math.max(0, t - 2 * copy);
+  }
+  bwdAbove[head] = 0;
+  model.free();
+  const rows = [];
+  for (let k = 0; k < n; k++) {
+    let bwd = null;
+    if (k >= 1 && k <= head) bwd = bwdAbove[k - 1] - bwdAbove[k];
+    rows.push({
+      index: k,
+      name: layerName(net.layers[k]),
+      infer: fwdInfer[k + 1] - fwdInfer[k],
+      fwdTrain: fwdTrain[k + 1] - fwdTrain[k],
+      bwd,
+    });
+  }
+  const rest = train - fwdTrain[n] - bwdAbove[0];
+  return { rows, train, forwardTrain: fwdTrain[n], forwardInfer: fwdInfer[n], backwardAbove0: bwdAbove[0], rest };
+}
+
+function runTorch() {
+  if (!existsSync(PYTHON)) return { skipped: `${PYTHON} not found` };
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: `${PYTHON} cannot import torch (install Debian's python3-torch)` };
+  const r = spawnSync(PYTHON, [TORCH_SCRIPT, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) return { skipped: `torch_step.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}` };
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+const f = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs / oursMs).toFixed(2)}x`);
+
+// ---------------------------------------------------------------------------
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(`lite-cnn step benchmark — ${new Date().toISOString()}`);
+console.log(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
+console.log(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of ${RUNS} timed runs after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
+console.log('train = one trainStep (forward, softmax CE, backward, Adam) with inputs already in model.inputView(32): the step, not an input copy.');
+console.log('infer = forward(undefined, batch) in inference mode, including the copy of the output to JS.');
+
+const ours = {}; // ours[net][threads]
+const breakdowns = {};
+for (const threads of THREADS) {
+  const engine = await Engine.create({ threads });
+  if (threads === THREADS[0]) console.log(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}`);
+  for (const net of NETS) {
+    (ours[net.name] ??= {})[threads] = measureNet(engine, net);
+    if (ours[net.name][threads].params !== net.params) {
+      console.log(`WARNING: ${net.name} has ${ours[net.name][threads].params} params, expected ${net.params}`);
+    }
+  }
+  breakdowns[threads] = breakdown(engine, NETS[1]);
+  await engine.shutdown();
+}
+
+const torch = runTorch();
+const theirs = {}; // theirs[net][threads]
+if (torch.skipped) {
+  console.log(`\nPyTorch: skipped — ${torch.skipped}`);
+} else {
+  console.log(`\nPyTorch ${torch.torch} (Python ${torch.python}, ${PYTHON}), median of ${torch.runs} after ${torch.warmup} warm-up; torch.set_num_threads(1|2); inference in eval mode under no_grad`);
+  for (const r of torch.results) (theirs[r.net] ??= {})[r.threads] = r;
+}
+
+console.log('');
+console.log('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const net of NETS) {
+  for (const threads of THREADS) {
+    const o = ours[net.name][threads];
+    const t = theirs[net.name]?.[threads];
+    console.log(
+      `| ${net.name} | ${threads} | ${f(o.train)} | ${f(o.infer1)} | ${f(o.infer32)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train)} | ${ratio(t?.infer1, o.infer1)} | ${ratio(t?.infer32, o.infer32)} |`,
+    );
+  }
+}
+console.log('(ratio > 1: lite-cnn is faster)');
+
+console.log('');
+console.log('Training step split (batch 32): training-mode forward (batch statistics) vs the rest (loss, backward, Adam):');
+console.log('');
+console.log('| net | threads | step ms | forward (training mode) ms | step - forward ms |');
+console.log('|---|---:|---:|---:|---:|');
+for (const net of NETS) {
+  for (const threads of THREADS) {
+    const o = ours[net.name][threads];
+    console.log(`| ${net.name} | ${threads} | ${f(o.train)} | ${f(o.forwardTrain)} | ${f(o.train - o.forwardTrain)} |`);
+  }
+}
+
+console.log('');
+console.log('Where the time goes — BreakHis net, batch 32, ms per layer:');
+console.log('- forward columns: the first k layers built as their own model and timed (inference / training mode); a layer\'s cost is T(k) - T(k-1).');
+console.log('- backward column: backwardFrom(logits layer -> stop) after a training forward; a layer\'s cost is the increment when the stop moves below it,');
+console.log('  minus an estimate of the gradient copy-out backwardFrom does (2x a JS copy of the same size). Layer 0 (weight gradient only),');
+console.log('  the loss and the Adam update are the remainder of the step. Small values are within noise and can be negative.');
+console.log('');
+console.log(`| # | layer | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |`);
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+const b1 = breakdowns[1];
+const b2 = breakdowns[2];
+for (let k = 0; k < b1.rows.length; k++) {
+  const a = b1.rows[k];
+  const b = b2.rows[k];
+  console.log(`| ${a.index} | ${a.name} | ${f(a.infer)} | ${f(b.infer)} | ${f(a.fwdTrain)} | ${f(b.fwdTrain)} | ${f(a.bwd)} | ${f(b.bwd)} |`);
+}
+console.log(`| | sum: forward of the whole net | ${f(b1.forwardInfer)} | ${f(b2.forwardInfer)} | ${f(b1.forwardTrain)} | ${f(b2.forwardTrain)} | ${f(b1.backwardAbove0)} | ${f(b2.backwardAbove0)} |`);
+console.log(`| | layer 0 backward + loss + Adam (step - fwd train - bwd of layers 1..13) | | | | | ${f(b1.rest)} | ${f(b2.rest)} |`);
+console.log(`| | training step (this model) | | | | | ${f(b1.train)} | ${f(b2.train)} |`);

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""PyTorch twin of benches/step.mjs: the same two reference nets, timed the same way.
+
+A benchmark, not a test. benches/step.mjs runs it with Debian's interpreter
+(`/usr/bin/python3`, which sees the `python3-torch` package; a pyenv or venv
+python does not) and parses the JSON it prints on stdout.
+
+    /usr/bin/python3 benches/torch_step.py            # >= 20 timed runs each
+    /usr/bin/python3 benches/torch_step.py --quick    # 5 timed runs each
+
+For each net and for torch.set_num_threads(1) and (2), in separate
+measurements:
+  - train:   one training step at batch 32 (forward in training mode, softmax
+             cross-entropy, backward, Adam update), inputs and labels already in
+             place (created once, outside the timing);
+  - infer1:  inference at batch 1, eval mode under torch.no_grad();
+  - infer32: the same at batch 32.
+Each value is the median, in ms, of the timed runs after warm-up runs.
+
+Layouts are PyTorch's own (NCHW); shapes, padding ('valid') and parameter
+counts are those of the lite-cnn nets (3,554 and 319,106 trainable parameters,
+checked below). BatchNorm uses eps 1e-3 and momentum 0.01 (Keras 0.99); Adam
+lr 1e-3, betas (0.9, 0.999), eps 1e-7.
+"""
+
+import json
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+QUICK = "--quick" in sys.argv
+RUNS = 5 if QUICK else 25
+WARMUP = 3 if QUICK else 5
+BATCH = 32
+
+
+def mnist_net():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, stride=2),   # 28x28x1 -> 13x13x8
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2),   # -> 6x6x8
+        nn.ReLU(),
+        nn.Flatten(),                   # 288
+        nn.Linear(288, 10),             # softmax fused into the loss
+    )
+
+
+def bn(c):
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+def breakhis_net():
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=4), bn(16), nn.ReLU(),    # 224x224x3 -> 56x56x16
+        nn.Conv2d(16, 32, 3, stride=2), bn(32), nn.ReLU(),   # -> 27x27x32
+        nn.MaxPool2d(2),                                     # -> 13x13x32
+        nn.Conv2d(32, 64, 3, stride=2), bn(64), nn.ReLU(),   # -> 6x6x64
+        nn.Flatten(),                                        # 2304
+        nn.Linear(2304, 128), nn.ReLU(),
+        nn.Linear(128, 2),                                   # softmax fused into the loss
+    )
+
+
+NETS = [
+    # name, constructor, input shape (C, H, W), classes, expected trainable params
+    ("mnist", mnist_net, (1, 28, 28), 10, 3_554),
+    ("breakhis", breakhis_net, (3, 224, 224), 2, 319_106),
+]
+
+
+def median_ms(fn):
+    for _ in range(WARMUP):
+        fn()
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def measure(name, make, shape, classes, expected, threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model = make()
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if params != expected:
+        raise SystemExit(f"{name}: expected {expected} trainable parameters, got {params}")
+    x = torch.rand(BATCH, *shape)
+    y = torch.randint(0, classes, (BATCH,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+
+    model.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    train = median_ms(step)
+
+    model.eval()
+    x1 = x[:1].clone()
+
+    def infer(inp):
+        with torch.no_grad():
+            model(inp)
+
+    infer1 = median_ms(lambda: infer(x1))
+    infer32 = median_ms(lambda: infer(x))
+    return {"net": name, "threads": threads, "params": params, "train": train, "infer1": infer1, "infer32": infer32}
+
+
+def main():
+    torch.set_num_interop_threads(1)
+    results = []
+    for net in NETS:
+        for threads in (1, 2):
+            results.append(measure(*net, threads))
+    print(json.dumps({
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "runs": RUNS,
+        "warmup": WARMUP,
+        "results": results,
+    }))
+
+
+if __name__ == "__main__":
+    main()
