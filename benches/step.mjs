@@ -15,7 +15,7 @@
 //            including the copy of the output probabilities back to JS.
 //   infer32  forward(undefined, 32), likewise.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CompiledModel, Engine, LayerKind } from '@lite-cnn/sdk';
@@ -70,6 +70,13 @@ const LAYER_NAMES = {
   [LayerKind.Dense]: (l) => `Dense(${l.units})`,
   [LayerKind.Softmax]: () => 'Softmax',
 };
+const BLOCKS = [
+  ['conv1 + BN + ReLU', 0, 2],
+  ['conv2 + BN + ReLU', 3, 5],
+  ['max pool', 6, 6],
+  ['conv3 + BN + ReLU', 7, 9],
+  ['flatten + dense head + softmax', 10, 14],
+];
 const layerName = (l) => LAYER_NAMES[l.kind]?.(l) ?? `kind ${l.kind}`;
 
 function median(xs) {
@@ -87,6 +94,43 @@ function time(run, runs = RUNS, warmup = WARMUP) {
     times.push(performance.now() - s);
   }
   return median(times);
+}
+
+/** Busy CPU time of the whole machine in ms (Linux /proc/stat, USER_HZ = 100), or null elsewhere. */
+function machineBusyMs() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return (total - f[3] - f[4]) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `measure` (which returns a median) while watching the CPU time that
+ * other processes use: machine busy time minus this process's (all threads),
+ * per wall-clock ms, in cores. The machine is shared; when others used more
+ * than 0.25 of a core during a measurement of at least 100 ms it is repeated
+ * (at most 3 attempts) and the least-disturbed attempt is kept. The foreign
+ * load is printed beside each result.
+ */
+function watched(measure, attempts = 3) {
+  let best = null;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const b0 = machineBusyMs();
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    const ms = measure();
+    const wall = performance.now() - w0;
+    const c = process.cpuUsage(c0);
+    const b1 = machineBusyMs();
+    const foreign = b0 === null ? null : Math.max(0, (b1 - b0 - (c.user + c.system) / 1000) / wall);
+    if (best === null || (foreign ?? 0) < (best.foreign ?? 0)) best = { ms, foreign, wall, attempts: attempt + 1 };
+    else best.attempts = attempt + 1;
+    if (foreign === null || foreign <= 0.25 || wall < 100) break;
+  }
+  return best;
 }
 
 /** Glorot-uniform kernels (Keras' default), zero biases, BN gamma 1 / beta 0 / moving variance 1. */
@@ -126,10 +170,10 @@ function measureNet(engine, net) {
   model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
   const targets = labels(net.classes);
   let step = 0;
-  const train = time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
-  const forwardTrain = time(() => model.forward(undefined, BATCH, { training: true }));
-  const infer1 = time(() => model.forward(undefined, 1));
-  const infer32 = time(() => model.forward(undefined, BATCH));
+  const train = watched(() => time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 })));
+  const forwardTrain = watched(() => time(() => model.forward(undefined, BATCH, { training: true })));
+  const infer1 = watched(() => time(() => model.forward(undefined, 1)));
+  const infer32 = watched(() => time(() => model.forward(undefined, BATCH)));
   model.free();
   return { params, train, forwardTrain, infer1, infer32 };
 }
@@ -149,48 +193,73 @@ function measureNet(engine, net) {
  *    training skips the first layer's input gradient), the loss and the Adam
  *    update are what remains of the step: step - training forward - backward
  *    of layers 1..head.
+ * Only about ten BreakHis-sized models fit in the engine's 1 GiB at once, so
+ * the prefixes are measured in rounds (build, time a few runs, free; next
+ * prefix), and each median is over the runs of all rounds: slow phases of a
+ * shared machine then hit every prefix alike instead of a few.
  */
 function breakdown(engine, net) {
   const n = net.layers.length;
-  const fwdInfer = [0];
-  const fwdTrain = [0];
-  for (let k = 1; k <= n; k++) {
-    const m = build(engine, net.input, net.layers.slice(0, k));
-    fwdInfer.push(time(() => m.forward(undefined, BATCH)));
-    fwdTrain.push(time(() => m.forward(undefined, BATCH, { training: true })));
-    m.free();
+  const rounds = quick ? 1 : 5;
+  const perRound = Math.ceil(RUNS / rounds);
+  const samples = () => Array.from({ length: n + 1 }, () => []);
+  const inferRuns = samples();
+  const trainRuns = samples();
+  const sample = (out, run) => {
+    for (let i = 0; i < 2; i++) run();
+    for (let i = 0; i < perRound; i++) {
+      const s = performance.now();
+      run();
+      out.push(performance.now() - s);
+    }
+  };
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 1; k <= n; k++) {
+      const m = build(engine, net.input, net.layers.slice(0, k));
+      sample(inferRuns[k], () => m.forward(undefined, BATCH));
+      sample(trainRuns[k], () => m.forward(undefined, BATCH, { training: true }));
+      m.free();
+    }
   }
+  const fwdInfer = inferRuns.map((xs) => (xs.length ? median(xs) : 0));
+  const fwdTrain = trainRuns.map((xs) => (xs.length ? median(xs) : 0));
+
   const model = build(engine, net.input, net.layers);
   model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
   const targets = labels(net.classes);
-  let step = 0;
-  const train = time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
   const head = n - 2; // the Dense(2) whose output the fused softmax cross-entropy reads
   const dy = new Float32Array(BATCH * net.classes).map((_, i) => ((i % 3) - 1) / BATCH);
-  model.forward(undefined, BATCH, { training: true });
-  // bwdAbove[k]: backward of layers k+1..head (stop = k), copy-corrected.
-  const bwdAbove = [];
-  for (let k = 0; k < head; k++) {
-    const t = time(() => model.backwardFrom(BATCH, head, dy, k, { training: true }));
-    const copy = time(() => model.activation(k, BATCH));
-    bwdAbove[k] = Math.max(0, t - 2 * copy);
+  const stepRuns = [];
+  const fwdRuns = [];
+  const bwdRuns = Array.from({ length: head }, () => []);
+  const copyRuns = Array.from({ length: head }, () => []);
+  let step = 0;
+  for (let r = 0; r < rounds; r++) {
+    sample(stepRuns, () => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
+    sample(fwdRuns, () => model.forward(undefined, BATCH, { training: true }));
+    for (let k = 0; k < head; k++) {
+      sample(bwdRuns[k], () => model.backwardFrom(BATCH, head, dy, k, { training: true }));
+      sample(copyRuns[k], () => model.activation(k, BATCH));
+    }
   }
-  bwdAbove[head] = 0;
   model.free();
+  const train = median(stepRuns);
+  const forwardTrain = median(fwdRuns);
+  // bwdAbove[k]: backward of layers k+1..head (stop = k), copy-corrected.
+  const bwdAbove = bwdRuns.map((xs, k) => Math.max(0, median(xs) - 2 * median(copyRuns[k])));
+  bwdAbove[head] = 0;
   const rows = [];
   for (let k = 0; k < n; k++) {
-    let bwd = null;
-    if (k >= 1 && k <= head) bwd = bwdAbove[k - 1] - bwdAbove[k];
     rows.push({
       index: k,
       name: layerName(net.layers[k]),
       infer: fwdInfer[k + 1] - fwdInfer[k],
       fwdTrain: fwdTrain[k + 1] - fwdTrain[k],
-      bwd,
+      bwd: k >= 1 && k <= head ? bwdAbove[k - 1] - bwdAbove[k] : null,
     });
   }
-  const rest = train - fwdTrain[n] - bwdAbove[0];
-  return { rows, train, forwardTrain: fwdTrain[n], forwardInfer: fwdInfer[n], backwardAbove0: bwdAbove[0], rest };
+  const rest = train - forwardTrain - bwdAbove[0];
+  return { rows, train, forwardTrain, prefixInfer: fwdInfer[n], prefixTrain: fwdTrain[n], backwardAbove0: bwdAbove[0], rest };
 }
 
 function runTorch() {
@@ -203,6 +272,7 @@ function runTorch() {
 }
 
 const f = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+const load = (w) => (w.foreign === null ? '?' : w.wall < 100 ? 'n/a' : w.foreign.toFixed(2));
 const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs / oursMs).toFixed(2)}x`);
 
 // ---------------------------------------------------------------------------
@@ -225,7 +295,8 @@ for (const threads of THREADS) {
       console.log(`WARNING: ${net.name} has ${ours[net.name][threads].params} params, expected ${net.params}`);
     }
   }
-  breakdowns[threads] = breakdown(engine, NETS[1]);
+  const b = watched(() => breakdown(engine, NETS[1]), 1);
+  breakdowns[threads] = { ...b.ms, foreign: b.foreign, wall: b.wall };
   await engine.shutdown();
 }
 
@@ -239,18 +310,18 @@ if (torch.skipped) {
 }
 
 console.log('');
-console.log('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn | other load, cores (lite-cnn train/b1/b32; torch) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const net of NETS) {
   for (const threads of THREADS) {
     const o = ours[net.name][threads];
     const t = theirs[net.name]?.[threads];
     console.log(
-      `| ${net.name} | ${threads} | ${f(o.train)} | ${f(o.infer1)} | ${f(o.infer32)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train)} | ${ratio(t?.infer1, o.infer1)} | ${ratio(t?.infer32, o.infer32)} |`,
+      `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train.ms)} | ${ratio(t?.infer1, o.infer1.ms)} | ${ratio(t?.infer32, o.infer32.ms)} | ${[o.train, o.infer1, o.infer32].map(load).join('/')}; ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join('/') : '—'} |`,
     );
   }
 }
-console.log('(ratio > 1: lite-cnn is faster)');
+console.log('(ratio > 1: lite-cnn is faster. "other load": CPU used by other processes during the measurement, in cores of 2; a value was re-measured up to 3 times when it exceeded 0.25 and the least-disturbed attempt kept; "n/a": too short to tell)');
 
 console.log('');
 console.log('Training step split (batch 32): training-mode forward (batch statistics) vs the rest (loss, backward, Adam):');
@@ -260,12 +331,12 @@ console.log('|---|---:|---:|---:|---:|');
 for (const net of NETS) {
   for (const threads of THREADS) {
     const o = ours[net.name][threads];
-    console.log(`| ${net.name} | ${threads} | ${f(o.train)} | ${f(o.forwardTrain)} | ${f(o.train - o.forwardTrain)} |`);
+    console.log(`| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.forwardTrain.ms)} | ${f(o.train.ms - o.forwardTrain.ms)} |`);
   }
 }
 
 console.log('');
-console.log('Where the time goes — BreakHis net, batch 32, ms per layer:');
+console.log(`Where the time goes — BreakHis net, batch 32, ms per layer (CPU used by other processes meanwhile: ${load(breakdowns[1])} cores during the 1-thread part, ${load(breakdowns[2])} during the 2-thread part):`);
 console.log('- forward columns: the first k layers built as their own model and timed (inference / training mode); a layer\'s cost is T(k) - T(k-1).');
 console.log('- backward column: backwardFrom(logits layer -> stop) after a training forward; a layer\'s cost is the increment when the stop moves below it,');
 console.log('  minus an estimate of the gradient copy-out backwardFrom does (2x a JS copy of the same size). Layer 0 (weight gradient only),');
@@ -280,6 +351,25 @@ for (let k = 0; k < b1.rows.length; k++) {
   const b = b2.rows[k];
   console.log(`| ${a.index} | ${a.name} | ${f(a.infer)} | ${f(b.infer)} | ${f(a.fwdTrain)} | ${f(b.fwdTrain)} | ${f(a.bwd)} | ${f(b.bwd)} |`);
 }
-console.log(`| | sum: forward of the whole net | ${f(b1.forwardInfer)} | ${f(b2.forwardInfer)} | ${f(b1.forwardTrain)} | ${f(b2.forwardTrain)} | ${f(b1.backwardAbove0)} | ${f(b2.backwardAbove0)} |`);
-console.log(`| | layer 0 backward + loss + Adam (step - fwd train - bwd of layers 1..13) | | | | | ${f(b1.rest)} | ${f(b2.rest)} |`);
-console.log(`| | training step (this model) | | | | | ${f(b1.train)} | ${f(b2.train)} |`);
+console.log(`| | whole net (prefix k = ${b1.rows.length}; backward: layers 1..13) | ${f(b1.prefixInfer)} | ${f(b2.prefixInfer)} | ${f(b1.prefixTrain)} | ${f(b2.prefixTrain)} | ${f(b1.backwardAbove0)} | ${f(b2.backwardAbove0)} |`);
+console.log('');
+console.log('The same by block (a block\'s cost is one difference of prefix times, so less noisy than single layers; conv1\'s backward here is BN + ReLU only, its conv is in the remainder below), ms:');
+console.log('');
+console.log('| block | layers | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+for (const [name, from, to] of BLOCKS) {
+  const sum = (rows, key) => {
+    const xs = rows.slice(from, to + 1).map((r) => r[key]);
+    return xs.some((x) => x === null) && xs.every((x) => x === null) ? null : xs.reduce((a, x) => a + (x ?? 0), 0);
+  };
+  const cells = [b1, b2].flatMap((b) => [sum(b.rows, 'infer')]).concat([b1, b2].map((b) => sum(b.rows, 'fwdTrain')), [b1, b2].map((b) => sum(b.rows, 'bwd')));
+  console.log(`| ${name} | ${from}-${to} | ${cells.map(f).join(' | ')} |`);
+}
+console.log('');
+console.log('BreakHis training step (batch 32) decomposed, ms:');
+console.log('');
+console.log('| threads | step | forward, training mode | backward of layers 1..13 | remainder: layer 0 backward (weight grad) + loss + Adam |');
+console.log('|---:|---:|---:|---:|---:|');
+for (const [threads, b] of [[1, b1], [2, b2]]) {
+  console.log(`| ${threads} | ${f(b.train)} | ${f(b.forwardTrain)} | ${f(b.backwardAbove0)} | ${f(b.rest)} |`);
+}

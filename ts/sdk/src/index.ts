@@ -9,6 +9,7 @@ export type { ArtifactKind, WasmSource } from './runtime/artifact.js';
 export { ErrorCode } from './runtime/error-codes.js';
 export { readIdx, parseIdx, type IdxArray, type IdxDtype, type IdxOptions } from './data/idx.js';
 export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
+export { encodeSafetensors, decodeSafetensors, type SafetensorsTensor, type SafetensorsEntry, type SafetensorsFile, type SafetensorsDtype, type SafetensorsDecodeOptions } from './io/safetensors.js';
 export {
   CompiledModel,
   type ModelDescription,
@@ -21,3 +22,27 @@ export {
   type StepInput,
 } from './exec/compiled-model.js';
 export { LayerKind } from './exec/abi.js';
+export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
+export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
+export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
+export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';
+export { BatchNormalization, type BatchNormalizationArgs, type BatchNormalizationConfig } from './layers/batch-normalization.js';
+export { ReLU, LeakyReLU, Softmax, Activation, type ActivationArgs, type LeakyReLUArgs, type ActivationConfig } from './layers/activation-layers.js';
+export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, type Pooling2DArgs, type Pooling2DConfig, type GlobalAveragePooling2DConfig } from './layers/pooling.js';
+export { Flatten, Dropout, type DropoutArgs, type FlattenConfig, type DropoutConfig } from './layers/reshape-layers.js';
+export { Layer, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layers/layer.js';
+export { layerFromConfig, type LayerConfig, type AnyLayer } from './layers/config.js';
+export type { ActivationName } from './layers/activations.js';
+export type { Initializer, InitializerName, InitializerArg } from './layers/initializers.js';
+export { l2, studyL2, type L2Regularizer } from './layers/regularizers.js';
+export type { Shape3, Padding } from './layers/shape.js';
+export { Sequential, type SequentialOptions, type CompileArgs } from './model/sequential.js';
+export type { FitArgs } from './model/fit.js';
+export { History, type Logs } from './model/history.js';
+export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArgs, type OptimizerConfig, type OptimizerName } from './model/optimizers.js';
+export type { LossName, LossArg, LossConfig } from './model/losses.js';
+export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type TensorLike, type LabelsLike } from './model/data.js';
+export type { ModelMetadata, PreprocessingConfig } from './model/metadata.js';
+export type { ParamCounts } from './model/summary.js';
+export { Callback, type TrainingModel, type TrainingProgress } from './callbacks/callback.js';
+export { permutation } from './runtime/rng.js';

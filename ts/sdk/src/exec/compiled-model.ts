@@ -134,7 +134,7 @@ export class CompiledModel {
   private freed = false;
 
   private constructor(
-    private readonly engine: Engine,
+    readonly engine: Engine,
     handle: number,
     description: ModelDescription,
   ) {

@@ -1,0 +1,64 @@
+/**
+ * Finding duplicate keys in a JSON text. JSON.parse keeps the last of two equal
+ * keys without a word, while other parsers keep the first or reject the text;
+ * in a model file a tensor name given twice means two readers may load
+ * different tensors from the same bytes, so the loader must see it.
+ */
+
+/** A key that occurs twice in one object; `path` holds the keys of the enclosing objects. */
+export interface DuplicateKey {
+  key: string;
+  path: string[];
+}
+
+interface Frame {
+  /** Keys seen so far; undefined for an array. */
+  keys: Set<string> | undefined;
+  /** The key whose value is being read (objects only): names this frame's children. */
+  current: string | undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Returns the first duplicate key of any object in `text`, or undefined.
+ * `text` must already have been accepted by JSON.parse: values are skipped,
+ * not validated. Keys are compared after unescaping (`"a"` equals `"\u0061"`),
+ * as JSON.parse compares them. Iterative, so deep nesting cannot overflow the stack.
+ */
+export function findDuplicateKey(text: string): DuplicateKey | undefined {
+  const stack: Frame[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== QUOTE; i++) if (text.charCodeAt(i) === BACKSLASH) i++;
+      const top = stack[stack.length - 1];
+      if (expectKey && top?.keys !== undefined) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.keys.has(key)) return { key, path: pathOf(stack) };
+        top.keys.add(key);
+        top.current = key;
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), current: undefined });
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push({ keys: undefined, current: undefined });
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1]?.keys !== undefined;
+    }
+  }
+  return undefined;
+}
+
+function pathOf(stack: Frame[]): string[] {
+  return stack.slice(0, -1).map((f) => (f.keys === undefined ? '[]' : (f.current ?? '')));
+}

@@ -1,0 +1,97 @@
+import { LayerKind } from '../exec/abi.js';
+import type { LayerDescription } from '../exec/compiled-model.js';
+import { ConfigError } from '../errors.js';
+import { KernelLayer, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
+import { normalizeInputShape } from './layer.js';
+import { pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
+
+export interface Conv2DArgs extends KernelLayerArgs {
+  /** Number of output channels. */
+  filters: number;
+  /** Kernel height and width: a number or `[h, w]`. */
+  kernelSize: number | readonly [number, number];
+  /** Default 1. */
+  strides?: number | readonly [number, number];
+  /** 'valid' (default) or 'same' (Keras semantics: output = ceil(input / stride)). */
+  padding?: Padding;
+}
+
+export interface Conv2DConfig extends KernelLayerConfig {
+  kind: 'Conv2D';
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+}
+
+/** 2-D convolution over NHWC inputs; kernel layout `[kh, kw, cIn, filters]` (Keras'). */
+export class Conv2D extends KernelLayer<Conv2DConfig> {
+  constructor(args: Conv2DArgs) {
+    const where = `Conv2D${args.name ? ` '${args.name}'` : ''}`;
+    if (!Number.isInteger(args.filters) || args.filters < 1) throw new ConfigError(`${where}: filters must be a positive integer, got ${args.filters}`);
+    if (args.padding !== undefined && args.padding !== 'valid' && args.padding !== 'same') {
+      throw new ConfigError(`${where}: padding must be 'valid' or 'same', got '${String(args.padding)}'`);
+    }
+    let kernelSize: [number, number];
+    let strides: [number, number];
+    try {
+      kernelSize = pair(args.kernelSize, 'kernelSize', where);
+      strides = pair(args.strides ?? 1, 'strides', where);
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+    super({
+      kind: 'Conv2D',
+      name: args.name ?? '',
+      inputShape: normalizeInputShape(args.inputShape, where),
+      filters: args.filters,
+      kernelSize,
+      strides,
+      padding: args.padding ?? 'valid',
+      ...kernelLayerFields(args, where),
+    });
+  }
+
+  static fromConfig(c: Conv2DConfig): Conv2D {
+    const layer = new Conv2D({ filters: c.filters, kernelSize: c.kernelSize, strides: c.strides, padding: c.padding });
+    Object.assign(layer.cfg, structuredClone(c));
+    return layer;
+  }
+
+  protected get outputChannels(): number {
+    return this.cfg.filters;
+  }
+
+  computeOutputShape(input: Shape3, index: number): Shape3 {
+    const [kh, kw] = this.cfg.kernelSize;
+    const [sh, sw] = this.cfg.strides;
+    const p = this.cfg.padding;
+    const h = windowOutSize(input[0], kh, sh, p);
+    const w = windowOutSize(input[1], kw, sw, p);
+    if (h < 1 || w < 1) {
+      throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${p}' kernel`, input);
+    }
+    if (this.cfg.activation === 'softmax') throw new ConfigError(`${this.describe(index)}: softmax activation needs a flat output; add Flatten and Dense`);
+    return [h, w, this.cfg.filters];
+  }
+
+  protected kernel(input: Shape3) {
+    const [kh, kw] = this.cfg.kernelSize;
+    return { shape: [kh, kw, input[2], this.cfg.filters], fanIn: kh * kw * input[2], fanOut: kh * kw * this.cfg.filters };
+  }
+
+  protected mainStep(): LayerDescription {
+    const c = this.cfg;
+    return {
+      kind: LayerKind.Conv2D,
+      units: c.filters,
+      sizeH: c.kernelSize[0],
+      sizeW: c.kernelSize[1],
+      strideH: c.strides[0],
+      strideW: c.strides[1],
+      padding: c.padding === 'same' ? 1 : 0,
+      useBias: c.useBias ? 1 : 0,
+      regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0,
+    };
+  }
+}

@@ -1,0 +1,20 @@
+/** Classification metrics (pure TypeScript, browser-safe), Keras and scikit-learn names. */
+export { confusionMatrix } from './confusion.js';
+export {
+  classificationReport,
+  type ClassificationReport,
+  type ClassificationReportOptions,
+  type ClassMetrics,
+  type AveragedMetrics,
+  type DecisionRule,
+} from './report.js';
+export { formatClassificationReport, type FormatReportOptions } from './format.js';
+export { rocCurve, rocAuc, rocAucOvr, type RocCurve } from './roc.js';
+export { thresholdForRecall, type RecallThreshold } from './threshold.js';
+export { classScores } from './probs.js';
+export {
+  MetricAccumulator,
+  type MetricAccumulatorOptions,
+  type MetricBatch,
+  type AccumulatedMetrics,
+} from './accumulator.js';

@@ -1,0 +1,185 @@
+/**
+ * The training loop (Keras' fit) and batched evaluation and prediction. Each
+ * batch is written straight into the executor's input buffer and a whole
+ * training step is one call into the wasm thread pool.
+ */
+import { Callback, CallbackList } from '../callbacks/callback.js';
+import { ConfigError, DataError, RuntimeError } from '../errors.js';
+import { permutation } from '../runtime/rng.js';
+import { ArrayDataset, isDataset, type Dataset, type LabelsLike, type TensorLike } from './data.js';
+import { History, type Logs } from './history.js';
+import type { Sequential } from './sequential.js';
+
+export interface FitArgs {
+  /** Default 1. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Evaluated at the end of every epoch (and every `evaluateEvery` steps). */
+  validationData?: [TensorLike, LabelsLike] | Dataset;
+  /** Keras semantics: the last fraction of the samples, taken before shuffling. */
+  validationSplit?: number;
+  /** Shuffle the training samples each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** 'balanced' (n / (classes · count_c), as scikit-learn) or a weight per class index. */
+  classWeight?: 'balanced' | Record<number, number>;
+  callbacks?: Callback[];
+  /** Seed of shuffling and dropout; default the model's seed. */
+  seed?: number;
+  /** 0: silent (default); 1: one line per epoch on the console. */
+  verbose?: 0 | 1;
+  /** Epoch to start at (for resuming); default 0. */
+  initialEpoch?: number;
+  /** Also evaluate on the validation data every this many steps (the study logged 20 points per epoch). */
+  evaluateEvery?: number;
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`fit: ${what} must be a positive integer, got ${v}`);
+  return v;
+}
+
+export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array | undefined, classes: number): Float32Array | undefined {
+  if (spec === undefined) return undefined;
+  const w = new Float32Array(classes);
+  if (spec === 'balanced') {
+    if (!labels) throw new DataError("fit: classWeight 'balanced' needs the training labels");
+    const counts = new Array<number>(classes).fill(0);
+    for (const l of labels) counts[l] = counts[l]! + 1;
+    counts.forEach((c, k) => {
+      if (c === 0) throw new DataError(`fit: classWeight 'balanced': class ${k} has no training samples`);
+      w[k] = labels.length / (classes * c);
+    });
+    return w;
+  }
+  w.fill(1);
+  for (const [k, v] of Object.entries(spec)) {
+    const i = Number(k);
+    if (!Number.isInteger(i) || i < 0 || i >= classes) throw new ConfigError(`fit: classWeight has class ${k}; expected classes 0..${classes - 1}`);
+    if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`fit: classWeight for class ${k} must be finite and >= 0, got ${v}`);
+    w[i] = v;
+  }
+  return w;
+}
+
+export async function runFit(model: Sequential, data: Dataset, args: FitArgs): Promise<History> {
+  const epochs = positiveInt(args.epochs ?? 1, 'epochs');
+  const batchSize = positiveInt(args.batchSize ?? 32, 'batchSize');
+  const initialEpoch = args.initialEpoch ?? 0;
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) throw new ConfigError(`fit: initialEpoch must be in 0..${epochs}, got ${initialEpoch}`);
+  const evaluateEvery = args.evaluateEvery === undefined ? 0 : positiveInt(args.evaluateEvery, 'evaluateEvery');
+  const seed = args.seed ?? model.seed;
+  let train = data;
+  let val: Dataset | undefined;
+  if (args.validationSplit !== undefined) {
+    if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new ConfigError(`fit: validationSplit must be in (0, 1), got ${args.validationSplit}`);
+    if (!(data instanceof ArrayDataset)) throw new ConfigError('fit: validationSplit needs array inputs; pass validationData for a dataset');
+    [train, val] = data.splitTail(args.validationSplit);
+  }
+  if (args.validationData) {
+    val = isDataset(args.validationData) ? args.validationData : model.toDataset(args.validationData[0], args.validationData[1], 'fit validationData');
+  }
+  const compiled = await model.ensureCompiled(batchSize);
+  // Sample weights of the loss: set once per fit (they do not reset the optimizer).
+  model.configureExecutor(classWeights(args.classWeight, train.labels(), model.classes));
+
+  const history = new History();
+  const callbacks = new CallbackList(args.callbacks ?? []);
+  callbacks.setModel(model);
+  model.stopTraining = false;
+  const batches = Math.ceil(train.size / batchSize);
+  await callbacks.trainBegin({});
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    await callbacks.epochBegin(epoch, {});
+    const order = args.shuffle === false ? undefined : permutation(compiled.engine, train.size, seed, epoch);
+    let seen = 0;
+    let lossSum = 0;
+    let correct = 0;
+    let b = 0;
+    const t0 = performance.now();
+    for await (const batch of train.batches({ batchSize, ...(order ? { order } : {}) })) {
+      await callbacks.batchBegin(b, {});
+      batch.fill(compiled.inputView(batch.size));
+      const step = model.step + 1;
+      const lr = model.optimizer.learningRate;
+      const s = compiled.trainStep({ batch: batch.size, targets: batch.targets, learningRate: lr, step, seed });
+      const loss = s.loss + s.penalty;
+      if (!s.updated || !Number.isFinite(loss)) {
+        const logs = { loss, accuracy: correct / Math.max(seen, 1), lr };
+        await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
+        if (model.stopTraining) break;
+        throw new RuntimeError(
+          `fit: the loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1} (learning rate ${lr}); ` +
+            'the weights from before this step are kept. Lower the learning rate, check the inputs, or add TerminateOnNaN to stop quietly.',
+        );
+      }
+      model.advanceStep();
+      seen += batch.size;
+      lossSum += loss * batch.size;
+      correct += s.correct;
+      const logs = { loss: lossSum / seen, accuracy: correct / seen, lr };
+      await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
+      if (evaluateEvery && val && step % evaluateEvery === 0) {
+        const v = await evaluateDataset(model, val, batchSize);
+        const point = { ...logs, val_loss: v.loss!, val_accuracy: v.accuracy! };
+        history.steps.push({ step, epoch, logs: point });
+        await callbacks.evaluation(step, point);
+      }
+      b++;
+      if (model.stopTraining) break;
+    }
+    const logs: Logs = { loss: lossSum / Math.max(seen, 1), accuracy: correct / Math.max(seen, 1) };
+    if (val) {
+      const v = await evaluateDataset(model, val, batchSize);
+      logs.val_loss = v.loss!;
+      logs.val_accuracy = v.accuracy!;
+    }
+    logs.lr = model.optimizer.learningRate;
+    history.record(epoch, logs);
+    if (args.verbose === 1) {
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      console.log(`Epoch ${epoch + 1}/${epochs} - ${secs}s - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toPrecision(4)}`).join(' - ')}`);
+    }
+    await callbacks.epochEnd(epoch, logs);
+  }
+  await callbacks.trainEnd(history.epoch.length ? lastLogs(history) : {});
+  return history;
+}
+
+function lastLogs(h: History): Logs {
+  return Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, v.at(-1)!]));
+}
+
+function progress(epoch: number, epochs: number, batch: number, batches: number, step: number, seen: number, t0: number, lr: number, logs: Logs) {
+  const secs = (performance.now() - t0) / 1000;
+  return { epoch, epochs, batch, batches, step, samplesPerSecond: secs > 0 ? seen / secs : 0, learningRate: lr, logs };
+}
+
+export async function evaluateDataset(model: Sequential, data: Dataset, batchSize: number): Promise<Record<string, number>> {
+  const compiled = await model.ensureCompiled(batchSize);
+  let seen = 0;
+  let lossSum = 0;
+  let correct = 0;
+  for await (const batch of data.batches({ batchSize })) {
+    batch.fill(compiled.inputView(batch.size));
+    const s = compiled.evaluateBatch({ batch: batch.size, targets: batch.targets });
+    seen += batch.size;
+    lossSum += s.loss * batch.size;
+    correct += s.correct;
+  }
+  if (seen === 0) throw new DataError('evaluate: the data has no samples');
+  return { loss: lossSum / seen, accuracy: correct / seen };
+}
+
+export async function predictDataset(model: Sequential, data: Dataset, batchSize: number): Promise<Float32Array> {
+  const compiled = await model.ensureCompiled(batchSize);
+  const k = model.outputShape[2];
+  const out = new Float32Array(data.size * k);
+  let offset = 0;
+  for await (const batch of data.batches({ batchSize })) {
+    batch.fill(compiled.inputView(batch.size));
+    out.set(compiled.forward(undefined, batch.size), offset);
+    offset += batch.size * k;
+  }
+  return out;
+}
