@@ -23,6 +23,7 @@ import { CompiledModel, Engine, LayerKind } from '@lite-cnn/sdk';
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 25;
 const WARMUP = quick ? 2 : 5;
+const MIN_MS = quick ? 50 : 300; // short measurements (MNIST) repeat beyond RUNS until this much time has passed
 const BATCH = 32;
 const THREADS = [1, 2];
 const PYTHON = '/usr/bin/python3';
@@ -85,10 +86,12 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Median of at least `runs` timed runs (and at least MIN_MS of them in total) after `warmup` runs. */
 function time(run, runs = RUNS, warmup = WARMUP) {
   for (let i = 0; i < warmup; i++) run();
   const times = [];
-  for (let i = 0; i < runs; i++) {
+  const t0 = performance.now();
+  while (times.length < runs || (performance.now() - t0 < MIN_MS && times.length < 5000)) {
     const s = performance.now();
     run();
     times.push(performance.now() - s);
@@ -280,7 +283,7 @@ const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`lite-cnn step benchmark — ${new Date().toISOString()}`);
 console.log(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
-console.log(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of ${RUNS} timed runs after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
+console.log(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of >= ${RUNS} timed runs (more while under ${MIN_MS} ms in total) after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
 console.log('train = one trainStep (forward, softmax CE, backward, Adam) with inputs already in model.inputView(32): the step, not an input copy.');
 console.log('infer = forward(undefined, batch) in inference mode, including the copy of the output to JS.');
 
@@ -317,7 +320,7 @@ for (const net of NETS) {
     const o = ours[net.name][threads];
     const t = theirs[net.name]?.[threads];
     console.log(
-      `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train.ms)} | ${ratio(t?.infer1, o.infer1.ms)} | ${ratio(t?.infer32, o.infer32.ms)} | ${[o.train, o.infer1, o.infer32].map(load).join('/')}; ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join('/') : '—'} |`,
+      `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train.ms)} | ${ratio(t?.infer1, o.infer1.ms)} | ${ratio(t?.infer32, o.infer32.ms)} | ${[o.train, o.infer1, o.infer32].map(load).join(', ')}; torch ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join(', ') : '—'} |`,
     );
   }
 }

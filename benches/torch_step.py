@@ -5,8 +5,8 @@ A benchmark, not a test. benches/step.mjs runs it with Debian's interpreter
 (`/usr/bin/python3`, which sees the `python3-torch` package; a pyenv or venv
 python does not) and parses the JSON it prints on stdout.
 
-    /usr/bin/python3 benches/torch_step.py            # >= 20 timed runs each
-    /usr/bin/python3 benches/torch_step.py --quick    # 5 timed runs each
+    /usr/bin/python3 benches/torch_step.py            # >= 25 timed runs each
+    /usr/bin/python3 benches/torch_step.py --quick    # >= 5 timed runs each
 
 For each net and for torch.set_num_threads(1) and (2), in separate
 measurements:
@@ -15,7 +15,8 @@ measurements:
              place (created once, outside the timing);
   - infer1:  inference at batch 1, eval mode under torch.no_grad();
   - infer32: the same at batch 32.
-Each value is the median, in ms, of the timed runs after warm-up runs.
+Each value is the median, in ms, of at least RUNS timed runs (more while
+they total under MIN_MS) after warm-up runs.
 
 Layouts are PyTorch's own (NCHW); shapes, padding ('valid') and parameter
 counts are those of the lite-cnn nets (3,554 and 319,106 trainable parameters,
@@ -35,6 +36,7 @@ import torch.nn as nn
 QUICK = "--quick" in sys.argv
 RUNS = 5 if QUICK else 25
 WARMUP = 3 if QUICK else 5
+MIN_MS = 50 if QUICK else 300  # short measurements repeat beyond RUNS until this much time has passed
 BATCH = 32
 
 
@@ -76,7 +78,8 @@ def median_ms(fn):
     for _ in range(WARMUP):
         fn()
     times = []
-    for _ in range(RUNS):
+    start = time.perf_counter()
+    while len(times) < RUNS or ((time.perf_counter() - start) * 1e3 < MIN_MS and len(times) < 5000):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
