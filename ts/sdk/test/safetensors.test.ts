@@ -32,7 +32,8 @@ const entry = (dtype: string, shape: unknown, offsets: unknown): object => ({ dt
 /** The bytes of a typed array, for comparisons that must also hold for NaN payloads and -0. */
 const bytesOf = (a: ArrayBufferView): number[] => [...new Uint8Array(a.buffer, a.byteOffset, a.byteLength)];
 
-function expectFormatError(bytes: Uint8Array, message: RegExp, options?: { maxHeaderBytes?: number }): void {
+/** Asserts decoding throws a ModelFormatError whose message matches; returns the message. */
+function expectFormatError(bytes: Uint8Array, message: RegExp, options?: { maxHeaderBytes?: number }): string {
   let caught: unknown;
   try {
     decodeSafetensors(bytes, options);
@@ -41,6 +42,7 @@ function expectFormatError(bytes: Uint8Array, message: RegExp, options?: { maxHe
   }
   expect(caught).toBeInstanceOf(ModelFormatError);
   expect((caught as Error).message).toMatch(message);
+  return (caught as Error).message;
 }
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -366,6 +368,20 @@ describe('decodeSafetensors: malformed files', () => {
     expectFormatError(rawFile(`{"__metadata__":{"k":"1","k":"2"},"a":${u8}}`, 1), /duplicate key 'k' in header object '__metadata__'/);
   });
 
+  it('hostile headers: deep nesting and huge arrays give short messages, never a stack overflow', () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    expectFormatError(rawFile(`{"__metadata__":${deep}}`), /expected __metadata__ to be an object of strings, got the array \[\[\.\.\.\]\]/);
+    expectFormatError(rawFile(`{"a":{"dtype":"U8","shape":${deep},"data_offsets":[0,0]}}`), /expected shape to be an array of non-negative integers, got the array \[\[\.\.\.\]\]/);
+    expectFormatError(rawFile(`{"a":${deep}}`), /tensor 'a': expected an object .*got the array \[\[\.\.\.\]\]/);
+    const long = JSON.stringify(new Array(100_000).fill(2 ** 40));
+    const message = expectFormatError(
+      rawFile(`{"a":{"dtype":"U8","shape":${long},"data_offsets":[0,0]}}`),
+      /shape \[1099511627776, .*\.\.\. \(100000 items\)\] of U8 needs at least 2\^64 bytes/,
+    );
+    expect(message.length).toBeLessThan(400);
+    expect(expectFormatError(rawFile({ ['n'.repeat(10_000)]: 1 }), /tensor 'n+\.\.\.': expected an object/).length).toBeLessThan(300);
+  });
+
   it('BOOL bytes other than 0 and 1', () => {
     expectFormatError(rawFile({ b: entry('BOOL', [3], [0, 3]) }, [1, 0, 2]), /tensor 'b' \(BOOL\): element 2 is 2; expected 0 or 1/);
   });
@@ -398,7 +414,7 @@ describe('encodeSafetensors: invalid input', () => {
     expect(() => encodeSafetensors([wrongArray])).toThrow(ConfigError);
     expect(() => encodeSafetensors([wrongArray])).toThrow(/tensor 0 'w': dtype F32 expects its data in a Float32Array, got Float64Array/);
     const plain = { name: 'p', dtype: 'I32', shape: [2], data: [1, 2] } as unknown as SafetensorsEntry;
-    expect(() => encodeSafetensors([plain])).toThrow(/expects its data in a Int32Array, got the array \[1,2\]/);
+    expect(() => encodeSafetensors([plain])).toThrow(/expects its data in a Int32Array, got the array \[1, 2\]/);
     const unknown = { name: 'u', dtype: 'F8', shape: [1], data: new Uint8Array(1) } as unknown as SafetensorsEntry;
     expect(() => encodeSafetensors([unknown])).toThrow(/unknown dtype the string 'F8'; expected one of/);
     const bool = { name: 'b', dtype: 'BOOL', shape: [2], data: new Uint8Array([1, 3]) } as SafetensorsEntry;
