@@ -216,7 +216,10 @@ describe('decodeSafetensors: malformed files', () => {
     const file = new Uint8Array(100);
     new DataView(file.buffer).setBigUint64(0, 2n ** 60n, true);
     const t0 = performance.now();
-    expectFormatError(file, /header length 1152921504606846976 bytes is larger than the 92 bytes after the length field/);
+    expectFormatError(
+      file,
+      /header length 1152921504606846976 bytes is larger than the 92 bytes after the length field/,
+    );
     new DataView(file.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
     expectFormatError(file, /header length 18446744073709551615 bytes is larger than the 92 bytes/, {
       maxHeaderBytes: Number.MAX_SAFE_INTEGER,
@@ -227,7 +230,10 @@ describe('decodeSafetensors: malformed files', () => {
   it('header longer than the file by one byte, or than maxHeaderBytes', () => {
     const file = rawFile(good, 8);
     const length = file.length - 8 - 8;
-    expectFormatError(rawFile(good, 8, BigInt(file.length - 8 + 1)), /is larger than the \d+ bytes after the length field/);
+    expectFormatError(
+      rawFile(good, 8, BigInt(file.length - 8 + 1)),
+      /is larger than the \d+ bytes after the length field/,
+    );
     expectFormatError(file, new RegExp(`header length ${length} bytes exceeds the limit of 16 \\(maxHeaderBytes\\)`), {
       maxHeaderBytes: 16,
     });
@@ -236,7 +242,9 @@ describe('decodeSafetensors: malformed files', () => {
 
   it('invalid maxHeaderBytes is a ConfigError', () => {
     expect(() => decodeSafetensors(rawFile(good, 8), { maxHeaderBytes: -1 })).toThrow(ConfigError);
-    expect(() => decodeSafetensors(rawFile(good, 8), { maxHeaderBytes: 1.5 })).toThrow(/maxHeaderBytes.*non-negative integer/);
+    expect(() => decodeSafetensors(rawFile(good, 8), { maxHeaderBytes: 1.5 })).toThrow(
+      /maxHeaderBytes.*non-negative integer/,
+    );
   });
 
   it('header not UTF-8, with a byte-order mark, not JSON, empty', () => {
@@ -261,17 +269,26 @@ describe('decodeSafetensors: malformed files', () => {
     expectFormatError(rawFile({ a: [1] }), /tensor 'a': expected an object .*got the array \[1\]/);
     expectFormatError(rawFile({ a: null }), /tensor 'a': expected an object .*got null/);
     expectFormatError(rawFile({ a: { dtype: 'U8', shape: [1] } }, 1), /tensor 'a': missing key 'data_offsets'/);
-    expectFormatError(rawFile({ a: { ...entry('U8', [1], [0, 1]), offsets: [0, 1] } }, 1), /tensor 'a': unexpected key 'offsets'/);
+    expectFormatError(
+      rawFile({ a: { ...entry('U8', [1], [0, 1]), offsets: [0, 1] } }, 1),
+      /tensor 'a': unexpected key 'offsets'/,
+    );
   });
 
   it('empty or lone-surrogate tensor names', () => {
-    expectFormatError(rawFile({ '': entry('U8', [1], [0, 1]) }, 1), /expected non-empty tensor names, got an empty one/);
+    expectFormatError(
+      rawFile({ '': entry('U8', [1], [0, 1]) }, 1),
+      /expected non-empty tensor names, got an empty one/,
+    );
     expectFormatError(rawFile('{"\\ud800":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1), /lone surrogate/);
   });
 
   it('unknown dtypes', () => {
     for (const dtype of ['F8_E4M3', 'f32', 'float32', '']) {
-      expectFormatError(rawFile({ a: entry(dtype, [1], [0, 1]) }, 1), /tensor 'a': unknown dtype the string '.*'; expected one of F64, F32/);
+      expectFormatError(
+        rawFile({ a: entry(dtype, [1], [0, 1]) }, 1),
+        /tensor 'a': unknown dtype the string '.*'; expected one of F64, F32/,
+      );
     }
     expectFormatError(rawFile({ a: { dtype: 4, shape: [1], data_offsets: [0, 1] } }, 1), /unknown dtype number 4/);
     // A key that exists on every object's prototype is not a dtype either.
@@ -296,23 +313,44 @@ describe('decodeSafetensors: malformed files', () => {
         /tensor 'a': expected data_offsets to be two non-negative integers \[begin, end\], got /,
       );
     }
-    expectFormatError(rawFile({ a: entry('U8', [1], [1, 0]) }, 1), /tensor 'a': expected data_offsets begin <= end, got \[1, 0\]/);
+    expectFormatError(
+      rawFile({ a: entry('U8', [1], [1, 0]) }, 1),
+      /tensor 'a': expected data_offsets begin <= end, got \[1, 0\]/,
+    );
   });
 
   it('end beyond the data buffer', () => {
-    expectFormatError(rawFile(good, 4), /tensor 'a': data_offsets \[0, 8\] end beyond the data buffer: expected end <= 4, got 8/);
+    expectFormatError(
+      rawFile(good, 4),
+      /tensor 'a': data_offsets \[0, 8\] end beyond the data buffer: expected end <= 4, got 8/,
+    );
   });
 
   it('byte length differs from product(shape) * dtype size', () => {
-    expectFormatError(rawFile({ a: entry('F32', [3], [0, 8]) }, 8), /tensor 'a': shape \[3\] of F32 needs 12 bytes, got data_offsets \[0, 8\] \(8 bytes\)/);
-    expectFormatError(rawFile({ a: entry('F64', [], [0, 4]) }, 4), /shape \[\] of F64 needs 8 bytes, got data_offsets \[0, 4\]/);
-    expectFormatError(rawFile({ a: entry('U8', [0], [0, 1]) }, 1), /shape \[0\] of U8 needs 0 bytes, got data_offsets \[0, 1\] \(1 bytes\)/);
+    expectFormatError(
+      rawFile({ a: entry('F32', [3], [0, 8]) }, 8),
+      /tensor 'a': shape \[3\] of F32 needs 12 bytes, got data_offsets \[0, 8\] \(8 bytes\)/,
+    );
+    expectFormatError(
+      rawFile({ a: entry('F64', [], [0, 4]) }, 4),
+      /shape \[\] of F64 needs 8 bytes, got data_offsets \[0, 4\]/,
+    );
+    expectFormatError(
+      rawFile({ a: entry('U8', [0], [0, 1]) }, 1),
+      /shape \[0\] of U8 needs 0 bytes, got data_offsets \[0, 1\] \(1 bytes\)/,
+    );
   });
 
   it('huge shapes cannot overflow into a match (exact arithmetic)', () => {
     // 2^32 * 2^30 * 4 bytes = 2^64: zero in wrapping u64 arithmetic, and 2^62 * 4 wraps to 0 likewise.
-    expectFormatError(rawFile({ a: entry('F32', [2 ** 32, 2 ** 30], [0, 0]) }), /shape \[4294967296, 1073741824\] of F32 needs at least 2\^64 bytes, got data_offsets \[0, 0\]/);
-    expectFormatError(rawFile({ a: entry('U8', [2 ** 52, 2 ** 52, 2 ** 52, 2 ** 52], [0, 0]) }), /needs at least 2\^64 bytes/);
+    expectFormatError(
+      rawFile({ a: entry('F32', [2 ** 32, 2 ** 30], [0, 0]) }),
+      /shape \[4294967296, 1073741824\] of F32 needs at least 2\^64 bytes, got data_offsets \[0, 0\]/,
+    );
+    expectFormatError(
+      rawFile({ a: entry('U8', [2 ** 52, 2 ** 52, 2 ** 52, 2 ** 52], [0, 0]) }),
+      /needs at least 2\^64 bytes/,
+    );
     // 3 * (2^53 - 1) is not a safe integer: a double product would be rounded.
     expectFormatError(rawFile({ a: entry('U8', [3, 2 ** 53 - 1], [0, 4]) }, 4), /needs 27021597764222973 bytes/);
     // A zero dimension makes any shape empty, however large the others.
@@ -338,7 +376,10 @@ describe('decodeSafetensors: malformed files', () => {
       /gap of 2 bytes after tensor 'a': expected tensor 'b' data_offsets \[6, 10\] to begin at 4/,
     );
     expectFormatError(rawFile({ a: entry('U8', [4], [2, 6]) }, 6), /gap of 2 bytes at the start of the data buffer/);
-    expectFormatError(rawFile({ a: entry('U8', [4], [0, 4]) }, 6), /2 trailing bytes: expected the data buffer to end at byte 4 .*got 6 bytes/);
+    expectFormatError(
+      rawFile({ a: entry('U8', [4], [0, 4]) }, 6),
+      /2 trailing bytes: expected the data buffer to end at byte 4 .*got 6 bytes/,
+    );
     expectFormatError(rawFile({}, 3), /3 trailing bytes/);
     // The same tensors out of header order are fine: coverage is by offset.
     const file = decodeSafetensors(rawFile({ b: entry('U8', [2], [2, 4]), a: entry('U8', [2], [0, 2]) }, [1, 2, 3, 4]));
@@ -348,30 +389,54 @@ describe('decodeSafetensors: malformed files', () => {
   it('__metadata__ that is not an object of strings', () => {
     expectFormatError(rawFile({ __metadata__: { k: 1 } }), /__metadata__ 'k': expected a string value, got number 1/);
     expectFormatError(rawFile({ __metadata__: { k: null } }), /__metadata__ 'k': expected a string value, got null/);
-    expectFormatError(rawFile({ __metadata__: { k: { v: 'x' } } }), /__metadata__ 'k': expected a string value, got an object/);
-    expectFormatError(rawFile({ __metadata__: ['x'] }), /expected __metadata__ to be an object of strings, got the array/);
+    expectFormatError(
+      rawFile({ __metadata__: { k: { v: 'x' } } }),
+      /__metadata__ 'k': expected a string value, got an object/,
+    );
+    expectFormatError(
+      rawFile({ __metadata__: ['x'] }),
+      /expected __metadata__ to be an object of strings, got the array/,
+    );
     expectFormatError(rawFile({ __metadata__: null }), /expected __metadata__ to be an object of strings, got null/);
-    expectFormatError(rawFile({ __metadata__: 'x' }), /expected __metadata__ to be an object of strings, got the string 'x'/);
+    expectFormatError(
+      rawFile({ __metadata__: 'x' }),
+      /expected __metadata__ to be an object of strings, got the string 'x'/,
+    );
   });
 
   it('duplicate keys, which JSON.parse would silently merge', () => {
     const u8 = '{"dtype":"U8","shape":[1],"data_offsets":[0,1]}';
     const u8b = '{"dtype":"U8","shape":[1],"data_offsets":[1,2]}';
-    expectFormatError(rawFile(`{"a":${u8},"a":${u8b}}`, 2), /duplicate tensor name 'a' in the header; expected each key once/);
+    expectFormatError(
+      rawFile(`{"a":${u8},"a":${u8b}}`, 2),
+      /duplicate tensor name 'a' in the header; expected each key once/,
+    );
     // The second "a" is escaped; JSON.parse still sees one key.
     expectFormatError(rawFile(`{"a":${u8}, "\\u0061" : ${u8b}}`, 2), /duplicate tensor name 'a'/);
-    expectFormatError(rawFile(`{"__metadata__":{},"a":${u8},"__metadata__":{}}`, 1), /duplicate tensor name '__metadata__'/);
+    expectFormatError(
+      rawFile(`{"__metadata__":{},"a":${u8},"__metadata__":{}}`, 1),
+      /duplicate tensor name '__metadata__'/,
+    );
     expectFormatError(
       rawFile('{"a":{"dtype":"F32","dtype":"U8","shape":[1],"data_offsets":[0,1]}}', 1),
       /duplicate key 'dtype' in header object 'a'/,
     );
-    expectFormatError(rawFile(`{"__metadata__":{"k":"1","k":"2"},"a":${u8}}`, 1), /duplicate key 'k' in header object '__metadata__'/);
+    expectFormatError(
+      rawFile(`{"__metadata__":{"k":"1","k":"2"},"a":${u8}}`, 1),
+      /duplicate key 'k' in header object '__metadata__'/,
+    );
   });
 
   it('hostile headers: deep nesting and huge arrays give short messages, never a stack overflow', () => {
     const deep = '['.repeat(200_000) + ']'.repeat(200_000);
-    expectFormatError(rawFile(`{"__metadata__":${deep}}`), /expected __metadata__ to be an object of strings, got the array \[\[\.\.\.\]\]/);
-    expectFormatError(rawFile(`{"a":{"dtype":"U8","shape":${deep},"data_offsets":[0,0]}}`), /expected shape to be an array of non-negative integers, got the array \[\[\.\.\.\]\]/);
+    expectFormatError(
+      rawFile(`{"__metadata__":${deep}}`),
+      /expected __metadata__ to be an object of strings, got the array \[\[\.\.\.\]\]/,
+    );
+    expectFormatError(
+      rawFile(`{"a":{"dtype":"U8","shape":${deep},"data_offsets":[0,0]}}`),
+      /expected shape to be an array of non-negative integers, got the array \[\[\.\.\.\]\]/,
+    );
     expectFormatError(rawFile(`{"a":${deep}}`), /tensor 'a': expected an object .*got the array \[\[\.\.\.\]\]/);
     const long = JSON.stringify(new Array(100_000).fill(2 ** 40));
     const message = expectFormatError(
@@ -379,11 +444,15 @@ describe('decodeSafetensors: malformed files', () => {
       /shape \[1099511627776, .*\.\.\. \(100000 items\)\] of U8 needs at least 2\^64 bytes/,
     );
     expect(message.length).toBeLessThan(400);
-    expect(expectFormatError(rawFile({ ['n'.repeat(10_000)]: 1 }), /tensor 'n+\.\.\.': expected an object/).length).toBeLessThan(300);
+    const longName = expectFormatError(rawFile({ ['n'.repeat(10_000)]: 1 }), /tensor 'n+\.\.\.': expected an object/);
+    expect(longName.length).toBeLessThan(300);
   });
 
   it('BOOL bytes other than 0 and 1', () => {
-    expectFormatError(rawFile({ b: entry('BOOL', [3], [0, 3]) }, [1, 0, 2]), /tensor 'b' \(BOOL\): element 2 is 2; expected 0 or 1/);
+    expectFormatError(
+      rawFile({ b: entry('BOOL', [3], [0, 3]) }, [1, 0, 2]),
+      /tensor 'b' \(BOOL\): element 2 is 2; expected 0 or 1/,
+    );
   });
 
   it('names the input in messages when given a name', () => {
@@ -394,11 +463,18 @@ describe('decodeSafetensors: malformed files', () => {
 });
 
 describe('encodeSafetensors: invalid input', () => {
-  const f32 = (name: string, shape: number[], n: number): SafetensorsEntry => ({ name, dtype: 'F32', shape, data: new Float32Array(n) });
+  const f32 = (name: string, shape: number[], n: number): SafetensorsEntry => ({
+    name,
+    dtype: 'F32',
+    shape,
+    data: new Float32Array(n),
+  });
 
   it('names: empty, duplicate, reserved, lone surrogate', () => {
     expect(() => encodeSafetensors([f32('', [1], 1)])).toThrow(ConfigError);
-    expect(() => encodeSafetensors([f32('', [1], 1)])).toThrow(/tensor 0: expected a non-empty string name, got the string ''/);
+    expect(() => encodeSafetensors([f32('', [1], 1)])).toThrow(
+      /tensor 0: expected a non-empty string name, got the string ''/,
+    );
     expect(() => encodeSafetensors([f32('a', [1], 1), f32('b', [1], 1), f32('a', [1], 1)])).toThrow(
       /tensor 2 'a': duplicate name; expected each tensor name once/,
     );
@@ -412,9 +488,11 @@ describe('encodeSafetensors: invalid input', () => {
   it('dtypes and data arrays that do not match', () => {
     const wrongArray = { name: 'w', dtype: 'F32', shape: [2], data: new Float64Array(2) } as unknown as SafetensorsEntry;
     expect(() => encodeSafetensors([wrongArray])).toThrow(ConfigError);
-    expect(() => encodeSafetensors([wrongArray])).toThrow(/tensor 0 'w': dtype F32 expects its data in a Float32Array, got Float64Array/);
+    expect(() => encodeSafetensors([wrongArray])).toThrow(
+      /tensor 0 'w': dtype F32 expects data of type Float32Array, got Float64Array/,
+    );
     const plain = { name: 'p', dtype: 'I32', shape: [2], data: [1, 2] } as unknown as SafetensorsEntry;
-    expect(() => encodeSafetensors([plain])).toThrow(/expects its data in a Int32Array, got the array \[1, 2\]/);
+    expect(() => encodeSafetensors([plain])).toThrow(/expects data of type Int32Array, got the array \[1, 2\]/);
     const unknown = { name: 'u', dtype: 'F8', shape: [1], data: new Uint8Array(1) } as unknown as SafetensorsEntry;
     expect(() => encodeSafetensors([unknown])).toThrow(/unknown dtype the string 'F8'; expected one of/);
     const bool = { name: 'b', dtype: 'BOOL', shape: [2], data: new Uint8Array([1, 3]) } as SafetensorsEntry;
@@ -423,11 +501,15 @@ describe('encodeSafetensors: invalid input', () => {
 
   it('shapes: not non-negative integers, or not matching the data length (ShapeError)', () => {
     expect(() => encodeSafetensors([f32('a', [2, 2], 3)])).toThrow(ShapeError);
-    expect(() => encodeSafetensors([f32('a', [2, 2], 3)])).toThrow(/tensor 0 'a': shape \[2, 2\] needs 4 elements, got 3 in the data/);
+    expect(() => encodeSafetensors([f32('a', [2, 2], 3)])).toThrow(
+      /tensor 0 'a': shape \[2, 2\] needs 4 elements, got 3 in the data/,
+    );
     expect(() => encodeSafetensors([f32('a', [], 0)])).toThrow(/shape \[\] needs 1 elements, got 0/);
-    expect(() => encodeSafetensors([f32('a', [2 ** 32, 2 ** 32], 0)])).toThrow(/needs 18446744073709551616 elements|needs at least 2\^64/);
+    expect(() => encodeSafetensors([f32('a', [2 ** 32, 2 ** 32], 0)])).toThrow(/needs at least 2\^64 elements/);
     for (const shape of [[-1], [1.5], [NaN]]) {
-      expect(() => encodeSafetensors([f32('a', shape, 1)])).toThrow(/expected the shape to be an array of non-negative integers/);
+      expect(() => encodeSafetensors([f32('a', shape, 1)])).toThrow(
+        /expected the shape to be an array of non-negative integers/,
+      );
     }
   });
 
@@ -438,11 +520,15 @@ describe('encodeSafetensors: invalid input', () => {
       /metadata 'k': expected a string value, got number 1/,
     );
     expect(() => encodeSafetensors(tensors, { k: '\udc00' })).toThrow(/lone surrogate/);
-    expect(() => encodeSafetensors(tensors, null as unknown as Record<string, string>)).toThrow(/expected metadata to be an object/);
+    expect(() => encodeSafetensors(tensors, null as unknown as Record<string, string>)).toThrow(
+      /expected metadata to be an object/,
+    );
   });
 
   it('not an array', () => {
-    expect(() => encodeSafetensors({} as unknown as SafetensorsEntry[])).toThrow(/expected an array of tensors, got an object/);
+    expect(() => encodeSafetensors({} as unknown as SafetensorsEntry[])).toThrow(
+      /expected an array of tensors, got an object/,
+    );
   });
 });
 
@@ -467,11 +553,15 @@ describe('decodeSafetensors: fuzzing', () => {
     let decoded = 0;
     let rejected = 0;
     const t0 = performance.now();
-    for (let iteration = 0; iteration < 600; iteration++) {
+    for (let iteration = 0; iteration < 800; iteration++) {
       let bytes = valid.slice();
-      const op = int(4);
+      const op = int(5);
       if (op === 0) {
         bytes = bytes.slice(0, int(bytes.length));
+      } else if (op === 4) {
+        // Structure-changing edits: JSON punctuation and digits dropped into the header.
+        const chars = '{}[],:"0123456789-. \\eE';
+        for (let k = 0; k < 1 + int(3); k++) bytes[8 + int(headerEnd - 8)] = chars.charCodeAt(int(chars.length));
       } else {
         // Mostly the header (where structure lives); sometimes the length field or the data.
         const flips = 1 + int(4);

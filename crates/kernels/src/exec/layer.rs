@@ -22,8 +22,10 @@ pub struct Shape3 {
 }
 
 impl Shape3 {
+    /// Elements per sample; saturates instead of wrapping, so an absurd shape
+    /// fails at allocation with a clear error rather than aliasing memory.
     pub fn size(&self) -> usize {
-        self.h * self.w * self.c
+        self.h.saturating_mul(self.w).saturating_mul(self.c)
     }
     fn nhwc(&self, n: usize) -> [usize; 4] {
         [n, self.h, self.w, self.c]
@@ -152,7 +154,10 @@ impl Layer {
                     )));
                 }
                 layer.output = Shape3 { h: 1, w: 1, c: units };
-                layer.weight = Some(take(&mut off.params, input.c * units));
+                let len = input.c.checked_mul(units).filter(|&l| l <= isize::MAX as usize / 4).ok_or_else(|| {
+                    KernelError::geometry(format!("layer {index}: Dense kernel [{}, {units}] is too large", input.c))
+                })?;
+                layer.weight = Some(take(&mut off.params, len));
                 layer.bias = use_bias.then(|| take(&mut off.params, units));
             }
             LayerSpec::BatchNorm(_) => {
@@ -168,7 +173,10 @@ impl Layer {
                 if matches!(spec, LayerSpec::MaxPool { .. }) {
                     let per_sample = layer.output.size();
                     layer.argmax = Some((off.argmax, per_sample));
-                    off.argmax += per_sample * max_batch;
+                    off.argmax = per_sample
+                        .checked_mul(max_batch)
+                        .and_then(|n| n.checked_add(off.argmax))
+                        .ok_or_else(|| KernelError::geometry(format!("layer {index}: max-pool indices overflow")))?;
                 }
             }
             LayerSpec::GlobalAvgPool => layer.output = Shape3 { h: 1, w: 1, c: input.c },

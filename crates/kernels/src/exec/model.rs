@@ -37,6 +37,9 @@ pub struct StepStats {
     pub updated: u32,
 }
 
+/// Largest batch a model can be planned for.
+pub const MAX_BATCH: usize = 1 << 16;
+
 pub struct Model {
     pub input: Shape3,
     pub max_batch: usize,
@@ -66,6 +69,26 @@ pub struct Model {
     class_weights: Vec<f32>,
 }
 
+/// A zero-filled buffer, or an error (not an abort) when it cannot be had:
+/// a model description may ask for more memory than the engine can give.
+fn zeroed(len: Option<usize>, what: &str) -> Result<Vec<f32>, KernelError> {
+    let len = len.ok_or_else(|| KernelError { code: crate::error::ErrorCode::OutOfMemory, message: format!("model: {what} size overflows") })?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| KernelError {
+        code: crate::error::ErrorCode::OutOfMemory,
+        message: format!("model: cannot allocate {what} ({len} values, {} MiB)", len * 4 >> 20),
+    })?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
+fn zeroed_u32(len: usize) -> Result<Vec<u32>, KernelError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| KernelError { code: crate::error::ErrorCode::OutOfMemory, message: format!("model: cannot allocate max-pool indices ({len} values)") })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
@@ -81,8 +104,8 @@ impl Model {
     /// Plans a model: infers and validates every shape, places every tensor,
     /// and allocates all buffers for batches of up to `max_batch`.
     pub fn new(input: Shape3, max_batch: usize, specs: &[LayerSpec]) -> Result<Self, KernelError> {
-        if max_batch == 0 {
-            return Err(KernelError::geometry("model: max_batch must be >= 1, got 0"));
+        if max_batch == 0 || max_batch > MAX_BATCH {
+            return Err(KernelError::geometry(format!("model: max_batch must be in 1..={MAX_BATCH}, got {max_batch}")));
         }
         if specs.is_empty() {
             return Err(KernelError::geometry("model: needs at least one layer"));
@@ -115,26 +138,29 @@ impl Model {
                 scratch = scratch.max(layer.scratch_len(n)?);
             }
         }
-        let acts = layers.iter().map(|l| if l.aliases_input() { Vec::new() } else { vec![0.0; l.output.size() * max_batch] }).collect();
+        let acts = layers
+            .iter()
+            .map(|l| if l.aliases_input() { Ok(Vec::new()) } else { zeroed(l.output.size().checked_mul(max_batch), "activations") })
+            .collect::<Result<Vec<_>, _>>()?;
         let penalized = layers.iter().filter_map(Layer::penalized).collect();
         let kernels = layers.iter().filter_map(Layer::kernel).collect();
         Ok(Self {
             input,
             max_batch,
             inputs,
-            params: vec![0.0; off.params],
-            grads: vec![0.0; off.params],
-            slot1: vec![0.0; off.params],
-            slot2: vec![0.0; off.params],
-            state: vec![0.0; off.state],
-            aux: vec![0.0; off.aux],
-            argmax: vec![0; off.argmax],
+            params: zeroed(Some(off.params), "params")?,
+            grads: zeroed(Some(off.params), "grads")?,
+            slot1: zeroed(Some(off.params), "slot1")?,
+            slot2: zeroed(Some(off.params), "slot2")?,
+            state: zeroed(Some(off.state), "state")?,
+            aux: zeroed(Some(off.aux), "aux")?,
+            argmax: zeroed_u32(off.argmax)?,
             acts,
-            grad_a: vec![0.0; largest * max_batch],
-            grad_b: vec![0.0; largest * max_batch],
-            scratch: vec![0.0; scratch],
-            targets_f32: vec![0.0; max_batch],
-            backward_result: vec![0.0; largest * max_batch],
+            grad_a: zeroed((largest).checked_mul(max_batch), "grad_a")?,
+            grad_b: zeroed((largest).checked_mul(max_batch), "grad_b")?,
+            scratch: zeroed(Some(scratch), "scratch")?,
+            targets_f32: zeroed(Some(max_batch), "targets_f32")?,
+            backward_result: zeroed((largest).checked_mul(max_batch), "backward_result")?,
             penalized,
             kernels,
             train: None,

@@ -206,7 +206,8 @@ export function encodeSafetensors(
     checked.push(tensor);
     const begin = offset;
     offset += tensor.data.byteLength;
-    const info = `{"dtype":"${tensor.dtype}","shape":${JSON.stringify(tensor.shape)},"data_offsets":[${begin},${offset}]}`;
+    const shape = JSON.stringify(tensor.shape);
+    const info = `{"dtype":"${tensor.dtype}","shape":${shape},"data_offsets":[${begin},${offset}]}`;
     fields.push(`${JSON.stringify(tensor.name)}:${info}`);
   }
 
@@ -231,7 +232,9 @@ function checkedMetadata(metadata: Readonly<Record<string, string>>): [string, s
   const entries: [string, string][] = [];
   for (const [key, value] of Object.entries(metadata) as [string, unknown][]) {
     if (typeof value !== 'string') {
-      throw new ConfigError(`encodeSafetensors: metadata ${quote(key)}: expected a string value, got ${describe(value)}`);
+      throw new ConfigError(
+        `encodeSafetensors: metadata ${quote(key)}: expected a string value, got ${describe(value)}`,
+      );
     }
     if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
       throw new ConfigError(
@@ -264,16 +267,20 @@ function checkEntry(
   }
   if (names.has(name)) throw new ConfigError(`${named}: duplicate name; expected each tensor name once`);
   names.add(name);
-  if (!isDtype(dtype)) throw new ConfigError(`${named}: unknown dtype ${describe(dtype)}; expected one of ${DTYPE_NAMES}`);
+  if (!isDtype(dtype)) {
+    throw new ConfigError(`${named}: unknown dtype ${describe(dtype)}; expected one of ${DTYPE_NAMES}`);
+  }
   const info = DTYPES[dtype];
-  const arrayName = ArrayBuffer.isView(data) ? (data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : undefined;
+  // The class name, not instanceof: arrays from another realm (a worker, a vm context) are fine too.
+  const arrayName = ArrayBuffer.isView(data) ? (data as Uint8Array)[Symbol.toStringTag] : undefined;
   if (arrayName !== info.arrayName) {
-    throw new ConfigError(
-      `${named}: dtype ${dtype} expects its data in a ${info.arrayName}, got ${arrayName ?? describe(data)}`,
-    );
+    const got = arrayName ?? describe(data);
+    throw new ConfigError(`${named}: dtype ${dtype} expects data of type ${info.arrayName}, got ${got}`);
   }
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    throw new ShapeError(`${named}: expected the shape to be an array of non-negative integers, got ${describe(shape)}`);
+    throw new ShapeError(
+      `${named}: expected the shape to be an array of non-negative integers, got ${describe(shape)}`,
+    );
   }
   const length = (data as ArrayLike<unknown>).length;
   const needed = byteCount(shape, 1);
@@ -285,7 +292,9 @@ function checkEntry(
   }
   if (dtype === 'BOOL') {
     const bad = (data as Uint8Array).findIndex((v) => v > 1);
-    if (bad >= 0) throw new ConfigError(`${named}: BOOL element ${bad} is ${(data as Uint8Array)[bad]}; expected 0 or 1`);
+    if (bad >= 0) {
+      throw new ConfigError(`${named}: BOOL element ${bad} is ${(data as Uint8Array)[bad]}; expected 0 or 1`);
+    }
   }
 }
 
@@ -318,11 +327,15 @@ export function decodeSafetensors(
   const what = options?.name === undefined ? 'safetensors' : `safetensors ${quote(options.name)}`;
   const maxHeaderBytes = options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   if (!isIndex(maxHeaderBytes)) {
-    throw new ConfigError(`decodeSafetensors: expected maxHeaderBytes to be a non-negative integer, got ${describe(maxHeaderBytes)}`);
+    throw new ConfigError(
+      `decodeSafetensors: expected maxHeaderBytes to be a non-negative integer, got ${describe(maxHeaderBytes)}`,
+    );
   }
 
   if (bytes.length < 8) {
-    throw new ModelFormatError(`${what}: truncated: expected at least 8 bytes (the header length), got ${bytes.length}`);
+    throw new ModelFormatError(
+      `${what}: truncated: expected at least 8 bytes (the header length), got ${bytes.length}`,
+    );
   }
   // Both checks in BigInt, before any decoding: a u64 length may exceed 2^53.
   const claimed = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
@@ -413,7 +426,9 @@ function readMetadata(value: unknown, what: string): Record<string, string> {
       throw new ModelFormatError(`${what}: ${METADATA_KEY} ${quote(key)}: expected a string value, got ${describe(v)}`);
     }
     if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(v)) {
-      throw new ModelFormatError(`${what}: ${METADATA_KEY} ${quote(key)}: expected well-formed Unicode, got a lone surrogate`);
+      throw new ModelFormatError(
+        `${what}: ${METADATA_KEY} ${quote(key)}: expected well-formed Unicode, got a lone surrogate`,
+      );
     }
   }
   // JSON.parse made this object and defined its keys as own data properties, so
@@ -424,7 +439,9 @@ function readMetadata(value: unknown, what: string): Record<string, string> {
 function readEntry(name: string, value: unknown, what: string, dataLength: number): Entry {
   const where = `${what}: tensor ${quote(name)}`;
   if (name === '') throw new ModelFormatError(`${what}: expected non-empty tensor names, got an empty one`);
-  if (LONE_SURROGATE.test(name)) throw new ModelFormatError(`${where}: expected a well-formed Unicode name, got a lone surrogate`);
+  if (LONE_SURROGATE.test(name)) {
+    throw new ModelFormatError(`${where}: expected a well-formed Unicode name, got a lone surrogate`);
+  }
   if (!isPlainObject(value)) {
     throw new ModelFormatError(`${where}: expected an object {dtype, shape, data_offsets}, got ${describe(value)}`);
   }
@@ -437,9 +454,13 @@ function readEntry(name: string, value: unknown, what: string, dataLength: numbe
     throw new ModelFormatError(`${where}: missing key '${missing}'; expected dtype, shape and data_offsets`);
   }
   const { dtype, shape, data_offsets: offsets } = value;
-  if (!isDtype(dtype)) throw new ModelFormatError(`${where}: unknown dtype ${describe(dtype)}; expected one of ${DTYPE_NAMES}`);
+  if (!isDtype(dtype)) {
+    throw new ModelFormatError(`${where}: unknown dtype ${describe(dtype)}; expected one of ${DTYPE_NAMES}`);
+  }
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    throw new ModelFormatError(`${where}: expected shape to be an array of non-negative integers, got ${describe(shape)}`);
+    throw new ModelFormatError(
+      `${where}: expected shape to be an array of non-negative integers, got ${describe(shape)}`,
+    );
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
     throw new ModelFormatError(
