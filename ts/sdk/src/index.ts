@@ -45,4 +45,14 @@ export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type Ten
 export type { ModelMetadata, PreprocessingConfig } from './model/metadata.js';
 export type { ParamCounts } from './model/summary.js';
 export { Callback, type TrainingModel, type TrainingProgress } from './callbacks/callback.js';
+export { EarlyStopping, type EarlyStoppingArgs } from './callbacks/early-stopping.js';
+export { ModelCheckpoint, type ModelCheckpointArgs, type CheckpointInfo } from './callbacks/model-checkpoint.js';
+export { LearningRateScheduler, type Schedule } from './callbacks/lr-scheduler.js';
+export { stepDecay, exponentialDecay, cosineDecay, type StepDecayArgs, type ExponentialDecayArgs, type CosineDecayArgs } from './callbacks/schedules.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauArgs } from './callbacks/reduce-lr-on-plateau.js';
+export { CSVLogger, type CSVLoggerOptions, type CSVLoggerSinkOptions } from './callbacks/csv-logger.js';
+export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+export { ProgressLogger, type ProgressEvent, type ProgressListener, type ProgressLoggerOptions } from './callbacks/progress.js';
+export type { MonitorMode } from './callbacks/monitor.js';
+export { writeFileAtomic, type WriteFileAtomicOptions } from './io/atomic-write.js';
 export { permutation } from './runtime/rng.js';

@@ -187,7 +187,7 @@ impl Model {
         }
     }
 
-    /// Sets the loss, optimizer and regularization, and resets optimizer state.
+    /// Sets the loss, optimizer, regularization and class weights.
     pub fn configure(&mut self, spec: TrainSpec, class_weights: &[f32]) -> Result<(), KernelError> {
         let classes = self.loss_head(&spec.loss)?.1;
         if !class_weights.is_empty() {
@@ -201,8 +201,9 @@ impl Model {
         }
         self.class_weights = class_weights.to_vec();
         self.train = Some(spec);
-        self.slot1.fill(0.0);
-        self.slot2.fill(0.0);
+        // Optimizer state is kept: fit() reconfigures (class weights) between
+        // calls and training continues where it stopped, as in Keras. A new
+        // compile() clears the slots explicitly.
         Ok(())
     }
 

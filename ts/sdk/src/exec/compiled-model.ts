@@ -262,7 +262,7 @@ export class CompiledModel {
     this.engine.call('rng fill', () => this.engine.raw.lc_rng_fill(base + t.offset * 4, t.length, lo, hi, stream, code, a, b));
   }
 
-  /** Sets loss, optimizer and regularization; resets the optimizer state. */
+  /** Sets loss, optimizer, regularization and class weights (the optimizer state is kept). */
   configure(cfg: TrainDescription): void {
     const heap = this.engine.memory;
     if (this.classWeightsPtr) {

@@ -1,7 +1,7 @@
 import { LayerKind } from '../exec/abi.js';
 import type { LayerDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
-import { KernelLayer, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
+import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
 import { pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
 
@@ -52,10 +52,9 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
     });
   }
 
+  /** Rebuilds a layer from a stored config, validating every field like the constructor. */
   static fromConfig(c: Conv2DConfig): Conv2D {
-    const layer = new Conv2D({ filters: c.filters, kernelSize: c.kernelSize, strides: c.strides, padding: c.padding });
-    Object.assign(layer.cfg, structuredClone(c));
-    return layer;
+    return new Conv2D({ filters: c.filters, kernelSize: c.kernelSize, strides: c.strides, padding: c.padding, ...kernelArgsFromConfig(c) });
   }
 
   protected get outputChannels(): number {

@@ -1,7 +1,7 @@
 import { LayerKind } from '../exec/abi.js';
 import type { LayerDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
-import { KernelLayer, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
+import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
 import type { Shape3 } from './shape.js';
 
@@ -23,10 +23,9 @@ export class Dense extends KernelLayer<DenseConfig> {
     super({ kind: 'Dense', name: args.name ?? '', inputShape: normalizeInputShape(args.inputShape, where), units: args.units, ...kernelLayerFields(args, where) });
   }
 
+  /** Rebuilds a layer from a stored config, validating every field like the constructor. */
   static fromConfig(c: DenseConfig): Dense {
-    const layer = new Dense({ units: c.units });
-    Object.assign(layer.cfg, structuredClone(c));
-    return layer;
+    return new Dense({ units: c.units, ...kernelArgsFromConfig(c) });
   }
 
   protected get outputChannels(): number {

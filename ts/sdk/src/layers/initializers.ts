@@ -19,11 +19,15 @@ export type InitializerName = 'heNormal' | 'heUniform' | 'glorotNormal' | 'gloro
 export type InitializerArg = InitializerName | Initializer;
 
 export function resolveInitializer(arg: InitializerArg, where: string): Initializer {
-  if (typeof arg !== 'string') {
-    if (arg.kind === 'constant' && !Number.isFinite(arg.value)) throw new ConfigError(`${where}: constant initializer needs a finite value, got ${arg.value}`);
-    return arg;
-  }
   const names: InitializerName[] = ['heNormal', 'heUniform', 'glorotNormal', 'glorotUniform', 'zeros', 'ones'];
+  if (typeof arg === 'object' && arg !== null) {
+    if (arg.kind === 'constant') {
+      if (!Number.isFinite(arg.value)) throw new ConfigError(`${where}: constant initializer needs a finite value, got ${arg.value}`);
+      return { kind: 'constant', value: arg.value };
+    }
+    if (!names.includes(arg.kind)) throw new ConfigError(`${where}: unknown initializer ${JSON.stringify(arg)}`);
+    return { kind: arg.kind };
+  }
   if (!names.includes(arg)) throw new ConfigError(`${where}: unknown initializer '${String(arg)}', expected one of ${names.join(', ')}`);
   return { kind: arg };
 }

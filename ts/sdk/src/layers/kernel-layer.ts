@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { activationSteps, isReluLike, resolveActivation, type ActivationName } from './activations.js';
 import { resolveInitializer, type Initializer, type InitializerArg } from './initializers.js';
 import { Layer, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layer.js';
-import type { L2Regularizer } from './regularizers.js';
+import { checkRegularizer, type L2Regularizer } from './regularizers.js';
 import type { Shape3 } from './shape.js';
 import type { LayerDescription } from '../exec/compiled-model.js';
 
@@ -39,7 +39,20 @@ export function kernelLayerFields(args: KernelLayerArgs, where: string): Omit<Ke
     useBias: args.useBias ?? true,
     kernelInitializer: args.kernelInitializer === undefined ? null : resolveInitializer(args.kernelInitializer, where),
     biasInitializer: resolveInitializer(args.biasInitializer ?? 'zeros', where),
-    kernelRegularizer: args.kernelRegularizer ?? null,
+    kernelRegularizer: args.kernelRegularizer ? checkRegularizer(args.kernelRegularizer) : null,
+  };
+}
+
+/** Constructor args that reproduce a stored config (so loading validates like building). */
+export function kernelArgsFromConfig(c: KernelLayerConfig): KernelLayerArgs {
+  return {
+    name: c.name,
+    ...(c.inputShape ? { inputShape: c.inputShape } : {}),
+    activation: c.activation,
+    useBias: c.useBias,
+    ...(c.kernelInitializer ? { kernelInitializer: c.kernelInitializer } : {}),
+    biasInitializer: c.biasInitializer,
+    ...(c.kernelRegularizer ? { kernelRegularizer: checkRegularizer(c.kernelRegularizer) } : {}),
   };
 }
 

@@ -28,6 +28,14 @@ export function studyL2(lambda: number): L2Regularizer {
   return make('study', lambda);
 }
 
+/** Validates a regularizer read from a file or built by hand. */
+export function checkRegularizer(r: L2Regularizer): L2Regularizer {
+  if (typeof r !== 'object' || r === null || r.kind !== 'l2' || (r.form !== 'keras' && r.form !== 'study')) {
+    throw new ConfigError(`kernelRegularizer must be l2(lambda) or studyL2(lambda), got ${JSON.stringify(r)}`);
+  }
+  return make(r.form, r.lambda);
+}
+
 export function describeRegularizer(r: L2Regularizer): string {
   return r.form === 'keras' ? `l2(${r.lambda}) [Keras: ${r.lambda}·ΣW²]` : `studyL2(${r.lambda}) [study: ${r.lambda}/(2·batch)·ΣW²]`;
 }

@@ -152,5 +152,9 @@ export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
       return new Adam({ ...common, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon });
     case 'AdamW':
       return new AdamW({ ...common, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay: c.weightDecay });
+    default: {
+      const unknown: never = c;
+      throw new ConfigError(`unknown optimizer kind '${(unknown as { kind: string }).kind}'`);
+    }
   }
 }

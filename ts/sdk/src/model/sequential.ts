@@ -4,7 +4,10 @@
  * is planned into the wasm executor on first use; nothing needs disposing.
  */
 import { CompiledModel, type TrainDescription } from '../exec/compiled-model.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { decodeModelFile, encodeModelFile } from '../io/model-file.js';
+import { layerFromConfig } from '../layers/config.js';
+import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
 import type { AnyLayer } from '../layers/config.js';
 import { fillFor } from '../layers/initializers.js';
 import type { Shape3 } from '../layers/shape.js';
@@ -17,7 +20,7 @@ import { evaluateDataset, predictDataset, runFit, type FitArgs } from './fit.js'
 import type { History } from './history.js';
 import { resolveLoss, targetsAreDense, type LossArg, type LossConfig } from './losses.js';
 import { defaultMetadata, type ModelMetadata } from './metadata.js';
-import { resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
+import { optimizerFromConfig, resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
 import { planModel, type ModelPlan } from './plan.js';
 import { countParams, renderSummary, type ParamCounts } from './summary.js';
 
@@ -337,7 +340,88 @@ export class Sequential implements TrainingModel {
     return shapeSize(this.inputShape);
   }
 
-  toBytes(_opts?: { includeOptimizer?: boolean }): Uint8Array {
-    throw new ConfigError('toBytes: not available yet');
+  /**
+   * The model as one `.safetensors` file: topology, weights, metadata
+   * (class names, preprocessing, threshold), the compile configuration, and
+   * with `includeOptimizer` the optimizer state to resume training.
+   */
+  toBytes(opts: { includeOptimizer?: boolean } = {}): Uint8Array {
+    const plan = this.plan();
+    const weights = this.getWeights();
+    const cc = this.compileConfig;
+    return encodeModelFile({
+      topology: { name: this.name, seed: this.seed, layers: this.layerList.map((l) => l.getConfig()) },
+      metadata: this.metadata,
+      weights: plan.tensors.map((t) => ({ name: t.name, shape: t.shape, data: weights.get(t.name)! })),
+      training: cc ? { optimizer: cc.optimizer.getConfig(), loss: cc.loss, state: opts.includeOptimizer ? this.optimizerState() : null } : null,
+    });
+  }
+
+  /** Writes `toBytes()` to `path` atomically (temp file + rename): an interrupted save never leaves a broken model (Node). */
+  async save(path: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
+    await writeFileAtomic(path, this.toBytes(opts));
+  }
+
+  /** Rebuilds a model from `toBytes()` output, validating every part of the file. */
+  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Sequential> {
+    const where = opts.name ?? 'model file';
+    const file = decodeModelFile(bytes, where);
+    const layers = file.topology.layers.map((config, i) => {
+      try {
+        return layerFromConfig(config);
+      } catch (cause) {
+        throw new ModelFormatError(`${where}: layer ${i}: ${(cause as Error).message}`, { cause });
+      }
+    });
+    let model: Sequential;
+    let plan: ModelPlan;
+    try {
+      model = new Sequential(layers, { name: file.topology.name, seed: file.topology.seed, ...(opts.engine ? { engine: opts.engine } : {}) });
+      plan = model.plan();
+    } catch (cause) {
+      throw new ModelFormatError(`${where}: invalid topology: ${(cause as Error).message}`, { cause });
+    }
+    // Every tensor the topology needs, with its exact shape, and nothing else —
+    // checked before anything is allocated in the engine.
+    const saved = new Map(file.weights.map((w) => [w.name, w]));
+    for (const t of plan.tensors) {
+      const w = saved.get(t.name);
+      if (!w) throw new ModelFormatError(`${where}: missing tensor '${t.name}' (shape [${t.shape.join(', ')}])`);
+      if (w.shape.length !== t.shape.length || w.shape.some((d, i) => d !== t.shape[i])) {
+        throw new ModelFormatError(`${where}: tensor '${t.name}' has shape [${w.shape.join(', ')}], the topology needs [${t.shape.join(', ')}]`);
+      }
+      saved.delete(t.name);
+    }
+    if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
+    model.metadata = file.metadata;
+    if (file.training) {
+      try {
+        model.compile({ optimizer: optimizerFromConfig(file.training.optimizer), loss: { name: file.training.loss.name, labelSmoothing: file.training.loss.labelSmoothing } });
+      } catch (cause) {
+        throw new ModelFormatError(`${where}: invalid training configuration: ${(cause as Error).message}`, { cause });
+      }
+    }
+    await model.build();
+    model.setWeights(new Map(file.weights.map((w) => [w.name, w.data])));
+    if (file.training?.state) {
+      try {
+        model.setOptimizerState(file.training.state);
+      } catch (cause) {
+        throw new ModelFormatError(`${where}: ${(cause as Error).message}`, { cause });
+      }
+    }
+    return model;
+  }
+
+  /** Loads a model file written by `save` (Node). */
+  static async load(path: string, opts: { engine?: Engine } = {}): Promise<Sequential> {
+    const fs = await import('node:fs/promises');
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(path);
+    } catch (cause) {
+      throw new ModelFormatError(`cannot read model file ${path}: ${(cause as Error).message}`, { cause });
+    }
+    return Sequential.fromBytes(bytes, { ...opts, name: path });
   }
 }

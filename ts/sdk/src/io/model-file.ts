@@ -1,0 +1,114 @@
+/**
+ * The lite-cnn model file: one `.safetensors` file. Tensors are named like
+ * `layers.0.kernel`; `__metadata__` holds the format name and version, the
+ * topology (layer configs), class names, preprocessing and decision
+ * threshold, and, when asked, the optimizer configuration. Optimizer state
+ * (moments, step) is stored as tensors `optimizer.slot1`/`optimizer.slot2`.
+ * Loading never executes anything from the file (unlike pickle).
+ */
+import { ModelFormatError } from '../errors.js';
+import type { LayerConfig } from '../layers/config.js';
+import type { LossConfig } from '../model/losses.js';
+import { checkMetadata, type ModelMetadata } from '../model/metadata.js';
+import type { OptimizerConfig } from '../model/optimizers.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
+
+export const MODEL_FORMAT = 'lite-cnn';
+export const MODEL_FORMAT_VERSION = '1';
+
+export interface Topology {
+  name: string;
+  seed: number;
+  layers: LayerConfig[];
+}
+
+export interface SavedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface SavedTraining {
+  optimizer: OptimizerConfig;
+  loss: LossConfig;
+  /** Present when the optimizer state was saved (for resuming). */
+  state: { slot1: Float32Array; slot2: Float32Array; step: number } | null;
+}
+
+export interface ModelFileContents {
+  topology: Topology;
+  metadata: ModelMetadata;
+  weights: SavedWeight[];
+  training: SavedTraining | null;
+}
+
+export function encodeModelFile(c: ModelFileContents): Uint8Array {
+  const tensors: SafetensorsEntry[] = c.weights.map((w) => ({ name: w.name, dtype: 'F32', shape: w.shape, data: w.data }));
+  const meta: Record<string, string> = {
+    format: MODEL_FORMAT,
+    format_version: MODEL_FORMAT_VERSION,
+    topology: JSON.stringify(c.topology),
+    metadata: JSON.stringify(c.metadata),
+  };
+  if (c.training) {
+    meta.training = JSON.stringify({ optimizer: c.training.optimizer, loss: c.training.loss, step: c.training.state?.step ?? null });
+    if (c.training.state) {
+      tensors.push({ name: 'optimizer.slot1', dtype: 'F32', shape: [c.training.state.slot1.length], data: c.training.state.slot1 });
+      tensors.push({ name: 'optimizer.slot2', dtype: 'F32', shape: [c.training.state.slot2.length], data: c.training.state.slot2 });
+    }
+  }
+  return encodeSafetensors(tensors, meta);
+}
+
+function parseJson<T>(text: string | undefined, what: string): T {
+  if (text === undefined) throw new ModelFormatError(`model file: __metadata__ has no '${what}' entry`);
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new ModelFormatError(`model file: __metadata__.${what} is not valid JSON`, { cause });
+  }
+}
+
+/**
+ * Decodes and checks the container and its metadata. The weights are checked
+ * against the topology by the model that loads them (names, shapes, no extras).
+ */
+export function decodeModelFile(bytes: Uint8Array, name = 'model file'): ModelFileContents {
+  const file = decodeSafetensors(bytes, { name });
+  const meta = file.metadata;
+  if (meta.format !== MODEL_FORMAT) {
+    throw new ModelFormatError(`${name}: not a lite-cnn model (format '${meta.format ?? '(none)'}', expected '${MODEL_FORMAT}')`);
+  }
+  if (meta.format_version !== MODEL_FORMAT_VERSION) {
+    throw new ModelFormatError(`${name}: unknown model format version '${meta.format_version ?? '(none)'}'; this lite-cnn reads version ${MODEL_FORMAT_VERSION}`);
+  }
+  const topology = parseJson<Topology>(meta.topology, 'topology');
+  if (typeof topology !== 'object' || topology === null || !Array.isArray(topology.layers) || typeof topology.name !== 'string' || !Number.isSafeInteger(topology.seed)) {
+    throw new ModelFormatError(`${name}: topology must be { name, seed, layers: [...] }`);
+  }
+  const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata'));
+  const weights: SavedWeight[] = [];
+  let slot1: Float32Array | undefined;
+  let slot2: Float32Array | undefined;
+  for (const [tname, t] of file.tensors) {
+    if (t.dtype !== 'F32') throw new ModelFormatError(`${name}: tensor '${tname}' has dtype ${t.dtype}, expected F32`);
+    if (tname === 'optimizer.slot1') slot1 = t.data;
+    else if (tname === 'optimizer.slot2') slot2 = t.data;
+    else weights.push({ name: tname, shape: t.shape, data: t.data });
+  }
+  let training: SavedTraining | null = null;
+  if (meta.training !== undefined) {
+    const tr = parseJson<{ optimizer: OptimizerConfig; loss: LossConfig; step: number | null }>(meta.training, 'training');
+    if (typeof tr !== 'object' || tr === null || typeof tr.optimizer !== 'object' || typeof tr.loss !== 'object') {
+      throw new ModelFormatError(`${name}: training must be { optimizer, loss, step }`);
+    }
+    const hasState = slot1 !== undefined || slot2 !== undefined || tr.step !== null;
+    if (hasState && !(slot1 && slot2 && Number.isSafeInteger(tr.step) && tr.step! >= 0)) {
+      throw new ModelFormatError(`${name}: optimizer state needs optimizer.slot1, optimizer.slot2 and a step count`);
+    }
+    training = { optimizer: tr.optimizer, loss: tr.loss, state: hasState ? { slot1: slot1!, slot2: slot2!, step: tr.step! } : null };
+  } else if (slot1 || slot2) {
+    throw new ModelFormatError(`${name}: optimizer tensors without a training configuration`);
+  }
+  return { topology, metadata, weights, training };
+}
