@@ -1,7 +1,9 @@
 /**
  * TerminateOnNaN (Keras): stop training as soon as a batch's loss is NaN or
  * infinite. fit then ends the epoch quietly (keeping the weights from before
- * the bad step) instead of throwing.
+ * the bad step) instead of throwing. A non-finite `grad_norm` in the batch logs
+ * counts too: the executor can skip a step whose gradients overflowed while
+ * the loss itself was still finite.
  */
 import type { Logs } from '../model/history.js';
 import { Callback } from './callback.js';
@@ -21,8 +23,9 @@ export class TerminateOnNaN extends Callback {
 
   override onBatchEnd(batch: number, logs: Logs): void {
     const loss = logs.loss;
-    if (loss !== undefined && !Number.isFinite(loss)) {
-      this.stoppedAt = { epoch: this.epoch, batch, loss };
+    const gradNorm = logs.grad_norm;
+    if ((loss !== undefined && !Number.isFinite(loss)) || (gradNorm !== undefined && !Number.isFinite(gradNorm))) {
+      this.stoppedAt = { epoch: this.epoch, batch, loss: loss ?? Number.NaN };
       this.model.stopTraining = true;
     }
   }

@@ -105,7 +105,8 @@ export async function runFit(model: Sequential, data: Dataset, args: FitArgs): P
       const s = compiled.trainStep({ batch: batch.size, targets: batch.targets, learningRate: lr, step, seed });
       const loss = s.loss + s.penalty;
       if (!s.updated || !Number.isFinite(loss)) {
-        const logs = { loss, accuracy: correct / Math.max(seen, 1), lr };
+        // grad_norm tells TerminateOnNaN about overflowing gradients even when the loss is finite.
+        const logs = { loss, accuracy: seen ? correct / seen : Number.NaN, lr, grad_norm: s.gradNorm };
         await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
         if (model.stopTraining) break;
         throw new RuntimeError(
@@ -128,7 +129,8 @@ export async function runFit(model: Sequential, data: Dataset, args: FitArgs): P
       b++;
       if (model.stopTraining) break;
     }
-    const logs: Logs = { loss: lossSum / Math.max(seen, 1), accuracy: correct / Math.max(seen, 1) };
+    // An epoch stopped before its first completed step has no metrics: NaN, never a fake 0.
+    const logs: Logs = { loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? correct / seen : Number.NaN };
     if (val) {
       const v = await evaluateDataset(model, val, batchSize);
       logs.val_loss = v.loss!;
