@@ -182,15 +182,15 @@ pub(crate) fn im2col(g: &Conv2dGeom, x: &[f32], row0: usize, cols: &mut [f32]) {
         for (kh, dst) in row.chunks_exact_mut(kw_len).enumerate() {
             let ih = ih0 + kh as isize;
             if ih < 0 || ih >= g.h_in as isize {
-                dst.fill(0.0);
+                zero(dst);
                 continue;
             }
-            dst[..kw_lo * c].fill(0.0);
+            zero(&mut dst[..kw_lo * c]);
             if kw_hi > kw_lo {
                 let src = ((n * g.h_in + ih as usize) * g.w_in + (iw0 + kw_lo as isize) as usize) * c;
-                dst[kw_lo * c..kw_hi * c].copy_from_slice(&x[src..src + (kw_hi - kw_lo) * c]);
+                copy(&mut dst[kw_lo * c..kw_hi * c], &x[src..src + (kw_hi - kw_lo) * c]);
             }
-            dst[kw_hi * c..].fill(0.0);
+            zero(&mut dst[kw_hi * c..]);
         }
         ow += 1;
         if ow == g.w_out {
@@ -201,6 +201,50 @@ pub(crate) fn im2col(g: &Conv2dGeom, x: &[f32], row0: usize, cols: &mut [f32]) {
                 n += 1;
             }
         }
+    }
+}
+
+/// Runs shorter than this are copied element by element: im2col moves many
+/// short runs (9 floats per kernel row for a 3×3 kernel over 3 channels), and
+/// in wasm each `copy_from_slice`/`fill` becomes a `memory.copy`/`memory.fill`
+/// whose fixed cost dominates such short runs (measured: im2col took 2x the
+/// GEMM's time on the BreakHis first layer before this).
+const SHORT_RUN: usize = 32;
+
+/// Vector moves, so that LLVM cannot turn the short loop back into a memcpy.
+#[inline(always)]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    let len = dst.len();
+    if len > SHORT_RUN {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= len {
+        F32x4::load(&src[i..]).store(&mut dst[i..]);
+        i += 4;
+    }
+    while i < len {
+        dst[i] = src[i];
+        i += 1;
+    }
+}
+
+#[inline(always)]
+fn zero(dst: &mut [f32]) {
+    let len = dst.len();
+    if len > SHORT_RUN {
+        dst.fill(0.0);
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= len {
+        F32x4::zero().store(&mut dst[i..]);
+        i += 4;
+    }
+    while i < len {
+        dst[i] = 0.0;
+        i += 1;
     }
 }
 
