@@ -56,3 +56,4 @@ export { ProgressLogger, type ProgressEvent, type ProgressListener, type Progres
 export type { MonitorMode } from './callbacks/monitor.js';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './io/atomic-write.js';
 export { permutation } from './runtime/rng.js';
+export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';
