@@ -79,8 +79,11 @@ export function lineChart(options: LineChartOptions): string {
   const top = legend.height > 0 ? 44 + legend.height : 40;
   const bottom = height - BOTTOM_MARGIN;
   const rect = { left, top, right, bottom };
-  const sx = scale(xTicks.min, xTicks.max, left, right);
-  const sy = scale(yTicks.min, yTicks.max, bottom, top);
+  // Data keep a few pixels off the frame, so points at the range ends (the
+  // last epoch, an accuracy of 1) are not drawn on top of the frame line.
+  const pad = 8;
+  const sx = scale(xTicks.min, xTicks.max, left + pad, right - pad);
+  const sy = scale(yTicks.min, yTicks.max, bottom - pad, top + pad);
 
   const body: string[] = [];
   body.push(text(width / 2, 24, options.title, `font-size="${TITLE_FONT}" font-weight="bold" text-anchor="middle"`));

@@ -62,6 +62,28 @@ export function truncateText(text: string, fontSize: number, maxWidth: number): 
   return chars.join('') + '…';
 }
 
+/**
+ * `text` broken at spaces into lines of at most `maxWidth` (estimated), at
+ * most `maxLines` of them; the last line is cut with an ellipsis if needed.
+ */
+export function wrapText(text: string, fontSize: number, maxWidth: number, maxLines = 3): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && textWidth(next, fontSize) > maxWidth) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  lines.push(line);
+  const kept = lines.slice(0, maxLines);
+  if (lines.length > maxLines) kept[maxLines - 1] = `${kept[maxLines - 1]!} ${lines.slice(maxLines).join(' ')}`;
+  return kept.map((l) => truncateText(l, fontSize, maxWidth));
+}
+
 /** A number as SVG coordinate text: two decimals at most keeps files small with sub-pixel accuracy. */
 export function px(v: number): string {
   return String(Math.round(v * 100) / 100);
@@ -179,7 +201,8 @@ export function legendRows(
     svg.push(text(cx + swatch + 6, by, label, `font-size="${fontSize}"`));
     cx += w;
   }
-  return { svg, height: entries.length === 0 ? 0 : (row + 1) * rowHeight };
+  // Grouped so tools (and tests) can tell legend swatches from data marks.
+  return { svg: ['<g class="legend">', ...svg, '</g>'], height: entries.length === 0 ? 0 : (row + 1) * rowHeight };
 }
 
 export function swatchSvg(e: LegendEntry, x: number, midY: number, width: number): string {
