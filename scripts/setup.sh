@@ -14,7 +14,8 @@ cd "$root"
 
 log() { printf '[setup] %s\n' "$*"; }
 
-debian_pkgs=(rustc-web cargo-web rust-web-src lld-22 librust-rayon-dev librust-rayon-core-dev wabt)
+# python3-numpy: the interop tests read our .safetensors files with an independent NumPy reader.
+debian_pkgs=(rustc-web cargo-web rust-web-src lld-22 librust-rayon-dev librust-rayon-core-dev wabt python3-numpy)
 [[ "${LITE_CNN_SKIP_BROWSER:-0}" == 1 ]] || debian_pkgs+=(chromium)
 
 missing_debian_pkgs() {
