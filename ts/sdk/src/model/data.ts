@@ -29,6 +29,8 @@ export interface BatchOptions {
   batchSize: number;
   /** A permutation of sample indices for this epoch, or none to keep the order. */
   order?: Uint32Array;
+  /** The epoch being served (keys augmentation and oversampling draws, so a resumed run repeats them). */
+  epoch?: number;
 }
 
 export interface Dataset {

@@ -97,7 +97,7 @@ export async function runFit(model: Sequential, data: Dataset, args: FitArgs): P
     let correct = 0;
     let b = 0;
     const t0 = performance.now();
-    for await (const batch of train.batches({ batchSize, ...(order ? { order } : {}) })) {
+    for await (const batch of train.batches({ batchSize, epoch, ...(order ? { order } : {}) })) {
       await callbacks.batchBegin(b, {});
       batch.fill(compiled.inputView(batch.size));
       const step = model.step + 1;
