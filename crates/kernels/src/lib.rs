@@ -20,6 +20,7 @@ pub mod error;
 pub mod exec;
 pub mod geom;
 pub mod gemm;
+pub mod image;
 pub mod loss;
 pub mod optim;
 pub mod par;

@@ -456,3 +456,164 @@ pub fn dropout(rate: f32, seed: u64, stream: u64, x: &[f64]) -> Vec<f64> {
         .map(|(i, &v)| if rng.uniform_f32(i as u64) >= rate { v / (1.0 - rate as f64) } else { 0.0 })
         .collect()
 }
+
+// ---- image transforms (crate::image) ---------------------------------------
+// Written from Keras' and torchvision's definitions, in f64: the geometry as
+// 3×3 homogeneous matrices multiplied out like Keras' apply_affine_transform.
+
+use crate::image::{AffineParams, FillMode, JitterParams, Preprocess};
+
+fn mat3_mul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut c = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            c[i][j] = (0..3).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    c
+}
+
+/// Keras' matrix (output `(row, col, 1)` → input point), without the flips:
+/// `offset · R · T · Sh · Z · reset` about `o = (h/2 - 0.5, w/2 - 0.5)`.
+pub fn keras_affine_matrix(p: &AffineParams, h: usize, w: usize) -> [[f64; 3]; 3] {
+    let (th, sh) = (p.theta.to_radians(), p.shear.to_radians());
+    let rot = [[th.cos(), -th.sin(), 0.0], [th.sin(), th.cos(), 0.0], [0.0, 0.0, 1.0]];
+    let shift = [[1.0, 0.0, p.tx], [0.0, 1.0, p.ty], [0.0, 0.0, 1.0]];
+    let shear = [[1.0, -sh.sin(), 0.0], [0.0, sh.cos(), 0.0], [0.0, 0.0, 1.0]];
+    let zoom = [[p.zx, 0.0, 0.0], [0.0, p.zy, 0.0], [0.0, 0.0, 1.0]];
+    let (ox, oy) = (h as f64 / 2.0 - 0.5, w as f64 / 2.0 - 0.5);
+    let offset = [[1.0, 0.0, ox], [0.0, 1.0, oy], [0.0, 0.0, 1.0]];
+    let reset = [[1.0, 0.0, -ox], [0.0, 1.0, -oy], [0.0, 0.0, 1.0]];
+    let m = mat3_mul(&mat3_mul(&mat3_mul(&rot, &shift), &shear), &zoom);
+    mat3_mul(&mat3_mul(&offset, &m), &reset)
+}
+
+/// The input point output pixel `(r, col)` samples: the flips (applied after
+/// the warp in Keras) pick the warped pixel, the matrix maps it to the input.
+pub fn image_warp_coord(p: &AffineParams, h: usize, w: usize, r: usize, col: usize) -> (f64, f64) {
+    let m = keras_affine_matrix(p, h, w);
+    let rr = if p.vflip { h - 1 - r } else { r } as f64;
+    let cc = if p.hflip { w - 1 - col } else { col } as f64;
+    (m[0][0] * rr + m[0][1] * cc + m[0][2], m[1][0] * rr + m[1][1] * cc + m[1][2])
+}
+
+/// Index `i` of an axis of length `n` extended by mirroring about the edges
+/// (`d c b a | a b c d | d c b a`).
+fn reflect_index(mut i: i64, n: usize) -> usize {
+    let n = n as i64;
+    while i < 0 || i >= n {
+        i = if i < 0 { -i - 1 } else { 2 * n - 1 - i };
+    }
+    i as usize
+}
+
+/// Bilinear sample of channel `ch` at `(y, x)`: `constant` gives `cval`
+/// outside `[0, h-1] × [0, w-1]`; `nearest` clamps the point into the image;
+/// `reflect` mirrors the four neighbour indices.
+#[allow(clippy::too_many_arguments)]
+pub fn bilinear_sample(src: &[u8], h: usize, w: usize, c: usize, ch: usize, y: f64, x: f64, fill: FillMode, cval: f64) -> f64 {
+    let (hm1, wm1) = ((h - 1) as f64, (w - 1) as f64);
+    if fill == FillMode::Constant && !(y >= 0.0 && y <= hm1 && x >= 0.0 && x <= wm1) {
+        return cval;
+    }
+    let (y, x) = if fill == FillMode::Nearest { (y.clamp(0.0, hm1), x.clamp(0.0, wm1)) } else { (y, x) };
+    let (y0, x0) = (y.floor(), x.floor());
+    let (fy, fx) = (y - y0, x - x0);
+    let at = |i: i64, j: i64| {
+        let (i, j) = match fill {
+            FillMode::Reflect => (reflect_index(i, h), reflect_index(j, w)),
+            _ => (i.clamp(0, h as i64 - 1) as usize, j.clamp(0, w as i64 - 1) as usize),
+        };
+        src[(i * w + j) * c + ch] as f64
+    };
+    let (y0, x0) = (y0 as i64, x0 as i64);
+    (1.0 - fy) * (1.0 - fx) * at(y0, x0) + (1.0 - fy) * fx * at(y0, x0 + 1) + fy * (1.0 - fx) * at(y0 + 1, x0) + fy * fx * at(y0 + 1, x0 + 1)
+}
+
+/// Keras-style affine warp of one `[h, w, c]` u8 image (0-255 scale out).
+pub fn image_warp(p: &AffineParams, fill: FillMode, cval: f64, h: usize, w: usize, c: usize, src: &[u8]) -> Vec<f64> {
+    let mut out = vec![f64::NAN; h * w * c];
+    for r in 0..h {
+        for col in 0..w {
+            let (y, x) = image_warp_coord(p, h, w, r, col);
+            for ch in 0..c {
+                out[(r * w + col) * c + ch] = bilinear_sample(src, h, w, c, ch, y, x, fill, cval);
+            }
+        }
+    }
+    out
+}
+
+/// torchvision `ColorJitter` with given factors and order, on 0-255 values
+/// (clamped to `[0, 255]` after each op); saturation and hue need 3 channels.
+pub fn color_jitter(p: &JitterParams, c: usize, img: &[f64]) -> Vec<f64> {
+    let clamp = |v: f64| v.clamp(0.0, 255.0);
+    let grey = |px: &[f64]| 0.2989 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+    let mut x = img.to_vec();
+    for &op in &p.order {
+        match op {
+            0 => x.iter_mut().for_each(|v| *v = clamp(p.brightness as f64 * *v)),
+            1 => {
+                let f = p.contrast as f64;
+                let mean = if c == 3 {
+                    x.chunks(3).map(grey).sum::<f64>() / (x.len() / 3) as f64
+                } else {
+                    x.iter().sum::<f64>() / x.len() as f64
+                };
+                x.iter_mut().for_each(|v| *v = clamp(f * *v + (1.0 - f) * mean));
+            }
+            2 if c == 3 => {
+                let f = p.saturation as f64;
+                for px in x.chunks_mut(3) {
+                    let g = grey(px);
+                    px.iter_mut().for_each(|v| *v = clamp(f * *v + (1.0 - f) * g));
+                }
+            }
+            3 if c == 3 => {
+                for px in x.chunks_mut(3) {
+                    let (r, g, b) = (px[0], px[1], px[2]);
+                    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+                    let d = max - min;
+                    if d == 0.0 {
+                        continue;
+                    }
+                    // Textbook HSV (hue in sixths of the wheel).
+                    let h6 = if max == r { ((g - b) / d).rem_euclid(6.0) } else if max == g { (b - r) / d + 2.0 } else { (r - g) / d + 4.0 };
+                    let h = (h6 / 6.0 + p.hue as f64).rem_euclid(1.0) * 6.0;
+                    let chroma = max * (d / max);
+                    let xx = chroma * (1.0 - ((h % 2.0) - 1.0).abs());
+                    let m = max - chroma;
+                    let (r1, g1, b1) = match h as u32 {
+                        0 => (chroma, xx, 0.0),
+                        1 => (xx, chroma, 0.0),
+                        2 => (0.0, chroma, xx),
+                        3 => (0.0, xx, chroma),
+                        4 => (xx, 0.0, chroma),
+                        _ => (chroma, 0.0, xx),
+                    };
+                    px[0] = clamp(r1 + m);
+                    px[1] = clamp(g1 + m);
+                    px[2] = clamp(b1 + m);
+                }
+            }
+            _ => {}
+        }
+    }
+    x
+}
+
+/// Preprocessing of 0-255 values (see `image::Preprocess`).
+pub fn image_preprocess(p: &Preprocess, c: usize, img: &[f64]) -> Vec<f64> {
+    let mut out = img.to_vec();
+    for (px_out, px) in out.chunks_mut(c).zip(img.chunks(c)) {
+        for ch in 0..c {
+            px_out[ch] = match *p {
+                Preprocess::None => px[ch],
+                Preprocess::MinMax => px[ch] / 255.0,
+                Preprocess::Caffe { mean } => px[if c == 3 { 2 - ch } else { ch }] - mean[ch] as f64,
+                Preprocess::Standardize { mean, std } => (px[ch] / 255.0 - mean[ch] as f64) / std[ch] as f64,
+            };
+        }
+    }
+    out
+}

@@ -1,15 +1,38 @@
 /**
  * lite-cnn command line: parses arguments and calls the SDK. No numerics here.
+ * Exit codes: 0 ok, 1 runtime or data error, 2 usage error, 130/143 interrupted.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { registerEvaluate } from './commands/evaluate.js';
 import { registerInfo } from './commands/info.js';
+import { registerPredict } from './commands/predict.js';
+import { registerSummary } from './commands/summary.js';
+import { registerTrain } from './commands/train.js';
+import { describeError, EXIT, exitCodeFor } from './errors.js';
+import { cliVersion } from './versions.js';
+
+let exitCode: number = EXIT.ok;
 
 const program = new Command()
   .name('lite-cnn')
   .description('Build, train and run small CNNs on CPU threads (Rust kernels in WebAssembly)')
-  .version('0.1.0')
-  .showHelpAfterError();
+  .version(cliVersion)
+  .showHelpAfterError('(add --help for the options)')
+  // Commander exits 1 on usage errors; throw instead so they exit 2. Inherited by every subcommand.
+  .exitOverride();
 
+registerTrain(program, (code) => (exitCode = code));
+registerSummary(program);
+registerEvaluate(program);
+registerPredict(program);
 registerInfo(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  exitCode = exitCodeFor(err);
+  // Commander has already printed its own message (and help for --help).
+  if (!(err instanceof CommanderError)) process.stderr.write(`lite-cnn: ${describeError(err)}\n`);
+}
+// Exit explicitly: the engine's worker pool must not keep a finished command alive.
+process.exit(exitCode);

@@ -67,4 +67,5 @@ export { splitSamples, groupKFold, writeSplitCsv, readSplitCsv, parseSplitCsv, c
 export { seededPermutation } from './data/seeded-shuffle.js';
 export { classCounts, oversampledOrder } from './data/balance.js';
 export { ImageDataset, channelStats, type ImageDatasetOptions, type ImageDatasetInit, type FromSamplesOptions, type ImageBatchOptions, type PositionBatchOptions, type ChannelStats } from './data/image-dataset.js';
+export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type AugmentationConfig, type ResolvedAugmentation, type FillMode, type WasmImageTransformerOptions, type TransformImagesArgs } from './data/augment.js';
 export type { ImageBatch, ImageBatchTransformer } from './data/transform.js';

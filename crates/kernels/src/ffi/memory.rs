@@ -49,6 +49,21 @@ pub fn check_f32_range(ptr: usize, len: usize, what: &str) -> Result<(), KernelE
     }
 }
 
+/// Checks that `[ptr, ptr + len)` is a non-null byte range inside linear
+/// memory (u8 data: no alignment needed). `what` names the argument.
+pub fn check_byte_range(ptr: usize, len: usize, what: &str) -> Result<(), KernelError> {
+    if ptr == 0 {
+        return Err(KernelError::pointer(format!("{what}: null pointer")));
+    }
+    match ptr.checked_add(len) {
+        Some(end) if end <= memory_bytes() => Ok(()),
+        _ => Err(KernelError::pointer(format!(
+            "{what}: {len} bytes at {ptr:#x} extend past the end of memory ({} bytes)",
+            memory_bytes()
+        ))),
+    }
+}
+
 /// Fails when an output range overlaps an input range.
 pub fn check_disjoint(out: (usize, usize), input: (usize, usize), what: &str) -> Result<(), KernelError> {
     let (o0, o1) = (out.0, out.0 + out.1 * 4);

@@ -11,6 +11,7 @@ pub mod panic;
 pub mod pool;
 
 mod gemm;
+mod image;
 mod model;
 mod info;
 #[cfg(feature = "threads")]

@@ -45,6 +45,7 @@ pub fn all() -> Vec<Case> {
         crate::dropout::tests::CASES,
         crate::rng::tests::CASES,
         crate::exec::tests::CASES,
+        crate::image::tests::CASES,
     ]
     .concat()
 }

@@ -79,6 +79,46 @@ export const TENSOR_INFO = [
   ['len', 'u32'],
 ] as const satisfies StructDef;
 
+/** `lc_image_transform`'s arguments (crates/kernels/src/ffi/image.rs, `ImageTransformArgs`). */
+export const IMAGE_TRANSFORM_ARGS = [
+  ['srcPtr', 'u32'],
+  ['dstPtr', 'u32'],
+  ['idsPtr', 'u32'],
+  ['n', 'u32'],
+  ['h', 'u32'],
+  ['w', 'u32'],
+  ['c', 'u32'],
+  ['seedLo', 'u32'],
+  ['seedHi', 'u32'],
+  ['epoch', 'u32'],
+  ['augment', 'u32'],
+  ['rotation', 'f32'],
+  ['widthShift', 'f32'],
+  ['heightShift', 'f32'],
+  ['shear', 'f32'],
+  ['zoomLo', 'f32'],
+  ['zoomHi', 'f32'],
+  ['hflip', 'u32'],
+  ['vflip', 'u32'],
+  ['fillMode', 'u32'],
+  ['fillValue', 'f32'],
+  ['brightness', 'f32'],
+  ['contrast', 'f32'],
+  ['saturation', 'f32'],
+  ['hue', 'f32'],
+  ['preprocess', 'u32'],
+  ['mean0', 'f32'],
+  ['mean1', 'f32'],
+  ['mean2', 'f32'],
+  ['std0', 'f32'],
+  ['std1', 'f32'],
+  ['std2', 'f32'],
+] as const satisfies StructDef;
+
+/** `ImageTransformArgs.fill_mode` and `.preprocess` values. */
+export const FillModeCode = { nearest: 0, reflect: 1, constant: 2 } as const;
+export const PreprocessCode = { none: 0, minmax: 1, caffe: 2, standardize: 3 } as const;
+
 export type StructValues<D extends StructDef> = { [K in D[number][0]]: number };
 
 export function structBytes(def: StructDef): number {

@@ -32,6 +32,8 @@ export interface KernelExports {
   lc_model_evaluate(handle: number, argsPtr: number, outPtr: number): number;
   lc_rng_shuffle(ptr: number, n: number, seedLo: number, seedHi: number, stream: number): number;
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
+  // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.
+  lc_image_transform(argsPtr: number): number;
 }
 
 /** Present only in the threaded artifact. */

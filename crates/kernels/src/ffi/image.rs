@@ -1,0 +1,136 @@
+//! `lc_image_transform`: a batch of uint8 images to f32 model inputs
+//! (augmentation and preprocessing, crate::image), arguments in one
+//! `#[repr(C)]` struct with named fields.
+
+use super::memory::{check_byte_range, check_f32_range};
+use super::{pool, status};
+use crate::error::KernelError;
+use crate::image::{transform_images, AugmentConfig, FillMode, ImageGeom, Preprocess, TransformSpec};
+
+/// Arguments of `lc_image_transform`; every field is 4 bytes (u32 or f32).
+/// The TypeScript twin is `IMAGE_TRANSFORM_ARGS` in ts/sdk/src/exec/abi.ts.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ImageTransformArgs {
+    /// `[n, h, w, c]` u8 images.
+    pub src_ptr: u32,
+    /// `[n, h, w, c]` f32 outputs (must not overlap `src` or `ids`).
+    pub dst_ptr: u32,
+    /// `[n]` u32 sample ids (augmentation draws are keyed by `(seed, epoch, id)`).
+    pub ids_ptr: u32,
+    pub n: u32,
+    pub h: u32,
+    pub w: u32,
+    /// 1 or 3.
+    pub c: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    /// The random stream.
+    pub epoch: u32,
+    /// 0: preprocessing only; 1: augment, then preprocess.
+    pub augment: u32,
+    /// Degrees.
+    pub rotation: f32,
+    /// Fractions of the width / height.
+    pub width_shift: f32,
+    pub height_shift: f32,
+    /// Degrees (Keras).
+    pub shear: f32,
+    pub zoom_lo: f32,
+    pub zoom_hi: f32,
+    /// 0 or 1.
+    pub hflip: u32,
+    pub vflip: u32,
+    /// 0 nearest, 1 reflect, 2 constant.
+    pub fill_mode: u32,
+    /// Constant fill, 0-255 scale.
+    pub fill_value: f32,
+    pub brightness: f32,
+    pub contrast: f32,
+    pub saturation: f32,
+    pub hue: f32,
+    /// 0 none, 1 minmax, 2 caffe, 3 standardize.
+    pub preprocess: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+const _: () = assert!(core::mem::size_of::<ImageTransformArgs>() == 128);
+
+fn flag(v: u32, name: &str) -> Result<bool, KernelError> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(KernelError::value(format!("image_transform: {name} must be 0 or 1, got {v}"))),
+    }
+}
+
+/// Validates the arguments (every range, even when not augmenting) into a spec.
+fn decode(a: &ImageTransformArgs) -> Result<TransformSpec, KernelError> {
+    let geom = ImageGeom::new(a.n as usize, a.h as usize, a.w as usize, a.c as usize)?;
+    let augment_cfg = AugmentConfig {
+        rotation: a.rotation,
+        width_shift: a.width_shift,
+        height_shift: a.height_shift,
+        shear: a.shear,
+        zoom: [a.zoom_lo, a.zoom_hi],
+        hflip: flag(a.hflip, "hflip")?,
+        vflip: flag(a.vflip, "vflip")?,
+        fill_mode: FillMode::from_code(a.fill_mode)?,
+        fill_value: a.fill_value,
+        brightness: a.brightness,
+        contrast: a.contrast,
+        saturation: a.saturation,
+        hue: a.hue,
+    };
+    // Ranges are validated even when this call does not augment.
+    augment_cfg.validate()?;
+    let spec = TransformSpec {
+        geom,
+        seed: (a.seed_hi as u64) << 32 | a.seed_lo as u64,
+        epoch: a.epoch,
+        augment: flag(a.augment, "augment")?.then_some(augment_cfg),
+        preprocess: Preprocess::from_code(a.preprocess, a.mean, a.std)?,
+    };
+    spec.validate()?;
+    Ok(spec)
+}
+
+fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
+    a.0 < b.0 + b.1 && b.0 < a.0 + a.1
+}
+
+/// Transforms `n` images (see `ImageTransformArgs` and crate::image).
+/// Returns 0 or an `ErrorCode` (message via `lc_last_error_*`).
+#[no_mangle]
+pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
+    let checked = (|| {
+        check_f32_range(args_ptr, core::mem::size_of::<ImageTransformArgs>() / 4, "image_transform: args")?;
+        // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
+        let a: ImageTransformArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const ImageTransformArgs) };
+        let spec = decode(&a)?;
+        let len = spec.geom.len();
+        let (src, dst, ids) = (a.src_ptr as usize, a.dst_ptr as usize, a.ids_ptr as usize);
+        check_byte_range(src, len, "image_transform: src")?;
+        check_f32_range(dst, len, "image_transform: dst")?;
+        check_f32_range(ids, spec.geom.n, "image_transform: ids")?;
+        if overlap((dst, len * 4), (src, len)) || overlap((dst, len * 4), (ids, spec.geom.n * 4)) {
+            return Err(KernelError::pointer("image_transform: dst overlaps src or ids"));
+        }
+        Ok((spec, src, dst, ids))
+    })();
+    let (spec, src, dst, ids) = match checked {
+        Ok(v) => v,
+        Err(e) => return status(Err(e)),
+    };
+    let (len, n) = (spec.geom.len(), spec.geom.n);
+    // SAFETY: every range was checked above and dst overlaps neither input.
+    let (src, ids, dst) = unsafe {
+        (
+            std::slice::from_raw_parts(src as *const u8, len),
+            std::slice::from_raw_parts(ids as *const u32, n),
+            std::slice::from_raw_parts_mut(dst as *mut f32, len),
+        )
+    };
+    status(pool::run(|| transform_images(&spec, src, ids, dst)))
+}

@@ -1,0 +1,44 @@
+/** `lite-cnn predict`: class probabilities of image files under a model file. */
+import { Command } from 'commander';
+import { Sequential } from '@lite-cnn/sdk';
+import * as parse from '../args.js';
+import { startEngine } from '../engine.js';
+import { imageFilesDataset } from '../data/image-files.js';
+import { percent } from '../ui/format.js';
+import { makeOutput } from '../ui/output.js';
+
+interface PredictOptions {
+  model: string;
+  threshold?: number;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('predict the class of image files with a model file')
+    .argument('<image...>', 'image files (png, jpg, tif, bmp)')
+    .requiredOption('--model <file>', 'model file (.safetensors)')
+    .option('--threshold <t>', 'binary models: decision threshold on the positive class (default: the stored one, else 0.5)', parse.ratio)
+    .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
+    .option('--json', 'print JSON')
+    .action(async (images: string[], opts: PredictOptions) => {
+      const out = makeOutput(opts);
+      const engine = await startEngine(opts.threads);
+      const model = await Sequential.load(opts.model, { engine });
+      const data = await imageFilesDataset(images, model);
+      const probs = await model.predict(data);
+      const classes = await model.predictClasses(data, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
+      await engine.shutdown();
+      const k = model.outputShape[2];
+      const names = model.metadata.classNames ?? Array.from({ length: model.classes }, (_, i) => String(i));
+      const rows = images.map((file, i) => ({
+        file,
+        class: names[classes[i]!] ?? String(classes[i]),
+        probabilities: Object.fromEntries(Array.from(probs.subarray(i * k, (i + 1) * k)).map((p, j) => [k === 1 ? names[1] ?? '1' : (names[j] ?? String(j)), p])),
+      }));
+      if (opts.json) out.result(rows);
+      else for (const r of rows) out.line(`${r.file}: ${r.class}  (${Object.entries(r.probabilities).map(([n, p]) => `${n} ${percent(p, 1)}`).join(', ')})`);
+    });
+}

@@ -1,0 +1,55 @@
+/** `lite-cnn summary`: the Keras-style table of a preset, an architecture file or a model file. */
+import { Command, Option } from 'commander';
+import { Sequential } from '@lite-cnn/sdk';
+import { UsageError } from '../errors.js';
+import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
+import { isArchitecturePath } from '../model/load.js';
+import { PRESET_NAMES, PRESETS, type PresetName } from '../model/presets.js';
+import { makeOutput } from '../ui/output.js';
+import { startEngine } from '../engine.js';
+
+interface SummaryOptions {
+  preset?: PresetName;
+  model?: string;
+  json?: boolean;
+}
+
+export function registerSummary(program: Command): void {
+  program
+    .command('summary')
+    .description('print the layers, output shapes and parameter counts of a model')
+    .addOption(new Option('--preset <name>', "a preset network (with its recipe's regularizer)").choices(PRESET_NAMES))
+    .option('--model <file>', 'a model file (.safetensors) or an architecture file (.json)')
+    .option('--json', 'print JSON (layer configs, shapes, parameter counts)')
+    .action(async (opts: SummaryOptions) => {
+      if ((opts.preset === undefined) === (opts.model === undefined)) throw new UsageError('give exactly one of --preset NAME or --model FILE');
+      const out = makeOutput(opts);
+      const engine = await startEngine(1);
+      let model: Sequential;
+      if (opts.preset !== undefined) {
+        const p = PRESETS[opts.preset];
+        model = buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });
+      } else if (isArchitecturePath(opts.model!)) {
+        model = buildModel(await readArchitecture(opts.model!), { seed: 0, engine, where: opts.model! });
+      } else {
+        model = await Sequential.load(opts.model!, { engine });
+      }
+      if (opts.json) {
+        const plan = model.plan();
+        out.result({
+          name: model.name,
+          inputShape: model.inputShape,
+          layers: model.layers.map((l, i) => ({ ...l.getConfig(), outputShape: plan.shapes[i] })),
+          params: model.countParams(),
+          metadata: model.metadata,
+        });
+      } else {
+        model.summary((text) => out.line(text));
+        const md = model.metadata;
+        if (md.classNames) out.line(`Classes: ${md.classNames.join(', ')}`);
+        if (md.preprocessing.kind !== 'none') out.line(`Preprocessing: ${md.preprocessing.kind}`);
+        if (md.threshold) out.line(`Decision threshold: ${md.threshold.value} on class ${md.threshold.positiveClass}`);
+      }
+      await engine.shutdown();
+    });
+}

@@ -1,0 +1,116 @@
+/** `lite-cnn train`: options -> TrainOptions -> run directory -> training. No numerics here. */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import * as parse from '../args.js';
+import { UsageError } from '../errors.js';
+import { startEngine } from '../engine.js';
+import { PRESET_NAMES } from '../model/presets.js';
+import { PREPROCESS_NAMES } from '../data/options.js';
+import { resolveTrainOptions, flag, type RawTrainOptions } from '../train/options.js';
+import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
+import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
+import { makeOutput } from '../ui/output.js';
+
+/** What may accompany --resume: everything else comes from the run's config.json. */
+const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'json']);
+
+export function registerTrain(program: Command, setExitCode: (code: number) => void): void {
+  const cmd = program
+    .command('train')
+    .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
+    .addOption(new Option('--preset <name>', 'network and recipe: mnist (default) or breakhis (needs --data)').choices(PRESET_NAMES))
+    .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
+    .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
+    .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)
+    .option('--batch-size <n>', 'samples per step (default 32)', parse.positiveInt)
+    .option('--lr <rate>', 'learning rate (preset default: mnist 0.01, breakhis 0.001)', parse.nonNegativeNumber)
+    .addOption(new Option('--optimizer <name>', 'optimizer (default adam)').choices(['adam', 'sgd', 'adamw']))
+    .option('--l2 <lambda>', 'L2 penalty on Conv2D/Dense kernels (breakhis default 0.1; 0 turns it off)', parse.nonNegativeNumber)
+    .addOption(new Option('--l2-form <form>', "which L2: keras = lambda·ΣW² (default), study = lambda/(2·batch)·ΣW² as the study's NumPy code").choices(['keras', 'study']))
+    .option('--weight-decay <wd>', 'AdamW decoupled weight decay (default 0.004; needs --optimizer adamw)', parse.nonNegativeNumber)
+    .addOption(new Option('--class-weight <mode>', 'weight the loss by class (breakhis default: balanced)').choices(['balanced', 'none']))
+    .option('--patience <epochs>', 'stop after this many epochs without a lower val_loss, keeping the best weights', parse.nonNegativeInt)
+    .addOption(new Option('--lr-schedule <kind>', 'learning-rate schedule per epoch').choices(['step', 'exponential', 'cosine', 'none']))
+    .option('--lr-decay <factor>', 'step: multiplier per drop (0.5); exponential: per epoch (0.9)', parse.factor)
+    .option('--lr-step <epochs>', 'step: epochs between drops (1)', parse.positiveInt)
+    .option('--lr-warmup <epochs>', 'cosine: epochs of linear warm-up (0)', parse.nonNegativeInt)
+    .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
+    .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
+    .option('--seed <n>', 'seed of initialization, shuffling, dropout, augmentation and splits (default 0)', parse.seed)
+    .option('--out <run_dir>', 'run directory (default runs/<timestamp>)')
+    .option('--resume <run_dir>', 'continue an interrupted run from its last epoch boundary (options come from its config.json)')
+    .option('--limit <n>', 'use only the first N training samples (and at most N validation/test samples): quick smoke runs', parse.positiveInt)
+    .option('--json', 'print a JSON summary on stdout (progress goes to stderr)')
+    // Image folders (--data).
+    .option('--image-size <size>', 'resize images to N or HxW (default: the network input, 224 for breakhis)', parse.imageSize)
+    .addOption(new Option('--aspect <policy>', 'squash (default, as the study) or center-crop').choices(['squash', 'center-crop']))
+    .addOption(new Option('--preprocess <kind>', 'pixel preprocessing, stored in the model file (default minmax: [0, 1])').choices(PREPROCESS_NAMES))
+    .option('--split-by <column>', "keep each value of this manifest column in one split (default: patient when known; 'none' splits by image)")
+    .option('--val-ratio <r>', 'validation fraction (default 0.1)', parse.ratio)
+    .option('--test-ratio <r>', 'test fraction (default 0.1)', parse.ratio)
+    .option('--augment', "augment training images (breakhis default: the study's augmentation)")
+    .option('--no-augment', 'no augmentation')
+    .option('--rotation-range <deg>', 'random rotation, degrees (Keras rotation_range)', parse.nonNegativeNumber)
+    .option('--width-shift-range <f>', 'random horizontal shift, fraction of the width', parse.nonNegativeNumber)
+    .option('--height-shift-range <f>', 'random vertical shift, fraction of the height', parse.nonNegativeNumber)
+    .option('--shear-range <deg>', 'random shear, DEGREES as Keras (0.2 means 0.2 degrees)', parse.nonNegativeNumber)
+    .option('--zoom-range <f>', 'random zoom in [1 - f, 1 + f]', parse.nonNegativeNumber)
+    .option('--horizontal-flip', 'random horizontal flips')
+    .option('--vertical-flip', 'random vertical flips')
+    .addOption(new Option('--fill-mode <mode>', 'pixels outside the image after a warp').choices(['nearest', 'reflect', 'constant']))
+    .option('--brightness <f>', 'colour jitter: brightness', parse.nonNegativeNumber)
+    .option('--contrast <f>', 'colour jitter: contrast', parse.nonNegativeNumber)
+    .option('--saturation <f>', 'colour jitter: saturation', parse.nonNegativeNumber)
+    .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
+    .option('--oversample', 'oversample minority classes in each training epoch')
+    .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
+    .addHelpText(
+      'after',
+      `
+Outputs in the run directory:
+  model.safetensors  best model by val_loss (class names and preprocessing included)
+  last.safetensors   state at the last epoch boundary with optimizer state (for --resume)
+  history.csv        step, epoch, loss, accuracy, lr, val_loss, val_accuracy (per epoch and evaluation point)
+  config.json        resolved options, versions, seed, data source, model topology
+  summary.json       final metrics; report.html and PNG charts
+
+Ctrl-C stops after the current step (exit 130; SIGTERM: 143). --resume RUN_DIR continues from the
+last completed epoch (a cut-short epoch is redone from its start) and ends bit-identical to an
+uninterrupted run.
+
+Examples:
+  lite-cnn train
+  lite-cnn train --epochs 3 --eval-every 500 --out runs/mnist3
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --epochs 10 --patience 3`,
+    )
+    .action(async (raw: RawTrainOptions, command: Command) => {
+      const startedAt = performance.now();
+      const out = makeOutput({ json: raw.json });
+      const argv = process.argv.slice(2);
+      const engineThreads = raw.threads ?? null;
+      let ctxBase: Omit<TrainContext, 'runDir' | 'engine'>;
+      if (raw.resume !== undefined) {
+        const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
+        if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads and --json may be given)`);
+        const runDir = await openRunDir(path.resolve(raw.resume));
+        const engine = await startEngine(engineThreads);
+        ctxBase = { out, argv, startedAt };
+        const ctx = { ...ctxBase, runDir, engine };
+        const prepared = await prepareResume(ctx);
+        setExitCode(await runTraining(prepared, ctx));
+        return;
+      }
+      const options = resolveTrainOptions(raw, (p) => path.resolve(p));
+      const runDir = await createRunDir(raw.out !== undefined ? path.resolve(raw.out) : defaultRunDir(process.cwd()), { unique: raw.out === undefined });
+      try {
+        const engine = await startEngine(engineThreads);
+        const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
+        const prepared = await prepareNewRun(options, ctx);
+        setExitCode(await runTraining(prepared, ctx));
+      } catch (err) {
+        await runDir.discardIfEmpty();
+        throw err;
+      }
+    });
+  void cmd;
+}

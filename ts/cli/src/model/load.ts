@@ -1,0 +1,12 @@
+/** Reads `--model`: a model file (.safetensors), or an architecture (.json) built untrained. */
+import { Sequential, type Engine } from '@lite-cnn/sdk';
+import { buildModel, readArchitecture } from './architecture.js';
+
+export function isArchitecturePath(p: string): boolean {
+  return p.toLowerCase().endsWith('.json');
+}
+
+export async function loadModel(p: string, engine: Engine): Promise<Sequential> {
+  if (isArchitecturePath(p)) return buildModel(await readArchitecture(p), { seed: 0, engine, where: p });
+  return Sequential.load(p, { engine });
+}

@@ -1,0 +1,233 @@
+/**
+ * `lite-cnn train` options: the raw values commander parsed, and their
+ * resolution against the preset's recipe into one complete, validated
+ * `TrainOptions` — the object config.json records and `--resume` reads back.
+ */
+import { studyAugmentation, type OptimizerName } from '@lite-cnn/sdk';
+import { UsageError } from '../errors.js';
+import { PRESETS, type PresetName, type Recipe } from '../model/presets.js';
+import type { AugmentOptions, DataOptions, FolderOptions, PreprocessName } from '../data/options.js';
+
+export interface RawTrainOptions {
+  preset?: PresetName;
+  model?: string;
+  data?: string;
+  limit?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  optimizer?: OptimizerName;
+  l2?: number;
+  l2Form?: 'keras' | 'study';
+  weightDecay?: number;
+  classWeight?: 'balanced' | 'none';
+  patience?: number;
+  lrSchedule?: 'step' | 'exponential' | 'cosine' | 'none';
+  lrDecay?: number;
+  lrStep?: number;
+  lrWarmup?: number;
+  evalEvery?: number;
+  threads?: number;
+  seed?: number;
+  out?: string;
+  resume?: string;
+  json?: boolean;
+  imageSize?: [number, number];
+  aspect?: 'squash' | 'center-crop';
+  preprocess?: PreprocessName;
+  splitBy?: string;
+  valRatio?: number;
+  testRatio?: number;
+  augment?: boolean;
+  rotationRange?: number;
+  widthShiftRange?: number;
+  heightShiftRange?: number;
+  shearRange?: number;
+  zoomRange?: number;
+  horizontalFlip?: boolean;
+  verticalFlip?: boolean;
+  fillMode?: AugmentOptions['fillMode'];
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+  hue?: number;
+  oversample?: boolean;
+  onBadImage?: 'skip' | 'fail';
+}
+
+export type LrSchedule =
+  | { kind: 'step'; dropEvery: number; factor: number }
+  | { kind: 'exponential'; decayRate: number }
+  | { kind: 'cosine'; warmupEpochs: number };
+
+export interface TrainOptions {
+  /** The preset the topology and defaults come from, or null for an arch.json. */
+  preset: PresetName | null;
+  /** The arch.json the topology comes from (absolute), or null for a preset. */
+  architecture: string | null;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** AdamW's decoupled weight decay (null: not AdamW). */
+  weightDecay: number | null;
+  l2: { lambda: number; form: 'keras' | 'study' } | null;
+  classWeight: 'balanced' | null;
+  /** EarlyStopping on val_loss with restoreBestWeights, or null. */
+  patience: number | null;
+  lrSchedule: LrSchedule | null;
+  evalEvery: number | null;
+  seed: number;
+  /** Data as DataOptions without the model's input shape (known once the model is built). */
+  data: Omit<DataOptions, 'inputShape'>;
+}
+
+/**
+ * The study's augmentation: the SDK's `studyAugmentation`, with every field
+ * filled in so config.json records exactly what was applied.
+ */
+export const STUDY_AUGMENTATION: AugmentOptions = {
+  rotationRange: 0,
+  widthShiftRange: 0,
+  heightShiftRange: 0,
+  shearRange: 0,
+  zoomRange: 0,
+  horizontalFlip: false,
+  verticalFlip: false,
+  fillMode: 'nearest',
+  brightness: 0,
+  contrast: 0,
+  saturation: 0,
+  hue: 0,
+  ...(studyAugmentation as Partial<AugmentOptions>),
+};
+
+const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
+  'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
+  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'oversample', 'onBadImage',
+];
+
+/** `imageSize` -> `--image-size`, for messages. */
+export function flag(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | null {
+  const base = STUDY_AUGMENTATION;
+  const ranges = {
+    rotationRange: raw.rotationRange,
+    widthShiftRange: raw.widthShiftRange,
+    heightShiftRange: raw.heightShiftRange,
+    shearRange: raw.shearRange,
+    zoomRange: raw.zoomRange,
+    horizontalFlip: raw.horizontalFlip,
+    verticalFlip: raw.verticalFlip,
+    fillMode: raw.fillMode,
+    brightness: raw.brightness,
+    contrast: raw.contrast,
+    saturation: raw.saturation,
+    hue: raw.hue,
+  };
+  const given = Object.entries(ranges).filter(([, v]) => v !== undefined);
+  const on = raw.augment ?? (given.length > 0 || recipe.augment);
+  if (!on) {
+    if (given.length > 0) throw new UsageError(`${given.map(([k]) => flag(k)).join(', ')} cannot be combined with --no-augment`);
+    return null;
+  }
+  const out: AugmentOptions = { ...base };
+  for (const [k, v] of given) (out as unknown as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
+  const valRatio = raw.valRatio ?? 0.1;
+  const testRatio = raw.testRatio ?? 0.1;
+  if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
+  return {
+    imageSize: raw.imageSize ?? [recipe.inputShape[0], recipe.inputShape[1]],
+    aspect: raw.aspect ?? 'squash',
+    // 'auto': by patient whenever the manifest knows patients (image-level splits leak patients into the test split).
+    splitBy: raw.splitBy === 'none' ? null : (raw.splitBy ?? 'auto'),
+    valRatio,
+    testRatio,
+    augment: augmentation(raw, recipe),
+    oversample: raw.oversample ?? false,
+    onBadImage: raw.onBadImage ?? 'fail',
+  };
+}
+
+function lrSchedule(raw: RawTrainOptions, epochs: number): LrSchedule | null {
+  const kind = raw.lrSchedule ?? 'none';
+  const extras = (['lrDecay', 'lrStep', 'lrWarmup'] as const).filter((k) => raw[k] !== undefined);
+  if (kind === 'none') {
+    if (extras.length) throw new UsageError(`${extras.map(flag).join(', ')} need --lr-schedule step|exponential|cosine`);
+    return null;
+  }
+  const unused = (allowed: string[]) => extras.filter((k) => !allowed.includes(k));
+  const reject = (bad: string[]) => {
+    if (bad.length) throw new UsageError(`${bad.map(flag).join(', ')} do not apply to --lr-schedule ${kind}`);
+  };
+  switch (kind) {
+    case 'step':
+      reject(unused(['lrDecay', 'lrStep']));
+      return { kind, dropEvery: raw.lrStep ?? 1, factor: raw.lrDecay ?? 0.5 };
+    case 'exponential':
+      reject(unused(['lrDecay']));
+      return { kind, decayRate: raw.lrDecay ?? 0.9 };
+    case 'cosine': {
+      reject(unused(['lrWarmup']));
+      const warmupEpochs = raw.lrWarmup ?? 0;
+      if (warmupEpochs >= epochs) throw new UsageError(`--lr-warmup ${warmupEpochs} must be less than --epochs ${epochs}`);
+      return { kind, warmupEpochs };
+    }
+  }
+}
+
+export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
+  if (raw.preset !== undefined && raw.model !== undefined) throw new UsageError('give either --preset or --model arch.json, not both');
+  if (raw.model !== undefined && !raw.model.toLowerCase().endsWith('.json')) {
+    throw new UsageError(`--model for train takes an architecture file (arch.json), got '${raw.model}'; to continue a run use --resume RUN_DIR`);
+  }
+  const presetName: PresetName | null = raw.model !== undefined ? null : (raw.preset ?? 'mnist');
+  // An arch.json brings no recipe: it trains with the MNIST defaults unless told otherwise.
+  const recipe = PRESETS[presetName ?? 'mnist'].recipe;
+  const folder = raw.data !== undefined;
+  if (!folder && presetName !== null && recipe.defaultData === null) {
+    throw new UsageError(`--preset ${presetName} needs --data DIR (a folder of class subfolders, e.g. benign/ and malignant/)`);
+  }
+  if (!folder) {
+    const given = FOLDER_ONLY.filter((k) => raw[k] !== undefined);
+    if (given.length) throw new UsageError(`${given.map(flag).join(', ')} only apply to image folders (--data DIR)`);
+  }
+  const optimizer = raw.optimizer ?? recipe.optimizer;
+  if (raw.weightDecay !== undefined && optimizer !== 'adamw') {
+    throw new UsageError('--weight-decay is AdamW\'s decoupled decay: add --optimizer adamw (for a loss penalty use --l2)');
+  }
+  const epochs = raw.epochs ?? recipe.epochs;
+  const l2Lambda = raw.l2 ?? recipe.l2?.lambda;
+  if (raw.l2Form !== undefined && l2Lambda === undefined) throw new UsageError('--l2-form needs --l2 <lambda>');
+  if (raw.patience !== undefined && folder && raw.valRatio === 0) throw new UsageError('--patience watches val_loss: it needs a validation split (--val-ratio > 0)');
+  if (raw.evalEvery !== undefined && folder && raw.valRatio === 0) throw new UsageError('--eval-every evaluates on the validation split: it needs --val-ratio > 0');
+  return {
+    preset: presetName,
+    architecture: raw.model === undefined ? null : resolvePath(raw.model),
+    epochs,
+    batchSize: raw.batchSize ?? recipe.batchSize,
+    optimizer,
+    learningRate: raw.lr ?? recipe.learningRate,
+    weightDecay: optimizer === 'adamw' ? (raw.weightDecay ?? 0.004) : null,
+    l2: l2Lambda === undefined || l2Lambda === 0 ? null : { lambda: l2Lambda, form: raw.l2Form ?? recipe.l2?.form ?? 'keras' },
+    classWeight: raw.classWeight === undefined ? recipe.classWeight : raw.classWeight === 'none' ? null : 'balanced',
+    patience: raw.patience ?? null,
+    lrSchedule: lrSchedule(raw, epochs),
+    evalEvery: raw.evalEvery ?? null,
+    seed: raw.seed ?? 0,
+    data: {
+      source: folder ? { kind: 'folder', dir: resolvePath(raw.data!) } : { kind: 'mnist' },
+      preprocess: raw.preprocess ?? recipe.preprocess,
+      limit: raw.limit ?? null,
+      seed: raw.seed ?? 0,
+      folder: folder ? folderOptions(raw, recipe) : null,
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * config.json: everything needed to reproduce a run — the resolved options
+ * (every default filled in), the seed, versions, engine, data source and the
+ * model topology — and what `--resume` reads back.
+ */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic, type LayerConfig, type ParamCounts, type PreprocessingConfig } from '@lite-cnn/sdk';
+import { RunError } from '../errors.js';
+import type { TrainOptions } from './options.js';
+
+export const RUN_CONFIG_FORMAT = 'lite-cnn-run';
+export const RUN_CONFIG_VERSION = 1;
+
+export interface RunConfig {
+  format: typeof RUN_CONFIG_FORMAT;
+  version: typeof RUN_CONFIG_VERSION;
+  createdAt: string;
+  /** The command line as typed (after `lite-cnn`). */
+  argv: string[];
+  versions: { cli: string; sdk: string; node: string };
+  engine: { artifact: string; threads: number; simd128: boolean };
+  seed: number;
+  options: TrainOptions;
+  data: { description: string; source: Record<string, unknown>; classNames: string[]; preprocessing: PreprocessingConfig };
+  model: { name: string; inputShape: number[]; layers: LayerConfig[]; params: ParamCounts; loss: string; regularizer: string | null };
+  /** Every `--resume` of this run: when, at which epoch, with which engine. */
+  resumes: { at: string; epoch: number; argv: string[]; engine: { artifact: string; threads: number } }[];
+}
+
+export async function writeRunConfig(path: string, config: RunConfig): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+export async function readRunConfig(path: string): Promise<RunConfig> {
+  let config: RunConfig;
+  try {
+    config = JSON.parse(await readFile(path, 'utf8')) as RunConfig;
+  } catch (cause) {
+    throw new RunError(`cannot read the run configuration ${path}: ${(cause as Error).message}`, { cause });
+  }
+  if (config?.format !== RUN_CONFIG_FORMAT || config.version !== RUN_CONFIG_VERSION || typeof config.options !== 'object') {
+    throw new RunError(`${path}: not a lite-cnn run configuration (expected format '${RUN_CONFIG_FORMAT}' version ${RUN_CONFIG_VERSION})`);
+  }
+  return config;
+}

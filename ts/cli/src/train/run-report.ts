@@ -1,0 +1,37 @@
+/**
+ * The run's report.html and PNG charts (ts/cli/src/report), from the history
+ * and the final test evaluation of the best model.
+ */
+import { writeReport } from '../report/index.js';
+import type { Evaluation } from '../model/evaluation.js';
+import type { HistoryRow } from './history-csv.js';
+
+/**
+ * history.csv rows as fit's History: in each epoch the last row is the
+ * end-of-epoch row, the rows before it are evaluation points (`--eval-every`).
+ */
+export function historyFromRows(rows: readonly HistoryRow[]) {
+  const epoch: number[] = [];
+  const history: Record<string, number[]> = {};
+  const steps: { step: number; epoch: number; logs: Record<string, number> }[] = [];
+  const logsOf = (r: HistoryRow) => Object.fromEntries(Object.entries(r).filter(([k, v]) => k !== 'step' && k !== 'epoch' && v !== undefined)) as Record<string, number>;
+  rows.forEach((r, i) => {
+    const e = (r.epoch ?? 1) - 1;
+    const endOfEpoch = rows[i + 1]?.epoch !== r.epoch;
+    if (endOfEpoch) {
+      epoch.push(e);
+      for (const [k, v] of Object.entries(logsOf(r))) (history[k] ??= []).push(v);
+    } else steps.push({ step: r.step ?? 0, epoch: e, logs: logsOf(r) });
+  });
+  return { epoch, history, steps };
+}
+
+export async function writeRunReport(dir: string, opts: { title: string; runInfo: Record<string, string>; rows: readonly HistoryRow[]; stepsPerEpoch: number; test: Evaluation; testDescription: string }): Promise<string[]> {
+  return writeReport(dir, {
+    title: opts.title,
+    runInfo: opts.runInfo,
+    history: historyFromRows(opts.rows),
+    stepsPerEpoch: opts.stepsPerEpoch,
+    evaluation: { data: opts.testDescription, report: opts.test.report, ...(opts.test.roc ? { roc: opts.test.roc } : {}) },
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * `lite-cnn train`: builds (or, with --resume, reloads) the model, loads the
+ * data, trains with the run's callbacks, and finishes with the best model's
+ * validation and test evaluation, the report and summary.json.
+ */
+import { basename } from 'node:path';
+import { ProgressLogger, Sequential, type Callback, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import { loadTrainingData, type TrainingData } from '../data/training-data.js';
+import { EXIT, RunError } from '../errors.js';
+import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
+import { evaluateModel, type Evaluation } from '../model/evaluation.js';
+import { PRESETS } from '../model/presets.js';
+import { count, percent, fixed, seconds } from '../ui/format.js';
+import type { Output } from '../ui/output.js';
+import { makeProgressView } from '../ui/progress-view.js';
+import { describeEngine } from '../engine.js';
+import { cliVersion, sdkVersion } from '../versions.js';
+import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } from './checkpoints.js';
+import { ResumableEarlyStopping } from './early-stopping.js';
+import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
+import { Interrupt } from './interrupt.js';
+import type { TrainOptions } from './options.js';
+import { compileModel, lossFor, lrScheduler } from './recipe.js';
+import { readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
+import { RUN_FILES, type RunDir } from './run-dir.js';
+import { writeRunReport } from './run-report.js';
+import { readRunStatus, writeRunSummary, type Metrics, type RunSummary } from './summary.js';
+import { describeRegularizer } from './describe.js';
+
+export interface TrainContext {
+  out: Output;
+  engine: Engine;
+  runDir: RunDir;
+  argv: string[];
+  startedAt: number;
+}
+
+interface Prepared {
+  model: Sequential;
+  data: TrainingData;
+  config: RunConfig;
+  start: RunState;
+  history: HistoryRow[];
+}
+
+async function modelFor(o: TrainOptions, engine: Engine): Promise<Sequential> {
+  if (o.preset !== null) {
+    const preset = PRESETS[o.preset];
+    const arch = withKernelRegularizer(architectureOf(preset.name, preset.layers()), regularizer(o.l2));
+    return buildModel(arch, { seed: o.seed, engine, where: `preset ${preset.name}` });
+  }
+  const arch = await readArchitecture(o.architecture!);
+  return buildModel(o.l2 ? withKernelRegularizer(arch, regularizer(o.l2)) : arch, { seed: o.seed, engine, where: o.architecture! });
+}
+
+/** A new run: model, data, config.json. */
+export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise<Prepared> {
+  const model = await modelFor(o, ctx.engine);
+  const data = await loadTrainingData({ ...o.data, inputShape: model.inputShape });
+  model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null };
+  compileModel(model, o);
+  const reg = model.plan().regularizer;
+  const config: RunConfig = {
+    format: 'lite-cnn-run',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    argv: ctx.argv,
+    versions: { cli: cliVersion, sdk: sdkVersion, node: process.version },
+    engine: describeEngine(ctx.engine),
+    seed: o.seed,
+    options: o,
+    data: { description: data.description, source: data.source, classNames: data.classNames, preprocessing: data.preprocessing },
+    model: {
+      name: model.name,
+      inputShape: [...model.inputShape],
+      layers: model.layers.map((l) => l.getConfig()),
+      params: model.countParams(),
+      loss: lossFor(model),
+      regularizer: reg ? describeRegularizer(reg) : null,
+    },
+    resumes: [],
+  };
+  await writeRunConfig(ctx.runDir.file(RUN_FILES.config), config);
+  await data.writeSplit?.(ctx.runDir.file(RUN_FILES.split));
+  return { model, data, config, start: { epochsCompleted: 0, step: 0, best: null, earlyStopping: null }, history: [] };
+}
+
+/** An interrupted run: config.json, last.safetensors and history.csv from its directory. */
+export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
+  const dir = ctx.runDir;
+  const config = await readRunConfig(dir.file(RUN_FILES.config));
+  const o = config.options;
+  if ((await readRunStatus(dir.file(RUN_FILES.summary))) === 'completed') throw new RunError(`${dir.path}: this run has already completed; nothing to resume`);
+  const { model, state } = await readLastCheckpoint(dir.file(RUN_FILES.last), ctx.engine);
+  if (state.epochsCompleted >= o.epochs) throw new RunError(`${dir.path}: all ${o.epochs} epochs are already completed; nothing to resume`);
+  const data = await loadTrainingData({ ...o.data, inputShape: model.inputShape });
+  const history = historyBefore(await readHistory(dir.file(RUN_FILES.history)).catch(() => []), state.epochsCompleted);
+  config.resumes.push({ at: new Date().toISOString(), epoch: state.epochsCompleted, argv: ctx.argv, engine: describeEngine(ctx.engine) });
+  await writeRunConfig(dir.file(RUN_FILES.config), config);
+  return { model, data, config, start: state, history };
+}
+
+function metrics(m: Record<string, number>): Metrics {
+  return { loss: m.loss!, accuracy: m.accuracy! };
+}
+
+export async function runTraining(p: Prepared, ctx: TrainContext): Promise<number> {
+  const { model, data, config, start } = p;
+  const o = config.options;
+  const { out, runDir } = ctx;
+  const file = (k: keyof typeof RUN_FILES) => runDir.file(RUN_FILES[k]);
+  const counts = model.countParams();
+  out.line(`lite-cnn train: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(counts.total)} parameters)${start.epochsCompleted ? `, resuming at epoch ${start.epochsCompleted + 1}/${o.epochs}` : ''}`);
+  out.line(`data:   ${data.description}`);
+  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`engine: ${config.engine.artifact}, ${ctx.engine.threads} thread${ctx.engine.threads === 1 ? '' : 's'}${ctx.engine.simd ? ', SIMD128' : ''}`);
+  out.line(`run:    ${runDir.path}`);
+
+  const view = makeProgressView(out);
+  let trainSeconds = 0;
+  let epochsRun = 0;
+  const interrupt = new Interrupt((sig) => view.notice(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step (press Ctrl-C again to quit at once)...`));
+  const history = new HistoryCsv(file('history'), interrupt, p.history);
+  const monitor = data.val ? 'val_loss' : 'loss';
+  const best = bestCheckpoint(file('best'), monitor, interrupt, start.best ?? undefined);
+  const early = o.patience === null ? null : new ResumableEarlyStopping(o.patience, start.earlyStopping);
+  const last = new LastCheckpoint(file('last'), interrupt, start, () => ({
+    best: Number.isFinite(best.best) ? best.best : null,
+    earlyStopping: early?.snapshot() ?? null,
+  }));
+  const schedule = lrScheduler(o);
+  const progress = new ProgressLogger((e: ProgressEvent) => {
+    if (e.type === 'end') {
+      trainSeconds = e.seconds;
+      epochsRun = e.epochs;
+    }
+    view.onEvent(e);
+  });
+  // Order matters at epoch end: the best checkpoint and early stopping update their state before last.safetensors records it.
+  const callbacks: Callback[] = [...(schedule ? [schedule] : []), interrupt, history, best, ...(early ? [early] : []), last, progress];
+
+  interrupt.listen();
+  try {
+    await model.fit(data.train, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      ...(data.val ? { validationData: data.val } : {}),
+      ...(o.classWeight ? { classWeight: o.classWeight } : {}),
+      ...(o.evalEvery !== null && data.val ? { evaluateEvery: o.evalEvery } : {}),
+      initialEpoch: start.epochsCompleted,
+      callbacks,
+    });
+  } finally {
+    view.close();
+  }
+  await history.flush();
+  const epochsCompleted = interrupt.partialEpoch === undefined ? start.epochsCompleted + epochsRun : start.epochsCompleted + epochsRun - 1;
+  // Name -> path of every file this run wrote.
+  const files: Record<string, string> = {};
+  for (const k of ['config', 'last', 'history'] as const) files[RUN_FILES[k]] = file(k);
+  if (data.writeSplit) files[RUN_FILES.split] = file('split');
+  const summary: RunSummary = {
+    status: 'completed',
+    runDir: runDir.path,
+    epochs: { planned: o.epochs, completed: epochsCompleted, stoppedEarly: early !== null && early.stoppedEpoch > 0 },
+    steps: model.step,
+    seconds: { training: trainSeconds, total: (performance.now() - ctx.startedAt) / 1000 },
+    validation: null,
+    test: null,
+    files,
+  };
+
+  if (interrupt.signal !== undefined) {
+    interrupt.dispose();
+    const resume = `lite-cnn train --resume ${runDir.path}`;
+    await writeRunSummary(file('summary'), { ...summary, status: 'interrupted', signal: interrupt.signal, resume });
+    out.line(`Interrupted (${interrupt.signal}) after ${epochsCompleted} complete epoch${epochsCompleted === 1 ? '' : 's'}; last.safetensors holds the state at that epoch boundary.`);
+    if (interrupt.partialEpoch !== undefined) out.line(`The cut-short epoch ${interrupt.partialEpoch + 1} will be redone from its start.`);
+    out.line(`Continue with: ${resume}`);
+    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
+    return interrupt.exitCode;
+  }
+
+  // The final numbers are those of the best model (Keras' restoreBestWeights), read back from its file.
+  const bestModel = await Sequential.load(file('best'), { engine: ctx.engine }).catch(() => model);
+  if (bestModel !== model) files[RUN_FILES.best] = file('best');
+  const evalArgs = { batchSize: o.batchSize, classNames: data.classNames };
+  const val = data.val ? metrics(await bestModel.evaluate(data.val, { batchSize: o.batchSize })) : null;
+  let test: Evaluation | null = null;
+  if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
+  summary.validation = val;
+  summary.test = test ? { loss: test.loss ?? Number.NaN, accuracy: test.accuracy } : null;
+  summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
+  interrupt.dispose();
+
+  out.line();
+  if (val) out.line(`validation accuracy  ${percent(val.accuracy)}   (loss ${fixed(val.loss)})`);
+  if (test) out.line(`test accuracy        ${percent(test.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
+  const images = data.train.size * epochsRun;
+  out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${count(Math.round(images / trainSeconds))} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
+
+  if (test) {
+    const written = await writeRunReport(runDir.path, {
+      title: `lite-cnn run ${runDir.path}`,
+      runInfo: {
+        model: o.preset ? `preset ${o.preset}` : String(o.architecture),
+        data: data.description,
+        recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
+        epochs: `${epochsCompleted} of ${o.epochs}`,
+        'training time': seconds(trainSeconds),
+      },
+      rows: history.rows,
+      stepsPerEpoch: Math.ceil(data.train.size / o.batchSize),
+      test,
+      testDescription: `test split, ${count(test.samples)} images`,
+    });
+    for (const w of written) files[basename(w)] = w;
+  }
+  files[RUN_FILES.summary] = file('summary');
+  await writeRunSummary(file('summary'), summary);
+  out.line(`saved to             ${runDir.path}: ${Object.keys(files).sort().join(', ')}`);
+  out.result(summary);
+  return EXIT.ok;
+}

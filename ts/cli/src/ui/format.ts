@@ -1,0 +1,29 @@
+/** Formatting for people: percentages, durations, counts. Display only. */
+export function percent(v: number | undefined, digits = 2): string {
+  return v === undefined || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(digits)}%`;
+}
+
+export function fixed(v: number | undefined, digits = 4): string {
+  return v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function seconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${(s - m * 60).toFixed(0)} s`;
+}
+
+/** A learning rate: short, but never rounded to 0. */
+export function lr(v: number): string {
+  return v.toPrecision(3).replace(/\.?0+(e|$)/, '$1');
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}

@@ -1,0 +1,174 @@
+/**
+ * The built CLI end to end (`npm run build` first): spawned as users run it,
+ * on tiny MNIST subsets (`--limit`) so it stays quick on 2 cores.
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '@lite-cnn/sdk';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lite-cnn-cli-${name}-`));
+
+function run(args: string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd: opts.cwd ?? tmpdir(), env: { ...process.env, LITE_CNN_DEBUG: '' } });
+}
+
+/** Tensors of a model file, optimizer slots left out (they are compared separately when present). */
+function tensors(path: string): Map<string, Buffer> {
+  const file = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  return new Map([...file.tensors].map(([name, t]) => [name, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+}
+
+describe('lite-cnn --help', () => {
+  it.each([[], ['train'], ['summary'], ['evaluate'], ['predict'], ['info']])('%s --help exits 0 with usage', (...cmd) => {
+    const r = run([...cmd, '--help']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Usage: lite-cnn/);
+  });
+
+  it('train --help documents the options and outputs', () => {
+    const out = run(['train', '--help']).stdout;
+    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image']) {
+      expect(out).toContain(flag);
+    }
+    expect(out).toMatch(/history\.csv/);
+  });
+});
+
+describe('usage errors exit 2 with a clear message', () => {
+  it.each([
+    [['train', '--preset', 'foo'], /argument 'foo' is invalid\. Allowed choices are mnist, breakhis/],
+    [['train', '--epochs', '0'], /'--epochs <n>' argument '0' is invalid\. expected a positive integer, got '0'/],
+    [['train', '--batch-size', '-1'], /'--batch-size <n>' argument '-1' is invalid\. expected a positive integer/],
+    [['train', '--bogus'], /unknown option '--bogus'/],
+    [['train', '--preset', 'breakhis'], /--preset breakhis needs --data DIR/],
+    [['train', '--image-size', '64'], /--image-size only apply to image folders/],
+    [['train', '--weight-decay', '0.01'], /--weight-decay is AdamW's decoupled decay: add --optimizer adamw/],
+    [['train', '--resume', '/nowhere', '--epochs', '2'], /--resume takes the run's options from its config.json; --epochs cannot be changed/],
+    [['summary'], /exactly one of --preset NAME or --model FILE/],
+    [['evaluate', '--model', 'm.safetensors'], /give --data DIR .* or --mnist/],
+  ])('%j', (args, message) => {
+    const r = run(args as string[]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe('lite-cnn train on MNIST', () => {
+  it('creates every output in the run directory; evaluate and summary read the model back', { timeout: 120_000 }, () => {
+    const dir = join(tmp('train'), 'run');
+    const r = run(['train', '--epochs', '1', '--limit', '512', '--eval-every', '8', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.status).toBe('completed');
+    expect(summary.test.accuracy).toBeGreaterThan(0.3);
+    expect(r.stderr).toMatch(/validation accuracy/);
+    for (const f of ['model.safetensors', 'last.safetensors', 'history.csv', 'config.json', 'summary.json', 'report.html']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const csv = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('step,epoch,loss,accuracy,lr,val_loss,val_accuracy');
+    expect(csv).toHaveLength(1 + 2 + 1); // evaluation points at steps 8 and 16, then the epoch row (16 steps)
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(config.options).toMatchObject({ preset: 'mnist', epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 0.01, seed: 0 });
+    expect(config.data.preprocessing).toEqual({ kind: 'minmax' });
+    expect(config.model.layers.map((l: { kind: string }) => l.kind)).toEqual(['Conv2D', 'Conv2D', 'Flatten', 'Dense']);
+
+    const model = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'model.safetensors'))));
+    expect(JSON.parse(model.metadata.metadata!)).toMatchObject({ classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], preprocessing: { kind: 'minmax' } });
+    expect(decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'last.safetensors')))).tensors.has('optimizer.slot1')).toBe(true);
+
+    const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--mnist', '--limit', '512', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const evaluation = JSON.parse(ev.stdout);
+    expect(evaluation.samples).toBe(512);
+    expect(evaluation.accuracy).toBeCloseTo(summary.test.accuracy, 10);
+    expect(evaluation.confusionMatrix).toHaveLength(10);
+
+    const text = run(['summary', '--model', join(dir, 'model.safetensors')]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/Total params: 3,554/);
+    expect(text.stdout).toMatch(/Preprocessing: minmax/);
+  });
+
+  it('summary of a preset and of an architecture file', () => {
+    const s = run(['summary', '--preset', 'breakhis']);
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/Trainable params: 319,106/);
+    expect(s.stdout).toMatch(/l2\(0\.1\)/);
+    const dir = tmp('arch');
+    const arch = join(dir, 'arch.json');
+    writeFileSync(arch, JSON.stringify({ inputShape: [28, 28, 1], layers: [{ kind: 'Conv2D', filters: 4, kernelSize: [3, 3], strides: [2, 2] }, { kind: 'Flatten' }, { kind: 'Dense', units: 10, activation: 'softmax' }] }));
+    const a = run(['summary', '--model', arch, '--json']);
+    expect(a.status, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout).params.total).toBe(4 * 9 + 4 + 13 * 13 * 4 * 10 + 10);
+  });
+
+  it('an unwritable --out exits 1 with a clear message and leaves nothing behind', () => {
+    const dir = tmp('unwritable');
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const r = run(['train', '--limit', '64', '--out', join(dir, 'a-file', 'run')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot create the run directory .*a-file\/run: ENOTDIR/);
+    expect(readdirSync(dir)).toEqual(['a-file']);
+  });
+
+  it('a failing run removes the run directory it created (bad architecture file)', () => {
+    const dir = tmp('badarch');
+    writeFileSync(join(dir, 'arch.json'), JSON.stringify([{ kind: 'Conv2D', filters: -1, kernelSize: 3, inputShape: [28, 28, 1] }]));
+    const r = run(['train', '--model', join(dir, 'arch.json'), '--limit', '64', '--out', join(dir, 'run')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/layer 0 \(Conv2D\): .*filters must be a positive integer, got -1/);
+    expect(readdirSync(dir)).toEqual(['arch.json']);
+  });
+
+  it('Ctrl-C leaves a valid last checkpoint and history (exit 130); --resume ends bit-identical to an uninterrupted run', { timeout: 240_000 }, async () => {
+    const root = tmp('resume');
+    const args = ['train', '--limit', '6000', '--epochs', '3', '--threads', '2'];
+    const straight = run([...args, '--out', join(root, 'straight')]);
+    expect(straight.status, straight.stderr).toBe(0);
+
+    const dir = join(root, 'interrupted');
+    const child = spawn(process.execPath, [MAIN, ...args, '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // Interrupt once the first epoch is done, in the middle of the second.
+      if (/Epoch 1\/3/.test(stdout) && !child.killed) setTimeout(() => child.kill('SIGINT'), 150);
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr + stdout).toBe(130);
+    expect(stdout).toMatch(/Interrupted \(SIGINT\)/);
+    expect(stdout).toMatch(/lite-cnn train --resume/);
+    const last = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'last.safetensors'))));
+    expect(last.tensors.has('optimizer.slot2')).toBe(true);
+    const state = JSON.parse(last.metadata.lite_cnn_run!);
+    expect(state.epochsCompleted).toBeGreaterThanOrEqual(1);
+    expect(state.epochsCompleted).toBeLessThan(3);
+    const rows = readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n');
+    expect(rows.length).toBeGreaterThanOrEqual(1 + state.epochsCompleted);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).status).toBe('interrupted');
+
+    const resumed = run(['train', '--resume', dir]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming at epoch/);
+    for (const f of ['last.safetensors', 'model.safetensors']) {
+      const a = tensors(join(root, 'straight', f));
+      const b = tensors(join(dir, f));
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${f} ${name}`).toBe(true);
+    }
+    expect(readFileSync(join(dir, 'history.csv'), 'utf8')).toBe(readFileSync(join(root, 'straight', 'history.csv'), 'utf8'));
+    // A completed run has nothing left to resume.
+    const again = run(['train', '--resume', dir]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already completed/);
+  });
+});
