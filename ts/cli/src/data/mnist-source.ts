@@ -3,12 +3,12 @@
  * the last 5,000 for validation (Keras' validationSplit takes the tail), and
  * the 10,000 test images for the final evaluation.
  */
-import { ArrayDataset, ConfigError, loadMnist, type MnistSplit, type PreprocessingConfig } from '@lite-cnn/sdk';
+import { ConfigError, loadMnist, mnistDataset, MNIST_CLASS_NAMES, type Dataset, type MnistSplit, type PreprocessingConfig } from '@lite-cnn/sdk';
 import type { DataOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 const VALIDATION = 5_000;
-const CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+const CLASS_NAMES = [...MNIST_CLASS_NAMES];
 const SHAPE: [number, number, number] = [28, 28, 1];
 
 function preprocessing(kind: DataOptions['preprocess']): PreprocessingConfig {
@@ -23,16 +23,12 @@ function checkShape(inputShape: readonly number[]): void {
 }
 
 /**
- * Images `[from, to)` of a split as model inputs. The scale factor is the one
- * the model file records as its preprocessing ('minmax': x / 255), so
- * inference reproduces training exactly.
+ * Images `[from, to)` of a split. The pixels stay uint8; the SDK's wasm
+ * transformer applies the preprocessing the model file records ('minmax':
+ * x / 255), so inference reproduces training exactly.
  */
-function dataset(split: MnistSplit, from: number, to: number, prep: PreprocessingConfig): ArrayDataset {
-  const px = 28 * 28;
-  const src = split.images.subarray(from * px, to * px);
-  const scale = prep.kind === 'minmax' ? 1 / 255 : 1;
-  const x = Float32Array.from(src, (v) => v * scale);
-  return new ArrayDataset(x, SHAPE, Uint32Array.from(split.labels.subarray(from, to)), CLASS_NAMES.length);
+function dataset(split: MnistSplit, from: number, to: number, prep: PreprocessingConfig): Promise<Dataset> {
+  return mnistDataset(split, { range: [from, to], preprocessing: prep });
 }
 
 export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData> {
@@ -45,9 +41,9 @@ export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData
   const nVal = Math.min(VALIDATION, limit);
   const nTest = Math.min(mnist.test.count, limit);
   return {
-    train: dataset(mnist.train, 0, nTrain, prep),
-    val: dataset(mnist.train, trainEnd, trainEnd + nVal, prep),
-    test: dataset(mnist.test, 0, nTest, prep),
+    train: await dataset(mnist.train, 0, nTrain, prep),
+    val: await dataset(mnist.train, trainEnd, trainEnd + nVal, prep),
+    test: await dataset(mnist.test, 0, nTest, prep),
     classNames: CLASS_NAMES,
     preprocessing: prep,
     description: `MNIST (bundled): ${nTrain.toLocaleString('en-US')} train / ${nVal.toLocaleString('en-US')} validation (last 5,000 of the training set) / ${nTest.toLocaleString('en-US')} test`,
@@ -61,7 +57,7 @@ export async function loadMnistEvaluation(opts: { split: 'test' | 'all'; limit: 
   const mnist = await loadMnist();
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const nTest = Math.min(mnist.test.count, limit);
-  const sets = [{ name: 'test', data: dataset(mnist.test, 0, nTest, prep) }];
-  if (opts.split === 'all') sets.unshift({ name: 'train', data: dataset(mnist.train, 0, Math.min(mnist.train.count, limit), prep) });
+  const sets = [{ name: 'test', data: await dataset(mnist.test, 0, nTest, prep) }];
+  if (opts.split === 'all') sets.unshift({ name: 'train', data: await dataset(mnist.train, 0, Math.min(mnist.train.count, limit), prep) });
   return { sets, classNames: CLASS_NAMES, description: `MNIST (bundled) ${opts.split === 'all' ? 'train + test' : 'test'} split` };
 }

@@ -3,7 +3,7 @@
  * topology plus the training defaults the study used; every default can be
  * overridden on the command line.
  */
-import { BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D, ReLU, type AnyLayer, type OptimizerName } from '@lite-cnn/sdk';
+import { breakhisNetLayers, mnistNetLayers, type AnyLayer, type OptimizerName } from '@lite-cnn/sdk';
 
 export type PresetName = 'mnist' | 'breakhis';
 export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis'];
@@ -48,12 +48,7 @@ const mnist: Preset = {
     inputShape: [28, 28, 1],
     defaultData: 'mnist',
   },
-  layers: () => [
-    new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu', inputShape: [28, 28, 1] }),
-    new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu' }),
-    new Flatten(),
-    new Dense({ units: 10, activation: 'softmax' }),
-  ],
+  layers: mnistNetLayers,
 };
 
 const breakhis: Preset = {
@@ -74,21 +69,7 @@ const breakhis: Preset = {
     inputShape: [224, 224, 3],
     defaultData: null,
   },
-  layers: () => [
-    new Conv2D({ filters: 16, kernelSize: 3, strides: 4, inputShape: [224, 224, 3] }),
-    new BatchNormalization(),
-    new ReLU(),
-    new Conv2D({ filters: 32, kernelSize: 3, strides: 2 }),
-    new BatchNormalization(),
-    new ReLU(),
-    new MaxPooling2D({ poolSize: 2 }),
-    new Conv2D({ filters: 64, kernelSize: 3, strides: 2 }),
-    new BatchNormalization(),
-    new ReLU(),
-    new Flatten(),
-    new Dense({ units: 128, activation: 'relu' }),
-    new Dense({ units: 2, activation: 'softmax' }),
-  ],
+  layers: () => breakhisNetLayers(),
 };
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = { mnist, breakhis };
