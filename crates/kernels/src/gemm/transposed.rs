@@ -31,25 +31,42 @@ pub fn gemm_tn(g: &GemmGeom, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bo
     debug_assert_eq!(a.len(), g.k * g.m, "gemm_tn {g:?}: a");
     debug_assert_eq!(b.len(), g.b_len(), "gemm_tn {g:?}: b");
     debug_assert_eq!(c.len(), g.c_len(), "gemm_tn {g:?}: c");
-    let (m, n) = (g.m, g.n);
-    let mut i = 0;
-    while i + MR <= m {
-        row_tile::<MR>(g, i, a, b, c, accumulate);
-        i += MR;
-    }
-    match m - i {
-        0 => {}
-        1 => row_tile::<1>(g, i, a, b, c, accumulate),
-        2 => row_tile::<2>(g, i, a, b, c, accumulate),
-        3 => row_tile::<3>(g, i, a, b, c, accumulate),
-        _ => unreachable!("row tail is shorter than MR"),
-    }
-    debug_assert!(c.len() == m * n);
+    // Rows of C are independent (each is a full reduction over `p`), so
+    // splitting them changes no rounding: large products (a dense layer's
+    // weight gradient) run in parallel; conv2d's per-group calls stay serial.
+    let rows = (PARALLEL_CHUNK_MACS / (g.k * g.n).max(1)).max(MR).next_multiple_of(MR);
+    let parallel = g.flops() >= PARALLEL_MIN_FLOPS;
+    crate::par::for_each_chunk_mut(c, rows * g.n, parallel, |chunk, c_rows| {
+        let i0 = chunk * rows;
+        rows_range(g, a, b, c_rows, i0, i0 + c_rows.len() / g.n, accumulate);
+    });
 }
 
-/// All columns of C's rows `i..i + R`.
+/// Below this many flops `gemm_tn` runs serially.
+const PARALLEL_MIN_FLOPS: f64 = 4.0e6;
+/// Target multiply-adds per parallel chunk of rows.
+const PARALLEL_CHUNK_MACS: usize = 1 << 18;
+
+/// Rows `i0..i1` of C; `c` holds exactly those rows.
+fn rows_range(g: &GemmGeom, a: &[f32], b: &[f32], c: &mut [f32], i0: usize, i1: usize, accumulate: bool) {
+    let mut i = i0;
+    while i + MR <= i1 {
+        row_tile::<MR>(g, i, i0, a, b, c, accumulate);
+        i += MR;
+    }
+    match i1 - i {
+        0 => {}
+        1 => row_tile::<1>(g, i, i0, a, b, c, accumulate),
+        2 => row_tile::<2>(g, i, i0, a, b, c, accumulate),
+        3 => row_tile::<3>(g, i, i0, a, b, c, accumulate),
+        _ => unreachable!("row tail is shorter than MR"),
+    }
+}
+
+/// All columns of C's rows `i..i + R`; `c` starts at row `c0`.
 #[inline(always)]
-fn row_tile<const R: usize>(g: &GemmGeom, i: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+fn row_tile<const R: usize>(g: &GemmGeom, i: usize, c0: usize, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    let c = &mut c[(i - c0) * g.n..];
     let mut j = 0;
     while j + NR <= g.n {
         tile::<R, 2>(g, i, j, a, b, c, accumulate);
@@ -80,7 +97,7 @@ fn tile<const R: usize, const V: usize>(
     if accumulate {
         for r in 0..R {
             for v in 0..V {
-                acc[r][v] = F32x4::load(&c[(i + r) * n + j + 4 * v..]);
+                acc[r][v] = F32x4::load(&c[r * n + j + 4 * v..]);
             }
         }
     }
@@ -97,7 +114,7 @@ fn tile<const R: usize, const V: usize>(
     }
     for r in 0..R {
         for v in 0..V {
-            acc[r][v].store(&mut c[(i + r) * n + j + 4 * v..]);
+            acc[r][v].store(&mut c[r * n + j + 4 * v..]);
         }
     }
 }
@@ -117,7 +134,7 @@ fn scalar_column<const R: usize>(
     let mut acc = [0.0f32; R];
     if accumulate {
         for r in 0..R {
-            acc[r] = c[(i + r) * n + col];
+            acc[r] = c[r * n + col];
         }
     }
     for p in 0..g.k {
@@ -127,7 +144,7 @@ fn scalar_column<const R: usize>(
         }
     }
     for r in 0..R {
-        c[(i + r) * n + col] = acc[r];
+        c[r * n + col] = acc[r];
     }
 }
 
