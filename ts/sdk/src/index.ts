@@ -56,7 +56,7 @@ export { ProgressLogger, type ProgressEvent, type ProgressListener, type Progres
 export type { MonitorMode } from './callbacks/monitor.js';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './io/atomic-write.js';
 export { permutation } from './runtime/rng.js';
-export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';
+export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, featureMapGrid, type FeatureGrid, type FeatureGridOptions, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';
 export { type ImageSample, type ImageListing, IMAGE_EXTENSIONS, isImageFile } from './data/samples.js';
 export { listImageFolder, type ImageFolderOptions, type ImageFolderListing } from './data/image-folder.js';
 export { readManifest, parseManifest, type Manifest, type ManifestEntry, type ManifestOptions } from './data/manifest.js';
