@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerEvaluate } from './commands/evaluate.js';
+import { registerExplain } from './commands/explain.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
+import { registerSplit } from './commands/split.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { describeError, EXIT, exitCodeFor } from './errors.js';
@@ -25,6 +27,8 @@ registerTrain(program, (code) => (exitCode = code));
 registerSummary(program);
 registerEvaluate(program);
 registerPredict(program);
+registerSplit(program);
+registerExplain(program);
 registerInfo(program);
 
 try {

@@ -1,14 +1,16 @@
 /** `lite-cnn evaluate`: a model file on labelled data — accuracy, per-class report, confusion matrix, AUC, speed. */
-import { stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { Sequential, formatClassificationReport } from '@lite-cnn/sdk';
+import { Sequential, formatClassificationReport, type ClassificationReport } from '@lite-cnn/sdk';
+import type { EvaluationSplit } from '../data/folder-source.js';
+import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
 import { loadEvaluationData } from '../data/training-data.js';
-import { evaluateModel } from '../model/evaluation.js';
+import { evaluateModel, reportJson } from '../model/evaluation.js';
 import { bytes, count, fixed, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 
@@ -22,7 +24,37 @@ interface EvaluateOptions {
   limit?: number;
   threads?: number;
   seed?: number;
+  splitCsv?: string;
+  onBadImage?: 'skip' | 'fail';
   json?: boolean;
+}
+
+/**
+ * Which images `--split test` reads: --split-csv, else the split.csv of the
+ * run directory the model sits in (the exact split of training), else the
+ * split re-made from the run's config.json (ratios, --split-by, seed), else
+ * train's defaults (80/10/10, by patient when known, --seed).
+ */
+async function splitSource(opts: EvaluateOptions): Promise<{ from: EvaluationSplit; aspect: 'squash' | 'center-crop'; note: string | null }> {
+  const runDir = path.dirname(path.resolve(opts.model));
+  const config = await readFile(path.join(runDir, 'config.json'), 'utf8')
+    .then((t) => JSON.parse(t) as Partial<RunConfig>)
+    .catch(() => null);
+  const folder = config?.options?.data?.folder ?? null;
+  const aspect = folder?.aspect ?? 'squash';
+  if (opts.splitCsv !== undefined) return { from: { kind: 'csv', path: path.resolve(opts.splitCsv) }, aspect, note: null };
+  const csv = path.join(runDir, 'split.csv');
+  if (await access(csv).then(() => true, () => false)) return { from: { kind: 'csv', path: csv }, aspect, note: null };
+  if (folder && config?.options) {
+    const seed = opts.seed ?? config.options.seed ?? 0;
+    return { from: { kind: 'resplit', splitBy: folder.splitBy, valRatio: folder.valRatio, testRatio: folder.testRatio, seed }, aspect, note: `no split.csv beside the model: the test split is re-made from ${path.join(runDir, 'config.json')}` };
+  }
+  const seed = opts.seed ?? 0;
+  return {
+    from: { kind: 'resplit', splitBy: 'auto', valRatio: 0.1, testRatio: 0.1, seed },
+    aspect,
+    note: `no split.csv or config.json beside the model: the test split is re-made with train's defaults (10%, by patient when known, seed ${seed}); give --split-csv RUN_DIR/split.csv to use a run's split`,
+  };
 }
 
 export function registerEvaluate(program: Command): void {
@@ -36,7 +68,9 @@ export function registerEvaluate(program: Command): void {
     .option('--threshold <t>', 'binary models: decision threshold on the positive class (default: the stored one, else 0.5)', parse.ratio)
     .option('--batch-size <n>', 'images per inference batch', parse.positiveInt, 64)
     .option('--limit <n>', 'at most N images per split', parse.positiveInt)
-    .option('--seed <n>', 'split seed for --data (default: 0, as train)', parse.seed)
+    .option('--split-csv <file>', "the split to take the test images from (default: split.csv beside --model, as the training run wrote it)")
+    .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s, else 0)', parse.seed)
+    .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
@@ -44,8 +78,12 @@ export function registerEvaluate(program: Command): void {
       if (opts.data === undefined && !opts.mnist) throw new UsageError('which data? give --data DIR (an image folder) or --mnist (the bundled MNIST test set)');
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
+      if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const model = await Sequential.load(opts.model, { engine });
+      if (opts.threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${opts.model} has ${model.classes} classes`);
       const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
+      const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;
+      if (where?.note) process.stderr.write(`lite-cnn evaluate: ${where.note}\n`);
       const data = await loadEvaluationData({
         source,
         split: opts.split,
@@ -54,6 +92,8 @@ export function registerEvaluate(program: Command): void {
         preprocessing: model.metadata.preprocessing,
         classNames: model.metadata.classNames,
         seed: opts.seed ?? 0,
+        ...(where ? { from: where.from, aspect: where.aspect } : {}),
+        ...(opts.onBadImage ? { onBadImage: opts.onBadImage } : {}),
       });
       const dataset = data.sets.length === 1 ? data.sets[0]!.data : new ConcatDataset(data.sets.map((s) => s.data));
       const classNames = model.metadata.classNames ?? data.classNames;
@@ -70,25 +110,37 @@ export function registerEvaluate(program: Command): void {
           accuracy: ev.accuracy,
           auc: ev.auc,
           msPerImage: ev.msPerImage,
+          // The applied decision: the stored (or --threshold) threshold when there is one, else 0.5 / argmax.
           decision: ev.report.decision,
           perClass: ev.report.perClass,
           macroAvg: ev.report.macroAvg,
           weightedAvg: ev.report.weightedAvg,
           confusionMatrix: ev.report.confusionMatrix,
+          threshold: ev.operating ? { value: ev.operating.threshold, positiveClass: ev.operating.positiveClass, source: ev.operating.source } : null,
+          atDefault: reportJson(ev.atDefault),
+          atThreshold: ev.operating ? reportJson(ev.operating.report) : null,
         });
         return;
       }
       out.line(`model:    ${opts.model} (${bytes(size)})`);
       out.line(`data:     ${data.description}, ${count(ev.samples)} images`);
-      out.line(`accuracy: ${percent(ev.accuracy)}${ev.loss !== null ? `   loss ${fixed(ev.loss)}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
+      out.line(`accuracy: ${percent(ev.accuracy)}${ev.operating ? ` (at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold}; ${percent(ev.atDefault.accuracy)} at 0.5)` : ''}${ev.loss !== null ? `   loss ${fixed(ev.loss)}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
       out.line(`speed:    ${fixed(ev.msPerImage, 3)} ms per image`);
-      out.line();
-      out.line(formatClassificationReport(ev.report, { digits: 4 }));
-      out.line();
-      out.line('confusion matrix (rows: true class, columns: predicted):');
-      const names = ev.report.perClass.map((c) => c.name);
-      const w = Math.max(...names.map((n) => n.length), ...ev.report.confusionMatrix.flat().map((v) => String(v).length)) + 1;
-      out.line(`${''.padStart(w)} ${names.map((n) => n.padStart(w)).join('')}`);
-      ev.report.confusionMatrix.forEach((row, i) => out.line(`${names[i]!.padStart(w)} ${row.map((v) => String(v).padStart(w)).join('')}`));
+      const sections: [string, ClassificationReport][] = [[ev.atDefault.decision.rule === 'threshold' ? 'at threshold 0.5' : '', ev.atDefault]];
+      if (ev.operating) {
+        const name = ev.operating.report.perClass[ev.operating.positiveClass]?.name ?? String(ev.operating.positiveClass);
+        sections.push([`at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold} on '${name}'${ev.operating.source === 'stored' ? ' (chosen on the validation split)' : ''}`, ev.operating.report]);
+      }
+      for (const [title, report] of sections) {
+        out.line();
+        if (title) out.line(`${title}: accuracy ${percent(report.accuracy)}`);
+        out.line(formatClassificationReport(report, { digits: 4 }));
+        out.line();
+        out.line('confusion matrix (rows: true class, columns: predicted):');
+        const names = report.perClass.map((c) => c.name);
+        const w = Math.max(...names.map((n) => n.length), ...report.confusionMatrix.flat().map((v) => String(v).length)) + 1;
+        out.line(`${''.padStart(w)} ${names.map((n) => n.padStart(w)).join('')}`);
+        report.confusionMatrix.forEach((row, i) => out.line(`${names[i]!.padStart(w)} ${row.map((v) => String(v).padStart(w)).join('')}`));
+      }
     });
 }

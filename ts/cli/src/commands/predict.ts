@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { Sequential } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { startEngine } from '../engine.js';
+import { UsageError } from '../errors.js';
 import { imageFilesDataset } from '../data/image-files.js';
 import { percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -27,6 +28,7 @@ export function registerPredict(program: Command): void {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
       const model = await Sequential.load(opts.model, { engine });
+      if (opts.threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${opts.model} has ${model.classes} classes`);
       const data = await imageFilesDataset(images, model);
       const probs = await model.predict(data);
       const classes = await model.predictClasses(data, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
@@ -38,7 +40,18 @@ export function registerPredict(program: Command): void {
         class: names[classes[i]!] ?? String(classes[i]),
         probabilities: Object.fromEntries(Array.from(probs.subarray(i * k, (i + 1) * k)).map((p, j) => [k === 1 ? names[1] ?? '1' : (names[j] ?? String(j)), p])),
       }));
-      if (opts.json) out.result(rows);
-      else for (const r of rows) out.line(`${r.file}: ${r.class}  (${Object.entries(r.probabilities).map(([n, p]) => `${n} ${percent(p, 1)}`).join(', ')})`);
+      // The decision predictClasses applied: the stored threshold, --threshold, or 0.5 / argmax.
+      const stored = model.metadata.threshold;
+      const threshold = opts.threshold ?? stored?.value;
+      const positiveClass = k === 1 ? 1 : (stored?.positiveClass ?? 1);
+      const decision =
+        model.classes === 2
+          ? { rule: 'threshold' as const, threshold: threshold ?? 0.5, positiveClass, positiveClassName: names[positiveClass] ?? String(positiveClass), source: opts.threshold !== undefined ? 'option' : stored ? 'stored' : 'default' }
+          : { rule: 'argmax' as const };
+      if (opts.json) out.result({ model: opts.model, decision, predictions: rows });
+      else {
+        if (decision.rule === 'threshold') out.line(`decision: '${decision.positiveClassName}' when its probability >= ${decision.threshold} (${decision.source === 'stored' ? 'stored in the model file' : decision.source === 'option' ? '--threshold' : 'default'})`);
+        for (const r of rows) out.line(`${r.file}: ${r.class}  (${Object.entries(r.probabilities).map(([n, p]) => `${n} ${percent(p, 1)}`).join(', ')})`);
+      }
     });
 }

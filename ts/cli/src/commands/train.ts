@@ -10,6 +10,7 @@ import { resolveTrainOptions, flag, type RawTrainOptions } from '../train/option
 import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
 import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
 import { makeOutput } from '../ui/output.js';
+import { runCrossValidation } from '../train/cross-validation.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
 const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'json']);
@@ -34,6 +35,10 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--lr-decay <factor>', 'step: multiplier per drop (0.5); exponential: per epoch (0.9)', parse.factor)
     .option('--lr-step <epochs>', 'step: epochs between drops (1)', parse.positiveInt)
     .option('--lr-warmup <epochs>', 'cosine: epochs of linear warm-up (0)', parse.nonNegativeInt)
+    .option('--min-epochs <n>', 'choose the best model (and let --patience stop) only from this epoch on: a few validation patients are noisy early', parse.positiveInt)
+    .option('--target-recall <r>', 'choose the decision threshold on the validation split so that the --positive class reaches this recall there; stored in the model file', parse.factor)
+    .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
+    .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
     .option('--seed <n>', 'seed of initialization, shuffling, dropout, augmentation and splits (default 0)', parse.seed)
@@ -73,6 +78,14 @@ Outputs in the run directory:
   history.csv        step, epoch, loss, accuracy, lr, val_loss, val_accuracy (per epoch and evaluation point)
   config.json        resolved options, versions, seed, data source, model topology
   summary.json       final metrics; report.html and PNG charts
+  with --cv K:       fold-k/ (model.safetensors, history.csv, split.csv), cv.csv, cv.json, report.html
+
+--target-recall R --positive CLASS chooses the threshold on the validation split (of the best model) so that
+CLASS's recall there is >= R, stores it in model.safetensors (predict and evaluate use it; --threshold
+overrides) and reports test metrics at 0.5 and at that threshold.
+
+--cv K: fold k is the test split; the other folds are split again by patient into train and validation
+(--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold. Not resumable.
 
 Ctrl-C stops after the current step (exit 130; SIGTERM: 143). --resume RUN_DIR continues from the
 last completed epoch (a cut-short epoch is redone from its start) and ends bit-identical to an
@@ -81,7 +94,9 @@ uninterrupted run.
 Examples:
   lite-cnn train
   lite-cnn train --epochs 3 --eval-every 500 --out runs/mnist3
-  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --epochs 10 --patience 3`,
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --epochs 10 --patience 3
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --target-recall 0.9 --positive malignant
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --cv 5 --epochs 25 --min-epochs 10`,
     )
     .action(async (raw: RawTrainOptions, command: Command) => {
       const startedAt = performance.now();
@@ -105,6 +120,10 @@ Examples:
       try {
         const engine = await startEngine(engineThreads);
         const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
+        if (options.cv) {
+          setExitCode(await runCrossValidation(options, ctx));
+          return;
+        }
         const prepared = await prepareNewRun(options, ctx);
         setExitCode(await runTraining(prepared, ctx));
       } catch (err) {

@@ -5,8 +5,8 @@
  * the wasm transformer for preprocessing and augmentation.
  */
 import {
-  channelStats, ConfigError, defaultEngine, ImageDataset, listImageFolder, splitSamples, studyAugmentation, WasmImageTransformer, writeSplitCsv,
-  type AugmentationConfig, type Dataset, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
+  channelStats, ConfigError, DataError, defaultEngine, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, WasmImageTransformer, writeSplitCsv,
+  type AugmentationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
 import type { AugmentOptions, DataOptions, FolderOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
@@ -14,7 +14,7 @@ import type { EvaluationData, TrainingData } from './training-data.js';
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
 const CAFFE_MEAN: [number, number, number] = [103.939, 116.779, 123.68];
 
-function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
+export function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
   const [h, w] = f.imageSize;
   if (h !== inputShape[0] || w !== inputShape[1]) {
     throw new ConfigError(`--image-size ${h}x${w} does not match the model's input ${inputShape[0]}x${inputShape[1]}; resize to the network's input size`);
@@ -27,15 +27,32 @@ function augmentation(a: AugmentOptions | null): AugmentationConfig | undefined 
   return { ...a };
 }
 
-function split(samples: readonly ImageSample[], f: Pick<FolderOptions, 'splitBy' | 'valRatio' | 'testRatio'>, seed: number): SplitAssignment[] {
+export function split(samples: readonly ImageSample[], f: Pick<FolderOptions, 'splitBy' | 'valRatio' | 'testRatio'>, seed: number): SplitAssignment[] {
   return splitSamples(samples, {
     ratios: { train: 1 - f.valRatio - f.testRatio, val: f.valRatio, test: f.testRatio },
     seed,
-    ...(f.splitBy === null ? { grouped: false } : f.splitBy === 'auto' ? {} : { grouped: true }),
+    ...groupedOption(f.splitBy),
   });
 }
 
-async function decodeAll(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage'>, shape: Shape3) {
+/** `--split-by`: 'auto' groups when every image has a patient, null never, a column always. */
+export function groupedOption(splitBy: string | null): { grouped?: boolean } {
+  return splitBy === null ? { grouped: false } : splitBy === 'auto' ? {} : { grouped: true };
+}
+
+export interface OpenedFolder {
+  dir: string;
+  listing: ImageFolderListing;
+  /** Every decoded image (skipped ones left out), in listing order. */
+  all: ImageDataset;
+  engine: Engine;
+  /** Wall time of listing and decoding. */
+  decodeSeconds: number;
+}
+
+/** Lists and decodes a folder once, as uint8; splits and folds are views over it. */
+export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage'>, shape: Shape3): Promise<OpenedFolder> {
+  const t0 = performance.now();
   const listing = await listImageFolder(dir, f.splitBy && f.splitBy !== 'auto' ? { groupColumn: f.splitBy } : {});
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
@@ -48,10 +65,11 @@ async function decodeAll(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect
     classNames: listing.classNames,
     engine,
   });
-  return { listing, all, engine };
+  return { dir, listing, all, engine, decodeSeconds: (performance.now() - t0) / 1000 };
 }
 
-function positions(all: ImageDataset, assignments: readonly SplitAssignment[], which: string): number[] {
+/** Positions in `all` of the images assigned to split `which` (matched by path). */
+export function positions(all: ImageDataset, assignments: readonly SplitAssignment[], which: string): number[] {
   const splitOf = new Map(assignments.map((a) => [a.path, a.split]));
   const out: number[] = [];
   (all.samples ?? []).forEach((s, i) => {
@@ -62,9 +80,46 @@ function positions(all: ImageDataset, assignments: readonly SplitAssignment[], w
 
 export async function loadFolderTraining(dir: string, opts: DataOptions): Promise<TrainingData> {
   const f = opts.folder!;
-  const shape = imageShape(f, opts.inputShape);
-  const { listing, all, engine } = await decodeAll(dir, f, shape);
-  const assignments = split(listing.samples, f, opts.seed);
+  const opened = await openFolder(dir, f, imageShape(f, opts.inputShape));
+  return folderDatasets(opened, split(opened.listing.samples, f, opts.seed), opts);
+}
+
+/**
+ * K folds for cross-validation (the SDK's `groupKFold`: by patient when
+ * known, stratified by class). In fold k, fold k is the test split; the
+ * other folds are split again (`splitSamples`, test ratio 0) into train and
+ * a validation split of `--val-ratio` of their images, whole patients, for
+ * model selection and the threshold.
+ */
+export function foldAssignments(opened: OpenedFolder, f: FolderOptions, folds: number, seed: number): SplitAssignment[][] {
+  const samples = opened.listing.samples;
+  return groupKFold(samples, folds, seed, groupedOption(f.splitBy)).map((fold) => {
+    const rest = fold.train.map((i) => samples[i]!);
+    const inner = splitSamples(rest, { ratios: { train: 1 - f.valRatio, val: f.valRatio, test: 0 }, seed, ...groupedOption(f.splitBy) });
+    const out: SplitAssignment[] = [...inner, ...fold.test.map((i) => ({ ...samples[i]!, split: 'test' as const }))];
+    // Listing order, as splitSamples returns it.
+    const order = new Map(samples.map((s, i) => [s.path, i]));
+    return out.sort((a, b) => order.get(a.path)! - order.get(b.path)!);
+  });
+}
+
+/** Positions reordered so that the classes take turns (first of each class, then second of each, ...). */
+function classesInTurn(positions: readonly number[], labels: Uint32Array): number[] {
+  const byClass = new Map<number, number[]>();
+  for (const p of positions) {
+    const l = labels[p]!;
+    (byClass.get(l) ?? byClass.set(l, []).get(l)!).push(p);
+  }
+  const lists = [...byClass.keys()].sort((a, b) => a - b).map((k) => byClass.get(k)!);
+  const out: number[] = [];
+  for (let i = 0; out.length < positions.length; i++) for (const list of lists) if (i < list.length) out.push(list[i]!);
+  return out;
+}
+
+/** Train/val/test datasets of one assignment over an opened folder. */
+export function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): TrainingData {
+  const f = opts.folder!;
+  const { dir, listing, all, engine } = opened;
   const [trainPos, valPos, testPos] = (['train', 'val', 'test'] as const).map((s) => positions(all, assignments, s));
   let preprocessing: PreprocessingConfig;
   switch (opts.preprocess) {
@@ -82,38 +137,91 @@ export async function loadFolderTraining(dir: string, opts: DataOptions): Promis
   const evalT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed });
   const aug = augmentation(f.augment);
   const trainT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed, ...(aug ? { augmentation: aug } : {}) });
-  const limit = (p: number[]) => (opts.limit === null ? p : p.slice(0, opts.limit));
+  // --limit N keeps N images of each split, taken from the classes in turn (the listing is sorted by class: a plain prefix would hold one class only).
+  const labels = all.labels();
+  const limit = (p: number[]) => (opts.limit === null || p.length <= opts.limit ? p : classesInTurn(p, labels).slice(0, opts.limit).sort((a, b) => a - b));
   const trainSet = all.subset(limit(trainPos!), { transformer: trainT, augment: aug !== undefined });
   const train: Dataset = f.oversample ? trainSet.oversampled(opts.seed) : trainSet;
   const val = valPos!.length ? all.subset(limit(valPos!), { transformer: evalT }) : null;
   const test = testPos!.length ? all.subset(limit(testPos!), { transformer: evalT }) : null;
   const grouped = f.splitBy !== null && listing.samples.every((s) => s.group !== undefined);
   const skipped = all.skipped.length;
+  const ignored = listing.ignored.length;
+  const patients = (ds: ImageDataset | null) => (grouped && ds ? new Set(ds.groups()).size : null);
+  const splitCounts = (['train', 'val', 'test'] as const).map((name, i) => {
+    const ds = [trainSet, val, test][i]!;
+    return { split: name, images: ds?.size ?? 0, patients: patients(ds) };
+  });
   return {
     train,
     val,
     test,
     classNames: listing.classNames,
     preprocessing,
-    description: `${dir}: ${listing.classNames.join(' / ')}, ${trainSet.size} train / ${val?.size ?? 0} validation / ${test?.size ?? 0} test (${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}), ${skipped} image${skipped === 1 ? '' : 's'} skipped`,
-    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, grouped, splitFile: 'split.csv' },
+    decodeSeconds: opened.decodeSeconds,
+    description:
+      `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
+      `(${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}), ` +
+      `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}`,
+    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, grouped, splits: splitCounts, splitFile: 'split.csv' },
     writeSplit: (path) => writeSplitCsv(path, assignments, { relativeTo: dir }),
   };
 }
 
+/** Which images `evaluate --split test` reads: the run's split.csv, or a split re-made as train would make it. */
+export type EvaluationSplit =
+  | { kind: 'csv'; path: string }
+  | { kind: 'resplit'; splitBy: string | null; valRatio: number; testRatio: number; seed: number };
+
 export async function loadFolderEvaluation(
   dir: string,
-  opts: { split: 'test' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig; classNames: string[] | null; seed: number },
+  opts: {
+    split: 'test' | 'all';
+    limit: number | null;
+    inputShape: readonly number[];
+    preprocessing: PreprocessingConfig;
+    classNames: string[] | null;
+    seed: number;
+    from?: EvaluationSplit;
+    aspect?: 'squash' | 'center-crop';
+    onBadImage?: 'skip' | 'fail';
+  },
 ): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
-  const { listing, all, engine } = await decodeAll(dir, { splitBy: 'auto', aspect: 'squash', onBadImage: 'fail' }, shape);
+  const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: 0.1, testRatio: 0.1, seed: opts.seed };
+  const listing = await listImageFolder(dir, from.kind === 'resplit' && from.splitBy && from.splitBy !== 'auto' ? { groupColumn: from.splitBy } : {});
   if (opts.classNames && opts.classNames.join('\n') !== listing.classNames.join('\n')) {
     throw new ConfigError(`${dir}: its classes (${listing.classNames.join(', ')}) differ from the model's (${opts.classNames.join(', ')})`);
   }
-  const evalT = new WasmImageTransformer(engine, { preprocessing: opts.preprocessing, seed: opts.seed });
-  let pos = Array.from({ length: all.size }, (_, i) => i);
-  // The test split is re-made as train makes it by default (80/10/10, by patient when known, --seed).
-  if (opts.split === 'test') pos = positions(all, split(listing.samples, { splitBy: 'auto', valRatio: 0.1, testRatio: 0.1 }, opts.seed), 'test');
-  if (opts.limit !== null) pos = pos.slice(0, opts.limit);
-  return { sets: [{ name: opts.split, data: all.subset(pos, { transformer: evalT }) }], classNames: listing.classNames, description: `${dir} (${opts.split === 'test' ? 'test split' : 'all images'})` };
+  let samples: ImageSample[] = listing.samples;
+  let description = `${dir} (all images)`;
+  if (opts.split === 'test') {
+    if (from.kind === 'csv') {
+      const assigned = (await readSplitCsv(from.path, { relativeTo: dir })).filter((a) => a.split === 'test');
+      const byPath = new Map(listing.samples.map((s) => [s.path, s]));
+      const absent = assigned.filter((a) => !byPath.has(a.path));
+      if (absent.length > 0) {
+        throw new DataError(`${from.path}: ${absent.length} of its ${assigned.length} test images are not in ${dir}, e.g. ${absent.slice(0, 2).map((a) => a.path).join(', ')}; give the folder the model was trained on`);
+      }
+      if (assigned.length === 0) throw new DataError(`${from.path}: no test split (the run had --test-ratio 0); use --split all`);
+      samples = assigned.map((a) => byPath.get(a.path)!);
+      description = `${dir} (test split of ${from.path})`;
+    } else {
+      samples = split(listing.samples, { splitBy: from.splitBy, valRatio: from.valRatio, testRatio: from.testRatio }, from.seed).filter((a) => a.split === 'test');
+      description = `${dir} (test split re-made: ${from.testRatio} of the images, ${from.splitBy === null ? 'by image' : 'by patient when known'}, seed ${from.seed})`;
+    }
+  }
+  if (opts.limit !== null) samples = samples.slice(0, opts.limit);
+  const engine = await defaultEngine();
+  const data = await ImageDataset.fromSamples(samples, {
+    shape,
+    aspect: opts.aspect === 'center-crop' ? 'centerCrop' : 'squash',
+    onBadImage: opts.onBadImage ?? 'fail',
+    transformer: new WasmImageTransformer(engine, { preprocessing: opts.preprocessing, seed: opts.seed }),
+    classNames: listing.classNames,
+    engine,
+  });
+  const skipped = data.skipped.length;
+  if (skipped) description += `, ${skipped} image${skipped === 1 ? '' : 's'} skipped`;
+  return { sets: [{ name: opts.split, data }], classNames: listing.classNames, description };
 }

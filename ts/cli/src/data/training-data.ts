@@ -5,7 +5,7 @@
  * come from the SDK's image pipeline (./folder-source.ts).
  */
 import type { Dataset, PreprocessingConfig } from '@lite-cnn/sdk';
-import { loadFolderEvaluation, loadFolderTraining } from './folder-source.js';
+import { loadFolderEvaluation, loadFolderTraining, type EvaluationSplit } from './folder-source.js';
 import { loadMnistEvaluation, loadMnistTraining } from './mnist-source.js';
 import type { DataOptions, DataSource } from './options.js';
 
@@ -19,6 +19,8 @@ export interface TrainingData {
   preprocessing: PreprocessingConfig;
   /** One line for people. */
   description: string;
+  /** Seconds spent listing and decoding the images (image folders; before the first epoch). */
+  decodeSeconds?: number;
   /** What config.json records to reproduce the data (paths, split, counts). */
   source: Record<string, unknown>;
   /** Writes the split assignment (split.csv) into the run directory, when the data was split here. */
@@ -44,6 +46,9 @@ export async function loadEvaluationData(opts: {
   preprocessing: PreprocessingConfig;
   classNames: string[] | null;
   seed: number;
+  from?: EvaluationSplit;
+  aspect?: 'squash' | 'center-crop';
+  onBadImage?: 'skip' | 'fail';
 }): Promise<EvaluationData> {
   return opts.source.kind === 'mnist' ? loadMnistEvaluation(opts) : loadFolderEvaluation(opts.source.dir, opts);
 }

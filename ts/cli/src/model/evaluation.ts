@@ -1,20 +1,63 @@
 /**
  * Evaluates a model on labelled data with the SDK's metrics: loss and
  * accuracy, the per-class report with its confusion matrix, ROC AUC, and the
- * mean inference time per image.
+ * mean inference time per image. Binary models are reported at the default
+ * decision (probability >= 0.5) and, when the model file stores a decision
+ * threshold or one is given, at that threshold too.
  */
 import { classificationReport, classScores, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Sequential } from '@lite-cnn/sdk';
+
+/** A decision threshold on the positive class and where it came from. */
+export interface OperatingPoint {
+  threshold: number;
+  positiveClass: number;
+  /** 'stored': the model file's threshold (chosen on validation data); 'option': --threshold. */
+  source: 'stored' | 'option';
+  /** The report at this threshold. */
+  report: ClassificationReport;
+}
 
 export interface Evaluation {
   samples: number;
   loss: number | null;
+  /** Accuracy of the applied decision (`report`). */
   accuracy: number;
+  /** The applied decision: the operating point when there is one, else the default. */
   report: ClassificationReport;
+  /** At the default decision: probability >= 0.5 (binary), argmax (multi-class). */
+  atDefault: ClassificationReport;
+  /** Binary models with a stored or given threshold. */
+  operating: OperatingPoint | null;
   /** Binary: AUC of the positive class; multi-class: one-vs-rest macro AUC; null when undefined (a class missing). */
   auc: number | null;
   /** Binary problems: the ROC curve of the positive class. */
   roc: { fpr: number[]; tpr: number[]; auc: number } | null;
   msPerImage: number;
+  /** The model's outputs `[n, k]` and the labels, for pooling (cross-validation). */
+  probs: Float32Array;
+  labels: Uint32Array;
+}
+
+/** The probabilities of `positiveClass` from a model's outputs (a one-unit sigmoid outputs class 1's). */
+export function positiveScores(probs: Float32Array, outputs: number, positiveClass: number): Float32Array {
+  return outputs === 1 ? classScores(probs, 1, 0) : classScores(probs, outputs, positiveClass);
+}
+
+/** Reports of binary outputs need one column per class; a one-unit sigmoid has one. */
+function reportOf(labels: Uint32Array, probs: Float32Array, outputs: number, classes: number, opts: { classNames: readonly string[] | null; threshold?: number; positiveClass?: number }): ClassificationReport {
+  const names = opts.classNames && opts.classNames.length === classes ? { classNames: opts.classNames } : {};
+  if (classes !== 2) return classificationReport(labels, probs, { classes, ...names });
+  const threshold = opts.threshold ?? 0.5;
+  if (outputs === 1) {
+    // One sigmoid unit: its output is class 1's probability; the report's positive class must be 1.
+    const scores = classScores(probs, 1, 0);
+    const rows = new Float32Array(scores.length * 2);
+    scores.forEach((p, i) => {
+      rows[2 * i + 1] = p;
+    });
+    return classificationReport(labels, rows, { classes, ...names, threshold, positiveClass: 1 });
+  }
+  return classificationReport(labels, probs, { classes, ...names, threshold, positiveClass: opts.positiveClass ?? 1 });
 }
 
 export async function evaluateModel(model: Sequential, data: Dataset, opts: { batchSize: number; classNames: readonly string[] | null; threshold?: number }): Promise<Evaluation> {
@@ -23,41 +66,78 @@ export async function evaluateModel(model: Sequential, data: Dataset, opts: { ba
   const t0 = performance.now();
   const probs = await model.predict(data, { batchSize: opts.batchSize });
   const ms = (performance.now() - t0) / data.size;
-  const k = model.outputShape[2];
-  const classes = model.classes;
-  // A single sigmoid unit: the SDK's metrics take one column per class.
-  const rows = k === 1 ? twoColumns(probs) : probs;
+  const loss = model.lossConfig ? ((await model.evaluate(data, { batchSize: opts.batchSize })).loss ?? null) : null;
   const stored = model.metadata.threshold;
   const threshold = opts.threshold ?? stored?.value;
-  const report = classificationReport(labels, rows, {
-    classes,
-    ...(opts.classNames && opts.classNames.length === classes ? { classNames: opts.classNames } : {}),
-    ...(classes === 2 && threshold !== undefined ? { threshold, positiveClass: stored?.positiveClass ?? 1 } : {}),
-  });
-  const loss = model.lossConfig ? ((await model.evaluate(data, { batchSize: opts.batchSize })).loss ?? null) : null;
+  return {
+    ...evaluateOutputs(Uint32Array.from(labels), probs, {
+      outputs: model.outputShape[2],
+      classes: model.classes,
+      classNames: opts.classNames,
+      positiveClass: stored?.positiveClass ?? 1,
+      ...(threshold !== undefined ? { threshold, source: opts.threshold !== undefined ? ('option' as const) : ('stored' as const) } : {}),
+    }),
+    loss,
+    msPerImage: ms,
+  };
+}
+
+/** Metrics of model outputs `probs` `[n, outputs]` against `labels` (also for pooled out-of-fold predictions). */
+export function evaluateOutputs(
+  labels: Uint32Array,
+  probs: Float32Array,
+  opts: { outputs: number; classes: number; classNames: readonly string[] | null; positiveClass: number; threshold?: number; source?: 'stored' | 'option' },
+): Omit<Evaluation, 'loss' | 'msPerImage'> & { loss: null; msPerImage: number } {
+  const { outputs: k, classes, positiveClass: pos } = opts;
+  const atDefault = reportOf(labels, probs, k, classes, { classNames: opts.classNames, positiveClass: pos });
+  let operating: OperatingPoint | null = null;
+  if (classes === 2 && opts.threshold !== undefined) {
+    operating = {
+      threshold: opts.threshold,
+      positiveClass: pos,
+      source: opts.source ?? 'stored',
+      report: reportOf(labels, probs, k, classes, { classNames: opts.classNames, threshold: opts.threshold, positiveClass: pos }),
+    };
+  }
+  const report = operating?.report ?? atDefault;
   let auc: number | null = null;
   let roc: Evaluation['roc'] = null;
   try {
     if (classes === 2) {
-      const scores = classScores(rows, 2, stored?.positiveClass ?? 1);
-      const pos = stored?.positiveClass ?? 1;
+      const scores = positiveScores(probs, k, pos);
       const binary = Uint32Array.from(labels, (l) => (l === pos ? 1 : 0));
       const curve = rocCurve(binary, scores);
       auc = rocAuc(binary, scores);
       roc = { fpr: curve.fpr, tpr: curve.tpr, auc };
-    } else auc = rocAucOvr(labels, rows, classes);
+    } else auc = rocAucOvr(labels, probs, classes);
   } catch {
     auc = null; // a class absent from the data: AUC is undefined, the rest of the report still holds
   }
-  return { samples: data.size, loss, accuracy: report.accuracy, report, auc, roc, msPerImage: ms };
+  return { samples: labels.length, loss: null, accuracy: report.accuracy, report, atDefault, operating, auc, roc, msPerImage: Number.NaN, probs, labels };
 }
 
-/** `[p]` per sample -> `[1 - p, p]`: the layout of a two-class softmax. */
-function twoColumns(p: Float32Array): Float32Array {
-  const out = new Float32Array(p.length * 2);
-  p.forEach((v, i) => {
-    out[2 * i] = 1 - v;
-    out[2 * i + 1] = v;
-  });
-  return out;
+/** A report's numbers for one class (precision, recall, F1), by index. */
+export function classMetrics(r: ClassificationReport, index: number): { name: string; precision: number; recall: number; f1: number } {
+  const m = r.perClass[index]!;
+  return { name: m.name, precision: m.precision, recall: m.recall, f1: m.f1 };
+}
+
+/** What --json and summary.json print of a report. */
+export function reportJson(r: ClassificationReport) {
+  return { decision: r.decision, accuracy: r.accuracy, perClass: r.perClass, macroAvg: r.macroAvg, weightedAvg: r.weightedAvg, confusionMatrix: r.confusionMatrix };
+}
+
+/** The report module's input: the default decision plus the operating point. */
+export function reportEvaluation(ev: Evaluation, data: string) {
+  const label = ev.operating
+    ? ev.operating.source === 'stored'
+      ? 'stored threshold (chosen on the validation split)'
+      : 'threshold given with --threshold'
+    : '';
+  return {
+    data,
+    report: ev.atDefault,
+    ...(ev.roc ? { roc: ev.roc } : {}),
+    ...(ev.operating ? { thresholds: [{ label, report: ev.operating.report }] } : {}),
+  };
 }

@@ -53,7 +53,19 @@ export interface ReportData {
   /** Optimizer steps per epoch, to place mid-epoch evaluations (see LearningCurveOptions). */
   stepsPerEpoch?: number;
   evaluation: ReportEvaluation;
+  /** Further tables (e.g. cross-validation folds), each its own section after the summary. */
+  tables?: readonly ReportTable[];
   images?: readonly ReportImage[];
+}
+
+/** A table of text cells (numbers formatted by the caller). */
+export interface ReportTable {
+  /** Section id (letters, digits, '-'). */
+  id: string;
+  title: string;
+  note?: string;
+  columns: readonly string[];
+  rows: readonly (readonly string[])[];
 }
 
 const f4 = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : String(v));
@@ -229,6 +241,7 @@ export function renderReport(data: ReportData): string {
     ...(ev.thresholds ?? []),
   ];
   if (thresholdRows.length > 0) nav.push(['thresholds', 'Thresholds']);
+  for (const t of data.tables ?? []) nav.push([t.id, t.title]);
   if (data.images?.length) nav.push(['images', 'Figures']);
 
   out.push(`<h1>${esc(data.title)}</h1>`);
@@ -244,6 +257,17 @@ export function renderReport(data: ReportData): string {
   facts.push(['accuracy', f4(r.accuracy)], ['macro F1', f4(r.macroAvg.f1)]);
   if (ev.roc) facts.push(['ROC AUC', f4(ev.roc.auc)]);
   out.push('<h3>Evaluation</h3>', kvTable(facts), '</section>');
+
+  for (const t of data.tables ?? []) {
+    out.push(`<section id="${esc(t.id)}"><h2>${esc(t.title)}</h2>`);
+    if (t.note) out.push(`<p class="note">${esc(t.note)}</p>`);
+    out.push(
+      `<table class="data"><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>` +
+        t.rows.map((r) => `<tr>${r.map((c, i) => `<td${i > 0 ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('') +
+        '</tbody></table>',
+    );
+    out.push('</section>');
+  }
 
   out.push('<section id="curves"><h2>Learning curves</h2>');
   const curves = data.history

@@ -13,6 +13,7 @@ export {
   type ReportRoc,
   type ReportThreshold,
   type ReportImage,
+  type ReportTable,
 } from './html.js';
 export { writeReport, REPORT_FILES, type WriteReportOptions } from './write.js';
 export { escapeXml, CHART_WIDTH, CHART_HEIGHT } from './svg.js';

@@ -10,7 +10,7 @@
  *   Ctrl-C is never saved: resuming redoes it from its start.
  */
 import { readFile } from 'node:fs/promises';
-import { Callback, decodeSafetensors, encodeSafetensors, ModelCheckpoint, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
+import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 import type { Interrupt } from './interrupt.js';
 
@@ -91,14 +91,37 @@ export class LastCheckpoint extends Callback {
   }
 }
 
-/** model.safetensors: saved when the monitored value improves on every earlier epoch (of this run, resumed or not). */
-export function bestCheckpoint(path: string, monitor: string, interrupt: Interrupt, bestSoFar: number | undefined): ModelCheckpoint {
-  return new ModelCheckpoint({
-    monitor,
-    saveBestOnly: true,
-    ...(bestSoFar === undefined ? {} : { initialValueThreshold: bestSoFar }),
-    onSave: async (bytes, epoch) => {
-      if (interrupt.completed(epoch)) await writeFileAtomic(path, bytes);
+/** Keras' ModelCheckpoint(saveBestOnly) that ignores the epochs before `startFromEpoch` (0-based), like EarlyStopping's `startFromEpoch`. */
+class BestCheckpoint extends ModelCheckpoint {
+  constructor(
+    args: ConstructorParameters<typeof ModelCheckpoint>[0],
+    private readonly startFromEpoch: number,
+  ) {
+    super(args);
+  }
+
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (epoch >= this.startFromEpoch) await super.onEpochEnd(epoch, logs);
+  }
+}
+
+/**
+ * model.safetensors: saved when the monitored value improves on every earlier
+ * epoch (of this run, resumed or not) from epoch `startFromEpoch` (0-based) on.
+ */
+export function bestCheckpoint(path: string, monitor: string, interrupt: Interrupt, bestSoFar: number | undefined, startFromEpoch = 0, onSaved?: (epoch: number) => void): ModelCheckpoint {
+  return new BestCheckpoint(
+    {
+      monitor,
+      saveBestOnly: true,
+      ...(bestSoFar === undefined ? {} : { initialValueThreshold: bestSoFar }),
+      onSave: async (bytes, epoch) => {
+        if (interrupt.completed(epoch)) {
+          await writeFileAtomic(path, bytes);
+          onSaved?.(epoch);
+        }
+      },
     },
-  });
+    startFromEpoch,
+  );
 }

@@ -10,8 +10,9 @@ export class ResumableEarlyStopping extends EarlyStopping {
   constructor(
     patience: number,
     private readonly resumeFrom: RunState['earlyStopping'],
+    startFromEpoch = 0,
   ) {
-    super({ monitor: 'val_loss', patience, restoreBestWeights: true });
+    super({ monitor: 'val_loss', patience, restoreBestWeights: true, startFromEpoch });
   }
 
   override onTrainBegin(): void {

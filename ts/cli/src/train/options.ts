@@ -53,6 +53,10 @@ export interface RawTrainOptions {
   hue?: number;
   oversample?: boolean;
   onBadImage?: 'skip' | 'fail';
+  targetRecall?: number;
+  positive?: string;
+  minEpochs?: number;
+  cv?: number;
 }
 
 export type LrSchedule =
@@ -78,6 +82,19 @@ export interface TrainOptions {
   lrSchedule: LrSchedule | null;
   evalEvery: number | null;
   seed: number;
+  /**
+   * Epochs before this one (1-based) are never chosen as the best model and
+   * not watched by early stopping (null: every epoch counts). A validation
+   * split of a few patients is noisy: without it the best val_loss is often
+   * epoch 1 or 2 (ARCHITECTURE.md §7).
+   */
+  minEpochs?: number | null;
+  /** --target-recall R --positive CLASS: choose and store a decision threshold (null: none). */
+  operatingPoint?: { targetRecall: number; positive: string } | null;
+  /** --positive CLASS: the class reports and cross-validation call positive (null: class 1 of binary models). */
+  positive?: string | null;
+  /** --cv K: K-fold cross-validation (by patient when known) instead of one train/val/test split. */
+  cv?: { folds: number } | null;
   /** Data as DataOptions without the model's input shape (known once the model is built). */
   data: Omit<DataOptions, 'inputShape'>;
 }
@@ -105,7 +122,11 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'oversample', 'onBadImage',
+  'targetRecall', 'positive', 'cv',
 ];
+
+/** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
+export const CV_VAL_RATIO = 0.2;
 
 /** `imageSize` -> `--image-size`, for messages. */
 export function flag(key: string): string {
@@ -140,8 +161,9 @@ function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | nu
 }
 
 function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
-  const valRatio = raw.valRatio ?? 0.1;
-  const testRatio = raw.testRatio ?? 0.1;
+  if (raw.cv !== undefined && raw.testRatio !== undefined) throw new UsageError('--cv K tests on each fold in turn: --test-ratio does not apply (--val-ratio is the validation fraction of the training folds)');
+  const valRatio = raw.valRatio ?? (raw.cv !== undefined ? CV_VAL_RATIO : 0.1);
+  const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? 0.1);
   if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
   return {
     imageSize: raw.imageSize ?? [recipe.inputShape[0], recipe.inputShape[1]],
@@ -208,6 +230,11 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   if (raw.l2Form !== undefined && l2Lambda === undefined) throw new UsageError('--l2-form needs --l2 <lambda>');
   if (raw.patience !== undefined && folder && raw.valRatio === 0) throw new UsageError('--patience watches val_loss: it needs a validation split (--val-ratio > 0)');
   if (raw.evalEvery !== undefined && folder && raw.valRatio === 0) throw new UsageError('--eval-every evaluates on the validation split: it needs --val-ratio > 0');
+  if (raw.cv !== undefined && raw.cv < 2) throw new UsageError(`--cv needs at least 2 folds, got ${raw.cv}`);
+  if (raw.targetRecall !== undefined && raw.positive === undefined) throw new UsageError('--target-recall R needs --positive CLASS: the class whose recall must reach R (e.g. --positive malignant)');
+  if (raw.targetRecall !== undefined && raw.valRatio === 0) throw new UsageError('--target-recall chooses the threshold on the validation split: it needs --val-ratio > 0');
+  if (raw.minEpochs !== undefined && raw.minEpochs > epochs) throw new UsageError(`--min-epochs ${raw.minEpochs} is more than --epochs ${epochs}`);
+  if (raw.minEpochs !== undefined && folder && raw.valRatio === 0) throw new UsageError('--min-epochs delays model selection on the validation split: it needs --val-ratio > 0');
   return {
     preset: presetName,
     architecture: raw.model === undefined ? null : resolvePath(raw.model),
@@ -221,6 +248,10 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     patience: raw.patience ?? null,
     lrSchedule: lrSchedule(raw, epochs),
     evalEvery: raw.evalEvery ?? null,
+    minEpochs: raw.minEpochs ?? null,
+    operatingPoint: raw.targetRecall === undefined ? null : { targetRecall: raw.targetRecall, positive: raw.positive! },
+    positive: raw.positive ?? null,
+    cv: raw.cv === undefined ? null : { folds: raw.cv },
     seed: raw.seed ?? 0,
     data: {
       source: folder ? { kind: 'folder', dir: resolvePath(raw.data!) } : { kind: 'mnist' },

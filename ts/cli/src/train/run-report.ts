@@ -3,7 +3,7 @@
  * and the final test evaluation of the best model.
  */
 import { writeReport } from '../report/index.js';
-import type { Evaluation } from '../model/evaluation.js';
+import { reportEvaluation, type Evaluation } from '../model/evaluation.js';
 import type { HistoryRow } from './history-csv.js';
 
 /**
@@ -32,6 +32,6 @@ export async function writeRunReport(dir: string, opts: { title: string; runInfo
     runInfo: opts.runInfo,
     history: historyFromRows(opts.rows),
     stepsPerEpoch: opts.stepsPerEpoch,
-    evaluation: { data: opts.testDescription, report: opts.test.report, ...(opts.test.roc ? { roc: opts.test.roc } : {}) },
+    evaluation: reportEvaluation(opts.test, opts.testDescription),
   });
 }

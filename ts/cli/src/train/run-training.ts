@@ -4,11 +4,12 @@
  * validation and test evaluation, the report and summary.json.
  */
 import { basename } from 'node:path';
-import { ProgressLogger, Sequential, type Callback, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import { ConfigError, ProgressLogger, Sequential, type Callback, type ClassificationReport, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
-import { evaluateModel, type Evaluation } from '../model/evaluation.js';
+import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
+import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
 import { PRESETS } from '../model/presets.js';
 import { count, percent, fixed, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
@@ -43,7 +44,7 @@ interface Prepared {
   history: HistoryRow[];
 }
 
-async function modelFor(o: TrainOptions, engine: Engine): Promise<Sequential> {
+export async function modelFor(o: TrainOptions, engine: Engine): Promise<Sequential> {
   if (o.preset !== null) {
     const preset = PRESETS[o.preset];
     const arch = withKernelRegularizer(architectureOf(preset.name, preset.layers()), regularizer(o.l2));
@@ -58,6 +59,9 @@ export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise
   const model = await modelFor(o, ctx.engine);
   const data = await loadTrainingData({ ...o.data, inputShape: model.inputShape });
   model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null };
+  // Checked before anything is written: a wrong --positive must not leave a half-made run.
+  positiveIndex(o, model, data.classNames);
+  if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
   compileModel(model, o);
   const reg = model.plan().regularizer;
   const config: RunConfig = {
@@ -90,6 +94,7 @@ export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
   const dir = ctx.runDir;
   const config = await readRunConfig(dir.file(RUN_FILES.config));
   const o = config.options;
+  if (o.cv) throw new RunError(`${dir.path}: a cross-validation run (--cv ${o.cv.folds}) cannot be resumed; its completed folds are in cv.csv`);
   if ((await readRunStatus(dir.file(RUN_FILES.summary))) === 'completed') throw new RunError(`${dir.path}: this run has already completed; nothing to resume`);
   const { model, state } = await readLastCheckpoint(dir.file(RUN_FILES.last), ctx.engine);
   if (state.epochsCompleted >= o.epochs) throw new RunError(`${dir.path}: all ${o.epochs} epochs are already completed; nothing to resume`);
@@ -102,6 +107,31 @@ export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
 
 function metrics(m: Record<string, number>): Metrics {
   return { loss: m.loss!, accuracy: m.accuracy! };
+}
+
+/** The positive class of a binary model: --positive (checked), else class 1; null for multi-class models. */
+export function positiveIndex(o: TrainOptions, model: Sequential, classNames: readonly string[]): number | null {
+  if (o.positive) return positiveClassIndex(model, classNames, o.positive);
+  return model.classes === 2 ? 1 : null;
+}
+
+/** One line of binary metrics for the positive class. */
+export function binaryLine(r: ClassificationReport, pos: number): string {
+  const m = classMetrics(r, pos);
+  return `accuracy ${percent(r.accuracy)}, ${m.name} recall ${percent(m.recall)}, precision ${percent(m.precision)}, F1 ${percent(m.f1)}`;
+}
+
+/** summary.json's numbers of an evaluation. */
+export function testMetrics(ev: Evaluation, pos: number | null): RunSummary['test'] {
+  const at = (r: ClassificationReport) => (pos === null ? null : classMetrics(r, pos));
+  return {
+    loss: ev.loss ?? Number.NaN,
+    accuracy: ev.atDefault.accuracy,
+    auc: ev.auc,
+    samples: ev.samples,
+    positive: at(ev.atDefault),
+    atThreshold: ev.operating ? { threshold: ev.operating.threshold, accuracy: ev.operating.report.accuracy, positive: at(ev.operating.report) } : null,
+  };
 }
 
 export async function runTraining(p: Prepared, ctx: TrainContext): Promise<number> {
@@ -122,8 +152,11 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const interrupt = new Interrupt((sig) => view.notice(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step (press Ctrl-C again to quit at once)...`));
   const history = new HistoryCsv(file('history'), interrupt, p.history);
   const monitor = data.val ? 'val_loss' : 'loss';
-  const best = bestCheckpoint(file('best'), monitor, interrupt, start.best ?? undefined);
-  const early = o.patience === null ? null : new ResumableEarlyStopping(o.patience, start.earlyStopping);
+  const startFrom = data.val && o.minEpochs ? o.minEpochs - 1 : 0;
+  let bestEpoch: number | null = null;
+  const best = bestCheckpoint(file('best'), monitor, interrupt, start.best ?? undefined, startFrom, (e) => (bestEpoch = e));
+  const early = o.patience === null ? null : new ResumableEarlyStopping(o.patience, start.earlyStopping, startFrom);
+  const epochSeconds: number[] = [];
   const last = new LastCheckpoint(file('last'), interrupt, start, () => ({
     best: Number.isFinite(best.best) ? best.best : null,
     earlyStopping: early?.snapshot() ?? null,
@@ -134,6 +167,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
       trainSeconds = e.seconds;
       epochsRun = e.epochs;
     }
+    if (e.type === 'epoch') epochSeconds.push(e.seconds);
     view.onEvent(e);
   });
   // Order matters at epoch end: the best checkpoint and early stopping update their state before last.safetensors records it.
@@ -164,7 +198,9 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
     runDir: runDir.path,
     epochs: { planned: o.epochs, completed: epochsCompleted, stoppedEarly: early !== null && early.stoppedEpoch > 0 },
     steps: model.step,
-    seconds: { training: trainSeconds, total: (performance.now() - ctx.startedAt) / 1000 },
+    seconds: { training: trainSeconds, total: (performance.now() - ctx.startedAt) / 1000, decoding: data.decodeSeconds ?? null, perEpoch: epochSeconds },
+    bestEpoch: null,
+    operatingPoint: null,
     validation: null,
     test: null,
     files,
@@ -184,18 +220,44 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   // The final numbers are those of the best model (Keras' restoreBestWeights), read back from its file.
   const bestModel = await Sequential.load(file('best'), { engine: ctx.engine }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
+  summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
+  const pos = positiveIndex(o, bestModel, data.classNames);
   const evalArgs = { batchSize: o.batchSize, classNames: data.classNames };
   const val = data.val ? metrics(await bestModel.evaluate(data.val, { batchSize: o.batchSize })) : null;
+  let chosen: ChosenThreshold | null = null;
+  if (o.operatingPoint && data.val && pos !== null) {
+    chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
+    await bestModel.save(file('best'));
+    files[RUN_FILES.best] = file('best');
+    summary.operatingPoint = {
+      positiveClass: pos,
+      className: data.classNames[pos]!,
+      targetRecall: chosen.targetRecall,
+      threshold: chosen.threshold,
+      validation: { samples: chosen.samples, recall: chosen.recall, precision: chosen.precision },
+    };
+  }
   let test: Evaluation | null = null;
   if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
   summary.validation = val;
-  summary.test = test ? { loss: test.loss ?? Number.NaN, accuracy: test.accuracy } : null;
+  summary.test = test ? testMetrics(test, pos) : null;
   summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
   interrupt.dispose();
 
   out.line();
+  if (summary.bestEpoch !== null) out.line(`best model           epoch ${summary.bestEpoch} (lowest ${monitor}${startFrom ? ` from epoch ${startFrom + 1} on` : ''})`);
   if (val) out.line(`validation accuracy  ${percent(val.accuracy)}   (loss ${fixed(val.loss)})`);
-  if (test) out.line(`test accuracy        ${percent(test.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
+  if (chosen) {
+    out.line(
+      `decision threshold   ${chosen.threshold} on '${data.classNames[pos!]}' (stored in model.safetensors): ` +
+        `validation recall ${percent(chosen.recall)} >= ${percent(chosen.targetRecall)}, precision ${percent(chosen.precision)} (${count(chosen.samples)} images)`,
+    );
+  }
+  if (test) out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
+  if (test && pos !== null) {
+    out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
+    if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
+  }
   const images = data.train.size * epochsRun;
   out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${count(Math.round(images / trainSeconds))} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
 
@@ -206,8 +268,9 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
         model: o.preset ? `preset ${o.preset}` : String(o.architecture),
         data: data.description,
         recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
-        epochs: `${epochsCompleted} of ${o.epochs}`,
+        epochs: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
         'training time': seconds(trainSeconds),
+        ...(chosen ? { 'decision threshold': `${chosen.threshold} on '${data.classNames[pos!]}' (validation recall ${percent(chosen.recall)} >= target ${percent(chosen.targetRecall)})` } : {}),
       },
       rows: history.rows,
       stepsPerEpoch: Math.ceil(data.train.size / o.batchSize),

@@ -10,6 +10,13 @@ export interface Metrics {
   accuracy: number;
 }
 
+export interface ClassScore {
+  name: string;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
 export interface RunSummary {
   status: 'completed' | 'interrupted';
   /** The signal that interrupted the run. */
@@ -17,10 +24,34 @@ export interface RunSummary {
   runDir: string;
   epochs: { planned: number; completed: number; stoppedEarly: boolean };
   steps: number;
-  seconds: { training: number; total: number };
+  seconds: {
+    training: number;
+    total: number;
+    /** Listing and decoding the images, before the first epoch (image folders). */
+    decoding?: number | null;
+    /** Each epoch of this invocation (a resumed run: the epochs after the resume). */
+    perEpoch?: number[];
+  };
+  /** The epoch (1-based) model.safetensors comes from, when known. */
+  bestEpoch?: number | null;
+  /** --target-recall: the threshold chosen on the validation split and stored in model.safetensors. */
+  operatingPoint?: {
+    positiveClass: number;
+    className: string;
+    targetRecall: number;
+    threshold: number;
+    validation: { samples: number; recall: number; precision: number };
+  } | null;
   /** Metrics of the best model (model.safetensors) at the end. */
   validation: Metrics | null;
-  test: Metrics | null;
+  test: (Metrics & {
+    auc?: number | null;
+    samples?: number;
+    /** The positive class at threshold 0.5 (binary models). */
+    positive?: ClassScore | null;
+    /** At the stored decision threshold. */
+    atThreshold?: { threshold: number; accuracy: number; positive: ClassScore | null } | null;
+  }) | null;
   files: Record<string, string>;
   /** How to continue an interrupted run. */
   resume?: string;

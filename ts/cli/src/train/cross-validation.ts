@@ -1,0 +1,341 @@
+/**
+ * `lite-cnn train --cv K`: K-fold cross-validation, by patient when the
+ * folder knows patients (the SDK's `groupKFold`, stratified by class).
+ *
+ * Scheme, fold k of K:
+ * - test: fold k (its patients are in no other split of this fold);
+ * - the other K-1 folds are split again by patient (`splitSamples`, test
+ *   ratio 0) into train and a validation split of `--val-ratio` of their
+ *   images (default 0.2: with 8 benign patients in the training folds, one or
+ *   two of them land in validation);
+ * - a fresh model (same seed, same recipe) trains on train; the validation
+ *   split picks the best epoch (lowest val_loss, from `--min-epochs` on),
+ *   drives `--patience`, and chooses the `--target-recall` threshold;
+ * - the best model is evaluated once on the test fold, at 0.5 and at its
+ *   threshold. The test fold is never looked at before that.
+ * Images are decoded once for all folds. Outputs: RUN_DIR/fold-k/ (model,
+ * history.csv, split.csv), cv.csv (a row per fold, rewritten after each
+ * fold), cv.json (folds + mean ± sample std), report.html (the fold table
+ * and the pooled out-of-fold predictions at 0.5), summary.json.
+ * A cross-validation run is not resumable: Ctrl-C keeps the completed folds.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ProgressLogger, Sequential, writeFileAtomic, type Callback, type ProgressEvent } from '@lite-cnn/sdk';
+import { foldAssignments, folderDatasets, imageShape, openFolder } from '../data/folder-source.js';
+import { RunError, EXIT } from '../errors.js';
+import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
+import { chooseThreshold } from '../model/operating-point.js';
+import { writeReport } from '../report/index.js';
+import { count, fixed, percent, seconds } from '../ui/format.js';
+import { makeProgressView } from '../ui/progress-view.js';
+import { describeEngine } from '../engine.js';
+import { cliVersion, sdkVersion } from '../versions.js';
+import { bestCheckpoint } from './checkpoints.js';
+import { describeRegularizer } from './describe.js';
+import { ResumableEarlyStopping } from './early-stopping.js';
+import { releaseUnreachableModels } from './release.js';
+import { HistoryCsv } from './history-csv.js';
+import { Interrupt } from './interrupt.js';
+import type { TrainOptions } from './options.js';
+import { compileModel, lossFor, lrScheduler } from './recipe.js';
+import { writeRunConfig, type RunConfig } from './run-config.js';
+import { RUN_FILES } from './run-dir.js';
+import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
+import { writeRunSummary, type RunSummary } from './summary.js';
+
+/** One fold's outcome: cv.csv's row. */
+export interface FoldResult {
+  fold: number;
+  trainImages: number;
+  valImages: number;
+  testImages: number;
+  testPatients: number | null;
+  /** At threshold 0.5 (binary) / argmax. */
+  accuracy: number;
+  recall: number | null;
+  precision: number | null;
+  f1: number | null;
+  macroF1: number;
+  auc: number | null;
+  /** --target-recall: the fold's threshold (chosen on its validation split) and the test metrics there. */
+  threshold: number | null;
+  accuracyAtThreshold: number | null;
+  recallAtThreshold: number | null;
+  precisionAtThreshold: number | null;
+  f1AtThreshold: number | null;
+  epochs: number;
+  bestEpoch: number | null;
+  secondsPerEpoch: number;
+  firstEpochSeconds: number;
+}
+
+const COLUMNS: (keyof FoldResult)[] = [
+  'fold', 'trainImages', 'valImages', 'testImages', 'testPatients', 'accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc',
+  'threshold', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'epochs', 'bestEpoch', 'secondsPerEpoch', 'firstEpochSeconds',
+];
+const SNAKE = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Metrics summarized over folds: mean and sample standard deviation (n - 1). */
+const SUMMARIZED: (keyof FoldResult)[] = ['accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'threshold', 'epochs', 'bestEpoch', 'secondsPerEpoch'];
+
+export interface MeanStd {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** Display statistics of a column of fold results (the SDK has no summary statistics helper yet). */
+function meanStd(values: readonly (number | null)[]): MeanStd | null {
+  const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
+  if (v.length === 0) return null;
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const std = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean, std, n: v.length };
+}
+
+function cvCsv(rows: readonly FoldResult[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  return [COLUMNS.map(SNAKE).join(','), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+}
+
+export function summarize(rows: readonly FoldResult[]): Partial<Record<keyof FoldResult, MeanStd>> {
+  const out: Partial<Record<keyof FoldResult, MeanStd>> = {};
+  for (const k of SUMMARIZED) {
+    const s = meanStd(rows.map((r) => r[k] as number | null));
+    if (s) out[k] = s;
+  }
+  return out;
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : percent(v, 1));
+const pm = (s: MeanStd | undefined, asPercent = true) => (s === undefined ? 'n/a' : asPercent ? `${percent(s.mean, 1)} ± ${(s.std * 100).toFixed(1)}` : `${fixed(s.mean, 3)} ± ${fixed(s.std, 3)}`);
+
+/** The fold table as text cells: one row per fold and a mean ± std row. */
+function tableCells(rows: readonly FoldResult[], posName: string | null, withThreshold: boolean): { columns: string[]; cells: string[][] } {
+  const p = posName ?? 'positive';
+  const columns = ['fold', 'test images', 'accuracy', `${p} recall`, `${p} precision`, `${p} F1`, 'AUC'];
+  if (withThreshold) columns.push('threshold', 'accuracy @t', `${p} recall @t`, `${p} precision @t`);
+  columns.push('epochs (best)', 's/epoch');
+  const cells = rows.map((r) => {
+    const c = [String(r.fold), `${r.testImages}${r.testPatients !== null ? ` (${r.testPatients} pat.)` : ''}`, pct(r.accuracy), pct(r.recall), pct(r.precision), pct(r.f1), r.auc === null ? 'n/a' : fixed(r.auc, 3)];
+    if (withThreshold) c.push(r.threshold === null ? 'n/a' : fixed(r.threshold, 3), pct(r.accuracyAtThreshold), pct(r.recallAtThreshold), pct(r.precisionAtThreshold));
+    c.push(`${r.epochs} (${r.bestEpoch ?? '-'})`, fixed(r.secondsPerEpoch, 2));
+    return c;
+  });
+  const s = summarize(rows);
+  const mean = ['mean ± std', String(rows.reduce((a, r) => a + r.testImages, 0)), pm(s.accuracy), pm(s.recall), pm(s.precision), pm(s.f1), pm(s.auc, false)];
+  if (withThreshold) mean.push(pm(s.threshold, false), pm(s.accuracyAtThreshold), pm(s.recallAtThreshold), pm(s.precisionAtThreshold));
+  mean.push(s.epochs ? `${fixed(s.epochs.mean, 1)} (${s.bestEpoch ? fixed(s.bestEpoch.mean, 1) : '-'})` : 'n/a', s.secondsPerEpoch ? fixed(s.secondsPerEpoch.mean, 2) : 'n/a');
+  cells.push(mean);
+  return { columns, cells };
+}
+
+function textTable(columns: readonly string[], cells: readonly (readonly string[])[]): string {
+  const w = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (r: readonly string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(columns), w.map((n) => '-'.repeat(n)).join('  '), ...cells.map(line)].join('\n');
+}
+
+export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Promise<number> {
+  const { out, runDir, engine } = ctx;
+  const K = o.cv!.folds;
+  const f = o.data.folder!;
+  const dir = (o.data.source as { dir: string }).dir;
+  const template = await modelFor(o, engine);
+  const opened = await openFolder(dir, f, imageShape(f, template.inputShape));
+  const classNames = opened.listing.classNames;
+  const pos = positiveIndex(o, template, classNames);
+  const posName = pos === null ? null : classNames[pos]!;
+  const folds = foldAssignments(opened, f, K, o.seed);
+  const grouped = f.splitBy !== null && opened.listing.groupsKnown;
+  compileModel(template, o);
+  const reg = template.plan().regularizer;
+  const config: RunConfig = {
+    format: 'lite-cnn-run',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    argv: ctx.argv,
+    versions: { cli: cliVersion, sdk: sdkVersion, node: process.version },
+    engine: describeEngine(engine),
+    seed: o.seed,
+    options: o,
+    data: {
+      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation ${grouped ? 'by patient' : 'by image'}`,
+      source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
+      classNames,
+      preprocessing: { kind: 'none' },
+    },
+    model: { name: template.name, inputShape: [...template.inputShape], layers: template.layers.map((l) => l.getConfig()), params: template.countParams(), loss: lossFor(template), regularizer: reg ? describeRegularizer(reg) : null },
+    resumes: [],
+  };
+  await writeRunConfig(runDir.file(RUN_FILES.config), config);
+
+  const skipped = opened.all.skipped.length;
+  out.line(`lite-cnn train --cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(template.countParams().total)} parameters)`);
+  out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
+  out.line(`scheme: test = fold k; validation = ${f.valRatio} of the other folds' images (${grouped ? 'whole patients' : 'images'}) for the best epoch${o.minEpochs ? ` (from epoch ${o.minEpochs} on)` : ''}${o.operatingPoint ? ` and the threshold (recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
+  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`run:    ${runDir.path}`);
+
+  const rows: FoldResult[] = [];
+  const pooled: { labels: number[]; probs: number[] } = { labels: [], probs: [] };
+  const interrupt = new Interrupt(() => out.line('\nCtrl-C: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...'));
+  interrupt.listen();
+  const t0 = performance.now();
+  try {
+    for (let k = 0; k < K && interrupt.signal === undefined; k++) {
+      // The previous fold's models are unreachable now: free their wasm memory before building the next.
+      if (k > 0) await releaseUnreachableModels();
+      const foldDir = path.join(runDir.path, `fold-${k + 1}`);
+      await mkdir(foldDir, { recursive: true }).catch((cause) => {
+        throw new RunError(`cannot create ${foldDir}: ${(cause as Error).message}`, { cause });
+      });
+      const fileOf = (name: string) => path.join(foldDir, name);
+      const data = folderDatasets(opened, folds[k]!, { ...o.data, inputShape: template.inputShape });
+      await data.writeSplit!(fileOf(RUN_FILES.split));
+      const model = await modelFor(o, engine);
+      model.metadata = { classNames, preprocessing: data.preprocessing, threshold: null };
+      compileModel(model, o);
+      const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
+      const test = splits.find((s) => s.split === 'test')!;
+      out.line();
+      out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
+
+      const view = makeProgressView(out);
+      const epochSeconds: number[] = [];
+      let bestEpoch: number | null = null;
+      const monitor = data.val ? 'val_loss' : 'loss';
+      const startFrom = data.val && o.minEpochs ? o.minEpochs - 1 : 0;
+      const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
+      const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
+      const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
+      const schedule = lrScheduler(o);
+      const progress = new ProgressLogger((e: ProgressEvent) => {
+        if (e.type === 'epoch') epochSeconds.push(e.seconds);
+        view.onEvent(e);
+      });
+      const callbacks: Callback[] = [...(schedule ? [schedule] : []), interrupt, history, best, ...(early ? [early] : []), progress];
+      try {
+        await model.fit(data.train, {
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          ...(data.val ? { validationData: data.val } : {}),
+          ...(o.classWeight ? { classWeight: o.classWeight } : {}),
+          ...(o.evalEvery !== null && data.val ? { evaluateEvery: o.evalEvery } : {}),
+          callbacks,
+        });
+      } finally {
+        view.close();
+      }
+      await history.flush();
+      if (interrupt.signal !== undefined) break;
+
+      const bestModel = await Sequential.load(fileOf(RUN_FILES.best), { engine }).catch(() => model);
+      let threshold: number | null = null;
+      if (o.operatingPoint && data.val && pos !== null) {
+        const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
+        threshold = chosen.threshold;
+        out.line(`  threshold ${fixed(chosen.threshold, 4)} (validation ${posName} recall ${percent(chosen.recall, 1)}, precision ${percent(chosen.precision, 1)})`);
+      }
+      await bestModel.save(fileOf(RUN_FILES.best));
+      const ev = await evaluateModel(bestModel, data.test!, { batchSize: o.batchSize, classNames });
+      pooled.labels.push(...ev.labels);
+      pooled.probs.push(...ev.probs);
+      const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
+      const d = at(ev.atDefault);
+      const t = ev.operating ? at(ev.operating.report) : null;
+      const row: FoldResult = {
+        fold: k + 1,
+        trainImages: data.train.size,
+        valImages: data.val?.size ?? 0,
+        testImages: ev.samples,
+        testPatients: test.patients,
+        accuracy: ev.atDefault.accuracy,
+        recall: d?.recall ?? null,
+        precision: d?.precision ?? null,
+        f1: d?.f1 ?? null,
+        macroF1: ev.atDefault.macroAvg.f1,
+        auc: ev.auc,
+        threshold,
+        accuracyAtThreshold: ev.operating?.report.accuracy ?? null,
+        recallAtThreshold: t?.recall ?? null,
+        precisionAtThreshold: t?.precision ?? null,
+        f1AtThreshold: t?.f1 ?? null,
+        epochs: epochSeconds.length,
+        bestEpoch: bestEpoch === null ? null : bestEpoch + 1,
+        secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
+        firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
+      };
+      rows.push(row);
+      await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
+      out.line(
+        `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +
+          (threshold !== null ? `; at ${fixed(threshold, 3)}: accuracy ${pct(row.accuracyAtThreshold)}, recall ${pct(row.recallAtThreshold)}, precision ${pct(row.precisionAtThreshold)}` : ''),
+      );
+    }
+  } finally {
+    interrupt.dispose();
+  }
+
+  const summaryStats = summarize(rows);
+  const complete = rows.length === K;
+  const cvJson = { folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: f.valRatio, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
+  if (rows.length) {
+    await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
+    await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
+  }
+  const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
+  const totalSeconds = (performance.now() - ctx.startedAt) / 1000;
+  const summary: RunSummary = {
+    status: complete ? 'completed' : 'interrupted',
+    runDir: runDir.path,
+    epochs: { planned: o.epochs, completed: rows.reduce((a, r) => a + r.epochs, 0), stoppedEarly: rows.some((r) => r.epochs < o.epochs) },
+    steps: 0,
+    seconds: { training: (performance.now() - t0) / 1000, total: totalSeconds, decoding: opened.decodeSeconds },
+    validation: null,
+    test: null,
+    files: {},
+  };
+  if (!complete) {
+    if (interrupt.signal !== undefined) summary.signal = interrupt.signal;
+    await writeRunSummary(runDir.file(RUN_FILES.summary), summary);
+    out.line(`Interrupted after ${rows.length} of ${K} folds; cv.csv holds the completed folds (a cross-validation run is not resumable).`);
+    out.result({ ...summary, cv: cvJson });
+    return interrupt.signal !== undefined ? interrupt.exitCode : EXIT.failure;
+  }
+
+  out.line();
+  out.line(`${K}-fold cross-validation (${grouped ? 'by patient' : 'by image'}), best model of each fold on its test fold; mean ± sample std over folds:`);
+  out.line(textTable(columns, cells));
+  out.line(`time: ${seconds(summary.seconds.training)} for ${K} folds (+ ${seconds(opened.decodeSeconds)} decoding once)`);
+
+  // The report: the fold table, and the pooled out-of-fold predictions at 0.5.
+  const ev = evaluateOutputs(Uint32Array.from(pooled.labels), Float32Array.from(pooled.probs), {
+    outputs: template.outputShape[2],
+    classes: template.classes,
+    classNames,
+    positiveClass: pos ?? 1,
+  });
+  const written = await writeReport(runDir.path, {
+    title: `lite-cnn ${K}-fold cross-validation ${runDir.path}`,
+    runInfo: {
+      model: o.preset ? `preset ${o.preset}` : String(o.architecture),
+      data: config.data.description,
+      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
+      scheme: `test = fold k; validation = ${f.valRatio} of the other folds' ${grouped ? 'patients' : 'images'} (best epoch${o.minEpochs ? ` from epoch ${o.minEpochs}` : ''}${o.operatingPoint ? ', threshold' : ''})`,
+      'training time': seconds(summary.seconds.training),
+    },
+    evaluation: reportEvaluation(ev, `out-of-fold predictions of the ${K} folds' best models, ${count(ev.samples)} images, at threshold 0.5`),
+    tables: [{ id: 'cv', title: 'Cross-validation folds', note: `Each fold's best model on its test fold; last row: mean ± sample standard deviation over the ${K} folds.`, columns, rows: cells }],
+  });
+  const files: Record<string, string> = { [RUN_FILES.config]: runDir.file(RUN_FILES.config), 'cv.csv': runDir.file('cv.csv'), 'cv.json': runDir.file('cv.json') };
+  for (const w of written) files[path.basename(w)] = w;
+  for (let k = 1; k <= K; k++) files[`fold-${k}/`] = path.join(runDir.path, `fold-${k}`);
+  files[RUN_FILES.summary] = runDir.file(RUN_FILES.summary);
+  summary.files = files;
+  await writeRunSummary(runDir.file(RUN_FILES.summary), summary);
+  out.line(`saved to ${runDir.path}: ${Object.keys(files).sort().join(', ')}`);
+  out.result({ ...summary, cv: cvJson });
+  return EXIT.ok;
+}

@@ -1,0 +1,478 @@
+/**
+ * The built CLI (`npm run build` first) on image folders, spawned as users run
+ * it: a small folder generated here with sharp (2 classes, 12 images each,
+ * mostly 32x32 with some 40x28, a manifest.csv with a patient column), a tiny
+ * arch.json, 1-2 epochs at --image-size 32. Then bad input, and the real
+ * BreakHis tiles when ../shared/data/breakhis-200x-tiles is present.
+ */
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors } from '@lite-cnn/sdk';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const BREAKHIS = fileURLToPath(new URL('../../../../shared/data/breakhis-200x-tiles', import.meta.url));
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `lite-cnn-folder-${name}-`));
+
+function run(args: string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd: opts.cwd ?? tmpdir(), env: { ...process.env, LITE_CNN_DEBUG: '' } });
+}
+
+const CLASSES = ['benign', 'malignant'] as const;
+
+/** A 32x32 (or w x h) RGB image whose pattern depends on the class: horizontal vs vertical halves. */
+function pixels(cls: number, i: number, w: number, h: number): Buffer {
+  const px = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const on = cls === 0 ? y < h / 2 : x < w / 2;
+      const p = (y * w + x) * 3;
+      px[p] = on ? 220 : 40;
+      px[p + 1] = (on ? 180 : 60) + i;
+      px[p + 2] = on ? 40 : 200;
+    }
+  }
+  return px;
+}
+
+interface Extra {
+  /** Path relative to the root, e.g. 'malignant/bad.jpg'. */
+  file: string;
+  bytes: Buffer;
+  /** A manifest row (images need one: the manifest has a patient column). */
+  patient?: string;
+}
+
+/**
+ * The test folder: <root>/{benign,malignant}/*.{jpg,png}, 12 per class, every
+ * 4th image 40x28 (mixed sizes), 2 images per patient, manifest.csv
+ * (file,label,patient), plus `extras`.
+ */
+async function makeFolder(root: string, extras: Extra[] = []): Promise<string> {
+  const rows = ['file,label,patient'];
+  for (const [c, cls] of CLASSES.entries()) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < 12; i++) {
+      const [w, h] = i % 4 === 3 ? [40, 28] : [32, 32];
+      const name = `${cls}-${String(i).padStart(2, '0')}.${i % 2 ? 'png' : 'jpg'}`;
+      const img = sharp(pixels(c, i, w, h), { raw: { width: w, height: h, channels: 3 } });
+      await (i % 2 ? img.png() : img.jpeg({ quality: 95 })).toFile(join(root, cls, name));
+      rows.push(`${cls}/${name},${cls},${cls[0]}${Math.floor(i / 2)}`);
+    }
+  }
+  for (const e of extras) {
+    mkdirSync(join(root, e.file.split('/')[0]!), { recursive: true });
+    writeFileSync(join(root, e.file), e.bytes);
+    if (e.patient !== undefined) rows.push(`${e.file},${e.file.split('/')[0]},${e.patient}`);
+  }
+  writeFileSync(join(root, 'manifest.csv'), `${rows.join('\n')}\n`);
+  return root;
+}
+
+function arch(dir: string, units = 2): string {
+  const path = join(dir, `arch-${units}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      inputShape: [32, 32, 3],
+      layers: [{ kind: 'Conv2D', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }, { kind: 'Flatten' }, { kind: 'Dense', units, activation: 'softmax' }],
+    }),
+  );
+  return path;
+}
+
+/** split.csv rows as objects. */
+function readSplit(path: string): { path: string; label: string; class: string; group: string; split: string }[] {
+  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = head!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as never);
+}
+
+/** Every group (patient) lies in exactly one split. */
+function expectNoPatientInTwoSplits(rows: { group: string; split: string }[]): void {
+  const where = new Map<string, Set<string>>();
+  for (const r of rows) {
+    expect(r.group, 'every image has a patient').not.toBe('');
+    (where.get(r.group) ?? where.set(r.group, new Set()).get(r.group)!).add(r.split);
+  }
+  const leaked = [...where].filter(([, s]) => s.size > 1).map(([g]) => g);
+  expect(leaked).toEqual([]);
+}
+
+function tensors(path: string): Map<string, Buffer> {
+  const file = decodeSafetensors(new Uint8Array(readFileSync(path)));
+  return new Map([...file.tensors].map(([name, t]) => [name, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+}
+
+function modelMetadata(path: string): { classNames: string[]; preprocessing: { kind: string }; threshold: { positiveClass: number; value: number } | null } {
+  return JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(path))).metadata.metadata!);
+}
+
+/** The common arguments of a tiny run on `data`. */
+const tiny = (data: string, archFile: string) => ['train', '--data', data, '--model', archFile, '--image-size', '32', '--val-ratio', '0.25', '--test-ratio', '0.25'];
+
+let root: string;
+let data: string;
+let archFile: string;
+
+beforeAll(async () => {
+  root = tmp('root');
+  data = await makeFolder(join(root, 'data'));
+  archFile = arch(root);
+});
+
+describe('train on an image folder', () => {
+  let run1: string;
+  let summary: {
+    status: string;
+    test: { accuracy: number; samples: number; atThreshold: { threshold: number; accuracy: number } | null };
+    operatingPoint: { threshold: number; className: string; targetRecall: number; validation: { recall: number } };
+  };
+
+  beforeAll(() => {
+    run1 = join(root, 'run1');
+    const r = run([...tiny(data, archFile), '--epochs', '2', '--target-recall', '0.9', '--positive', 'malignant', '--out', run1, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    summary = JSON.parse(r.stdout);
+    expect(r.stderr).toMatch(/decision threshold\s+\S+ on 'malignant' \(stored in model\.safetensors\)/);
+    expect(r.stderr).toMatch(/test at 0\.5 /);
+  }, 60_000);
+
+  it('creates every output; mixed image sizes are resized; the split keeps patients apart', () => {
+    expect(summary.status).toBe('completed');
+    for (const f of ['model.safetensors', 'last.safetensors', 'history.csv', 'config.json', 'split.csv', 'summary.json', 'report.html', 'loss.png', 'accuracy.png', 'confusion_matrix.png', 'roc.png']) {
+      expect(existsSync(join(run1, f)), f).toBe(true);
+    }
+    expect(readdirSync(run1).filter((f) => f.endsWith('.tmp') || f.startsWith('.'))).toEqual([]);
+    expect(readFileSync(join(run1, 'loss.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(run1, 'report.html'), 'utf8')).toMatch(/id="thresholds"/);
+    const history = readFileSync(join(run1, 'history.csv'), 'utf8').trim().split('\n');
+    expect(history[0]).toBe('step,epoch,loss,accuracy,lr,val_loss,val_accuracy');
+    expect(history).toHaveLength(3);
+    const config = JSON.parse(readFileSync(join(run1, 'config.json'), 'utf8'));
+    // All 24 images, the 40x28 ones included, decoded to 32x32.
+    expect(config.data.source).toMatchObject({ kind: 'folder', images: 24, skipped: [], grouped: true });
+    expect(config.options.operatingPoint).toEqual({ targetRecall: 0.9, positive: 'malignant' });
+    const split = readSplit(join(run1, 'split.csv'));
+    expect(split).toHaveLength(24);
+    expect(new Set(split.map((r) => r.split))).toEqual(new Set(['train', 'val', 'test']));
+    expectNoPatientInTwoSplits(split);
+  });
+
+  it('stores the validation-chosen threshold in model.safetensors', () => {
+    const md = modelMetadata(join(run1, 'model.safetensors'));
+    expect(md.classNames).toEqual(['benign', 'malignant']);
+    expect(md.preprocessing).toEqual({ kind: 'minmax' });
+    expect(md.threshold).toEqual({ positiveClass: 1, value: summary.operatingPoint.threshold });
+    expect(summary.operatingPoint.className).toBe('malignant');
+    expect(summary.operatingPoint.validation.recall).toBeGreaterThanOrEqual(0.9);
+    expect(summary.test.atThreshold?.threshold).toBe(summary.operatingPoint.threshold);
+  });
+
+  it('evaluate reads the run back: the same test split (split.csv), at 0.5 and at the stored threshold', () => {
+    const r = run(['evaluate', '--model', join(run1, 'model.safetensors'), '--data', data, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const ev = JSON.parse(r.stdout);
+    const testRows = readSplit(join(run1, 'split.csv')).filter((s) => s.split === 'test');
+    expect(ev.samples).toBe(testRows.length);
+    expect(ev.samples).toBe(summary.test.samples);
+    expect(ev.data).toMatch(/test split of .*split\.csv/);
+    expect(ev.threshold).toEqual({ value: summary.operatingPoint.threshold, positiveClass: 1, source: 'stored' });
+    expect(ev.atDefault.decision).toEqual({ rule: 'threshold', threshold: 0.5, positiveClass: 1 });
+    expect(ev.atDefault.accuracy).toBeCloseTo(summary.test.accuracy, 10);
+    expect(ev.atThreshold.accuracy).toBeCloseTo(summary.test.atThreshold!.accuracy, 10);
+    expect(ev.accuracy).toBe(ev.atThreshold.accuracy);
+
+    const text = run(['evaluate', '--model', join(run1, 'model.safetensors'), '--data', data]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/at threshold 0\.5: accuracy/);
+    expect(text.stdout).toMatch(/at the stored threshold \S+ on 'malignant'/);
+
+    const override = run(['evaluate', '--model', join(run1, 'model.safetensors'), '--data', data, '--threshold', '0.25', '--json']);
+    expect(override.status, override.stderr).toBe(0);
+    expect(JSON.parse(override.stdout).threshold).toEqual({ value: 0.25, positiveClass: 1, source: 'option' });
+
+    const all = run(['evaluate', '--model', join(run1, 'model.safetensors'), '--data', data, '--split', 'all', '--json']);
+    expect(all.status, all.stderr).toBe(0);
+    expect(JSON.parse(all.stdout).samples).toBe(24);
+  });
+
+  it('predict uses and reports the stored threshold; --threshold overrides it', () => {
+    const images = [join(data, 'benign', 'benign-00.jpg'), join(data, 'malignant', 'malignant-01.png'), join(data, 'malignant', 'malignant-03.png')];
+    const r = run(['predict', '--model', join(run1, 'model.safetensors'), ...images, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const t = summary.operatingPoint.threshold;
+    expect(out.decision).toMatchObject({ rule: 'threshold', threshold: t, positiveClass: 1, positiveClassName: 'malignant', source: 'stored' });
+    expect(out.predictions).toHaveLength(3);
+    for (const p of out.predictions) expect(p.class).toBe(p.probabilities.malignant >= t ? 'malignant' : 'benign');
+
+    const low = run(['predict', '--model', join(run1, 'model.safetensors'), ...images, '--threshold', '0', '--json']);
+    expect(low.status, low.stderr).toBe(0);
+    expect(JSON.parse(low.stdout).decision.source).toBe('option');
+    for (const p of JSON.parse(low.stdout).predictions) expect(p.class).toBe('malignant');
+  });
+
+  it('--target-recall is validated: R in (0, 1], a known positive class, a binary model', () => {
+    for (const bad of ['0', '1.5', 'x']) {
+      const r = run([...tiny(data, archFile), '--target-recall', bad, '--positive', 'malignant']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/'--target-recall <r>' argument .* is invalid\. expected a factor in \(0, 1\]/);
+    }
+    const noPositive = run([...tiny(data, archFile), '--target-recall', '0.9']);
+    expect(noPositive.status).toBe(2);
+    expect(noPositive.stderr).toMatch(/--target-recall R needs --positive CLASS/);
+
+    const dir = tmp('positive');
+    const unknown = run([...tiny(data, archFile), '--target-recall', '0.9', '--positive', 'tumour', '--out', join(dir, 'run')]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/--positive 'tumour' is not one of the classes: benign, malignant/);
+    expect(readdirSync(dir)).toEqual([]);
+
+    const three = run([...tiny(data, arch(dir, 3)), '--target-recall', '0.9', '--positive', 'malignant', '--out', join(dir, 'run3')]);
+    expect(three.status).toBe(1);
+    expect(three.stderr).toMatch(/--target-recall needs a binary model \(2 classes\), but this one has 3/);
+    expect(existsSync(join(dir, 'run3'))).toBe(false);
+  });
+});
+
+describe('--resume on an image folder', () => {
+  it('after SIGINT, --resume ends bit-identical to an uninterrupted run', { timeout: 120_000 }, async () => {
+    const dir = tmp('resume');
+    // Small batches and many epochs, so that the interruption lands mid-run.
+    const args = [...tiny(data, archFile), '--epochs', '150', '--batch-size', '2', '--threads', '2'];
+    const straight = run([...args, '--out', join(dir, 'straight')]);
+    expect(straight.status, straight.stderr).toBe(0);
+
+    const cut = join(dir, 'cut');
+    const child = spawn(process.execPath, [MAIN, ...args, '--out', cut], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && /Epoch 2\/150/.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr + stdout).toBe(130);
+    expect(stdout).toMatch(/Interrupted \(SIGINT\)/);
+    const state = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(join(cut, 'last.safetensors')))).metadata.lite_cnn_run!);
+    expect(state.epochsCompleted).toBeGreaterThanOrEqual(1);
+    expect(state.epochsCompleted).toBeLessThan(150);
+
+    const resumed = run(['train', '--resume', cut]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming at epoch/);
+    for (const f of ['last.safetensors', 'model.safetensors']) {
+      const a = tensors(join(dir, 'straight', f));
+      const b = tensors(join(cut, f));
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${f} ${name}`).toBe(true);
+    }
+    expect(readFileSync(join(cut, 'history.csv'), 'utf8')).toBe(readFileSync(join(dir, 'straight', 'history.csv'), 'utf8'));
+    expect(readFileSync(join(cut, 'split.csv'), 'utf8')).toBe(readFileSync(join(dir, 'straight', 'split.csv'), 'utf8'));
+  });
+});
+
+describe('lite-cnn split', () => {
+  it('writes split.csv and copies the files into train/ val/ test/<class>/', () => {
+    const out = join(tmp('split'), 'out');
+    const r = run(['split', '--data', data, '--out', out, '--val-ratio', '0.25', '--test-ratio', '0.25', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.grouped).toBe(true);
+    expect(result.splits.map((s: { images: number }) => s.images).reduce((a: number, b: number) => a + b, 0)).toBe(24);
+    for (const s of result.splits) {
+      expect(Object.values(s.perClass as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(s.images);
+      expect(s.patients).toBeGreaterThan(0);
+      for (const c of CLASSES) expect(readdirSync(join(out, s.split, c))).toHaveLength(s.perClass[c]);
+    }
+    const rows = readSplit(join(out, 'split.csv'));
+    expect(rows).toHaveLength(24);
+    expectNoPatientInTwoSplits(rows);
+    for (const row of rows) expect(existsSync(join(out, row.split, row.class, row.path.split('/').at(-1)!)), row.path).toBe(true);
+
+    const text = run(['split', '--data', data, '--out', join(tmp('split-text'), 'o'), '--split-by', 'none']);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/split by image/);
+    expect(text.stdout).toMatch(/^train\s+\d+\s+\d+\s+\d+$/m);
+
+    // A second split into the same folder is refused and changes nothing.
+    const before = readdirSync(out).sort();
+    const again = run(['split', '--data', data, '--out', out]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/split\.csv already exists/);
+    expect(readdirSync(out).sort()).toEqual(before);
+  });
+});
+
+describe('train --cv', () => {
+  it('trains a fresh model per fold and writes cv.csv, cv.json and the report', { timeout: 60_000 }, () => {
+    const dir = join(tmp('cv'), 'run');
+    const r = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '2', '--cv', '3', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.cv.rows).toHaveLength(3);
+    expect(out.cv.summary.accuracy.n).toBe(3);
+    expect(r.stderr).toMatch(/mean ± std/);
+    const csv = readFileSync(join(dir, 'cv.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^fold,train_images,val_images,test_images,test_patients,accuracy,recall,precision,f1,macro_f1,auc,threshold/);
+    expect(csv).toHaveLength(4);
+    for (const f of ['cv.json', 'config.json', 'summary.json', 'report.html', 'fold-1/model.safetensors', 'fold-3/split.csv', 'fold-2/history.csv']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/Cross-validation folds/);
+    // Every image is tested exactly once over the folds, and no fold's patients leak.
+    const tested = [1, 2, 3].flatMap((k) => readSplit(join(dir, `fold-${k}`, 'split.csv')).filter((s) => s.split === 'test').map((s) => s.path));
+    expect(tested.sort()).toEqual(readSplit(join(dir, 'fold-1', 'split.csv')).map((s) => s.path).sort());
+    for (const k of [1, 2, 3]) expectNoPatientInTwoSplits(readSplit(join(dir, `fold-${k}`, 'split.csv')));
+    expect(modelMetadata(join(dir, 'fold-1', 'model.safetensors')).threshold?.positiveClass).toBe(1);
+
+    const both = run([...tiny(data, archFile), '--cv', '3']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--cv K tests on each fold in turn: --test-ratio does not apply/);
+  });
+});
+
+describe('bad input: a clear message, a non-zero exit, nothing half-written', () => {
+  /** Runs train into <fresh dir>/run and checks that the run dir was not left behind. */
+  function failing(args: string[]): SpawnSyncReturns<string> & { dir: string } {
+    const dir = tmp('bad');
+    const r = run([...args, '--out', join(dir, 'run')]);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(readdirSync(dir), 'the run directory is removed').toEqual([]);
+    return { ...r, dir };
+  }
+
+  /** A copy of the test folder with extra files (and their manifest rows). */
+  async function folderWith(name: string, extras: Extra[]): Promise<string> {
+    return makeFolder(join(tmp(name), 'data'), extras);
+  }
+
+  async function jpeg(): Promise<Buffer> {
+    return sharp(pixels(1, 0, 32, 32), { raw: { width: 32, height: 32, channels: 3 } }).jpeg().toBuffer();
+  }
+
+  it('a missing folder', () => {
+    const r = failing([...tiny(join(root, 'nowhere'), archFile)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/expected a folder with one sub-folder per class, but .*nowhere does not exist/);
+  });
+
+  it('a class folder with no images', async () => {
+    const dir = await folderWith('empty-class', []);
+    mkdirSync(join(dir, 'normal'));
+    writeFileSync(join(dir, 'normal', 'notes.txt'), 'no images here');
+    const r = failing(tiny(dir, archFile));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/class folder 'normal' .* has no images; expected files ending in \.png, \.jpg.* \(1 other file ignored\)/);
+  });
+
+  it('a corrupt JPEG: --on-bad-image fail stops naming the file; skip goes on and prints the count', async () => {
+    const good = await jpeg();
+    const dir = await folderWith('corrupt', [{ file: 'malignant/broken.jpg', bytes: good.subarray(0, Math.floor(good.length / 2)), patient: 'm0' }]);
+    const r = failing([...tiny(dir, archFile), '--on-bad-image', 'fail']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot decode .*malignant\/broken\.jpg/);
+
+    const ok = run([...tiny(dir, archFile), '--epochs', '1', '--on-bad-image', 'skip', '--out', join(r.dir, 'run')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/1 image skipped/);
+    const config = JSON.parse(readFileSync(join(r.dir, 'run', 'config.json'), 'utf8'));
+    expect(config.data.source.skipped).toHaveLength(1);
+    expect(config.data.source.skipped[0].path).toMatch(/broken\.jpg$/);
+  });
+
+  it('a non-image file is ignored and counted', async () => {
+    const dir = await folderWith('non-image', [{ file: 'benign/readme.txt', bytes: Buffer.from('not an image') }]);
+    const out = join(tmp('non-image-run'), 'run');
+    const r = run([...tiny(dir, archFile), '--epochs', '1', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/0 images skipped, 1 non-image file ignored/);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).data.source.ignored[0]).toMatch(/readme\.txt$/);
+  });
+
+  it('a text file named .png: fail names it; skip leaves it out', async () => {
+    const dir = await folderWith('fake-png', [{ file: 'benign/fake.png', bytes: Buffer.from('this is text, not a PNG\n'), patient: 'b0' }]);
+    const r = failing(tiny(dir, archFile));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot decode .*benign\/fake\.png/);
+    const ok = run([...tiny(dir, archFile), '--epochs', '1', '--on-bad-image', 'skip', '--out', join(r.dir, 'run')]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/1 image skipped/);
+  });
+
+  it('a 16-bit PNG and a CMYK JPEG are accepted and converted to 8-bit RGB (as the SDK decoder does)', async () => {
+    const w = 32;
+    const png16 = await sharp(pixels(0, 1, w, w), { raw: { width: w, height: w, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(png16).metadata()).depth).toBe('ushort');
+    const cmyk = await sharp(pixels(1, 2, w, w), { raw: { width: w, height: w, channels: 3 } }).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const dir = await folderWith('wide-cmyk', [
+      { file: 'benign/wide16.png', bytes: png16, patient: 'b1' },
+      { file: 'malignant/cmyk.jpg', bytes: cmyk, patient: 'm1' },
+    ]);
+    const out = join(tmp('wide-cmyk-run'), 'run');
+    const r = run([...tiny(dir, archFile), '--epochs', '1', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/0 images skipped/);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).data.source.images).toBe(26);
+    const p = run(['predict', '--model', join(out, 'model.safetensors'), join(dir, 'benign', 'wide16.png'), join(dir, 'malignant', 'cmyk.jpg'), '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).predictions).toHaveLength(2);
+  });
+
+  it('an unknown preset and --epochs 0 are usage errors (exit 2)', () => {
+    const preset = failing(['train', '--preset', 'resnet', '--data', data]);
+    expect(preset.status).toBe(2);
+    expect(preset.stderr).toMatch(/argument 'resnet' is invalid\. Allowed choices are mnist, breakhis/);
+    const epochs = failing([...tiny(data, archFile), '--epochs', '0']);
+    expect(epochs.status).toBe(2);
+    expect(epochs.stderr).toMatch(/'--epochs <n>' argument '0' is invalid\. expected a positive integer, got '0'/);
+  });
+
+  it('an unwritable --out', () => {
+    const dir = tmp('unwritable');
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const r = run([...tiny(data, archFile), '--out', join(dir, 'a-file', 'run')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot create the run directory .*a-file\/run: ENOTDIR/);
+    expect(readdirSync(dir)).toEqual(['a-file']);
+  });
+
+  it('evaluate: a --split-csv naming images the folder does not have', () => {
+    const dir = tmp('bad-split');
+    const csv = join(dir, 'split.csv');
+    writeFileSync(csv, 'path,label,class,group,split\nbenign/gone.jpg,0,benign,b9,test\n');
+    const model = join(root, 'run1', 'model.safetensors');
+    const r = run(['evaluate', '--model', model, '--data', data, '--split-csv', csv]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/1 of its 1 test images are not in/);
+  });
+});
+
+describe.skipIf(!existsSync(BREAKHIS))('the BreakHis 200X tiles', () => {
+  it('a 1-epoch --preset breakhis --limit 64 run creates every output; no patient is in two splits', { timeout: 180_000 }, () => {
+    const dir = join(tmp('breakhis'), 'run');
+    const r = run(['train', '--preset', 'breakhis', '--data', BREAKHIS, '--epochs', '1', '--limit', '64', '--target-recall', '0.9', '--positive', 'malignant', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.status).toBe('completed');
+    for (const f of ['model.safetensors', 'last.safetensors', 'history.csv', 'config.json', 'split.csv', 'summary.json', 'report.html', 'loss.png', 'accuracy.png', 'confusion_matrix.png', 'roc.png']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    const split = readSplit(join(dir, 'split.csv'));
+    expect(split).toHaveLength(697);
+    expectNoPatientInTwoSplits(split);
+    expect(new Set(split.filter((s) => s.split === 'test').map((s) => s.class))).toEqual(new Set(['benign', 'malignant']));
+    expect(modelMetadata(join(dir, 'model.safetensors')).threshold?.positiveClass).toBe(1);
+  });
+});
+
+if (!existsSync(BREAKHIS)) console.log(`data-folder.test.ts: skipping the BreakHis tests: ${BREAKHIS} is absent`);
