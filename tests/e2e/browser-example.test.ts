@@ -29,7 +29,8 @@ import { makePlaceholderModel } from '../../examples/browser/scripts/make-placeh
 
 const exampleDir = fileURLToPath(new URL('../../examples/browser', import.meta.url));
 const REAL_MODEL = join(exampleDir, 'public/models/breakhis.safetensors');
-const TILES = process.env.LITE_CNN_BREAKHIS_TILES ?? '/work/shared/data/breakhis-200x-tiles';
+// The shared data sit beside the checkout (../shared), as on the developers' machines and in CI.
+const TILES = process.env.LITE_CNN_BREAKHIS_TILES ?? fileURLToPath(new URL('../../../shared/data/breakhis-200x-tiles', import.meta.url));
 
 const missing = chromiumMissingReason();
 if (missing) console.log(`skipping browser example tests: ${missing}`);
