@@ -25,21 +25,26 @@ export function mnistNetLayers(): AnyLayer[] {
  * 224x224x3 → Conv(16, 3x3, s4) BN ReLU → Conv(32, 3x3, s2) BN ReLU → MaxPool(2)
  * → Conv(64, 3x3, s2) BN ReLU → Flatten(2304) → Dense(128, relu) → Dense(classes, softmax):
  * exactly 319,106 trainable parameters for 2 classes. `kernelRegularizer` goes on every kernel
- * (the study used L2 0.1; see `l2` and `studyL2` for its two readings).
+ * (the study used L2 0.1; see `l2` and `studyL2` for its two readings). `batchNormMomentum`
+ * defaults to Keras' 0.99; PyTorch's default corresponds to 0.9, which settles the moving
+ * statistics within the few hundred steps a BreakHis run has.
  */
-export function breakhisNetLayers(opts: { kernelRegularizer?: L2Regularizer; classes?: number; inputSize?: number } = {}): AnyLayer[] {
+export function breakhisNetLayers(
+  opts: { kernelRegularizer?: L2Regularizer; classes?: number; inputSize?: number; batchNormMomentum?: number } = {},
+): AnyLayer[] {
   const reg = opts.kernelRegularizer ? { kernelRegularizer: opts.kernelRegularizer } : {};
   const size = opts.inputSize ?? 224;
+  const bn = () => new BatchNormalization(opts.batchNormMomentum === undefined ? {} : { momentum: opts.batchNormMomentum });
   return [
     new Conv2D({ filters: 16, kernelSize: 3, strides: 4, inputShape: [size, size, 3], ...reg }),
-    new BatchNormalization(),
+    bn(),
     new ReLU(),
     new Conv2D({ filters: 32, kernelSize: 3, strides: 2, ...reg }),
-    new BatchNormalization(),
+    bn(),
     new ReLU(),
     new MaxPooling2D({ poolSize: 2 }),
     new Conv2D({ filters: 64, kernelSize: 3, strides: 2, ...reg }),
-    new BatchNormalization(),
+    bn(),
     new ReLU(),
     new Flatten(),
     new Dense({ units: 128, activation: 'relu', ...reg }),

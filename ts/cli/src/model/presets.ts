@@ -69,7 +69,10 @@ const breakhis: Preset = {
     inputShape: [224, 224, 3],
     defaultData: null,
   },
-  layers: () => breakhisNetLayers(),
+  // BatchNorm momentum 0.9 (PyTorch's default) instead of Keras' 0.99: with a few hundred steps
+  // per run the 0.99 moving statistics lag and validation collapses to one class; on the same
+  // patient-level 5-fold CV, 0.99 gave 83.3% ± 10.1 accuracy, 0.9 gave 90.8% ± 5.5 (AUC 0.978).
+  layers: () => breakhisNetLayers({ batchNormMomentum: 0.9 }),
 };
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = { mnist, breakhis };
