@@ -34,7 +34,7 @@ const COLS_BLOCK_FLOATS: usize = 1 << 14;
 const MAX_GROUPS: usize = 16;
 
 /// Multiply-adds below which a further split into groups is not worth it.
-const GROUP_MIN_MACS: f64 = (1 << 18) as f64;
+const GROUP_MIN_MACS: f64 = (1 << 16) as f64;
 
 /// Multiply-adds below which a pass runs serially (a fork-join costs more).
 const PARALLEL_MIN_MACS: f64 = 1.0e5;
