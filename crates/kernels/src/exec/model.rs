@@ -392,8 +392,9 @@ impl Model {
         }
     }
 
-    /// Loss and correct count of one batch in inference mode (moving
-    /// statistics, no dropout, no class weights, no update): Keras' evaluate.
+    /// Loss (with the L2 penalty, as Keras) and correct count of one batch in
+    /// inference mode (moving statistics, no dropout, no class weights, no
+    /// update): Keras' evaluate.
     pub fn evaluate_batch(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize) -> Result<StepStats, KernelError> {
         let spec = self.train.ok_or_else(|| KernelError::value("evaluate: the model has no training configuration (compile it first)"))?;
         self.check_batch(batch, x)?;
@@ -401,7 +402,20 @@ impl Model {
         self.check_targets(targets, batch, classes)?;
         self.forward(x, batch, Mode::Infer)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, false)?;
-        Ok(StepStats { loss: stats.loss, penalty: 0.0, correct: stats.correct as u32, grad_norm: 0.0, updated: 0 })
+        // Keras reports regularization in evaluate's loss too, so val_loss and
+        // loss are comparable; the value only (no gradient).
+        let penalty = match spec.l2 {
+            L2::None => 0.0,
+            L2::Keras { lambda } => self.penalty_value(L2Form::Keras, lambda),
+            L2::Study { lambda } => self.penalty_value(L2Form::Study { batch }, lambda),
+        };
+        Ok(StepStats { loss: stats.loss, penalty, correct: stats.correct as u32, grad_norm: 0.0, updated: 0 })
+    }
+
+    /// `c · sum(W²)` over the regularized kernels, summed in range order.
+    fn penalty_value(&self, form: L2Form, lambda: f32) -> f32 {
+        let sum: f64 = self.penalized.iter().map(|r| crate::chunked::sum_squares_f64(&self.params[r.offset..r.end()])).sum();
+        (form.coefficient(lambda as f64) * sum) as f32
     }
 
     /// One training step: forward (batch statistics, dropout), loss,

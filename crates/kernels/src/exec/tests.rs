@@ -199,6 +199,10 @@ crate::kernel_tests! {
         // Keras l2(0.1) on the kernel only: 0.1·(1+4+9+16) = 3.
         assert!((s.penalty - 3.0).abs() < 1e-6, "penalty {}", s.penalty);
         assert!((s.loss - std::f32::consts::LN_2).abs() < 1e-6, "data loss {}", s.loss);
+        // evaluate reports the same penalty (Keras adds regularization to val_loss too).
+        let e = m.evaluate_batch(&[0.0, 0.0], StepTargets::Labels(&[0]), 1).unwrap();
+        assert!((e.penalty - 3.0).abs() < 1e-6 && (e.loss - std::f32::consts::LN_2).abs() < 1e-6, "evaluate {e:?}");
+        m.train_step(&[0.0, 0.0], StepTargets::Labels(&[0]), 1, 0.0, 1, 0).unwrap();
         // Kernel gradient is 2·0.1·W (x = 0 contributes nothing); bias gradient is softmax - onehot.
         let want = [0.2, 0.4, 0.6, 0.8, -0.5, 0.5];
         for (g, w) in m.grads.iter().zip(want) {

@@ -166,7 +166,8 @@ export async function evaluateDataset(model: Sequential, data: Dataset, batchSiz
     batch.fill(compiled.inputView(batch.size));
     const s = compiled.evaluateBatch({ batch: batch.size, targets: batch.targets });
     seen += batch.size;
-    lossSum += s.loss * batch.size;
+    // As Keras: the evaluation loss includes the regularization penalty, like the training loss.
+    lossSum += (s.loss + s.penalty) * batch.size;
     correct += s.correct;
   }
   if (seen === 0) throw new DataError('evaluate: the data has no samples');
