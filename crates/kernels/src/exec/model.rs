@@ -392,9 +392,8 @@ impl Model {
         }
     }
 
-    /// Loss (with the L2 penalty, as Keras) and correct count of one batch in
-    /// inference mode (moving statistics, no dropout, no class weights, no
-    /// update): Keras' evaluate.
+    /// Data loss, L2 penalty and correct count of one batch in inference mode
+    /// (moving statistics, no dropout, no class weights, no update).
     pub fn evaluate_batch(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize) -> Result<StepStats, KernelError> {
         let spec = self.train.ok_or_else(|| KernelError::value("evaluate: the model has no training configuration (compile it first)"))?;
         self.check_batch(batch, x)?;
@@ -402,8 +401,8 @@ impl Model {
         self.check_targets(targets, batch, classes)?;
         self.forward(x, batch, Mode::Infer)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, false)?;
-        // Keras reports regularization in evaluate's loss too, so val_loss and
-        // loss are comparable; the value only (no gradient).
+        // The penalty's value (no gradient), reported separately from the data
+        // loss; the SDK documents which loss its val_loss is.
         let penalty = match spec.l2 {
             L2::None => 0.0,
             L2::Keras { lambda } => self.penalty_value(L2Form::Keras, lambda),
