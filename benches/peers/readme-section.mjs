@@ -1,0 +1,19 @@
+// Replaces (or appends) the text between `<!-- NAME:begin -->` and
+// `<!-- NAME:end -->` in benches/README.md, so reruns overwrite their section.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const README = fileURLToPath(new URL('../README.md', import.meta.url));
+
+export function writeSection(name, body, file = README) {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const text = readFileSync(file, 'utf8');
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
+
+export const fmt = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 1000 ? ms.toFixed(1) : ms.toFixed(0));
