@@ -96,7 +96,7 @@ Examples:
   lite-cnn train --epochs 3 --eval-every 500 --out runs/mnist3
   lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --epochs 10 --patience 3
   lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --target-recall 0.9 --positive malignant
-  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --cv 5 --epochs 25 --min-epochs 10`,
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --cv 5 --epochs 30 --min-epochs 10`,
     )
     .action(async (raw: RawTrainOptions, command: Command) => {
       const startedAt = performance.now();
