@@ -12,7 +12,7 @@
 // Plus the public API: `await model.predict({ data, shape })` at batch 1 / 32,
 // which also copies the input into wasm memory on every call.
 // Prints progress, then one JSON line.
-import { Adam, BatchNormalization, Conv2D, Dense, Engine, Flatten, MaxPooling2D, ReLU, Sequential } from '@lite-cnn/sdk';
+import { Adam, breakhisNetLayers, Engine, mnistNetLayers, Sequential } from '@lite-cnn/sdk';
 import { createRequire } from 'node:module';
 import { BATCH, attempt, emit, osThreads, watched, quick } from './measure.mjs';
 import { labels, size, uniformInputs } from './data.mjs';
@@ -26,41 +26,14 @@ const NETS = [
     input: [28, 28, 1],
     classes: 10,
     params: 3554,
-    build: () =>
-      new Sequential(
-        [
-          new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu', inputShape: [28, 28, 1] }),
-          new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu' }),
-          new Flatten(),
-          new Dense({ units: 10, activation: 'softmax' }),
-        ],
-        { name: 'mnist', seed: 7, engine },
-      ),
+    build: () => new Sequential(mnistNetLayers(), { name: 'mnist', seed: 7, engine }),
   },
   {
     name: 'breakhis',
     input: [224, 224, 3],
     classes: 2,
     params: 319106,
-    build: () =>
-      new Sequential(
-        [
-          new Conv2D({ filters: 16, kernelSize: 3, strides: 4, inputShape: [224, 224, 3] }),
-          new BatchNormalization(),
-          new ReLU(),
-          new Conv2D({ filters: 32, kernelSize: 3, strides: 2 }),
-          new BatchNormalization(),
-          new ReLU(),
-          new MaxPooling2D({ poolSize: 2 }),
-          new Conv2D({ filters: 64, kernelSize: 3, strides: 2 }),
-          new BatchNormalization(),
-          new ReLU(),
-          new Flatten(),
-          new Dense({ units: 128, activation: 'relu' }),
-          new Dense({ units: 2, activation: 'softmax' }),
-        ],
-        { name: 'breakhis', seed: 7, engine },
-      ),
+    build: () => new Sequential(breakhisNetLayers(), { name: 'breakhis', seed: 7, engine }),
   },
 ];
 
