@@ -120,6 +120,7 @@ function release(o: Owned): void {
 export class CompiledModel {
   readonly inputShape: readonly [number, number, number];
   readonly outputShape: readonly [number, number, number];
+  private readonly layerShapes: readonly (readonly [number, number, number])[];
   readonly maxBatch: number;
   readonly layerCount: number;
   readonly tensors: readonly TensorPlacement[];
@@ -143,15 +144,18 @@ export class CompiledModel {
     this.layerCount = description.layers.length;
     this.inputShape = description.input;
     this.inputSize = description.input[0] * description.input[1] * description.input[2];
+    // Layer shapes never change: read once here, not on every forward/activation call.
     const shapePtr = heap.alloc(16, 16);
     try {
-      const last = description.layers.length - 1;
-      engine.call('model: layer shape', () => engine.raw.lc_model_layer_shape(handle, last, shapePtr));
-      const s = heap.u32(shapePtr, 3);
-      this.outputShape = [s[0]!, s[1]!, s[2]!];
+      this.layerShapes = description.layers.map((_, layer) => {
+        engine.call('model: layer shape', () => engine.raw.lc_model_layer_shape(handle, layer, shapePtr));
+        const s = heap.u32(shapePtr, 3);
+        return [s[0]!, s[1]!, s[2]!] as const;
+      });
     } finally {
       heap.free(shapePtr, 16, 16);
     }
+    this.outputShape = this.layerShapes[this.layerCount - 1]!;
     this.outputSize = this.outputShape[0] * this.outputShape[1] * this.outputShape[2];
     const classes = this.outputSize;
     const blocks: [number, number][] = [
@@ -372,15 +376,9 @@ export class CompiledModel {
 
   /** Per-sample output shape of layer `layer`. */
   layerShape(layer: number): [number, number, number] {
-    const heap = this.engine.memory;
-    const p = heap.alloc(16, 16);
-    try {
-      this.engine.call('model: layer shape', () => this.engine.raw.lc_model_layer_shape(this.handle, layer, p));
-      const s = heap.u32(p, 3);
-      return [s[0]!, s[1]!, s[2]!];
-    } finally {
-      heap.free(p, 16, 16);
-    }
+    const s = this.layerShapes[layer];
+    if (!s) throw new DataError(`model: no layer ${layer}; the model has layers 0..${this.layerCount - 1}`);
+    return [s[0], s[1], s[2]];
   }
 
   /** A copy of layer `layer`'s activations from the last pass (`[batch, h, w, c]`). */
