@@ -238,3 +238,17 @@ describe('Sequential: training', () => {
     expect(h.history.val_accuracy![0]).toBeGreaterThan(0.5);
   });
 });
+
+describe('Sequential.dispose', () => {
+  it('releases the model now; any later use is a clear error', async () => {
+    const m = mnistNet({ seed: 1 });
+    m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    await m.build();
+    expect(m.built).toBe(true);
+    m.dispose();
+    expect(m.built).toBe(false);
+    expect(() => m.getWeights()).toThrow(/Sequential 'mnist': used after dispose\(\)/);
+    await expect(m.predict({ data: new Float32Array(784), shape: [1, 28, 28, 1] })).rejects.toThrow(ConfigError);
+    m.dispose(); // a second dispose is harmless
+  });
+});

@@ -34,7 +34,6 @@ import { cliVersion, sdkVersion } from '../versions.js';
 import { bestCheckpoint } from './checkpoints.js';
 import { describeRegularizer } from './describe.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
-import { releaseUnreachableModels } from './release.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
@@ -185,8 +184,6 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const t0 = performance.now();
   try {
     for (let k = 0; k < K && interrupt.signal === undefined; k++) {
-      // The previous fold's models are unreachable now: free their wasm memory before building the next.
-      if (k > 0) await releaseUnreachableModels();
       const foldDir = path.join(runDir.path, `fold-${k + 1}`);
       await mkdir(foldDir, { recursive: true }).catch((cause) => {
         throw new RunError(`cannot create ${foldDir}: ${(cause as Error).message}`, { cause });
@@ -268,6 +265,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
       };
       rows.push(row);
+      // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
+      // when V8 (which does not see wasm memory pressure) gets round to collecting them.
+      if (bestModel !== model) bestModel.dispose();
+      model.dispose();
       await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
       out.line(
         `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +

@@ -60,6 +60,7 @@ export class Sequential implements TrainingModel {
   /** Optimizer steps taken so far (Adam's t; the next step is `steps + 1`). */
   private steps = 0;
   private cachedPlan: ModelPlan | undefined;
+  private disposed = false;
 
   constructor(layers: readonly AnyLayer[] = [], options: SequentialOptions = {}) {
     this.name = options.name ?? 'sequential';
@@ -169,6 +170,7 @@ export class Sequential implements TrainingModel {
 
   /** @internal the executor model, planned for at least `batch`. */
   async ensureCompiled(batch: number): Promise<CompiledModel> {
+    this.assertNotDisposed();
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batchSize must be a positive integer, got ${batch}`);
     if (this.compiled && this.compiled.maxBatch >= batch) return this.compiled;
     this.engineRef ??= await defaultEngine();
@@ -221,7 +223,25 @@ export class Sequential implements TrainingModel {
     this.compiled.configure(desc);
   }
 
+  /**
+   * Releases the model's wasm memory (weights, optimizer state, activations)
+   * now instead of when the model is garbage-collected. Optional — nothing
+   * needs disposing — but a loop that builds many large models (e.g.
+   * cross-validation folds) should not wait for a collection V8 does not know
+   * it needs. The model cannot be used afterwards.
+   */
+  dispose(): void {
+    this.disposed = true;
+    this.compiled?.free();
+    this.compiled = undefined;
+  }
+
+  private assertNotDisposed(): void {
+    if (this.disposed) throw new ConfigError(`Sequential '${this.name}': used after dispose()`);
+  }
+
   private requireCompiled(): CompiledModel {
+    this.assertNotDisposed();
     if (!this.compiled) throw new ConfigError(`Sequential '${this.name}': the model is not built yet (await model.build() or fit/predict first)`);
     return this.compiled;
   }
