@@ -29,16 +29,13 @@ import { chooseThreshold } from '../model/operating-point.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
 import { makeProgressView } from '../ui/progress-view.js';
-import { describeEngine } from '../engine.js';
-import { cliVersion, sdkVersion } from '../versions.js';
 import { bestCheckpoint } from './checkpoints.js';
-import { describeRegularizer } from './describe.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
-import { compileModel, lossFor, lrScheduler } from './recipe.js';
-import { writeRunConfig, type RunConfig } from './run-config.js';
+import { compileModel, lrScheduler } from './recipe.js';
+import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
@@ -149,15 +146,9 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const folds = foldAssignments(opened, f, K, o.seed);
   const grouped = f.splitBy !== null && opened.listing.groupsKnown;
   compileModel(template, o);
-  const reg = template.plan().regularizer;
-  const config: RunConfig = {
-    format: 'lite-cnn-run',
-    version: 1,
-    createdAt: new Date().toISOString(),
+  const config = newRunConfig({
     argv: ctx.argv,
-    versions: { cli: cliVersion, sdk: sdkVersion, node: process.version },
-    engine: describeEngine(engine),
-    seed: o.seed,
+    engine,
     options: o,
     data: {
       description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation ${grouped ? 'by patient' : 'by image'}`,
@@ -165,9 +156,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       classNames,
       preprocessing: { kind: 'none' },
     },
-    model: { name: template.name, inputShape: [...template.inputShape], layers: template.layers.map((l) => l.getConfig()), params: template.countParams(), loss: lossFor(template), regularizer: reg ? describeRegularizer(reg) : null },
-    resumes: [],
-  };
+    model: template,
+  });
   await writeRunConfig(runDir.file(RUN_FILES.config), config);
 
   const skipped = opened.all.skipped.length;

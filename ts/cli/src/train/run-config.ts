@@ -4,7 +4,11 @@
  * model topology — and what `--resume` reads back.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic, type LayerConfig, type ParamCounts, type PreprocessingConfig } from '@lite-cnn/sdk';
+import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Sequential } from '@lite-cnn/sdk';
+import { describeEngine } from '../engine.js';
+import { cliVersion, sdkVersion } from '../versions.js';
+import { describeRegularizer } from './describe.js';
+import { lossFor } from './recipe.js';
 import { RunError } from '../errors.js';
 import type { TrainOptions } from './options.js';
 
@@ -25,6 +29,32 @@ export interface RunConfig {
   model: { name: string; inputShape: number[]; layers: LayerConfig[]; params: ParamCounts; loss: string; regularizer: string | null };
   /** Every `--resume` of this run: when, at which epoch, with which engine. */
   resumes: { at: string; epoch: number; argv: string[]; engine: { artifact: string; threads: number } }[];
+}
+
+/** The config.json of a new run (plain training or cross-validation): what it needs to be reproduced. */
+export function newRunConfig(args: { argv: string[]; engine: Engine; options: TrainOptions; data: RunConfig['data']; model: Sequential }): RunConfig {
+  const { model } = args;
+  const reg = model.plan().regularizer;
+  return {
+    format: RUN_CONFIG_FORMAT,
+    version: RUN_CONFIG_VERSION,
+    createdAt: new Date().toISOString(),
+    argv: args.argv,
+    versions: { cli: cliVersion, sdk: sdkVersion, node: process.version },
+    engine: describeEngine(args.engine),
+    seed: args.options.seed,
+    options: args.options,
+    data: args.data,
+    model: {
+      name: model.name,
+      inputShape: [...model.inputShape],
+      layers: model.layers.map((l) => l.getConfig()),
+      params: model.countParams(),
+      loss: lossFor(model),
+      regularizer: reg ? describeRegularizer(reg) : null,
+    },
+    resumes: [],
+  };
 }
 
 export async function writeRunConfig(path: string, config: RunConfig): Promise<void> {

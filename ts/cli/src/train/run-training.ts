@@ -15,18 +15,16 @@ import { count, percent, fixed, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
 import { describeEngine } from '../engine.js';
-import { cliVersion, sdkVersion } from '../versions.js';
 import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } from './checkpoints.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
-import { compileModel, lossFor, lrScheduler } from './recipe.js';
-import { readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
+import { compileModel, lrScheduler } from './recipe.js';
+import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
 import { writeRunReport } from './run-report.js';
 import { readRunStatus, writeRunSummary, type Metrics, type RunSummary } from './summary.js';
-import { describeRegularizer } from './describe.js';
 
 export interface TrainContext {
   out: Output;
@@ -63,27 +61,13 @@ export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise
   positiveIndex(o, model, data.classNames);
   if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
   compileModel(model, o);
-  const reg = model.plan().regularizer;
-  const config: RunConfig = {
-    format: 'lite-cnn-run',
-    version: 1,
-    createdAt: new Date().toISOString(),
+  const config = newRunConfig({
     argv: ctx.argv,
-    versions: { cli: cliVersion, sdk: sdkVersion, node: process.version },
-    engine: describeEngine(ctx.engine),
-    seed: o.seed,
+    engine: ctx.engine,
     options: o,
     data: { description: data.description, source: data.source, classNames: data.classNames, preprocessing: data.preprocessing },
-    model: {
-      name: model.name,
-      inputShape: [...model.inputShape],
-      layers: model.layers.map((l) => l.getConfig()),
-      params: model.countParams(),
-      loss: lossFor(model),
-      regularizer: reg ? describeRegularizer(reg) : null,
-    },
-    resumes: [],
-  };
+    model,
+  });
   await writeRunConfig(ctx.runDir.file(RUN_FILES.config), config);
   await data.writeSplit?.(ctx.runDir.file(RUN_FILES.split));
   return { model, data, config, start: { epochsCompleted: 0, step: 0, best: null, earlyStopping: null }, history: [] };
