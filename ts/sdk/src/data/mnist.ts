@@ -48,7 +48,7 @@ export async function loadMnist(options?: MnistOptions): Promise<MnistData> {
     );
   }
   const dir = options?.dir ?? (await packageDataDir());
-  const [train, test] = await Promise.all([loadSplit(dir, 'train'), loadSplit(dir, 'test')]);
+  const [train, test] = await allInOrder([loadSplit(dir, 'train'), loadSplit(dir, 'test')]);
   return { train, test, height: SIDE, width: SIDE };
 }
 
@@ -70,7 +70,7 @@ async function packageDataDir(): Promise<string> {
 
 async function loadSplit(dir: string, split: keyof typeof FILES): Promise<MnistSplit> {
   const names = FILES[split];
-  const [imagesIdx, labelsIdx] = await Promise.all([readIdxFile(dir, names.images), readIdxFile(dir, names.labels)]);
+  const [imagesIdx, labelsIdx] = await allInOrder([readIdxFile(dir, names.images), readIdxFile(dir, names.labels)]);
   const images = checkImages(imagesIdx, names.images);
   const labels = checkLabels(labelsIdx, names.labels);
   const count = images.length / (SIDE * SIDE);
@@ -80,6 +80,17 @@ async function loadSplit(dir: string, split: keyof typeof FILES): Promise<MnistS
     );
   }
   return { images, labels, count };
+}
+
+/**
+ * Like Promise.all (the reads still overlap), but when several fail the error
+ * reported is the first in argument order, not whichever settled first: the
+ * same bad folder always gives the same message.
+ */
+async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** Reads `<dir>/<name>`, or `<dir>/<name>.gz` when the former does not exist. */
