@@ -98,10 +98,8 @@ try {
   page.setDefaultTimeout(0);
   const opt = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
   // --only NAME / --skip NAME: runners whose worker file name contains NAME (lite-cnn, tfjs, ort).
-  // TF.js is skipped by default: loading tf-backend-wasm.min.js in a Worker of this headless
-  // Chromium closes the whole browser (see benches/README.md); --with-tfjs tries it anyway.
   const only = opt('--only');
-  const skip = opt('--skip') ?? (process.argv.includes('--with-tfjs') || only ? null : 'tfjs');
+  const skip = opt('--skip');
   await page.goto(`${server.url}/benches/peers/browser/index.html?quick=${quick ? 1 : 0}${only ? `&only=${only}` : ''}${skip ? `&skip=${skip}` : ''}`);
   await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 30 * 60_000, polling: 1000 });
   result = await page.evaluate(() => window.__result);
@@ -145,8 +143,10 @@ const ltc = byLib('lite-cnn')[0];
 const tfw = byLib('TF.js wasm')[0];
 const orw = byLib('onnxruntime-web wasm')[0];
 out.push(`Threads requested -> used: lite-cnn (SIMD ${ltc?.simd ?? '?'}) ${used('lite-cnn')}; ${tfw ? `TF.js ${tfw.version ?? '?'} wasm (SIMD ${tfw.simd ?? '?'}, multithread support ${tfw.multithreadSupport ?? '?'}) ${used('TF.js wasm')}; ` : ''}onnxruntime-web ${orw?.version ?? '?'} ${used('onnxruntime-web wasm')}.`);
-out.push('');
-if (!byLib('TF.js wasm').length) out.push('TF.js wasm: not run in this page — loading `tf-backend-wasm.min.js` (4.22.0) in a dedicated Worker of this headless Chromium closes the whole browser (the page, workers and all), before any TF.js call of ours; pass `--with-tfjs` to retry.');
+const cores = tfw?.logicalCores;
+if (cores && byLib('TF.js wasm').some((r) => r.logicalCores && r.logicalCores.reportedToTfjs !== r.logicalCores.real)) {
+  out.push(`TF.js wasm sizes its thread pool as min(requested, navigator.hardwareConcurrency / 2); with ${cores.real} logical cores that is 1 thread whatever is requested, so its worker reports 2 x threads cores to TF.js (its 1-thread row is what TF.js does by default here).`);
+}
 out.push('');
 out.push('| net | library | threads | infer b1 ms | infer b32 ms | infer b1 ratio | infer b32 ratio | other load, cores (b1, b32) |');
 out.push('|---|---|---:|---:|---:|---:|---:|---|');
