@@ -42,7 +42,7 @@ pub(super) fn grouped(
             let dy_block = &dy[row0 * n..(row0 + rows) * n];
             let a: &[f32] = match p.algo {
                 Algo::Pointwise => &x[row0 * k..(row0 + rows) * k],
-                Algo::Im2col => {
+                Algo::Im2col | Algo::Implicit => {
                     im2col(g, x, row0, &mut cols[..rows * k]);
                     &cols[..rows * k]
                 }

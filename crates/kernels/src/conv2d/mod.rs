@@ -49,6 +49,9 @@ pub(crate) enum Algo {
     Pointwise,
     /// im2col into scratch, one row block at a time, then GEMM.
     Im2col,
+    /// No padding: the forward GEMM reads each patch from `x` in place
+    /// (implicit im2col); the weight gradient works as for `Im2col`.
+    Implicit,
 }
 
 /// The split of one call's work, derived from the geometry alone.
@@ -72,8 +75,18 @@ pub(crate) struct Plan {
 }
 
 pub(crate) fn plan(g: &Conv2dGeom) -> Plan {
-    let pointwise = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0;
-    let algo = if pointwise { Algo::Pointwise } else { Algo::Im2col };
+    let unpadded = g.pad_top == 0
+        && g.pad_left == 0
+        && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
+        && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
+    let pointwise = unpadded && g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1;
+    let algo = if pointwise {
+        Algo::Pointwise
+    } else if unpadded {
+        Algo::Implicit
+    } else {
+        Algo::Im2col
+    };
     let rows = g.out_pixels();
     let patch = g.patch_len();
     let block_rows = (COLS_BLOCK_FLOATS / patch).max(1).next_multiple_of(4).min(rows);
@@ -90,11 +103,13 @@ pub(crate) fn plan(g: &Conv2dGeom) -> Plan {
 }
 
 impl Plan {
-    /// im2col elements per group (0 when `x` is used as it stands).
+    /// im2col elements per group (0 when `x` is used as it stands). The
+    /// implicit forward needs none, but the weight gradient still builds
+    /// im2col blocks for it.
     fn cols_len(&self) -> usize {
         match self.algo {
             Algo::Pointwise => 0,
-            Algo::Im2col => self.block_rows * self.patch,
+            Algo::Im2col | Algo::Implicit => self.block_rows * self.patch,
         }
     }
 }
@@ -126,6 +141,7 @@ pub fn conv2d_fwd(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &m
     match p.algo {
         Algo::Pointwise => fwd::pointwise(g, x, w, b, y),
         Algo::Im2col => fwd::im2col_gemm(g, &p, x, w, b, y, scratch),
+        Algo::Implicit => fwd::implicit_gemm(g, &p, x, w, b, y),
     }
 }
 

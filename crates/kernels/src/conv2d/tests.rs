@@ -247,6 +247,37 @@ crate::kernel_tests! {
         assert_bits_eq(&y1, &y2, &format!("conv2d_fwd pointwise vs im2col {g:?}"));
     }
 
+    fn conv2d_implicit_path_equals_im2col_path() {
+        // Unpadded convolutions read patches in place; the choice must not
+        // change a single bit. 'same' padding that pads only after the last
+        // pixel (pad_top = pad_left = 0) must still take the im2col path.
+        for (i, s) in [
+            (3, 11, 9, 5, 17, 3, 3, 2, 2, Padding::Valid),
+            (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
+            (1, 29, 31, 3, 16, 3, 3, 4, 4, Padding::Valid),
+            (2, 7, 6, 4, 9, 2, 3, 1, 3, Padding::Valid),
+            (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let g = geom(s);
+            let mut p = plan(&g);
+            assert_eq!(p.algo, Algo::Implicit, "{g:?}");
+            let mut d = data(&g, 7100 + i as u64);
+            let mut y1 = nan_filled(g.y_len());
+            conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
+            p.algo = Algo::Im2col;
+            let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
+            let mut y2 = nan_filled(g.y_len());
+            super::fwd::im2col_gemm(&g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
+            assert_bits_eq(&y1, &y2, &format!("conv2d_fwd implicit vs im2col {g:?}"));
+        }
+        let g = geom((1, 6, 6, 2, 3, 3, 3, 2, 2, Padding::Same));
+        assert_eq!((g.pad_top, g.pad_left), (0, 0), "{g:?}");
+        assert_eq!(plan(&g).algo, Algo::Im2col, "{g:?}");
+    }
+
     fn conv2d_results_do_not_depend_on_parallelism() {
         // The same plan run serially and on the pool: bit-identical.
         let g = geom((3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same));

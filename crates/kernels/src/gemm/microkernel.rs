@@ -4,6 +4,11 @@
 //! accumulators; for each `p` the tile loads two vectors of B's row `p` and
 //! broadcasts one A element per row. Column tails use one vector (4 columns),
 //! then scalars; row tails use the same code with a smaller `R`.
+//!
+//! The tile reads A through a `RowLayout`: a packed `m × k` matrix, or the
+//! input of a valid convolution read in place (implicit im2col). Either way
+//! each `C(i, j)` sums `A(i, p)·B(p, j)` over `p = 0..k` in order, so both
+//! give the same bits for the same A values.
 
 use crate::simd::F32x4;
 
@@ -12,59 +17,101 @@ use crate::simd::F32x4;
 pub const MR: usize = 4;
 const NR: usize = 8;
 
-/// `c_block = a_block · b (+ bias)` for `rows = a_block.len() / k` rows.
+/// Where row `i` of A lives in its buffer: `segments` runs of `seg_len`
+/// consecutive elements, `seg_stride` apart, the first starting at the row's
+/// base offset. Element `p = s·seg_len + q` of the row is
+/// `data[base + s·seg_stride + q]`, so `k = segments·seg_len`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowLayout {
+    pub segments: usize,
+    pub seg_len: usize,
+    pub seg_stride: usize,
+}
+
+impl RowLayout {
+    /// A packed row of `k` elements.
+    pub fn packed(k: usize) -> Self {
+        RowLayout { segments: 1, seg_len: k, seg_stride: k }
+    }
+}
+
+/// `c_block = a_block · b (+ bias)` for `rows = a_block.len() / k` packed rows.
 pub fn gemm_block(k: usize, n: usize, a_block: &[f32], b: &[f32], bias: Option<&[f32]>, c_block: &mut [f32]) {
     let rows = a_block.len() / k;
+    gemm_rows(RowLayout::packed(k), a_block, (0..rows).map(|i| i * k), n, b, bias, c_block);
+}
+
+/// `c_block = A · b (+ bias)` where A's rows are read from `data` at the
+/// offsets `bases` yields, one per row of `c_block` (`c_block.len() / n` rows).
+pub fn gemm_rows(
+    layout: RowLayout,
+    data: &[f32],
+    mut bases: impl Iterator<Item = usize>,
+    n: usize,
+    b: &[f32],
+    bias: Option<&[f32]>,
+    c_block: &mut [f32],
+) {
+    let rows = c_block.len() / n;
+    let mut next = || bases.next().expect("gemm_rows: fewer row bases than rows");
     let mut i = 0;
     while i + MR <= rows {
-        row_tile::<MR>(k, n, &a_block[i * k..], b, bias, &mut c_block[i * n..]);
+        let at: [usize; MR] = core::array::from_fn(|_| next());
+        row_tile::<MR>(layout, n, data, at, b, bias, &mut c_block[i * n..]);
         i += MR;
     }
     match rows - i {
         0 => {}
-        1 => row_tile::<1>(k, n, &a_block[i * k..], b, bias, &mut c_block[i * n..]),
-        2 => row_tile::<2>(k, n, &a_block[i * k..], b, bias, &mut c_block[i * n..]),
-        3 => row_tile::<3>(k, n, &a_block[i * k..], b, bias, &mut c_block[i * n..]),
+        1 => row_tile::<1>(layout, n, data, [next()], b, bias, &mut c_block[i * n..]),
+        2 => row_tile::<2>(layout, n, data, core::array::from_fn(|_| next()), b, bias, &mut c_block[i * n..]),
+        3 => row_tile::<3>(layout, n, data, core::array::from_fn(|_| next()), b, bias, &mut c_block[i * n..]),
         _ => unreachable!("row tail is shorter than MR"),
     }
 }
 
 /// All columns of `R` consecutive rows.
 #[inline(always)]
-fn row_tile<const R: usize>(k: usize, n: usize, a: &[f32], b: &[f32], bias: Option<&[f32]>, c: &mut [f32]) {
+fn row_tile<const R: usize>(layout: RowLayout, n: usize, a: &[f32], at: [usize; R], b: &[f32], bias: Option<&[f32]>, c: &mut [f32]) {
     let mut j = 0;
     while j + NR <= n {
-        tile::<R, 2>(k, n, j, a, b, bias, c);
+        tile::<R, 2>(layout, n, j, a, at, b, bias, c);
         j += NR;
     }
     if j + 4 <= n {
-        tile::<R, 1>(k, n, j, a, b, bias, c);
+        tile::<R, 1>(layout, n, j, a, at, b, bias, c);
         j += 4;
     }
     for col in j..n {
-        scalar_column::<R>(k, n, col, a, b, bias, c);
+        scalar_column::<R>(layout, n, col, a, at, b, bias, c);
     }
 }
 
-/// `R` rows × `V` vectors (4·V columns) starting at column `j`.
+/// `R` rows × `V` vectors (4·V columns) starting at column `j`; row `r` of A
+/// starts at `a[at[r]]`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn tile<const R: usize, const V: usize>(
-    k: usize,
+    layout: RowLayout,
     n: usize,
     j: usize,
     a: &[f32],
+    at: [usize; R],
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
 ) {
     let mut acc = [[F32x4::zero(); V]; R];
-    for p in 0..k {
-        let b_row = &b[p * n + j..];
-        let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-        for r in 0..R {
-            let av = F32x4::splat(a[r * k + p]);
-            for v in 0..V {
-                acc[r][v] = acc[r][v].mul_add(av, bv[v]);
+    for s in 0..layout.segments {
+        let seg: [&[f32]; R] = core::array::from_fn(|r| &a[at[r] + s * layout.seg_stride..][..layout.seg_len]);
+        let b_seg = &b[s * layout.seg_len * n..];
+        for q in 0..layout.seg_len {
+            let b_row = &b_seg[q * n + j..];
+            let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
+            for r in 0..R {
+                let av = F32x4::splat(seg[r][q]);
+                for v in 0..V {
+                    acc[r][v] = acc[r][v].mul_add(av, bv[v]);
+                }
             }
         }
     }
@@ -81,21 +128,27 @@ fn tile<const R: usize, const V: usize>(
 }
 
 /// One column of `R` rows, in the same summation order as the vector tiles.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn scalar_column<const R: usize>(
-    k: usize,
+    layout: RowLayout,
     n: usize,
     col: usize,
     a: &[f32],
+    at: [usize; R],
     b: &[f32],
     bias: Option<&[f32]>,
     c: &mut [f32],
 ) {
     let mut acc = [0.0f32; R];
-    for p in 0..k {
-        let bv = b[p * n + col];
-        for r in 0..R {
-            acc[r] += a[r * k + p] * bv;
+    for s in 0..layout.segments {
+        let seg: [&[f32]; R] = core::array::from_fn(|r| &a[at[r] + s * layout.seg_stride..][..layout.seg_len]);
+        let b_seg = &b[s * layout.seg_len * n..];
+        for q in 0..layout.seg_len {
+            let bv = b_seg[q * n + col];
+            for r in 0..R {
+                acc[r] += seg[r][q] * bv;
+            }
         }
     }
     for r in 0..R {

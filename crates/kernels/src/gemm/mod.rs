@@ -15,6 +15,8 @@
 
 mod microkernel;
 
+pub(crate) use microkernel::{gemm_rows, RowLayout};
+
 use crate::geom::GemmGeom;
 use crate::par;
 
