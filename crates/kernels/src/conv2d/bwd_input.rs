@@ -32,98 +32,169 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
         for (r, dx_row) in dx_chunk.chunks_exact_mut(row_len).enumerate() {
             let image_row = chunk * p.dx_chunk_rows + r;
             let (n, ih) = (image_row / g.h_in, image_row % g.h_in);
-            for (iw, dx_px) in dx_row.chunks_exact_mut(ci_n).enumerate() {
-                let px = Pixel { g, wt, dy, n, ih, iw };
-                let mut ci = 0;
-                while ci + 16 <= ci_n {
-                    px.lanes::<4>(ci, dx_px);
-                    ci += 16;
+            let rows = Taps::reaching(ih + g.pad_top, g.k_h, g.stride_h, g.h_out);
+            let px = Pixels { g, wt, dy, n, rows };
+            // Pixels `iw` and `iw + stride_w` meet the same weight taps (one
+            // output column apart) unless an edge cuts one's taps short: such
+            // pairs run together and share each weight load.
+            let s = g.stride_w;
+            let mut iw = 0;
+            while iw < g.w_in {
+                if iw + 2 * s > g.w_in {
+                    px.gather([iw], [dx_pixel(dx_row, ci_n, iw)]);
+                    iw += 1;
+                    continue;
                 }
-                if ci + 8 <= ci_n {
-                    px.lanes::<2>(ci, dx_px);
-                    ci += 8;
+                for a in iw..iw + s {
+                    let b = a + s;
+                    let (ta, tb) = (px.cols(a), px.cols(b));
+                    if ta.first_k == tb.first_k && ta.count == tb.count {
+                        let (lo, hi) = dx_row.split_at_mut(b * ci_n);
+                        px.gather([a, b], [&mut lo[a * ci_n..(a + 1) * ci_n], &mut hi[..ci_n]]);
+                    } else {
+                        px.gather([a], [dx_pixel(dx_row, ci_n, a)]);
+                        px.gather([b], [dx_pixel(dx_row, ci_n, b)]);
+                    }
                 }
-                if ci + 4 <= ci_n {
-                    px.lanes::<1>(ci, dx_px);
-                    ci += 4;
-                }
-                if ci < ci_n {
-                    px.tail(ci, dx_px);
-                }
+                iw += 2 * s;
             }
         }
     });
 }
 
-/// One input pixel `(n, ih, iw)` and what its gradient is gathered from.
-struct Pixel<'a> {
+/// The kernel taps along one axis that reach padded input position `i`:
+/// `k = first_k + t·stride` with output position `o = first_o - t`, for
+/// `t = 0..count`, i.e. every `k < kernel` with `o·stride + k = i` and
+/// `0 <= o < out`, in increasing `k`. One division per position instead of
+/// one per candidate tap.
+#[derive(Clone, Copy)]
+struct Taps {
+    first_k: usize,
+    first_o: usize,
+    count: usize,
+}
+
+impl Taps {
+    #[inline(always)]
+    fn reaching(i: usize, kernel: usize, stride: usize, out: usize) -> Taps {
+        let mut k = i % stride;
+        let mut o = i / stride;
+        // o decreases as k grows: skip the taps whose output lies past the end.
+        if o >= out {
+            let skip = o - (out - 1);
+            k += skip * stride;
+            o = out - 1;
+        }
+        // Taps with k > i would need o < 0: `o + 1` taps at most.
+        let count = if k < kernel { ((kernel - 1 - k) / stride + 1).min(o + 1) } else { 0 };
+        Taps { first_k: k, first_o: o, count }
+    }
+}
+
+fn dx_pixel(dx_row: &mut [f32], ci_n: usize, iw: usize) -> &mut [f32] {
+    &mut dx_row[iw * ci_n..(iw + 1) * ci_n]
+}
+
+/// One row of input pixels and what their gradients are gathered from.
+struct Pixels<'a> {
     g: &'a Conv2dGeom,
     wt: &'a [f32],
     dy: &'a [f32],
     n: usize,
-    ih: usize,
-    iw: usize,
+    rows: Taps,
 }
 
-impl Pixel<'_> {
-    /// Calls `f(dy_pixel, wt_tap)` for each tap reaching this pixel, in
-    /// `(kh, kw)` order: `oh·stride_h + kh - pad_top = ih` with `0 <= oh < h_out`
-    /// (likewise for width).
+impl Pixels<'_> {
     #[inline(always)]
-    fn for_each_tap(&self, mut f: impl FnMut(&[f32], &[f32])) {
-        let g = self.g;
-        let (ci_n, co_n) = (g.c_in, g.c_out);
-        for kh in 0..g.k_h {
-            // t = oh·stride_h; it decreases as kh grows.
-            let Some(t) = (self.ih + g.pad_top).checked_sub(kh) else { break };
-            if t % g.stride_h != 0 || t / g.stride_h >= g.h_out {
-                continue;
-            }
-            let oh = t / g.stride_h;
-            for kw in 0..g.k_w {
-                let Some(t) = (self.iw + g.pad_left).checked_sub(kw) else { break };
-                if t % g.stride_w != 0 || t / g.stride_w >= g.w_out {
-                    continue;
-                }
-                let ow = t / g.stride_w;
-                let y_px = ((self.n * g.h_out + oh) * g.w_out + ow) * co_n;
-                let tap = (kh * g.k_w + kw) * co_n * ci_n;
-                f(&self.dy[y_px..y_px + co_n], &self.wt[tap..tap + co_n * ci_n]);
+    fn cols(&self, iw: usize) -> Taps {
+        Taps::reaching(iw + self.g.pad_left, self.g.k_w, self.g.stride_w, self.g.w_out)
+    }
+
+    /// The gradients of the `P` pixels at columns `iws`, which must meet the
+    /// same taps (`P` = 1, or 2 for columns `stride_w` apart). Each element
+    /// is summed in the same order whatever `P`.
+    #[inline(always)]
+    fn gather<const P: usize>(&self, iws: [usize; P], mut dx_px: [&mut [f32]; P]) {
+        let ci_n = self.g.c_in;
+        let cols: [Taps; P] = iws.map(|iw| self.cols(iw));
+        let mut ci = 0;
+        while ci + 16 <= ci_n {
+            self.lanes::<4, P>(&cols, ci, &mut dx_px);
+            ci += 16;
+        }
+        if ci + 8 <= ci_n {
+            self.lanes::<2, P>(&cols, ci, &mut dx_px);
+            ci += 8;
+        }
+        if ci + 4 <= ci_n {
+            self.lanes::<1, P>(&cols, ci, &mut dx_px);
+            ci += 4;
+        }
+        if ci < ci_n {
+            for (p, dx) in dx_px.iter_mut().enumerate() {
+                self.tail(cols[p], ci, dx);
             }
         }
     }
 
-    /// `dx_px[ci..ci + 4·V]`.
+    /// Calls `f(dy_pixels, wt_tap)` for each tap reaching the pixels, in
+    /// `(kh, kw)` order (taps as in `cols[0]`; the others' outputs are read at
+    /// their own `first_o`).
     #[inline(always)]
-    fn lanes<const V: usize>(&self, ci: usize, dx_px: &mut [f32]) {
+    fn for_each_tap<const P: usize>(&self, cols: &[Taps; P], mut f: impl FnMut([&[f32]; P], &[f32])) {
+        let g = self.g;
+        let (ci_n, co_n) = (g.c_in, g.c_out);
+        for th in 0..self.rows.count {
+            let kh = self.rows.first_k + th * g.stride_h;
+            let oh = self.rows.first_o - th;
+            let y_row = (self.n * g.h_out + oh) * g.w_out;
+            for tw in 0..cols[0].count {
+                let kw = cols[0].first_k + tw * g.stride_w;
+                let tap = (kh * g.k_w + kw) * co_n * ci_n;
+                let dy_px = cols.map(|c| {
+                    let y_px = (y_row + c.first_o - tw) * co_n;
+                    &self.dy[y_px..y_px + co_n]
+                });
+                f(dy_px, &self.wt[tap..tap + co_n * ci_n]);
+            }
+        }
+    }
+
+    /// `dx_px[p][ci..ci + 4·V]` for each pixel `p`.
+    #[inline(always)]
+    fn lanes<const V: usize, const P: usize>(&self, cols: &[Taps; P], ci: usize, dx_px: &mut [&mut [f32]; P]) {
         let ci_n = self.g.c_in;
-        let mut acc = [F32x4::zero(); V];
-        self.for_each_tap(|dy_px, wt_tap| {
-            for (co, &d) in dy_px.iter().enumerate() {
-                let dv = F32x4::splat(d);
-                let wt_row = &wt_tap[co * ci_n + ci..];
-                for v in 0..V {
-                    acc[v] = acc[v].mul_add(dv, F32x4::load(&wt_row[4 * v..]));
+        let mut acc = [[F32x4::zero(); V]; P];
+        self.for_each_tap(cols, |dy_px, wt_tap| {
+            for (co, wt_row) in wt_tap.chunks_exact(ci_n).enumerate() {
+                let wt_row = &wt_row[ci..ci + 4 * V];
+                let wv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&wt_row[4 * v..]));
+                for p in 0..P {
+                    let dv = F32x4::splat(dy_px[p][co]);
+                    for v in 0..V {
+                        acc[p][v] = acc[p][v].mul_add(dv, wv[v]);
+                    }
                 }
             }
         });
-        for v in 0..V {
-            acc[v].store(&mut dx_px[ci + 4 * v..]);
+        for p in 0..P {
+            for v in 0..V {
+                acc[p][v].store(&mut dx_px[p][ci + 4 * v..]);
+            }
         }
     }
 
-    /// `dx_px[ci..]` for the last fewer-than-4 channels, in one pass over the
-    /// taps, each element summed in the same order as `lanes`.
+    /// `dx_px[ci..]` for the last fewer-than-4 channels of one pixel, in one
+    /// pass over the taps, each element summed in the same order as `lanes`.
     #[inline(always)]
-    fn tail(&self, ci: usize, dx_px: &mut [f32]) {
+    fn tail(&self, cols: Taps, ci: usize, dx_px: &mut [f32]) {
         let ci_n = self.g.c_in;
         let len = ci_n - ci;
         debug_assert!(len < 4);
         let mut acc = [0.0f32; 3];
-        self.for_each_tap(|dy_px, wt_tap| {
-            for (co, &d) in dy_px.iter().enumerate() {
-                let wt_row = &wt_tap[co * ci_n + ci..co * ci_n + ci_n];
-                for (a, &wv) in acc.iter_mut().zip(wt_row) {
+        self.for_each_tap(&[cols], |[dy_px], wt_tap| {
+            for (&d, wt_row) in dy_px.iter().zip(wt_tap.chunks_exact(ci_n)) {
+                for (a, &wv) in acc.iter_mut().zip(&wt_row[ci..]) {
                     *a += d * wv;
                 }
             }

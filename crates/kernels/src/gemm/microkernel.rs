@@ -103,9 +103,9 @@ fn tile<const R: usize, const V: usize>(
     let mut acc = [[F32x4::zero(); V]; R];
     for s in 0..layout.segments {
         let seg: [&[f32]; R] = core::array::from_fn(|r| &a[at[r] + s * layout.seg_stride..][..layout.seg_len]);
-        let b_seg = &b[s * layout.seg_len * n..];
-        for q in 0..layout.seg_len {
-            let b_row = &b_seg[q * n + j..];
+        let b_rows = b[s * layout.seg_len * n..].chunks_exact(n).take(layout.seg_len);
+        for (q, b_row) in b_rows.enumerate() {
+            let b_row = &b_row[j..j + 4 * V];
             let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
             for r in 0..R {
                 let av = F32x4::splat(seg[r][q]);

@@ -101,9 +101,11 @@ fn tile<const R: usize, const V: usize>(
             }
         }
     }
-    for p in 0..g.k {
-        let a_row = &a[p * m + i..p * m + i + R];
-        let b_row = &b[p * n + j..];
+    // Whole rows of A and B per step: the tile's window in each has a
+    // loop-invariant position, so its bounds checks leave the loop.
+    for (a_row, b_row) in a.chunks_exact(m).zip(b.chunks_exact(n)).take(g.k) {
+        let a_row = &a_row[i..i + R];
+        let b_row = &b_row[j..j + 4 * V];
         let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
         for r in 0..R {
             let av = F32x4::splat(a_row[r]);
@@ -137,10 +139,11 @@ fn scalar_column<const R: usize>(
             acc[r] = c[r * n + col];
         }
     }
-    for p in 0..g.k {
-        let bv = b[p * n + col];
+    for (a_row, b_row) in a.chunks_exact(m).zip(b.chunks_exact(n)).take(g.k) {
+        let a_row = &a_row[i..i + R];
+        let bv = b_row[col];
         for r in 0..R {
-            acc[r] += a[p * m + i + r] * bv;
+            acc[r] += a_row[r] * bv;
         }
     }
     for r in 0..R {
