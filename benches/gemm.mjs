@@ -4,6 +4,10 @@
 //   node benches/gemm.mjs --quick (fewer repetitions)
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
+import { printedSection } from './readme-section.mjs';
+
+const section = printedSection();
+const print = section.print;
 
 const SHAPES = [
   { name: 'BreakHis conv1 (224x224x3 -> 16, s4), batch 32', m: 100352, k: 27, n: 16 },
@@ -57,16 +61,17 @@ async function measure(threads) {
 }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`lite-cnn GEMM benchmark — Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs`);
+print(`lite-cnn GEMM benchmark — Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs`);
 const one = await measure(1);
 const two = await measure(2);
-console.log('');
-console.log('| shape (M×K×N) | layer | 1 thread ms | GFLOP/s | 2 threads ms | GFLOP/s | 2t/1t speed-up |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
+print('');
+print('| shape (M×K×N) | layer | 1 thread ms | GFLOP/s | 2 threads ms | GFLOP/s | 2t/1t speed-up |');
+print('|---|---|---:|---:|---:|---:|---:|');
 for (let i = 0; i < one.length; i++) {
   const a = one[i];
   const b = two[i];
-  console.log(
+  print(
     `| ${a.shape} | ${a.name} | ${a.ms.toFixed(3)} | ${a.gflops.toFixed(1)} | ${b.ms.toFixed(3)} | ${b.gflops.toFixed(1)} | ${(a.ms / b.ms).toFixed(2)}x |`,
   );
 }
+section.save('gemm', '### Recorded run (`npm run bench:gemm`)');

@@ -19,6 +19,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CompiledModel, Engine, LayerKind } from '@lite-cnn/sdk';
+import { printedSection } from './readme-section.mjs';
+
+const section = printedSection();
+const print = section.print;
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 25;
@@ -281,21 +285,21 @@ const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs 
 // ---------------------------------------------------------------------------
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`lite-cnn step benchmark — ${new Date().toISOString()}`);
-console.log(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
-console.log(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of >= ${RUNS} timed runs (more while under ${MIN_MS} ms in total) after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
-console.log('train = one trainStep (forward, softmax CE, backward, Adam) with inputs already in model.inputView(32): the step, not an input copy.');
-console.log('infer = forward(undefined, batch) in inference mode, including the copy of the output to JS.');
+print(`lite-cnn step benchmark — ${new Date().toISOString()}`);
+print(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
+print(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of >= ${RUNS} timed runs (more while under ${MIN_MS} ms in total) after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
+print('train = one trainStep (forward, softmax CE, backward, Adam) with inputs already in model.inputView(32): the step, not an input copy.');
+print('infer = forward(undefined, batch) in inference mode, including the copy of the output to JS.');
 
 const ours = {}; // ours[net][threads]
 const breakdowns = {};
 for (const threads of THREADS) {
   const engine = await Engine.create({ threads });
-  if (threads === THREADS[0]) console.log(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}`);
+  if (threads === THREADS[0]) print(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}`);
   for (const net of NETS) {
     (ours[net.name] ??= {})[threads] = measureNet(engine, net);
     if (ours[net.name][threads].params !== net.params) {
-      console.log(`WARNING: ${net.name} has ${ours[net.name][threads].params} params, expected ${net.params}`);
+      print(`WARNING: ${net.name} has ${ours[net.name][threads].params} params, expected ${net.params}`);
     }
   }
   const b = watched(() => breakdown(engine, NETS[1]), 1);
@@ -306,73 +310,74 @@ for (const threads of THREADS) {
 const torch = runTorch();
 const theirs = {}; // theirs[net][threads]
 if (torch.skipped) {
-  console.log(`\nPyTorch: skipped — ${torch.skipped}`);
+  print(`\nPyTorch: skipped — ${torch.skipped}`);
 } else {
-  console.log(`\nPyTorch ${torch.torch} (Python ${torch.python}, ${PYTHON}), median of ${torch.runs} after ${torch.warmup} warm-up; torch.set_num_threads(1|2); inference in eval mode under no_grad`);
+  print(`\nPyTorch ${torch.torch} (Python ${torch.python}, ${PYTHON}), median of ${torch.runs} after ${torch.warmup} warm-up; torch.set_num_threads(1|2); inference in eval mode under no_grad`);
   for (const r of torch.results) (theirs[r.net] ??= {})[r.threads] = r;
 }
 
-console.log('');
-console.log('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn | other load, cores (lite-cnn train/b1/b32; torch) |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+print('');
+print('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn | other load, cores (lite-cnn train/b1/b32; torch) |');
+print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const net of NETS) {
   for (const threads of THREADS) {
     const o = ours[net.name][threads];
     const t = theirs[net.name]?.[threads];
-    console.log(
+    print(
       `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train.ms)} | ${ratio(t?.infer1, o.infer1.ms)} | ${ratio(t?.infer32, o.infer32.ms)} | ${[o.train, o.infer1, o.infer32].map(load).join(', ')}; torch ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join(', ') : '—'} |`,
     );
   }
 }
-console.log('(ratio > 1: lite-cnn is faster. "other load": CPU used by other processes during the measurement, in cores of 2; a value was re-measured up to 3 times when it exceeded 0.25 and the least-disturbed attempt kept; "n/a": too short to tell)');
+print('(ratio > 1: lite-cnn is faster. "other load": CPU used by other processes during the measurement, in cores of 2; a value was re-measured up to 3 times when it exceeded 0.25 and the least-disturbed attempt kept; "n/a": too short to tell)');
 
-console.log('');
-console.log('Training step split (batch 32): training-mode forward (batch statistics) vs the rest (loss, backward, Adam):');
-console.log('');
-console.log('| net | threads | step ms | forward (training mode) ms | step - forward ms |');
-console.log('|---|---:|---:|---:|---:|');
+print('');
+print('Training step split (batch 32): training-mode forward (batch statistics) vs the rest (loss, backward, Adam):');
+print('');
+print('| net | threads | step ms | forward (training mode) ms | step - forward ms |');
+print('|---|---:|---:|---:|---:|');
 for (const net of NETS) {
   for (const threads of THREADS) {
     const o = ours[net.name][threads];
-    console.log(`| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.forwardTrain.ms)} | ${f(o.train.ms - o.forwardTrain.ms)} |`);
+    print(`| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.forwardTrain.ms)} | ${f(o.train.ms - o.forwardTrain.ms)} |`);
   }
 }
 
-console.log('');
-console.log(`Where the time goes — BreakHis net, batch 32, ms per layer (CPU used by other processes meanwhile: ${load(breakdowns[1])} cores during the 1-thread part, ${load(breakdowns[2])} during the 2-thread part):`);
-console.log('- forward columns: the first k layers built as their own model and timed (inference / training mode); a layer\'s cost is T(k) - T(k-1).');
-console.log('- backward column: backwardFrom(logits layer -> stop) after a training forward; a layer\'s cost is the increment when the stop moves below it,');
-console.log('  minus an estimate of the gradient copy-out backwardFrom does (2x a JS copy of the same size). Layer 0 (weight gradient only),');
-console.log('  the loss and the Adam update are the remainder of the step. Small values are within noise and can be negative.');
-console.log('');
-console.log(`| # | layer | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |`);
-console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+print('');
+print(`Where the time goes — BreakHis net, batch 32, ms per layer (CPU used by other processes meanwhile: ${load(breakdowns[1])} cores during the 1-thread part, ${load(breakdowns[2])} during the 2-thread part):`);
+print('- forward columns: the first k layers built as their own model and timed (inference / training mode); a layer\'s cost is T(k) - T(k-1).');
+print('- backward column: backwardFrom(logits layer -> stop) after a training forward; a layer\'s cost is the increment when the stop moves below it,');
+print('  minus an estimate of the gradient copy-out backwardFrom does (2x a JS copy of the same size). Layer 0 (weight gradient only),');
+print('  the loss and the Adam update are the remainder of the step. Small values are within noise and can be negative.');
+print('');
+print(`| # | layer | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |`);
+print('|---:|---|---:|---:|---:|---:|---:|---:|');
 const b1 = breakdowns[1];
 const b2 = breakdowns[2];
 for (let k = 0; k < b1.rows.length; k++) {
   const a = b1.rows[k];
   const b = b2.rows[k];
-  console.log(`| ${a.index} | ${a.name} | ${f(a.infer)} | ${f(b.infer)} | ${f(a.fwdTrain)} | ${f(b.fwdTrain)} | ${f(a.bwd)} | ${f(b.bwd)} |`);
+  print(`| ${a.index} | ${a.name} | ${f(a.infer)} | ${f(b.infer)} | ${f(a.fwdTrain)} | ${f(b.fwdTrain)} | ${f(a.bwd)} | ${f(b.bwd)} |`);
 }
-console.log(`| | whole net (prefix k = ${b1.rows.length}; backward: layers 1..13) | ${f(b1.prefixInfer)} | ${f(b2.prefixInfer)} | ${f(b1.prefixTrain)} | ${f(b2.prefixTrain)} | ${f(b1.backwardAbove0)} | ${f(b2.backwardAbove0)} |`);
-console.log('');
-console.log('The same by block (a block\'s cost is one difference of prefix times, so less noisy than single layers; conv1\'s backward here is BN + ReLU only, its conv is in the remainder below), ms:');
-console.log('');
-console.log('| block | layers | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+print(`| | whole net (prefix k = ${b1.rows.length}; backward: layers 1..13) | ${f(b1.prefixInfer)} | ${f(b2.prefixInfer)} | ${f(b1.prefixTrain)} | ${f(b2.prefixTrain)} | ${f(b1.backwardAbove0)} | ${f(b2.backwardAbove0)} |`);
+print('');
+print('The same by block (a block\'s cost is one difference of prefix times, so less noisy than single layers; conv1\'s backward here is BN + ReLU only, its conv is in the remainder below), ms:');
+print('');
+print('| block | layers | infer 1t | infer 2t | fwd train 1t | fwd train 2t | bwd 1t | bwd 2t |');
+print('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const [name, from, to] of BLOCKS) {
   const sum = (rows, key) => {
     const xs = rows.slice(from, to + 1).map((r) => r[key]);
     return xs.some((x) => x === null) && xs.every((x) => x === null) ? null : xs.reduce((a, x) => a + (x ?? 0), 0);
   };
   const cells = [b1, b2].flatMap((b) => [sum(b.rows, 'infer')]).concat([b1, b2].map((b) => sum(b.rows, 'fwdTrain')), [b1, b2].map((b) => sum(b.rows, 'bwd')));
-  console.log(`| ${name} | ${from}-${to} | ${cells.map(f).join(' | ')} |`);
+  print(`| ${name} | ${from}-${to} | ${cells.map(f).join(' | ')} |`);
 }
-console.log('');
-console.log('BreakHis training step (batch 32) decomposed, ms:');
-console.log('');
-console.log('| threads | step | forward, training mode | backward of layers 1..13 | remainder: layer 0 backward (weight grad) + loss + Adam |');
-console.log('|---:|---:|---:|---:|---:|');
+print('');
+print('BreakHis training step (batch 32) decomposed, ms:');
+print('');
+print('| threads | step | forward, training mode | backward of layers 1..13 | remainder: layer 0 backward (weight grad) + loss + Adam |');
+print('|---:|---:|---:|---:|---:|');
 for (const [threads, b] of [[1, b1], [2, b2]]) {
-  console.log(`| ${threads} | ${f(b.train)} | ${f(b.forwardTrain)} | ${f(b.backwardAbove0)} | ${f(b.rest)} |`);
+  print(`| ${threads} | ${f(b.train)} | ${f(b.forwardTrain)} | ${f(b.backwardAbove0)} | ${f(b.rest)} |`);
 }
+section.save('step', '### Recorded run (`npm run bench:step`)');

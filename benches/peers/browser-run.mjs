@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { machineBusyMs } from './measure.mjs';
 import { settings } from './timing.mjs';
-import { fmt, writeSection } from './readme-section.mjs';
+import { fmt, writeSection } from '../readme-section.mjs';
 
 register();
 const { startStaticServer } = await import('../../tests/e2e/support/static-server.ts');

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const README = fileURLToPath(new URL('../README.md', import.meta.url));
+export const README = fileURLToPath(new URL('./README.md', import.meta.url));
 
 export function writeSection(name, body, file = README) {
   const begin = `<!-- ${name}:begin -->`;
@@ -17,3 +17,24 @@ export function writeSection(name, body, file = README) {
 }
 
 export const fmt = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 1000 ? ms.toFixed(1) : ms.toFixed(0));
+
+/**
+ * Collects what a benchmark prints so the same text can be written into its
+ * README section: `print` logs a line and keeps it; `save(name, title)` writes
+ * the kept lines under `title`, unless the run is a smoke test (`--quick`) or
+ * `--no-write` was given.
+ */
+export function printedSection(argv = process.argv) {
+  const lines = [];
+  return {
+    print(line = '') {
+      console.log(line);
+      lines.push(line);
+    },
+    save(name, title) {
+      if (argv.includes('--quick') || argv.includes('--no-write')) return;
+      writeSection(name, `${title}\n\n${lines.join('\n')}`);
+      console.error(`\nwritten to benches/README.md (between <!-- ${name}:begin --> and <!-- ${name}:end -->)`);
+    },
+  };
+}
