@@ -17,6 +17,7 @@ pub mod chunked;
 pub mod conv2d;
 pub mod dropout;
 pub mod error;
+pub mod finite;
 pub mod exec;
 pub mod geom;
 pub mod gemm;

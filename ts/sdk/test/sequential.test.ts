@@ -123,6 +123,14 @@ describe('Sequential: errors name the layer, the expected and the received value
     await expect(m.fit({ data: bad, shape: [4, 28, 28, 1] }, [0, 1, 2, 3])).rejects.toThrow(/x contains NaN at sample 1/);
     bad[800] = Number.POSITIVE_INFINITY;
     await expect(m.predict({ data: bad, shape: [4, 28, 28, 1] })).rejects.toThrow(/x contains Infinity at sample 1/);
+    // predict checks each batch in the engine: the sample and index are global, not per batch.
+    bad[800] = 0.5;
+    bad[3 * 784 + 5] = Number.NEGATIVE_INFINITY;
+    await expect(m.predict({ data: bad, shape: [4, 28, 28, 1] }, { batchSize: 2 })).rejects.toThrow(
+      /predict: x contains -Infinity at sample 3 \(index 2357\); inputs must be finite/,
+    );
+    bad[3 * 784 + 5] = 0.5;
+    expect((await m.predict({ data: bad, shape: [4, 28, 28, 1] }, { batchSize: 2 })).length).toBe(40);
     expect(() => m.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' })).toThrow(/binaryCrossentropy needs a model with 1 output unit; this one outputs 10/);
     expect(() => m.compile({ optimizer: 'rmsprop' as 'adam', loss: 'sparseCategoricalCrossentropy' })).toThrow(/unknown optimizer 'rmsprop'/);
   });

@@ -16,6 +16,7 @@ mod model;
 mod info;
 #[cfg(feature = "threads")]
 mod probe;
+mod scan;
 #[cfg(feature = "selftest")]
 mod selftest;
 

@@ -46,6 +46,7 @@ pub fn all() -> Vec<Case> {
         crate::rng::tests::CASES,
         crate::exec::tests::CASES,
         crate::image::tests::CASES,
+        crate::finite::tests::CASES,
     ]
     .concat()
 }

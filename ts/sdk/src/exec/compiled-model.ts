@@ -129,6 +129,7 @@ export class CompiledModel {
   private readonly targetsPtr: number;
   private readonly argsPtr: number;
   private readonly statsPtr: number;
+  private readonly scanPtr: number;
   private readonly inputSize: number;
   private readonly outputSize: number;
   private classWeightsPtr = 0;
@@ -163,8 +164,9 @@ export class CompiledModel {
       [heap.alloc(this.maxBatch * Math.max(classes, 1) * 4), this.maxBatch * Math.max(classes, 1) * 4],
       [heap.alloc(structBytes(STEP_ARGS)), structBytes(STEP_ARGS)],
       [heap.alloc(structBytes(STEP_STATS)), structBytes(STEP_STATS)],
+      [heap.alloc(4), 4],
     ];
-    [this.xPtr, this.targetsPtr, this.argsPtr, this.statsPtr] = blocks.map((b) => b[0]) as [number, number, number, number];
+    [this.xPtr, this.targetsPtr, this.argsPtr, this.statsPtr, this.scanPtr] = blocks.map((b) => b[0]) as [number, number, number, number, number];
     this.owned = { engine, handle, blocks };
     registry.register(this, this.owned, this);
     this.tensors = this.readTensors();
@@ -309,6 +311,17 @@ export class CompiledModel {
   inputView(batch: number): Float32Array {
     this.checkBatch(batch);
     return this.engine.memory.f32(this.xPtr, batch * this.inputSize);
+  }
+
+  /**
+   * Index of the first NaN or infinite value among the first `batch` inputs
+   * in `inputView(batch)`, or -1 when all are finite (a SIMD scan on the pool:
+   * a JavaScript loop over a large batch costs a fifth of the forward pass).
+   */
+  firstNonFiniteInput(batch: number): number {
+    this.checkBatch(batch);
+    this.engine.call('input check', () => this.engine.raw.lc_first_nonfinite(this.xPtr, batch * this.inputSize, this.scanPtr));
+    return this.engine.memory.i32()[this.scanPtr >>> 2]!;
   }
 
   private checkBatch(batch: number): void {

@@ -47,8 +47,12 @@ export function isDataset(v: unknown): v is Dataset {
   return typeof v === 'object' && v !== null && typeof (v as Dataset).batches === 'function' && typeof (v as Dataset).size === 'number';
 }
 
-/** Validates `x` against the model's input shape and checks every value is finite. */
-export function checkInputs(x: TensorLike, sampleShape: Shape3, where: string): number {
+/**
+ * Validates `x` against the model's input shape and, unless `scanValues` is
+ * false (the caller checks each batch in the engine: `nonFiniteInputError`),
+ * that every value is finite.
+ */
+export function checkInputs(x: TensorLike, sampleShape: Shape3, where: string, scanValues = true): number {
   if (!(x.data instanceof Float32Array)) {
     throw new DataError(`${where}: x.data must be a Float32Array (scale images yourself, e.g. to [0, 1]); got ${Object.prototype.toString.call(x.data)}`);
   }
@@ -60,12 +64,17 @@ export function checkInputs(x: TensorLike, sampleShape: Shape3, where: string): 
     throw new ShapeError(`${where}: expected x of shape [n, ${sampleShape.join(', ')}], got [${x.shape.join(', ')}]`);
   }
   if (x.data.length !== n * per) throw new ShapeError(`${where}: x.shape [${x.shape.join(', ')}] needs ${n * per} values, x.data has ${x.data.length}`);
-  for (let i = 0; i < x.data.length; i++) {
-    if (!Number.isFinite(x.data[i]!)) {
-      throw new DataError(`${where}: x contains ${x.data[i]} at sample ${Math.floor(i / per)} (index ${i}); inputs must be finite`);
+  if (scanValues) {
+    for (let i = 0; i < x.data.length; i++) {
+      if (!Number.isFinite(x.data[i]!)) throw nonFiniteInputError(where, x.data[i]!, i, per);
     }
   }
   return n;
+}
+
+/** The error for a non-finite input value at flat index `index` (`per` values per sample). */
+export function nonFiniteInputError(where: string, value: number, index: number, per: number): DataError {
+  return new DataError(`${where}: x contains ${value} at sample ${Math.floor(index / per)} (index ${index}); inputs must be finite`);
 }
 
 /** Class-index labels as Uint32, validated against the class count. */

@@ -6,7 +6,7 @@
 import { Callback, CallbackList } from '../callbacks/callback.js';
 import { ConfigError, DataError, RuntimeError } from '../errors.js';
 import { permutation } from '../runtime/rng.js';
-import { ArrayDataset, isDataset, type Dataset, type LabelsLike, type TensorLike } from './data.js';
+import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
 import { History, type Logs } from './history.js';
 import type { Sequential } from './sequential.js';
 
@@ -183,11 +183,17 @@ export async function predictDataset(model: Sequential, data: Dataset, batchSize
   const compiled = await model.ensureCompiled(batchSize);
   const k = model.outputShape[2];
   const out = new Float32Array(data.size * k);
+  const per = model.inputShape[0] * model.inputShape[1] * model.inputShape[2];
   let offset = 0;
+  let sample = 0;
   for await (const batch of data.batches({ batchSize })) {
-    batch.fill(compiled.inputView(batch.size));
+    const view = compiled.inputView(batch.size);
+    batch.fill(view);
+    const bad = compiled.firstNonFiniteInput(batch.size);
+    if (bad >= 0) throw nonFiniteInputError('predict', view[bad]!, sample * per + bad, per);
     out.set(compiled.forward(undefined, batch.size), offset);
     offset += batch.size * k;
+    sample += batch.size;
   }
   return out;
 }

@@ -292,8 +292,8 @@ export class Sequential implements TrainingModel {
   }
 
   /** Wraps arrays as a dataset, validating shapes, values and labels. */
-  toDataset(x: TensorLike, y: LabelsLike | undefined, where: string): ArrayDataset {
-    const n = checkInputs(x, this.inputShape, where);
+  toDataset(x: TensorLike, y: LabelsLike | undefined, where: string, scanValues = true): ArrayDataset {
+    const n = checkInputs(x, this.inputShape, where, scanValues);
     const dense = this.compileConfig ? targetsAreDense(this.compileConfig.loss) : false;
     let targets: Uint32Array | Float32Array | undefined;
     if (y !== undefined) {
@@ -324,7 +324,8 @@ export class Sequential implements TrainingModel {
 
   /** Output probabilities `[n, outputs]` for inputs `[n, h, w, c]`. */
   async predict(x: TensorLike | Dataset, args: { batchSize?: number } = {}): Promise<Float32Array> {
-    const data = isDataset(x) ? x : this.toDataset(x, undefined, 'predict');
+    // Values are checked batch by batch in the engine (predictDataset), not by a JS loop here.
+    const data = isDataset(x) ? x : this.toDataset(x, undefined, 'predict', false);
     return predictDataset(this, data, args.batchSize ?? 32);
   }
 

@@ -34,6 +34,8 @@ export interface KernelExports {
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
   // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.
   lc_image_transform(argsPtr: number): number;
+  // Input check of inference (crates/kernels/src/ffi/scan.rs): writes the first non-finite index or -1 (i32) to outPtr.
+  lc_first_nonfinite(ptr: number, len: number, outPtr: number): number;
 }
 
 /** Present only in the threaded artifact. */
