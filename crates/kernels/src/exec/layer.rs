@@ -134,6 +134,17 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// Rough size of one sample's forward pass: multiply-adds for a kernel
+    /// (Conv2D, Dense; BatchNorm's gamma gives one per element), else one per
+    /// element read or written. Decides whether a call is worth the pool.
+    pub fn forward_work(&self) -> f64 {
+        let positions = (self.output.h * self.output.w) as f64;
+        match self.weight {
+            Some(w) => w.len as f64 * positions,
+            None => self.input.size().max(self.output.size()) as f64,
+        }
+    }
+
     /// Infers the output shape from `input`, validates the geometry, and
     /// places the layer's tensors.
     pub fn new(index: usize, spec: LayerSpec, input: Shape3, max_batch: usize, off: &mut Offsets) -> Result<Self, KernelError> {

@@ -85,6 +85,18 @@ crate::kernel_tests! {
         assert_eq!(m.layers[4].output.c, 288);
     }
 
+    fn exec_forward_work_counts_kernel_multiply_adds() {
+        // MNIST net per sample: conv1 13·13·(3·3·1·8), ReLU 1,352, conv2 6·6·(3·3·8·8),
+        // ReLU 288, Flatten 288, Dense 288·10, Softmax 10.
+        let m = Model::new(Shape3 { h: 28, w: 28, c: 1 }, 4, &mnist_net()).unwrap();
+        let per_sample = (13 * 13 * 72 + 1352 + 6 * 6 * 576 + 288 + 288 + 2880 + 10) as f64;
+        assert_eq!(m.forward_work(1), per_sample);
+        assert_eq!(m.forward_work(3), 3.0 * per_sample);
+        // BreakHis: conv1 alone is 56·56·(3·3·3·16) multiply-adds per sample.
+        let m = Model::new(Shape3 { h: 224, w: 224, c: 3 }, 1, &breakhis_net()).unwrap();
+        assert_eq!(m.layers[0].forward_work(), (56 * 56 * 432) as f64);
+    }
+
     fn exec_rejects_impossible_models_with_messages() {
         let err = Model::new(Shape3 { h: 28, w: 28, c: 1 }, 1, &[dense(10)]).unwrap_err();
         assert!(err.message.contains("layer 0: Dense expects a flat input") && err.message.contains("add a Flatten"), "{}", err.message);

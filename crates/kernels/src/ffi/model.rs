@@ -278,7 +278,7 @@ fn mode(training: u32) -> Mode {
 pub extern "C" fn lc_model_forward(handle: u32, x_ptr: usize, batch: u32, training: u32) -> i32 {
     status(with_model(handle, |m| {
         let x = f32_slice(x_ptr, batch as usize * m.input.size(), "forward: x")?;
-        pool::run(|| m.forward(x, batch as usize, mode(training)))?
+        pool::run_sized(m.forward_work(batch as usize), || m.forward(x, batch as usize, mode(training)))?
     }))
 }
 

@@ -16,6 +16,11 @@
 
 use crate::error::KernelError;
 
+/// Work (multiply-adds, roughly) below which `run_sized` stays on the calling
+/// thread: handing a call to the pool and waiting for it costs ~20-30 µs in
+/// wasm, more than a call this small takes (an MNIST forward at batch 1-4).
+const INLINE_MAX_WORK: f64 = 2.0e5;
+
 #[cfg(feature = "threads")]
 mod threaded {
     use super::*;
@@ -88,13 +93,24 @@ mod threaded {
     }
 
     pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Result<R, KernelError> {
+        run_where(false, f)
+    }
+
+    /// Like `run`, but a call of less than `INLINE_MAX_WORK` runs on the
+    /// calling thread (its kernels then see no pool and run serially: the
+    /// same bits, since no split depends on the thread count).
+    pub fn run_sized<R: Send>(work: f64, f: impl FnOnce() -> R + Send) -> Result<R, KernelError> {
+        run_where(work < INLINE_MAX_WORK, f)
+    }
+
+    fn run_where<R: Send>(inline: bool, f: impl FnOnce() -> R + Send) -> Result<R, KernelError> {
         if FAULT.load(Ordering::Acquire) != 0 {
             return Err(KernelError { code: ErrorCode::WorkerFault, message: "a pool worker trapped earlier; the engine must be recreated".into() });
         }
         if BUSY.swap(true, Ordering::AcqRel) {
             return Err(KernelError { code: ErrorCode::Busy, message: "another call is still running".into() });
         }
-        let out = if POOL_THREADS.load(Ordering::Acquire) == 0 || rayon::current_thread_index().is_some() {
+        let out = if inline || POOL_THREADS.load(Ordering::Acquire) == 0 || rayon::current_thread_index().is_some() {
             Ok(f())
         } else {
             run_on_pool(f)
@@ -145,5 +161,12 @@ pub fn num_threads() -> usize {
 /// Single-threaded build: runs inline.
 #[cfg(not(feature = "threads"))]
 pub fn run<R>(f: impl FnOnce() -> R) -> Result<R, KernelError> {
+    Ok(f())
+}
+
+/// Single-threaded build: runs inline.
+#[cfg(not(feature = "threads"))]
+pub fn run_sized<R>(work: f64, f: impl FnOnce() -> R) -> Result<R, KernelError> {
+    let _ = (work, INLINE_MAX_WORK);
     Ok(f())
 }
