@@ -65,3 +65,47 @@ pub fn scaled_copy(out: &mut [f32], a: f32, x: &[f32]) {
         out[j] = a * x[j];
     }
 }
+
+/// Side of the square blocks `transpose` moves: a block's rows and columns
+/// both stay within a few cache lines.
+const TRANSPOSE_BLOCK: usize = 16;
+
+/// `dst[c·rows + r] = src[r·cols + c]`: `dst` is `src` (`rows × cols`,
+/// row-major) transposed. In square blocks, so that a large matrix (a dense
+/// layer's 2304 × 128 kernel) is not written one cache line per element.
+pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert_eq!(src.len(), rows * cols, "transpose: src is not {rows}x{cols}");
+    assert_eq!(dst.len(), rows * cols, "transpose: dst is not {cols}x{rows}");
+    for r0 in (0..rows).step_by(TRANSPOSE_BLOCK) {
+        let r1 = (r0 + TRANSPOSE_BLOCK).min(rows);
+        for c0 in (0..cols).step_by(TRANSPOSE_BLOCK) {
+            let c1 = (c0 + TRANSPOSE_BLOCK).min(cols);
+            for r in r0..r1 {
+                let src_row = &src[r * cols + c0..r * cols + c1];
+                for (c, &v) in (c0..c1).zip(src_row) {
+                    dst[c * rows + r] = v;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod tests {
+    use super::transpose;
+
+    crate::kernel_tests! {
+        fn transpose_matches_the_definition_on_awkward_shapes() {
+            for (rows, cols) in [(1, 1), (1, 7), (7, 1), (15, 17), (16, 16), (33, 5), (2304, 128), (3, 2304)] {
+                let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
+                let mut dst = vec![f32::NAN; rows * cols];
+                transpose(&src, rows, cols, &mut dst);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        assert_eq!(dst[c * rows + r].to_bits(), src[r * cols + c].to_bits(), "{rows}x{cols} at ({r}, {c})");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -20,11 +20,7 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
     let (ci_n, co_n) = (g.c_in, g.c_out);
     let wt = &mut scratch[..g.w_len()];
     for (w_tap, wt_tap) in w.chunks_exact(ci_n * co_n).zip(wt.chunks_exact_mut(ci_n * co_n)) {
-        for ci in 0..ci_n {
-            for co in 0..co_n {
-                wt_tap[co * ci_n + ci] = w_tap[ci * co_n + co];
-            }
-        }
+        crate::vecops::transpose(w_tap, ci_n, co_n, wt_tap);
     }
     let wt = &*wt;
     let row_len = g.w_in * ci_n;

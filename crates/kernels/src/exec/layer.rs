@@ -380,11 +380,7 @@ impl Layer {
                     // dx = dy·Wᵀ: transpose W[in×out] into scratch, then one GEMM.
                     let w = &io.params[wr.offset..wr.end()];
                     let wt = &mut io.scratch[..inp * out];
-                    for (i, w_row) in w.chunks_exact(out).enumerate() {
-                        for (o, &v) in w_row.iter().enumerate() {
-                            wt[o * inp + i] = v;
-                        }
-                    }
+                    crate::vecops::transpose(w, inp, out, wt);
                     gemm(&GemmGeom::new(n, out, inp)?, dy, wt, None, dx);
                 }
             }

@@ -47,6 +47,7 @@ pub fn all() -> Vec<Case> {
         crate::exec::tests::CASES,
         crate::image::tests::CASES,
         crate::finite::tests::CASES,
+        crate::vecops::tests::CASES,
     ]
     .concat()
 }
