@@ -15,7 +15,9 @@ pub extern "C" fn lc_first_nonfinite(ptr: usize, len: usize, out_ptr: usize) -> 
     }
     // SAFETY: both ranges were checked; x is only read.
     let x = unsafe { f32_slice(ptr, len) };
-    status(pool::run(|| first_nonfinite(x)).map(|found| {
+    // One compare-add per value: small inputs (a batch of a few images) are
+    // scanned on the calling thread rather than paying a pool round trip.
+    status(pool::run_sized(len as f64, || first_nonfinite(x)).map(|found| {
         // Indices fit in i32: linear memory holds fewer than 2^31 f32.
         let index = found.map_or(-1, |i| i as i32);
         // SAFETY: out_ptr was checked for 4 bytes.
