@@ -506,7 +506,7 @@ if (!bh) {
   md.push(
     '- Metrics at the 0.5 threshold on each run\'s patient-level test split, from `lite-cnn evaluate --json` on the saved `model.safetensors` (the best epoch by ' +
       'validation loss). *s / epoch*: mean of the CLI\'s per-epoch training times (decoding the images once is not included); *training s*: all epochs. ' +
-      `*Inference ms / image*: \`evaluate --batch-size 1\` (forward pass of one already decoded image at a time, ${info.threads} threads). ` +
+      `*Inference ms / image*: \`evaluate --batch-size 1\` (one already decoded image at a time: preprocessing, input check and forward pass, ${info.threads} threads, timed after the loss pass so one-time allocation is not included). ` +
       '*Model file*: `model.safetensors` (float32 weights + topology, preprocessing, class names; nothing executable), KiB = 1024 bytes.',
   );
   md.push(
