@@ -82,6 +82,21 @@ const NET_SHAPES: [Shape; 5] = [
     (1, 9, 9, 32, 64, 3, 3, 1, 1, Padding::Valid),
 ];
 
+/// `g`'s plan picks `algo`, and its forward gives the same bits as the
+/// im2col path: the algorithm choice must not change a single bit.
+fn assert_plan_matches_im2col(g: &Conv2dGeom, algo: Algo, seed: u64) {
+    let mut p = plan(g);
+    assert_eq!(p.algo, algo, "{g:?}");
+    let mut d = data(g, seed);
+    let mut y1 = nan_filled(g.y_len());
+    conv2d_fwd(g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
+    p.algo = Algo::Im2col;
+    let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
+    let mut y2 = nan_filled(g.y_len());
+    super::fwd::im2col_gemm(g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
+    assert_bits_eq(&y1, &y2, &format!("conv2d_fwd {algo:?} vs im2col {g:?}"));
+}
+
 crate::kernel_tests! {
     fn conv2d_matches_reference_on_awkward_shapes() {
         // Every kernel × stride × padding × spatial size, with channel counts
@@ -233,24 +248,13 @@ crate::kernel_tests! {
     }
 
     fn conv2d_pointwise_path_equals_im2col_path() {
-        // The algorithm choice must not change a single bit.
-        let g = geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid));
-        let mut p = plan(&g);
-        assert_eq!(p.algo, Algo::Pointwise, "{g:?}");
-        let mut d = data(&g, 7000);
-        let mut y1 = nan_filled(g.y_len());
-        conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
-        p.algo = Algo::Im2col;
-        let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
-        let mut y2 = nan_filled(g.y_len());
-        super::fwd::im2col_gemm(&g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
-        assert_bits_eq(&y1, &y2, &format!("conv2d_fwd pointwise vs im2col {g:?}"));
+        assert_plan_matches_im2col(&geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid)), Algo::Pointwise, 7000);
     }
 
     fn conv2d_implicit_path_equals_im2col_path() {
-        // Unpadded convolutions read patches in place; the choice must not
-        // change a single bit. 'same' padding that pads only after the last
-        // pixel (pad_top = pad_left = 0) must still take the im2col path.
+        // Unpadded convolutions read patches in place. 'same' padding that
+        // pads only after the last pixel (pad_top = pad_left = 0) must still
+        // take the im2col path.
         for (i, s) in [
             (3, 11, 9, 5, 17, 3, 3, 2, 2, Padding::Valid),
             (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
@@ -261,17 +265,7 @@ crate::kernel_tests! {
         .into_iter()
         .enumerate()
         {
-            let g = geom(s);
-            let mut p = plan(&g);
-            assert_eq!(p.algo, Algo::Implicit, "{g:?}");
-            let mut d = data(&g, 7100 + i as u64);
-            let mut y1 = nan_filled(g.y_len());
-            conv2d_fwd(&g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
-            p.algo = Algo::Im2col;
-            let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
-            let mut y2 = nan_filled(g.y_len());
-            super::fwd::im2col_gemm(&g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
-            assert_bits_eq(&y1, &y2, &format!("conv2d_fwd implicit vs im2col {g:?}"));
+            assert_plan_matches_im2col(&geom(s), Algo::Implicit, 7100 + i as u64);
         }
         let g = geom((1, 6, 6, 2, 3, 3, 3, 2, 2, Padding::Same));
         assert_eq!((g.pad_top, g.pad_left), (0, 0), "{g:?}");
