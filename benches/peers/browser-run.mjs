@@ -2,8 +2,8 @@
 // Worker), TF.js wasm and onnxruntime-web in the same cross-origin isolated
 // page (browser/index.html), 1 and 2 threads each, one library at a time.
 //   node benches/peers/browser-run.mjs [--quick] [--no-write]   (after npm run build)
-// Serves the repository root on 127.0.0.1 with COOP/COEP
-// (tests/e2e/support/static-server.ts) and drives Debian's /usr/bin/chromium
+// Serves the repository root on 127.0.0.1 with COOP/COEP (the browser
+// example's server, examples/browser/server.mjs, with --root) and drives Debian's /usr/bin/chromium
 // through playwright-core (tests/e2e/support/chromium.ts): no browser is
 // downloaded. The ONNX models are exported at run time (export_onnx.py, needs
 // Debian's python3-torch) into benches/peers/.generated/ (git-ignored) and
@@ -15,12 +15,12 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
+import { startExampleServer } from '../../examples/browser/server.mjs';
 import { machineBusyMs } from './measure.mjs';
 import { settings } from './timing.mjs';
 import { fmt, writeSection } from '../readme-section.mjs';
 
 register();
-const { startStaticServer } = await import('../../tests/e2e/support/static-server.ts');
 const { chromiumMissingReason, launchChromium, CHROMIUM } = await import('../../tests/e2e/support/chromium.ts');
 
 const quick = process.argv.includes('--quick');
@@ -73,7 +73,7 @@ if (existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch']).status === 0
 
 const loads = new Map(); // `${lib}|${threads}|${label}` -> other load, cores
 const open = new Map();
-const server = await startStaticServer(ROOT, { isolated: true });
+const server = await startExampleServer({ root: ROOT, isolated: true });
 const context = await launchChromium();
 let result;
 let browserVersion = '?';

@@ -6,8 +6,9 @@
 //   Cross-Origin-Embedder-Policy: require-corp
 //   Cross-Origin-Resource-Policy: same-origin
 //
-// on EVERY response (page, scripts, workers, .wasm, models, data). Same
-// semantics as tests/e2e/support/static-server.ts, plus one mapping:
+// on EVERY response (page, scripts, workers, .wasm, models, data); the
+// browser tests and the browser benchmark serve the repository with it too
+// (`root`). Without --root it maps:
 //
 //   /sdk/...   -> ts/sdk/...   (only dist/ and wasm/: the SDK's built ESM, its pool worker and the wasm artifacts)
 //   /...       -> examples/browser/public/...   (`/` serves index.html)

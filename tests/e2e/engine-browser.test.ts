@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import { Engine } from '@lite-cnn/sdk';
-import { startStaticServer, type StaticServer } from './support/static-server.js';
+import { startExampleServer, type ExampleServer } from '../../examples/browser/server.mjs';
 import { chromiumMissingReason, launchChromium } from './support/chromium.js';
 // @ts-expect-error plain JS module shared with the page
 import { gemmInputs } from './pages/gemm-inputs.js';
@@ -23,14 +23,14 @@ interface PageResult {
 }
 
 describe.skipIf(missing !== undefined)('engine in Chromium', () => {
-  let isolated: StaticServer;
-  let plain: StaticServer;
+  let isolated: ExampleServer;
+  let plain: ExampleServer;
   let browser: BrowserContext;
   let nodeResult: Float32Array;
 
   beforeAll(async () => {
-    isolated = await startStaticServer(repoRoot, { isolated: true });
-    plain = await startStaticServer(repoRoot, { isolated: false });
+    isolated = await startExampleServer({ root: repoRoot, isolated: true });
+    plain = await startExampleServer({ root: repoRoot, isolated: false });
     browser = await launchChromium();
     const engine = await Engine.create({ threads: 2 });
     nodeResult = engine.gemm(gemmInputs());
