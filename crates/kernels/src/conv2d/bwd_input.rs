@@ -161,9 +161,13 @@ impl Pixels<'_> {
     fn lanes<const V: usize, const P: usize>(&self, cols: &[Taps; P], ci: usize, dx_px: &mut [&mut [f32]; P]) {
         let ci_n = self.g.c_in;
         let mut acc = [[F32x4::zero(); V]; P];
+        let co_n = self.g.c_out;
         self.for_each_tap(cols, |dy_px, wt_tap| {
-            for (co, wt_row) in wt_tap.chunks_exact(ci_n).enumerate() {
-                let wt_row = &wt_row[ci..ci + 4 * V];
+            // Slices of known length, so the loop below carries no bounds checks.
+            let dy_px: [&[f32]; P] = dy_px.map(|d| &d[..co_n]);
+            let wt_tap = &wt_tap[..co_n * ci_n];
+            for co in 0..co_n {
+                let wt_row = &wt_tap[co * ci_n + ci..co * ci_n + ci + 4 * V];
                 let wv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&wt_row[4 * v..]));
                 for p in 0..P {
                     let dv = F32x4::splat(dy_px[p][co]);
