@@ -37,7 +37,7 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
             let mut iw = 0;
             while iw < g.w_in {
                 if iw + 2 * s > g.w_in {
-                    px.gather([iw], [dx_pixel(dx_row, ci_n, iw)]);
+                    px.gather([px.cols(iw)], [dx_pixel(dx_row, ci_n, iw)]);
                     iw += 1;
                     continue;
                 }
@@ -46,10 +46,10 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
                     let (ta, tb) = (px.cols(a), px.cols(b));
                     if ta.first_k == tb.first_k && ta.count == tb.count {
                         let (lo, hi) = dx_row.split_at_mut(b * ci_n);
-                        px.gather([a, b], [&mut lo[a * ci_n..(a + 1) * ci_n], &mut hi[..ci_n]]);
+                        px.gather([ta, tb], [&mut lo[a * ci_n..(a + 1) * ci_n], &mut hi[..ci_n]]);
                     } else {
-                        px.gather([a], [dx_pixel(dx_row, ci_n, a)]);
-                        px.gather([b], [dx_pixel(dx_row, ci_n, b)]);
+                        px.gather([ta], [dx_pixel(dx_row, ci_n, a)]);
+                        px.gather([tb], [dx_pixel(dx_row, ci_n, b)]);
                     }
                 }
                 iw += 2 * s;
@@ -106,13 +106,12 @@ impl Pixels<'_> {
         Taps::reaching(iw + self.g.pad_left, self.g.k_w, self.g.stride_w, self.g.w_out)
     }
 
-    /// The gradients of the `P` pixels at columns `iws`, which must meet the
-    /// same taps (`P` = 1, or 2 for columns `stride_w` apart). Each element
-    /// is summed in the same order whatever `P`.
+    /// The gradients of the `P` pixels whose column taps are `cols` (from
+    /// `Pixels::cols`), which must be the same taps (`P` = 1, or 2 for columns
+    /// `stride_w` apart). Each element is summed in the same order whatever `P`.
     #[inline(always)]
-    fn gather<const P: usize>(&self, iws: [usize; P], mut dx_px: [&mut [f32]; P]) {
+    fn gather<const P: usize>(&self, cols: [Taps; P], mut dx_px: [&mut [f32]; P]) {
         let ci_n = self.g.c_in;
-        let cols: [Taps; P] = iws.map(|iw| self.cols(iw));
         let mut ci = 0;
         while ci + 16 <= ci_n {
             self.lanes::<4, P>(&cols, ci, &mut dx_px);

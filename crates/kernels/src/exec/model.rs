@@ -250,13 +250,13 @@ impl Model {
         Ok(())
     }
 
-    /// Runs every layer over `batch` samples of `x` (NHWC). Activations stay
-    /// in `acts` until the next pass.
     /// Rough size of a forward pass over `batch` samples (see `Layer::forward_work`).
     pub fn forward_work(&self, batch: usize) -> f64 {
         batch as f64 * self.layers.iter().map(Layer::forward_work).sum::<f64>()
     }
 
+    /// Runs every layer over `batch` samples of `x` (NHWC). Activations stay
+    /// in `acts` until the next pass.
     pub fn forward(&mut self, x: &[f32], batch: usize, mode: Mode) -> Result<(), KernelError> {
         self.check_batch(batch, x)?;
         for i in 0..self.layers.len() {
