@@ -16,6 +16,13 @@ export function writeSection(name, body, file = README) {
   writeFileSync(file, next);
 }
 
+/** `writeSection`, unless `--no-write` was given (then the caller only prints). */
+export function saveSection(name, body, argv = process.argv) {
+  if (argv.includes('--no-write')) return;
+  writeSection(name, body);
+  console.error(`\nwritten to benches/README.md (between <!-- ${name}:begin --> and <!-- ${name}:end -->)`);
+}
+
 export const fmt = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 1000 ? ms.toFixed(1) : ms.toFixed(0));
 
 /**
@@ -32,9 +39,8 @@ export function printedSection(argv = process.argv) {
       lines.push(line);
     },
     save(name, title) {
-      if (argv.includes('--quick') || argv.includes('--no-write')) return;
-      writeSection(name, `${title}\n\n${lines.join('\n')}`);
-      console.error(`\nwritten to benches/README.md (between <!-- ${name}:begin --> and <!-- ${name}:end -->)`);
+      if (argv.includes('--quick')) return;
+      saveSection(name, `${title}\n\n${lines.join('\n')}`, argv);
     },
   };
 }

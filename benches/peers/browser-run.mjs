@@ -18,7 +18,7 @@ import { register } from 'tsx/esm/api';
 import { startExampleServer } from '../../examples/browser/server.mjs';
 import { machineBusyMs } from './measure.mjs';
 import { settings } from './timing.mjs';
-import { fmt, writeSection } from '../readme-section.mjs';
+import { fmt, saveSection } from '../readme-section.mjs';
 
 register();
 const { chromiumMissingReason, launchChromium, CHROMIUM } = await import('../../tests/e2e/support/chromium.ts');
@@ -170,7 +170,4 @@ out.push('');
 out.push('"other load": CPU used by processes other than this runner and its Chromium during the measurement, in cores of 2 (not re-measured here; n/a: under 100 ms). `lite-cnn predict()` is the public `Sequential.predict` (input copied in per call); its ratio is to the executor `forward` row above it.');
 const text = out.join('\n');
 console.log(text);
-if (!process.argv.includes('--no-write')) {
-  writeSection('browser', text);
-  console.error('\nwritten to benches/README.md (between <!-- browser:begin --> and <!-- browser:end -->)');
-}
+saveSection('browser', text);

@@ -17,7 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_MS, MIN_MS, MIN_TIMED, RUNS, WARMUP, quick } from './measure.mjs';
-import { fmt, writeSection } from '../readme-section.mjs';
+import { fmt, saveSection } from '../readme-section.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -152,7 +152,4 @@ const text = out.join('\n');
 
 console.log('');
 console.log(text);
-if (!process.argv.includes('--no-write')) {
-  writeSection('peers', text);
-  console.error('\nwritten to benches/README.md (between <!-- peers:begin --> and <!-- peers:end -->)');
-}
+saveSection('peers', text);
