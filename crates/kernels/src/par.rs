@@ -39,15 +39,6 @@ fn pool_available() -> bool {
     }
 }
 
-/// Number of threads that parallel loops can use from here (1 when serial).
-pub fn current_num_threads() -> usize {
-    #[cfg(feature = "threads")]
-    if pool_available() {
-        return rayon::current_num_threads();
-    }
-    1
-}
-
 /// Like `for_each_chunk_mut` over two outputs split in step: chunk `i` is
 /// `a[i·a_chunk..]` (length `a_chunk`, the last may be shorter) together with
 /// `b[i·b_chunk..]`. Both slices must hold the same number of chunks (e.g. max

@@ -50,22 +50,6 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// `out[i] = a · x[i]`.
-#[inline]
-pub fn scaled_copy(out: &mut [f32], a: f32, x: &[f32]) {
-    debug_assert_eq!(out.len(), x.len());
-    let n = out.len();
-    let av = F32x4::splat(a);
-    let mut i = 0;
-    while i + 4 <= n {
-        F32x4::load(&x[i..]).mul(av).store(&mut out[i..]);
-        i += 4;
-    }
-    for j in i..n {
-        out[j] = a * x[j];
-    }
-}
-
 /// Side of the square blocks `transpose` moves: a block's rows and columns
 /// both stay within a few cache lines.
 const TRANSPOSE_BLOCK: usize = 16;

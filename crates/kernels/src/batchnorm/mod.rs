@@ -90,7 +90,7 @@ pub fn batchnorm_fwd_train(
     // Pass 1: per-chunk sums of x.
     partials(g, parts, 1, |row0, nrows, part| {
         for r in row0..row0 + nrows {
-            add_rows(part, &x[r * c..(r + 1) * c]);
+            crate::vecops::add_assign(part, &x[r * c..(r + 1) * c]);
         }
     });
     combine(parts, chunks(g), c, |ch, sum| save_mean[ch] = (sum / rows) as f32);
@@ -171,7 +171,7 @@ pub fn batchnorm_bwd(
         let (s_dy, s_dyx) = part.split_at_mut(c);
         for r in row0..row0 + nrows {
             let dy_r = &dy[r * c..(r + 1) * c];
-            add_rows(s_dy, dy_r);
+            crate::vecops::add_assign(s_dy, dy_r);
             add_dy_dev(s_dyx, dy_r, &x[r * c..(r + 1) * c], neg_mean_r);
         }
     });
@@ -238,12 +238,6 @@ fn dx_row(dx: &mut [f32], dy: &[f32], x: &[f32], neg_mean: &[f32], a: &[f32], b:
     for k in j..c {
         dx[k] = (c0[k] + dy[k] * a[k]) + (x[k] + neg_mean[k]) * b[k];
     }
-}
-
-/// `acc += row`.
-#[inline]
-fn add_rows(acc: &mut [f32], row: &[f32]) {
-    crate::vecops::add_assign(acc, row);
 }
 
 /// `acc += (x + neg_mean)²`.

@@ -7,8 +7,9 @@
 //! are then added in group order. The result is bit-identical with any number
 //! of threads.
 
-use super::{add_into, im2col, Algo, Plan};
-use crate::gemm::gemm_tn;
+use super::{im2col, Algo, Plan};
+use crate::vecops::add_assign;
+use crate::gemm::gemm_tn_serial;
 use crate::geom::{Conv2dGeom, GemmGeom};
 use crate::par;
 
@@ -47,9 +48,9 @@ pub(super) fn grouped(
                     &cols[..rows * k]
                 }
             };
-            gemm_tn(&GemmGeom { m: k, k: rows, n }, a, dy_block, dw_part, true);
+            gemm_tn_serial(&GemmGeom { m: k, k: rows, n }, a, dy_block, dw_part, true);
             for dy_row in dy_block.chunks_exact(n) {
-                add_into(db_part, dy_row);
+                add_assign(db_part, dy_row);
             }
             row0 += rows;
         }
@@ -57,12 +58,12 @@ pub(super) fn grouped(
     let partial = |group: usize| &scratch[group * group_len + cols_len..(group + 1) * group_len];
     dw.copy_from_slice(&partial(0)[..k * n]);
     for group in 1..p.groups {
-        add_into(dw, &partial(group)[..k * n]);
+        add_assign(dw, &partial(group)[..k * n]);
     }
     if let Some(db) = db {
         db.copy_from_slice(&partial(0)[k * n..]);
         for group in 1..p.groups {
-            add_into(db, &partial(group)[k * n..]);
+            add_assign(db, &partial(group)[k * n..]);
         }
     }
 }

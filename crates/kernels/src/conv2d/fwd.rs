@@ -5,7 +5,7 @@
 //! from zero, then `+ b(co)` (the GEMM's contract), padding taps contributing
 //! exact zeros: so the result does not depend on the blocking or the threads.
 
-use super::{for_each_group_pair, im2col, Plan};
+use super::{im2col, Plan};
 use crate::gemm::{gemm, gemm_rows, RowLayout};
 use crate::geom::{Conv2dGeom, GemmGeom};
 use crate::par;
@@ -29,7 +29,8 @@ pub(super) fn im2col_gemm(
 ) {
     let (k, n) = (p.patch, g.c_out);
     let cols_len = p.block_rows * k;
-    for_each_group_pair(y, p.group_rows * n, scratch, cols_len, p.groups, p.parallel, |group, y_group, cols| {
+    let scratch = &mut scratch[..p.groups * cols_len];
+    par::for_each_chunk_pair_mut(y, p.group_rows * n, scratch, cols_len, p.parallel, |group, y_group, cols| {
         let row0 = group * p.group_rows;
         for (block, y_block) in y_group.chunks_mut(p.block_rows * n).enumerate() {
             let rows = y_block.len() / n;

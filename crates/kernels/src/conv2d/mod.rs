@@ -264,43 +264,5 @@ fn zero(dst: &mut [f32]) {
     }
 }
 
-/// `dst[i] += src[i]`.
-pub(crate) fn add_into(dst: &mut [f32], src: &[f32]) {
-    debug_assert_eq!(dst.len(), src.len());
-    let mut i = 0;
-    while i + 4 <= dst.len() {
-        F32x4::load(&dst[i..]).add(F32x4::load(&src[i..])).store(&mut dst[i..]);
-        i += 4;
-    }
-    for j in i..dst.len() {
-        dst[j] += src[j];
-    }
-}
-
-/// Runs `f(group, a_group, b_group)` over the first `groups` consecutive
-/// chunks of `a` (`a_len` each, the last possibly shorter) and of `b` (`b_len`
-/// each), in parallel when `parallel`. The pairs live on the stack: no
-/// allocation.
-fn for_each_group_pair<F>(a: &mut [f32], a_len: usize, b: &mut [f32], b_len: usize, groups: usize, parallel: bool, f: F)
-where
-    F: Fn(usize, &mut [f32], &mut [f32]) + Sync + Send,
-{
-    debug_assert!(groups <= MAX_GROUPS && a.len().div_ceil(a_len) == groups && b.len() >= groups * b_len);
-    let mut slots: [Option<(&mut [f32], &mut [f32])>; MAX_GROUPS] = Default::default();
-    let (mut a_rest, mut b_rest) = (a, b);
-    for slot in slots.iter_mut().take(groups) {
-        let a_take = a_len.min(a_rest.len());
-        let (a_g, a_tail) = core::mem::take(&mut a_rest).split_at_mut(a_take);
-        let (b_g, b_tail) = core::mem::take(&mut b_rest).split_at_mut(b_len);
-        *slot = Some((a_g, b_g));
-        (a_rest, b_rest) = (a_tail, b_tail);
-    }
-    crate::par::for_each_chunk_mut(&mut slots[..groups], 1, parallel, |group, slot| {
-        if let Some((a_g, b_g)) = slot[0].take() {
-            f(group, a_g, b_g);
-        }
-    });
-}
-
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;

@@ -60,3 +60,4 @@ pub(crate) mod tests;
 
 pub(crate) mod transposed;
 pub use transposed::gemm_tn;
+pub(crate) use transposed::gemm_tn_serial;

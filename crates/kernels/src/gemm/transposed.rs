@@ -33,13 +33,23 @@ pub fn gemm_tn(g: &GemmGeom, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bo
     debug_assert_eq!(c.len(), g.c_len(), "gemm_tn {g:?}: c");
     // Rows of C are independent (each is a full reduction over `p`), so
     // splitting them changes no rounding: large products (a dense layer's
-    // weight gradient) run in parallel; conv2d's per-group calls stay serial.
+    // weight gradient) run in parallel. Callers that are already parallel
+    // (conv2d's weight-gradient groups) use `gemm_tn_serial`.
     let rows = (PARALLEL_CHUNK_MACS / (g.k * g.n).max(1)).max(MR).next_multiple_of(MR);
     let parallel = g.flops() >= PARALLEL_MIN_FLOPS;
     crate::par::for_each_chunk_mut(c, rows * g.n, parallel, |chunk, c_rows| {
         let i0 = chunk * rows;
         rows_range(g, a, b, c_rows, i0, i0 + c_rows.len() / g.n, accumulate);
     });
+}
+
+/// `gemm_tn` on the calling thread only, for callers that already run in
+/// parallel chunks (a nested fork-join per call would cost more than it gains).
+pub(crate) fn gemm_tn_serial(g: &GemmGeom, a: &[f32], b: &[f32], c: &mut [f32], accumulate: bool) {
+    debug_assert_eq!(a.len(), g.k * g.m, "gemm_tn {g:?}: a");
+    debug_assert_eq!(b.len(), g.b_len(), "gemm_tn {g:?}: b");
+    debug_assert_eq!(c.len(), g.c_len(), "gemm_tn {g:?}: c");
+    rows_range(g, a, b, c, 0, g.m, accumulate);
 }
 
 /// Below this many flops `gemm_tn` runs serially.

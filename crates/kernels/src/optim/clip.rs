@@ -10,7 +10,7 @@ use super::{check_non_negative, plan};
 use crate::chunked;
 use crate::error::KernelError;
 use crate::par;
-use crate::simd::F32x4;
+use crate::vecops;
 
 /// `sqrt(sum(g²))` of `grads`, accumulated in f64 (deterministic).
 pub fn global_norm(grads: &[f32]) -> f32 {
@@ -33,21 +33,8 @@ pub fn clip_by_global_norm(grads: &mut [f32], max_norm: f32) -> Result<f32, Kern
     if norm.is_finite() && norm > max_norm as f64 {
         let scale = (max_norm as f64 / norm) as f32;
         let (chunk, parallel) = plan(grads.len());
-        par::for_each_chunk_mut(grads, chunk, parallel, |_, g| scale_slice(scale, g));
+        par::for_each_chunk_mut(grads, chunk, parallel, |_, g| vecops::scale_assign(g, scale));
     }
     Ok(norm as f32)
 }
 
-/// `g = g · k`.
-fn scale_slice(k: f32, g: &mut [f32]) {
-    let len = g.len();
-    let kv = F32x4::splat(k);
-    let mut i = 0;
-    while i + 4 <= len {
-        F32x4::load(&g[i..]).mul(kv).store(&mut g[i..]);
-        i += 4;
-    }
-    for x in &mut g[i..] {
-        *x *= k;
-    }
-}

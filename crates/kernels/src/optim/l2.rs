@@ -16,7 +16,7 @@
 use super::{check_len, check_non_negative, for_each_overlap, plan, validate_ranges, ParamRange};
 use crate::chunked;
 use crate::error::KernelError;
-use crate::simd::F32x4;
+use crate::vecops;
 
 /// Which definition of "L2 with coefficient lambda" a model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,23 +63,10 @@ pub fn l2_penalty(form: L2Form, lambda: f32, ranges: &[ParamRange], params: &[f3
         let mut sum = 0.0f64;
         for_each_overlap(ranges, off, g.len(), |r| {
             sum += chunked::sum_squares_f64(&w[r.clone()]);
-            add_scaled(two_c, &w[r.clone()], &mut g[r]);
+            vecops::axpy(&mut g[r.clone()], two_c, &w[r]);
         });
         sum
     });
     Ok((c * partials.sum_in_order()) as f32)
 }
 
-/// `g = g + w · k`.
-fn add_scaled(k: f32, w: &[f32], g: &mut [f32]) {
-    let len = g.len();
-    let kv = F32x4::splat(k);
-    let mut i = 0;
-    while i + 4 <= len {
-        F32x4::load(&g[i..]).mul_add(F32x4::load(&w[i..]), kv).store(&mut g[i..]);
-        i += 4;
-    }
-    for j in i..len {
-        g[j] += w[j] * k;
-    }
-}

@@ -14,6 +14,7 @@ use super::{check_len, check_non_negative, plan};
 use crate::chunked;
 use crate::error::KernelError;
 use crate::simd::F32x4;
+use crate::vecops;
 
 /// SGD hyperparameters other than the learning rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,27 +54,13 @@ pub fn sgd_step(h: &SgdParams, lr: f32, params: &mut [f32], grads: &[f32], veloc
     let (chunk, parallel) = plan(len);
     let neg_lr = -lr;
     if h.momentum == 0.0 {
-        chunked::zip_chunks_mut([params], chunk, parallel, |off, [p]| plain(neg_lr, p, &grads[off..off + p.len()]));
+        chunked::zip_chunks_mut([params], chunk, parallel, |off, [p]| vecops::axpy(p, neg_lr, &grads[off..off + p.len()]));
     } else {
         chunked::zip_chunks_mut([params, velocity], chunk, parallel, |off, [p, v]| {
             momentum(h.momentum, h.nesterov, neg_lr, p, &grads[off..off + p.len()], v)
         });
     }
     Ok(())
-}
-
-/// `p = p + g · (-lr)`.
-fn plain(neg_lr: f32, p: &mut [f32], g: &[f32]) {
-    let len = p.len();
-    let nl = F32x4::splat(neg_lr);
-    let mut i = 0;
-    while i + 4 <= len {
-        F32x4::load(&p[i..]).mul_add(F32x4::load(&g[i..]), nl).store(&mut p[i..]);
-        i += 4;
-    }
-    for j in i..len {
-        p[j] += g[j] * neg_lr;
-    }
 }
 
 /// `v = v · μ + g · (-lr)`; `p = p + v` or, Nesterov, `p = p + (v · μ + g · (-lr))`.
