@@ -92,8 +92,9 @@ export function registerExplain(program: Command): void {
         for (let start = 0; start < images.length; start += CHUNK) {
           const end = Math.min(images.length, start + CHUNK);
           const x = inputs.tensor(start, end);
-          const predicted = await model.predictClasses(x);
           const cam = await gradCam(model, x, { layer: layer.index, ...(forced !== undefined ? { classIndex: forced } : {}) });
+          // The model's decision, from the outputs Grad-CAM's forward pass already computed.
+          const predicted = cam.maps.map((m) => model.classesFromProbabilities(m.probabilities)[0]!);
           const features: FeatureMaps[] = [];
           for (const conv of convs) features.push(await featureMaps(model, x, conv.index));
           for (let s = 0; s < end - start; s++) {

@@ -31,7 +31,7 @@ export function registerPredict(program: Command): void {
       if (opts.threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${opts.model} has ${model.classes} classes`);
       const data = await imageFilesDataset(images, model);
       const probs = await model.predict(data);
-      const classes = await model.predictClasses(data, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
+      const classes = model.classesFromProbabilities(probs, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
       await engine.shutdown();
       const k = model.outputShape[2];
       const names = model.metadata.classNames ?? Array.from({ length: model.classes }, (_, i) => String(i));

@@ -96,17 +96,18 @@ export async function gradCam(model: Sequential, input: TensorLike, options: Gra
     throw new ConfigError(`${where}: ${model.layers[ref.index]!.describe(ref.index)} computes nothing between the input and the class score; choose a convolution block`);
   }
 
-  // Predicted classes first: predictClasses applies the model's decision rule
-  // (arg-max, or a binary model's stored threshold), and it runs its own
-  // forward pass, which must not come between ours and the backward below.
-  const chosen = forced !== undefined ? new Uint32Array(n).fill(forced) : await model.predictClasses(input);
+  // The class each map explains: the forced one, else the model's decision
+  // rule (arg-max, or a binary model's stored threshold) on this forward's outputs.
+  const chosen = new Uint32Array(n).fill(forced ?? 0);
 
   const [h, w, k] = ref.shape;
   const [H, W] = [model.inputShape[0], model.inputShape[1]];
   const probs = new Float32Array(n * outC);
   const heat = new Float32Array(n * h * w);
   await forEachChunk(model, input, n, (compiled, chunk) => {
-    probs.set(compiled.forward(chunk.x, chunk.size), chunk.start * outC);
+    const chunkProbs = compiled.forward(chunk.x, chunk.size);
+    probs.set(chunkProbs, chunk.start * outC);
+    if (forced === undefined) chosen.set(model.classesFromProbabilities(chunkProbs), chunk.start);
     // dy: one-hot on each sample's own class score (±1 for a single unit).
     const dy = new Float32Array(chunk.size * outC);
     for (let s = 0; s < chunk.size; s++) {

@@ -334,7 +334,15 @@ export class Sequential implements TrainingModel {
    * decision threshold on the positive class (0.5 when none; `threshold` overrides).
    */
   async predictClasses(x: TensorLike | Dataset, args: { batchSize?: number; threshold?: number } = {}): Promise<Uint32Array> {
-    const probs = await this.predict(x, args);
+    return this.classesFromProbabilities(await this.predict(x, args), args);
+  }
+
+  /**
+   * `predictClasses`' decision applied to outputs already computed
+   * (`[n, outputs]`, e.g. from `predict`), so a caller that needs both the
+   * probabilities and the classes runs the model once.
+   */
+  classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
     const k = this.outputShape[2];
     const n = probs.length / k;
     const out = new Uint32Array(n);
