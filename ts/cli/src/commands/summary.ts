@@ -1,9 +1,9 @@
 /** `lite-cnn summary`: the Keras-style table of a preset, an architecture file or a model file. */
 import { Command, Option } from 'commander';
-import { Sequential } from '@lite-cnn/sdk';
+import type { Sequential } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
-import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
-import { isArchitecturePath } from '../model/load.js';
+import { architectureOf, buildModel, regularizer, withKernelRegularizer } from '../model/architecture.js';
+import { loadModel } from '../model/load.js';
 import { PRESET_NAMES, PRESETS, type PresetName } from '../model/presets.js';
 import { makeOutput } from '../ui/output.js';
 import { startEngine } from '../engine.js';
@@ -29,10 +29,8 @@ export function registerSummary(program: Command): void {
       if (opts.preset !== undefined) {
         const p = PRESETS[opts.preset];
         model = buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });
-      } else if (isArchitecturePath(opts.model!)) {
-        model = buildModel(await readArchitecture(opts.model!), { seed: 0, engine, where: opts.model! });
       } else {
-        model = await Sequential.load(opts.model!, { engine });
+        model = await loadModel(opts.model!, engine);
       }
       if (opts.json) {
         const plan = model.plan();

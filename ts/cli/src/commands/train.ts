@@ -16,7 +16,7 @@ import { runCrossValidation } from '../train/cross-validation.js';
 const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'json']);
 
 export function registerTrain(program: Command, setExitCode: (code: number) => void): void {
-  const cmd = program
+  program
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
     .addOption(new Option('--preset <name>', 'network and recipe: mnist (default) or breakhis (needs --data)').choices(PRESET_NAMES))
@@ -131,5 +131,4 @@ Examples:
         throw err;
       }
     });
-  void cmd;
 }

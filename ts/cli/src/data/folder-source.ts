@@ -144,7 +144,7 @@ export function folderDatasets(opened: OpenedFolder, assignments: readonly Split
   const train: Dataset = f.oversample ? trainSet.oversampled(opts.seed) : trainSet;
   const val = valPos!.length ? all.subset(limit(valPos!), { transformer: evalT }) : null;
   const test = testPos!.length ? all.subset(limit(testPos!), { transformer: evalT }) : null;
-  const grouped = f.splitBy !== null && listing.samples.every((s) => s.group !== undefined);
+  const grouped = f.splitBy !== null && listing.groupsKnown;
   const skipped = all.skipped.length;
   const ignored = listing.ignored.length;
   const patients = (ds: ImageDataset | null) => (grouped && ds ? new Set(ds.groups()).size : null);

@@ -272,10 +272,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
   const cvJson = { folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: f.valRatio, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
-  if (rows.length) {
-    await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
-    await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
-  }
+  // cv.csv is already up to date: it is rewritten after every fold.
+  if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
   const totalSeconds = (performance.now() - ctx.startedAt) / 1000;
   const summary: RunSummary = {

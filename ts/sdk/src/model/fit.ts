@@ -183,7 +183,7 @@ export async function predictDataset(model: Sequential, data: Dataset, batchSize
   const compiled = await model.ensureCompiled(batchSize);
   const k = model.outputShape[2];
   const out = new Float32Array(data.size * k);
-  const per = model.inputShape[0] * model.inputShape[1] * model.inputShape[2];
+  const per = model.inputSize;
   let offset = 0;
   let sample = 0;
   for await (const batch of data.batches({ batchSize })) {

@@ -55,18 +55,13 @@ async function spawnWorker(url: URL): Promise<PoolWorker> {
 }
 
 export class WorkerPool {
-  private faults: string[] = [];
-
   private constructor(
     private readonly workers: PoolWorker[],
     readonly threads: number,
   ) {
-    for (const w of workers) {
-      w.onReport((msg) => {
-        if (msg.type === 'fault') this.faults.push(`worker ${msg.index}: ${msg.message}`);
-      });
-      w.unref();
-    }
+    // A worker that traps after start-up is reported through the FAULT word
+    // and its panic message in shared memory (Engine.call), not by message.
+    for (const w of workers) w.unref();
   }
 
   static async start(opts: {
@@ -128,11 +123,6 @@ export class WorkerPool {
       throw new RuntimeError(`Engine: building the thread pool failed: ${heap.utf8(ex.lc_last_error_ptr(), len)}`);
     }
     return new WorkerPool(workers, threads);
-  }
-
-  /** Messages of workers that trapped (filled in once the controller yields). */
-  get faultReports(): readonly string[] {
-    return this.faults;
   }
 
   async terminate(): Promise<void> {
