@@ -34,7 +34,7 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
-import { compileModel, lrScheduler } from './recipe.js';
+import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
@@ -192,8 +192,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const view = makeProgressView(out);
       const epochSeconds: number[] = [];
       let bestEpoch: number | null = null;
-      const monitor = data.val ? 'val_loss' : 'loss';
-      const startFrom = data.val && o.minEpochs ? o.minEpochs - 1 : 0;
+      const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
       const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
       const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
       const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
@@ -204,14 +203,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       });
       const callbacks: Callback[] = [...(schedule ? [schedule] : []), interrupt, history, best, ...(early ? [early] : []), progress];
       try {
-        await model.fit(data.train, {
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          ...(data.val ? { validationData: data.val } : {}),
-          ...(o.classWeight ? { classWeight: o.classWeight } : {}),
-          ...(o.evalEvery !== null && data.val ? { evaluateEvery: o.evalEvery } : {}),
-          callbacks,
-        });
+        await model.fit(data.train, { ...fitSettings(o, data.val), callbacks });
       } finally {
         view.close();
       }

@@ -1,5 +1,5 @@
 /** The training recipe as SDK objects: optimizer, loss, learning-rate schedule. */
-import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Optimizer, type Sequential } from '@lite-cnn/sdk';
+import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Dataset, type FitArgs, type Optimizer, type Sequential } from '@lite-cnn/sdk';
 import type { TrainOptions } from './options.js';
 
 export function makeOptimizer(o: TrainOptions): Optimizer {
@@ -34,4 +34,20 @@ export function lrScheduler(o: TrainOptions): LearningRateScheduler | null {
     case 'cosine':
       return new LearningRateScheduler(cosineDecay({ initial, epochs: o.epochs, warmupEpochs: s.warmupEpochs }));
   }
+}
+
+/** The epoch loop's settings that a training run and every cross-validation fold share. */
+export function fitSettings(o: TrainOptions, val: Dataset | null): FitArgs {
+  return {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    ...(val ? { validationData: val } : {}),
+    ...(o.classWeight ? { classWeight: o.classWeight } : {}),
+    ...(o.evalEvery !== null && val ? { evaluateEvery: o.evalEvery } : {}),
+  };
+}
+
+/** The loss that picks the best epoch, and the first (0-based) epoch it may pick (--min-epochs, with validation only). */
+export function bestEpochRule(o: TrainOptions, hasVal: boolean): { monitor: 'val_loss' | 'loss'; startFrom: number } {
+  return { monitor: hasVal ? 'val_loss' : 'loss', startFrom: hasVal && o.minEpochs ? o.minEpochs - 1 : 0 };
 }

@@ -20,7 +20,7 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
-import { compileModel, lrScheduler } from './recipe.js';
+import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
 import { writeRunReport } from './run-report.js';
@@ -135,8 +135,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   let epochsRun = 0;
   const interrupt = new Interrupt((sig) => view.notice(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step (press Ctrl-C again to quit at once)...`));
   const history = new HistoryCsv(file('history'), interrupt, p.history);
-  const monitor = data.val ? 'val_loss' : 'loss';
-  const startFrom = data.val && o.minEpochs ? o.minEpochs - 1 : 0;
+  const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
   let bestEpoch: number | null = null;
   const best = bestCheckpoint(file('best'), monitor, interrupt, start.best ?? undefined, startFrom, (e) => (bestEpoch = e));
   const early = o.patience === null ? null : new ResumableEarlyStopping(o.patience, start.earlyStopping, startFrom);
@@ -159,15 +158,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
 
   interrupt.listen();
   try {
-    await model.fit(data.train, {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      ...(data.val ? { validationData: data.val } : {}),
-      ...(o.classWeight ? { classWeight: o.classWeight } : {}),
-      ...(o.evalEvery !== null && data.val ? { evaluateEvery: o.evalEvery } : {}),
-      initialEpoch: start.epochsCompleted,
-      callbacks,
-    });
+    await model.fit(data.train, { ...fitSettings(o, data.val), initialEpoch: start.epochsCompleted, callbacks });
   } finally {
     view.close();
   }
