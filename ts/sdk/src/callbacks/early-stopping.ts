@@ -5,7 +5,8 @@
 import { ConfigError } from '../errors.js';
 import type { Logs } from '../model/history.js';
 import { Callback } from './callback.js';
-import { checkMonitor, improves, MonitorReader, nonNegative, nonNegativeInt, resolveMode, type MonitorMode } from './monitor.js';
+import { nonNegative, nonNegativeInt } from '../checks.js';
+import { checkMonitor, improves, MonitorReader, resolveMode, type MonitorMode } from './monitor.js';
 
 export interface EarlyStoppingArgs {
   /** Log key to watch. Default 'val_loss'. */

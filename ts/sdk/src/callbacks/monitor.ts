@@ -30,16 +30,6 @@ export function checkMonitor(monitor: unknown, where: string): string {
   return monitor;
 }
 
-export function nonNegative(v: number, what: string, where: string): number {
-  if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${where}: ${what} must be finite and >= 0, got ${v}`);
-  return v;
-}
-
-export function nonNegativeInt(v: number, what: string, where: string): number {
-  if (!(Number.isInteger(v) && v >= 0)) throw new ConfigError(`${where}: ${what} must be an integer >= 0, got ${v}`);
-  return v;
-}
-
 /**
  * Reads the monitored value. A missing key is a warning, not an error (as in
  * Keras): the run is still worth finishing. It is said once per callback

@@ -2,17 +2,8 @@
  * Ready-made schedules for LearningRateScheduler, counted in epochs (the
  * scheduler runs once per epoch). Each returns `(epoch) => lr`, epoch 0-based.
  */
+import { positive, positiveInt } from '../checks.js';
 import { ConfigError } from '../errors.js';
-
-function finitePositive(v: number, what: string, where: string, allowZero = false): number {
-  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new ConfigError(`${where}: ${what} must be finite and ${allowZero ? '>= 0' : '> 0'}, got ${v}`);
-  return v;
-}
-
-function positiveInt(v: number, what: string, where: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${where}: ${what} must be a positive integer, got ${v}`);
-  return v;
-}
 
 export interface StepDecayArgs {
   initial: number;
@@ -25,7 +16,7 @@ export interface StepDecayArgs {
 /** `initial · factor^floor(epoch / dropEvery)`. */
 export function stepDecay(args: StepDecayArgs): (epoch: number) => number {
   const where = 'stepDecay';
-  const initial = finitePositive(args.initial, 'initial', where, true);
+  const initial = positive(args.initial, 'initial', where, true);
   const dropEvery = positiveInt(args.dropEvery, 'dropEvery', where);
   const factor = args.factor;
   if (!(factor > 0 && factor <= 1)) throw new ConfigError(`${where}: factor must be in (0, 1], got ${factor}`);
@@ -45,9 +36,9 @@ export interface ExponentialDecayArgs {
 /** Keras' ExponentialDecay in epochs: `initial · decayRate^(epoch / decaySteps)`. */
 export function exponentialDecay(args: ExponentialDecayArgs): (epoch: number) => number {
   const where = 'exponentialDecay';
-  const initial = finitePositive(args.initial, 'initial', where, true);
-  const rate = finitePositive(args.decayRate, 'decayRate', where);
-  const steps = finitePositive(args.decaySteps ?? 1, 'decaySteps', where);
+  const initial = positive(args.initial, 'initial', where, true);
+  const rate = positive(args.decayRate, 'decayRate', where);
+  const steps = positive(args.decaySteps ?? 1, 'decaySteps', where);
   const stair = args.staircase ?? false;
   return (epoch) => initial * rate ** (stair ? Math.floor(epoch / steps) : epoch / steps);
 }
@@ -75,9 +66,9 @@ export interface CosineDecayArgs {
  */
 export function cosineDecay(args: CosineDecayArgs): (epoch: number) => number {
   const where = 'cosineDecay';
-  const initial = finitePositive(args.initial, 'initial', where, true);
+  const initial = positive(args.initial, 'initial', where, true);
   const epochs = positiveInt(args.epochs, 'epochs', where);
-  const minLr = finitePositive(args.minLr ?? 0, 'minLr', where, true);
+  const minLr = positive(args.minLr ?? 0, 'minLr', where, true);
   if (minLr > initial) throw new ConfigError(`${where}: minLr must be <= initial (${initial}), got ${minLr}`);
   const warmup = args.warmupEpochs ?? 0;
   if (!Number.isInteger(warmup) || warmup < 0 || warmup >= epochs) throw new ConfigError(`${where}: warmupEpochs must be an integer in [0, epochs) = [0, ${epochs}), got ${warmup}`);

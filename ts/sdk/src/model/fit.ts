@@ -4,6 +4,7 @@
  * training step is one call into the wasm thread pool.
  */
 import { Callback, CallbackList } from '../callbacks/callback.js';
+import { positiveInt } from '../checks.js';
 import { ConfigError, DataError, RuntimeError } from '../errors.js';
 import { permutation } from '../runtime/rng.js';
 import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
@@ -34,11 +35,6 @@ export interface FitArgs {
   evaluateEvery?: number;
 }
 
-function positiveInt(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`fit: ${what} must be a positive integer, got ${v}`);
-  return v;
-}
-
 export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array | undefined, classes: number): Float32Array | undefined {
   if (spec === undefined) return undefined;
   const w = new Float32Array(classes);
@@ -63,11 +59,11 @@ export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array |
 }
 
 export async function runFit(model: Sequential, data: Dataset, args: FitArgs): Promise<History> {
-  const epochs = positiveInt(args.epochs ?? 1, 'epochs');
-  const batchSize = positiveInt(args.batchSize ?? 32, 'batchSize');
+  const epochs = positiveInt(args.epochs ?? 1, 'epochs', 'fit');
+  const batchSize = positiveInt(args.batchSize ?? 32, 'batchSize', 'fit');
   const initialEpoch = args.initialEpoch ?? 0;
   if (!Number.isInteger(initialEpoch) || initialEpoch < 0 || initialEpoch > epochs) throw new ConfigError(`fit: initialEpoch must be in 0..${epochs}, got ${initialEpoch}`);
-  const evaluateEvery = args.evaluateEvery === undefined ? 0 : positiveInt(args.evaluateEvery, 'evaluateEvery');
+  const evaluateEvery = args.evaluateEvery === undefined ? 0 : positiveInt(args.evaluateEvery, 'evaluateEvery', 'fit');
   const seed = args.seed ?? model.seed;
   let train = data;
   let val: Dataset | undefined;

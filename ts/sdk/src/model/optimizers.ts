@@ -4,6 +4,7 @@
  * the hyperparameters, and the learning rate that callbacks may change.
  */
 import type { OptimizerDescription } from '../exec/compiled-model.js';
+import { positive } from '../checks.js';
 import { ConfigError } from '../errors.js';
 
 export interface OptimizerArgs {
@@ -16,13 +17,6 @@ export type OptimizerConfig =
   | { kind: 'SGD'; learningRate: number; globalClipnorm: number | null; momentum: number; nesterov: boolean }
   | { kind: 'Adam'; learningRate: number; globalClipnorm: number | null; beta1: number; beta2: number; epsilon: number }
   | { kind: 'AdamW'; learningRate: number; globalClipnorm: number | null; beta1: number; beta2: number; epsilon: number; weightDecay: number };
-
-function positive(value: number, what: string, where: string, allowZero = false): number {
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ConfigError(`${where}: ${what} must be finite and ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
-  }
-  return value;
-}
 
 function inUnit(value: number, what: string, where: string): number {
   if (!(value >= 0 && value < 1)) throw new ConfigError(`${where}: ${what} must be in [0, 1), got ${value}`);
