@@ -92,6 +92,9 @@ describe('Sequential: errors name the layer, the expected and the received value
     expect(() => new Conv2D({ filters: 0, kernelSize: 3 })).toThrow(ConfigError);
     expect(() => new Conv2D({ filters: -2, kernelSize: 3 })).toThrow(/filters must be a positive integer, got -2/);
     expect(() => new Conv2D({ filters: 2, kernelSize: 0 })).toThrow(/kernelSize must be positive integers, got 0/);
+    // A missing or malformed size is a ConfigError naming it, not a TypeError from inside the check.
+    expect(() => new Conv2D({ filters: 2 } as ConstructorParameters<typeof Conv2D>[0])).toThrow(ConfigError);
+    expect(() => new Conv2D({ filters: 2, kernelSize: [3] as unknown as [number, number] })).toThrow(/Conv2D: kernelSize must be positive integers, got \[3\]/);
     expect(() => new Dense({ units: 1.5 })).toThrow(/units must be a positive integer, got 1.5/);
     expect(() => new Dropout({ rate: 1 })).toThrow(/rate must be in \[0, 1\), got 1/);
     expect(() => new Conv2D({ filters: 2, kernelSize: 3, padding: 'full' as 'same' })).toThrow(/padding must be 'valid' or 'same', got 'full'/);

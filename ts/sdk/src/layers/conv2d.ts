@@ -3,7 +3,7 @@ import type { LayerDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
+import { checkPadding, pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
 
 export interface Conv2DArgs extends KernelLayerArgs {
   /** Number of output channels. */
@@ -29,17 +29,9 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
   constructor(args: Conv2DArgs) {
     const where = `Conv2D${args.name ? ` '${args.name}'` : ''}`;
     if (!Number.isInteger(args.filters) || args.filters < 1) throw new ConfigError(`${where}: filters must be a positive integer, got ${args.filters}`);
-    if (args.padding !== undefined && args.padding !== 'valid' && args.padding !== 'same') {
-      throw new ConfigError(`${where}: padding must be 'valid' or 'same', got '${String(args.padding)}'`);
-    }
-    let kernelSize: [number, number];
-    let strides: [number, number];
-    try {
-      kernelSize = pair(args.kernelSize, 'kernelSize', where);
-      strides = pair(args.strides ?? 1, 'strides', where);
-    } catch (e) {
-      throw new ConfigError((e as Error).message);
-    }
+    const padding = checkPadding(args.padding, where);
+    const kernelSize = pair(args.kernelSize, 'kernelSize', where);
+    const strides = pair(args.strides ?? 1, 'strides', where);
     super({
       kind: 'Conv2D',
       name: args.name ?? '',
@@ -47,7 +39,7 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
       filters: args.filters,
       kernelSize,
       strides,
-      padding: args.padding ?? 'valid',
+      padding,
       ...kernelLayerFields(args, where),
     });
   }

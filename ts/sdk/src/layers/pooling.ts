@@ -1,9 +1,8 @@
 /** MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D. */
 import { LayerKind } from '../exec/abi.js';
 import type { LayerDescription } from '../exec/compiled-model.js';
-import { ConfigError } from '../errors.js';
 import { Layer, normalizeInputShape, type BaseLayerArgs, type BaseLayerConfig } from './layer.js';
-import { pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
+import { checkPadding, pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
 
 export interface Pooling2DArgs extends BaseLayerArgs {
   /** Window: a number or `[h, w]`. Default 2. */
@@ -24,18 +23,10 @@ export interface Pooling2DConfig extends BaseLayerConfig {
 abstract class Pooling2D extends Layer<Pooling2DConfig> {
   protected constructor(kind: Pooling2DConfig['kind'], args: Pooling2DArgs) {
     const where = `${kind}${args.name ? ` '${args.name}'` : ''}`;
-    if (args.padding !== undefined && args.padding !== 'valid' && args.padding !== 'same') {
-      throw new ConfigError(`${where}: padding must be 'valid' or 'same', got '${String(args.padding)}'`);
-    }
-    let poolSize: [number, number];
-    let strides: [number, number];
-    try {
-      poolSize = pair(args.poolSize ?? 2, 'poolSize', where);
-      strides = pair(args.strides ?? poolSize, 'strides', where);
-    } catch (e) {
-      throw new ConfigError((e as Error).message);
-    }
-    super({ kind, name: args.name ?? '', inputShape: normalizeInputShape(args.inputShape, where), poolSize, strides, padding: args.padding ?? 'valid' });
+    const padding = checkPadding(args.padding, where);
+    const poolSize = pair(args.poolSize ?? 2, 'poolSize', where);
+    const strides = pair(args.strides ?? poolSize, 'strides', where);
+    super({ kind, name: args.name ?? '', inputShape: normalizeInputShape(args.inputShape, where), poolSize, strides, padding });
   }
 
   computeOutputShape(input: Shape3, index: number): Shape3 {

@@ -3,6 +3,7 @@
  * twins of `crates/kernels/src/geom.rs` (`window_out_size`); a test checks
  * that both sides agree on every layer of the reference nets.
  */
+import { ConfigError } from '../errors.js';
 
 /** Per-sample shape `[height, width, channels]` (NHWC without the batch). Flat tensors are `[1, 1, n]`. */
 export type Shape3 = readonly [number, number, number];
@@ -24,9 +25,16 @@ export function formatShape(s: Shape3, batch: string | number = 'batch'): string
 
 /** A number or a pair (Keras' `kernel_size=3` or `(3, 2)`) as a validated pair of positive integers. */
 export function pair(value: number | readonly [number, number], what: string, where: string): [number, number] {
-  const p: [number, number] = typeof value === 'number' ? [value, value] : [value[0], value[1]];
-  for (const v of p) {
-    if (!Number.isInteger(v) || v < 1) throw new TypeError(`${where}: ${what} must be positive integers, got ${JSON.stringify(value)}`);
+  const p: unknown[] = typeof value === 'number' ? [value, value] : Array.isArray(value) && value.length === 2 ? [value[0], value[1]] : [value];
+  if (p.length !== 2 || !p.every((v) => Number.isInteger(v) && (v as number) >= 1)) {
+    throw new ConfigError(`${where}: ${what} must be positive integers, got ${JSON.stringify(value)}`);
   }
-  return p;
+  return p as [number, number];
+}
+
+/** Keras' padding argument: 'valid' (the default) or 'same'. */
+export function checkPadding(value: unknown, where: string): Padding {
+  if (value === undefined) return 'valid';
+  if (value !== 'valid' && value !== 'same') throw new ConfigError(`${where}: padding must be 'valid' or 'same', got '${String(value)}'`);
+  return value;
 }
