@@ -7,6 +7,7 @@ import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
+import { checkThresholdOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
 import { loadEvaluationData } from '../data/training-data.js';
@@ -76,11 +77,11 @@ export function registerEvaluate(program: Command): void {
     .action(async (opts: EvaluateOptions) => {
       if (opts.data !== undefined && opts.mnist) throw new UsageError('give either --data DIR or --mnist, not both');
       if (opts.data === undefined && !opts.mnist) throw new UsageError('which data? give --data DIR (an image folder) or --mnist (the bundled MNIST test set)');
+      if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const model = await Sequential.load(opts.model, { engine });
-      if (opts.threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${opts.model} has ${model.classes} classes`);
+      checkThresholdOption(model, opts.threshold, opts.model);
       const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
       const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;
       if (where?.note) process.stderr.write(`lite-cnn evaluate: ${where.note}\n`);

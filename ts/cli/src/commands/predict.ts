@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { Sequential } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { startEngine } from '../engine.js';
-import { UsageError } from '../errors.js';
+import { checkThresholdOption } from '../model/load.js';
 import { imageFilesDataset } from '../data/image-files.js';
 import { percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -28,7 +28,7 @@ export function registerPredict(program: Command): void {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
       const model = await Sequential.load(opts.model, { engine });
-      if (opts.threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${opts.model} has ${model.classes} classes`);
+      checkThresholdOption(model, opts.threshold, opts.model);
       const data = await imageFilesDataset(images, model);
       const probs = await model.predict(data);
       const classes = model.classesFromProbabilities(probs, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
