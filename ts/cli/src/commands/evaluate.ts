@@ -7,6 +7,7 @@ import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
+import { DEFAULT_SPLIT_RATIO } from '../data/options.js';
 import { checkThresholdOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
@@ -52,7 +53,7 @@ async function splitSource(opts: EvaluateOptions): Promise<{ from: EvaluationSpl
   }
   const seed = opts.seed ?? 0;
   return {
-    from: { kind: 'resplit', splitBy: 'auto', valRatio: 0.1, testRatio: 0.1, seed },
+    from: { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed },
     aspect,
     note: `no split.csv or config.json beside the model: the test split is re-made with train's defaults (10%, by patient when known, seed ${seed}); give --split-csv RUN_DIR/split.csv to use a run's split`,
   };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { copySplit, DataError, listImageFolder, SPLIT_NAMES, writeSplitCsv } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
-import { UsageError } from '../errors.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, listingFor, splitByOption } from '../data/options.js';
 import { split } from '../data/folder-source.js';
 import { count } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -38,16 +38,16 @@ export function registerSplit(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: SplitOptions) => {
       const out = makeOutput(opts);
-      const valRatio = opts.valRatio ?? 0.1;
-      const testRatio = opts.testRatio ?? 0.1;
-      if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
-      const splitBy = opts.splitBy === 'none' ? null : (opts.splitBy ?? 'auto');
+      const valRatio = opts.valRatio ?? DEFAULT_SPLIT_RATIO;
+      const testRatio = opts.testRatio ?? DEFAULT_SPLIT_RATIO;
+      checkSplitRatios(valRatio, testRatio);
+      const splitBy = splitByOption(opts.splitBy);
       const seed = opts.seed ?? 0;
       const dir = path.resolve(opts.data);
       const outDir = path.resolve(opts.out);
       const csv = path.join(outDir, 'split.csv');
       if (await access(csv).then(() => true, () => false)) throw new DataError(`${csv} already exists; expected a fresh output folder (nothing was copied)`);
-      const listing = await listImageFolder(dir, splitBy && splitBy !== 'auto' ? { groupColumn: splitBy } : {});
+      const listing = await listImageFolder(dir, listingFor(splitBy));
       const assignments = split(listing.samples, { splitBy, valRatio, testRatio }, seed);
       const grouped = splitBy !== null && listing.groupsKnown;
       // Copy first (all-or-nothing in the SDK), then the CSV: a failure leaves no split.csv claiming folders that are not there.

@@ -8,7 +8,7 @@ import {
   channelStats, ConfigError, DataError, defaultEngine, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import type { AugmentOptions, DataOptions, FolderOptions } from './options.js';
+import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -53,7 +53,7 @@ export interface OpenedFolder {
 /** Lists and decodes a folder once, as uint8; splits and folds are views over it. */
 export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage'>, shape: Shape3): Promise<OpenedFolder> {
   const t0 = performance.now();
-  const listing = await listImageFolder(dir, f.splitBy && f.splitBy !== 'auto' ? { groupColumn: f.splitBy } : {});
+  const listing = await listImageFolder(dir, listingFor(f.splitBy));
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
   const placeholder = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, seed: 0 });
@@ -188,8 +188,8 @@ export async function loadFolderEvaluation(
   },
 ): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
-  const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: 0.1, testRatio: 0.1, seed: opts.seed };
-  const listing = await listImageFolder(dir, from.kind === 'resplit' && from.splitBy && from.splitBy !== 'auto' ? { groupColumn: from.splitBy } : {});
+  const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed: opts.seed };
+  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from.splitBy : null));
   if (opts.classNames && opts.classNames.join('\n') !== listing.classNames.join('\n')) {
     throw new ConfigError(`${dir}: its classes (${listing.classNames.join(', ')}) differ from the model's (${opts.classNames.join(', ')})`);
   }

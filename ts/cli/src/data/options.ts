@@ -3,6 +3,7 @@
  * how it is turned into model inputs. Shared by train, evaluate and predict.
  */
 import type { PreprocessingConfig, Shape3 } from '@lite-cnn/sdk';
+import { UsageError } from '../errors.js';
 
 export type PreprocessName = PreprocessingConfig['kind'];
 export const PREPROCESS_NAMES: readonly PreprocessName[] = ['none', 'minmax', 'caffe', 'standardize'];
@@ -50,4 +51,26 @@ export interface DataOptions {
   limit: number | null;
   seed: number;
   folder: FolderOptions | null;
+}
+
+/** Default validation and test fractions of a folder split (train's, so evaluate and split re-make the same split). */
+export const DEFAULT_SPLIT_RATIO = 0.1;
+
+/**
+ * `--split-by` resolved: 'none' splits by image (null); absent means 'auto',
+ * by patient whenever the manifest knows patients (image-level splits leak
+ * patients into the test split).
+ */
+export function splitByOption(raw: string | undefined): string | null {
+  return raw === 'none' ? null : (raw ?? 'auto');
+}
+
+/** How to list a folder for a split: a named manifest column groups the samples; 'auto' and null need none. */
+export function listingFor(splitBy: string | null): { groupColumn?: string } {
+  return splitBy && splitBy !== 'auto' ? { groupColumn: splitBy } : {};
+}
+
+/** `--val-ratio` + `--test-ratio` must leave images to train on. */
+export function checkSplitRatios(valRatio: number, testRatio: number): void {
+  if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
 }

@@ -6,7 +6,7 @@
 import { studyAugmentation, type OptimizerName } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 import { PRESETS, type PresetName, type Recipe } from '../model/presets.js';
-import type { AugmentOptions, DataOptions, FolderOptions, PreprocessName } from '../data/options.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
 
 export interface RawTrainOptions {
   preset?: PresetName;
@@ -162,14 +162,13 @@ function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | nu
 
 function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
   if (raw.cv !== undefined && raw.testRatio !== undefined) throw new UsageError('--cv K tests on each fold in turn: --test-ratio does not apply (--val-ratio is the validation fraction of the training folds)');
-  const valRatio = raw.valRatio ?? (raw.cv !== undefined ? CV_VAL_RATIO : 0.1);
-  const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? 0.1);
-  if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
+  const valRatio = raw.valRatio ?? (raw.cv !== undefined ? CV_VAL_RATIO : DEFAULT_SPLIT_RATIO);
+  const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? DEFAULT_SPLIT_RATIO);
+  checkSplitRatios(valRatio, testRatio);
   return {
     imageSize: raw.imageSize ?? [recipe.inputShape[0], recipe.inputShape[1]],
     aspect: raw.aspect ?? 'squash',
-    // 'auto': by patient whenever the manifest knows patients (image-level splits leak patients into the test split).
-    splitBy: raw.splitBy === 'none' ? null : (raw.splitBy ?? 'auto'),
+    splitBy: splitByOption(raw.splitBy),
     valRatio,
     testRatio,
     augment: augmentation(raw, recipe),
