@@ -68,12 +68,13 @@ export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' |
   return { dir, listing, all, engine, decodeSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** Positions in `all` of the images assigned to split `which` (matched by path). */
-export function positions(all: ImageDataset, assignments: readonly SplitAssignment[], which: string): number[] {
+/** Positions in `all` of the images assigned to each of `splits` (matched by path), in one pass. */
+function positionsBySplit<S extends string>(all: ImageDataset, assignments: readonly SplitAssignment[], splits: readonly S[]): Record<S, number[]> {
   const splitOf = new Map(assignments.map((a) => [a.path, a.split]));
-  const out: number[] = [];
+  const out = Object.fromEntries(splits.map((s) => [s, [] as number[]])) as Record<S, number[]>;
   (all.samples ?? []).forEach((s, i) => {
-    if (splitOf.get(s.path) === which) out.push(i);
+    const split = splitOf.get(s.path);
+    if (split !== undefined && split in out) out[split as S].push(i);
   });
   return out;
 }
@@ -120,7 +121,7 @@ function classesInTurn(positions: readonly number[], labels: Uint32Array): numbe
 export function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): TrainingData {
   const f = opts.folder!;
   const { dir, listing, all, engine } = opened;
-  const [trainPos, valPos, testPos] = (['train', 'val', 'test'] as const).map((s) => positions(all, assignments, s));
+  const { train: trainPos, val: valPos, test: testPos } = positionsBySplit(all, assignments, ['train', 'val', 'test'] as const);
   let preprocessing: PreprocessingConfig;
   switch (opts.preprocess) {
     case 'standardize': {
@@ -173,20 +174,20 @@ export type EvaluationSplit =
   | { kind: 'csv'; path: string }
   | { kind: 'resplit'; splitBy: string | null; valRatio: number; testRatio: number; seed: number };
 
-export async function loadFolderEvaluation(
-  dir: string,
-  opts: {
-    split: 'test' | 'all';
-    limit: number | null;
-    inputShape: readonly number[];
-    preprocessing: PreprocessingConfig;
-    classNames: string[] | null;
-    seed: number;
-    from?: EvaluationSplit;
-    aspect?: 'squash' | 'center-crop';
-    onBadImage?: 'skip' | 'fail';
-  },
-): Promise<EvaluationData> {
+/** What evaluating a model needs of its data (whichever the source). */
+export interface EvaluationOptions {
+  split: 'test' | 'all';
+  limit: number | null;
+  inputShape: readonly number[];
+  preprocessing: PreprocessingConfig;
+  classNames: string[] | null;
+  seed: number;
+  from?: EvaluationSplit;
+  aspect?: 'squash' | 'center-crop';
+  onBadImage?: 'skip' | 'fail';
+}
+
+export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
   const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed: opts.seed };
   const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from.splitBy : null));

@@ -5,7 +5,7 @@
  * come from the SDK's image pipeline (./folder-source.ts).
  */
 import type { Dataset, PreprocessingConfig } from '@lite-cnn/sdk';
-import { loadFolderEvaluation, loadFolderTraining, type EvaluationSplit } from './folder-source.js';
+import { loadFolderEvaluation, loadFolderTraining, type EvaluationOptions } from './folder-source.js';
 import { loadMnistEvaluation, loadMnistTraining } from './mnist-source.js';
 import type { DataOptions, DataSource } from './options.js';
 
@@ -38,17 +38,6 @@ export async function loadTrainingData(opts: DataOptions): Promise<TrainingData>
   return opts.source.kind === 'mnist' ? loadMnistTraining(opts) : loadFolderTraining(opts.source.dir, opts);
 }
 
-export async function loadEvaluationData(opts: {
-  source: DataSource;
-  split: 'test' | 'all';
-  limit: number | null;
-  inputShape: readonly number[];
-  preprocessing: PreprocessingConfig;
-  classNames: string[] | null;
-  seed: number;
-  from?: EvaluationSplit;
-  aspect?: 'squash' | 'center-crop';
-  onBadImage?: 'skip' | 'fail';
-}): Promise<EvaluationData> {
+export async function loadEvaluationData(opts: EvaluationOptions & { source: DataSource }): Promise<EvaluationData> {
   return opts.source.kind === 'mnist' ? loadMnistEvaluation(opts) : loadFolderEvaluation(opts.source.dir, opts);
 }
