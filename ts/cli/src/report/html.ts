@@ -5,7 +5,7 @@
  */
 import type { ClassificationReport } from '@lite-cnn/sdk';
 import { confusionMatrixChart } from './confusion-chart.js';
-import { learningCurveCharts, type HistoryLike } from './curves.js';
+import { learningCurveCharts, type HistoryLike, type LearningCurveCharts } from './curves.js';
 import { rocChart, type RocMarker } from './roc-chart.js';
 import { escapeXml as esc } from './svg.js';
 
@@ -224,7 +224,20 @@ export function reportConfusionChart(r: ClassificationReport, title?: string): s
  * metrics, confusion, roc (binary with a ROC curve), thresholds (binary
  * threshold decisions), images (when given). All text is escaped.
  */
-export function renderReport(data: ReportData): string {
+/** The charts a report shows, rendered once for both report.html and the PNG files. */
+export interface ReportCharts {
+  curves: LearningCurveCharts;
+  roc: string | undefined;
+}
+
+export function reportCharts(data: ReportData): ReportCharts {
+  return {
+    curves: data.history ? learningCurveCharts(data.history, data.stepsPerEpoch !== undefined ? { stepsPerEpoch: data.stepsPerEpoch } : {}) : {},
+    roc: reportRocChart(data.evaluation),
+  };
+}
+
+export function renderReport(data: ReportData, rendered: ReportCharts = reportCharts(data)): string {
   const ev = data.evaluation;
   const r = ev.report;
   const out: string[] = [];
@@ -234,7 +247,7 @@ export function renderReport(data: ReportData): string {
     ['metrics', 'Per-class metrics'],
     ['confusion', 'Confusion matrix'],
   ];
-  const rocSvg = reportRocChart(ev);
+  const { curves, roc: rocSvg } = rendered;
   if (ev.roc) nav.push(['roc', 'ROC']);
   const thresholdRows = [
     ...(r.decision.rule === 'threshold' ? [{ label: defaultLabel(r), report: r }] : []),
@@ -270,9 +283,6 @@ export function renderReport(data: ReportData): string {
   }
 
   out.push('<section id="curves"><h2>Learning curves</h2>');
-  const curves = data.history
-    ? learningCurveCharts(data.history, data.stepsPerEpoch !== undefined ? { stepsPerEpoch: data.stepsPerEpoch } : {})
-    : {};
   const charts = [curves.loss, curves.accuracy, curves.lr].filter((s): s is string => s !== undefined);
   if (charts.length > 0) {
     out.push(`<div class="charts">${charts.map((s) => figure(s)).join('')}</div>`);

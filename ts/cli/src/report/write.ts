@@ -1,8 +1,7 @@
 /** Writes a run's report: report.html and the charts as PNG, each file atomically. */
 import { join } from 'node:path';
 import { writeFileAtomic } from '@lite-cnn/sdk';
-import { learningCurveCharts } from './curves.js';
-import { renderReport, reportConfusionChart, reportRocChart, type ReportData } from './html.js';
+import { renderReport, reportCharts, reportConfusionChart, type ReportData } from './html.js';
 import { svgToPng } from './png.js';
 
 export interface WriteReportOptions {
@@ -30,10 +29,8 @@ export const REPORT_FILES = {
 export async function writeReport(dir: string, data: ReportData, options: WriteReportOptions = {}): Promise<string[]> {
   const png = (svg: string): Promise<Buffer> =>
     svgToPng(svg, options.pngScale !== undefined ? { scale: options.pngScale } : {});
-  const curves = data.history
-    ? learningCurveCharts(data.history, data.stepsPerEpoch !== undefined ? { stepsPerEpoch: data.stepsPerEpoch } : {})
-    : {};
-  const rocSvg = reportRocChart(data.evaluation);
+  const charts = reportCharts(data);
+  const { curves, roc: rocSvg } = charts;
   const svgs: [string, string][] = [];
   if (curves.loss !== undefined) svgs.push([REPORT_FILES.loss, curves.loss]);
   if (curves.accuracy !== undefined) svgs.push([REPORT_FILES.accuracy, curves.accuracy]);
@@ -43,7 +40,7 @@ export async function writeReport(dir: string, data: ReportData, options: WriteR
   // Sequential: librsvg renders on the libuv pool anyway, and 2 cores are shared with training.
   const files: [string, Uint8Array | string][] = [];
   for (const [name, svg] of svgs) files.push([name, await png(svg)]);
-  files.push([REPORT_FILES.html, renderReport(data)]);
+  files.push([REPORT_FILES.html, renderReport(data, charts)]);
 
   const written: string[] = [];
   for (const [name, bytes] of files) {
