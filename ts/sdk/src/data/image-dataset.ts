@@ -13,6 +13,7 @@ import type { Shape3 } from '../layers/shape.js';
 import type { BatchOptions, DataBatch, Dataset } from '../model/data.js';
 import { defaultEngine } from '../runtime/default-engine.js';
 import type { Engine } from '../runtime/engine.js';
+import { splitSeed } from '../runtime/rng.js';
 import { classCounts, oversampledOrder } from './balance.js';
 import { checkImageShape, decodeImages, type AspectPolicy, type BadImagePolicy, type SkippedImage } from './decode.js';
 import { classNamesOf, type ImageSample } from './samples.js';
@@ -310,7 +311,7 @@ class OversampledDataset implements Dataset {
     const counts = base.classCounts().filter((c) => c > 0);
     this.size = counts.length * Math.max(0, ...counts);
     this.sampleShape = base.sampleShape;
-    oversampledOrder(base.labels(), seed, 0); // validates the seed now rather than at the first epoch
+    splitSeed(seed); // validates the seed now rather than at the first epoch
   }
 
   /** Labels of the balanced epoch (every present class equally often). */

@@ -158,13 +158,14 @@ export class CompiledModel {
     }
     this.outputShape = this.layerShapes[this.layerCount - 1]!;
     this.outputSize = this.outputShape[0] * this.outputShape[1] * this.outputShape[2];
-    const classes = this.outputSize;
-    const blocks: [number, number][] = [
-      [heap.alloc(this.maxBatch * this.inputSize * 4), this.maxBatch * this.inputSize * 4],
-      [heap.alloc(this.maxBatch * Math.max(classes, 1) * 4), this.maxBatch * Math.max(classes, 1) * 4],
-      [heap.alloc(structBytes(STEP_ARGS)), structBytes(STEP_ARGS)],
-      [heap.alloc(structBytes(STEP_STATS)), structBytes(STEP_STATS)],
-      [heap.alloc(4), 4],
+    // [address, bytes]: what the finalizer frees.
+    const block = (bytes: number): [number, number] => [heap.alloc(bytes), bytes];
+    const blocks = [
+      block(this.maxBatch * this.inputSize * 4),
+      block(this.maxBatch * this.outputSize * 4),
+      block(structBytes(STEP_ARGS)),
+      block(structBytes(STEP_STATS)),
+      block(4),
     ];
     [this.xPtr, this.targetsPtr, this.argsPtr, this.statsPtr, this.scanPtr] = blocks.map((b) => b[0]) as [number, number, number, number, number];
     this.owned = { engine, handle, blocks };
