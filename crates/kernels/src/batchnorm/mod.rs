@@ -141,6 +141,23 @@ pub fn batchnorm_fwd_infer(
     normalize(g, x, neg_mean, scale, beta, y);
 }
 
+/// Inference-mode backward (frozen statistics: `y` is affine in `x`):
+/// `dx = dy · gamma / sqrt(running_var + eps)`, overwritten. The parameters
+/// get no gradient in this mode (Grad-CAM is its user).
+pub fn batchnorm_bwd_infer(g: &BatchNormGeom, p: &BatchNormParams, dy: &[f32], gamma: &[f32], running_var: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+    debug_check(g, "batchnorm_bwd_infer", &[dy, dx], &[gamma, running_var], scratch);
+    let c = g.c;
+    let scale = &mut scratch[..c];
+    for ch in 0..c {
+        scale[ch] = (gamma[ch] as f64 / (running_var[ch] as f64 + p.epsilon as f64).sqrt()) as f32;
+    }
+    for (dx_r, dy_r) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(c)) {
+        for ch in 0..c {
+            dx_r[ch] = dy_r[ch] * scale[ch];
+        }
+    }
+}
+
 /// Training-mode backward: writes `dx`, `dgamma`, `dbeta` (all overwritten)
 /// from `x`, `dy`, `gamma` and the `save_mean`/`save_inv_std` of the forward pass.
 #[allow(clippy::too_many_arguments)]

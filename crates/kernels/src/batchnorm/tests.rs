@@ -1,7 +1,7 @@
 //! Batch normalisation against the f64 reference, gradient checks, running
 //! statistics, determinism.
 
-use super::{batchnorm_bwd, batchnorm_fwd_infer, batchnorm_fwd_train, scratch_len, BatchNormParams};
+use super::{batchnorm_bwd, batchnorm_bwd_infer, batchnorm_fwd_infer, batchnorm_fwd_train, scratch_len, BatchNormParams};
 use crate::geom::BatchNormGeom;
 use crate::reference;
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
@@ -114,6 +114,26 @@ crate::kernel_tests! {
             let w = reference::widen;
             let want = reference::batchnorm_infer(&g, p.epsilon as f64, &w(&x), &w(&gamma), &w(&beta), &w(&mean), &w(&var));
             assert_close(&y, &want, 1e-5, 1e-5, &format!("batchnorm_fwd_infer {g:?}"));
+        }
+    }
+
+    fn batchnorm_bwd_infer_gradcheck() {
+        // Frozen statistics: dx against central differences of the f64 inference forward.
+        let p = BatchNormParams::new(0.9, 1e-3).unwrap();
+        for (k, shape) in [[2, 3, 2, 3], [1, 5, 1, 4], [3, 1, 1, 5], [1, 3, 3, 8]].into_iter().enumerate() {
+            let g = BatchNormGeom::new(shape).unwrap();
+            let mut rng = TestRng::new(80 + k as u64);
+            let x = input(&g, &mut rng);
+            let (gamma, beta, mean) = (rng.vec(g.c), rng.vec(g.c), rng.vec(g.c));
+            let var: Vec<f32> = rng.vec(g.c).iter().map(|v| v.abs() + 0.1).collect();
+            let r = rng.vec(g.len());
+            let mut dx = nan_filled(g.len());
+            let mut scratch = nan_filled(scratch_len(&g));
+            batchnorm_bwd_infer(&g, &p, &r, &gamma, &var, &mut dx, &mut scratch);
+            let w = reference::widen;
+            let (gd, bd, md, vd) = (w(&gamma), w(&beta), w(&mean), w(&var));
+            let num = numeric_grad(&x, 1e-5, |xv| project(&reference::batchnorm_infer(&g, p.epsilon as f64, xv, &gd, &bd, &md, &vd), &r));
+            assert_grad_close(&dx, &num, 1e-4, 1e-5, &format!("batchnorm_bwd_infer {g:?}: dx"));
         }
     }
 

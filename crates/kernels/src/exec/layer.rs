@@ -404,19 +404,9 @@ impl Layer {
                         &mut dbeta[..br.len],
                         io.scratch,
                     ),
-                    // Frozen statistics: y is affine in x, dx = dy·gamma/sqrt(moving_var + eps).
                     Mode::Infer => {
                         let (_, mv) = self.moving.unwrap();
-                        let c = self.input.c;
-                        let scale = &mut io.scratch[..c];
-                        for ch in 0..c {
-                            scale[ch] = (gamma[ch] as f64 / (io.state[mv.offset + ch] as f64 + p.epsilon as f64).sqrt()) as f32;
-                        }
-                        for (dx_r, dy_r) in dx.chunks_exact_mut(c).zip(dy.chunks_exact(c)) {
-                            for ch in 0..c {
-                                dx_r[ch] = dy_r[ch] * scale[ch];
-                            }
-                        }
+                        batchnorm::batchnorm_bwd_infer(&g, &p, dy, gamma, &io.state[mv.offset..mv.end()], dx, io.scratch);
                         dgamma.fill(0.0);
                         dbeta.fill(0.0);
                     }
