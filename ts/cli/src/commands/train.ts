@@ -103,14 +103,12 @@ Examples:
       const out = makeOutput({ json: raw.json });
       const argv = process.argv.slice(2);
       const engineThreads = raw.threads ?? null;
-      let ctxBase: Omit<TrainContext, 'runDir' | 'engine'>;
       if (raw.resume !== undefined) {
         const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
         if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads and --json may be given)`);
         const runDir = await openRunDir(path.resolve(raw.resume));
         const engine = await startEngine(engineThreads);
-        ctxBase = { out, argv, startedAt };
-        const ctx = { ...ctxBase, runDir, engine };
+        const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
         const prepared = await prepareResume(ctx);
         setExitCode(await runTraining(prepared, ctx));
         return;
