@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { CompiledModel, Engine, LayerKind } from '@lite-cnn/sdk';
+import { CompiledModel, Engine, StepKind } from '@lite-cnn/sdk';
 import { printedSection } from './readme-section.mjs';
 
 const section = printedSection();
@@ -33,13 +33,13 @@ const THREADS = [1, 2];
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('./torch_step.py', import.meta.url));
 
-const conv = (units, size, stride) => ({ kind: LayerKind.Conv2D, units, sizeH: size, sizeW: size, strideH: stride, strideW: stride, padding: 0, useBias: 1 });
-const bn = () => ({ kind: LayerKind.BatchNormalization, momentum: 0.99, epsilon: 1e-3 });
-const relu = () => ({ kind: LayerKind.ReLU });
-const dense = (units) => ({ kind: LayerKind.Dense, units, useBias: 1 });
-const pool = (size) => ({ kind: LayerKind.MaxPooling2D, sizeH: size, sizeW: size, strideH: size, strideW: size, padding: 0 });
-const flatten = () => ({ kind: LayerKind.Flatten });
-const softmax = () => ({ kind: LayerKind.Softmax });
+const conv = (units, size, stride) => ({ kind: StepKind.CONV2D, units, sizeH: size, sizeW: size, strideH: stride, strideW: stride, padding: 0, useBias: 1 });
+const bn = () => ({ kind: StepKind.BATCH_NORM, momentum: 0.99, epsilon: 1e-3 });
+const relu = () => ({ kind: StepKind.RELU });
+const dense = (units) => ({ kind: StepKind.DENSE, units, useBias: 1 });
+const pool = (size) => ({ kind: StepKind.MAX_POOL, sizeH: size, sizeW: size, strideH: size, strideW: size, padding: 0 });
+const flatten = () => ({ kind: StepKind.FLATTEN });
+const softmax = () => ({ kind: StepKind.SOFTMAX });
 
 const NETS = [
   {
@@ -67,13 +67,13 @@ const NETS = [
   },
 ];
 const LAYER_NAMES = {
-  [LayerKind.Conv2D]: (l) => `Conv2D(${l.units}, ${l.sizeH}x${l.sizeW}, s${l.strideH})`,
-  [LayerKind.BatchNormalization]: () => 'BatchNorm',
-  [LayerKind.ReLU]: () => 'ReLU',
-  [LayerKind.MaxPooling2D]: (l) => `MaxPool(${l.sizeH})`,
-  [LayerKind.Flatten]: () => 'Flatten',
-  [LayerKind.Dense]: (l) => `Dense(${l.units})`,
-  [LayerKind.Softmax]: () => 'Softmax',
+  [StepKind.CONV2D]: (l) => `Conv2D(${l.units}, ${l.sizeH}x${l.sizeW}, s${l.strideH})`,
+  [StepKind.BATCH_NORM]: () => 'BatchNorm',
+  [StepKind.RELU]: () => 'ReLU',
+  [StepKind.MAX_POOL]: (l) => `MaxPool(${l.sizeH})`,
+  [StepKind.FLATTEN]: () => 'Flatten',
+  [StepKind.DENSE]: (l) => `Dense(${l.units})`,
+  [StepKind.SOFTMAX]: () => 'Softmax',
 };
 const BLOCKS = [
   ['conv1 + BN + ReLU', 0, 2],

@@ -13,7 +13,7 @@ export { encodeSafetensors, decodeSafetensors, type SafetensorsTensor, type Safe
 export {
   CompiledModel,
   type ModelDescription,
-  type LayerDescription,
+  type StepDescription,
   type TrainDescription,
   type OptimizerDescription,
   type TensorPlacement,
@@ -21,13 +21,17 @@ export {
   type StepStats,
   type StepInput,
 } from './exec/compiled-model.js';
-export { LayerKind } from './exec/abi.js';
+export { StepKind } from './exec/abi.js';
 export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
 export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
 export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
 export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';
 export { BatchNormalization, type BatchNormalizationArgs, type BatchNormalizationConfig } from './layers/batch-normalization.js';
-export { ReLU, LeakyReLU, Softmax, Activation, type ActivationArgs, type LeakyReLUArgs, type ActivationConfig } from './layers/activation-layers.js';
+export { ReLU, LeakyReLU, Softmax, Activation, type ActivationArgs, type LeakyReLUArgs, type ReLUArgs, type ActivationConfig } from './layers/activation-layers.js';
+export { DepthwiseConv2D, type DepthwiseConv2DArgs, type DepthwiseConv2DConfig } from './layers/depthwise-conv2d.js';
+export { Add, Concatenate, type MergeArgs, type ConcatenateArgs, type AddConfig, type ConcatenateConfig } from './layers/merge.js';
+export { ZeroPadding2D, type ZeroPadding2DArgs, type ZeroPadding2DConfig } from './layers/zero-padding.js';
+export { input, SymbolicTensor, type InputArgs } from './layers/symbolic.js';
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, type Pooling2DArgs, type Pooling2DConfig, type GlobalAveragePooling2DConfig } from './layers/pooling.js';
 export { Flatten, Dropout, type DropoutArgs, type FlattenConfig, type DropoutConfig } from './layers/reshape-layers.js';
 export { Layer, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layers/layer.js';
@@ -35,8 +39,9 @@ export { layerFromConfig, type LayerConfig, type AnyLayer } from './layers/confi
 export type { ActivationName } from './layers/activations.js';
 export type { Initializer, InitializerName, InitializerArg } from './layers/initializers.js';
 export { l2, studyL2, type L2Regularizer } from './layers/regularizers.js';
-export type { Shape3, Padding } from './layers/shape.js';
-export { Sequential, type SequentialOptions, type CompileArgs } from './model/sequential.js';
+export type { Shape3, Padding, PaddingArg, ExplicitPadding } from './layers/shape.js';
+export { Model, type ModelArgs, type ModelOptions, type CompileArgs } from './model/model.js';
+export { Sequential, type SequentialOptions } from './model/sequential.js';
 export type { FitArgs } from './model/fit.js';
 export { History, type Logs } from './model/history.js';
 export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArgs, type OptimizerConfig, type OptimizerName } from './model/optimizers.js';

@@ -1,14 +1,14 @@
 /** The study's MNIST net as an executor description, plus a seeded initialisation. */
-import { LayerKind, type CompiledModel, type LayerDescription } from '@lite-cnn/sdk';
+import { StepKind, type CompiledModel, type StepDescription } from '@lite-cnn/sdk';
 
-export const mnistLayers: LayerDescription[] = [
-  { kind: LayerKind.Conv2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
-  { kind: LayerKind.ReLU },
-  { kind: LayerKind.Conv2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
-  { kind: LayerKind.ReLU },
-  { kind: LayerKind.Flatten },
-  { kind: LayerKind.Dense, units: 10, useBias: 1 },
-  { kind: LayerKind.Softmax },
+export const mnistLayers: StepDescription[] = [
+  { kind: StepKind.CONV2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
+  { kind: StepKind.RELU },
+  { kind: StepKind.CONV2D, units: 8, sizeH: 3, sizeW: 3, strideH: 2, strideW: 2, useBias: 1 },
+  { kind: StepKind.RELU },
+  { kind: StepKind.FLATTEN },
+  { kind: StepKind.DENSE, units: 10, useBias: 1 },
+  { kind: StepKind.SOFTMAX },
 ];
 
 /** Glorot-uniform kernels (Keras' default), zero biases; stream = tensor index. */

@@ -1,16 +1,18 @@
-//! The training executor: TypeScript describes a model once (`spec`), the
-//! executor plans it (`model`: shapes, tensor placement, buffers) and then runs
-//! a whole training step — forward, loss, backward, penalty, clipping and the
-//! optimizer update — or an inference batch as one call. Layer dispatch lives
-//! in `layer`.
+//! The training executor: TypeScript describes a model once (`spec`: a graph
+//! of steps), the executor plans it (`ops`: one module per step kind; `graph`:
+//! schedules and buffer placement; `model`: the buffers and the passes) and
+//! then runs a whole training step — forward, loss, backward, penalty,
+//! clipping and the optimizer update — or an inference batch as one call.
 
-pub mod layer;
+pub mod abi;
+pub mod graph;
 pub mod model;
+pub mod ops;
 pub mod spec;
 
-pub use layer::{BufferKind, Mode, Role, Shape3, Tensor};
 pub use model::{Model, StepStats, StepTargets};
-pub use spec::{LayerSpec, TrainSpec};
+pub use ops::{BufferKind, Mode, Role, Shape3, Step, Tensor};
+pub use spec::{StepNode, StepSpec, TrainSpec};
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;

@@ -1,13 +1,16 @@
-//! A planned model: layers with their shapes, and every buffer a training
-//! step or an inference batch touches, allocated once for the largest batch.
-//! Parameters, their gradients and each optimizer slot are one contiguous
-//! buffer each (so the optimizer is one pass over flat slices); activations
-//! get one buffer per layer (kept after a pass, for feature maps and
-//! Grad-CAM); input gradients ping-pong between two buffers.
+//! A planned model: a graph of steps with their shapes, and every buffer a
+//! training step or an inference batch touches. Parameters, their gradients
+//! and each optimizer slot are one contiguous buffer each (the optimizer is
+//! one pass over flat slices, or one per run of trainable parameters when
+//! layers are frozen); activations and activation gradients live in two
+//! arenas placed by the schedule of each kind of call (see `graph`).
 
-use super::layer::{BwdIo, FwdIo, Layer, Mode, Offsets, Shape3, Tensor};
-use super::spec::{L2, LayerSpec, LossKind, OptimizerKind, TrainSpec};
-use crate::error::KernelError;
+use std::sync::Arc;
+
+use super::graph::{Graph, Purpose, Schedule, Sink, ValueId};
+use super::ops::{BufferKind, BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
+use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainSpec};
+use crate::error::{ErrorCode, KernelError};
 use crate::loss::{binary_cross_entropy, softmax_cross_entropy, BceParams, SoftmaxCeParams, Targets};
 use crate::optim::{self, L2Form, ParamRange, WeightDecay};
 
@@ -40,12 +43,32 @@ pub struct StepStats {
 /// Largest batch a model can be planned for.
 pub const MAX_BATCH: usize = 1 << 16;
 
+/// The training configuration and what follows from it.
+struct Training {
+    spec: TrainSpec,
+    class_weights: Vec<f32>,
+    frozen: Vec<bool>,
+    /// Runs of trainable parameters (sorted, disjoint, merged).
+    runs: Vec<ParamRange>,
+    /// Trainable kernels with the L2 penalty, and all trainable kernels (AdamW's decay).
+    penalized: Vec<ParamRange>,
+    kernels: Vec<ParamRange>,
+    schedule: Arc<Schedule>,
+}
+
+/// Which activations the arena holds after the last forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Only the model's output (and the loss head) is meaningful.
+    Output,
+    /// Every step's output (feature maps, Grad-CAM).
+    All,
+}
+
 pub struct Model {
     pub input: Shape3,
     pub max_batch: usize,
-    pub layers: Vec<Layer>,
-    /// Buffer index holding each layer's input (`None`: the caller's x).
-    inputs: Vec<Option<usize>>,
+    pub graph: Graph,
     pub params: Vec<f32>,
     pub grads: Vec<f32>,
     /// Optimizer slots: SGD velocity or Adam first moment, and Adam second moment.
@@ -55,36 +78,46 @@ pub struct Model {
     pub state: Vec<f32>,
     aux: Vec<f32>,
     argmax: Vec<u32>,
-    pub acts: Vec<Vec<f32>>,
-    grad_a: Vec<f32>,
-    grad_b: Vec<f32>,
+    /// Activation arena and activation-gradient arena (see `graph`).
+    acts: Vec<f32>,
+    grad_acts: Vec<f32>,
+    grad_tmp: Vec<f32>,
     scratch: Vec<f32>,
     targets_f32: Vec<f32>,
-    /// Gradient left by `backward_from` (w.r.t. the stop layer's output).
+    /// Gradient left by `backward_from` (w.r.t. the stop step's output).
     pub backward_result: Vec<f32>,
-    /// Kernels with the L2 penalty, and all kernels (AdamW's decay).
-    penalized: Vec<ParamRange>,
-    kernels: Vec<ParamRange>,
-    train: Option<TrainSpec>,
-    class_weights: Vec<f32>,
+    infer: Arc<Schedule>,
+    inspect: Option<Arc<Schedule>>,
+    /// The placement the arena's contents follow, and what it holds.
+    current: Option<(Arc<Schedule>, Kept)>,
+    train: Option<Training>,
 }
 
 /// A zero-filled buffer, or an error (not an abort) when it cannot be had:
 /// a model description may ask for more memory than the engine can give.
 fn zeroed(len: Option<usize>, what: &str) -> Result<Vec<f32>, KernelError> {
-    let len = len.ok_or_else(|| KernelError { code: crate::error::ErrorCode::OutOfMemory, message: format!("model: {what} size overflows") })?;
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| KernelError {
-        code: crate::error::ErrorCode::OutOfMemory,
+    grow(&mut v, len, what)?;
+    Ok(v)
+}
+
+/// Grows `v` (zero-filled) to at least `len` elements.
+fn grow(v: &mut Vec<f32>, len: Option<usize>, what: &str) -> Result<(), KernelError> {
+    let len = len.ok_or_else(|| KernelError { code: ErrorCode::OutOfMemory, message: format!("model: {what} size overflows") })?;
+    if v.len() >= len {
+        return Ok(());
+    }
+    v.try_reserve_exact(len - v.len()).map_err(|_| KernelError {
+        code: ErrorCode::OutOfMemory,
         message: format!("model: cannot allocate {what} ({len} values, {} MiB)", len * 4 >> 20),
     })?;
     v.resize(len, 0.0);
-    Ok(v)
+    Ok(())
 }
 
 fn zeroed_u32(len: usize) -> Result<Vec<u32>, KernelError> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| KernelError { code: crate::error::ErrorCode::OutOfMemory, message: format!("model: cannot allocate max-pool indices ({len} values)") })?;
+    v.try_reserve_exact(len).map_err(|_| KernelError { code: ErrorCode::OutOfMemory, message: format!("model: cannot allocate max-pool indices ({len} values)") })?;
     v.resize(len, 0);
     Ok(v)
 }
@@ -94,60 +127,77 @@ impl std::fmt::Debug for Model {
         f.debug_struct("Model")
             .field("input", &self.input)
             .field("max_batch", &self.max_batch)
-            .field("layers", &self.layers.iter().map(|l| l.spec).collect::<Vec<_>>())
+            .field("steps", &self.graph.steps.len())
             .field("params", &self.params.len())
             .finish_non_exhaustive()
     }
 }
 
+/// Views into one arena that the schedule placed disjointly: read-only
+/// inputs and one mutable output. Errors (never aliases) if they overlap.
+fn arena_views<'a>(arena: &'a mut [f32], reads: &[(usize, usize)], write: (usize, usize)) -> Result<(Vec<&'a [f32]>, &'a mut [f32]), KernelError> {
+    let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.0 + b.1 && b.0 < a.0 + a.1;
+    if write.0 + write.1 > arena.len() || reads.iter().any(|&r| r.0 + r.1 > arena.len() || overlaps(r, write)) {
+        return Err(KernelError::value("model: internal error: activation buffers overlap"));
+    }
+    let base = arena.as_mut_ptr();
+    // SAFETY: every range lies inside the arena, and the written range
+    // overlaps none of the read ones (checked above); reads may share memory
+    // with each other since they are only read.
+    unsafe {
+        let ins = reads.iter().map(|&(o, l)| std::slice::from_raw_parts(base.add(o) as *const f32, l)).collect();
+        Ok((ins, std::slice::from_raw_parts_mut(base.add(write.0), write.1)))
+    }
+}
+
 impl Model {
     /// Plans a model: infers and validates every shape, places every tensor,
-    /// and allocates all buffers for batches of up to `max_batch`.
-    pub fn new(input: Shape3, max_batch: usize, specs: &[LayerSpec]) -> Result<Self, KernelError> {
+    /// and allocates the buffers for batches of up to `max_batch`.
+    pub fn new(input: Shape3, max_batch: usize, nodes: &[StepNode]) -> Result<Self, KernelError> {
         if max_batch == 0 || max_batch > MAX_BATCH {
             return Err(KernelError::geometry(format!("model: max_batch must be in 1..={MAX_BATCH}, got {max_batch}")));
         }
-        if specs.is_empty() {
-            return Err(KernelError::geometry("model: needs at least one layer"));
+        if nodes.is_empty() {
+            return Err(KernelError::geometry("model: needs at least one step"));
         }
         if input.size() == 0 {
             return Err(KernelError::geometry(format!("model: input shape [{}, {}, {}] has a zero dimension", input.h, input.w, input.c)));
         }
         let mut off = Offsets::default();
-        let mut layers = Vec::with_capacity(specs.len());
-        let mut shape = input;
-        for (i, spec) in specs.iter().enumerate() {
-            let layer = Layer::new(i, *spec, shape, max_batch, &mut off)?;
-            shape = layer.output;
-            layers.push(layer);
-        }
-        let mut inputs = Vec::with_capacity(layers.len());
-        let mut current: Option<usize> = None;
-        for (i, layer) in layers.iter().enumerate() {
-            inputs.push(current);
-            if !layer.aliases_input() {
-                current = Some(i);
+        let mut shapes = vec![input];
+        let mut root = vec![0];
+        let mut steps = Vec::with_capacity(nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            if let Some(&v) = node.inputs.iter().find(|&&v| v > i) {
+                return Err(KernelError::geometry(format!("step {i}: reads value {v}, which is not computed before it (values 0..={i} are)")));
             }
+            match (node.spec.arity(), node.inputs.len()) {
+                (Arity::One, 1) => {}
+                (Arity::AtLeastTwo, n) if n >= 2 => {}
+                (Arity::One, n) => return Err(KernelError::geometry(format!("step {i}: {:?} reads exactly 1 input, got {n}", node.spec))),
+                (Arity::AtLeastTwo, n) => return Err(KernelError::geometry(format!("step {i}: {:?} needs at least 2 inputs, got {n}", node.spec))),
+            }
+            let in_shapes: Vec<Shape3> = node.inputs.iter().map(|&v| shapes[v]).collect();
+            let step = Step::plan(node.spec, &mut Plan { index: i, inputs: &in_shapes, max_batch, off: &mut off })?;
+            shapes.push(step.output());
+            root.push(if step.aliases_input() { root[node.inputs[0]] } else { i + 1 });
+            steps.push(step);
         }
         let mut scratch = 0;
-        let mut largest = input.size();
-        for layer in &layers {
-            largest = largest.max(layer.output.size());
+        for step in &steps {
             // Scratch needs are not always monotonic in the batch: take the max.
             for n in 1..=max_batch {
-                scratch = scratch.max(layer.scratch_len(n)?);
+                scratch = scratch.max(step.scratch_len(n)?);
             }
         }
-        let acts = layers
-            .iter()
-            .map(|l| if l.aliases_input() { Ok(Vec::new()) } else { zeroed(l.output.size().checked_mul(max_batch), "activations") })
-            .collect::<Result<Vec<_>, _>>()?;
-        let penalized = layers.iter().filter_map(Layer::penalized).collect();
-        let kernels = layers.iter().filter_map(Layer::kernel).collect();
+        let graph = Graph { steps, inputs: nodes.iter().map(|n| n.inputs.clone()).collect(), shapes, root, max_batch };
+        let last = graph.len();
+        let head = Self::fused_head(&graph).unwrap_or(last);
+        let infer = Arc::new(graph.schedule(Purpose::Forward { keep_all: false, head })?);
+        let largest = graph.shapes.iter().map(Shape3::size).max().unwrap_or(0);
         Ok(Self {
             input,
             max_batch,
-            inputs,
             params: zeroed(Some(off.params), "params")?,
             grads: zeroed(Some(off.params), "grads")?,
             slot1: zeroed(Some(off.params), "slot1")?,
@@ -155,41 +205,60 @@ impl Model {
             state: zeroed(Some(off.state), "state")?,
             aux: zeroed(Some(off.aux), "aux")?,
             argmax: zeroed_u32(off.argmax)?,
-            acts,
-            grad_a: zeroed((largest).checked_mul(max_batch), "grad_a")?,
-            grad_b: zeroed((largest).checked_mul(max_batch), "grad_b")?,
+            acts: zeroed(Some(infer.acts.len), "activations")?,
+            grad_acts: Vec::new(),
+            grad_tmp: Vec::new(),
             scratch: zeroed(Some(scratch), "scratch")?,
             targets_f32: zeroed(Some(max_batch), "targets_f32")?,
-            backward_result: zeroed((largest).checked_mul(max_batch), "backward_result")?,
-            penalized,
-            kernels,
+            backward_result: zeroed(largest.checked_mul(max_batch), "backward_result")?,
+            infer,
+            inspect: None,
+            current: None,
             train: None,
-            class_weights: Vec::new(),
-            layers,
+            graph,
         })
     }
 
+    /// A chain: step `i` reads the output of step `i - 1` (the first reads the input).
+    pub fn chain(input: Shape3, max_batch: usize, specs: &[StepSpec]) -> Result<Self, KernelError> {
+        let nodes: Vec<StepNode> = specs.iter().enumerate().map(|(i, &spec)| StepNode { spec, inputs: vec![i] }).collect();
+        Self::new(input, max_batch, &nodes)
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.graph.steps
+    }
+
     pub fn output(&self) -> Shape3 {
-        self.layers.last().map_or(self.input, |l| l.output)
+        self.graph.shapes[self.graph.len()]
     }
 
-    /// Every tensor, in layer order (params, then state, per layer).
+    /// Per-sample output shape of step `i`.
+    pub fn step_output(&self, i: usize) -> Option<Shape3> {
+        self.graph.shapes.get(i + 1).copied().filter(|_| i < self.graph.len())
+    }
+
+    /// Every tensor, in step order (params, then state, per step).
     pub fn tensors(&self) -> Vec<Tensor> {
-        self.layers.iter().flat_map(Layer::tensors).collect()
+        self.graph
+            .steps
+            .iter()
+            .enumerate()
+            .flat_map(|(step, s)| s.tensors().into_iter().map(move |(role, buffer, range)| Tensor { step, role, buffer, range }))
+            .collect()
     }
 
-    /// Index of the activation buffer holding layer `i`'s output.
-    pub fn output_buffer(&self, i: usize) -> Option<usize> {
-        if self.layers[i].aliases_input() {
-            self.inputs[i]
-        } else {
-            Some(i)
-        }
+    /// The value the loss reads when the last step is a Softmax or Sigmoid
+    /// that the loss fuses (its input), if the last step is one.
+    fn fused_head(g: &Graph) -> Option<ValueId> {
+        let last = g.steps.last()?;
+        (last.is_softmax() || last.is_sigmoid()).then(|| g.inputs[g.len() - 1][0])
     }
 
-    /// Sets the loss, optimizer, regularization and class weights.
-    pub fn configure(&mut self, spec: TrainSpec, class_weights: &[f32]) -> Result<(), KernelError> {
-        let classes = self.loss_head(&spec.loss)?.1;
+    /// Sets the loss, optimizer, regularization, class weights and frozen
+    /// steps (`frozen` empty: every step trains).
+    pub fn configure(&mut self, spec: TrainSpec, class_weights: &[f32], frozen: &[bool]) -> Result<(), KernelError> {
+        let (head, classes, fused) = self.loss_head(&spec.loss)?;
         if !class_weights.is_empty() {
             let want = if classes == 1 { 2 } else { classes };
             if class_weights.len() != want {
@@ -199,32 +268,55 @@ impl Model {
                 return Err(KernelError::value(format!("train: class weights must be finite and >= 0, got {w}")));
             }
         }
-        self.class_weights = class_weights.to_vec();
-        self.train = Some(spec);
+        let n = self.graph.len();
+        if !frozen.is_empty() && frozen.len() != n {
+            return Err(KernelError::value(format!("train: expected {n} frozen flags (one per step), got {}", frozen.len())));
+        }
+        let frozen: Vec<bool> = if frozen.is_empty() { vec![false; n] } else { frozen.to_vec() };
+        let schedule = Arc::new(self.graph.schedule(Purpose::Train { head, fused_last: fused, frozen: &frozen })?);
+        let trainable = |s: usize| !frozen[s];
+        let mut runs: Vec<ParamRange> = Vec::new();
+        for t in self.tensors().into_iter().filter(|t| t.buffer == BufferKind::Params && trainable(t.step)) {
+            match runs.last_mut() {
+                Some(r) if r.end() == t.range.offset => r.len += t.range.len,
+                _ => runs.push(t.range),
+            }
+        }
+        let steps = &self.graph.steps;
+        let penalized = (0..n).filter(|&s| trainable(s)).filter_map(|s| steps[s].penalized()).collect();
+        let kernels = (0..n).filter(|&s| trainable(s)).filter_map(|s| steps[s].kernel()).collect();
+        grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
+        grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
+        grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
         // Optimizer state is kept: fit() reconfigures (class weights) between
         // calls and training continues where it stopped, as in Keras. A new
         // compile() clears the slots explicitly.
+        self.train = Some(Training { spec, class_weights: class_weights.to_vec(), frozen, runs, penalized, kernels, schedule });
         Ok(())
     }
 
-    /// The layer whose output the loss reads as logits, and the class count. A
-    /// final Softmax (with cross-entropy) or Sigmoid (with binary
-    /// cross-entropy) is fused into the loss, so the logits are its input.
-    fn loss_head(&self, loss: &LossKind) -> Result<(usize, usize), KernelError> {
-        let last = self.layers.len() - 1;
-        let fused = match (loss, self.layers[last].spec) {
-            (LossKind::SoftmaxCrossEntropy { .. }, LayerSpec::Softmax) | (LossKind::BinaryCrossEntropy { .. }, LayerSpec::Sigmoid) => true,
-            _ => false,
+    /// The value whose values the loss reads as logits, the class count, and
+    /// whether a final Softmax (with cross-entropy) or Sigmoid (with binary
+    /// cross-entropy) is fused into the loss (then the logits are its input).
+    fn loss_head(&self, loss: &LossKind) -> Result<(ValueId, usize, bool), KernelError> {
+        let g = &self.graph;
+        let last = g.steps.last().expect("a model has steps");
+        let fused = match loss {
+            LossKind::SoftmaxCrossEntropy { .. } => last.is_softmax(),
+            LossKind::BinaryCrossEntropy { .. } => last.is_sigmoid(),
         };
-        if fused && last == 0 {
+        let head = if fused { g.inputs[g.len() - 1][0] } else { g.len() };
+        if head == 0 {
             return Err(KernelError::geometry("train: the model is only its output activation"));
         }
-        let head = if fused { last - 1 } else { last };
-        let out = self.layers[head].output;
-        if out.h != 1 || out.w != 1 {
+        let out = g.shapes[head];
+        if !out.is_flat() {
             return Err(KernelError::geometry(format!(
-                "train: the loss needs flat logits [batch, classes], got [batch, {}, {}, {}] from layer {head}",
-                out.h, out.w, out.c
+                "train: the loss needs flat logits [batch, classes], got [batch, {}, {}, {}] from step {}",
+                out.h,
+                out.w,
+                out.c,
+                head - 1
             )));
         }
         match loss {
@@ -235,7 +327,7 @@ impl Model {
             LossKind::BinaryCrossEntropy { .. } if out.c != 1 => {
                 Err(KernelError::geometry(format!("train: binary cross-entropy needs 1 output, the model outputs {}", out.c)))
             }
-            _ => Ok((head, out.c)),
+            _ => Ok((head, out.c, fused)),
         }
     }
 
@@ -250,69 +342,149 @@ impl Model {
         Ok(())
     }
 
-    /// Rough size of a forward pass over `batch` samples (see `Layer::forward_work`).
+    /// Rough size of a forward pass over `batch` samples (see `Op::forward_work`).
     pub fn forward_work(&self, batch: usize) -> f64 {
-        batch as f64 * self.layers.iter().map(Layer::forward_work).sum::<f64>()
+        batch as f64 * self.graph.steps.iter().map(Step::forward_work).sum::<f64>()
     }
 
-    /// Runs every layer over `batch` samples of `x` (NHWC). Activations stay
-    /// in `acts` until the next pass.
-    pub fn forward(&mut self, x: &[f32], batch: usize, mode: Mode) -> Result<(), KernelError> {
+    /// Where value `v`'s first `batch` samples live in the activation arena
+    /// under `schedule` (None: the caller's input).
+    fn act_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<Option<(usize, usize)>, KernelError> {
+        let r = self.graph.root[v];
+        if r == 0 {
+            return Ok(None);
+        }
+        let off = s.acts.get(r).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no activation buffer")))?;
+        Ok(Some((off, batch * self.graph.shapes[v].size())))
+    }
+
+    fn grad_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
+        let off = s.grads.get(self.graph.root[v]).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no gradient buffer")))?;
+        Ok((off, batch * self.graph.shapes[v].size()))
+    }
+
+    /// Runs every step over `batch` samples of `x` (NHWC) with the placement
+    /// of `schedule`; what stays readable afterwards is what it keeps.
+    fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept, frozen: Option<&[bool]>) -> Result<(), KernelError> {
         self.check_batch(batch, x)?;
-        for i in 0..self.layers.len() {
-            let layer = &self.layers[i];
-            if layer.aliases_input() {
+        grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
+        self.current = None;
+        for i in 0..self.graph.len() {
+            let step = &self.graph.steps[i];
+            if step.aliases_input() {
                 continue;
             }
-            let (before, after) = self.acts.split_at_mut(i);
-            let input: &[f32] = match self.inputs[i] {
-                None => x,
-                Some(j) => &before[j],
-            };
-            layer.forward(FwdIo {
+            let mut external: Vec<Option<usize>> = Vec::with_capacity(self.graph.inputs[i].len());
+            let mut reads = Vec::new();
+            for &v in &self.graph.inputs[i] {
+                match self.act_range(schedule, v, batch)? {
+                    Some(r) => {
+                        external.push(None);
+                        reads.push(r);
+                    }
+                    None => external.push(Some(batch * self.graph.shapes[v].size())),
+                }
+            }
+            let write = self.act_range(schedule, i + 1, batch)?.expect("step outputs live in the arena");
+            let (arena_ins, y) = arena_views(&mut self.acts, &reads, write)?;
+            let mut arena_ins = arena_ins.into_iter();
+            let xs: Vec<&[f32]> = external.iter().map(|e| e.map_or_else(|| arena_ins.next().expect("one view per arena read"), |len| &x[..len])).collect();
+            step.forward(FwdIo {
                 batch,
-                x: input,
-                y: &mut after[0],
+                step: i,
+                xs: &xs,
+                y,
                 params: &self.params,
                 state: &mut self.state,
                 aux: &mut self.aux,
                 argmax: &mut self.argmax,
                 scratch: &mut self.scratch,
                 mode,
+                frozen: frozen.is_some_and(|f| f[i]),
             })?;
         }
+        self.current = Some((schedule.clone(), kept));
         Ok(())
     }
 
-    /// Back-propagates from the output of layer `start` (its gradient is in
-    /// `grad_a`) down to the output of layer `stop` (or through the whole
-    /// model when `stop` is `None`, without the input gradient). Returns true
-    /// when the final gradient is in `grad_a`, false when in `grad_b`.
-    fn backward(&mut self, x: &[f32], batch: usize, start: usize, stop: Option<usize>, mode: Mode) -> Result<bool, KernelError> {
-        let mut in_a = true;
-        for i in (0..=start).rev() {
-            if Some(i) == stop {
-                break;
+    /// Back-propagates through the steps `schedule` marks, from the gradient
+    /// already in the buffer of its start value.
+    fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule, frozen: Option<&[bool]>) -> Result<(), KernelError> {
+        for i in (0..self.graph.len()).rev() {
+            if !schedule.backprop[i] {
+                continue;
             }
-            let layer = &self.layers[i];
-            if layer.aliases_input() {
-                continue; // the gradient passes through unchanged
-            }
-            let input: &[f32] = match self.inputs[i] {
-                None => x,
-                Some(j) => &self.acts[j],
+            let step = &self.graph.steps[i];
+            let inputs = &self.graph.inputs[i];
+            // Activations (read-only).
+            let acts = &self.acts;
+            let view = |r: Option<(usize, usize)>, v: ValueId| -> &[f32] {
+                match r {
+                    Some((o, l)) => &acts[o..o + l],
+                    None => &x[..batch * self.graph.shapes[v].size()],
+                }
             };
-            // The input gradient of the model's first computing layer is not
-            // needed for training (it is the costliest pass of the BreakHis
-            // net's first convolution), but a stop layer below needs it.
-            let want_dx = stop.is_some() || self.inputs[i].is_some() || matches!(layer.spec, LayerSpec::BatchNorm(_));
-            let (dy, dx) = if in_a { (&self.grad_a, &mut self.grad_b) } else { (&self.grad_b, &mut self.grad_a) };
-            layer.backward(BwdIo {
+            let mut xs = Vec::with_capacity(inputs.len());
+            for &v in inputs {
+                xs.push(view(self.act_range(schedule, v, batch)?, v));
+            }
+            let y = view(self.act_range(schedule, i + 1, batch)?, i + 1);
+            // Gradients: dy is read, each input's sink written (disjoint by placement).
+            let dy_range = self.grad_range(schedule, i + 1, batch)?;
+            let mut sink_ranges: Vec<(usize, (usize, usize))> = Vec::new(); // (input k, range in grad_acts)
+            let mut tmp_ranges: Vec<(usize, (usize, usize))> = Vec::new(); // (input k, range in grad_tmp)
+            for (k, &v) in inputs.iter().enumerate() {
+                let len = batch * self.graph.shapes[v].size();
+                match schedule.sinks[i][k] {
+                    Sink::None => {}
+                    Sink::Overwrite => sink_ranges.push((k, self.grad_range(schedule, v, batch)?)),
+                    Sink::Accumulate { tmp } | Sink::Discard { tmp } => tmp_ranges.push((k, (tmp, len))),
+                }
+            }
+            let mut dxs: Vec<Option<&mut [f32]>> = (0..inputs.len()).map(|_| None).collect();
+            let dy: &[f32];
+            {
+                let ga = self.grad_acts.as_mut_slice();
+                let reads = [dy_range];
+                let writes: Vec<(usize, usize)> = sink_ranges.iter().map(|s| s.1).collect();
+                if writes.iter().enumerate().any(|(a, wa)| writes.iter().skip(a + 1).any(|wb| wa.0 < wb.0 + wb.1 && wb.0 < wa.0 + wa.1)) {
+                    return Err(KernelError::value("model: internal error: gradient sinks overlap"));
+                }
+                let base = ga.as_mut_ptr();
+                let total = ga.len();
+                if reads.iter().chain(&writes).any(|r| r.0 + r.1 > total) || writes.iter().any(|w| w.0 < dy_range.0 + dy_range.1 && dy_range.0 < w.0 + w.1) {
+                    return Err(KernelError::value("model: internal error: gradient buffers overlap"));
+                }
+                // SAFETY: all ranges inside the arena; the written ranges are
+                // pairwise disjoint and disjoint from dy (checked above).
+                unsafe {
+                    dy = std::slice::from_raw_parts(base.add(dy_range.0) as *const f32, dy_range.1);
+                    for &(k, (o, l)) in &sink_ranges {
+                        dxs[k] = Some(std::slice::from_raw_parts_mut(base.add(o), l));
+                    }
+                }
+            }
+            {
+                let mut rest = self.grad_tmp.as_mut_slice();
+                let mut consumed = 0;
+                let mut sorted = tmp_ranges.clone();
+                sorted.sort_by_key(|t| t.1 .0);
+                for (k, (o, l)) in sorted {
+                    let (_, tail) = rest.split_at_mut(o - consumed);
+                    let (part, tail) = tail.split_at_mut(l);
+                    dxs[k] = Some(part);
+                    consumed = o + l;
+                    rest = tail;
+                }
+            }
+            step.backward(BwdIo {
                 batch,
-                x: input,
-                y: &self.acts[i],
+                step: i,
+                xs: &xs,
+                y,
                 dy,
-                dx: want_dx.then_some(dx.as_mut_slice()),
+                dxs: &mut dxs,
+                param_grads: schedule.param_grads[i],
                 params: &self.params,
                 grads: &mut self.grads,
                 state: &self.state,
@@ -320,45 +492,107 @@ impl Model {
                 argmax: &self.argmax,
                 scratch: &mut self.scratch,
                 mode,
+                frozen: frozen.is_some_and(|f| f[i]),
             })?;
-            if want_dx {
-                in_a = !in_a;
+            for (k, &v) in inputs.iter().enumerate() {
+                if let Sink::Accumulate { tmp } = schedule.sinks[i][k] {
+                    let (o, l) = self.grad_range(schedule, v, batch)?;
+                    crate::vecops::add_assign(&mut self.grad_acts[o..o + l], &self.grad_tmp[tmp..tmp + l]);
+                }
             }
         }
-        Ok(in_a)
+        Ok(())
     }
 
-    /// Gradient of `sum(dy · output of layer from)` w.r.t. the output of layer
-    /// `stop` (< `from`), after a `forward` over the same `x` and `batch` in
-    /// `mode`; left in `backward_result`. Grad-CAM uses it with a one-hot
-    /// `dy` on the class score.
+    /// Forward pass over `batch` samples of `x`. `keep_all` keeps every
+    /// step's output readable (`activation`); otherwise only the output.
+    pub fn forward(&mut self, x: &[f32], batch: usize, mode: Mode, keep_all: bool) -> Result<(), KernelError> {
+        let (schedule, kept) = if keep_all { (self.inspect_schedule()?, Kept::All) } else { (self.infer.clone(), Kept::Output) };
+        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
+        self.run_forward(x, batch, mode, &schedule, kept, frozen.as_deref())
+    }
+
+    fn inspect_schedule(&mut self) -> Result<Arc<Schedule>, KernelError> {
+        if self.inspect.is_none() {
+            let head = Self::fused_head(&self.graph).unwrap_or(self.graph.len());
+            self.inspect = Some(Arc::new(self.graph.schedule(Purpose::Forward { keep_all: true, head })?));
+        }
+        Ok(self.inspect.clone().expect("set above"))
+    }
+
+    /// Step `i`'s output from the last forward pass (`[max_batch, h, w, c]`,
+    /// valid for that pass's batch). Every step's output is readable after a
+    /// `keep_all` forward; otherwise only the model's output.
+    pub fn activation(&self, i: usize) -> Result<&[f32], KernelError> {
+        let n = self.graph.len();
+        if i >= n {
+            return Err(KernelError::value(format!("model: no step {i}; the model has steps 0..{}", n.saturating_sub(1))));
+        }
+        let Some((schedule, kept)) = &self.current else {
+            return Err(KernelError::value("model: no forward pass has run yet"));
+        };
+        let v = i + 1;
+        if *kept == Kept::Output && self.graph.root[v] != self.graph.root[n] {
+            return Err(KernelError::value(format!("model: step {i}'s output was not kept by the last forward pass (run it with keep_all)")));
+        }
+        let r = self.graph.root[v];
+        if r == 0 {
+            return Err(KernelError::value(format!("model: step {i}'s output is the model input")));
+        }
+        let off = schedule.acts.get(r).ok_or_else(|| KernelError::value(format!("model: step {i} has no activation buffer")))?;
+        Ok(&self.acts[off..off + self.graph.value_len(v)])
+    }
+
+    /// Gradient of `sum(dy · output of step from)` w.r.t. the output of step
+    /// `stop` (< `from`), after a `keep_all` forward over the same `x` and
+    /// `batch` in `mode`; left in `backward_result`. Grad-CAM uses it with a
+    /// one-hot `dy` on the class score. Returns the result's length.
     pub fn backward_from(&mut self, x: &[f32], batch: usize, from: usize, dy: &[f32], stop: usize, mode: Mode) -> Result<usize, KernelError> {
         self.check_batch(batch, x)?;
-        if from >= self.layers.len() || stop >= from {
-            return Err(KernelError::value(format!(
-                "backward: need stop < from < {} layers, got from={from}, stop={stop}",
-                self.layers.len()
-            )));
+        let n = self.graph.len();
+        if from >= n || stop >= from {
+            return Err(KernelError::value(format!("backward: need stop < from < {n} steps, got from={from}, stop={stop}")));
         }
-        let len = batch * self.layers[from].output.size();
+        if !matches!(&self.current, Some((_, Kept::All))) {
+            return Err(KernelError::value("backward: run a keep_all forward pass over the same inputs first"));
+        }
+        let len = batch * self.graph.shapes[from + 1].size();
         if dy.len() < len {
             return Err(KernelError::geometry(format!("backward: dy needs {len} values, got {}", dy.len())));
         }
-        self.grad_a[..len].copy_from_slice(&dy[..len]);
-        let in_a = self.backward(x, batch, from, Some(stop), mode)?;
-        let out_len = batch * self.layers[stop].output.size();
-        let src = if in_a { &self.grad_a } else { &self.grad_b };
-        self.backward_result[..out_len].copy_from_slice(&src[..out_len]);
+        let inspect = self.inspect_schedule()?;
+        let mut schedule = self.graph.schedule(Purpose::BackwardFrom { from, stop: stop + 1 })?;
+        // Activations stay where the kept forward pass put them.
+        schedule.acts = inspect.acts.clone();
+        grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
+        grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
+        let (o, _) = self.grad_range(&schedule, from + 1, batch)?;
+        self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
+        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
+        self.run_backward(x, batch, mode, &schedule, frozen.as_deref())?;
+        let (o, out_len) = self.grad_range(&schedule, stop + 1, batch)?;
+        self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
     }
 
-    /// Loss and its gradient (into `grad_a`) from the logits of layer `head`,
-    /// after a forward pass. Class weights apply in training only (as in Keras).
-    fn loss(&mut self, loss: &LossKind, targets: StepTargets<'_>, batch: usize, head: usize, classes: usize, weighted: bool) -> Result<crate::loss::LossStats, KernelError> {
-        let logits_buf = self.output_buffer(head).expect("loss head has an activation buffer");
-        let logits = &self.acts[logits_buf][..batch * classes];
-        let dlogits = &mut self.grad_a[..batch * classes];
-        let cw = (weighted && !self.class_weights.is_empty()).then_some(self.class_weights.as_slice());
+    /// Loss and its gradient (into the head's gradient buffer when `grad` is
+    /// given) from the logits in value `head`, after a forward pass. Class
+    /// weights apply in training only (as in Keras).
+    #[allow(clippy::too_many_arguments)]
+    fn loss(&mut self, loss: &LossKind, targets: StepTargets<'_>, batch: usize, head: ValueId, classes: usize, schedule: &Schedule, grad: bool) -> Result<crate::loss::LossStats, KernelError> {
+        let (lo, _) = self.act_range(schedule, head, batch)?.expect("the loss head is a step output");
+        let logits = &self.acts[lo..lo + batch * classes];
+        let dlogits: &mut [f32] = if grad {
+            let (go, _) = self.grad_range(schedule, head, batch)?;
+            &mut self.grad_acts[go..go + batch * classes]
+        } else {
+            // Evaluation: the kernel writes a gradient nobody reads.
+            grow(&mut self.grad_tmp, Some(batch * classes), "loss gradient")?;
+            &mut self.grad_tmp[..batch * classes]
+        };
+        let weighted = grad;
+        let tr = self.train.as_ref().expect("configured");
+        let cw = (weighted && !tr.class_weights.is_empty()).then_some(tr.class_weights.as_slice());
         match *loss {
             LossKind::SoftmaxCrossEntropy { label_smoothing } => {
                 let p = SoftmaxCeParams::new(batch, classes, label_smoothing)?;
@@ -397,15 +631,21 @@ impl Model {
         }
     }
 
+    fn training(&self, what: &str) -> Result<&Training, KernelError> {
+        self.train.as_ref().ok_or_else(|| KernelError::value(format!("{what}: the model has no training configuration (compile it first)")))
+    }
+
     /// Data loss, L2 penalty and correct count of one batch in inference mode
     /// (moving statistics, no dropout, no class weights, no update).
     pub fn evaluate_batch(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize) -> Result<StepStats, KernelError> {
-        let spec = self.train.ok_or_else(|| KernelError::value("evaluate: the model has no training configuration (compile it first)"))?;
+        let spec = self.training("evaluate")?.spec;
         self.check_batch(batch, x)?;
-        let (head, classes) = self.loss_head(&spec.loss)?;
+        let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
-        self.forward(x, batch, Mode::Infer)?;
-        let stats = self.loss(&spec.loss, targets, batch, head, classes, false)?;
+        let schedule = self.infer.clone();
+        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
+        self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output, frozen.as_deref())?;
+        let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, false)?;
         // The penalty's value (no gradient), reported separately from the data
         // loss; the SDK documents which loss its val_loss is.
         let penalty = match spec.l2 {
@@ -416,16 +656,21 @@ impl Model {
         Ok(StepStats { loss: stats.loss, penalty, correct: stats.correct as u32, grad_norm: 0.0, updated: 0 })
     }
 
-    /// `c · sum(W²)` over the regularized kernels, summed in range order.
+    /// `c · sum(W²)` over the regularized trainable kernels, summed in range order.
     fn penalty_value(&self, form: L2Form, lambda: f32) -> f32 {
-        let sum: f64 = self.penalized.iter().map(|r| crate::chunked::sum_squares_f64(&self.params[r.offset..r.end()])).sum();
+        let Some(tr) = &self.train else { return 0.0 };
+        let sum: f64 = tr.penalized.iter().map(|r| crate::chunked::sum_squares_f64(&self.params[r.offset..r.end()])).sum();
         (form.coefficient(lambda as f64) * sum) as f32
     }
 
     /// One training step: forward (batch statistics, dropout), loss,
-    /// backward, L2 penalty, gradient clipping and the optimizer update.
+    /// backward, L2 penalty, gradient clipping and the optimizer update, on
+    /// the trainable steps.
     pub fn train_step(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize, lr: f32, step: u32, seed: u64) -> Result<StepStats, KernelError> {
-        let spec = self.train.ok_or_else(|| KernelError::value("train: the model has no training configuration (compile it first)"))?;
+        let tr = self.training("train")?;
+        let spec = tr.spec;
+        let schedule = tr.schedule.clone();
+        let frozen = tr.frozen.clone();
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(KernelError::value(format!("train: learning rate must be finite and >= 0, got {lr}")));
         }
@@ -433,34 +678,46 @@ impl Model {
             return Err(KernelError::value("train: step numbers start at 1, got 0"));
         }
         self.check_batch(batch, x)?;
-        let (head, classes) = self.loss_head(&spec.loss)?;
+        let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let mode = Mode::Train { seed, step: step as u64 };
-        self.forward(x, batch, mode)?;
-        let stats = self.loss(&spec.loss, targets, batch, head, classes, true)?;
-        self.backward(x, batch, head, None, mode)?;
+        self.run_forward(x, batch, mode, &schedule, Kept::Output, Some(&frozen))?;
+        let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
+        self.run_backward(x, batch, mode, &schedule, Some(&frozen))?;
+        let tr = self.train.as_ref().expect("configured");
         let penalty = match spec.l2 {
             L2::None => 0.0,
-            L2::Keras { lambda } => optim::l2_penalty(L2Form::Keras, lambda, &self.penalized, &self.params, &mut self.grads)?,
-            L2::Study { lambda } => optim::l2_penalty(L2Form::Study { batch }, lambda, &self.penalized, &self.params, &mut self.grads)?,
+            L2::Keras { lambda } => optim::l2_penalty(L2Form::Keras, lambda, &tr.penalized, &self.params, &mut self.grads)?,
+            L2::Study { lambda } => optim::l2_penalty(L2Form::Study { batch }, lambda, &tr.penalized, &self.params, &mut self.grads)?,
         };
         let grad_norm = match spec.clip_norm {
-            Some(max) => optim::clip_by_global_norm(&mut self.grads, max)?,
-            None => optim::global_norm(&self.grads),
+            Some(max) => optim::clip_by_global_norm_runs(&mut self.grads, &tr.runs, max)?,
+            None => optim::global_norm_runs(&self.grads, &tr.runs),
         };
         let mut out = StepStats { loss: stats.loss, penalty, correct: stats.correct as u32, grad_norm, updated: 0 };
         if !(grad_norm.is_finite() && stats.loss.is_finite()) {
             return Ok(out); // leave the weights intact; the caller reports the NaN
         }
-        match spec.optimizer {
-            OptimizerKind::Sgd(h) => {
-                let velocity: &mut [f32] = if h.momentum > 0.0 { &mut self.slot1 } else { &mut [] };
-                optim::sgd_step(&h, lr, &mut self.params, &self.grads, velocity)?
-            }
-            OptimizerKind::Adam(h) => optim::adam_step(&h, lr, step, &mut self.params, &self.grads, &mut self.slot1, &mut self.slot2)?,
-            OptimizerKind::AdamW(h, rate) => {
-                let decay = WeightDecay { rate, ranges: &self.kernels };
-                optim::adamw_step(&h, lr, step, &decay, &mut self.params, &self.grads, &mut self.slot1, &mut self.slot2)?
+        for run in &tr.runs {
+            let r = run.offset..run.end();
+            let (params, grads) = (&mut self.params[r.clone()], &self.grads[r.clone()]);
+            match spec.optimizer {
+                OptimizerKind::Sgd(h) => {
+                    let velocity: &mut [f32] = if h.momentum > 0.0 { &mut self.slot1[r] } else { &mut [] };
+                    optim::sgd_step(&h, lr, params, grads, velocity)?
+                }
+                OptimizerKind::Adam(h) => optim::adam_step(&h, lr, step, params, grads, &mut self.slot1[r.clone()], &mut self.slot2[r])?,
+                OptimizerKind::AdamW(h, rate) => {
+                    // The kernels inside this run, relative to its start.
+                    let ranges: Vec<ParamRange> = tr
+                        .kernels
+                        .iter()
+                        .filter(|k| k.offset >= run.offset && k.end() <= run.end())
+                        .map(|k| ParamRange { offset: k.offset - run.offset, len: k.len })
+                        .collect();
+                    let decay = WeightDecay { rate, ranges: &ranges };
+                    optim::adamw_step(&h, lr, step, &decay, params, grads, &mut self.slot1[r.clone()], &mut self.slot2[r])?
+                }
             }
         }
         out.updated = 1;

@@ -6,9 +6,9 @@
 use super::memory::check_f32_range;
 use super::{fail, pool, status};
 use crate::error::KernelError;
-use crate::exec::layer::Mode;
-use crate::exec::spec::{LayerDesc, ModelDesc, TrainDesc, MODEL_DESC_MAGIC, MODEL_DESC_VERSION};
-use crate::exec::{LayerSpec, Model, Shape3, StepStats, StepTargets, TrainSpec};
+use crate::exec::abi::{buffer_code, StepArgs, TensorInfo};
+use crate::exec::spec::{train_code, ModelDesc, StepDesc, TrainDesc, MODEL_DESC_MAGIC, MODEL_DESC_VERSION};
+use crate::exec::{Mode, Model, Shape3, StepNode, StepSpec, StepStats, StepTargets, TrainSpec};
 use crate::rng::CounterRng;
 use std::sync::Mutex;
 
@@ -56,14 +56,23 @@ pub extern "C" fn lc_model_new(desc_ptr: usize) -> u32 {
         if d.version != MODEL_DESC_VERSION {
             return Err(KernelError::value(format!("model: description version {} is not {MODEL_DESC_VERSION}", d.version)));
         }
-        let n = d.n_layers as usize;
-        let stride = core::mem::size_of::<LayerDesc>();
-        check_f32_range(d.layers_ptr as usize, n * stride / 4, "model: layers")?;
-        let specs = (0..n)
-            .map(|i| LayerSpec::decode(i, &read_struct::<LayerDesc>(d.layers_ptr as usize + i * stride, "model: layer")?))
-            .collect::<Result<Vec<_>, _>>()?;
+        let n = d.n_steps as usize;
+        let stride = core::mem::size_of::<StepDesc>();
+        check_f32_range(d.steps_ptr as usize, n * stride / 4, "model: steps")?;
+        let ids = u32_slice(d.inputs_ptr as usize, d.n_inputs as usize, "model: step inputs")?;
+        let nodes = (0..n)
+            .map(|i| {
+                let desc = read_struct::<StepDesc>(d.steps_ptr as usize + i * stride, "model: step")?;
+                let (first, count) = (desc.first_input as usize, desc.n_inputs as usize);
+                let inputs = first
+                    .checked_add(count)
+                    .and_then(|end| ids.get(first..end))
+                    .ok_or_else(|| KernelError::value(format!("step {i}: inputs {first}..{first}+{count} lie outside the {} input ids", ids.len())))?;
+                Ok(StepNode { spec: StepSpec::decode(i, &desc)?, inputs: inputs.iter().map(|&v| v as usize).collect() })
+            })
+            .collect::<Result<Vec<_>, KernelError>>()?;
         let input = Shape3 { h: d.in_h as usize, w: d.in_w as usize, c: d.in_c as usize };
-        Model::new(input, d.max_batch as usize, &specs)
+        Model::new(input, d.max_batch as usize, &nodes)
     })();
     match built {
         Ok(model) => {
@@ -91,20 +100,13 @@ pub extern "C" fn lc_model_free(handle: u32) {
     }
 }
 
-/// Which flat buffer `lc_model_buffer_*` refers to.
-const BUF_PARAMS: u32 = 1;
-const BUF_STATE: u32 = 2;
-const BUF_GRADS: u32 = 3;
-const BUF_SLOT1: u32 = 4;
-const BUF_SLOT2: u32 = 5;
-
 fn buffer(m: &mut Model, which: u32) -> Result<&mut Vec<f32>, KernelError> {
     Ok(match which {
-        BUF_PARAMS => &mut m.params,
-        BUF_STATE => &mut m.state,
-        BUF_GRADS => &mut m.grads,
-        BUF_SLOT1 => &mut m.slot1,
-        BUF_SLOT2 => &mut m.slot2,
+        buffer_code::PARAMS => &mut m.params,
+        buffer_code::STATE => &mut m.state,
+        buffer_code::GRADS => &mut m.grads,
+        buffer_code::SLOT1 => &mut m.slot1,
+        buffer_code::SLOT2 => &mut m.slot2,
         v => return Err(KernelError::value(format!("model: unknown buffer {v}"))),
     })
 }
@@ -125,16 +127,6 @@ pub extern "C" fn lc_model_buffer_len(handle: u32, which: u32) -> usize {
     with_model(handle, |m| buffer(m, which).map(|b| b.len())).unwrap_or(0)
 }
 
-/// One tensor's placement, as written by `lc_model_tensor_info`.
-#[repr(C)]
-pub struct TensorInfo {
-    pub layer: u32,
-    pub role: u32,
-    pub buffer: u32,
-    pub offset: u32,
-    pub len: u32,
-}
-
 #[no_mangle]
 pub extern "C" fn lc_model_tensor_count(handle: u32) -> u32 {
     with_model(handle, |m| Ok(m.tensors().len() as u32)).unwrap_or(0)
@@ -146,31 +138,25 @@ pub extern "C" fn lc_model_tensor_info(handle: u32, i: u32, out_ptr: usize) -> i
     status(with_model(handle, |m| {
         let t = *m.tensors().get(i as usize).ok_or_else(|| KernelError::value(format!("model: no tensor {i}")))?;
         check_f32_range(out_ptr, 5, "model: tensor info out")?;
-        let info = TensorInfo { layer: t.layer as u32, role: t.role as u32, buffer: t.buffer as u32, offset: t.range.offset as u32, len: t.range.len as u32 };
+        let info = TensorInfo { step: t.step as u32, role: t.role as u32, buffer: t.buffer as u32, offset: t.range.offset as u32, len: t.range.len as u32 };
         // SAFETY: range checked for 5 words.
         unsafe { core::ptr::write_unaligned(out_ptr as *mut TensorInfo, info) };
         Ok(())
     }))
 }
 
-/// Address of layer `layer`'s activations (`[max_batch, h, w, c]`, valid for
-/// the batch of the last pass), following Flatten to the buffer it reuses.
+/// Address of step `step`'s output (`[max_batch, h, w, c]`, valid for the
+/// batch of the last pass; every step's after a `keep` forward, else only the
+/// model output's), following Flatten to the buffer it reuses.
 #[no_mangle]
-pub extern "C" fn lc_model_activation_ptr(handle: u32, layer: u32) -> usize {
-    with_model(handle, |m| {
-        let i = layer as usize;
-        if i >= m.layers.len() {
-            return Err(KernelError::value(format!("model: no layer {i}")));
-        }
-        Ok(m.output_buffer(i).map_or(0, |j| m.acts[j].as_ptr() as usize))
-    })
-    .unwrap_or_else(|e| {
+pub extern "C" fn lc_model_activation_ptr(handle: u32, step: u32) -> usize {
+    with_model(handle, |m| Ok(m.activation(step as usize)?.as_ptr() as usize)).unwrap_or_else(|e| {
         fail(e);
         0
     })
 }
 
-/// Sets the loss, optimizer and regularization from a `TrainDesc`.
+/// Sets the loss, optimizer, regularization and frozen steps from a `TrainDesc`.
 #[no_mangle]
 pub extern "C" fn lc_model_configure(handle: u32, desc_ptr: usize) -> i32 {
     status(with_model(handle, |m| {
@@ -181,25 +167,17 @@ pub extern "C" fn lc_model_configure(handle: u32, desc_ptr: usize) -> i32 {
         } else {
             f32_slice(d.class_weights_ptr as usize, d.class_weights_len as usize, "train: class weights")?
         };
-        m.configure(spec, weights)
+        let frozen = if d.frozen_len == 0 {
+            Vec::new()
+        } else {
+            let flags = u32_slice(d.frozen_ptr as usize, d.frozen_len as usize, "train: frozen flags")?;
+            if let Some(v) = flags.iter().find(|&&f| f > 1) {
+                return Err(KernelError::value(format!("train: frozen flags must be 0 or 1, got {v}")));
+            }
+            flags.iter().map(|&f| f == 1).collect()
+        };
+        m.configure(spec, weights, &frozen)
     }))
-}
-
-/// Arguments of one training step.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct StepArgs {
-    /// `[batch, h, w, c]` f32 inputs.
-    pub x_ptr: u32,
-    /// 1: `batch` u32 class labels; 2: `batch × classes` f32 targets.
-    pub targets_kind: u32,
-    pub targets_ptr: u32,
-    pub batch: u32,
-    pub lr: f32,
-    /// 1-based step number (Adam's bias correction, dropout streams).
-    pub step: u32,
-    pub seed_lo: u32,
-    pub seed_hi: u32,
 }
 
 /// Runs one training step; writes a `StepStats` to `out_ptr`.
@@ -238,8 +216,8 @@ pub extern "C" fn lc_model_evaluate(handle: u32, args_ptr: usize, out_ptr: usize
 
 fn step_targets<'a>(a: &StepArgs, batch: usize, classes: usize) -> Result<StepTargets<'a>, KernelError> {
     match a.targets_kind {
-        1 => Ok(StepTargets::Labels(u32_slice(a.targets_ptr as usize, batch, "labels")?)),
-        2 => Ok(StepTargets::Dense(f32_slice(a.targets_ptr as usize, batch * classes, "targets")?)),
+        train_code::TARGETS_LABELS => Ok(StepTargets::Labels(u32_slice(a.targets_ptr as usize, batch, "labels")?)),
+        train_code::TARGETS_DENSE => Ok(StepTargets::Dense(f32_slice(a.targets_ptr as usize, batch * classes, "targets")?)),
         v => Err(KernelError::value(format!("unknown targets kind {v} (1 = labels, 2 = dense)"))),
     }
 }
@@ -272,13 +250,13 @@ fn mode(training: u32) -> Mode {
     }
 }
 
-/// Forward pass over `batch` samples at `x_ptr`; outputs stay in the
-/// activation buffers (`lc_model_activation_ptr`).
+/// Forward pass over `batch` samples at `x_ptr`; the output (and with
+/// `keep = 1` every step's output) stays readable at `lc_model_activation_ptr`.
 #[no_mangle]
-pub extern "C" fn lc_model_forward(handle: u32, x_ptr: usize, batch: u32, training: u32) -> i32 {
+pub extern "C" fn lc_model_forward(handle: u32, x_ptr: usize, batch: u32, training: u32, keep: u32) -> i32 {
     status(with_model(handle, |m| {
         let x = f32_slice(x_ptr, batch as usize * m.input.size(), "forward: x")?;
-        pool::run_sized(m.forward_work(batch as usize), || m.forward(x, batch as usize, mode(training)))?
+        pool::run_sized(m.forward_work(batch as usize), || m.forward(x, batch as usize, mode(training), keep != 0))?
     }))
 }
 
@@ -289,7 +267,7 @@ pub extern "C" fn lc_model_forward(handle: u32, x_ptr: usize, batch: u32, traini
 pub extern "C" fn lc_model_backward_from(handle: u32, x_ptr: usize, batch: u32, from: u32, dy_ptr: usize, stop: u32, training: u32) -> i32 {
     status(with_model(handle, |m| {
         let x = f32_slice(x_ptr, batch as usize * m.input.size(), "backward: x")?;
-        let from_len = m.layers.get(from as usize).map_or(0, |l| l.output.size()) * batch as usize;
+        let from_len = m.step_output(from as usize).map_or(0, |s| s.size()) * batch as usize;
         let dy = f32_slice(dy_ptr, from_len.max(1), "backward: dy")?;
         pool::run(|| m.backward_from(x, batch as usize, from as usize, dy, stop as usize, mode(training)).map(|_| ()))?
     }))
@@ -336,21 +314,29 @@ pub extern "C" fn lc_rng_fill(ptr: usize, len: usize, seed_lo: u32, seed_hi: u32
     status(r)
 }
 
-const _: () = assert!(core::mem::size_of::<StepStats>() == 20);
-const _: () = assert!(core::mem::size_of::<StepArgs>() == 32);
-const _: () = assert!(core::mem::size_of::<LayerDesc>() == 52);
-const _: () = assert!(core::mem::size_of::<ModelDesc>() == 32);
-const _: () = assert!(core::mem::size_of::<TrainDesc>() == 56);
-
-/// Writes layer `layer`'s per-sample output shape `[h, w, c]` (u32) to `out_ptr`.
+/// Writes step `step`'s per-sample output shape `[h, w, c]` (u32) to `out_ptr`.
 #[no_mangle]
-pub extern "C" fn lc_model_layer_shape(handle: u32, layer: u32, out_ptr: usize) -> i32 {
+pub extern "C" fn lc_model_step_shape(handle: u32, step: u32, out_ptr: usize) -> i32 {
     status(with_model(handle, |m| {
-        let l = m.layers.get(layer as usize).ok_or_else(|| KernelError::value(format!("model: no layer {layer}")))?;
-        check_f32_range(out_ptr, 3, "model: layer shape out")?;
-        let s = [l.output.h as u32, l.output.w as u32, l.output.c as u32];
+        let o = m.step_output(step as usize).ok_or_else(|| KernelError::value(format!("model: no step {step}")))?;
+        check_f32_range(out_ptr, 3, "model: step shape out")?;
+        let s = [o.h as u32, o.w as u32, o.c as u32];
         // SAFETY: range checked for 3 words.
         unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), out_ptr as *mut u32, 3) };
         Ok(())
     }))
+}
+
+/// The executor's ABI (structs, offsets, codes) as JSON, for the TypeScript
+/// mirror's test: writes the length to `len_out` and returns the address.
+#[no_mangle]
+pub extern "C" fn lc_abi_describe(len_out: usize) -> usize {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(crate::exec::abi::describe);
+    if check_f32_range(len_out, 1, "abi: len out").is_err() {
+        return 0;
+    }
+    // SAFETY: range checked for one word.
+    unsafe { core::ptr::write_unaligned(len_out as *mut u32, text.len() as u32) };
+    text.as_ptr() as usize
 }

@@ -38,3 +38,36 @@ pub fn clip_by_global_norm(grads: &mut [f32], max_norm: f32) -> Result<f32, Kern
     Ok(norm as f32)
 }
 
+
+/// The parts `runs` (sorted, disjoint) of the gradient buffer: what a model
+/// with frozen layers trains. One run covering the whole buffer gives exactly
+/// the bits of `global_norm` / `clip_by_global_norm`.
+fn sum_squares_runs(grads: &[f32], runs: &[super::ParamRange]) -> f64 {
+    runs.iter()
+        .map(|r| {
+            let g = &grads[r.offset..r.end()];
+            let (chunk, parallel) = plan(g.len());
+            chunked::map_ranges(g.len(), chunk, parallel, |c| chunked::sum_squares_f64(&g[c])).sum_in_order()
+        })
+        .sum()
+}
+
+/// `global_norm` over `runs` only.
+pub fn global_norm_runs(grads: &[f32], runs: &[super::ParamRange]) -> f32 {
+    sum_squares_runs(grads, runs).sqrt() as f32
+}
+
+/// `clip_by_global_norm` over `runs` only (gradients outside are untouched).
+pub fn clip_by_global_norm_runs(grads: &mut [f32], runs: &[super::ParamRange], max_norm: f32) -> Result<f32, KernelError> {
+    check_non_negative("clip_by_global_norm", "max_norm", max_norm)?;
+    let norm = sum_squares_runs(grads, runs).sqrt();
+    if norm.is_finite() && norm > max_norm as f64 {
+        let scale = (max_norm as f64 / norm) as f32;
+        for r in runs {
+            let g = &mut grads[r.offset..r.end()];
+            let (chunk, parallel) = plan(g.len());
+            par::for_each_chunk_mut(g, chunk, parallel, |_, g| vecops::scale_assign(g, scale));
+        }
+    }
+    Ok(norm as f32)
+}

@@ -25,7 +25,7 @@ mod l2;
 mod sgd;
 
 pub use adam::{adam_step, adamw_step, AdamParams, WeightDecay};
-pub use clip::{clip_by_global_norm, global_norm};
+pub use clip::{clip_by_global_norm, clip_by_global_norm_runs, global_norm, global_norm_runs};
 pub use l2::{l2_penalty, L2Form};
 pub use sgd::{sgd_step, SgdParams};
 

@@ -1,6 +1,6 @@
 /**
- * The executor's C structs (crates/kernels/src/exec/spec.rs and
- * crates/kernels/src/ffi/model.rs), field by field. Each struct is described
+ * The executor's C structs (declared once in crates/kernels/src/exec/abi.rs),
+ * field by field. Each struct is described
  * once, as an ordered list of named u32/f32 fields, and written or read by
  * name: no positional argument lists.
  */
@@ -15,24 +15,35 @@ export const MODEL_DESC = [
   ['inH', 'u32'],
   ['inW', 'u32'],
   ['inC', 'u32'],
-  ['nLayers', 'u32'],
-  ['layersPtr', 'u32'],
+  ['nSteps', 'u32'],
+  ['stepsPtr', 'u32'],
+  ['inputsPtr', 'u32'],
+  ['nInputs', 'u32'],
 ] as const satisfies StructDef;
 
-export const LAYER_DESC = [
+export const STEP_DESC = [
   ['kind', 'u32'],
+  ['firstInput', 'u32'],
+  ['nInputs', 'u32'],
   ['units', 'u32'],
   ['sizeH', 'u32'],
   ['sizeW', 'u32'],
   ['strideH', 'u32'],
   ['strideW', 'u32'],
   ['padding', 'u32'],
+  ['padTop', 'u32'],
+  ['padBottom', 'u32'],
+  ['padLeft', 'u32'],
+  ['padRight', 'u32'],
   ['useBias', 'u32'],
   ['alpha', 'f32'],
+  ['maxValue', 'f32'],
   ['momentum', 'f32'],
   ['epsilon', 'f32'],
   ['rate', 'f32'],
   ['regularize', 'u32'],
+  ['ceilMode', 'u32'],
+  ['countIncludePad', 'u32'],
 ] as const satisfies StructDef;
 
 export const TRAIN_DESC = [
@@ -50,6 +61,8 @@ export const TRAIN_DESC = [
   ['clipNorm', 'f32'],
   ['classWeightsPtr', 'u32'],
   ['classWeightsLen', 'u32'],
+  ['frozenPtr', 'u32'],
+  ['frozenLen', 'u32'],
 ] as const satisfies StructDef;
 
 export const STEP_ARGS = [
@@ -72,7 +85,7 @@ export const STEP_STATS = [
 ] as const satisfies StructDef;
 
 export const TENSOR_INFO = [
-  ['layer', 'u32'],
+  ['step', 'u32'],
   ['role', 'u32'],
   ['buffer', 'u32'],
   ['offset', 'u32'],
@@ -145,28 +158,56 @@ export function readStruct<D extends StructDef>(buffer: ArrayBufferLike, ptr: nu
 }
 
 export const MODEL_DESC_MAGIC = 0x4e4e434c;
-export const MODEL_DESC_VERSION = 1;
+export const MODEL_DESC_VERSION = 2;
 
-/** `LayerDesc.kind` values. */
-export const LayerKind = {
-  Conv2D: 1,
-  Dense: 2,
-  BatchNormalization: 3,
-  ReLU: 4,
-  LeakyReLU: 5,
-  Sigmoid: 6,
-  Softmax: 7,
-  MaxPooling2D: 8,
-  AveragePooling2D: 9,
-  GlobalAveragePooling2D: 10,
-  Flatten: 11,
-  Dropout: 12,
+/** `StepDesc.kind` values: the executor's step kinds (a Keras layer may become several steps). */
+export const StepKind = {
+  CONV2D: 1,
+  DENSE: 2,
+  BATCH_NORM: 3,
+  RELU: 4,
+  LEAKY_RELU: 5,
+  SIGMOID: 6,
+  SOFTMAX: 7,
+  MAX_POOL: 8,
+  AVG_POOL: 9,
+  GLOBAL_AVG_POOL: 10,
+  FLATTEN: 11,
+  DROPOUT: 12,
+  ADD: 13,
+  CONCAT: 14,
+  DEPTHWISE_CONV2D: 15,
+  ZERO_PAD: 16,
+  BOUNDED_RELU: 17,
 } as const;
-export type LayerKind = (typeof LayerKind)[keyof typeof LayerKind];
+export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 
-export const LossCode = { SoftmaxCrossEntropy: 1, BinaryCrossEntropy: 2 } as const;
-export const OptimizerCode = { SGD: 1, Adam: 2, AdamW: 3 } as const;
-export const L2Code = { None: 0, Keras: 1, Study: 2 } as const;
-export const BufferCode = { Params: 1, State: 2, Grads: 3, Slot1: 4, Slot2: 5 } as const;
-export const RoleCode = { Kernel: 1, Bias: 2, Gamma: 3, Beta: 4, MovingMean: 5, MovingVariance: 6 } as const;
+/** `StepDesc.padding` values. */
+export const PaddingCode = { VALID: 0, SAME: 1, EXPLICIT: 2 } as const;
+export const LossCode = { SOFTMAX_CROSS_ENTROPY: 1, BINARY_CROSS_ENTROPY: 2 } as const;
+export const OptimizerCode = { SGD: 1, ADAM: 2, ADAMW: 3 } as const;
+export const L2Code = { NONE: 0, KERAS: 1, STUDY: 2 } as const;
+export const BufferCode = { PARAMS: 1, STATE: 2, GRADS: 3, SLOT1: 4, SLOT2: 5 } as const;
+export const RoleCode = { KERNEL: 1, BIAS: 2, GAMMA: 3, BETA: 4, MOVING_MEAN: 5, MOVING_VARIANCE: 6 } as const;
+export const TargetsCode = { LABELS: 1, DENSE: 2 } as const;
 export const RngDist = { Uniform: 1, Normal: 2, TruncatedNormal: 3 } as const;
+
+/**
+ * The structs and codes above, named as the Rust side names them
+ * (crates/kernels/src/exec/abi.rs); a test compares this with the executor's
+ * own description (`lc_abi_describe`) field by field and value by value.
+ */
+export const EXECUTOR_ABI = {
+  structs: { ModelDesc: MODEL_DESC, StepDesc: STEP_DESC, TrainDesc: TRAIN_DESC, StepArgs: STEP_ARGS, StepStats: STEP_STATS, TensorInfo: TENSOR_INFO },
+  codes: {
+    StepKind,
+    Padding: PaddingCode,
+    Loss: LossCode,
+    Optimizer: OptimizerCode,
+    L2: L2Code,
+    Buffer: BufferCode,
+    Role: RoleCode,
+    Targets: TargetsCode,
+    Magic: { MODEL_DESC_MAGIC, MODEL_DESC_VERSION },
+  },
+} as const;

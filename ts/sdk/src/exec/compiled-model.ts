@@ -15,7 +15,6 @@ import { ErrorCode } from '../runtime/error-codes.js';
 import {
   BufferCode,
   L2Code,
-  LAYER_DESC,
   LossCode,
   MODEL_DESC,
   MODEL_DESC_MAGIC,
@@ -24,24 +23,32 @@ import {
   RngDist,
   RoleCode,
   STEP_ARGS,
+  STEP_DESC,
   STEP_STATS,
   TENSOR_INFO,
   TRAIN_DESC,
+  TargetsCode,
   readStruct,
   structBytes,
   writeStruct,
-  type LayerKind,
+  type StepKind,
   type StructValues,
 } from './abi.js';
 
-export type LayerDescription = { kind: LayerKind } & Partial<Omit<StructValues<typeof LAYER_DESC>, 'kind'>>;
+/**
+ * One executor step: its kind, its geometry fields, and the values it reads
+ * (0 is the model input, `i + 1` the output of step `i`; default: the
+ * previous step's output, so a list of steps without `inputs` is a chain).
+ */
+export type StepDescription = { kind: StepKind; inputs?: readonly number[] } & Partial<Omit<StructValues<typeof STEP_DESC>, 'kind' | 'firstInput' | 'nInputs'>>;
 
 export interface ModelDescription {
   /** Per-sample input shape `[h, w, c]` (NHWC). */
   input: readonly [number, number, number];
   /** Largest batch any call will use. */
   maxBatch: number;
-  layers: readonly LayerDescription[];
+  /** In topological order; the last step's output is the model's output. */
+  steps: readonly StepDescription[];
 }
 
 export type OptimizerDescription =
@@ -57,12 +64,15 @@ export interface TrainDescription {
   l2?: { form: 'keras' | 'study'; lambda: number };
   clipNorm?: number;
   classWeights?: Float32Array;
+  /** One flag per step: frozen steps get no gradient or update (Keras' `trainable = false`). */
+  frozen?: readonly boolean[];
 }
 
 export type TensorRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
 
 export interface TensorPlacement {
-  layer: number;
+  /** The executor step that owns the tensor. */
+  step: number;
   role: TensorRole;
   buffer: 'params' | 'state';
   offset: number;
@@ -92,12 +102,12 @@ export interface StepInput {
 }
 
 const roles: Record<number, TensorRole> = {
-  [RoleCode.Kernel]: 'kernel',
-  [RoleCode.Bias]: 'bias',
-  [RoleCode.Gamma]: 'gamma',
-  [RoleCode.Beta]: 'beta',
-  [RoleCode.MovingMean]: 'movingMean',
-  [RoleCode.MovingVariance]: 'movingVariance',
+  [RoleCode.KERNEL]: 'kernel',
+  [RoleCode.BIAS]: 'bias',
+  [RoleCode.GAMMA]: 'gamma',
+  [RoleCode.BETA]: 'beta',
+  [RoleCode.MOVING_MEAN]: 'movingMean',
+  [RoleCode.MOVING_VARIANCE]: 'movingVariance',
 };
 
 interface Owned {
@@ -120,9 +130,9 @@ function release(o: Owned): void {
 export class CompiledModel {
   readonly inputShape: readonly [number, number, number];
   readonly outputShape: readonly [number, number, number];
-  private readonly layerShapes: readonly (readonly [number, number, number])[];
+  private readonly stepShapes: readonly (readonly [number, number, number])[];
   readonly maxBatch: number;
-  readonly layerCount: number;
+  readonly stepCount: number;
   readonly tensors: readonly TensorPlacement[];
   private readonly owned: Owned;
   private readonly xPtr: number;
@@ -142,21 +152,21 @@ export class CompiledModel {
   ) {
     const heap = engine.memory;
     this.maxBatch = description.maxBatch;
-    this.layerCount = description.layers.length;
+    this.stepCount = description.steps.length;
     this.inputShape = description.input;
     this.inputSize = description.input[0] * description.input[1] * description.input[2];
-    // Layer shapes never change: read once here, not on every forward/activation call.
+    // Step shapes never change: read once here, not on every forward/activation call.
     const shapePtr = heap.alloc(16, 16);
     try {
-      this.layerShapes = description.layers.map((_, layer) => {
-        engine.call('model: layer shape', () => engine.raw.lc_model_layer_shape(handle, layer, shapePtr));
+      this.stepShapes = description.steps.map((_, step) => {
+        engine.call('model: step shape', () => engine.raw.lc_model_step_shape(handle, step, shapePtr));
         const s = heap.u32(shapePtr, 3);
         return [s[0]!, s[1]!, s[2]!] as const;
       });
     } finally {
       heap.free(shapePtr, 16, 16);
     }
-    this.outputShape = this.layerShapes[this.layerCount - 1]!;
+    this.outputShape = this.stepShapes[this.stepCount - 1]!;
     this.outputSize = this.outputShape[0] * this.outputShape[1] * this.outputShape[2];
     // [address, bytes]: what the finalizer frees.
     const block = (bytes: number): [number, number] => [heap.alloc(bytes), bytes];
@@ -175,13 +185,17 @@ export class CompiledModel {
 
   /** Plans `description` in the engine's executor. */
   static create(engine: Engine, description: ModelDescription): CompiledModel {
-    const { input, maxBatch, layers } = description;
+    const { input, maxBatch, steps } = description;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ConfigError(`model: maxBatch must be a positive integer, got ${maxBatch}`);
     if (input.some((d) => !Number.isInteger(d) || d < 1)) throw new ShapeError(`model: input shape must be positive integers [h, w, c], got [${input.join(', ')}]`);
+    const inputIds = steps.flatMap((s, i) => s.inputs ?? [i]);
     const heap = engine.memory;
-    const layerBytes = structBytes(LAYER_DESC);
-    const descPtr = heap.alloc(structBytes(MODEL_DESC) + layers.length * layerBytes, 16);
-    const layersPtr = descPtr + structBytes(MODEL_DESC);
+    const stepBytes = structBytes(STEP_DESC);
+    const headBytes = structBytes(MODEL_DESC);
+    const total = headBytes + steps.length * stepBytes + inputIds.length * 4;
+    const descPtr = heap.alloc(total, 16);
+    const stepsPtr = descPtr + headBytes;
+    const inputsPtr = stepsPtr + steps.length * stepBytes;
     let handle = 0;
     try {
       const buf = heap.memory.buffer;
@@ -192,21 +206,31 @@ export class CompiledModel {
         inH: input[0],
         inW: input[1],
         inC: input[2],
-        nLayers: layers.length,
-        layersPtr,
+        nSteps: steps.length,
+        stepsPtr,
+        inputsPtr,
+        nInputs: inputIds.length,
       });
-      layers.forEach((l, i) => {
-        writeStruct(buf, layersPtr + i * layerBytes, LAYER_DESC, {
-          units: 0, sizeH: 0, sizeW: 0, strideH: 0, strideW: 0, padding: 0, useBias: 0, alpha: 0, momentum: 0, epsilon: 0, rate: 0, regularize: 0,
-          ...l,
+      let first = 0;
+      steps.forEach((step, i) => {
+        const { inputs, ...fields } = step;
+        const n = inputs?.length ?? 1;
+        writeStruct(buf, stepsPtr + i * stepBytes, STEP_DESC, {
+          units: 0, sizeH: 0, sizeW: 0, strideH: 0, strideW: 0, padding: 0, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0,
+          useBias: 0, alpha: 0, maxValue: 0, momentum: 0, epsilon: 0, rate: 0, regularize: 0, ceilMode: 0, countIncludePad: 0,
+          ...fields,
+          firstInput: first,
+          nInputs: n,
         });
+        first += n;
       });
+      heap.u32(inputsPtr, inputIds.length).set(inputIds);
       engine.call('model: plan', () => {
         handle = engine.raw.lc_model_new(descPtr);
         return handle === 0 ? ErrorCode.InvalidGeometry : ErrorCode.Ok;
       });
     } finally {
-      heap.free(descPtr, structBytes(MODEL_DESC) + layers.length * layerBytes, 16);
+      heap.free(descPtr, total, 16);
     }
     return new CompiledModel(engine, handle, description);
   }
@@ -225,7 +249,7 @@ export class CompiledModel {
       for (let i = 0; i < count; i++) {
         this.engine.call('model: tensor info', () => ex.lc_model_tensor_info(this.handle, i, info));
         const t = readStruct(this.engine.memory.memory.buffer, info, TENSOR_INFO);
-        out.push({ layer: t.layer, role: roles[t.role]!, buffer: t.buffer === BufferCode.Params ? 'params' : 'state', offset: t.offset, length: t.len });
+        out.push({ step: t.step, role: roles[t.role]!, buffer: t.buffer === BufferCode.PARAMS ? 'params' : 'state', offset: t.offset, length: t.len });
       }
     } finally {
       this.engine.memory.free(info, structBytes(TENSOR_INFO), 16);
@@ -234,9 +258,9 @@ export class CompiledModel {
   }
 
   /** A live view of one flat buffer (re-fetch after anything that may allocate). */
-  buffer(which: keyof typeof BufferCode): Float32Array {
+  buffer(which: 'Params' | 'State' | 'Grads' | 'Slot1' | 'Slot2'): Float32Array {
     const ex = this.engine.raw;
-    const code = BufferCode[which];
+    const code = BufferCode[which.toUpperCase() as keyof typeof BufferCode];
     const len = ex.lc_model_buffer_len(this.handle, code);
     if (len === 0) return new Float32Array(0);
     return this.engine.memory.f32(ex.lc_model_buffer_ptr(this.handle, code), len);
@@ -263,7 +287,7 @@ export class CompiledModel {
    * truncated at two standard deviations.
    */
   fillRandom(t: TensorPlacement, dist: 'uniform' | 'normal' | 'truncatedNormal', a: number, b: number, seed: number, stream: number): void {
-    const base = this.engine.raw.lc_model_buffer_ptr(this.handle, t.buffer === 'params' ? BufferCode.Params : BufferCode.State);
+    const base = this.engine.raw.lc_model_buffer_ptr(this.handle, t.buffer === 'params' ? BufferCode.PARAMS : BufferCode.STATE);
     const code = dist === 'uniform' ? RngDist.Uniform : dist === 'normal' ? RngDist.Normal : RngDist.TruncatedNormal;
     const [lo, hi] = splitSeed(seed);
     this.engine.call('rng fill', () => this.engine.raw.lc_rng_fill(base + t.offset * 4, t.length, lo, hi, stream, code, a, b));
@@ -283,28 +307,36 @@ export class CompiledModel {
       this.owned.blocks.push([this.classWeightsPtr, this.outputSize * 4 + 8]);
       heap.f32(this.classWeightsPtr, cw.length).set(cw);
     }
+    const frozen = cfg.frozen;
+    if (frozen && frozen.length !== this.stepCount) throw new ConfigError(`model: expected ${this.stepCount} frozen flags (one per step), got ${frozen.length}`);
+    const frozenBytes = (frozen?.length ?? 0) * 4;
+    const frozenPtr = frozen?.some(Boolean) ? heap.alloc(frozenBytes, 16) : 0;
+    if (frozenPtr) heap.u32(frozenPtr, frozen!.length).set(frozen!.map((f) => (f ? 1 : 0)));
     const o = cfg.optimizer;
     const ptr = heap.alloc(structBytes(TRAIN_DESC), 16);
     try {
       writeStruct(heap.memory.buffer, ptr, TRAIN_DESC, {
-        loss: cfg.loss === 'softmaxCrossEntropy' ? LossCode.SoftmaxCrossEntropy : LossCode.BinaryCrossEntropy,
+        loss: cfg.loss === 'softmaxCrossEntropy' ? LossCode.SOFTMAX_CROSS_ENTROPY : LossCode.BINARY_CROSS_ENTROPY,
         labelSmoothing: cfg.labelSmoothing ?? 0,
-        optimizer: o.kind === 'sgd' ? OptimizerCode.SGD : o.kind === 'adam' ? OptimizerCode.Adam : OptimizerCode.AdamW,
+        optimizer: o.kind === 'sgd' ? OptimizerCode.SGD : o.kind === 'adam' ? OptimizerCode.ADAM : OptimizerCode.ADAMW,
         momentum: o.kind === 'sgd' ? o.momentum : 0,
         nesterov: o.kind === 'sgd' && o.nesterov ? 1 : 0,
         beta1: o.kind === 'sgd' ? 0 : o.beta1,
         beta2: o.kind === 'sgd' ? 0 : o.beta2,
         epsilon: o.kind === 'sgd' ? 0 : o.epsilon,
         weightDecay: o.kind === 'adamw' ? o.weightDecay : 0,
-        l2Form: cfg.l2 ? (cfg.l2.form === 'keras' ? L2Code.Keras : L2Code.Study) : L2Code.None,
+        l2Form: cfg.l2 ? (cfg.l2.form === 'keras' ? L2Code.KERAS : L2Code.STUDY) : L2Code.NONE,
         l2Lambda: cfg.l2?.lambda ?? 0,
         clipNorm: cfg.clipNorm ?? 0,
         classWeightsPtr: this.classWeightsPtr,
         classWeightsLen: cw?.length ?? 0,
+        frozenPtr,
+        frozenLen: frozenPtr ? frozen!.length : 0,
       });
       this.engine.call('model: configure', () => this.engine.raw.lc_model_configure(this.handle, ptr));
     } finally {
       heap.free(ptr, structBytes(TRAIN_DESC), 16);
+      if (frozenPtr) heap.free(frozenPtr, frozenBytes, 16);
     }
   }
 
@@ -371,7 +403,7 @@ export class CompiledModel {
     const [seedLo, seedHi] = splitSeed(s.seed);
     writeStruct(heap.memory.buffer, this.argsPtr, STEP_ARGS, {
       xPtr: this.xPtr,
-      targetsKind: dense ? 2 : 1,
+      targetsKind: dense ? TargetsCode.DENSE : TargetsCode.LABELS,
       targetsPtr: this.targetsPtr,
       batch: s.batch,
       lr: s.learningRate,
@@ -381,42 +413,49 @@ export class CompiledModel {
     });
   }
 
-  /** Forward pass; `training` uses batch statistics for BatchNorm. Returns a copy of the output. */
-  forward(x: Float32Array | undefined, batch: number, opts: { training?: boolean } = {}): Float32Array {
+  /**
+   * Forward pass; `training` uses batch statistics for BatchNorm; `keep`
+   * keeps every step's output readable through `activation` (otherwise the
+   * executor reuses their memory). Returns a copy of the output.
+   */
+  forward(x: Float32Array | undefined, batch: number, opts: { training?: boolean; keep?: boolean } = {}): Float32Array {
     this.stageInput(x, batch);
-    this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0));
-    return this.activation(this.layerCount - 1, batch);
+    this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0, opts.keep ? 1 : 0));
+    return this.activation(this.stepCount - 1, batch);
   }
 
-  /** Per-sample output shape of layer `layer`. */
-  layerShape(layer: number): [number, number, number] {
-    const s = this.layerShapes[layer];
-    if (!s) throw new DataError(`model: no layer ${layer}; the model has layers 0..${this.layerCount - 1}`);
+  /** Per-sample output shape of step `step`. */
+  stepShape(step: number): [number, number, number] {
+    const s = this.stepShapes[step];
+    if (!s) throw new DataError(`model: no step ${step}; the model has steps 0..${this.stepCount - 1}`);
     return [s[0], s[1], s[2]];
   }
 
-  /** A copy of layer `layer`'s activations from the last pass (`[batch, h, w, c]`). */
-  activation(layer: number, batch: number): Float32Array {
-    const [h, w, c] = this.layerShape(layer);
-    const ptr = this.engine.raw.lc_model_activation_ptr(this.handle, layer);
-    if (ptr === 0) throw new RuntimeError(`model: layer ${layer} has no activation buffer`);
+  /** A copy of step `step`'s output from the last pass (`[batch, h, w, c]`; any step after a `keep` forward, else the last). */
+  activation(step: number, batch: number): Float32Array {
+    const [h, w, c] = this.stepShape(step);
+    let ptr = 0;
+    this.engine.call('model: activation', () => {
+      ptr = this.engine.raw.lc_model_activation_ptr(this.handle, step);
+      return ptr === 0 ? ErrorCode.InvalidValue : ErrorCode.Ok;
+    });
     return this.engine.memory.f32(ptr, batch * h * w * c).slice();
   }
 
   /**
-   * After `forward(x, batch)`: the gradient of `sum(dy · output of layer
-   * from)` with respect to the output of layer `stop` (a copy).
+   * After `forward(x, batch, { keep: true })`: the gradient of `sum(dy ·
+   * output of step from)` with respect to the output of step `stop` (a copy).
    */
   backwardFrom(batch: number, from: number, dy: Float32Array, stop: number, opts: { training?: boolean } = {}): Float32Array {
     this.checkBatch(batch);
     const heap = this.engine.memory;
-    const [fh, fw, fc] = this.layerShape(from);
-    if (dy.length !== batch * fh * fw * fc) throw new ShapeError(`model: dy for layer ${from} needs ${batch * fh * fw * fc} values, got ${dy.length}`);
+    const [fh, fw, fc] = this.stepShape(from);
+    if (dy.length !== batch * fh * fw * fc) throw new ShapeError(`model: dy for step ${from} needs ${batch * fh * fw * fc} values, got ${dy.length}`);
     const dyPtr = heap.alloc(dy.length * 4, 16);
     try {
       heap.f32(dyPtr, dy.length).set(dy);
       this.engine.call('backward', () => this.engine.raw.lc_model_backward_from(this.handle, this.xPtr, batch, from, dyPtr, stop, opts.training ? 1 : 0));
-      const [h, w, c] = this.layerShape(stop);
+      const [h, w, c] = this.stepShape(stop);
       return heap.f32(this.engine.raw.lc_model_backward_result_ptr(this.handle), batch * h * w * c).slice();
     } finally {
       heap.free(dyPtr, dy.length * 4, 16);

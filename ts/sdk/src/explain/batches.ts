@@ -5,7 +5,7 @@
  */
 import type { CompiledModel } from '../exec/compiled-model.js';
 import { checkInputs, type TensorLike } from '../model/data.js';
-import type { Sequential } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 
 /** Largest chunk planned for explanations (as predict's default batch). */
 const CHUNK = 32;
@@ -19,12 +19,12 @@ export interface Chunk {
 }
 
 /** Validates `input` (shape `[n, h, w, c]`, finite values) and returns the sample count. */
-export function checkExplainInput(model: Sequential, input: TensorLike, where: string): number {
+export function checkExplainInput(model: Model, input: TensorLike, where: string): number {
   return checkInputs(input, model.inputShape, where);
 }
 
 /** Calls `fn` on consecutive chunks of `input` (already validated, `n` samples) with the executor planned for them. */
-export async function forEachChunk(model: Sequential, input: TensorLike, n: number, fn: (compiled: CompiledModel, chunk: Chunk) => void): Promise<void> {
+export async function forEachChunk(model: Model, input: TensorLike, n: number, fn: (compiled: CompiledModel, chunk: Chunk) => void): Promise<void> {
   const compiled = await model.ensureCompiled(Math.min(n, CHUNK));
   const per = model.inputSize;
   const step = Math.min(n, compiled.maxBatch);

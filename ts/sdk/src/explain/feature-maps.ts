@@ -4,7 +4,7 @@
  * no dropout) — the same numbers `predict` computes on the way.
  */
 import type { TensorLike } from '../model/data.js';
-import type { Sequential } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 import { checkExplainInput, forEachChunk } from './batches.js';
 import { outputStep, resolveLayer, type LayerRef } from './layer-ref.js';
 
@@ -20,7 +20,7 @@ export interface FeatureMaps {
  * `input` `[n, h, w, c]`. A layer's output includes its fused activation
  * (`Conv2D({ activation: 'relu' })` gives the values after the ReLU).
  */
-export async function featureMaps(model: Sequential, input: TensorLike, layer: string | number): Promise<FeatureMaps> {
+export async function featureMaps(model: Model, input: TensorLike, layer: string | number): Promise<FeatureMaps> {
   const where = 'featureMaps';
   const ref = resolveLayer(model, layer, where);
   const n = checkExplainInput(model, input, where);

@@ -12,11 +12,11 @@
  * Everything runs in inference mode (BatchNorm moving statistics, no dropout):
  * the explanation is of the prediction the model actually makes.
  */
-import { LayerKind } from '../exec/abi.js';
+import { StepKind } from '../exec/abi.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { formatShape } from '../layers/shape.js';
 import type { TensorLike } from '../model/data.js';
-import type { Sequential } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 import { checkExplainInput, forEachChunk } from './batches.js';
 import { isSpatial, layerRefs, listLayers, outputStep, resolveLayer, type LayerRef } from './layer-ref.js';
 import { normalizeMax, resizeBilinear } from './resize.js';
@@ -69,7 +69,7 @@ export interface GradCamResult {
  * reasons. For a single sigmoid unit the logit `z` scores class 1 and `−z`
  * class 0 (the logit of `1 − p`).
  */
-export async function gradCam(model: Sequential, input: TensorLike, options: GradCamOptions = {}): Promise<GradCamResult> {
+export async function gradCam(model: Model, input: TensorLike, options: GradCamOptions = {}): Promise<GradCamResult> {
   const where = 'gradCam';
   const plan = model.plan();
   const ref = options.layer === undefined ? defaultLayer(model, where) : resolveLayer(model, options.layer, where);
@@ -89,7 +89,7 @@ export async function gradCam(model: Sequential, input: TensorLike, options: Gra
 
   // The score step: the logits under a final softmax/sigmoid, else the output.
   const last = plan.steps.length - 1;
-  const squashed = plan.steps[last]!.kind === LayerKind.Softmax || plan.steps[last]!.kind === LayerKind.Sigmoid;
+  const squashed = plan.steps[last]!.kind === StepKind.SOFTMAX || plan.steps[last]!.kind === StepKind.SIGMOID;
   const from = squashed ? last - 1 : last;
   const stop = outputStep(model, ref.index);
   if (stop < 0 || stop >= from) {
@@ -148,7 +148,7 @@ function camOf(grad: Float32Array, act: Float32Array, s: number, positions: numb
 }
 
 /** The last layer with a spatial output: the last convolution block (its pooling, if any, included). */
-function defaultLayer(model: Sequential, where: string): LayerRef {
+function defaultLayer(model: Model, where: string): LayerRef {
   const ref = layerRefs(model).filter(isSpatial).at(-1);
   if (!ref) throw new ShapeError(`${where}: model '${model.name}' has no layer with a spatial output (h·w > 1) to explain; its layers: ${listLayers(model)}`);
   return ref;

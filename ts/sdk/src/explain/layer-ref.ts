@@ -3,10 +3,10 @@
  * model's plan, with errors that list what the model has. Also where that
  * layer's output lives in the executor (its last step, activation included).
  */
-import { LayerKind } from '../exec/abi.js';
+import { StepKind } from '../exec/abi.js';
 import { ConfigError } from '../errors.js';
 import { formatShape, type Shape3 } from '../layers/shape.js';
-import type { Sequential } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 
 export interface LayerRef {
   /** Position of the layer in `model.layers`. */
@@ -18,18 +18,18 @@ export interface LayerRef {
 }
 
 /** `conv2d (0) [batch, 3, 3, 2], flatten (1) [batch, 18]`: how errors list a model's layers. */
-export function listLayers(model: Sequential, filter: (ref: LayerRef) => boolean = () => true): string {
+export function listLayers(model: Model, filter: (ref: LayerRef) => boolean = () => true): string {
   const refs = layerRefs(model).filter(filter);
   return refs.length === 0 ? '(none)' : refs.map((r) => `${r.name} (${r.index}) ${formatShape(r.shape)}`).join(', ');
 }
 
-export function layerRefs(model: Sequential): LayerRef[] {
+export function layerRefs(model: Model): LayerRef[] {
   const plan = model.plan();
   return model.layers.map((l, index) => ({ index, name: l.name, kind: l.kind, shape: plan.shapes[index]! }));
 }
 
 /** The layer named `layer`, or at index `layer`; a ConfigError listing the model's layers otherwise. */
-export function resolveLayer(model: Sequential, layer: string | number, where: string): LayerRef {
+export function resolveLayer(model: Model, layer: string | number, where: string): LayerRef {
   const refs = layerRefs(model);
   const ref = typeof layer === 'number' ? (Number.isInteger(layer) ? refs[layer] : undefined) : refs.find((r) => r.name === layer);
   if (!ref) {
@@ -50,9 +50,9 @@ export function isSpatial(ref: LayerRef): boolean {
  * input's buffer (the executor does not move data for them, and NHWC order
  * already is the flattened order), so we read the buffer they alias.
  */
-export function outputStep(model: Sequential, index: number): number {
+export function outputStep(model: Model, index: number): number {
   const plan = model.plan();
   let step = plan.lastStep[index]!;
-  while (step >= 0 && plan.steps[step]!.kind === LayerKind.Flatten) step--;
+  while (step >= 0 && plan.steps[step]!.kind === StepKind.FLATTEN) step--;
   return step;
 }

@@ -14,12 +14,41 @@ import type { OptimizerConfig } from '../model/optimizers.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 export const MODEL_FORMAT = 'lite-cnn';
-export const MODEL_FORMAT_VERSION = '1';
+/** Written: 2 (graphs, trainable flags). Read: 1 (Sequential chains) and 2. */
+export const MODEL_FORMAT_VERSION = '2';
+const READABLE_VERSIONS = ['1', '2'];
 
 export interface Topology {
   name: string;
   seed: number;
+  /** Layer configs in topological order. */
   layers: LayerConfig[];
+  /** Version 2: per layer, the layers it reads (-1: the model input). Absent: a chain. */
+  inbound?: number[][];
+  /** Version 2: the model's per-sample input shape. Absent: the first layer's `inputShape`. */
+  inputShape?: [number, number, number];
+  /** Version 2: per layer, Keras' `trainable`. Absent: all trainable. */
+  trainable?: boolean[];
+}
+
+function checkTopology(t: Topology, name: string): Topology {
+  const bad = (what: string) => new ModelFormatError(`${name}: topology: ${what}`);
+  const n = t.layers.length;
+  if (t.inbound !== undefined) {
+    if (!Array.isArray(t.inbound) || t.inbound.length !== n) throw bad(`inbound must list the inputs of each of the ${n} layers`);
+    t.inbound.forEach((reads, i) => {
+      if (!Array.isArray(reads) || reads.length === 0 || reads.some((j) => !Number.isInteger(j) || j < -1 || j >= i)) {
+        throw bad(`layer ${i} must read earlier layers or the input (-1), got ${JSON.stringify(reads)}`);
+      }
+    });
+  }
+  if (t.inputShape !== undefined && !(Array.isArray(t.inputShape) && t.inputShape.length === 3 && t.inputShape.every((d) => Number.isInteger(d) && d >= 1))) {
+    throw bad(`inputShape must be 3 positive integers, got ${JSON.stringify(t.inputShape)}`);
+  }
+  if (t.trainable !== undefined && !(Array.isArray(t.trainable) && t.trainable.length === n && t.trainable.every((f) => typeof f === 'boolean'))) {
+    throw bad(`trainable must be ${n} booleans`);
+  }
+  return t;
 }
 
 export interface SavedWeight {
@@ -79,13 +108,14 @@ export function decodeModelFile(bytes: Uint8Array, name = 'model file'): ModelFi
   if (meta.format !== MODEL_FORMAT) {
     throw new ModelFormatError(`${name}: not a lite-cnn model (format '${meta.format ?? '(none)'}', expected '${MODEL_FORMAT}')`);
   }
-  if (meta.format_version !== MODEL_FORMAT_VERSION) {
-    throw new ModelFormatError(`${name}: unknown model format version '${meta.format_version ?? '(none)'}'; this lite-cnn reads version ${MODEL_FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(meta.format_version ?? '')) {
+    throw new ModelFormatError(`${name}: unknown model format version '${meta.format_version ?? '(none)'}'; this lite-cnn reads versions ${READABLE_VERSIONS.join(' and ')}`);
   }
   const topology = parseJson<Topology>(meta.topology, 'topology');
   if (typeof topology !== 'object' || topology === null || !Array.isArray(topology.layers) || typeof topology.name !== 'string' || !Number.isSafeInteger(topology.seed)) {
     throw new ModelFormatError(`${name}: topology must be { name, seed, layers: [...] }`);
   }
+  checkTopology(topology, name);
   const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata'));
   const weights: SavedWeight[] = [];
   let slot1: Float32Array | undefined;

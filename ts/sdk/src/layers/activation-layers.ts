@@ -1,5 +1,5 @@
 /** Layers that only apply an activation: ReLU, LeakyReLU, Softmax and Activation(name). */
-import type { LayerDescription } from '../exec/compiled-model.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { activationSteps, DEFAULT_LEAKY_ALPHA, isReluLike, resolveActivation, type ActivationName } from './activations.js';
 import { Layer, normalizeInputShape, type BaseLayerArgs, type BaseLayerConfig } from './layer.js';
@@ -10,6 +10,8 @@ export interface ActivationConfig extends BaseLayerConfig {
   activation: ActivationName;
   /** LeakyReLU negative slope. */
   alpha: number;
+  /** ReLU ceiling (`ReLU({ maxValue: 6 })` is ReLU6), or null for none. */
+  maxValue?: number | null;
 }
 
 abstract class ActivationLayerBase extends Layer<ActivationConfig> {
@@ -20,8 +22,8 @@ abstract class ActivationLayerBase extends Layer<ActivationConfig> {
     return input;
   }
 
-  steps(): LayerDescription[] {
-    return activationSteps(this.cfg.activation, this.cfg.alpha);
+  steps(): StepDescription[] {
+    return activationSteps(this.cfg.activation, this.cfg.alpha, this.cfg.maxValue ?? null);
   }
 
   override get endsWithRelu(): boolean {
@@ -33,9 +35,19 @@ function base(kind: ActivationConfig['kind'], activation: ActivationName, args: 
   return { kind, name: args.name ?? '', inputShape: normalizeInputShape(args.inputShape, kind), activation, alpha };
 }
 
+export interface ReLUArgs extends BaseLayerArgs {
+  /** Upper bound of the output (Keras' `max_value`; 6 for MobileNet's ReLU6). Default: none. */
+  maxValue?: number | null;
+}
+
+/** `max(x, 0)`, optionally capped at `maxValue`. */
 export class ReLU extends ActivationLayerBase {
-  constructor(args: BaseLayerArgs = {}) {
-    super(base('ReLU', 'relu', args));
+  constructor(args: ReLUArgs = {}) {
+    const maxValue = args.maxValue ?? null;
+    if (maxValue !== null && !(Number.isFinite(maxValue) && maxValue > 0)) {
+      throw new ConfigError(`ReLU${args.name ? ` '${args.name}'` : ''}: maxValue must be a finite number > 0, got ${maxValue}`);
+    }
+    super({ ...base('ReLU', 'relu', args), ...(maxValue !== null ? { maxValue } : {}) });
   }
 }
 
@@ -72,7 +84,7 @@ export function activationLayerFromConfig(c: ActivationConfig): Layer<Activation
   const common = { name: c.name, ...(c.inputShape ? { inputShape: c.inputShape } : {}) };
   switch (c.kind) {
     case 'ReLU':
-      return new ReLU(common);
+      return new ReLU({ ...common, maxValue: c.maxValue ?? null });
     case 'LeakyReLU':
       return new LeakyReLU({ ...common, alpha: c.alpha });
     case 'Softmax':

@@ -1,11 +1,11 @@
 /** Activation functions by name, and the executor step each one becomes. */
-import { LayerKind } from '../exec/abi.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 
-export type ActivationName = 'linear' | 'relu' | 'leakyRelu' | 'sigmoid' | 'softmax';
+export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'softmax';
 
-const names: readonly ActivationName[] = ['linear', 'relu', 'leakyRelu', 'sigmoid', 'softmax'];
+const names: readonly ActivationName[] = ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'softmax'];
 
 /** Keras' default negative slope for LeakyReLU. */
 export const DEFAULT_LEAKY_ALPHA = 0.3;
@@ -19,21 +19,23 @@ export function resolveActivation(value: string | undefined, where: string): Act
 }
 
 /** The executor step for an activation (none for 'linear'). */
-export function activationSteps(name: ActivationName, alpha = DEFAULT_LEAKY_ALPHA): LayerDescription[] {
+export function activationSteps(name: ActivationName, alpha = DEFAULT_LEAKY_ALPHA, maxValue: number | null = null): StepDescription[] {
   switch (name) {
     case 'linear':
       return [];
     case 'relu':
-      return [{ kind: LayerKind.ReLU }];
+      return [maxValue === null ? { kind: StepKind.RELU } : { kind: StepKind.BOUNDED_RELU, maxValue }];
+    case 'relu6':
+      return [{ kind: StepKind.BOUNDED_RELU, maxValue: 6 }];
     case 'leakyRelu':
-      return [{ kind: LayerKind.LeakyReLU, alpha }];
+      return [{ kind: StepKind.LEAKY_RELU, alpha }];
     case 'sigmoid':
-      return [{ kind: LayerKind.Sigmoid }];
+      return [{ kind: StepKind.SIGMOID }];
     case 'softmax':
-      return [{ kind: LayerKind.Softmax }];
+      return [{ kind: StepKind.SOFTMAX }];
   }
 }
 
 export function isReluLike(name: ActivationName): boolean {
-  return name === 'relu' || name === 'leakyRelu';
+  return name === 'relu' || name === 'relu6' || name === 'leakyRelu';
 }

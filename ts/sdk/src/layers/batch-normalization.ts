@@ -1,5 +1,5 @@
-import { LayerKind } from '../exec/abi.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { Layer, normalizeInputShape, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layer.js';
 import type { Shape3 } from './shape.js';
@@ -46,7 +46,7 @@ export class BatchNormalization extends Layer<BatchNormalizationConfig> {
     return [spec('gamma', true, 'ones'), spec('beta', true, 'zeros'), spec('movingMean', false, 'zeros'), spec('movingVariance', false, 'ones')];
   }
 
-  steps(): LayerDescription[] {
-    return [{ kind: LayerKind.BatchNormalization, momentum: this.cfg.momentum, epsilon: this.cfg.epsilon }];
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.BATCH_NORM, momentum: this.cfg.momentum, epsilon: this.cfg.epsilon }];
   }
 }

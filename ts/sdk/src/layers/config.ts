@@ -10,6 +10,9 @@ import { Dense, type DenseConfig } from './dense.js';
 import type { Layer } from './layer.js';
 import { GlobalAveragePooling2D, poolingFromConfig, type GlobalAveragePooling2DConfig, type Pooling2DConfig } from './pooling.js';
 import { Dropout, Flatten, type DropoutConfig, type FlattenConfig } from './reshape-layers.js';
+import { DepthwiseConv2D, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
+import { Add, Concatenate, type AddConfig, type ConcatenateConfig } from './merge.js';
+import { ZeroPadding2D, type ZeroPadding2DConfig } from './zero-padding.js';
 
 export type LayerConfig =
   | Conv2DConfig
@@ -19,7 +22,11 @@ export type LayerConfig =
   | Pooling2DConfig
   | GlobalAveragePooling2DConfig
   | FlattenConfig
-  | DropoutConfig;
+  | DropoutConfig
+  | DepthwiseConv2DConfig
+  | AddConfig
+  | ConcatenateConfig
+  | ZeroPadding2DConfig;
 
 export type AnyLayer = Layer<LayerConfig>;
 
@@ -46,6 +53,14 @@ export function layerFromConfig(config: LayerConfig): AnyLayer {
       return new Flatten(common);
     case 'Dropout':
       return new Dropout({ ...common, rate: config.rate });
+    case 'DepthwiseConv2D':
+      return DepthwiseConv2D.fromConfig(config);
+    case 'Add':
+      return new Add({ name: config.name });
+    case 'Concatenate':
+      return new Concatenate({ name: config.name, axis: config.axis });
+    case 'ZeroPadding2D':
+      return ZeroPadding2D.fromConfig(config);
     default: {
       const unknown: never = config;
       throw new ModelFormatError(`unknown layer kind '${(unknown as { kind: string }).kind}'`);

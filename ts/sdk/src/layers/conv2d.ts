@@ -1,9 +1,9 @@
-import { LayerKind } from '../exec/abi.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { checkPadding, pair, windowOutSize, type Padding, type Shape3 } from './shape.js';
+import { checkPadding, formatPadding, pair, paddingFields, windowOutSize, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface Conv2DArgs extends KernelLayerArgs {
   /** Number of output channels. */
@@ -12,8 +12,8 @@ export interface Conv2DArgs extends KernelLayerArgs {
   kernelSize: number | readonly [number, number];
   /** Default 1. */
   strides?: number | readonly [number, number];
-  /** 'valid' (default) or 'same' (Keras semantics: output = ceil(input / stride)). */
-  padding?: Padding;
+  /** 'valid' (default), 'same' (Keras semantics: output = ceil(input / stride)) or explicit pads (PyTorch's `padding=1` is `1`). */
+  padding?: PaddingArg;
 }
 
 export interface Conv2DConfig extends KernelLayerConfig {
@@ -49,7 +49,7 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
     return new Conv2D({ filters: c.filters, kernelSize: c.kernelSize, strides: c.strides, padding: c.padding, ...kernelArgsFromConfig(c) });
   }
 
-  protected get outputChannels(): number {
+  protected outputChannels(): number {
     return this.cfg.filters;
   }
 
@@ -57,10 +57,10 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
     const [kh, kw] = this.cfg.kernelSize;
     const [sh, sw] = this.cfg.strides;
     const p = this.cfg.padding;
-    const h = windowOutSize(input[0], kh, sh, p);
-    const w = windowOutSize(input[1], kw, sw, p);
+    const h = windowOutSize(input[0], kh, sh, p, 'h');
+    const w = windowOutSize(input[1], kw, sw, p, 'w');
     if (h < 1 || w < 1) {
-      throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${p}' kernel`, input);
+      throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${formatPadding(p)}' kernel`, input);
     }
     if (this.cfg.activation === 'softmax') throw new ConfigError(`${this.describe(index)}: softmax activation needs a flat output; add Flatten and Dense`);
     return [h, w, this.cfg.filters];
@@ -71,16 +71,16 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
     return { shape: [kh, kw, input[2], this.cfg.filters], fanIn: kh * kw * input[2], fanOut: kh * kw * this.cfg.filters };
   }
 
-  protected mainStep(): LayerDescription {
+  protected mainStep(): StepDescription {
     const c = this.cfg;
     return {
-      kind: LayerKind.Conv2D,
+      kind: StepKind.CONV2D,
       units: c.filters,
       sizeH: c.kernelSize[0],
       sizeW: c.kernelSize[1],
       strideH: c.strides[0],
       strideW: c.strides[1],
-      padding: c.padding === 'same' ? 1 : 0,
+      ...paddingFields(c.padding),
       useBias: c.useBias ? 1 : 0,
       regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0,
     };

@@ -1,5 +1,5 @@
-import { LayerKind } from '../exec/abi.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
@@ -28,7 +28,7 @@ export class Dense extends KernelLayer<DenseConfig> {
     return new Dense({ units: c.units, ...kernelArgsFromConfig(c) });
   }
 
-  protected get outputChannels(): number {
+  protected outputChannels(): number {
     return this.cfg.units;
   }
 
@@ -41,8 +41,8 @@ export class Dense extends KernelLayer<DenseConfig> {
     return { shape: [input[2], this.cfg.units], fanIn: input[2], fanOut: this.cfg.units };
   }
 
-  protected mainStep(): LayerDescription {
+  protected mainStep(): StepDescription {
     const c = this.cfg;
-    return { kind: LayerKind.Dense, units: c.units, useBias: c.useBias ? 1 : 0, regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0 };
+    return { kind: StepKind.DENSE, units: c.units, useBias: c.useBias ? 1 : 0, regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0 };
   }
 }

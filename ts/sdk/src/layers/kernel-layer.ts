@@ -8,7 +8,7 @@ import { resolveInitializer, type Initializer, type InitializerArg } from './ini
 import { Layer, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layer.js';
 import { checkRegularizer, type L2Regularizer } from './regularizers.js';
 import type { Shape3 } from './shape.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 
 export interface KernelLayerArgs extends BaseLayerArgs {
   /** Applied after the layer: 'relu', 'sigmoid', 'softmax', ... (default: none). */
@@ -60,11 +60,11 @@ export abstract class KernelLayer<C extends KernelLayerConfig> extends Layer<C> 
   /** Kernel shape and fans for an input shape. */
   protected abstract kernel(input: Shape3): { shape: number[]; fanIn: number; fanOut: number };
 
-  /** Output channels (filters or units). */
-  protected abstract get outputChannels(): number;
+  /** Output channels (filters, units, or input channels × depth multiplier) for an input shape. */
+  protected abstract outputChannels(input: Shape3): number;
 
   /** The layer's own computation step, before its activation. */
-  protected abstract mainStep(input: Shape3): LayerDescription;
+  protected abstract mainStep(input: Shape3): StepDescription;
 
   override get endsWithRelu(): boolean {
     return isReluLike(this.cfg.activation);
@@ -87,12 +87,12 @@ export abstract class KernelLayer<C extends KernelLayerConfig> extends Layer<C> 
       { role: 'kernel', shape: k.shape, trainable: true, initializer: this.cfg.kernelInitializer ?? { kind: 'glorotUniform' }, fanIn: k.fanIn, fanOut: k.fanOut },
     ];
     if (this.cfg.useBias) {
-      specs.push({ role: 'bias', shape: [this.outputChannels], trainable: true, initializer: this.cfg.biasInitializer, fanIn: k.fanIn, fanOut: k.fanOut });
+      specs.push({ role: 'bias', shape: [this.outputChannels(input)], trainable: true, initializer: this.cfg.biasInitializer, fanIn: k.fanIn, fanOut: k.fanOut });
     }
     return specs;
   }
 
-  steps(input: Shape3): LayerDescription[] {
+  steps(input: Shape3): StepDescription[] {
     return [this.mainStep(input), ...activationSteps(this.cfg.activation)];
   }
 }

@@ -3,10 +3,11 @@
  * its output shape for an input shape (validating the input), the tensors it
  * owns, and the executor steps it becomes. Numbers are the executor's job.
  */
-import type { LayerDescription, TensorRole } from '../exec/compiled-model.js';
+import type { StepDescription, TensorRole } from '../exec/compiled-model.js';
 import type { Initializer } from './initializers.js';
 import { formatShape, type Shape3 } from './shape.js';
-import { ShapeError } from '../errors.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { SymbolicTensor } from './symbolic.js';
 
 export interface ParamSpec {
   role: TensorRole;
@@ -34,18 +35,50 @@ export interface BaseLayerArgs {
   inputShape?: readonly number[];
 }
 
-export function normalizeInputShape(shape: readonly number[] | undefined, where: string): Shape3 | null {
-  if (shape === undefined) return null;
-  if (shape.length === 0 || shape.length > 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`${where}: inputShape must be 1 to 3 positive integers ([h, w, c] or [features]), got [${shape.join(', ')}]`);
-  }
-  if (shape.length === 1) return [1, 1, shape[0]!];
-  if (shape.length === 2) return [shape[0]!, shape[1]!, 1];
-  return [shape[0]!, shape[1]!, shape[2]!];
-}
+export { normalizeInputShape } from './shape.js';
 
 export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   protected constructor(protected readonly cfg: C) {}
+
+  /**
+   * Keras' `trainable`: when false the layer's weights get no gradient and no
+   * update, a BatchNormalization runs in inference mode, and the backward
+   * pass stops below the lowest trainable layer. Takes effect at the next
+   * `compile()`, as in Keras.
+   */
+  trainable = true;
+
+  /** The symbolic output once `apply` was called (a layer is applied once: no weight sharing). */
+  private applied: SymbolicTensor | undefined;
+
+  /** How many inputs `apply` takes: exactly one, or (merge layers) two or more. */
+  get arity(): 'one' | 'many' {
+    return 'one';
+  }
+
+  /**
+   * The functional API: this layer applied to symbolic tensors (from
+   * `input()` or other layers), giving the symbolic tensor of its output.
+   * Shapes are checked now.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
+    const list: readonly SymbolicTensor[] = inputs instanceof SymbolicTensor ? [inputs] : inputs;
+    const where = `${this.cfg.kind}${this.cfg.name ? ` '${this.cfg.name}'` : ''}`;
+    if (!Array.isArray(list) || !list.every((t) => t instanceof SymbolicTensor)) {
+      throw new ConfigError(`${where}: apply() takes a symbolic tensor (from input() or another layer's apply()) or an array of them`);
+    }
+    if (this.applied) throw new ConfigError(`${where}: already applied; a layer is applied once (create another layer for another call)`);
+    if (this.arity === 'one' && list.length !== 1) throw new ConfigError(`${where}: takes exactly 1 input, got ${list.length}`);
+    if (this.arity === 'many' && list.length < 2) throw new ConfigError(`${where}: takes at least 2 inputs, got ${list.length}`);
+    const shape = this.outputShapeFor(list.map((t) => t.shape), -1);
+    this.applied = new SymbolicTensor(shape, { layer: this as unknown as Layer, inputs: list });
+    return this.applied;
+  }
+
+  /** Validates the input shapes and returns the output shape (`index` -1: not yet in a model). */
+  outputShapeFor(inputs: readonly Shape3[], index: number): Shape3 {
+    return this.computeOutputShape(inputs[0]!, index);
+  }
 
   get name(): string {
     return this.cfg.name;
@@ -67,7 +100,8 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
 
   /** `Conv2D 'conv2d' (layer 0)`: how errors name this layer. */
   describe(index: number): string {
-    return `${this.cfg.kind} '${this.cfg.name}' (layer ${index})`;
+    const name = this.cfg.name ? ` '${this.cfg.name}'` : '';
+    return index < 0 ? `${this.cfg.kind}${name}` : `${this.cfg.kind}${name} (layer ${index})`;
   }
 
   /** Validates `input` and returns the per-sample output shape. */
@@ -79,7 +113,7 @@ export abstract class Layer<C extends BaseLayerConfig = BaseLayerConfig> {
   }
 
   /** The executor steps this layer becomes (its activation included). */
-  abstract steps(input: Shape3): LayerDescription[];
+  abstract steps(input: Shape3): StepDescription[];
 
   /** Whether the layer is followed by ReLU-like activation inside itself (for default initializers). */
   get endsWithRelu(): boolean {

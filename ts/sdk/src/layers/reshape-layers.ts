@@ -1,6 +1,6 @@
 /** Flatten and Dropout: layers without parameters that keep or reshape data. */
-import { LayerKind } from '../exec/abi.js';
-import type { LayerDescription } from '../exec/compiled-model.js';
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { Layer, normalizeInputShape, type BaseLayerArgs, type BaseLayerConfig } from './layer.js';
 import { shapeSize, type Shape3 } from './shape.js';
@@ -19,8 +19,8 @@ export class Flatten extends Layer<FlattenConfig> {
     return [1, 1, shapeSize(input)];
   }
 
-  steps(): LayerDescription[] {
-    return [{ kind: LayerKind.Flatten }];
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.FLATTEN }];
   }
 }
 
@@ -45,7 +45,7 @@ export class Dropout extends Layer<DropoutConfig> {
     return input;
   }
 
-  steps(): LayerDescription[] {
-    return [{ kind: LayerKind.Dropout, rate: this.cfg.rate }];
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.DROPOUT, rate: this.cfg.rate }];
   }
 }

@@ -9,7 +9,7 @@ import { ConfigError, DataError, RuntimeError } from '../errors.js';
 import { permutation } from '../runtime/rng.js';
 import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
 import { History, type Logs } from './history.js';
-import type { Sequential } from './sequential.js';
+import type { Model } from './model.js';
 
 export interface FitArgs {
   /** Default 1. */
@@ -58,7 +58,7 @@ export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array |
   return w;
 }
 
-export async function runFit(model: Sequential, data: Dataset, args: FitArgs): Promise<History> {
+export async function runFit(model: Model, data: Dataset, args: FitArgs): Promise<History> {
   const epochs = positiveInt(args.epochs ?? 1, 'epochs', 'fit');
   const batchSize = positiveInt(args.batchSize ?? 32, 'batchSize', 'fit');
   const initialEpoch = args.initialEpoch ?? 0;
@@ -153,7 +153,7 @@ function progress(epoch: number, epochs: number, batch: number, batches: number,
   return { epoch, epochs, batch, batches, step, samplesPerSecond: secs > 0 ? seen / secs : 0, learningRate: lr, logs };
 }
 
-export async function evaluateDataset(model: Sequential, data: Dataset, batchSize: number): Promise<Record<string, number>> {
+export async function evaluateDataset(model: Model, data: Dataset, batchSize: number): Promise<Record<string, number>> {
   const compiled = await model.ensureCompiled(batchSize);
   let seen = 0;
   let lossSum = 0;
@@ -175,7 +175,7 @@ export async function evaluateDataset(model: Sequential, data: Dataset, batchSiz
   return { loss: lossSum / seen, accuracy: correct / seen };
 }
 
-export async function predictDataset(model: Sequential, data: Dataset, batchSize: number): Promise<Float32Array> {
+export async function predictDataset(model: Model, data: Dataset, batchSize: number): Promise<Float32Array> {
   const compiled = await model.ensureCompiled(batchSize);
   const k = model.outputShape[2];
   const out = new Float32Array(data.size * k);

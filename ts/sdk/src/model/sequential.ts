@@ -1,456 +1,59 @@
 /**
- * `Sequential`: a stack of layers with Keras' workflow — build, summary,
- * compile, fit, evaluate, predict, weights by name, save and load. The model
- * is planned into the wasm executor on first use; nothing needs disposing.
+ * `Sequential`: a stack of layers, Keras' simplest model. A chain-building
+ * front of `Model`: the same planning, training, inference and save path.
  */
-import { CompiledModel, type TrainDescription } from '../exec/compiled-model.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
-import { decodeModelFile, encodeModelFile } from '../io/model-file.js';
-import { layerFromConfig } from '../layers/config.js';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
 import type { AnyLayer } from '../layers/config.js';
-import { fillFor } from '../layers/initializers.js';
-import type { Shape3 } from '../layers/shape.js';
-import { shapeSize } from '../layers/shape.js';
-import { defaultEngine } from '../runtime/default-engine.js';
 import type { Engine } from '../runtime/engine.js';
-import type { TrainingModel } from '../callbacks/callback.js';
-import { ArrayDataset, checkInputs, checkLabels, isDataset, type Dataset, type LabelsLike, type TensorLike } from './data.js';
-import { evaluateDataset, predictDataset, runFit, type FitArgs } from './fit.js';
-import type { History } from './history.js';
-import { resolveLoss, targetsAreDense, type LossArg, type LossConfig } from './losses.js';
-import { defaultMetadata, type ModelMetadata } from './metadata.js';
-import { optimizerFromConfig, resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
-import { planModel, type ModelPlan } from './plan.js';
-import { countParams, renderSummary, type ParamCounts } from './summary.js';
+import { nameLayer } from './graph.js';
+import { Model, type ModelOptions } from './model.js';
+import type { ModelGraph } from './plan.js';
 
-export interface SequentialOptions {
-  name?: string;
-  /** Seeds initialization, shuffling, dropout and augmentation. Default 0. */
-  seed?: number;
-  /** The compute engine (default: a shared engine on all cores). */
-  engine?: Engine;
-}
+export type SequentialOptions = ModelOptions;
 
-export interface CompileArgs {
-  optimizer: OptimizerName | Optimizer;
-  loss: LossArg;
-  /** Metrics reported during fit/evaluate; 'accuracy' is the one computed in the step. */
-  metrics?: 'accuracy'[];
-}
-
-export interface CompiledConfig {
-  optimizer: Optimizer;
-  loss: LossConfig;
-}
-
-/** Batches planned at least: the executor's buffers grow when a call needs more. */
-const MIN_PLANNED_BATCH = 32;
-
-export class Sequential implements TrainingModel {
-  readonly name: string;
-  readonly seed: number;
-  stopTraining = false;
-  /** Class names, preprocessing and decision threshold, saved with the model. */
-  metadata: ModelMetadata = defaultMetadata();
-  private readonly layerList: AnyLayer[] = [];
-  private engineRef: Engine | undefined;
-  private compiled: CompiledModel | undefined;
-  private compileConfig: CompiledConfig | undefined;
-  /** Optimizer steps taken so far (Adam's t; the next step is `steps + 1`). */
-  private steps = 0;
-  private cachedPlan: ModelPlan | undefined;
-  private disposed = false;
+export class Sequential extends Model {
+  private readonly chain: AnyLayer[] = [];
+  private chainGraph: ModelGraph | undefined;
 
   constructor(layers: readonly AnyLayer[] = [], options: SequentialOptions = {}) {
-    this.name = options.name ?? 'sequential';
-    const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ConfigError(`Sequential: seed must be a non-negative safe integer, got ${seed}`);
-    this.seed = seed;
-    this.engineRef = options.engine;
+    super(options, 'sequential');
     for (const l of layers) this.add(l);
   }
 
   /** Appends a layer (names it `<kind>_<n>` when unnamed). */
   add(layer: AnyLayer): this {
-    if (this.compiled) throw new ConfigError(`Sequential '${this.name}': cannot add layers after the model was built`);
-    const base = layer.kind.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
-    const taken = new Set(this.layerList.map((l) => l.name));
-    let n = 0;
-    let name = base;
-    while (layer.name === '' && taken.has(name)) name = `${base}_${++n}`;
-    layer.assignName(name);
-    if (taken.has(layer.name)) throw new ConfigError(`Sequential '${this.name}': layer name '${layer.name}' is used twice`);
-    this.layerList.push(layer);
-    this.cachedPlan = undefined;
+    if (this.built) throw new ConfigError(`Sequential '${this.name}': cannot add layers after the model was built`);
+    nameLayer(layer, new Set(this.chain.map((l) => l.name)), `Sequential '${this.name}'`);
+    this.chain.push(layer);
+    this.chainGraph = undefined;
+    this.invalidatePlan();
     return this;
   }
 
-  get layers(): readonly AnyLayer[] {
-    return this.layerList;
-  }
-
-  /** Per-sample input shape, from the first layer's `inputShape`. */
-  get inputShape(): Shape3 {
-    const s = this.layerList[0]?.getConfig().inputShape;
-    if (!s) throw new ShapeError(`Sequential '${this.name}': the first layer needs an inputShape (e.g. inputShape: [28, 28, 1])`);
-    return s;
-  }
-
-  /** Shapes, steps and tensors (validates the whole model). */
-  plan(): ModelPlan {
-    this.cachedPlan ??= planModel(this.layerList, this.inputShape);
-    return this.cachedPlan;
-  }
-
-  get outputShape(): Shape3 {
-    return this.plan().shapes.at(-1)!;
-  }
-
-  /** Number of classes the output encodes (2 for a single sigmoid unit). */
-  get classes(): number {
-    const c = this.outputShape[2];
-    return c === 1 ? 2 : c;
-  }
-
-  countParams(): ParamCounts {
-    return countParams(this.plan());
-  }
-
-  /** The Keras-style summary table; printed with `print` (default console.log) and returned. */
-  summary(print: ((line: string) => void) | null = console.log): string {
-    const text = renderSummary(this.name, this.layerList, this.plan());
-    print?.(text);
-    return text;
-  }
-
-  get optimizer(): Optimizer {
-    if (!this.compileConfig) throw new ConfigError(`Sequential '${this.name}': compile() the model first`);
-    return this.compileConfig.optimizer;
-  }
-
-  get lossConfig(): LossConfig | undefined {
-    return this.compileConfig?.loss;
-  }
-
-  /** Optimizer steps taken so far. */
-  get step(): number {
-    return this.steps;
-  }
-
-  compile(args: CompileArgs): void {
-    const optimizer = resolveOptimizer(args.optimizer);
-    const loss = resolveLoss(args.loss);
-    const out = this.outputShape[2];
-    if (loss.name === 'binaryCrossentropy' && out !== 1) {
-      throw new ConfigError(`compile: binaryCrossentropy needs a model with 1 output unit; this one outputs ${out} (use sparseCategoricalCrossentropy)`);
+  /** The chain: each layer reads the previous one; the first layer's `inputShape` is the model's. */
+  protected override graph(): ModelGraph {
+    if (!this.chainGraph) {
+      const input = this.chain[0]?.getConfig().inputShape;
+      if (!input) throw new ShapeError(`Sequential '${this.name}': the first layer needs an inputShape (e.g. inputShape: [28, 28, 1])`);
+      this.chainGraph = { input, nodes: this.chain.map((layer, i) => ({ layer, inputs: [i - 1] })) };
     }
-    if (loss.name !== 'binaryCrossentropy' && out < 2) {
-      throw new ConfigError(`compile: ${loss.name} needs >= 2 output units; this one outputs ${out} (use binaryCrossentropy)`);
-    }
-    for (const m of args.metrics ?? []) if (m !== 'accuracy') throw new ConfigError(`compile: unknown metric '${String(m)}', expected 'accuracy'`);
-    this.compileConfig = { optimizer, loss };
-    if (this.compiled) {
-      this.configureExecutor(undefined);
-      this.compiled.buffer('Slot1').fill(0);
-      this.compiled.buffer('Slot2').fill(0);
-      this.steps = 0;
-    }
+    return this.chainGraph;
   }
 
-  /** Plans the model in the engine and initializes its weights (done by fit/predict when needed). */
-  async build(opts: { batchSize?: number } = {}): Promise<this> {
-    await this.ensureCompiled(opts.batchSize ?? MIN_PLANNED_BATCH);
-    return this;
-  }
-
-  get built(): boolean {
-    return this.compiled !== undefined;
-  }
-
-  /** @internal the executor model, planned for at least `batch`. */
-  async ensureCompiled(batch: number): Promise<CompiledModel> {
-    this.assertNotDisposed();
-    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batchSize must be a positive integer, got ${batch}`);
-    if (this.compiled && this.compiled.maxBatch >= batch) return this.compiled;
-    this.engineRef ??= await defaultEngine();
-    const plan = this.plan();
-    const next = CompiledModel.create(this.engineRef, { input: plan.input, maxBatch: Math.max(batch, MIN_PLANNED_BATCH), layers: plan.steps });
-    this.checkPlacement(next, plan);
-    if (this.compiled) {
-      // Re-planned for a bigger batch: carry weights and optimizer state over.
-      for (const which of ['Params', 'State', 'Slot1', 'Slot2'] as const) next.buffer(which).set(this.compiled.buffer(which));
-      this.compiled.free();
-    } else {
-      this.initialize(next, plan);
-    }
-    this.compiled = next;
-    if (this.compileConfig) this.configureExecutor(undefined);
-    return next;
-  }
-
-  /** The executor must place tensors exactly as the TypeScript plan says. */
-  private checkPlacement(model: CompiledModel, plan: ModelPlan): void {
-    const placed = model.tensors.map((t) => ({ owner: plan.stepOwner[t.layer], role: t.role, length: t.length }));
-    const want = plan.tensors.map((t) => ({ owner: t.layer, role: t.role, length: t.size }));
-    if (JSON.stringify(placed) !== JSON.stringify(want)) {
-      throw new ShapeError(`Sequential '${this.name}': the executor's tensors ${JSON.stringify(placed)} disagree with the model's ${JSON.stringify(want)}`);
-    }
-  }
-
-  private initialize(model: CompiledModel, plan: ModelPlan): void {
-    plan.tensors.forEach((spec, i) => {
-      const t = model.tensors[i]!;
-      const fill = fillFor(spec.initializer, spec.fanIn, spec.fanOut);
-      if (fill.dist === 'constant') model.tensor(t).fill(fill.value);
-      else model.fillRandom(t, fill.dist, fill.a, fill.b, this.seed, i);
+  /** Rebuilds a Sequential from a model file whose layers form a chain. */
+  static override async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Sequential> {
+    return Model.restore(bytes, opts, (layers, topology, options) => {
+      const chain = topology.inbound === undefined || topology.inbound.every((reads, i) => reads.length === 1 && reads[0] === i - 1);
+      if (!chain) throw new ModelFormatError(`${opts.name ?? 'model file'}: a functional model, not a chain of layers (load it with Model.load)`);
+      if (topology.inputShape && layers[0] && !layers[0].getConfig().inputShape) {
+        throw new ModelFormatError(`${opts.name ?? 'model file'}: the first layer has no inputShape`);
+      }
+      return new Sequential(layers, options);
     });
-  }
-
-  /** @internal sends loss, optimizer, regularization and class weights to the executor. */
-  configureExecutor(classWeights: Float32Array | undefined): void {
-    const cc = this.compileConfig;
-    if (!cc || !this.compiled) return;
-    const reg = this.plan().regularizer;
-    const desc: TrainDescription = {
-      loss: cc.loss.name === 'binaryCrossentropy' ? 'binaryCrossEntropy' : 'softmaxCrossEntropy',
-      labelSmoothing: cc.loss.labelSmoothing,
-      optimizer: cc.optimizer.describe(),
-      ...(reg ? { l2: { form: reg.form, lambda: reg.lambda } } : {}),
-      ...(cc.optimizer.globalClipnorm !== null ? { clipNorm: cc.optimizer.globalClipnorm } : {}),
-      ...(classWeights ? { classWeights } : {}),
-    };
-    this.compiled.configure(desc);
-  }
-
-  /**
-   * Releases the model's wasm memory (weights, optimizer state, activations)
-   * now instead of when the model is garbage-collected. Optional — nothing
-   * needs disposing — but a loop that builds many large models (e.g.
-   * cross-validation folds) should not wait for a collection V8 does not know
-   * it needs. The model cannot be used afterwards.
-   */
-  dispose(): void {
-    this.disposed = true;
-    this.compiled?.free();
-    this.compiled = undefined;
-  }
-
-  private assertNotDisposed(): void {
-    if (this.disposed) throw new ConfigError(`Sequential '${this.name}': used after dispose()`);
-  }
-
-  private requireCompiled(): CompiledModel {
-    this.assertNotDisposed();
-    if (!this.compiled) throw new ConfigError(`Sequential '${this.name}': the model is not built yet (await model.build() or fit/predict first)`);
-    return this.compiled;
-  }
-
-  /** A copy of every weight and state tensor, by name (`layers.0.kernel`, ...). */
-  getWeights(): Map<string, Float32Array> {
-    const model = this.requireCompiled();
-    const plan = this.plan();
-    return new Map(plan.tensors.map((spec, i) => [spec.name, model.tensor(model.tensors[i]!).slice()]));
-  }
-
-  /** Sets tensors by name; every name must exist and every length match. Missing names keep their values. */
-  setWeights(weights: Map<string, Float32Array> | Record<string, Float32Array>): void {
-    const model = this.requireCompiled();
-    const plan = this.plan();
-    const entries = weights instanceof Map ? [...weights.entries()] : Object.entries(weights);
-    const index = new Map(plan.tensors.map((t, i) => [t.name, i]));
-    for (const [name, data] of entries) {
-      const i = index.get(name);
-      if (i === undefined) throw new ShapeError(`setWeights: the model has no tensor '${name}' (it has ${[...index.keys()].join(', ')})`);
-      const spec = plan.tensors[i]!;
-      if (data.length !== spec.size) throw new ShapeError(`setWeights: '${name}' has shape [${spec.shape.join(', ')}] (${spec.size} values), got ${data.length} values`);
-    }
-    for (const [name, data] of entries) model.tensor(model.tensors[index.get(name)!]!).set(data);
-  }
-
-  /** @internal optimizer state for checkpoints: moments and step count. */
-  optimizerState(): { slot1: Float32Array; slot2: Float32Array; step: number } {
-    const model = this.requireCompiled();
-    return { slot1: model.buffer('Slot1').slice(), slot2: model.buffer('Slot2').slice(), step: this.steps };
-  }
-
-  /** @internal restores what `optimizerState` returned. */
-  setOptimizerState(s: { slot1: Float32Array; slot2: Float32Array; step: number }): void {
-    const model = this.requireCompiled();
-    const [a, b] = [model.buffer('Slot1'), model.buffer('Slot2')];
-    if (s.slot1.length !== a.length || s.slot2.length !== b.length) {
-      throw new ShapeError(`optimizer state: expected ${a.length} values per slot, got ${s.slot1.length} and ${s.slot2.length}`);
-    }
-    a.set(s.slot1);
-    b.set(s.slot2);
-    this.steps = s.step;
-  }
-
-  /** @internal used by the training loop. */
-  advanceStep(): number {
-    return ++this.steps;
-  }
-
-  /** Wraps arrays as a dataset, validating shapes, values and labels. */
-  toDataset(x: TensorLike, y: LabelsLike | undefined, where: string, scanValues = true): ArrayDataset {
-    const n = checkInputs(x, this.inputShape, where, scanValues);
-    const dense = this.compileConfig ? targetsAreDense(this.compileConfig.loss) : false;
-    let targets: Uint32Array | Float32Array | undefined;
-    if (y !== undefined) {
-      targets = checkLabels(y, n, this.outputShape[2] === 1 ? 2 : this.outputShape[2], where);
-      if (dense && !(targets instanceof Float32Array)) throw new ShapeError(`${where}: categoricalCrossentropy needs one-hot targets [n, classes]; use sparseCategoricalCrossentropy for class indices`);
-      if (!dense && targets instanceof Float32Array && this.compileConfig) throw new ShapeError(`${where}: ${this.compileConfig.loss.name} needs class indices, got [n, classes] targets`);
-    }
-    return new ArrayDataset(x.data, this.inputShape, targets, this.outputShape[2]);
-  }
-
-  /** Trains the model (Keras semantics). Returns the History. */
-  async fit(x: TensorLike, y: LabelsLike, args?: FitArgs): Promise<History>;
-  async fit(data: Dataset, args?: FitArgs): Promise<History>;
-  async fit(a: TensorLike | Dataset, b?: LabelsLike | FitArgs, c?: FitArgs): Promise<History> {
-    if (!this.compileConfig) throw new ConfigError(`Sequential '${this.name}': compile() the model before fit()`);
-    const [data, args] = isDataset(a) ? [a, (b as FitArgs | undefined) ?? {}] : [this.toDataset(a, b as LabelsLike, 'fit'), c ?? {}];
-    return runFit(this, data, args);
-  }
-
-  /** Loss and accuracy in inference mode: `{ loss, accuracy }`. */
-  async evaluate(x: TensorLike, y: LabelsLike, args?: { batchSize?: number }): Promise<Record<string, number>>;
-  async evaluate(data: Dataset, args?: { batchSize?: number }): Promise<Record<string, number>>;
-  async evaluate(a: TensorLike | Dataset, b?: LabelsLike | { batchSize?: number }, c?: { batchSize?: number }): Promise<Record<string, number>> {
-    if (!this.compileConfig) throw new ConfigError(`Sequential '${this.name}': compile() the model before evaluate()`);
-    const [data, args] = isDataset(a) ? [a, (b as { batchSize?: number } | undefined) ?? {}] : [this.toDataset(a, b as LabelsLike, 'evaluate'), c ?? {}];
-    return evaluateDataset(this, data, args.batchSize ?? 32);
-  }
-
-  /** Output probabilities `[n, outputs]` for inputs `[n, h, w, c]`. */
-  async predict(x: TensorLike | Dataset, args: { batchSize?: number } = {}): Promise<Float32Array> {
-    // Values are checked batch by batch in the engine (predictDataset), not by a JS loop here.
-    const data = isDataset(x) ? x : this.toDataset(x, undefined, 'predict', false);
-    return predictDataset(this, data, args.batchSize ?? 32);
-  }
-
-  /**
-   * Predicted class per sample: arg-max, or for a binary model the stored
-   * decision threshold on the positive class (0.5 when none; `threshold` overrides).
-   */
-  async predictClasses(x: TensorLike | Dataset, args: { batchSize?: number; threshold?: number } = {}): Promise<Uint32Array> {
-    return this.classesFromProbabilities(await this.predict(x, args), args);
-  }
-
-  /**
-   * `predictClasses`' decision applied to outputs already computed
-   * (`[n, outputs]`, e.g. from `predict`), so a caller that needs both the
-   * probabilities and the classes runs the model once.
-   */
-  classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
-    const k = this.outputShape[2];
-    const n = probs.length / k;
-    const out = new Uint32Array(n);
-    const t = this.metadata.threshold;
-    const threshold = args.threshold ?? t?.value;
-    for (let i = 0; i < n; i++) {
-      const row = probs.subarray(i * k, (i + 1) * k);
-      if (k === 1) out[i] = row[0]! >= (threshold ?? 0.5) ? 1 : 0;
-      else if (k === 2 && threshold !== undefined) {
-        const pos = t?.positiveClass ?? 1;
-        out[i] = row[pos]! >= threshold ? pos : 1 - pos;
-      } else out[i] = row.indexOf(Math.max(...row));
-    }
-    return out;
-  }
-
-  /** @internal */
-  get executor(): CompiledModel {
-    return this.requireCompiled();
-  }
-
-  /** Per-sample input size (h·w·c). */
-  get inputSize(): number {
-    return shapeSize(this.inputShape);
-  }
-
-  /**
-   * The model as one `.safetensors` file: topology, weights, metadata
-   * (class names, preprocessing, threshold), the compile configuration, and
-   * with `includeOptimizer` the optimizer state to resume training.
-   */
-  toBytes(opts: { includeOptimizer?: boolean } = {}): Uint8Array {
-    const plan = this.plan();
-    const weights = this.getWeights();
-    const cc = this.compileConfig;
-    return encodeModelFile({
-      topology: { name: this.name, seed: this.seed, layers: this.layerList.map((l) => l.getConfig()) },
-      metadata: this.metadata,
-      weights: plan.tensors.map((t) => ({ name: t.name, shape: t.shape, data: weights.get(t.name)! })),
-      training: cc ? { optimizer: cc.optimizer.getConfig(), loss: cc.loss, state: opts.includeOptimizer ? this.optimizerState() : null } : null,
-    });
-  }
-
-  /** Writes `toBytes()` to `path` atomically (temp file + rename): an interrupted save never leaves a broken model (Node). */
-  async save(path: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
-    await writeFileAtomic(path, this.toBytes(opts));
-  }
-
-  /** Rebuilds a model from `toBytes()` output, validating every part of the file. */
-  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Sequential> {
-    const where = opts.name ?? 'model file';
-    const file = decodeModelFile(bytes, where);
-    const layers = file.topology.layers.map((config, i) => {
-      try {
-        return layerFromConfig(config);
-      } catch (cause) {
-        throw new ModelFormatError(`${where}: layer ${i}: ${(cause as Error).message}`, { cause });
-      }
-    });
-    let model: Sequential;
-    let plan: ModelPlan;
-    try {
-      model = new Sequential(layers, { name: file.topology.name, seed: file.topology.seed, ...(opts.engine ? { engine: opts.engine } : {}) });
-      plan = model.plan();
-    } catch (cause) {
-      throw new ModelFormatError(`${where}: invalid topology: ${(cause as Error).message}`, { cause });
-    }
-    // Every tensor the topology needs, with its exact shape, and nothing else —
-    // checked before anything is allocated in the engine.
-    const saved = new Map(file.weights.map((w) => [w.name, w]));
-    for (const t of plan.tensors) {
-      const w = saved.get(t.name);
-      if (!w) throw new ModelFormatError(`${where}: missing tensor '${t.name}' (shape [${t.shape.join(', ')}])`);
-      if (w.shape.length !== t.shape.length || w.shape.some((d, i) => d !== t.shape[i])) {
-        throw new ModelFormatError(`${where}: tensor '${t.name}' has shape [${w.shape.join(', ')}], the topology needs [${t.shape.join(', ')}]`);
-      }
-      saved.delete(t.name);
-    }
-    if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
-    model.metadata = file.metadata;
-    if (file.training) {
-      try {
-        model.compile({ optimizer: optimizerFromConfig(file.training.optimizer), loss: { name: file.training.loss.name, labelSmoothing: file.training.loss.labelSmoothing } });
-      } catch (cause) {
-        throw new ModelFormatError(`${where}: invalid training configuration: ${(cause as Error).message}`, { cause });
-      }
-    }
-    await model.build();
-    model.setWeights(new Map(file.weights.map((w) => [w.name, w.data])));
-    if (file.training?.state) {
-      try {
-        model.setOptimizerState(file.training.state);
-      } catch (cause) {
-        throw new ModelFormatError(`${where}: ${(cause as Error).message}`, { cause });
-      }
-    }
-    return model;
   }
 
   /** Loads a model file written by `save` (Node). */
-  static async load(path: string, opts: { engine?: Engine } = {}): Promise<Sequential> {
-    const fs = await import('node:fs/promises');
-    let bytes: Uint8Array;
-    try {
-      bytes = await fs.readFile(path);
-    } catch (cause) {
-      throw new ModelFormatError(`cannot read model file ${path}: ${(cause as Error).message}`, { cause });
-    }
-    return Sequential.fromBytes(bytes, { ...opts, name: path });
+  static override async load(path: string, opts: { engine?: Engine } = {}): Promise<Sequential> {
+    return Sequential.fromBytes(await Model.readModelFile(path), { ...opts, name: path });
   }
 }

@@ -10,11 +10,12 @@ export interface ParamCounts {
   total: number;
 }
 
-export function countParams(plan: ModelPlan): ParamCounts {
+/** Counts by the tensors' own trainability and their layers' current `trainable` flag (Keras' counts). */
+export function countParams(plan: ModelPlan, layers: readonly AnyLayer[]): ParamCounts {
   let trainable = 0;
   let nonTrainable = 0;
   for (const t of plan.tensors) {
-    if (t.trainable) trainable += t.size;
+    if (t.trainable && layers[t.layer]!.trainable) trainable += t.size;
     else nonTrainable += t.size;
   }
   return { trainable, nonTrainable, total: trainable + nonTrainable };
@@ -29,7 +30,7 @@ export function renderSummary(name: string, layers: readonly AnyLayer[], plan: M
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)) + 2);
   const line = (cells: string[]) => cells.map((cell, c) => (c === 2 ? cell.padStart(widths[c]! - 2) : cell.padEnd(widths[c]!))).join('');
   const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b, 0));
-  const counts = countParams(plan);
+  const counts = countParams(plan, layers);
   const out = [
     `Model: "${name}"`,
     rule('─'),

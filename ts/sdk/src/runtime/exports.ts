@@ -23,13 +23,14 @@ export interface KernelExports {
   lc_model_buffer_len(handle: number, which: number): number;
   lc_model_tensor_count(handle: number): number;
   lc_model_tensor_info(handle: number, index: number, outPtr: number): number;
-  lc_model_layer_shape(handle: number, layer: number, outPtr: number): number;
-  lc_model_activation_ptr(handle: number, layer: number): number;
+  lc_model_step_shape(handle: number, step: number, outPtr: number): number;
+  lc_model_activation_ptr(handle: number, step: number): number;
   lc_model_train_step(handle: number, argsPtr: number, outPtr: number): number;
-  lc_model_forward(handle: number, xPtr: number, batch: number, training: number): number;
+  lc_model_forward(handle: number, xPtr: number, batch: number, training: number, keep: number): number;
   lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
   lc_model_backward_result_ptr(handle: number): number;
   lc_model_evaluate(handle: number, argsPtr: number, outPtr: number): number;
+  lc_abi_describe(lenOut: number): number;
   lc_rng_shuffle(ptr: number, n: number, seedLo: number, seedHi: number, stream: number): number;
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
   // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.

@@ -1,0 +1,109 @@
+//! BatchNormalization step over the channel axis (Keras semantics): batch
+//! statistics in training, moving statistics in inference and when frozen
+//! (Keras: a BatchNormalization layer with `trainable = false` runs in
+//! inference mode).
+
+use super::{slice, BufferKind, BwdIo, FwdIo, Mode, Op, Plan, Role, Shape3};
+use crate::batchnorm::{self, BatchNormParams};
+use crate::error::KernelError;
+use crate::geom::BatchNormGeom;
+use crate::optim::ParamRange;
+
+#[derive(Debug, Clone)]
+pub struct BatchNorm {
+    shape: Shape3,
+    params: BatchNormParams,
+    gamma: ParamRange,
+    beta: ParamRange,
+    moving_mean: ParamRange,
+    moving_var: ParamRange,
+    /// Batch mean and inverse std saved by the training forward (aux buffer).
+    saved_mean: ParamRange,
+    saved_inv_std: ParamRange,
+}
+
+impl BatchNorm {
+    pub fn plan(params: BatchNormParams, p: &mut Plan<'_>) -> Self {
+        let shape = p.input();
+        let c = shape.c;
+        let (gamma, beta) = (p.off.params(c), p.off.params(c));
+        let (moving_mean, moving_var) = (p.off.state(c), p.off.state(c));
+        let (saved_mean, saved_inv_std) = (p.off.aux(c), p.off.aux(c));
+        Self { shape, params, gamma, beta, moving_mean, moving_var, saved_mean, saved_inv_std }
+    }
+
+    fn geom(&self, n: usize) -> Result<BatchNormGeom, KernelError> {
+        BatchNormGeom::new(self.shape.nhwc(n))
+    }
+
+    fn batch_statistics(mode: Mode, frozen: bool) -> bool {
+        matches!(mode, Mode::Train { .. }) && !frozen
+    }
+}
+
+impl Op for BatchNorm {
+    fn output(&self) -> Shape3 {
+        self.shape
+    }
+    fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
+        vec![
+            (Role::Gamma, BufferKind::Params, self.gamma),
+            (Role::Beta, BufferKind::Params, self.beta),
+            (Role::MovingMean, BufferKind::State, self.moving_mean),
+            (Role::MovingVariance, BufferKind::State, self.moving_var),
+        ]
+    }
+    fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
+        Ok(batchnorm::scratch_len(&self.geom(n)?))
+    }
+    fn forward_work(&self) -> f64 {
+        self.shape.size() as f64
+    }
+    fn needs_dx_sink(&self) -> bool {
+        true
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let g = self.geom(io.batch)?;
+        let x = &io.xs[0][..g.rows * g.c];
+        let (gamma, beta) = (slice(io.params, self.gamma), slice(io.params, self.beta));
+        let (mm, mv) = (self.moving_mean, self.moving_var);
+        let (mean_state, var_state) = io.state[mm.offset..mv.end()].split_at_mut(mm.len);
+        if Self::batch_statistics(io.mode, io.frozen) {
+            let (sm, si) = (self.saved_mean, self.saved_inv_std);
+            let (save_mean, save_inv_std) = io.aux[sm.offset..si.end()].split_at_mut(sm.len);
+            batchnorm::batchnorm_fwd_train(&g, &self.params, x, gamma, beta, io.y, save_mean, save_inv_std, mean_state, var_state, io.scratch);
+        } else {
+            batchnorm::batchnorm_fwd_infer(&g, &self.params, x, gamma, beta, mean_state, var_state, io.y, io.scratch);
+        }
+        Ok(())
+    }
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        let g = self.geom(io.batch)?;
+        let gamma = slice(io.params, self.gamma);
+        let step = io.step;
+        let dx = io.dxs[0].as_deref_mut().ok_or_else(|| KernelError::value(format!("step {step}: BatchNorm backward needs dx")))?;
+        if Self::batch_statistics(io.mode, io.frozen) {
+            let (dgamma, dbeta) = io.grads[self.gamma.offset..self.beta.end()].split_at_mut(self.gamma.len);
+            batchnorm::batchnorm_bwd(
+                &g,
+                &io.xs[0][..g.rows * g.c],
+                io.dy,
+                gamma,
+                slice(io.aux, self.saved_mean),
+                slice(io.aux, self.saved_inv_std),
+                dx,
+                dgamma,
+                &mut dbeta[..self.beta.len],
+                io.scratch,
+            );
+        } else {
+            batchnorm::batchnorm_bwd_infer(&g, &self.params, io.dy, gamma, slice(io.state, self.moving_var), dx, io.scratch);
+            if io.param_grads {
+                // Inference-mode gradients of gamma and beta are not needed
+                // by any caller; keep the buffer defined.
+                io.grads[self.gamma.offset..self.beta.end()].fill(0.0);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! DepthwiseConv2D step: each input channel convolved with its own
+//! `depth_multiplier` filters; kernel `[k_h, k_w, c_in, multiplier]` (Keras'),
+//! output channel `c·multiplier + m`.
+
+use super::{kernel_and_bias_grads, slice, BufferKind, BwdIo, FwdIo, Op, Plan, Role, Shape3};
+use crate::depthwise::{self, DepthwiseGeom};
+use crate::error::KernelError;
+use crate::exec::spec::StepSpec;
+use crate::geom::Padding;
+use crate::optim::ParamRange;
+
+#[derive(Debug, Clone)]
+pub struct Depthwise {
+    input: Shape3,
+    output: Shape3,
+    multiplier: usize,
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    regularized: bool,
+    weight: ParamRange,
+    bias: Option<ParamRange>,
+}
+
+impl Depthwise {
+    pub fn plan(spec: StepSpec, p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        let StepSpec::DepthwiseConv2d { multiplier, kernel, strides, padding, use_bias, regularized } = spec else {
+            return Err(p.error("Depthwise::plan needs a DepthwiseConv2d spec"));
+        };
+        let input = p.input();
+        let g = DepthwiseGeom::new(1, input.h, input.w, input.c, multiplier, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(p.ctx())?;
+        let c_out = input.c * multiplier;
+        let weight = p.off.params(g.w_len());
+        let bias = use_bias.then(|| p.off.params(c_out));
+        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: c_out }, multiplier, kernel, strides, padding, regularized, weight, bias })
+    }
+
+    fn geom(&self, n: usize) -> Result<DepthwiseGeom, KernelError> {
+        let i = self.input;
+        DepthwiseGeom::new(n, i.h, i.w, i.c, self.multiplier, self.kernel[0], self.kernel[1], self.strides[0], self.strides[1], self.padding)
+    }
+}
+
+impl Op for Depthwise {
+    fn output(&self) -> Shape3 {
+        self.output
+    }
+    fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
+        let mut t = vec![(Role::Kernel, BufferKind::Params, self.weight)];
+        t.extend(self.bias.map(|b| (Role::Bias, BufferKind::Params, b)));
+        t
+    }
+    fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
+        Ok(depthwise::scratch_len(&self.geom(n)?))
+    }
+    fn forward_work(&self) -> f64 {
+        (self.kernel[0] * self.kernel[1]) as f64 * self.output.size() as f64
+    }
+    fn kernel(&self) -> Option<ParamRange> {
+        Some(self.weight)
+    }
+    fn penalized(&self) -> Option<ParamRange> {
+        self.regularized.then_some(self.weight)
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let g = self.geom(io.batch)?;
+        let b = self.bias.map(|r| slice(io.params, r));
+        depthwise::depthwise_fwd(&g, &io.xs[0][..g.x_len()], slice(io.params, self.weight), b, io.y);
+        Ok(())
+    }
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        let g = self.geom(io.batch)?;
+        if io.param_grads {
+            let (dw, db) = kernel_and_bias_grads(io.grads, self.weight, self.bias);
+            depthwise::depthwise_bwd_weight(&g, &io.xs[0][..g.x_len()], io.dy, dw, db, io.scratch);
+        }
+        if let Some(dx) = io.dxs[0].as_deref_mut() {
+            depthwise::depthwise_bwd_input(&g, slice(io.params, self.weight), io.dy, dx);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! Merge steps over two or more inputs: elementwise Add (residual
+//! connections) and channel-axis Concatenate.
+
+use super::{BackwardReads, BwdIo, FwdIo, Op, Plan, Shape3};
+use crate::error::KernelError;
+use crate::merge;
+
+fn at_least_two(p: &Plan<'_>, what: &str) -> Result<(), KernelError> {
+    if p.inputs.len() < 2 {
+        return Err(p.error(format_args!("{what} needs at least 2 inputs, got {}", p.inputs.len())));
+    }
+    Ok(())
+}
+
+/// `y = x₀ + x₁ + …`, summed in input order.
+#[derive(Debug, Clone)]
+pub struct Add {
+    shape: Shape3,
+    inputs: usize,
+}
+
+impl Add {
+    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        at_least_two(p, "Add")?;
+        let shape = p.inputs[0];
+        if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| **s != shape) {
+            return Err(p.error(format_args!("Add needs inputs of one shape: input 0 is {shape}, input {i} is {s}")));
+        }
+        Ok(Self { shape, inputs: p.inputs.len() })
+    }
+}
+
+impl Op for Add {
+    fn output(&self) -> Shape3 {
+        self.shape
+    }
+    fn forward_work(&self) -> f64 {
+        (self.shape.size() * self.inputs) as f64
+    }
+    fn backward_reads(&self) -> BackwardReads {
+        BackwardReads { inputs: false, output: false }
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let len = io.y.len();
+        let xs: Vec<&[f32]> = io.xs.iter().map(|x| &x[..len]).collect();
+        merge::add_fwd(&xs, io.y);
+        Ok(())
+    }
+    /// Every input's gradient is `dy`.
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        for dx in io.dxs.iter_mut().flatten() {
+            dx.copy_from_slice(io.dy);
+        }
+        Ok(())
+    }
+}
+
+/// Inputs of one spatial size joined along the channel axis, in input order.
+#[derive(Debug, Clone)]
+pub struct Concat {
+    output: Shape3,
+    channels: Vec<usize>,
+}
+
+impl Concat {
+    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        at_least_two(p, "Concatenate")?;
+        let first = p.inputs[0];
+        if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| s.h != first.h || s.w != first.w) {
+            return Err(p.error(format_args!("Concatenate (channel axis) needs inputs of one height and width: input 0 is {first}, input {i} is {s}")));
+        }
+        let channels: Vec<usize> = p.inputs.iter().map(|s| s.c).collect();
+        Ok(Self { output: Shape3 { h: first.h, w: first.w, c: channels.iter().sum() }, channels })
+    }
+}
+
+impl Op for Concat {
+    fn output(&self) -> Shape3 {
+        self.output
+    }
+    fn forward_work(&self) -> f64 {
+        self.output.size() as f64
+    }
+    fn backward_reads(&self) -> BackwardReads {
+        BackwardReads { inputs: false, output: false }
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let pixels = io.batch * self.output.h * self.output.w;
+        let parts: Vec<(&[f32], usize)> = io.xs.iter().zip(&self.channels).map(|(x, &c)| (&x[..pixels * c], c)).collect();
+        merge::concat_channels_fwd(pixels, &parts, io.y);
+        Ok(())
+    }
+    /// Every input gets a sink (`needs_dx_sink`): the channels of `dy` are
+    /// split in one pass, whether or not a given input's gradient is used.
+    fn needs_dx_sink(&self) -> bool {
+        true
+    }
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        let pixels = io.batch * self.output.h * self.output.w;
+        let step = io.step;
+        let mut parts: Vec<(&mut [f32], usize)> = Vec::with_capacity(self.channels.len());
+        for (dx, &c) in io.dxs.iter_mut().zip(&self.channels) {
+            let d = dx.as_deref_mut().ok_or_else(|| KernelError::value(format!("step {step}: Concatenate backward needs every input's sink")))?;
+            parts.push((&mut d[..pixels * c], c));
+        }
+        merge::concat_channels_bwd(io.dy, &mut parts);
+        Ok(())
+    }
+}

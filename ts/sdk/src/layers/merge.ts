@@ -1,0 +1,77 @@
+/** Layers that merge two or more inputs: Add (residual connections) and Concatenate. */
+import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { Layer, type BaseLayerConfig } from './layer.js';
+import { formatShape, type Shape3 } from './shape.js';
+
+export interface MergeArgs {
+  name?: string;
+}
+
+export interface AddConfig extends BaseLayerConfig {
+  kind: 'Add';
+}
+
+export interface ConcatenateConfig extends BaseLayerConfig {
+  kind: 'Concatenate';
+  /** The channel axis (-1, Keras' default); the only one NHWC tensors join on here. */
+  axis: -1;
+}
+
+abstract class Merge<C extends AddConfig | ConcatenateConfig> extends Layer<C> {
+  override get arity(): 'many' {
+    return 'many';
+  }
+
+  computeOutputShape(input: Shape3, index: number): Shape3 {
+    throw new ShapeError(`${this.describe(index)}: takes at least 2 inputs, got 1 (${formatShape(input)})`);
+  }
+
+  protected mismatch(index: number, what: string, inputs: readonly Shape3[]): ShapeError {
+    return new ShapeError(`${this.describe(index)}: expected inputs ${what}, got ${inputs.map((s) => formatShape(s)).join(', ')}`);
+  }
+}
+
+/** Elementwise sum of inputs of one shape (ResNet's shortcut). */
+export class Add extends Merge<AddConfig> {
+  constructor(args: MergeArgs = {}) {
+    super({ kind: 'Add', name: args.name ?? '', inputShape: null });
+  }
+
+  override outputShapeFor(inputs: readonly Shape3[], index: number): Shape3 {
+    const first = inputs[0]!;
+    if (inputs.length < 2) throw this.mismatch(index, 'of one shape (at least 2)', inputs);
+    if (inputs.some((s) => s[0] !== first[0] || s[1] !== first[1] || s[2] !== first[2])) throw this.mismatch(index, 'of one shape', inputs);
+    return first;
+  }
+
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.ADD }];
+  }
+}
+
+export interface ConcatenateArgs extends MergeArgs {
+  /** -1 (the default): the channel axis. */
+  axis?: number;
+}
+
+/** Inputs of one height and width joined along the channel axis, in order (Inception, DenseNet). */
+export class Concatenate extends Merge<ConcatenateConfig> {
+  constructor(args: ConcatenateArgs = {}) {
+    const axis = args.axis ?? -1;
+    if (axis !== -1 && axis !== 3) throw new ConfigError(`Concatenate${args.name ? ` '${args.name}'` : ''}: axis must be -1 (channels, NHWC), got ${axis}`);
+    super({ kind: 'Concatenate', name: args.name ?? '', inputShape: null, axis: -1 });
+  }
+
+  override outputShapeFor(inputs: readonly Shape3[], index: number): Shape3 {
+    const first = inputs[0]!;
+    if (inputs.length < 2) throw this.mismatch(index, 'of one height and width (at least 2)', inputs);
+    if (inputs.some((s) => s[0] !== first[0] || s[1] !== first[1])) throw this.mismatch(index, 'of one height and width', inputs);
+    return [first[0], first[1], inputs.reduce((c, s) => c + s[2], 0)];
+  }
+
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.CONCAT }];
+  }
+}
