@@ -1,6 +1,6 @@
 //! 2-D pooling over NHWC tensors (MaxPool2D, AveragePool2D,
 //! GlobalAveragePooling2D), forward and backward, with TensorFlow/Keras
-//! padding semantics (output size from `geom::window_out_size`).
+//! padding semantics (output size from `geom::window_axis`).
 //!
 //! Layouts (densely packed, see `Pool2dGeom`):
 //! - `x`, `dx`: `[n, h_in, w_in, c]`, element `(i, h, w, ch)` at `((i·h_in + h)·w_in + w)·c + ch`
@@ -65,7 +65,7 @@ impl Window {
     #[inline]
     fn of(g: &Pool2dGeom, oh: usize, ow: usize) -> Self {
         let (hs, ws) = (oh * g.stride_h, ow * g.stride_w);
-        // pad_top < k_h and pad_left < k_w (see `geom::window_out_size`), so
+        // pad_top < k_h and pad_left < k_w (see `geom::window_axis`), so
         // windows are never empty.
         Self {
             h0: hs.saturating_sub(g.pad_top),
