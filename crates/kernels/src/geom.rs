@@ -374,10 +374,28 @@ impl DepthwiseGeom {
     }
 }
 
+/// Pooling options beyond Keras' (PyTorch's `ceil_mode` and
+/// `count_include_pad`). `PoolOptions::default()` is Keras: floor mode,
+/// padding excluded from averages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Round the number of windows up (see `window_axis`): the last window may
+    /// reach past the input and its padding, whose cells never count.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the number of window cells inside the
+    /// padded input, padding included (PyTorch's default), instead of by the
+    /// number of input cells (TensorFlow/Keras). Max pooling ignores it.
+    pub count_include_pad: bool,
+}
+
 /// 2-D pooling over an NHWC tensor: input `[n, h_in, w_in, c]`, window
 /// `k_h × k_w` moved by `stride_h × stride_w`, output `[n, h_out, w_out, c]`.
 /// Output `(oh, ow)` covers input rows `oh·stride_h - pad_top ..+ k_h` and
-/// columns `ow·stride_w - pad_left ..+ k_w`, clipped to the input.
+/// columns `ow·stride_w - pad_left ..+ k_w`, clipped to the input (max pooling
+/// pads with -inf, so padding never wins). Average pooling divides the sum of
+/// the input cells by their count, or with `count_include_pad` by the number
+/// of window cells within rows `-pad_top .. h_in + pad_bottom` and columns
+/// `-pad_left .. w_in + pad_right`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2dGeom {
     pub n: usize,
@@ -389,23 +407,41 @@ pub struct Pool2dGeom {
     pub stride_h: usize,
     pub stride_w: usize,
     pub padding: Padding,
+    pub options: PoolOptions,
     pub h_out: usize,
     pub w_out: usize,
     pub pad_top: usize,
     pub pad_left: usize,
+    pub pad_bottom: usize,
+    pub pad_right: usize,
 }
 
 impl Pool2dGeom {
+    /// Keras pooling (`PoolOptions::default()`); see `with_options`.
+    pub fn new(input: [usize; 4], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, KernelError> {
+        Self::with_options(input, pool, strides, padding, PoolOptions::default())
+    }
+
     /// Validates and derives the output size. `input` is `[n, h_in, w_in, c]`,
     /// `pool` is `[k_h, k_w]`, `strides` is `[stride_h, stride_w]` (Keras'
-    /// `pool_size`, `strides`, `padding`). Errors name the field, the expected
-    /// and the received value. The input must have at most `u32::MAX`
-    /// elements (max pooling records argmax indices as `u32`).
-    pub fn new(input: [usize; 4], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, KernelError> {
+    /// `pool_size`, `strides`, `padding`). Explicit pads must be smaller than
+    /// the pool size on their axis (PyTorch asks for at most half), so no
+    /// window is all padding. Errors name the field, the expected and the
+    /// received value. The input must have at most `u32::MAX` elements (max
+    /// pooling records argmax indices as `u32`).
+    pub fn with_options(
+        input: [usize; 4],
+        pool: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+        options: PoolOptions,
+    ) -> Result<Self, KernelError> {
         let [n, h_in, w_in, c] = input;
         let [k_h, k_w] = pool;
         let [stride_h, stride_w] = strides;
-        let ctx = || format!("(input [n, h_in, w_in, c] = {input:?}, pool {pool:?}, strides {strides:?}, padding {padding:?})");
+        let ctx = || {
+            format!("(input [n, h_in, w_in, c] = {input:?}, pool {pool:?}, strides {strides:?}, padding {padding:?}, {options:?})")
+        };
         for (name, v) in [
             ("n", n),
             ("h_in", h_in),
@@ -432,9 +468,8 @@ impl Pool2dGeom {
             }
         }
         let with_ctx = |e: KernelError| KernelError::geometry(format!("{} {}", e.message, ctx()));
-        let rows = window_axis("pool2d", "height", h_in, k_h, stride_h, padding.height(), false).map_err(with_ctx)?;
-        let cols = window_axis("pool2d", "width", w_in, k_w, stride_w, padding.width(), false).map_err(with_ctx)?;
-        let (h_out, pad_top, w_out, pad_left) = (rows.out, rows.pad_before, cols.out, cols.pad_before);
+        let rows = window_axis("pool2d", "height", h_in, k_h, stride_h, padding.height(), options.ceil_mode).map_err(with_ctx)?;
+        let cols = window_axis("pool2d", "width", w_in, k_w, stride_w, padding.width(), options.ceil_mode).map_err(with_ctx)?;
         let x_len = n.checked_mul(h_in).and_then(|v| v.checked_mul(w_in)).and_then(|v| v.checked_mul(c));
         match x_len {
             Some(len) if len <= u32::MAX as usize => {}
@@ -447,7 +482,24 @@ impl Pool2dGeom {
                 )))
             }
         }
-        Ok(Self { n, h_in, w_in, c, k_h, k_w, stride_h, stride_w, padding, h_out, w_out, pad_top, pad_left })
+        Ok(Self {
+            n,
+            h_in,
+            w_in,
+            c,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            padding,
+            options,
+            h_out: rows.out,
+            w_out: cols.out,
+            pad_top: rows.pad_before,
+            pad_left: cols.pad_before,
+            pad_bottom: rows.pad_after,
+            pad_right: cols.pad_after,
+        })
     }
 
     /// Global pooling of `[n, h, w, c]` to `[n, 1, 1, c]` (i.e. `[n, c]`): one

@@ -398,36 +398,48 @@ pub fn widen(x: &[f32]) -> Vec<f64> {
 }
 
 /// Visits every output `(flat output index, list of flat input indices in its
-/// window in scan order)`; padded cells are skipped. Written from the formula:
-/// window rows `oh·stride_h - pad_top ..+ k_h`, columns likewise.
-fn pool_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize])) {
+/// window in scan order, number of window cells inside the padded input)`;
+/// padded cells are skipped from the list. Written from the formula: window
+/// rows `oh·stride_h - pad_top ..+ k_h`, columns likewise; the padded input
+/// spans rows `-pad_top .. h_in + pad_bottom` and columns likewise.
+fn pool_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize], usize)) {
     let mut cells = Vec::new();
     for i in 0..g.n {
         for oh in 0..g.h_out {
             for ow in 0..g.w_out {
                 for ch in 0..g.c {
                     cells.clear();
+                    let mut padded = 0;
                     for kh in 0..g.k_h {
                         for kw in 0..g.k_w {
                             let h = (oh * g.stride_h + kh) as isize - g.pad_top as isize;
                             let w = (ow * g.stride_w + kw) as isize - g.pad_left as isize;
+                            if h < (g.h_in + g.pad_bottom) as isize && w < (g.w_in + g.pad_right) as isize {
+                                padded += 1;
+                            }
                             if h >= 0 && w >= 0 && (h as usize) < g.h_in && (w as usize) < g.w_in {
                                 cells.push(((i * g.h_in + h as usize) * g.w_in + w as usize) * g.c + ch);
                             }
                         }
                     }
-                    f(((i * g.h_out + oh) * g.w_out + ow) * g.c + ch, &cells);
+                    f(((i * g.h_out + oh) * g.w_out + ow) * g.c + ch, &cells, padded);
                 }
             }
         }
     }
 }
 
+/// The divisor of an average pooling window: its input cells, or with
+/// `count_include_pad` its cells inside the padded input.
+fn avg_divisor(g: &Pool2dGeom, cells: &[usize], padded: usize) -> f64 {
+    if g.options.count_include_pad { padded as f64 } else { cells.len() as f64 }
+}
+
 /// Max pooling: values and the flat input index of each window's first maximum.
 pub fn maxpool2d_with_argmax(g: &Pool2dGeom, x: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let mut y = vec![f64::NAN; g.y_len()];
     let mut arg = vec![usize::MAX; g.y_len()];
-    pool_windows(g, |o, cells| {
+    pool_windows(g, |o, cells, _| {
         let mut best = cells[0];
         for &c in &cells[1..] {
             if x[c] > x[best] {
@@ -445,10 +457,11 @@ pub fn maxpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
     maxpool2d_with_argmax(g, x).0
 }
 
-/// Average pooling; padded cells count neither in the sum nor in the divisor.
+/// Average pooling; padded cells never count in the sum, and in the divisor
+/// only with `count_include_pad`.
 pub fn avgpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
     let mut y = vec![f64::NAN; g.y_len()];
-    pool_windows(g, |o, cells| y[o] = cells.iter().map(|&c| x[c]).sum::<f64>() / cells.len() as f64);
+    pool_windows(g, |o, cells, padded| y[o] = cells.iter().map(|&c| x[c]).sum::<f64>() / avg_divisor(g, cells, padded));
     y
 }
 
@@ -461,12 +474,12 @@ pub fn maxpool2d_bwd(g: &Pool2dGeom, x: &[f64], dy: &[f64]) -> Vec<f64> {
     dx
 }
 
-/// Average pooling backward: `dy / count` to every input cell of the window.
+/// Average pooling backward: `dy / divisor` to every input cell of the window.
 pub fn avgpool2d_bwd(g: &Pool2dGeom, dy: &[f64]) -> Vec<f64> {
     let mut dx = vec![0.0; g.x_len()];
-    pool_windows(g, |o, cells| {
+    pool_windows(g, |o, cells, padded| {
         for &c in cells {
-            dx[c] += dy[o] / cells.len() as f64;
+            dx[c] += dy[o] / avg_divisor(g, cells, padded);
         }
     });
     dx
