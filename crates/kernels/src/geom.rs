@@ -43,47 +43,129 @@ impl GemmGeom {
     }
 }
 
-/// Spatial padding of a convolution or pooling window, with TF/Keras semantics.
+/// Spatial padding of a convolution or pooling window.
 ///
-/// - `Valid`: no padding; `out = floor((in - k) / stride) + 1`, requires `k <= in`.
-/// - `Same`: `out = ceil(in / stride)`; total pad `max((out - 1)·stride + k - in, 0)`,
+/// - `Valid` (Keras): no padding; `out = floor((in - k) / stride) + 1`, requires `k <= in`.
+/// - `Same` (Keras): `out = ceil(in / stride)`; total pad `max((out - 1)·stride + k - in, 0)`,
 ///   of which `total / 2` goes before (top/left) and the rest, one more when the
 ///   total is odd, after (bottom/right).
+/// - `Explicit` (PyTorch/ONNX `pads`): the given number of zero (or, for max
+///   pooling, -inf) cells on each side, possibly asymmetric;
+///   `out = floor((in + before + after - k) / stride) + 1`, requires `k <= in + before + after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Padding {
     Valid,
     Same,
+    Explicit { top: usize, bottom: usize, left: usize, right: usize },
 }
 
-/// Output size and leading pad of one spatial axis: the one place the
+/// The padding of one spatial axis (see `Padding::height` / `Padding::width`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AxisPadding {
+    Valid,
+    Same,
+    Explicit { before: usize, after: usize },
+}
+
+impl Padding {
+    /// The padding of the height axis (top, bottom).
+    pub fn height(self) -> AxisPadding {
+        match self {
+            Padding::Valid => AxisPadding::Valid,
+            Padding::Same => AxisPadding::Same,
+            Padding::Explicit { top, bottom, .. } => AxisPadding::Explicit { before: top, after: bottom },
+        }
+    }
+    /// The padding of the width axis (left, right).
+    pub fn width(self) -> AxisPadding {
+        match self {
+            Padding::Valid => AxisPadding::Valid,
+            Padding::Same => AxisPadding::Same,
+            Padding::Explicit { left, right, .. } => AxisPadding::Explicit { before: left, after: right },
+        }
+    }
+}
+
+/// Output size and padding of one spatial axis of a sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisWindow {
+    pub out: usize,
+    /// Padded cells before the first input cell (top or left).
+    pub pad_before: usize,
+    /// Padded cells after the last input cell (bottom or right). With
+    /// `ceil_mode` the last window may reach past them; those cells are
+    /// outside the padded input and never count (PyTorch).
+    pub pad_after: usize,
+}
+
+/// Output size and padding of one spatial axis: the one place the
 /// output-size math lives. `axis` names the axis in error messages.
-pub fn window_out_size(
+///
+/// `ceil_mode` (PyTorch pooling) rounds the window count up instead of down,
+/// `out = ceil((in + before + after - k) / stride) + 1`, then drops the last
+/// window if it would start past the input and the leading padding
+/// (`(out - 1)·stride >= in + before`), so every window starts inside them.
+pub fn window_axis(
     op: &str,
     axis: &str,
     input: usize,
     k: usize,
     stride: usize,
-    padding: Padding,
-) -> Result<(usize, usize), KernelError> {
-    match padding {
-        Padding::Valid => {
-            if k > input {
-                return Err(KernelError::geometry(format!(
-                    "{op}: kernel {axis} {k} is larger than the input {axis} {input} with 'valid' padding (expected k <= {input})"
-                )));
-            }
-            Ok(((input - k) / stride + 1, 0))
-        }
-        Padding::Same => {
+    padding: AxisPadding,
+    ceil_mode: bool,
+) -> Result<AxisWindow, KernelError> {
+    let overflow = || KernelError::geometry(format!("{op}: {axis} overflows (input {input}, kernel {k}, stride {stride}, padding {padding:?})"));
+    let (before, after) = match padding {
+        AxisPadding::Valid => (0, 0),
+        AxisPadding::Explicit { before, after } => (before, after),
+        AxisPadding::Same => {
             let out = input.div_ceil(stride);
-            let span = (out - 1)
-                .checked_mul(stride)
-                .and_then(|s| s.checked_add(k))
-                .ok_or_else(|| KernelError::geometry(format!("{op}: {axis} overflows (input {input}, kernel {k}, stride {stride})")))?;
+            let span = (out - 1).checked_mul(stride).and_then(|s| s.checked_add(k)).ok_or_else(overflow)?;
             let total = span.saturating_sub(input);
-            Ok((out, total / 2))
+            (total / 2, total - total / 2)
+        }
+    };
+    let padded = input.checked_add(before).and_then(|v| v.checked_add(after)).ok_or_else(overflow)?;
+    if k > padded {
+        return Err(KernelError::geometry(match padding {
+            AxisPadding::Explicit { .. } => format!(
+                "{op}: kernel {axis} {k} is larger than the padded input {axis} {padded} (input {input} + padding {before} + {after}; expected k <= {padded})"
+            ),
+            _ => format!("{op}: kernel {axis} {k} is larger than the input {axis} {input} with 'valid' padding (expected k <= {input})"),
+        }));
+    }
+    let mut out = if ceil_mode { (padded - k).div_ceil(stride) + 1 } else { (padded - k) / stride + 1 };
+    if ceil_mode && (out - 1) * stride >= input + before {
+        out -= 1;
+    }
+    Ok(AxisWindow { out, pad_before: before, pad_after: after })
+}
+
+/// `Ok` when every field is >= 1; otherwise an error naming the first zero
+/// field and listing all of them (`op: name must be >= 1, got 0 (a=.., b=..)`).
+fn require_positive(op: &str, fields: &[(&str, usize)]) -> Result<(), KernelError> {
+    match fields.iter().find(|(_, v)| *v == 0) {
+        None => Ok(()),
+        Some((name, _)) => {
+            let all: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            Err(KernelError::geometry(format!("{op}: {name} must be >= 1, got 0 ({})", all.join(", "))))
         }
     }
+}
+
+/// `Ok` when each named f32 tensor of the given dimensions fits in the
+/// address space; `geom` is printed in the error.
+fn require_fits(op: &str, tensors: &[(&str, [usize; 4])], geom: &dyn core::fmt::Debug) -> Result<(), KernelError> {
+    for (name, dims) in tensors {
+        let bytes = dims.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d));
+        if !bytes.is_some_and(|b| b <= isize::MAX as usize) {
+            return Err(KernelError::geometry(format!(
+                "{op}: {name} {dims:?} is too large (expected at most {} bytes) for geometry {geom:?}",
+                isize::MAX
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// 2-D convolution, NHWC, with the Keras/TF weight layout.
@@ -133,37 +215,25 @@ impl Conv2dGeom {
         stride_w: usize,
         padding: Padding,
     ) -> Result<Self, KernelError> {
-        let fields = [
-            ("n", n),
-            ("h_in", h_in),
-            ("w_in", w_in),
-            ("c_in", c_in),
-            ("c_out", c_out),
-            ("k_h", k_h),
-            ("k_w", k_w),
-            ("stride_h", stride_h),
-            ("stride_w", stride_w),
-        ];
-        for (name, v) in fields {
-            if v == 0 {
-                return Err(KernelError::geometry(format!(
-                    "conv2d: {name} must be >= 1, got 0 (n={n}, h_in={h_in}, w_in={w_in}, c_in={c_in}, c_out={c_out}, k_h={k_h}, k_w={k_w}, stride_h={stride_h}, stride_w={stride_w})"
-                )));
-            }
-        }
-        let (h_out, pad_top) = window_out_size("conv2d", "height", h_in, k_h, stride_h, padding)?;
-        let (w_out, pad_left) = window_out_size("conv2d", "width", w_in, k_w, stride_w, padding)?;
+        require_positive(
+            "conv2d",
+            &[
+                ("n", n),
+                ("h_in", h_in),
+                ("w_in", w_in),
+                ("c_in", c_in),
+                ("c_out", c_out),
+                ("k_h", k_h),
+                ("k_w", k_w),
+                ("stride_h", stride_h),
+                ("stride_w", stride_w),
+            ],
+        )?;
+        let rows = window_axis("conv2d", "height", h_in, k_h, stride_h, padding.height(), false)?;
+        let cols = window_axis("conv2d", "width", w_in, k_w, stride_w, padding.width(), false)?;
+        let (h_out, pad_top, w_out, pad_left) = (rows.out, rows.pad_before, cols.out, cols.pad_before);
         let g = Self { n, h_in, w_in, c_in, c_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left, h_out, w_out };
-        let lens = [("x", [n, h_in, w_in, c_in]), ("w", [k_h, k_w, c_in, c_out]), ("y", [n, h_out, w_out, c_out])];
-        for (name, dims) in lens {
-            let bytes = dims.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d));
-            if !bytes.is_some_and(|b| b <= isize::MAX as usize) {
-                return Err(KernelError::geometry(format!(
-                    "conv2d: {name} {dims:?} is too large (expected at most {} bytes) for geometry {g:?}",
-                    isize::MAX
-                )));
-            }
-        }
+        require_fits("conv2d", &[("x", [n, h_in, w_in, c_in]), ("w", [k_h, k_w, c_in, c_out]), ("y", [n, h_out, w_out, c_out])], &g)?;
         Ok(g)
     }
     /// `n·h_in·w_in·c_in`
@@ -192,10 +262,140 @@ impl Conv2dGeom {
     }
 }
 
+/// Depthwise 2-D convolution, NHWC, with the Keras `DepthwiseConv2D` weight
+/// layout: each input channel `c` is convolved with its own
+/// `depth_multiplier` filters, giving output channels `c·depth_multiplier + m`.
+///
+/// Layouts (row-major, densely packed):
+/// - `x`: `[n, h_in, w_in, c_in]`
+/// - `w`: `[k_h, k_w, c_in, depth_multiplier]`, so that the taps of one
+///   kernel position are laid out like the output channels
+/// - `b`: `[c_out]` with `c_out = c_in·depth_multiplier`
+/// - `y`: `[n, h_out, w_out, c_out]`
+///
+/// `y[n, oh, ow, c·dm + m] = b[c·dm + m] + sum_{kh, kw} x[n, oh·stride_h + kh -
+/// pad_top, ow·stride_w + kw - pad_left, c] · w[kh, kw, c, m]`, with
+/// out-of-range `x` reading as zero (dilation 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthwiseGeom {
+    pub n: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c_in: usize,
+    pub depth_multiplier: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+}
+
+impl DepthwiseGeom {
+    /// Validates sizes (all >= 1, kernel within the padded input, element
+    /// counts that fit in the address space) and derives the output size and
+    /// padding, as `Conv2dGeom::new` does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n: usize,
+        h_in: usize,
+        w_in: usize,
+        c_in: usize,
+        depth_multiplier: usize,
+        k_h: usize,
+        k_w: usize,
+        stride_h: usize,
+        stride_w: usize,
+        padding: Padding,
+    ) -> Result<Self, KernelError> {
+        const OP: &str = "depthwise";
+        require_positive(
+            OP,
+            &[
+                ("n", n),
+                ("h_in", h_in),
+                ("w_in", w_in),
+                ("c_in", c_in),
+                ("depth_multiplier", depth_multiplier),
+                ("k_h", k_h),
+                ("k_w", k_w),
+                ("stride_h", stride_h),
+                ("stride_w", stride_w),
+            ],
+        )?;
+        let rows = window_axis(OP, "height", h_in, k_h, stride_h, padding.height(), false)?;
+        let cols = window_axis(OP, "width", w_in, k_w, stride_w, padding.width(), false)?;
+        let g = Self {
+            n,
+            h_in,
+            w_in,
+            c_in,
+            depth_multiplier,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            pad_top: rows.pad_before,
+            pad_left: cols.pad_before,
+            h_out: rows.out,
+            w_out: cols.out,
+        };
+        let c_out = c_in.checked_mul(depth_multiplier).ok_or_else(|| {
+            KernelError::geometry(format!("{OP}: c_in·depth_multiplier overflows ({c_in}·{depth_multiplier})"))
+        })?;
+        require_fits(OP, &[("x", [n, h_in, w_in, c_in]), ("w", [k_h, k_w, c_in, depth_multiplier]), ("y", [n, g.h_out, g.w_out, c_out])], &g)?;
+        Ok(g)
+    }
+    /// Output channels, `c_in·depth_multiplier`.
+    pub fn c_out(&self) -> usize {
+        self.c_in * self.depth_multiplier
+    }
+    /// `n·h_in·w_in·c_in`
+    pub fn x_len(&self) -> usize {
+        self.n * self.h_in * self.w_in * self.c_in
+    }
+    /// `k_h·k_w·c_out`
+    pub fn w_len(&self) -> usize {
+        self.k_h * self.k_w * self.c_out()
+    }
+    /// `n·h_out·w_out·c_out`
+    pub fn y_len(&self) -> usize {
+        self.out_pixels() * self.c_out()
+    }
+    /// Output pixels over the batch, `n·h_out·w_out`.
+    pub fn out_pixels(&self) -> usize {
+        self.n * self.h_out * self.w_out
+    }
+    /// Multiply-adds of the forward pass (and of each backward pass), padding taps included.
+    pub fn macs(&self) -> f64 {
+        self.y_len() as f64 * (self.k_h * self.k_w) as f64
+    }
+}
+
+/// Pooling options beyond Keras' (PyTorch's `ceil_mode` and
+/// `count_include_pad`). `PoolOptions::default()` is Keras: floor mode,
+/// padding excluded from averages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Round the number of windows up (see `window_axis`): the last window may
+    /// reach past the input and its padding, whose cells never count.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the number of window cells inside the
+    /// padded input, padding included (PyTorch's default), instead of by the
+    /// number of input cells (TensorFlow/Keras). Max pooling ignores it.
+    pub count_include_pad: bool,
+}
+
 /// 2-D pooling over an NHWC tensor: input `[n, h_in, w_in, c]`, window
 /// `k_h × k_w` moved by `stride_h × stride_w`, output `[n, h_out, w_out, c]`.
 /// Output `(oh, ow)` covers input rows `oh·stride_h - pad_top ..+ k_h` and
-/// columns `ow·stride_w - pad_left ..+ k_w`, clipped to the input.
+/// columns `ow·stride_w - pad_left ..+ k_w`, clipped to the input (max pooling
+/// pads with -inf, so padding never wins). Average pooling divides the sum of
+/// the input cells by their count, or with `count_include_pad` by the number
+/// of window cells within rows `-pad_top .. h_in + pad_bottom` and columns
+/// `-pad_left .. w_in + pad_right`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2dGeom {
     pub n: usize,
@@ -207,23 +407,41 @@ pub struct Pool2dGeom {
     pub stride_h: usize,
     pub stride_w: usize,
     pub padding: Padding,
+    pub options: PoolOptions,
     pub h_out: usize,
     pub w_out: usize,
     pub pad_top: usize,
     pub pad_left: usize,
+    pub pad_bottom: usize,
+    pub pad_right: usize,
 }
 
 impl Pool2dGeom {
+    /// Keras pooling (`PoolOptions::default()`); see `with_options`.
+    pub fn new(input: [usize; 4], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, KernelError> {
+        Self::with_options(input, pool, strides, padding, PoolOptions::default())
+    }
+
     /// Validates and derives the output size. `input` is `[n, h_in, w_in, c]`,
     /// `pool` is `[k_h, k_w]`, `strides` is `[stride_h, stride_w]` (Keras'
-    /// `pool_size`, `strides`, `padding`). Errors name the field, the expected
-    /// and the received value. The input must have at most `u32::MAX`
-    /// elements (max pooling records argmax indices as `u32`).
-    pub fn new(input: [usize; 4], pool: [usize; 2], strides: [usize; 2], padding: Padding) -> Result<Self, KernelError> {
+    /// `pool_size`, `strides`, `padding`). Explicit pads must be smaller than
+    /// the pool size on their axis (PyTorch asks for at most half), so no
+    /// window is all padding. Errors name the field, the expected and the
+    /// received value. The input must have at most `u32::MAX` elements (max
+    /// pooling records argmax indices as `u32`).
+    pub fn with_options(
+        input: [usize; 4],
+        pool: [usize; 2],
+        strides: [usize; 2],
+        padding: Padding,
+        options: PoolOptions,
+    ) -> Result<Self, KernelError> {
         let [n, h_in, w_in, c] = input;
         let [k_h, k_w] = pool;
         let [stride_h, stride_w] = strides;
-        let ctx = || format!("(input [n, h_in, w_in, c] = {input:?}, pool {pool:?}, strides {strides:?}, padding {padding:?})");
+        let ctx = || {
+            format!("(input [n, h_in, w_in, c] = {input:?}, pool {pool:?}, strides {strides:?}, padding {padding:?}, {options:?})")
+        };
         for (name, v) in [
             ("n", n),
             ("h_in", h_in),
@@ -238,9 +456,20 @@ impl Pool2dGeom {
                 return Err(KernelError::geometry(format!("pool2d: {name} must be >= 1, got 0 {}", ctx())));
             }
         }
+        if let Padding::Explicit { top, bottom, left, right } = padding {
+            // A pad as large as the window would allow windows with no input cell.
+            for (name, pad, k) in [("top", top, k_h), ("bottom", bottom, k_h), ("left", left, k_w), ("right", right, k_w)] {
+                if pad >= k {
+                    return Err(KernelError::geometry(format!(
+                        "pool2d: padding {name} must be smaller than the pool size ({k}), got {pad} {}",
+                        ctx()
+                    )));
+                }
+            }
+        }
         let with_ctx = |e: KernelError| KernelError::geometry(format!("{} {}", e.message, ctx()));
-        let (h_out, pad_top) = window_out_size("pool2d", "height", h_in, k_h, stride_h, padding).map_err(with_ctx)?;
-        let (w_out, pad_left) = window_out_size("pool2d", "width", w_in, k_w, stride_w, padding).map_err(with_ctx)?;
+        let rows = window_axis("pool2d", "height", h_in, k_h, stride_h, padding.height(), options.ceil_mode).map_err(with_ctx)?;
+        let cols = window_axis("pool2d", "width", w_in, k_w, stride_w, padding.width(), options.ceil_mode).map_err(with_ctx)?;
         let x_len = n.checked_mul(h_in).and_then(|v| v.checked_mul(w_in)).and_then(|v| v.checked_mul(c));
         match x_len {
             Some(len) if len <= u32::MAX as usize => {}
@@ -253,7 +482,24 @@ impl Pool2dGeom {
                 )))
             }
         }
-        Ok(Self { n, h_in, w_in, c, k_h, k_w, stride_h, stride_w, padding, h_out, w_out, pad_top, pad_left })
+        Ok(Self {
+            n,
+            h_in,
+            w_in,
+            c,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+            padding,
+            options,
+            h_out: rows.out,
+            w_out: cols.out,
+            pad_top: rows.pad_before,
+            pad_left: cols.pad_before,
+            pad_bottom: rows.pad_after,
+            pad_right: cols.pad_after,
+        })
     }
 
     /// Global pooling of `[n, h, w, c]` to `[n, 1, 1, c]` (i.e. `[n, c]`): one

@@ -15,6 +15,7 @@ pub mod activation;
 pub mod batchnorm;
 pub mod chunked;
 pub mod conv2d;
+pub mod depthwise;
 pub mod dropout;
 pub mod error;
 pub mod finite;
@@ -31,6 +32,7 @@ pub mod pool;
 pub mod reference;
 pub mod rng;
 pub mod simd;
+pub(crate) mod taps;
 pub mod vecops;
 
 #[cfg(target_arch = "wasm32")]

@@ -26,14 +26,44 @@ pub fn gemm_abs(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option
     gemm(m, k, n, &abs_a, &abs_b, abs_bias.as_deref())
 }
 
-use crate::geom::Conv2dGeom;
+use crate::geom::{Conv2dGeom, DepthwiseGeom};
+
+/// The spatial part of a convolution's geometry: what `window_taps` walks.
+struct Spatial {
+    n: usize,
+    h_in: usize,
+    w_in: usize,
+    h_out: usize,
+    w_out: usize,
+    k_h: usize,
+    k_w: usize,
+    stride_h: usize,
+    stride_w: usize,
+    pad_top: usize,
+    pad_left: usize,
+}
+
+impl From<&Conv2dGeom> for Spatial {
+    fn from(g: &Conv2dGeom) -> Self {
+        let Conv2dGeom { n, h_in, w_in, h_out, w_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left, .. } = *g;
+        Spatial { n, h_in, w_in, h_out, w_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left }
+    }
+}
+
+impl From<&DepthwiseGeom> for Spatial {
+    fn from(g: &DepthwiseGeom) -> Self {
+        let DepthwiseGeom { n, h_in, w_in, h_out, w_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left, .. } = *g;
+        Spatial { n, h_in, w_in, h_out, w_out, k_h, k_w, stride_h, stride_w, pad_top, pad_left }
+    }
+}
 
 /// Visits every (output pixel, kernel tap) pair of a convolution whose input
 /// pixel lies inside the image, passing the flat offsets of the output pixel
-/// `(n, oh, ow)` in `y` (÷ c_out), of the tap `(kh, kw)` in `w` (÷ c_in·c_out),
-/// and of the input pixel in `x` (÷ c_in). Padding taps are skipped: they read
-/// zeros.
-fn conv2d_taps(g: &Conv2dGeom, mut f: impl FnMut(usize, usize, usize)) {
+/// `(n, oh, ow)` in `y` (÷ output channels), of the tap `(kh, kw)` in `w`
+/// (÷ weights per tap), and of the input pixel in `x` (÷ input channels).
+/// Padding taps are skipped: they read zeros.
+fn window_taps(g: impl Into<Spatial>, mut f: impl FnMut(usize, usize, usize)) {
+    let g: Spatial = g.into();
     for n in 0..g.n {
         for oh in 0..g.h_out {
             for ow in 0..g.w_out {
@@ -54,19 +84,36 @@ fn conv2d_taps(g: &Conv2dGeom, mut f: impl FnMut(usize, usize, usize)) {
     }
 }
 
-/// Convolution forward (see `Conv2dGeom` for the formula and layouts) in f64.
-/// Generic over the element type so gradient checks can feed f64 inputs.
-pub fn conv2d_fwd<T: Copy + Into<f64>>(g: &Conv2dGeom, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<f64> {
-    let (ci_n, co_n) = (g.c_in, g.c_out);
-    let mut y = vec![0.0f64; g.y_len()];
-    if let Some(b) = b {
-        for row in y.chunks_mut(co_n) {
+/// `out[row·len + j] = bias[j]` for every row (zeros without a bias), in f64.
+fn broadcast_bias<T: Copy + Into<f64>>(len: usize, rows_len: usize, bias: Option<&[T]>) -> Vec<f64> {
+    let mut y = vec![0.0f64; rows_len];
+    if let Some(b) = bias {
+        for row in y.chunks_mut(len) {
             for (v, &bias) in row.iter_mut().zip(b) {
                 *v = bias.into();
             }
         }
     }
-    conv2d_taps(g, |out_px, tap, in_px| {
+    y
+}
+
+/// Sum over rows of a `[rows, len]` tensor, in f64 (a bias gradient).
+fn column_sums<T: Copy + Into<f64>>(len: usize, v: &[T]) -> Vec<f64> {
+    let mut s = vec![0.0f64; len];
+    for row in v.chunks(len) {
+        for (d, &x) in s.iter_mut().zip(row) {
+            *d += x.into();
+        }
+    }
+    s
+}
+
+/// Convolution forward (see `Conv2dGeom` for the formula and layouts) in f64.
+/// Generic over the element type so gradient checks can feed f64 inputs.
+pub fn conv2d_fwd<T: Copy + Into<f64>>(g: &Conv2dGeom, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<f64> {
+    let (ci_n, co_n) = (g.c_in, g.c_out);
+    let mut y = broadcast_bias(co_n, g.y_len(), b);
+    window_taps(g, |out_px, tap, in_px| {
         for ci in 0..ci_n {
             let xv: f64 = x[in_px * ci_n + ci].into();
             for co in 0..co_n {
@@ -82,7 +129,7 @@ pub fn conv2d_fwd<T: Copy + Into<f64>>(g: &Conv2dGeom, x: &[T], w: &[T], b: Opti
 pub fn conv2d_bwd_input<T: Copy + Into<f64>>(g: &Conv2dGeom, w: &[T], dy: &[T]) -> Vec<f64> {
     let (ci_n, co_n) = (g.c_in, g.c_out);
     let mut dx = vec![0.0f64; g.x_len()];
-    conv2d_taps(g, |out_px, tap, in_px| {
+    window_taps(g, |out_px, tap, in_px| {
         for ci in 0..ci_n {
             for co in 0..co_n {
                 dx[in_px * ci_n + ci] += dy[out_px * co_n + co].into() * w[(tap * ci_n + ci) * co_n + co].into();
@@ -97,20 +144,72 @@ pub fn conv2d_bwd_input<T: Copy + Into<f64>>(g: &Conv2dGeom, w: &[T], dy: &[T]) 
 pub fn conv2d_bwd_weight<T: Copy + Into<f64>>(g: &Conv2dGeom, x: &[T], dy: &[T]) -> (Vec<f64>, Vec<f64>) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
     let mut dw = vec![0.0f64; g.w_len()];
-    conv2d_taps(g, |out_px, tap, in_px| {
+    window_taps(g, |out_px, tap, in_px| {
         for ci in 0..ci_n {
             for co in 0..co_n {
                 dw[(tap * ci_n + ci) * co_n + co] += x[in_px * ci_n + ci].into() * dy[out_px * co_n + co].into();
             }
         }
     });
-    let mut db = vec![0.0f64; co_n];
-    for row in dy.chunks(co_n) {
-        for (d, &v) in db.iter_mut().zip(row) {
-            *d += v.into();
+    (dw, column_sums(co_n, dy))
+}
+
+/// Depthwise convolution forward (see `DepthwiseGeom`) in f64.
+pub fn depthwise_fwd<T: Copy + Into<f64>>(g: &DepthwiseGeom, x: &[T], w: &[T], b: Option<&[T]>) -> Vec<f64> {
+    let (ci_n, dm, co_n) = (g.c_in, g.depth_multiplier, g.c_out());
+    let mut y = broadcast_bias(co_n, g.y_len(), b);
+    window_taps(g, |out_px, tap, in_px| {
+        for c in 0..ci_n {
+            for m in 0..dm {
+                y[out_px * co_n + c * dm + m] += x[in_px * ci_n + c].into() * w[tap * co_n + c * dm + m].into();
+            }
+        }
+    });
+    y
+}
+
+/// Gradient of `L` w.r.t. `x` given `dy`, in f64: the adjoint of `depthwise_fwd`.
+pub fn depthwise_bwd_input<T: Copy + Into<f64>>(g: &DepthwiseGeom, w: &[T], dy: &[T]) -> Vec<f64> {
+    let (ci_n, dm, co_n) = (g.c_in, g.depth_multiplier, g.c_out());
+    let mut dx = vec![0.0f64; g.x_len()];
+    window_taps(g, |out_px, tap, in_px| {
+        for c in 0..ci_n {
+            for m in 0..dm {
+                dx[in_px * ci_n + c] += dy[out_px * co_n + c * dm + m].into() * w[tap * co_n + c * dm + m].into();
+            }
+        }
+    });
+    dx
+}
+
+/// Gradients of `L` w.r.t. the depthwise weights and bias given `dy`, in f64.
+pub fn depthwise_bwd_weight<T: Copy + Into<f64>>(g: &DepthwiseGeom, x: &[T], dy: &[T]) -> (Vec<f64>, Vec<f64>) {
+    let (ci_n, dm, co_n) = (g.c_in, g.depth_multiplier, g.c_out());
+    let mut dw = vec![0.0f64; g.w_len()];
+    window_taps(g, |out_px, tap, in_px| {
+        for c in 0..ci_n {
+            for m in 0..dm {
+                dw[tap * co_n + c * dm + m] += x[in_px * ci_n + c].into() * dy[out_px * co_n + c * dm + m].into();
+            }
+        }
+    });
+    (dw, column_sums(co_n, dy))
+}
+
+/// Element-wise sum of same-length tensors, in f64.
+pub fn add(inputs: &[Vec<f64>]) -> Vec<f64> {
+    (0..inputs[0].len()).map(|j| inputs.iter().map(|v| v[j]).sum()).collect()
+}
+
+/// `[pixels, c_i]` parts joined on the channel axis into `[pixels, sum c_i]`.
+pub fn concat_channels<T: Copy + Into<f64>>(pixels: usize, parts: &[(&[T], usize)]) -> Vec<f64> {
+    let mut y = Vec::new();
+    for p in 0..pixels {
+        for &(x, c) in parts {
+            y.extend(x[p * c..(p + 1) * c].iter().map(|&v| v.into()));
         }
     }
-    (dw, db)
+    y
 }
 
 /// Element-wise `|v|` in f64: with the functions above it gives the scale
@@ -299,36 +398,48 @@ pub fn widen(x: &[f32]) -> Vec<f64> {
 }
 
 /// Visits every output `(flat output index, list of flat input indices in its
-/// window in scan order)`; padded cells are skipped. Written from the formula:
-/// window rows `oh·stride_h - pad_top ..+ k_h`, columns likewise.
-fn pool_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize])) {
+/// window in scan order, number of window cells inside the padded input)`;
+/// padded cells are skipped from the list. Written from the formula: window
+/// rows `oh·stride_h - pad_top ..+ k_h`, columns likewise; the padded input
+/// spans rows `-pad_top .. h_in + pad_bottom` and columns likewise.
+fn pool_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize], usize)) {
     let mut cells = Vec::new();
     for i in 0..g.n {
         for oh in 0..g.h_out {
             for ow in 0..g.w_out {
                 for ch in 0..g.c {
                     cells.clear();
+                    let mut padded = 0;
                     for kh in 0..g.k_h {
                         for kw in 0..g.k_w {
                             let h = (oh * g.stride_h + kh) as isize - g.pad_top as isize;
                             let w = (ow * g.stride_w + kw) as isize - g.pad_left as isize;
+                            if h < (g.h_in + g.pad_bottom) as isize && w < (g.w_in + g.pad_right) as isize {
+                                padded += 1;
+                            }
                             if h >= 0 && w >= 0 && (h as usize) < g.h_in && (w as usize) < g.w_in {
                                 cells.push(((i * g.h_in + h as usize) * g.w_in + w as usize) * g.c + ch);
                             }
                         }
                     }
-                    f(((i * g.h_out + oh) * g.w_out + ow) * g.c + ch, &cells);
+                    f(((i * g.h_out + oh) * g.w_out + ow) * g.c + ch, &cells, padded);
                 }
             }
         }
     }
 }
 
+/// The divisor of an average pooling window: its input cells, or with
+/// `count_include_pad` its cells inside the padded input.
+fn avg_divisor(g: &Pool2dGeom, cells: &[usize], padded: usize) -> f64 {
+    if g.options.count_include_pad { padded as f64 } else { cells.len() as f64 }
+}
+
 /// Max pooling: values and the flat input index of each window's first maximum.
 pub fn maxpool2d_with_argmax(g: &Pool2dGeom, x: &[f64]) -> (Vec<f64>, Vec<usize>) {
     let mut y = vec![f64::NAN; g.y_len()];
     let mut arg = vec![usize::MAX; g.y_len()];
-    pool_windows(g, |o, cells| {
+    pool_windows(g, |o, cells, _| {
         let mut best = cells[0];
         for &c in &cells[1..] {
             if x[c] > x[best] {
@@ -346,10 +457,11 @@ pub fn maxpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
     maxpool2d_with_argmax(g, x).0
 }
 
-/// Average pooling; padded cells count neither in the sum nor in the divisor.
+/// Average pooling; padded cells never count in the sum, and in the divisor
+/// only with `count_include_pad`.
 pub fn avgpool2d(g: &Pool2dGeom, x: &[f64]) -> Vec<f64> {
     let mut y = vec![f64::NAN; g.y_len()];
-    pool_windows(g, |o, cells| y[o] = cells.iter().map(|&c| x[c]).sum::<f64>() / cells.len() as f64);
+    pool_windows(g, |o, cells, padded| y[o] = cells.iter().map(|&c| x[c]).sum::<f64>() / avg_divisor(g, cells, padded));
     y
 }
 
@@ -362,12 +474,12 @@ pub fn maxpool2d_bwd(g: &Pool2dGeom, x: &[f64], dy: &[f64]) -> Vec<f64> {
     dx
 }
 
-/// Average pooling backward: `dy / count` to every input cell of the window.
+/// Average pooling backward: `dy / divisor` to every input cell of the window.
 pub fn avgpool2d_bwd(g: &Pool2dGeom, dy: &[f64]) -> Vec<f64> {
     let mut dx = vec![0.0; g.x_len()];
-    pool_windows(g, |o, cells| {
+    pool_windows(g, |o, cells, padded| {
         for &c in cells {
-            dx[c] += dy[o] / cells.len() as f64;
+            dx[c] += dy[o] / avg_divisor(g, cells, padded);
         }
     });
     dx

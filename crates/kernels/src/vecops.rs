@@ -50,6 +50,53 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
+/// Runs shorter than this are copied element by element: im2col moves many
+/// short runs (9 floats per kernel row for a 3×3 kernel over 3 channels), and
+/// in wasm each `copy_from_slice`/`fill` becomes a `memory.copy`/`memory.fill`
+/// whose fixed cost dominates such short runs (measured: im2col took 2x the
+/// GEMM's time on the BreakHis first layer before this).
+const SHORT_RUN: usize = 32;
+
+/// `dst = src`, as vector moves for short runs, so that LLVM cannot turn the
+/// short loop back into a memcpy.
+#[inline(always)]
+pub fn copy(dst: &mut [f32], src: &[f32]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let len = dst.len();
+    if len > SHORT_RUN {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= len {
+        F32x4::load(&src[i..]).store(&mut dst[i..]);
+        i += 4;
+    }
+    while i < len {
+        dst[i] = src[i];
+        i += 1;
+    }
+}
+
+/// `dst = 0`, as vector stores for short runs (see `copy`).
+#[inline(always)]
+pub fn zero(dst: &mut [f32]) {
+    let len = dst.len();
+    if len > SHORT_RUN {
+        dst.fill(0.0);
+        return;
+    }
+    let mut i = 0;
+    while i + 4 <= len {
+        F32x4::zero().store(&mut dst[i..]);
+        i += 4;
+    }
+    while i < len {
+        dst[i] = 0.0;
+        i += 1;
+    }
+}
+
 /// Side of the square blocks `transpose` moves: a block's rows and columns
 /// both stay within a few cache lines.
 const TRANSPOSE_BLOCK: usize = 16;

@@ -12,6 +12,7 @@
 //! independent of the chunking, so bit-identical with any thread count.
 
 use super::Plan;
+use crate::taps::Taps;
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
@@ -56,35 +57,6 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
             }
         }
     });
-}
-
-/// The kernel taps along one axis that reach padded input position `i`:
-/// `k = first_k + t·stride` with output position `o = first_o - t`, for
-/// `t = 0..count`, i.e. every `k < kernel` with `o·stride + k = i` and
-/// `0 <= o < out`, in increasing `k`. One division per position instead of
-/// one per candidate tap.
-#[derive(Clone, Copy)]
-struct Taps {
-    first_k: usize,
-    first_o: usize,
-    count: usize,
-}
-
-impl Taps {
-    #[inline(always)]
-    fn reaching(i: usize, kernel: usize, stride: usize, out: usize) -> Taps {
-        let mut k = i % stride;
-        let mut o = i / stride;
-        // o decreases as k grows: skip the taps whose output lies past the end.
-        if o >= out {
-            let skip = o - (out - 1);
-            k += skip * stride;
-            o = out - 1;
-        }
-        // Taps with k > i would need o < 0: `o + 1` taps at most.
-        let count = if k < kernel { ((kernel - 1 - k) / stride + 1).min(o + 1) } else { 0 };
-        Taps { first_k: k, first_o: o, count }
-    }
 }
 
 fn dx_pixel(dx_row: &mut [f32], ci_n: usize, iw: usize) -> &mut [f32] {

@@ -23,7 +23,7 @@ mod bwd_weight;
 mod fwd;
 
 use crate::geom::Conv2dGeom;
-use crate::simd::F32x4;
+use crate::vecops::{copy, zero};
 
 /// Elements of im2col matrix per row block (64 KiB): the unit of work that is
 /// built and then multiplied while it is still in cache.
@@ -191,10 +191,9 @@ pub(crate) fn im2col(g: &Conv2dGeom, x: &[f32], row0: usize, cols: &mut [f32]) {
     let mut n = row0 / (g.w_out * g.h_out);
     for row in cols.chunks_exact_mut(g.patch_len()) {
         let ih0 = (oh * g.stride_h) as isize - g.pad_top as isize;
-        let iw0 = (ow * g.stride_w) as isize - g.pad_left as isize;
         // Taps kw_lo..kw_hi fall inside the image: one contiguous run of x.
-        let kw_lo = (-iw0).clamp(0, g.k_w as isize) as usize;
-        let kw_hi = (g.w_in as isize - iw0).clamp(kw_lo as isize, g.k_w as isize) as usize;
+        let (iw0, kws) = crate::taps::inside(ow, g.stride_w, g.pad_left, g.k_w, g.w_in);
+        let (kw_lo, kw_hi) = (kws.start, kws.end);
         for (kh, dst) in row.chunks_exact_mut(kw_len).enumerate() {
             let ih = ih0 + kh as isize;
             if ih < 0 || ih >= g.h_in as isize {
@@ -217,50 +216,6 @@ pub(crate) fn im2col(g: &Conv2dGeom, x: &[f32], row0: usize, cols: &mut [f32]) {
                 n += 1;
             }
         }
-    }
-}
-
-/// Runs shorter than this are copied element by element: im2col moves many
-/// short runs (9 floats per kernel row for a 3×3 kernel over 3 channels), and
-/// in wasm each `copy_from_slice`/`fill` becomes a `memory.copy`/`memory.fill`
-/// whose fixed cost dominates such short runs (measured: im2col took 2x the
-/// GEMM's time on the BreakHis first layer before this).
-const SHORT_RUN: usize = 32;
-
-/// Vector moves, so that LLVM cannot turn the short loop back into a memcpy.
-#[inline(always)]
-fn copy(dst: &mut [f32], src: &[f32]) {
-    let len = dst.len();
-    if len > SHORT_RUN {
-        dst.copy_from_slice(src);
-        return;
-    }
-    let mut i = 0;
-    while i + 4 <= len {
-        F32x4::load(&src[i..]).store(&mut dst[i..]);
-        i += 4;
-    }
-    while i < len {
-        dst[i] = src[i];
-        i += 1;
-    }
-}
-
-#[inline(always)]
-fn zero(dst: &mut [f32]) {
-    let len = dst.len();
-    if len > SHORT_RUN {
-        dst.fill(0.0);
-        return;
-    }
-    let mut i = 0;
-    while i + 4 <= len {
-        F32x4::zero().store(&mut dst[i..]);
-        i += 4;
-    }
-    while i < len {
-        dst[i] = 0.0;
-        i += 1;
     }
 }
 

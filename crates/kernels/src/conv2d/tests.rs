@@ -72,6 +72,16 @@ const SPATIAL: [(usize, usize); 6] = [(1, 1), (3, 5), (5, 3), (7, 7), (6, 9), (1
 const KERNELS: [(usize, usize); 5] = [(1, 1), (2, 2), (3, 3), (5, 5), (3, 2)];
 const STRIDES: [(usize, usize); 5] = [(1, 1), (2, 2), (4, 4), (1, 2), (3, 1)];
 const CHANNELS: [usize; 7] = [1, 3, 4, 5, 8, 16, 17];
+/// Keras' two modes and PyTorch-style explicit pads, symmetric and not (the
+/// last pads more than a kernel row/column, so some windows lie wholly in the
+/// padding).
+const PADDINGS: [Padding; 5] = [
+    Padding::Valid,
+    Padding::Same,
+    Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 },
+    Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 },
+    Padding::Explicit { top: 3, bottom: 1, left: 0, right: 5 },
+];
 
 /// The reference nets' layers (BreakHis at a small batch).
 const NET_SHAPES: [Shape; 5] = [
@@ -104,22 +114,27 @@ crate::kernel_tests! {
         let mut case = 0usize;
         for &(k_h, k_w) in &KERNELS {
             for &(s_h, s_w) in &STRIDES {
-                for padding in [Padding::Valid, Padding::Same] {
+                for padding in PADDINGS {
                     for &(h, w) in &SPATIAL {
-                        if padding == Padding::Valid && (k_h > h || k_w > w) {
-                            continue;
-                        }
                         let c_in = CHANNELS[case % CHANNELS.len()];
                         let c_out = CHANNELS[(case * 3 + 1) % CHANNELS.len()];
                         let n = if case % 3 == 0 { 3 } else { 1 };
-                        let g = geom((n, h, w, c_in, c_out, k_h, k_w, s_h, s_w, padding));
+                        let Ok(g) = Conv2dGeom::new(n, h, w, c_in, c_out, k_h, k_w, s_h, s_w, padding) else {
+                            // Rejected: the kernel does not fit the (padded) input.
+                            let (top, bottom, left, right) = match padding {
+                                Padding::Explicit { top, bottom, left, right } => (top, bottom, left, right),
+                                _ => (0, 0, 0, 0),
+                            };
+                            assert!(k_h > h + top + bottom || k_w > w + left + right, "{:?} rejected", (h, w, k_h, k_w, padding));
+                            continue;
+                        };
                         check_all(&g, case % 2 == 0, 1000 + case as u64);
                         case += 1;
                     }
                 }
             }
         }
-        assert!(case > 200, "only {case} cases ran");
+        assert!(case > 500, "only {case} cases ran");
     }
 
     fn conv2d_matches_reference_at_every_channel_count() {
@@ -222,6 +237,7 @@ crate::kernel_tests! {
             (1, 4, 5, 2, 3, 2, 2, 1, 1, Padding::Same),
             (2, 3, 3, 5, 4, 1, 1, 1, 1, Padding::Valid),
             (1, 7, 6, 1, 5, 3, 2, 4, 3, Padding::Valid),
+            (2, 5, 6, 3, 4, 3, 3, 2, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
         ].into_iter().enumerate() {
             let g = geom(s);
             let mut d = data(&g, 6000 + i as u64);

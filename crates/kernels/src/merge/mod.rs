@@ -1,68 +1,84 @@
-//! Merging tensors: elementwise sums of inputs of one shape (residual
-//! connections) and concatenation of NHWC tensors along the channel axis.
-//! Every output element is written once, independently of the others, in
-//! fixed chunks, so results never depend on the thread count.
+//! Merge ops of graph models (Keras `Add`, `Concatenate` on the channel axis),
+//! forward and backward.
+//!
+//! - `add_fwd`: element-wise sum of two or more same-shape tensors, added in
+//!   input order. Its backward passes `dy` unchanged to every input: a copy
+//!   (or a shared buffer) the executor makes, so there is no kernel for it.
+//! - `concat_channels_fwd` / `_bwd`: NHWC tensors `[pixels, c_i]` (pixels =
+//!   `n·h·w`) joined on the last axis into `[pixels, sum c_i]`, and the
+//!   gradient split back. Pure copies, exact.
+//!
+//! Work is cut into chunks of a fixed number of elements (whole pixels for
+//! the concatenation), each element computed independently, so results never
+//! depend on the thread count.
 
-use crate::par;
-use crate::vecops;
+use crate::{par, vecops};
 
 /// Elements per parallel chunk.
 const CHUNK: usize = 1 << 14;
 /// Below this many elements a pass runs serially.
 const PARALLEL_MIN: usize = 1 << 15;
 
-/// `y = x₀ + x₁ + … + x_{k-1}` elementwise, summed in input order
-/// (`((x₀ + x₁) + x₂) + …`). Every input has `y.len()` elements; `k >= 1`.
+/// `y = ((inputs[0] + inputs[1]) + inputs[2]) + ...`, element-wise, always in
+/// that order. Needs at least two inputs, each as long as `y`; `y` is fully
+/// overwritten.
 pub fn add_fwd(inputs: &[&[f32]], y: &mut [f32]) {
-    debug_assert!(!inputs.is_empty() && inputs.iter().all(|x| x.len() == y.len()), "add_fwd: input lengths");
-    par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, out| {
-        let at = i * CHUNK;
-        out.copy_from_slice(&inputs[0][at..at + out.len()]);
+    debug_assert!(inputs.len() >= 2, "add_fwd: {} inputs, expected >= 2", inputs.len());
+    debug_assert!(inputs.iter().all(|x| x.len() == y.len()), "add_fwd: input lengths differ from y's {}", y.len());
+    par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, y_chunk| {
+        let range = i * CHUNK..i * CHUNK + y_chunk.len();
+        y_chunk.copy_from_slice(&inputs[0][range.clone()]);
         for x in &inputs[1..] {
-            vecops::add_assign(out, &x[at..at + out.len()]);
+            vecops::add_assign(y_chunk, &x[range.clone()]);
         }
     });
 }
 
-/// Concatenation along the channel axis: `parts` are `(x, c)` with `x` of
-/// `pixels × c` values (NHWC, `pixels = n·h·w`); `y` has `pixels × Σc`
-/// values, each pixel's channels being the parts' channels in order.
+/// Pixels per chunk of a concatenation with `channels` channels in all.
+fn pixels_per_chunk(channels: usize) -> usize {
+    (CHUNK / channels.max(1)).max(1)
+}
+
+/// `y[p, off_i + j] = parts[i].0[p·c_i + j]`, where part `i` is `[pixels, c_i]`
+/// (`parts[i].1 = c_i`) and `off_i = c_0 + ... + c_{i-1}`: the parts joined on
+/// the channel axis. `y` is `[pixels, sum c_i]`, fully overwritten.
 pub fn concat_channels_fwd(pixels: usize, parts: &[(&[f32], usize)], y: &mut [f32]) {
-    let c_total: usize = parts.iter().map(|p| p.1).sum();
-    debug_assert_eq!(y.len(), pixels * c_total, "concat_channels_fwd: y");
-    debug_assert!(parts.iter().all(|(x, c)| x.len() == pixels * c), "concat_channels_fwd: parts");
-    let rows = (CHUNK / c_total.max(1)).max(1);
-    par::for_each_chunk_mut(y, rows * c_total, y.len() >= PARALLEL_MIN, |i, out| {
-        for (r, row) in out.chunks_exact_mut(c_total).enumerate() {
-            let p = i * rows + r;
-            let mut at = 0;
+    let channels: usize = parts.iter().map(|&(_, c)| c).sum();
+    debug_assert_eq!(y.len(), pixels * channels, "concat_channels_fwd: y");
+    debug_assert!(parts.iter().all(|&(x, c)| x.len() == pixels * c), "concat_channels_fwd: a part is not [{pixels}, c]");
+    let chunk_pixels = pixels_per_chunk(channels);
+    par::for_each_chunk_mut(y, chunk_pixels * channels, y.len() >= PARALLEL_MIN, |chunk, y_chunk| {
+        for (i, y_px) in y_chunk.chunks_exact_mut(channels).enumerate() {
+            let p = chunk * chunk_pixels + i;
+            let mut off = 0;
             for &(x, c) in parts {
-                row[at..at + c].copy_from_slice(&x[p * c..(p + 1) * c]);
-                at += c;
+                vecops::copy(&mut y_px[off..off + c], &x[p * c..(p + 1) * c]);
+                off += c;
             }
         }
     });
 }
 
-/// The backward of `concat_channels_fwd`: each part's slice of `dy`'s
-/// channels, written into that part's buffer (`pixels × c`, overwritten).
+/// The gradient of `concat_channels_fwd`: `parts[i].0[p·c_i + j] = dy[p, off_i + j]`
+/// for `dy` of `[pixels, sum c_i]`. Every part is fully overwritten.
 pub fn concat_channels_bwd(dy: &[f32], parts: &mut [(&mut [f32], usize)]) {
-    let c_total: usize = parts.iter().map(|p| p.1).sum();
-    let pixels = if c_total == 0 { 0 } else { dy.len() / c_total };
-    debug_assert_eq!(dy.len(), pixels * c_total, "concat_channels_bwd: dy");
-    let mut at = 0;
+    let channels: usize = parts.iter().map(|(_, c)| *c).sum();
+    let pixels = if channels == 0 { 0 } else { dy.len() / channels };
+    debug_assert_eq!(dy.len(), pixels * channels, "concat_channels_bwd: dy");
+    debug_assert!(parts.iter().all(|(dx, c)| dx.len() == pixels * *c), "concat_channels_bwd: a part is not [{pixels}, c]");
+    let chunk_pixels = pixels_per_chunk(channels);
+    let mut off = 0;
     for (dx, c) in parts.iter_mut() {
         let c = *c;
-        debug_assert_eq!(dx.len(), pixels * c, "concat_channels_bwd: part");
-        let rows = (CHUNK / c.max(1)).max(1);
-        let len = dx.len();
-        par::for_each_chunk_mut(dx, rows * c, len >= PARALLEL_MIN, |i, out| {
-            for (r, row) in out.chunks_exact_mut(c).enumerate() {
-                let p = i * rows + r;
-                row.copy_from_slice(&dy[p * c_total + at..p * c_total + at + c]);
-            }
-        });
-        at += c;
+        if c > 0 {
+            par::for_each_chunk_mut(dx, chunk_pixels * c, dy.len() >= PARALLEL_MIN, |chunk, dx_chunk| {
+                for (i, dx_px) in dx_chunk.chunks_exact_mut(c).enumerate() {
+                    let p = chunk * chunk_pixels + i;
+                    vecops::copy(dx_px, &dy[p * channels + off..p * channels + off + c]);
+                }
+            });
+        }
+        off += c;
     }
 }
 

@@ -1,11 +1,12 @@
 //! AveragePool2D and GlobalAveragePooling2D:
-//! `y(i, oh, ow, ch) = (1/count) · sum over the window of x(i, h, w, ch)`,
-//! where `count` is the number of input cells in the (clipped) window: padded
-//! cells are excluded from the sum and from the count, like TensorFlow.
+//! `y(i, oh, ow, ch) = (1/divisor) · sum over the window of x(i, h, w, ch)`,
+//! where the sum covers the input cells of the (clipped) window and the
+//! divisor counts them (TensorFlow), or with `count_include_pad` counts the
+//! window cells inside the padded input (PyTorch); see `Pool2dGeom`.
 //!
 //! The sum runs in window scan order from the first cell and is then
-//! multiplied by `1/count` (rounded to f32); the backward pass adds
-//! `dy · (1/count)` to every cell of the window, output by output.
+//! multiplied by `1/divisor` (rounded to f32); the backward pass adds
+//! `dy · (1/divisor)` to every input cell of the window, output by output.
 
 use super::{for_each_dx_image, for_each_out_row, Window};
 use crate::geom::Pool2dGeom;
@@ -26,7 +27,7 @@ pub fn avgpool2d_fwd(g: &Pool2dGeom, x: &[f32], y: &mut [f32]) {
             for off in cells {
                 vecops::add_assign(y_px, &x_img[off..off + c]);
             }
-            vecops::scale_assign(y_px, 1.0 / win.count() as f32);
+            vecops::scale_assign(y_px, 1.0 / win.divisor as f32);
         }
     });
 }
@@ -44,7 +45,7 @@ pub fn avgpool2d_bwd(g: &Pool2dGeom, dy: &[f32], dx: &mut [f32]) {
             for ow in 0..g.w_out {
                 let win = Window::of(g, oh, ow);
                 let dy_px = &dy_img[(oh * g.w_out + ow) * c..][..c];
-                let inv = 1.0 / win.count() as f32;
+                let inv = 1.0 / win.divisor as f32;
                 for off in win.cells(g) {
                     vecops::axpy(&mut dx_img[off..off + c], inv, dy_px);
                 }

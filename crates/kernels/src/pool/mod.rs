@@ -1,14 +1,17 @@
 //! 2-D pooling over NHWC tensors (MaxPool2D, AveragePool2D,
 //! GlobalAveragePooling2D), forward and backward, with TensorFlow/Keras
-//! padding semantics (output size from `geom::window_out_size`).
+//! padding semantics by default, PyTorch's as options (output size from
+//! `geom::window_axis`).
 //!
 //! Layouts (densely packed, see `Pool2dGeom`):
 //! - `x`, `dx`: `[n, h_in, w_in, c]`, element `(i, h, w, ch)` at `((i·h_in + h)·w_in + w)·c + ch`
 //! - `y`, `dy`, `argmax`: `[n, h_out, w_out, c]`
 //!
-//! Windows are clipped to the input: padded cells never take part (max
-//! pooling pads with -inf; average pooling divides by the number of input
-//! cells in the window, like TensorFlow, not by `k_h·k_w`). Each window is
+//! Windows are clipped to the input: padded cells never take part in a max
+//! (it pads with -inf) or a sum; an average divides by the number of input
+//! cells in the window, like TensorFlow, or with `count_include_pad` by the
+//! number of window cells inside the padded input, like PyTorch. PyTorch's
+//! `ceil_mode` only changes the output size (`geom::window_axis`). Each window is
 //! scanned in row-major order `(h, w)`, which fixes both the summation order and
 //! which of several equal maxima wins (the first).
 //!
@@ -52,33 +55,43 @@ fn parallel(g: &Pool2dGeom) -> bool {
     g.n * g.h_out * reads_per_out_row(g) >= PARALLEL_MIN_READS
 }
 
-/// The part of one window that lies inside the input: rows `h0..h1`, columns `w0..w1`.
+/// The part of one window that lies inside the input: rows `h0..h1`,
+/// columns `w0..w1`; and the divisor of an average over it.
 #[derive(Clone, Copy)]
 struct Window {
     h0: usize,
     h1: usize,
     w0: usize,
     w1: usize,
+    divisor: usize,
 }
 
 impl Window {
     #[inline]
     fn of(g: &Pool2dGeom, oh: usize, ow: usize) -> Self {
-        let (hs, ws) = (oh * g.stride_h, ow * g.stride_w);
-        // pad_top < k_h and pad_left < k_w (see `geom::window_out_size`), so
-        // windows are never empty.
+        // Explicit pads are smaller than the window (checked by the geometry)
+        // and every window starts inside the input or its leading padding
+        // (`geom::window_axis`), so windows are never empty.
+        let (h0, rows) = crate::taps::inside(oh, g.stride_h, g.pad_top, g.k_h, g.h_in);
+        let (w0, cols) = crate::taps::inside(ow, g.stride_w, g.pad_left, g.k_w, g.w_in);
+        debug_assert!(!rows.is_empty() && !cols.is_empty(), "{g:?}: window ({oh}, {ow}) is empty");
+        let divisor = if g.options.count_include_pad {
+            // Window cells inside the padded input, which ends `pad_bottom`
+            // (`pad_right`) cells after the input: in ceil mode the last
+            // window may reach past it. Windows start at or after its start.
+            let span = |start: isize, k: usize, end: usize| ((start + k as isize).min(end as isize) - start) as usize;
+            span(h0, g.k_h, g.h_in + g.pad_bottom) * span(w0, g.k_w, g.w_in + g.pad_right)
+        } else {
+            rows.len() * cols.len()
+        };
+        let (h0, w0) = (h0 + rows.start as isize, w0 + cols.start as isize);
         Self {
-            h0: hs.saturating_sub(g.pad_top),
-            h1: (hs + g.k_h - g.pad_top).min(g.h_in),
-            w0: ws.saturating_sub(g.pad_left),
-            w1: (ws + g.k_w - g.pad_left).min(g.w_in),
+            h0: h0 as usize,
+            h1: h0 as usize + rows.len(),
+            w0: w0 as usize,
+            w1: w0 as usize + cols.len(),
+            divisor,
         }
-    }
-
-    /// Number of input cells in the window.
-    #[inline]
-    fn count(&self) -> usize {
-        (self.h1 - self.h0) * (self.w1 - self.w0)
     }
 
     /// Offsets (within one image, in elements) of the window's cells'

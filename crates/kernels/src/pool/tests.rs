@@ -1,6 +1,6 @@
 //! Pooling against the f64 reference on awkward shapes, gradient checks, ties.
 
-use crate::geom::{Padding, Pool2dGeom};
+use crate::geom::{Padding, Pool2dGeom, PoolOptions};
 use crate::reference;
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
 use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
@@ -9,7 +9,27 @@ const HW: [(usize, usize); 7] = [(1, 1), (1, 3), (3, 5), (5, 7), (7, 3), (7, 7),
 const POOLS: [[usize; 2]; 3] = [[2, 2], [3, 3], [2, 3]];
 const STRIDES: [[usize; 2]; 5] = [[1, 1], [2, 2], [3, 3], [1, 2], [3, 2]];
 const CHANNELS: [usize; 6] = [1, 3, 4, 5, 8, 17];
-const PADDINGS: [Padding; 2] = [Padding::Valid, Padding::Same];
+const PADDINGS: [Padding; 4] = [
+    Padding::Valid,
+    Padding::Same,
+    Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 },
+    Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 },
+];
+/// Keras, PyTorch's defaults with padding (count_include_pad), ceil mode, both.
+const OPTIONS: [PoolOptions; 4] = [
+    PoolOptions { ceil_mode: false, count_include_pad: false },
+    PoolOptions { ceil_mode: false, count_include_pad: true },
+    PoolOptions { ceil_mode: true, count_include_pad: false },
+    PoolOptions { ceil_mode: true, count_include_pad: true },
+];
+
+/// Padded extent of each axis, `(h, w)` (0 for Keras' modes: they only fail when the pool exceeds the input).
+fn explicit_extra(padding: Padding) -> (usize, usize) {
+    match padding {
+        Padding::Explicit { top, bottom, left, right } => (top + bottom, left + right),
+        _ => (0, 0),
+    }
+}
 
 /// Every awkward geometry (valid ones only; invalid ones must be rejected).
 fn each_geometry(mut f: impl FnMut(Pool2dGeom, u64)) {
@@ -21,12 +41,14 @@ fn each_geometry(mut f: impl FnMut(Pool2dGeom, u64)) {
                     for &c in &CHANNELS {
                         seed += 1;
                         let n = if (seed + i as u64) % 2 == 0 { 1 } else { 3 };
-                        match Pool2dGeom::new([n, h, w, c], pool, strides, padding) {
+                        let options = OPTIONS[(seed / 2) as usize % OPTIONS.len()];
+                        let (extra_h, extra_w) = explicit_extra(padding);
+                        match Pool2dGeom::with_options([n, h, w, c], pool, strides, padding, options) {
                             Ok(g) => f(g, seed),
                             Err(e) => assert!(
-                                padding == Padding::Valid && (pool[0] > h || pool[1] > w),
+                                padding != Padding::Same && (pool[0] > h + extra_h || pool[1] > w + extra_w),
                                 "unexpected rejection of {:?}: {}",
-                                ([n, h, w, c], pool, strides, padding),
+                                ([n, h, w, c], pool, strides, padding, options),
                                 e.message
                             ),
                         }
@@ -76,6 +98,10 @@ crate::kernel_tests! {
         let msg = Pool2dGeom::new([1 << 16, 256, 256, 1], [2, 2], [2, 2], Padding::Valid).unwrap_err().message;
         assert!(msg.contains("input elements must be <= 4294967295"), "{msg}");
         assert!(Pool2dGeom::new([usize::MAX, 2, 2, 2], [1, 1], [1, 1], Padding::Valid).is_err());
+        let msg = Pool2dGeom::new([1, 3, 3, 2], [2, 3], [1, 1], Padding::Explicit { top: 1, bottom: 2, left: 0, right: 0 }).unwrap_err().message;
+        assert!(msg.contains("pool2d: padding bottom must be smaller than the pool size (2), got 2"), "{msg}");
+        let msg = Pool2dGeom::new([1, 3, 1, 2], [2, 3], [1, 1], Padding::Explicit { top: 0, bottom: 0, left: 0, right: 1 }).unwrap_err().message;
+        assert!(msg.contains("kernel width 3 is larger than the padded input width 2"), "{msg}");
     }
 
     fn maxpool2d_fwd_matches_reference_on_awkward_shapes() {
@@ -173,6 +199,79 @@ crate::kernel_tests! {
             let mut rng = TestRng::new(12);
             let x = rng.vec(g.x_len());
             let r = rng.vec(g.y_len());
+            let num = numeric_grad(&x, 1e-3, |xd| project(&reference::avgpool2d(&g, xd), &r));
+            let mut dx = nan_filled(g.x_len());
+            super::avgpool2d_bwd(&g, &r, &mut dx);
+            assert_grad_close(&dx, &num, 1e-5, 1e-6, &format!("avgpool2d_bwd gradcheck {g:?}"));
+        }
+    }
+
+    fn pool2d_ceil_mode_and_explicit_padding_match_pytorch() {
+        let out = |input: usize, k: usize, s: usize, pad: usize, ceil_mode: bool| {
+            let padding = Padding::Explicit { top: pad, bottom: pad, left: 0, right: 0 };
+            let options = PoolOptions { ceil_mode, count_include_pad: true };
+            let g = Pool2dGeom::with_options([1, input, 3, 1], [k, 1], [s, 1], padding, options).unwrap();
+            g.h_out
+        };
+        // torch.nn.MaxPool2d / AvgPool2d output sizes.
+        assert_eq!(out(5, 2, 2, 0, false), 2);
+        assert_eq!(out(5, 2, 2, 0, true), 3);
+        assert_eq!(out(112, 3, 2, 1, false), 56); // ResNet's stem max pool
+        assert_eq!(out(112, 3, 2, 0, true), 56); // GoogLeNet's pools
+        assert_eq!(out(6, 3, 2, 1, true), 4);
+        // ceil((5 + 2 - 2) / 2) + 1 = 4, but window 3 would start at 6 >= 5 + 1: dropped.
+        assert_eq!(out(5, 2, 2, 1, true), 3);
+        assert_eq!(out(5, 2, 2, 1, false), 3);
+        // Asymmetric pads: the output size sees both; pad_top is the offset.
+        let g = Pool2dGeom::new([1, 6, 7, 1], [3, 2], [2, 2], Padding::Explicit { top: 2, bottom: 0, left: 0, right: 1 }).unwrap();
+        assert_eq!((g.h_out, g.w_out, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right), (3, 4, 2, 0, 0, 1), "{g:?}");
+        // Keras defaults are unchanged by `new`.
+        assert_eq!(Pool2dGeom::new([1, 5, 5, 1], [2, 2], [2, 2], Padding::Valid).unwrap().options, PoolOptions::default());
+    }
+
+    fn avgpool2d_count_include_pad_matches_pytorch() {
+        // One row [1, 2, 3, 4], pool 3, stride 2, pad 1 on each side, ceil mode:
+        // windows [pad 1 2], [2 3 4], [4 pad | past the padding].
+        let padding = Padding::Explicit { top: 0, bottom: 0, left: 1, right: 1 };
+        let x = [1.0, 2.0, 3.0, 4.0];
+        // Window 0 holds x0 and x1, window 1 x1..x3, window 2 (ceil mode only) x3.
+        for (options, want, divisors) in [
+            (PoolOptions { ceil_mode: true, count_include_pad: true }, vec![1.0, 3.0, 2.0], vec![3.0, 3.0, 2.0]),
+            (PoolOptions { ceil_mode: true, count_include_pad: false }, vec![1.5, 3.0, 4.0], vec![2.0, 3.0, 1.0]),
+            (PoolOptions { ceil_mode: false, count_include_pad: true }, vec![1.0, 3.0], vec![3.0, 3.0]),
+        ] {
+            let g = Pool2dGeom::with_options([1, 1, 4, 1], [1, 3], [1, 2], padding, options).unwrap();
+            let mut y = nan_filled(g.y_len());
+            super::avgpool2d_fwd(&g, &x, &mut y);
+            assert_eq!(y, want, "{options:?}");
+            // Backward: each input receives dy / divisor of every window holding it.
+            let mut dx = nan_filled(4);
+            super::avgpool2d_bwd(&g, &vec![6.0; g.y_len()], &mut dx);
+            let share: Vec<f32> = divisors.iter().map(|d: &f32| 6.0 / d).collect();
+            let last = share.get(2).copied().unwrap_or(0.0);
+            assert_eq!(dx, vec![share[0], share[0] + share[1], share[1], share[1] + last], "{options:?}");
+        }
+        // Max pooling pads with -inf: an all-negative row still yields its own values.
+        let g = Pool2dGeom::with_options([1, 1, 4, 1], [1, 3], [1, 2], padding, OPTIONS[3]).unwrap();
+        let mut y = nan_filled(g.y_len());
+        super::maxpool2d_fwd(&g, &[-4.0, -3.0, -2.0, -1.0], &mut y, None);
+        assert_eq!(y, vec![-3.0, -1.0, -1.0]);
+    }
+
+    fn pool2d_options_gradcheck() {
+        for (shape, pool, strides, padding, options) in [
+            ([2, 5, 4, 3], [3, 3], [2, 2], Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }, OPTIONS[3]),
+            ([1, 6, 7, 5], [3, 2], [2, 3], Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 }, OPTIONS[1]),
+            ([3, 5, 5, 2], [2, 2], [2, 2], Padding::Valid, OPTIONS[2]),
+        ] {
+            let g = Pool2dGeom::with_options(shape, pool, strides, padding, options).unwrap();
+            let mut rng = TestRng::new(13);
+            let x = distinct_input(g.x_len(), &mut rng);
+            let r = rng.vec(g.y_len());
+            let num = numeric_grad(&x, 1e-4, |xd| project(&reference::maxpool2d(&g, xd), &r));
+            let mut dx = nan_filled(g.x_len());
+            super::maxpool2d_bwd_from_input(&g, &x, &r, &mut dx);
+            assert_grad_close(&dx, &num, 1e-6, 1e-7, &format!("maxpool2d_bwd gradcheck {g:?}"));
             let num = numeric_grad(&x, 1e-3, |xd| project(&reference::avgpool2d(&g, xd), &r));
             let mut dx = nan_filled(g.x_len());
             super::avgpool2d_bwd(&g, &r, &mut dx);

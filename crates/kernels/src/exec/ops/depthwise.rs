@@ -3,10 +3,10 @@
 //! output channel `c·multiplier + m`.
 
 use super::{kernel_and_bias_grads, slice, BufferKind, BwdIo, FwdIo, Op, Plan, Role, Shape3};
-use crate::depthwise::{self, DepthwiseGeom};
+use crate::depthwise;
+use crate::geom::{DepthwiseGeom, Padding};
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
-use crate::geom::Padding;
 use crate::optim::ParamRange;
 
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ impl Op for Depthwise {
         t
     }
     fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
-        Ok(depthwise::scratch_len(&self.geom(n)?))
+        Ok(self.geom(n)?.scratch_len())
     }
     fn forward_work(&self) -> f64 {
         (self.kernel[0] * self.kernel[1]) as f64 * self.output.size() as f64
