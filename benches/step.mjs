@@ -144,7 +144,7 @@ function watched(measure, attempts = 3) {
 function init(model, seed) {
   model.tensors.forEach((t, i) => {
     if (t.role === 'kernel') {
-      const out = model.layerShape(t.layer)[2];
+      const out = model.stepShape(t.step)[2];
       const limit = Math.sqrt(6 / (t.length / out + out));
       model.fillRandom(t, 'uniform', -limit, limit, seed, i);
     } else {
@@ -155,7 +155,7 @@ function init(model, seed) {
 
 /** A model of `layers`, initialised, with a batch of uniform [0, 1) inputs written into its input buffer. */
 function build(engine, input, layers) {
-  const model = CompiledModel.create(engine, { input, maxBatch: BATCH, layers });
+  const model = CompiledModel.create(engine, { input, maxBatch: BATCH, steps: layers });
   init(model, 7);
   const x = model.inputView(BATCH);
   let s = 12345;
@@ -243,7 +243,7 @@ function breakdown(engine, net) {
   let step = 0;
   for (let r = 0; r < rounds; r++) {
     sample(stepRuns, () => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 }));
-    sample(fwdRuns, () => model.forward(undefined, BATCH, { training: true }));
+    sample(fwdRuns, () => model.forward(undefined, BATCH, { training: true, keep: true }));
     for (let k = 0; k < head; k++) {
       sample(bwdRuns[k], () => model.backwardFrom(BATCH, head, dy, k, { training: true }));
       sample(copyRuns[k], () => model.activation(k, BATCH));

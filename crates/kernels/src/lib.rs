@@ -26,7 +26,6 @@ pub mod image;
 pub mod loss;
 pub mod merge;
 pub mod optim;
-pub mod pad;
 pub mod par;
 pub mod pool;
 pub mod reference;

@@ -21,7 +21,7 @@ export {
   type StepStats,
   type StepInput,
 } from './exec/compiled-model.js';
-export { StepKind } from './exec/abi.js';
+export { StepKind, EXECUTOR_ABI } from './exec/abi.js';
 export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
 export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
 export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
@@ -76,3 +76,5 @@ export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type Augm
 export type { ImageBatch, ImageBatchTransformer } from './data/transform.js';
 export { mnistDataset, MNIST_CLASS_NAMES, type MnistDatasetOptions } from './data/mnist-dataset.js';
 export { mnistNetLayers, breakhisNetLayers } from './presets.js';
+export * as applications from './applications/index.js';
+export type { Topology as ModelConfig } from './io/model-file.js';

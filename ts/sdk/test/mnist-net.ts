@@ -15,7 +15,7 @@ export const mnistLayers: StepDescription[] = [
 export function glorotInit(model: CompiledModel, seed: number): void {
   model.tensors.forEach((t, i) => {
     if (t.role === 'kernel') {
-      const [fanIn, fanOut] = fans(model, t.layer, t.length);
+      const [fanIn, fanOut] = fans(model, t.step, t.length);
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       model.fillRandom(t, 'uniform', -limit, limit, seed, i);
     } else {
@@ -25,6 +25,6 @@ export function glorotInit(model: CompiledModel, seed: number): void {
 }
 
 function fans(model: CompiledModel, layer: number, length: number): [number, number] {
-  const out = model.layerShape(layer)[2];
+  const out = model.stepShape(layer)[2];
   return [length / out, out];
 }

@@ -12,7 +12,7 @@ function batchOf(data: MnistData['train'], start: number, n: number) {
 
 async function train(mnist: MnistData, threads: number, steps: number) {
   const engine = await Engine.create({ threads });
-  const model = CompiledModel.create(engine, { input: [28, 28, 1], maxBatch: BATCH, layers: mnistLayers });
+  const model = CompiledModel.create(engine, { input: [28, 28, 1], maxBatch: BATCH, steps: mnistLayers });
   glorotInit(model, 42);
   model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
   const losses: number[] = [];

@@ -51,18 +51,6 @@ pub fn relu_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     map2(y, dy, dx, |yv, d| if yv > 0.0 { d } else { 0.0 });
 }
 
-/// Bounded ReLU (ReLU6 with `max = 6`, Keras' `ReLU(max_value)`): `y = min(max(x, 0), max)`.
-pub fn relu_max_fwd(max: f32, x: &[f32], y: &mut [f32]) {
-    map1(x, y, |v| if v > 0.0 { v.min(max) } else { 0.0 });
-}
-
-/// Bounded ReLU backward from the output: `dx = dy` where `0 < y < max`
-/// (exactly where `0 < x < max`), else 0: PyTorch's hardtanh convention at
-/// both kinks.
-pub fn relu_max_bwd(max: f32, y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    map2(y, dy, dx, |yv, d| if yv > 0.0 && yv < max { d } else { 0.0 });
-}
-
 /// LeakyReLU: `y = x` if `x > 0`, else `alpha · x` (Keras' `negative_slope`, default 0.3).
 pub fn leaky_relu_fwd(alpha: f32, x: &[f32], y: &mut [f32]) {
     map1(x, y, |v| if v > 0.0 { v } else { alpha * v });

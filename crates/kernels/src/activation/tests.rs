@@ -126,35 +126,3 @@ crate::kernel_tests! {
         assert!(SoftmaxGeom::new(0, 3).unwrap_err().message.contains("rows must be >= 1, got 0"));
     }
 }
-
-pub mod bounded {
-    use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
-    use crate::selftest::util::{assert_bits_eq, nan_filled, TestRng};
-
-    crate::kernel_tests! {
-        fn relu_max_matches_its_definition_and_gradient() {
-            for (k, &len) in [1usize, 3, 4, 5, 7, 17, 40_000].iter().enumerate() {
-                let mut rng = TestRng::new(900 + k as u64);
-                // In [-8, 8), away from the kinks at 0 and 6.
-                let x: Vec<f32> = rng.vec(len).iter().map(|v| v * 8.0).map(|v: f32| if v.abs() < 0.05 || (v - 6.0).abs() < 0.05 { 1.0 } else { v }).collect();
-                let mut y = nan_filled(len);
-                super::super::relu_max_fwd(6.0, &x, &mut y);
-                let want: Vec<f32> = x.iter().map(|&v| v.clamp(0.0, 6.0)).collect();
-                assert_bits_eq(&y, &want, &format!("relu_max_fwd len={len}"));
-                let dy = rng.vec(len);
-                let mut dx = nan_filled(len);
-                super::super::relu_max_bwd(6.0, &y, &dy, &mut dx);
-                if len <= 64 {
-                    let numeric = numeric_grad(&x, 1e-3, |xs| {
-                        let y: Vec<f64> = xs.iter().map(|&v| v.clamp(0.0, 6.0)).collect();
-                        project(&y, &dy)
-                    });
-                    assert_grad_close(&dx, &numeric, 1e-6, 1e-6, &format!("relu_max_bwd len={len}"));
-                } else {
-                    let want: Vec<f32> = x.iter().zip(&dy).map(|(&v, &d)| if v > 0.0 && v < 6.0 { d } else { 0.0 }).collect();
-                    assert_bits_eq(&dx, &want, &format!("relu_max_bwd len={len}"));
-                }
-            }
-        }
-    }
-}

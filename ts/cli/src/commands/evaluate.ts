@@ -2,7 +2,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { Sequential, formatClassificationReport, type ClassificationReport } from '@lite-cnn/sdk';
+import { Model, Sequential, formatClassificationReport, type ClassificationReport } from '@lite-cnn/sdk';
 import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
@@ -81,7 +81,7 @@ export function registerEvaluate(program: Command): void {
       if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await Sequential.load(opts.model, { engine });
+      const model = await Model.load(opts.model, { engine });
       checkThresholdOption(model, opts.threshold, opts.model);
       const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
       const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;

@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
-  featureMaps, gradCam, heatmapToRgba, normalizeMax, overlay, resizeBilinear, Sequential, writeFileAtomic,
+  featureMaps, gradCam, heatmapToRgba, normalizeMax, overlay, resizeBilinear, Model, Sequential, writeFileAtomic,
   type ColormapName, type FeatureMaps, type GradCamMap,
 } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
@@ -71,7 +71,7 @@ export function registerExplain(program: Command): void {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
       try {
-        const model = await Sequential.load(opts.model, { engine });
+        const model = await Model.load(opts.model, { engine });
         const layer = resolveLayer(model, opts.layer);
         const forced = resolveClass(model, opts.class);
         const names = classNames(model);

@@ -1,6 +1,6 @@
 /** `lite-cnn predict`: class probabilities of image files under a model file. */
 import { Command } from 'commander';
-import { Sequential } from '@lite-cnn/sdk';
+import { Model, Sequential } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { startEngine } from '../engine.js';
 import { checkThresholdOption } from '../model/load.js';
@@ -27,7 +27,7 @@ export function registerPredict(program: Command): void {
     .action(async (images: string[], opts: PredictOptions) => {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await Sequential.load(opts.model, { engine });
+      const model = await Model.load(opts.model, { engine });
       checkThresholdOption(model, opts.threshold, opts.model);
       const data = await imageFilesDataset(images, model);
       const probs = await model.predict(data);

@@ -1,6 +1,6 @@
 /** `lite-cnn summary`: the Keras-style table of a preset, an architecture file or a model file. */
 import { Command, Option } from 'commander';
-import type { Sequential } from '@lite-cnn/sdk';
+import type { Model, Sequential } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 import { architectureOf, buildModel, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { loadModel } from '../model/load.js';
@@ -25,7 +25,7 @@ export function registerSummary(program: Command): void {
       if ((opts.preset === undefined) === (opts.model === undefined)) throw new UsageError('give exactly one of --preset NAME or --model FILE');
       const out = makeOutput(opts);
       const engine = await startEngine(1);
-      let model: Sequential;
+      let model: Model;
       if (opts.preset !== undefined) {
         const p = PRESETS[opts.preset];
         model = buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });

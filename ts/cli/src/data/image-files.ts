@@ -3,9 +3,9 @@
  * resized by the SDK (squash, as training's default), then preprocessed as
  * the model file says by the SDK's wasm transformer.
  */
-import { decodeImages, defaultEngine, ImageDataset, WasmImageTransformer, type Sequential } from '@lite-cnn/sdk';
+import { decodeImages, defaultEngine, ImageDataset, WasmImageTransformer, type Model, Sequential } from '@lite-cnn/sdk';
 
-export async function imageFilesDataset(paths: readonly string[], model: Sequential): Promise<ImageDataset> {
+export async function imageFilesDataset(paths: readonly string[], model: Model): Promise<ImageDataset> {
   const shape = model.inputShape;
   const decoded = await decodeImages(paths, { shape, onBadImage: 'fail' });
   const engine = await defaultEngine();

@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { DataError, decodeImage, decodeImages, defaultEngine, WasmImageTransformer, type Sequential, type TensorLike } from '@lite-cnn/sdk';
+import { DataError, decodeImage, decodeImages, defaultEngine, WasmImageTransformer, type Model, Sequential, type TensorLike } from '@lite-cnn/sdk';
 
 /** The longer side of an overlay: larger originals are drawn scaled down to this. */
 export const MAX_SIDE = 4096;
@@ -25,7 +25,7 @@ export interface ModelInputs {
 }
 
 /** Every file decoded to the model's input size up front, so an unreadable file fails before anything is written. */
-export async function decodeForModel(paths: readonly string[], model: Sequential): Promise<ModelInputs> {
+export async function decodeForModel(paths: readonly string[], model: Model): Promise<ModelInputs> {
   const shape = model.inputShape;
   const per = shape[0] * shape[1] * shape[2];
   const { images } = await decodeImages(paths, { shape, onBadImage: 'fail' });

@@ -4,7 +4,7 @@
  * feature maps are drawn, and the output file names.
  */
 import { basename, extname } from 'node:path';
-import type { Sequential } from '@lite-cnn/sdk';
+import type { Model, Sequential } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 
 export interface LayerInfo {
@@ -15,7 +15,7 @@ export interface LayerInfo {
   shape: [number, number, number];
 }
 
-export function layerInfos(model: Sequential): LayerInfo[] {
+export function layerInfos(model: Model): LayerInfo[] {
   const shapes = model.plan().shapes;
   return model.layers.map((l, index) => ({ index, name: l.name, kind: l.kind, shape: [...shapes[index]!] as [number, number, number] }));
 }
@@ -25,11 +25,11 @@ function describe(l: LayerInfo): string {
 }
 
 /** Layers with a spatial output (h·w > 1): what Grad-CAM can localize on. */
-export function spatialLayers(model: Sequential): LayerInfo[] {
+export function spatialLayers(model: Model): LayerInfo[] {
   return layerInfos(model).filter((l) => l.shape[0] * l.shape[1] > 1);
 }
 
-export function convLayers(model: Sequential): LayerInfo[] {
+export function convLayers(model: Model): LayerInfo[] {
   return layerInfos(model).filter((l) => l.kind === 'Conv2D');
 }
 
@@ -39,7 +39,7 @@ export function convLayers(model: Sequential): LayerInfo[] {
  * (the output of the last convolution block, its activation and pooling
  * included).
  */
-export function resolveLayer(model: Sequential, layer: string | undefined): LayerInfo {
+export function resolveLayer(model: Model, layer: string | undefined): LayerInfo {
   const spatial = spatialLayers(model);
   const usable = spatial.length ? spatial.map(describe).join(', ') : '(none: the model has no layer with a spatial output)';
   if (layer === undefined) {
@@ -57,13 +57,13 @@ export function resolveLayer(model: Sequential, layer: string | undefined): Laye
 }
 
 /** The model's class names, or `0`, `1`, ... when its file has none. */
-export function classNames(model: Sequential): string[] {
+export function classNames(model: Model): string[] {
   const stored = model.metadata.classNames;
   return stored && stored.length === model.classes ? [...stored] : Array.from({ length: model.classes }, (_, i) => String(i));
 }
 
 /** `--class`: a class name, else an index; undefined explains each image's predicted class. */
-export function resolveClass(model: Sequential, spec: string | undefined): number | undefined {
+export function resolveClass(model: Model, spec: string | undefined): number | undefined {
   if (spec === undefined) return undefined;
   const names = classNames(model);
   const byName = names.indexOf(spec);

@@ -5,7 +5,7 @@
  * decision (probability >= 0.5) and, when the model file stores a decision
  * threshold or one is given, at that threshold too.
  */
-import { classificationReport, classScores, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Sequential } from '@lite-cnn/sdk';
+import { classificationReport, classScores, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Model, Sequential } from '@lite-cnn/sdk';
 
 /** A decision threshold on the positive class and where it came from. */
 export interface OperatingPoint {
@@ -60,7 +60,7 @@ function reportOf(labels: Uint32Array, probs: Float32Array, outputs: number, cla
   return classificationReport(labels, probs, { classes, ...names, threshold, positiveClass: opts.positiveClass ?? 1 });
 }
 
-export async function evaluateModel(model: Sequential, data: Dataset, opts: { batchSize: number; classNames: readonly string[] | null; threshold?: number }): Promise<Evaluation> {
+export async function evaluateModel(model: Model, data: Dataset, opts: { batchSize: number; classNames: readonly string[] | null; threshold?: number }): Promise<Evaluation> {
   const labels = data.labels();
   if (!labels) throw new Error('evaluate: the data has no labels');
   // Speed is steady-state inference per image. The loss pass runs first: it

@@ -5,7 +5,7 @@
  * reaches R. It is stored in the model file (`metadata.threshold`), which
  * `predict`, `evaluate` and the SDK's `predictClasses` then use.
  */
-import { ConfigError, thresholdForRecall, type Dataset, type RecallThreshold, type Sequential } from '@lite-cnn/sdk';
+import { ConfigError, thresholdForRecall, type Dataset, type RecallThreshold, type Model, Sequential } from '@lite-cnn/sdk';
 import { positiveScores } from './evaluation.js';
 
 export interface OperatingPointOptions {
@@ -15,7 +15,7 @@ export interface OperatingPointOptions {
 }
 
 /** The positive class's index; checks it exists and the model is binary. */
-export function positiveClassIndex(model: Sequential, classNames: readonly string[], positive: string): number {
+export function positiveClassIndex(model: Model, classNames: readonly string[], positive: string): number {
   if (model.classes !== 2) {
     throw new ConfigError(`--target-recall needs a binary model (2 classes), but this one has ${model.classes} classes (${classNames.join(', ')})`);
   }
@@ -35,7 +35,7 @@ export interface ChosenThreshold extends RecallThreshold {
 }
 
 /** Chooses the threshold on `val` and stores it in `model.metadata` (the caller saves the file). */
-export async function chooseThreshold(model: Sequential, val: Dataset, opts: { positiveClass: number; targetRecall: number; batchSize: number }): Promise<ChosenThreshold> {
+export async function chooseThreshold(model: Model, val: Dataset, opts: { positiveClass: number; targetRecall: number; batchSize: number }): Promise<ChosenThreshold> {
   const labels = val.labels();
   if (!labels) throw new ConfigError('--target-recall: the validation data has no labels');
   const probs = await model.predict(val, { batchSize: opts.batchSize });

@@ -3,10 +3,10 @@
  * topology plus the training defaults the study used; every default can be
  * overridden on the command line.
  */
-import { breakhisNetLayers, mnistNetLayers, type AnyLayer, type OptimizerName } from '@lite-cnn/sdk';
+import { applications, breakhisNetLayers, mnistNetLayers, type AnyLayer, type Model, type OptimizerName } from '@lite-cnn/sdk';
 
-export type PresetName = 'mnist' | 'breakhis';
-export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis'];
+export type PresetName = 'mnist' | 'breakhis' | 'resnet18' | 'mobilenetv2';
+export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis', 'resnet18', 'mobilenetv2'];
 
 export interface Recipe {
   optimizer: OptimizerName;
@@ -28,8 +28,8 @@ export interface Preset {
   name: PresetName;
   description: string;
   recipe: Recipe;
-  /** A fresh copy of the layers (layers belong to one model). */
-  layers(): AnyLayer[];
+  /** A fresh copy of the layers of a chain, or a fresh graph model (layers belong to one model). */
+  layers(): AnyLayer[] | Model;
 }
 
 const mnist: Preset = {
@@ -75,4 +75,35 @@ const breakhis: Preset = {
   layers: () => breakhisNetLayers({ batchNormMomentum: 0.9 }),
 };
 
-export const PRESETS: Readonly<Record<PresetName, Preset>> = { mnist, breakhis };
+/**
+ * torchvision's ResNet-18 and MobileNetV2 trained from scratch on an image
+ * folder, with a 2-class head (binary histology, like the breakhis preset;
+ * other class counts: --model arch.json from `model.getConfig()`, or the
+ * SDK). The study's recipe otherwise, with per-channel standardization.
+ */
+function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applications.resnet18, description: string): Preset {
+  return {
+    name,
+    description,
+    recipe: {
+      optimizer: 'adam',
+      learningRate: 0.001,
+      batchSize: 32,
+      epochs: 10,
+      l2: null,
+      classWeight: 'balanced',
+      augment: true,
+      preprocess: 'standardize',
+      inputShape: [224, 224, 3],
+      defaultData: null,
+    },
+    layers: () => make({ inputShape: [224, 224, 3], classes: 2 }),
+  };
+}
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = {
+  mnist,
+  breakhis,
+  resnet18: torchvisionPreset('resnet18', applications.resnet18, "torchvision's ResNet-18 (11.2M parameters with a 2-class head), from scratch"),
+  mobilenetv2: torchvisionPreset('mobilenetv2', applications.mobilenetV2, "torchvision's MobileNetV2 (2.2M parameters with a 2-class head), from scratch"),
+};

@@ -10,7 +10,7 @@
  *   Ctrl-C is never saved: resuming redoes it from its start.
  */
 import { readFile } from 'node:fs/promises';
-import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
+import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Model, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 import type { Interrupt } from './interrupt.js';
 
@@ -37,7 +37,7 @@ export function withRunState(bytes: Uint8Array, state: RunState): Uint8Array {
   return encodeSafetensors(tensors, { ...file.metadata, [RUN_KEY]: JSON.stringify(state) });
 }
 
-export async function readLastCheckpoint(path: string, engine: Engine): Promise<{ model: Sequential; state: RunState }> {
+export async function readLastCheckpoint(path: string, engine: Engine): Promise<{ model: Model; state: RunState }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -54,7 +54,7 @@ export async function readLastCheckpoint(path: string, engine: Engine): Promise<
   if (!state || !Number.isSafeInteger(state.epochsCompleted) || state.epochsCompleted < 0 || !Number.isSafeInteger(state.step)) {
     throw new RunError(`${path}: no valid '${RUN_KEY}' entry in its metadata; it was not written by lite-cnn train`);
   }
-  const model = await Sequential.fromBytes(bytes, { engine, name: path });
+  const model = await Model.fromBytes(bytes, { engine, name: path });
   if (model.step !== state.step) throw new RunError(`${path}: the optimizer state is at step ${model.step}, the run state says ${state.step}`);
   return { model, state };
 }

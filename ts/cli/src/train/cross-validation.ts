@@ -21,7 +21,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ProgressLogger, Sequential, writeFileAtomic, type Callback, type ProgressEvent } from '@lite-cnn/sdk';
+import { ProgressLogger, Model, Sequential, writeFileAtomic, type Callback, type ProgressEvent } from '@lite-cnn/sdk';
 import { foldAssignments, folderDatasets, imageShape, openFolder } from '../data/folder-source.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
@@ -210,7 +210,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       await history.flush();
       if (interrupt.signal !== undefined) break;
 
-      const bestModel = await Sequential.load(fileOf(RUN_FILES.best), { engine }).catch(() => model);
+      const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine }).catch(() => model);
       let threshold: number | null = null;
       if (o.operatingPoint && data.val && pos !== null) {
         const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });

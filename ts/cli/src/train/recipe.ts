@@ -1,5 +1,5 @@
 /** The training recipe as SDK objects: optimizer, loss, learning-rate schedule. */
-import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Dataset, type FitArgs, type Optimizer, type Sequential } from '@lite-cnn/sdk';
+import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Dataset, type FitArgs, type Optimizer, type Model, Sequential } from '@lite-cnn/sdk';
 import type { TrainOptions } from './options.js';
 
 export function makeOptimizer(o: TrainOptions): Optimizer {
@@ -14,11 +14,11 @@ export function makeOptimizer(o: TrainOptions): Optimizer {
 }
 
 /** One sigmoid unit trains with binary cross-entropy, a softmax layer with sparse categorical cross-entropy. */
-export function lossFor(model: Sequential): 'binaryCrossentropy' | 'sparseCategoricalCrossentropy' {
+export function lossFor(model: Model): 'binaryCrossentropy' | 'sparseCategoricalCrossentropy' {
   return model.outputShape[2] === 1 ? 'binaryCrossentropy' : 'sparseCategoricalCrossentropy';
 }
 
-export function compileModel(model: Sequential, o: TrainOptions): void {
+export function compileModel(model: Model, o: TrainOptions): void {
   model.compile({ optimizer: makeOptimizer(o), loss: lossFor(model), metrics: ['accuracy'] });
 }
 

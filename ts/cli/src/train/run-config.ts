@@ -4,7 +4,7 @@
  * model topology — and what `--resume` reads back.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Sequential } from '@lite-cnn/sdk';
+import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Model, Sequential } from '@lite-cnn/sdk';
 import { describeEngine } from '../engine.js';
 import { cliVersion, sdkVersion } from '../versions.js';
 import { describeRegularizer } from './describe.js';
@@ -32,7 +32,7 @@ export interface RunConfig {
 }
 
 /** The config.json of a new run (plain training or cross-validation): what it needs to be reproduced. */
-export function newRunConfig(args: { argv: string[]; engine: Engine; options: TrainOptions; data: RunConfig['data']; model: Sequential }): RunConfig {
+export function newRunConfig(args: { argv: string[]; engine: Engine; options: TrainOptions; data: RunConfig['data']; model: Model }): RunConfig {
   const { model } = args;
   const reg = model.plan().regularizer;
   return {

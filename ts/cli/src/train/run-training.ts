@@ -4,7 +4,7 @@
  * validation and test evaluation, the report and summary.json.
  */
 import { basename } from 'node:path';
-import { ConfigError, ProgressLogger, Sequential, type Callback, type ClassificationReport, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import { ConfigError, ProgressLogger, Model, Sequential, type Callback, type ClassificationReport, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
@@ -35,14 +35,14 @@ export interface TrainContext {
 }
 
 interface Prepared {
-  model: Sequential;
+  model: Model;
   data: TrainingData;
   config: RunConfig;
   start: RunState;
   history: HistoryRow[];
 }
 
-export async function modelFor(o: TrainOptions, engine: Engine): Promise<Sequential> {
+export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> {
   if (o.preset !== null) {
     const preset = PRESETS[o.preset];
     const arch = withKernelRegularizer(architectureOf(preset.name, preset.layers()), regularizer(o.l2));
@@ -94,7 +94,7 @@ function metrics(m: Record<string, number>): Metrics {
 }
 
 /** The positive class of a binary model: --positive (checked), else class 1; null for multi-class models. */
-export function positiveIndex(o: TrainOptions, model: Sequential, classNames: readonly string[]): number | null {
+export function positiveIndex(o: TrainOptions, model: Model, classNames: readonly string[]): number | null {
   if (o.positive) return positiveClassIndex(model, classNames, o.positive);
   return model.classes === 2 ? 1 : null;
 }
@@ -193,7 +193,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   }
 
   // The final numbers are those of the best model (Keras' restoreBestWeights), read back from its file.
-  const bestModel = await Sequential.load(file('best'), { engine: ctx.engine }).catch(() => model);
+  const bestModel = await Model.load(file('best'), { engine: ctx.engine }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
   summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
   const pos = positiveIndex(o, bestModel, data.classNames);

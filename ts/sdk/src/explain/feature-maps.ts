@@ -34,7 +34,7 @@ export async function featureMaps(model: Model, input: TensorLike, layer: string
       data.set(chunk.x, chunk.start * per);
       return;
     }
-    compiled.forward(chunk.x, chunk.size);
+    compiled.forward(chunk.x, chunk.size, { keep: true });
     data.set(compiled.activation(step, chunk.size), chunk.start * per);
   });
   return { layer: ref, shape: [n, h, w, c], data };

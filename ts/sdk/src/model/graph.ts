@@ -18,7 +18,7 @@ function single(t: SymbolicTensor | readonly SymbolicTensor[], what: string, whe
 
 /** `conv2d`, `batch_normalization`, ...: the default name of a layer kind. */
 export function defaultLayerName(kind: string): string {
-  return kind.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return kind.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 /** Names an unnamed layer `<kind>_<n>` (first free n), and rejects a name used twice. */

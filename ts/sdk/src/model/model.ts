@@ -431,16 +431,46 @@ export class Model implements TrainingModel {
 
   /** Rebuilds a model from `toBytes()` output (any lite-cnn model file), validating every part of the file. */
   static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Model> {
-    return Model.restore(bytes, opts, (layers, topology, options) => {
-      const x = input({ shape: topology.inputShape ?? layers[0]?.getConfig().inputShape ?? [] });
-      const inbound = topology.inbound ?? layers.map((_, i) => [i - 1]);
-      const outs: SymbolicTensor[] = [];
-      layers.forEach((layer, i) => {
-        const reads = inbound[i] ?? [];
-        outs.push(layer.apply(reads.map((j) => (j < 0 ? x : outs[j]!))));
-      });
-      return new Model({ inputs: x, outputs: outs.at(-1)!, ...options });
+    return Model.restore(bytes, opts, (layers, topology, options) => Model.fromLayers(layers, topology, options));
+  }
+
+  /**
+   * The model's configuration (Keras' `get_config`): layer configs in
+   * topological order, what each reads (`inbound`, -1 for the input), the
+   * input shape and the trainable flags. `Model.fromConfig` rebuilds it.
+   */
+  getConfig(): Topology {
+    return this.topology();
+  }
+
+  /** A model from `getConfig()` output or an architecture file (weights freshly initialized); a missing `inbound` is a chain. */
+  static fromConfig(config: Topology, options: ModelOptions = {}): Model {
+    const layers = config.layers.map((c, i) => {
+      try {
+        const layer = layerFromConfig(c);
+        layer.trainable = config.trainable?.[i] ?? true;
+        return layer;
+      } catch (cause) {
+        throw new ConfigError(`layer ${i} (${c.kind}): ${(cause as Error).message}`, { cause });
+      }
     });
+    return Model.fromLayers(layers, config, { name: config.name, seed: config.seed, ...options });
+  }
+
+  /** Applies `layers` as `topology.inbound` says (a chain when absent) to a new input. */
+  private static fromLayers(layers: AnyLayer[], topology: Pick<Topology, 'inbound' | 'inputShape'>, options: ModelOptions): Model {
+    const shape = topology.inputShape ?? layers[0]?.getConfig().inputShape;
+    if (!shape) throw new ShapeError('the model needs an input shape (inputShape, or on its first layer)');
+    const x = input({ shape });
+    const inbound = topology.inbound ?? layers.map((_, i) => [i - 1]);
+    if (inbound.length !== layers.length) throw new ConfigError(`inbound lists ${inbound.length} layers, the model has ${layers.length}`);
+    const outs: SymbolicTensor[] = [];
+    layers.forEach((layer, i) => {
+      const reads = inbound[i]!;
+      if (reads.some((j) => !Number.isInteger(j) || j < -1 || j >= i)) throw new ConfigError(`${layer.describe(i)}: inbound ${JSON.stringify(reads)} must name earlier layers or the input (-1)`);
+      outs.push(layer.apply(reads.map((j) => (j < 0 ? x : outs[j]!))));
+    });
+    return new Model({ inputs: x, outputs: outs.at(-1)!, ...options });
   }
 
   /** The topology as saved: layer configs, what each reads, the input shape and the trainable flags. */
