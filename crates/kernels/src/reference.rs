@@ -540,6 +540,11 @@ pub fn relu(x: &[f64]) -> Vec<f64> {
     x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect()
 }
 
+/// `min(max(x, 0), max)`, with +0 for every `x <= 0` (as `relu`).
+pub fn relu_max(max: f64, x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| if v > 0.0 { v.min(max) } else { 0.0 }).collect()
+}
+
 pub fn leaky_relu(alpha: f64, x: &[f64]) -> Vec<f64> {
     x.iter().map(|&v| if v > 0.0 { v } else { alpha * v }).collect()
 }
