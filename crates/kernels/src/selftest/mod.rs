@@ -44,6 +44,7 @@ pub fn all() -> Vec<Case> {
         crate::batchnorm::tests::CASES,
         crate::activation::tests::CASES,
         crate::merge::tests::CASES,
+        crate::pad2d::tests::CASES,
         crate::dropout::tests::CASES,
         crate::rng::tests::CASES,
         crate::exec::tests::CASES,
