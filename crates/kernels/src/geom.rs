@@ -524,6 +524,47 @@ impl Pool2dGeom {
     }
 }
 
+/// Zero padding of an NHWC tensor (Keras `ZeroPadding2D`, PyTorch
+/// `ZeroPad2d`): input `[n, h_in, w_in, c]`, output `[n, h_out, w_out, c]`
+/// with `h_out = top + h_in + bottom` and `w_out = left + w_in + right`;
+/// `y[i, top + h, left + w, ch] = x[i, h, w, ch]`, every other `y` element 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pad2dGeom {
+    pub n: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c: usize,
+    pub top: usize,
+    pub bottom: usize,
+    pub left: usize,
+    pub right: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+}
+
+impl Pad2dGeom {
+    /// Validates `input = [n, h_in, w_in, c]` (all >= 1) and
+    /// `pads = [[top, bottom], [left, right]]` (Keras' `padding`; any >= 0),
+    /// and that the output fits in memory.
+    pub fn new(input: [usize; 4], pads: [[usize; 2]; 2]) -> Result<Self, KernelError> {
+        let [n, h_in, w_in, c] = input;
+        let [[top, bottom], [left, right]] = pads;
+        require_positive("pad2d", &[("n", n), ("h_in", h_in), ("w_in", w_in), ("c", c)])?;
+        let overflow = || KernelError::geometry(format!("pad2d: output size overflows (input {input:?}, pads {pads:?})"));
+        let h_out = h_in.checked_add(top).and_then(|v| v.checked_add(bottom)).ok_or_else(overflow)?;
+        let w_out = w_in.checked_add(left).and_then(|v| v.checked_add(right)).ok_or_else(overflow)?;
+        let g = Self { n, h_in, w_in, c, top, bottom, left, right, h_out, w_out };
+        require_fits("pad2d", &[("x", input), ("y", [n, h_out, w_out, c])], &g)?;
+        Ok(g)
+    }
+    pub fn x_len(&self) -> usize {
+        self.n * self.h_in * self.w_in * self.c
+    }
+    pub fn y_len(&self) -> usize {
+        self.n * self.h_out * self.w_out * self.c
+    }
+}
+
 /// Per-channel normalisation of an NHWC tensor `[n, h, w, c]`, seen as
 /// `rows = n · h · w` rows of `c` channels (a dense `[n, c]` input is
 /// `h = w = 1`).

@@ -26,6 +26,7 @@ pub mod image;
 pub mod loss;
 pub mod merge;
 pub mod optim;
+pub mod pad2d;
 pub mod par;
 pub mod pool;
 pub mod reference;

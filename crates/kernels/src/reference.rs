@@ -26,7 +26,7 @@ pub fn gemm_abs(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], bias: Option
     gemm(m, k, n, &abs_a, &abs_b, abs_bias.as_deref())
 }
 
-use crate::geom::{Conv2dGeom, DepthwiseGeom};
+use crate::geom::{Conv2dGeom, DepthwiseGeom, Pad2dGeom};
 
 /// The spatial part of a convolution's geometry: what `window_taps` walks.
 struct Spatial {
@@ -194,6 +194,21 @@ pub fn depthwise_bwd_weight<T: Copy + Into<f64>>(g: &DepthwiseGeom, x: &[T], dy:
         }
     });
     (dw, column_sums(co_n, dy))
+}
+
+/// Zero padding (see `Pad2dGeom`), in f64.
+pub fn pad2d(g: &Pad2dGeom, x: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; g.y_len()];
+    for i in 0..g.n {
+        for h in 0..g.h_in {
+            for w in 0..g.w_in {
+                for ch in 0..g.c {
+                    y[((i * g.h_out + g.top + h) * g.w_out + g.left + w) * g.c + ch] = x[((i * g.h_in + h) * g.w_in + w) * g.c + ch];
+                }
+            }
+        }
+    }
+    y
 }
 
 /// Element-wise sum of same-length tensors, in f64.
@@ -538,6 +553,11 @@ pub fn batchnorm_infer(
 
 pub fn relu(x: &[f64]) -> Vec<f64> {
     x.iter().map(|&v| if v > 0.0 { v } else { 0.0 }).collect()
+}
+
+/// `min(max(x, 0), max)`, with +0 for every `x <= 0` (as `relu`).
+pub fn relu_max(max: f64, x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| if v > 0.0 { v.min(max) } else { 0.0 }).collect()
 }
 
 pub fn leaky_relu(alpha: f64, x: &[f64]) -> Vec<f64> {

@@ -4,11 +4,14 @@
 //!
 //! Which saved tensor each backward reads:
 //! - ReLU: from `y` (`y > 0` exactly when `x > 0`), so `x` need not be kept;
+//! - bounded ReLU (ReLU6): from `y` (`0 < y < max` exactly when `0 < x < max`);
 //! - LeakyReLU: from `x` (with `alpha <= 0`, `y`'s sign would not tell);
 //! - Sigmoid, Softmax: from `y` (their derivatives are functions of `y`).
 //!
 //! At the kink `x = 0`, ReLU and LeakyReLU use the slope of the `x <= 0` side
-//! (0 and `alpha`), like TensorFlow.
+//! (0 and `alpha`), like TensorFlow. Bounded ReLU passes the gradient only
+//! strictly inside `(0, max)`, PyTorch's `hardtanh` convention (so ReLU6 at
+//! exactly 0 or 6 gets none).
 //!
 //! Work is split into fixed chunks of `CHUNK` elements (softmax: whole rows),
 //! each element computed independently, so results never depend on threads.
@@ -49,6 +52,20 @@ pub fn relu_fwd(x: &[f32], y: &mut [f32]) {
 /// ReLU backward from the output: `dx = dy` where `y > 0`, else 0.
 pub fn relu_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     map2(y, dy, dx, |yv, d| if yv > 0.0 { d } else { 0.0 });
+}
+
+/// Bounded ReLU (ReLU6 for `max = 6`, Keras `ReLU(max_value)`, PyTorch
+/// `Hardtanh(0, max)`): `y = min(max(x, 0), max)`; NaN gives 0, as in `relu_fwd`.
+/// `max` must be > 0 (`f32::INFINITY` is plain ReLU).
+pub fn relu_max_fwd(max: f32, x: &[f32], y: &mut [f32]) {
+    debug_assert!(max > 0.0, "relu_max_fwd: max {max} must be > 0");
+    map1(x, y, |v| if v > 0.0 { if v < max { v } else { max } } else { 0.0 });
+}
+
+/// Bounded ReLU backward from the output: `dx = dy` where `0 < y < max`, else 0.
+pub fn relu_max_bwd(max: f32, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    debug_assert!(max > 0.0, "relu_max_bwd: max {max} must be > 0");
+    map2(y, dy, dx, |yv, d| if yv > 0.0 && yv < max { d } else { 0.0 });
 }
 
 /// LeakyReLU: `y = x` if `x > 0`, else `alpha · x` (Keras' `negative_slope`, default 0.3).

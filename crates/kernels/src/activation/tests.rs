@@ -71,6 +71,48 @@ crate::kernel_tests! {
         }
     }
 
+    fn relu_max_matches_reference_and_gradcheck() {
+        for (k, &len) in LENS.iter().enumerate() {
+            for max in [6.0f32, 1.0, 0.25] {
+                let mut rng = TestRng::new(900 + k as u64);
+                // Uniform in [-8, 8) plus the kinks and the bound itself.
+                let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * 8.0).collect();
+                for (i, v) in [0.0, max, -0.0, max * 2.0].into_iter().enumerate().take(len) {
+                    x[i] = v;
+                }
+                let ctx = format!("relu_max max={max} len={len}");
+                let mut y = nan_filled(len);
+                super::relu_max_fwd(max, &x, &mut y);
+                assert_bits_eq(&y, &to_f32(&reference::relu_max(max as f64, &reference::widen(&x))), &format!("{ctx} fwd"));
+                if len > 40 {
+                    continue;
+                }
+                // Away from the kinks at 0 and max, against central differences.
+                let x: Vec<f32> = x.iter().map(|&v| if v.abs() < 0.05 || (v - max).abs() < 0.05 { max / 2.0 } else { v }).collect();
+                let r = rng.vec(len);
+                super::relu_max_fwd(max, &x, &mut y);
+                let mut dx = nan_filled(len);
+                super::relu_max_bwd(max, &y, &r, &mut dx);
+                let num = numeric_grad(&x, 1e-3, |xd| project(&reference::relu_max(max as f64, xd), &r));
+                assert_grad_close(&dx, &num, 1e-6, 1e-7, &format!("{ctx} bwd"));
+            }
+        }
+    }
+
+    fn relu_max_bwd_passes_only_strictly_inside() {
+        // PyTorch's hardtanh: no gradient at x = 0 or x = max, nor beyond.
+        let x = [-1.0, 0.0, 3.0, 6.0, 7.0, 5.999];
+        let mut y = nan_filled(6);
+        super::relu_max_fwd(6.0, &x, &mut y);
+        assert_eq!(y, vec![0.0, 0.0, 3.0, 6.0, 6.0, 5.999]);
+        let mut dx = nan_filled(6);
+        super::relu_max_bwd(6.0, &y, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut dx);
+        assert_eq!(dx, vec![0.0, 0.0, 3.0, 0.0, 0.0, 6.0]);
+        let mut y = nan_filled(2);
+        super::relu_max_fwd(f32::INFINITY, &[1e30, -1.0], &mut y);
+        assert_eq!(y, vec![1e30, 0.0]);
+    }
+
     fn sigmoid_matches_reference_and_gradcheck() {
         for (k, &len) in LENS.iter().enumerate() {
             let mut rng = TestRng::new(700 + k as u64);

@@ -43,6 +43,7 @@ pub fn all() -> Vec<Case> {
         crate::pool::tests::CASES,
         crate::batchnorm::tests::CASES,
         crate::activation::tests::CASES,
+        crate::pad2d::tests::CASES,
         crate::dropout::tests::CASES,
         crate::rng::tests::CASES,
         crate::merge::tests::CASES,
