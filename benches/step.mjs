@@ -179,8 +179,8 @@ function measureNet(engine, net) {
   let step = 0;
   const train = watched(() => time(() => model.trainStep({ batch: BATCH, targets, learningRate: 1e-3, step: ++step, seed: 1 })));
   const forwardTrain = watched(() => time(() => model.forward(undefined, BATCH, { training: true })));
-  const infer1 = watched(() => time(() => model.forward(undefined, 1)));
-  const infer32 = watched(() => time(() => model.forward(undefined, BATCH)));
+  const infer1 = watched(() => time(() => model.forward(undefined, 1, { keep: false })));
+  const infer32 = watched(() => time(() => model.forward(undefined, BATCH, { keep: false })));
   model.free();
   return { params, train, forwardTrain, infer1, infer32 };
 }
@@ -223,7 +223,7 @@ function breakdown(engine, net) {
   for (let r = 0; r < rounds; r++) {
     for (let k = 1; k <= n; k++) {
       const m = build(engine, net.input, net.layers.slice(0, k));
-      sample(inferRuns[k], () => m.forward(undefined, BATCH));
+      sample(inferRuns[k], () => m.forward(undefined, BATCH, { keep: false }));
       sample(trainRuns[k], () => m.forward(undefined, BATCH, { training: true }));
       m.free();
     }

@@ -7,27 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Adam,
-  Add,
-  BatchNormalization,
-  Concatenate,
-  ConfigError,
-  Conv2D,
-  Dense,
-  DepthwiseConv2D,
-  EXECUTOR_ABI,
-  Engine,
-  Flatten,
-  GlobalAveragePooling2D,
-  input,
-  MaxPooling2D,
-  Model,
-  ReLU,
-  Sequential,
-  ShapeError,
-  ZeroPadding2D,
-} from '@lite-cnn/sdk';
+import { Adam, Add, Concatenate, ConfigError, Conv2D, Dense, DepthwiseConv2D, EXECUTOR_ABI, Engine, Flatten, input, Model, ReLU, Sequential, ShapeError } from '@lite-cnn/sdk';
+import { graphNet } from './graph-net.js';
 
 let engine: Engine;
 let dir: string;
@@ -40,17 +21,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A small net with a residual block, a depthwise branch, a concatenation and ReLU6. */
 function smallGraph(seed = 1): Model {
-  const x = input({ shape: [12, 12, 3] });
-  const stem = new ReLU().apply(new BatchNormalization().apply(new Conv2D({ filters: 8, kernelSize: 3, padding: 1, useBias: false }).apply(x)));
-  const branch = new Conv2D({ filters: 8, kernelSize: 3, padding: 'same' }).apply(stem);
-  const residual = new ReLU().apply(new Add().apply([branch, stem]));
-  const dw = new ReLU({ maxValue: 6 }).apply(new DepthwiseConv2D({ kernelSize: 3, strides: 2, padding: 1, depthMultiplier: 2 }).apply(residual));
-  const pooled = new MaxPooling2D({ poolSize: 3, strides: 2, ceilMode: true }).apply(new ZeroPadding2D({ padding: [[0, 1], [0, 1]] }).apply(residual));
-  const joined = new Concatenate().apply([dw, pooled]);
-  const out = new Dense({ units: 3, activation: 'softmax' }).apply(new GlobalAveragePooling2D().apply(joined));
-  return new Model({ inputs: x, outputs: out, seed, engine });
+  return graphNet({ seed, engine });
 }
 
 /** Class = which third of the image is bright. */

@@ -415,12 +415,14 @@ export class CompiledModel {
 
   /**
    * Forward pass; `training` uses batch statistics for BatchNorm; `keep`
-   * keeps every step's output readable through `activation` (otherwise the
-   * executor reuses their memory). Returns a copy of the output.
+   * (default true) keeps every step's output readable through `activation`;
+   * `keep: false` lets the executor reuse their memory (inference, where only
+   * the output is read). Returns a copy of the output.
    */
   forward(x: Float32Array | undefined, batch: number, opts: { training?: boolean; keep?: boolean } = {}): Float32Array {
     this.stageInput(x, batch);
-    this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0, opts.keep ? 1 : 0));
+    const keep = opts.keep ?? true;
+    this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0, keep ? 1 : 0));
     return this.activation(this.stepCount - 1, batch);
   }
 

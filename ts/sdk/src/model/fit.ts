@@ -187,7 +187,7 @@ export async function predictDataset(model: Model, data: Dataset, batchSize: num
     batch.fill(view);
     const bad = compiled.firstNonFiniteInput(batch.size);
     if (bad >= 0) throw nonFiniteInputError('predict', view[bad]!, sample * per + bad, per);
-    out.set(compiled.forward(undefined, batch.size), offset);
+    out.set(compiled.forward(undefined, batch.size, { keep: false }), offset);
     offset += batch.size * k;
     sample += batch.size;
   }
