@@ -109,6 +109,39 @@ describe('lite-cnn train on MNIST', () => {
     expect(JSON.parse(a.stdout).params.total).toBe(4 * 9 + 4 + 13 * 13 * 4 * 10 + 10);
   });
 
+  it('graph architectures: torchvision presets and an arch.json with inbound layers train and load back', { timeout: 120_000 }, () => {
+    const r18 = run(['summary', '--preset', 'resnet18', '--json']);
+    expect(r18.status, r18.stderr).toBe(0);
+    // torchvision's 11,689,512 at 1000 classes, with a 2-class head: - 512·998 - 998.
+    expect(JSON.parse(r18.stdout).params.trainable).toBe(11_689_512 - 512 * 998 - 998);
+    const dir = tmp('graph');
+    const arch = join(dir, 'graph.json');
+    // A residual block: conv -> relu -> conv, added to the first conv's output.
+    writeFileSync(
+      arch,
+      JSON.stringify({
+        name: 'residual',
+        inputShape: [28, 28, 1],
+        layers: [
+          { kind: 'Conv2D', filters: 8, kernelSize: 3, strides: 2, activation: 'relu' },
+          { kind: 'Conv2D', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' },
+          { kind: 'Add' },
+          { kind: 'GlobalAveragePooling2D' },
+          { kind: 'Dense', units: 10, activation: 'softmax' },
+        ],
+        inbound: [[-1], [0], [1, 0], [2], [3]],
+      }),
+    );
+    const t = run(['train', '--model', arch, '--limit', '256', '--epochs', '1', '--out', join(dir, 'run'), '--json']);
+    expect(t.status, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout).status).toBe('completed');
+    const text = run(['summary', '--model', join(dir, 'run', 'model.safetensors')]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/add \(Add\)\s+\[None, 13, 13, 8\]\s+0/);
+    const p = run(['evaluate', '--model', join(dir, 'run', 'model.safetensors'), '--mnist', '--limit', '64', '--json']);
+    expect(p.status, p.stderr).toBe(0);
+  });
+
   it('an unwritable --out exits 1 with a clear message and leaves nothing behind', () => {
     const dir = tmp('unwritable');
     writeFileSync(join(dir, 'a-file'), 'x');

@@ -139,7 +139,7 @@ describe('functional API', () => {
     expect(() => new Model({ inputs: [x, y], outputs: b })).toThrow(/one input and one output/);
     expect(() => new DepthwiseConv2D({ kernelSize: 3, depthMultiplier: 0 })).toThrow(/depthMultiplier must be a positive integer, got 0/);
     expect(() => new ReLU({ maxValue: -1 })).toThrow(/maxValue must be a finite number > 0, got -1/);
-    expect(() => new Conv2D({ filters: 2, kernelSize: 3, padding: -1 as unknown as 0 })).toThrow(/padding must be 'valid', 'same'/);
+    expect(() => new Conv2D({ filters: 2, kernelSize: 3, padding: -1 as unknown as 0 })).toThrow(/padding must be 'valid' or 'same', got -1 \(explicit pads are also accepted/);
   });
 });
 

@@ -45,7 +45,7 @@ describe('model files (.safetensors)', () => {
     const file = decodeSafetensors(new Uint8Array(readFileSync(path)));
     expect([...file.tensors.keys()]).toEqual(['layers.0.kernel', 'layers.0.bias', 'layers.1.kernel', 'layers.1.bias', 'layers.3.kernel', 'layers.3.bias']);
     expect(file.metadata.format).toBe('lite-cnn');
-    expect(file.metadata.format_version).toBe('1');
+    expect(file.metadata.format_version).toBe('2');
     expect(JSON.parse(file.metadata.topology!).layers[0].kind).toBe('Conv2D');
   });
 
@@ -124,7 +124,13 @@ describe('model files (.safetensors)', () => {
     });
 
     it('unknown versions, foreign files and invalid topologies', async () => {
-      await reject(encodeSafetensors(tensors, { ...meta, format_version: '2' }), /unknown model format version '2'; this lite-cnn reads version 1/);
+      await reject(encodeSafetensors(tensors, { ...meta, format_version: '3' }), /unknown model format version '3'; this lite-cnn reads versions 1 and 2/);
+      // Version 1 (Sequential chains, before graphs) still loads.
+      const v1 = JSON.parse(meta.topology!);
+      delete v1.inbound;
+      delete v1.inputShape;
+      delete v1.trainable;
+      expect((await Sequential.fromBytes(encodeSafetensors(tensors, { ...meta, format_version: '1', topology: JSON.stringify(v1) }))).layers.length).toBe(v1.layers.length);
       await reject(encodeSafetensors(tensors, { ...meta, format: 'keras' }), /not a lite-cnn model \(format 'keras'/);
       await reject(encodeSafetensors(tensors, { ...meta, topology: '{"layers": [' }), /topology is not valid JSON/);
       const topo = JSON.parse(meta.topology!);

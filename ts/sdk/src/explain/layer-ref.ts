@@ -53,6 +53,7 @@ export function isSpatial(ref: LayerRef): boolean {
 export function outputStep(model: Model, index: number): number {
   const plan = model.plan();
   let step = plan.lastStep[index]!;
-  while (step >= 0 && plan.steps[step]!.kind === StepKind.FLATTEN) step--;
+  // A Flatten step's buffer is its input's (in a graph, not necessarily the previous step's).
+  while (step >= 0 && plan.steps[step]!.kind === StepKind.FLATTEN) step = (plan.steps[step]!.inputs?.[0] ?? step) - 1;
   return step;
 }

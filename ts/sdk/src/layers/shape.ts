@@ -63,9 +63,8 @@ export function checkPadding(value: unknown, where: string): Padding {
   if (value === 'same') return 'same';
   const pads = explicitPads(value);
   if (!pads) {
-    throw new ConfigError(
-      `${where}: padding must be 'valid', 'same', a non-negative integer, [h, w], [[top, bottom], [left, right]] or { top, bottom, left, right }, got ${JSON.stringify(value)}`,
-    );
+    const got = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    throw new ConfigError(`${where}: padding must be 'valid' or 'same', got ${got} (explicit pads are also accepted: a non-negative integer, [h, w], [[top, bottom], [left, right]] or { top, bottom, left, right })`);
   }
   return pads;
 }

@@ -98,9 +98,14 @@ export class Model implements TrainingModel {
     }
   }
 
+  /** `Model 'name'` or `Sequential 'name'`: how errors name the model. */
+  protected describeSelf(): string {
+    return `${this.fixedGraph ? 'Model' : 'Sequential'} '${this.name}'`;
+  }
+
   /** The model's graph: layers in topological order and what each reads. */
   protected graph(): ModelGraph {
-    if (!this.fixedGraph) throw new ConfigError(`Model '${this.name}': no graph`);
+    if (!this.fixedGraph) throw new ConfigError(`${this.describeSelf()}: no graph`);
     return this.fixedGraph;
   }
 
@@ -116,7 +121,7 @@ export class Model implements TrainingModel {
     const layers = this.layers;
     const found = typeof ref === 'number' ? layers[ref] : layers.find((l) => l.name === ref);
     if (!found) {
-      throw new ConfigError(`Model '${this.name}': no layer ${typeof ref === 'number' ? `at index ${ref} (it has ${layers.length})` : `named '${ref}' (it has ${layers.map((l) => l.name).join(', ')})`}`);
+      throw new ConfigError(`${this.describeSelf()}: no layer ${typeof ref === 'number' ? `at index ${ref} (it has ${layers.length})` : `named '${ref}' (it has ${layers.map((l) => l.name).join(', ')})`}`);
     }
     return found;
   }
@@ -160,7 +165,7 @@ export class Model implements TrainingModel {
   }
 
   get optimizer(): Optimizer {
-    if (!this.compileConfig) throw new ConfigError(`Model '${this.name}': compile() the model first`);
+    if (!this.compileConfig) throw new ConfigError(`${this.describeSelf()}: compile() the model first`);
     return this.compileConfig.optimizer;
   }
 
@@ -231,7 +236,7 @@ export class Model implements TrainingModel {
     const placed = model.tensors.map((t) => ({ owner: plan.stepOwner[t.step], role: t.role, length: t.length }));
     const want = plan.tensors.map((t) => ({ owner: t.layer, role: t.role, length: t.size }));
     if (JSON.stringify(placed) !== JSON.stringify(want)) {
-      throw new ShapeError(`Model '${this.name}': the executor's tensors ${JSON.stringify(placed)} disagree with the model's ${JSON.stringify(want)}`);
+      throw new ShapeError(`${this.describeSelf()}: the executor's tensors ${JSON.stringify(placed)} disagree with the model's ${JSON.stringify(want)}`);
     }
   }
 
@@ -275,12 +280,12 @@ export class Model implements TrainingModel {
   }
 
   private assertNotDisposed(): void {
-    if (this.disposed) throw new ConfigError(`Model '${this.name}': used after dispose()`);
+    if (this.disposed) throw new ConfigError(`${this.describeSelf()}: used after dispose()`);
   }
 
   private requireCompiled(): CompiledModel {
     this.assertNotDisposed();
-    if (!this.compiled) throw new ConfigError(`Model '${this.name}': the model is not built yet (await model.build() or fit/predict first)`);
+    if (!this.compiled) throw new ConfigError(`${this.describeSelf()}: the model is not built yet (await model.build() or fit/predict first)`);
     return this.compiled;
   }
 
@@ -346,7 +351,7 @@ export class Model implements TrainingModel {
   async fit(x: TensorLike, y: LabelsLike, args?: FitArgs): Promise<History>;
   async fit(data: Dataset, args?: FitArgs): Promise<History>;
   async fit(a: TensorLike | Dataset, b?: LabelsLike | FitArgs, c?: FitArgs): Promise<History> {
-    if (!this.compileConfig) throw new ConfigError(`Model '${this.name}': compile() the model before fit()`);
+    if (!this.compileConfig) throw new ConfigError(`${this.describeSelf()}: compile() the model before fit()`);
     const [data, args] = isDataset(a) ? [a, (b as FitArgs | undefined) ?? {}] : [this.toDataset(a, b as LabelsLike, 'fit'), c ?? {}];
     return runFit(this, data, args);
   }
@@ -355,7 +360,7 @@ export class Model implements TrainingModel {
   async evaluate(x: TensorLike, y: LabelsLike, args?: { batchSize?: number }): Promise<Record<string, number>>;
   async evaluate(data: Dataset, args?: { batchSize?: number }): Promise<Record<string, number>>;
   async evaluate(a: TensorLike | Dataset, b?: LabelsLike | { batchSize?: number }, c?: { batchSize?: number }): Promise<Record<string, number>> {
-    if (!this.compileConfig) throw new ConfigError(`Model '${this.name}': compile() the model before evaluate()`);
+    if (!this.compileConfig) throw new ConfigError(`${this.describeSelf()}: compile() the model before evaluate()`);
     const [data, args] = isDataset(a) ? [a, (b as { batchSize?: number } | undefined) ?? {}] : [this.toDataset(a, b as LabelsLike, 'evaluate'), c ?? {}];
     return evaluateDataset(this, data, args.batchSize ?? 32);
   }
