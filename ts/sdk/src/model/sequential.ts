@@ -5,7 +5,8 @@
  */
 import { CompiledModel, type TrainDescription } from '../exec/compiled-model.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { decodeModelFile, encodeModelFile } from '../io/model-file.js';
+import { checkPlanBudget, resolveLoadLimits } from '../io/load-limits.js';
+import { decodeModelFile, encodeModelFile, type DecodeModelOptions } from '../io/model-file.js';
 import { layerFromConfig } from '../layers/config.js';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
 import type { AnyLayer } from '../layers/config.js';
@@ -19,7 +20,8 @@ import { ArrayDataset, checkInputs, checkLabels, isDataset, type Dataset, type L
 import { evaluateDataset, predictDataset, runFit, type FitArgs } from './fit.js';
 import type { History } from './history.js';
 import { resolveLoss, targetsAreDense, type LossArg, type LossConfig } from './losses.js';
-import { defaultMetadata, type ModelMetadata } from './metadata.js';
+import { classesFromOutputs } from './decision.js';
+import { checkMetadataForClasses, defaultMetadata, type ModelMetadata } from './metadata.js';
 import { optimizerFromConfig, resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
 import { planModel, type ModelPlan } from './plan.js';
 import { countParams, renderSummary, type ParamCounts } from './summary.js';
@@ -343,20 +345,7 @@ export class Sequential implements TrainingModel {
    * probabilities and the classes runs the model once.
    */
   classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
-    const k = this.outputShape[2];
-    const n = probs.length / k;
-    const out = new Uint32Array(n);
-    const t = this.metadata.threshold;
-    const threshold = args.threshold ?? t?.value;
-    for (let i = 0; i < n; i++) {
-      const row = probs.subarray(i * k, (i + 1) * k);
-      if (k === 1) out[i] = row[0]! >= (threshold ?? 0.5) ? 1 : 0;
-      else if (k === 2 && threshold !== undefined) {
-        const pos = t?.positiveClass ?? 1;
-        out[i] = row[pos]! >= threshold ? pos : 1 - pos;
-      } else out[i] = row.indexOf(Math.max(...row));
-    }
-    return out;
+    return classesFromOutputs(probs, this.outputShape[2], this.metadata.threshold, args);
   }
 
   /** @internal */
@@ -392,9 +381,9 @@ export class Sequential implements TrainingModel {
   }
 
   /** Rebuilds a model from `toBytes()` output, validating every part of the file. */
-  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Sequential> {
+  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } & DecodeModelOptions = {}): Promise<Sequential> {
     const where = opts.name ?? 'model file';
-    const file = decodeModelFile(bytes, where);
+    const file = decodeModelFile(bytes, where, opts);
     const layers = file.topology.layers.map((config, i) => {
       try {
         return layerFromConfig(config);
@@ -410,6 +399,7 @@ export class Sequential implements TrainingModel {
     } catch (cause) {
       throw new ModelFormatError(`${where}: invalid topology: ${(cause as Error).message}`, { cause });
     }
+    checkPlanBudget(plan, MIN_PLANNED_BATCH, resolveLoadLimits(opts.limits), where);
     // Every tensor the topology needs, with its exact shape, and nothing else —
     // checked before anything is allocated in the engine.
     const saved = new Map(file.weights.map((w) => [w.name, w]));
@@ -423,6 +413,7 @@ export class Sequential implements TrainingModel {
     }
     if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
     model.metadata = file.metadata;
+    checkMetadataForClasses(file.metadata, model.classes, where);
     if (file.training) {
       try {
         model.compile({ optimizer: optimizerFromConfig(file.training.optimizer), loss: { name: file.training.loss.name, labelSmoothing: file.training.loss.labelSmoothing } });
@@ -443,7 +434,7 @@ export class Sequential implements TrainingModel {
   }
 
   /** Loads a model file written by `save` (Node). */
-  static async load(path: string, opts: { engine?: Engine } = {}): Promise<Sequential> {
+  static async load(path: string, opts: { engine?: Engine } & DecodeModelOptions = {}): Promise<Sequential> {
     const fs = await import('node:fs/promises');
     let bytes: Uint8Array;
     try {
