@@ -1,5 +1,5 @@
 /**
- * A small, seeded fuzz suite of the model loader: 2,400 mutations of two
+ * A small, seeded fuzz suite of the model loader: 2,400 mutations of three
  * valid model files (byte flips, truncations, header numbers, metadata JSON
  * fields, duplicate keys, non-finite weights, huge shapes). Every load must end
  * in a model or a typed lite-cnn error (never a TypeError, RangeError or a
@@ -8,7 +8,7 @@
  * failure reproducible: the failing case's index and operator are reported.
  */
 import { describe, expect, it } from 'vitest';
-import { Adam, decodeSafetensors, Dense, encodeSafetensors, Engine, Flatten, LiteCnnError, Sequential, type SafetensorsEntry } from '@lite-cnn/sdk';
+import { Adam, Conv2D, decodeSafetensors, Dense, encodeSafetensors, Engine, Flatten, GlobalAveragePooling2D, LiteCnnError, Sequential, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { mnistNet } from './nets.js';
 
 const SEED = 20261201;
@@ -145,9 +145,12 @@ async function baseFiles(engine: Engine): Promise<Uint8Array[]> {
   const binary = new Sequential([new Flatten({ inputShape: [6, 6, 3] }), new Dense({ units: 8, activation: 'relu' }), new Dense({ units: 2, activation: 'softmax' })], { engine, name: 'binary' });
   await binary.build();
   binary.metadata = { classNames: ['benign', 'malignant'], preprocessing: { kind: 'standardize', mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] }, threshold: { positiveClass: 1, value: 0.3 } };
-  const files = [mnist.toBytes({ includeOptimizer: true }), binary.toBytes()];
-  mnist.dispose();
-  binary.dispose();
+  // Weights independent of the input size: a mutated input shape reaches the planned-memory limit.
+  const pooled = new Sequential([new Conv2D({ filters: 4, kernelSize: 3, inputShape: [8, 8, 3] }), new GlobalAveragePooling2D(), new Dense({ units: 3, activation: 'softmax' })], { engine, name: 'pooled' });
+  await pooled.build();
+  const models = [mnist, binary, pooled];
+  const files = [mnist.toBytes({ includeOptimizer: true }), binary.toBytes(), pooled.toBytes()];
+  for (const m of models) m.dispose();
   return files;
 }
 

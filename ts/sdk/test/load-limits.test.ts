@@ -11,7 +11,8 @@ import {
   Dense,
   encodeSafetensors,
   Engine,
-  Flatten,
+  Conv2D,
+  GlobalAveragePooling2D,
   MAX_ERROR_MESSAGE,
   ModelFormatError,
   plannedBytes,
@@ -19,9 +20,14 @@ import {
   type SafetensorsEntry,
 } from '@lite-cnn/sdk';
 
-/** A tiny valid model file: [4, 4, 1] -> Flatten -> Dense(2, softmax). */
+/**
+ * A tiny valid model file whose weights do not depend on the input size, so a
+ * file can declare any input with the same tensors: [4, 4, 1] -> Conv2D(2, 3x3)
+ * -> GlobalAveragePooling2D -> Dense(2, softmax).
+ */
 async function tinyModelBytes(engine: Engine): Promise<Uint8Array> {
-  const model = new Sequential([new Flatten({ inputShape: [4, 4, 1] }), new Dense({ units: 2, activation: 'softmax' })], { engine, seed: 1 });
+  const layers = [new Conv2D({ filters: 2, kernelSize: 3, inputShape: [4, 4, 1] }), new GlobalAveragePooling2D(), new Dense({ units: 2, activation: 'softmax' })];
+  const model = new Sequential(layers, { engine, seed: 1 });
   await model.build();
   return model.toBytes();
 }
@@ -60,17 +66,17 @@ describe('bounded model loading', () => {
   it('a 1000x1000 input is refused before the engine grows its memory', async () => {
     const engine = await Engine.create({ threads: 1 });
     try {
-      const bytes = topologyWithInput(await tinyModelBytes(engine), [1000, 1000, 3]);
+      const bytes = topologyWithInput(await tinyModelBytes(engine), [1000, 1000, 1]);
       const before = engine.memoryBytes;
       const err = await loadError(bytes, engine);
       expect(err).toBeInstanceOf(ModelFormatError);
       expect(err.message).toMatch(/m\.safetensors: the model needs at least \d+ MiB of engine memory at batch 32, above the limit of 512 MiB \(load limit maxPlannedBytes\)/);
       expect(engine.memoryBytes).toBe(before);
-      const input = await loadError(topologyWithInput(await tinyModelBytes(engine), [5000, 5000, 3]), engine);
-      expect(input.message).toMatch(/input shape \[5000, 5000, 3\] has 75000000 values per sample, above the limit of 50331648 \(load limit maxInputValues\)/);
+      const input = await loadError(bytes, engine, { limits: { maxInputValues: 100_000 } });
+      expect(input.message).toMatch(/input shape \[1000, 1000, 1\] has 1000000 values per sample, above the limit of 100000 \(load limit maxInputValues\)/);
       // The limit is the caller's to raise; a raise still below the need fails the same way.
-      const raised = await loadError(bytes, engine, { limits: { maxPlannedBytes: 1536 * 2 ** 20 } });
-      expect(raised.message).toMatch(/needs at least 1923 MiB .* above the limit of 1536 MiB/);
+      const raised = await loadError(bytes, engine, { limits: { maxPlannedBytes: 1024 * 2 ** 20 } });
+      expect(raised.message).toMatch(/needs at least 1095 MiB .* above the limit of 1024 MiB/);
       expect(engine.memoryBytes).toBe(before);
     } finally {
       await engine.shutdown();
@@ -88,7 +94,7 @@ describe('bounded model loading', () => {
 
       const empty = Array.from({ length: 5000 }, (_, i) => ({ name: `zero.${i}`, dtype: 'F32', shape: [0], data: new Float32Array(0) }) as SafetensorsEntry);
       const manyTensors = await loadError(rewrite(bytes, (m) => m, empty), engine);
-      expect(manyTensors.message).toMatch(/5002 tensors, above the limit of 4096 \(maxTensors\)/);
+      expect(manyTensors.message).toMatch(/5004 tensors, above the limit of 4096 \(maxTensors\)/);
 
       const header = await loadError(bytes, engine, { limits: { maxHeaderBytes: 64 } });
       expect(header.message).toMatch(/header length \d+ bytes exceeds the limit of 64 \(maxHeaderBytes\)/);
@@ -120,7 +126,7 @@ describe('bounded model loading', () => {
       const err = await loadError(twice, engine);
       expect(err).toBeInstanceOf(ModelFormatError);
       expect(err.message).toMatch(/m\.safetensors: duplicate key "threshold" in __metadata__ metadata; expected each key once/);
-      const nested = rewrite(bytes, (meta) => ({ ...meta, topology: meta.topology!.replace('"kind":"Flatten"', '"kind":"Flatten","name":"a","name":"b"') }));
+      const nested = rewrite(bytes, (meta) => ({ ...meta, topology: meta.topology!.replace('"kind":"GlobalAveragePooling2D"', '"kind":"GlobalAveragePooling2D","name":"a","name":"b"') }));
       expect((await loadError(nested, engine)).message).toMatch(/duplicate key "name" in __metadata__ topology > layers > \[\]/);
     } finally {
       await engine.shutdown();

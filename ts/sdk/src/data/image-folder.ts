@@ -10,7 +10,7 @@
  * `<root>/manifest.csv` adds groups (patients) and subtypes (manifest.ts).
  */
 import { DataError } from '../errors.js';
-import { describeFsError } from '../io/fs-errors.js';
+import { describeFsError, fsErrorCode } from '../io/fs-errors.js';
 import { followLink, resolveReal, walkFolder, type WalkContext } from './folder-walk.js';
 import { readManifest, manifestKey, type Manifest, type ManifestOptions } from './manifest.js';
 import { compareNames, isImageFile, requireNode, type ImageListing, type ImageSample } from './samples.js';
@@ -43,7 +43,9 @@ export async function listImageFolder(root: string, options: ImageFolderOptions 
   try {
     top = await fs.readdir(root, { withFileTypes: true });
   } catch (cause) {
-    throw new DataError(`listImageFolder: expected a folder with one sub-folder per class, but ${root}: ${describeFsError(cause)}`, { cause });
+    const code = fsErrorCode(cause);
+    const what = code === 'ENOENT' ? 'does not exist (ENOENT)' : code === 'ENOTDIR' ? 'is not a directory (ENOTDIR)' : `cannot be read: ${describeFsError(cause)}`;
+    throw new DataError(`listImageFolder: expected a folder with one sub-folder per class, but ${root} ${what}`, { cause });
   }
   const ctx: WalkContext = { rootReal: '', followSymlinks: options.followSymlinks ?? false, where: 'listImageFolder' };
   ctx.rootReal = await resolveReal(root, ctx);

@@ -399,7 +399,6 @@ export class Sequential implements TrainingModel {
     } catch (cause) {
       throw new ModelFormatError(`${where}: invalid topology: ${(cause as Error).message}`, { cause });
     }
-    checkPlanBudget(plan, MIN_PLANNED_BATCH, resolveLoadLimits(opts.limits), where);
     // Every tensor the topology needs, with its exact shape, and nothing else —
     // checked before anything is allocated in the engine.
     const saved = new Map(file.weights.map((w) => [w.name, w]));
@@ -412,6 +411,7 @@ export class Sequential implements TrainingModel {
       saved.delete(t.name);
     }
     if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
+    checkPlanBudget(plan, MIN_PLANNED_BATCH, resolveLoadLimits(opts.limits), where);
     model.metadata = file.metadata;
     checkMetadataForClasses(file.metadata, model.classes, where);
     if (file.training) {
