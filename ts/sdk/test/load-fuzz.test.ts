@@ -10,25 +10,15 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, Conv2D, decodeSafetensors, Dense, encodeSafetensors, Engine, Flatten, GlobalAveragePooling2D, LiteCnnError, Sequential, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { mnistNet } from './nets.js';
+import { mulberry32 } from './seeded-random.js';
 
 const SEED = 20261201;
 const CASES = 2400;
 const MAX_LOAD_MS = 1000;
 const MAX_GROWTH_BYTES = 300 * 2 ** 20;
 
-/** mulberry32: a tiny seeded generator, so the suite is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
-type Rand = ReturnType<typeof rng>;
+type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rand, items: readonly T[]): T => items[int(r, items.length)]!;
 
@@ -159,7 +149,7 @@ describe('model loading fuzz (seeded)', () => {
     const engine = await Engine.create({ threads: 1 });
     try {
       const bases = await baseFiles(engine);
-      const r = rng(SEED);
+      const r = mulberry32(SEED);
       const names = Object.keys(MUTATIONS);
       const outcomes = new Map<string, number>();
       const untyped: string[] = [];

@@ -4,7 +4,7 @@
  * memory is over budget), error messages stay short whatever the file holds,
  * and JSON nested in `__metadata__` is checked for duplicate keys.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeSafetensors,
   DEFAULT_LOAD_LIMITS,
@@ -56,6 +56,14 @@ async function loadError(bytes: Uint8Array, engine: Engine, opts: Parameters<typ
   throw new Error('expected the load to fail');
 }
 
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.create({ threads: 1 });
+});
+afterAll(async () => {
+  await engine.shutdown();
+});
+
 describe('bounded model loading', () => {
   it('plannedBytes: weights x4 (grads, two slots) plus batch x (input, every layer output, three gradient buffers)', () => {
     const plan = { input: [4, 4, 1] as [number, number, number], shapes: [[1, 1, 16], [1, 1, 2]] as [number, number, number][], tensors: [{ size: 32 }, { size: 2 }] };
@@ -64,72 +72,52 @@ describe('bounded model loading', () => {
   });
 
   it('a 1000x1000 input is refused before the engine grows its memory', async () => {
-    const engine = await Engine.create({ threads: 1 });
-    try {
-      const bytes = topologyWithInput(await tinyModelBytes(engine), [1000, 1000, 1]);
-      const before = engine.memoryBytes;
-      const err = await loadError(bytes, engine);
-      expect(err).toBeInstanceOf(ModelFormatError);
-      expect(err.message).toMatch(/m\.safetensors: the model needs at least \d+ MiB of engine memory at batch 32, above the limit of 512 MiB \(load limit maxPlannedBytes\)/);
-      expect(engine.memoryBytes).toBe(before);
-      const input = await loadError(bytes, engine, { limits: { maxInputValues: 100_000 } });
-      expect(input.message).toMatch(/input shape \[1000, 1000, 1\] has 1000000 values per sample, above the limit of 100000 \(load limit maxInputValues\)/);
-      // The limit is the caller's to raise; a raise still below the need fails the same way.
-      const raised = await loadError(bytes, engine, { limits: { maxPlannedBytes: 1024 * 2 ** 20 } });
-      expect(raised.message).toMatch(/needs at least 1095 MiB .* above the limit of 1024 MiB/);
-      expect(engine.memoryBytes).toBe(before);
-    } finally {
-      await engine.shutdown();
-    }
+    const bytes = topologyWithInput(await tinyModelBytes(engine), [1000, 1000, 1]);
+    const before = engine.memoryBytes;
+    const err = await loadError(bytes, engine);
+    expect(err).toBeInstanceOf(ModelFormatError);
+    expect(err.message).toMatch(/m\.safetensors: the model needs at least \d+ MiB of engine memory at batch 32, above the limit of 512 MiB \(load limit maxPlannedBytes\)/);
+    expect(engine.memoryBytes).toBe(before);
+    const input = await loadError(bytes, engine, { limits: { maxInputValues: 100_000 } });
+    expect(input.message).toMatch(/input shape \[1000, 1000, 1\] has 1000000 values per sample, above the limit of 100000 \(load limit maxInputValues\)/);
+    // The limit is the caller's to raise; a raise still below the need fails the same way.
+    const raised = await loadError(bytes, engine, { limits: { maxPlannedBytes: 1024 * 2 ** 20 } });
+    expect(raised.message).toMatch(/needs at least 1095 MiB .* above the limit of 1024 MiB/);
+    expect(engine.memoryBytes).toBe(before);
   });
 
   it('header size, metadata entries and tensor count are limited before any tensor is decoded', async () => {
-    const engine = await Engine.create({ threads: 1 });
-    try {
-      const bytes = await tinyModelBytes(engine);
-      const manyKeys = rewrite(bytes, (meta) => ({ ...meta, ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, ''])) }));
-      const keys = await loadError(manyKeys, engine);
-      expect(keys).toBeInstanceOf(ModelFormatError);
-      expect(keys.message).toMatch(/2004 __metadata__ entries, above the limit of 1024 \(maxMetadataKeys\)/);
+    const bytes = await tinyModelBytes(engine);
+    const manyKeys = rewrite(bytes, (meta) => ({ ...meta, ...Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, ''])) }));
+    const keys = await loadError(manyKeys, engine);
+    expect(keys).toBeInstanceOf(ModelFormatError);
+    expect(keys.message).toMatch(/2004 __metadata__ entries, above the limit of 1024 \(maxMetadataKeys\)/);
 
-      const empty = Array.from({ length: 5000 }, (_, i) => ({ name: `zero.${i}`, dtype: 'F32', shape: [0], data: new Float32Array(0) }) as SafetensorsEntry);
-      const manyTensors = await loadError(rewrite(bytes, (m) => m, empty), engine);
-      expect(manyTensors.message).toMatch(/5004 tensors, above the limit of 4096 \(maxTensors\)/);
+    const empty = Array.from({ length: 5000 }, (_, i) => ({ name: `zero.${i}`, dtype: 'F32', shape: [0], data: new Float32Array(0) }) as SafetensorsEntry);
+    const manyTensors = await loadError(rewrite(bytes, (m) => m, empty), engine);
+    expect(manyTensors.message).toMatch(/5004 tensors, above the limit of 4096 \(maxTensors\)/);
 
-      const header = await loadError(bytes, engine, { limits: { maxHeaderBytes: 64 } });
-      expect(header.message).toMatch(/header length \d+ bytes exceeds the limit of 64 \(maxHeaderBytes\)/);
-      expect(DEFAULT_LOAD_LIMITS.maxHeaderBytes).toBe(4 * 1024 * 1024);
-    } finally {
-      await engine.shutdown();
-    }
+    const header = await loadError(bytes, engine, { limits: { maxHeaderBytes: 64 } });
+    expect(header.message).toMatch(/header length \d+ bytes exceeds the limit of 64 \(maxHeaderBytes\)/);
+    expect(DEFAULT_LOAD_LIMITS.maxHeaderBytes).toBe(4 * 1024 * 1024);
   });
 
   it('error messages are capped, whatever the file names', async () => {
-    const engine = await Engine.create({ threads: 1 });
-    try {
-      const bytes = await tinyModelBytes(engine);
-      const stray = Array.from({ length: 3000 }, (_, i) => ({ name: `stray.tensor.with.a.long.name.${i}`, dtype: 'F32', shape: [0], data: new Float32Array(0) }) as SafetensorsEntry);
-      const err = await loadError(rewrite(bytes, (m) => m, stray), engine);
-      expect(err.message).toMatch(/tensors not in the topology: stray\.tensor/);
-      expect(err.message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE + 60);
-      expect(err.message).toMatch(/more characters cut\)$/);
-    } finally {
-      await engine.shutdown();
-    }
+    const bytes = await tinyModelBytes(engine);
+    const stray = Array.from({ length: 3000 }, (_, i) => ({ name: `stray.tensor.with.a.long.name.${i}`, dtype: 'F32', shape: [0], data: new Float32Array(0) }) as SafetensorsEntry);
+    const err = await loadError(rewrite(bytes, (m) => m, stray), engine);
+    expect(err.message).toMatch(/tensors not in the topology: stray\.tensor/);
+    expect(err.message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE + 60);
+    expect(err.message).toMatch(/more characters cut\)$/);
   });
 
   it('duplicate keys inside the JSON strings of __metadata__ are rejected (JSON.parse would keep the last)', async () => {
-    const engine = await Engine.create({ threads: 1 });
-    try {
-      const bytes = await tinyModelBytes(engine);
-      const twice = rewrite(bytes, (meta) => ({ ...meta, metadata: meta.metadata!.replace('{', '{"threshold":{"positiveClass":1,"value":0.9},') }));
-      const err = await loadError(twice, engine);
-      expect(err).toBeInstanceOf(ModelFormatError);
-      expect(err.message).toMatch(/m\.safetensors: duplicate key "threshold" in __metadata__ metadata; expected each key once/);
-      const nested = rewrite(bytes, (meta) => ({ ...meta, topology: meta.topology!.replace('"kind":"GlobalAveragePooling2D"', '"kind":"GlobalAveragePooling2D","name":"a","name":"b"') }));
-      expect((await loadError(nested, engine)).message).toMatch(/duplicate key "name" in __metadata__ topology > layers > \[\]/);
-    } finally {
-      await engine.shutdown();
-    }
+    const bytes = await tinyModelBytes(engine);
+    const twice = rewrite(bytes, (meta) => ({ ...meta, metadata: meta.metadata!.replace('{', '{"threshold":{"positiveClass":1,"value":0.9},') }));
+    const err = await loadError(twice, engine);
+    expect(err).toBeInstanceOf(ModelFormatError);
+    expect(err.message).toMatch(/m\.safetensors: duplicate key "threshold" in __metadata__ metadata; expected each key once/);
+    const nested = rewrite(bytes, (meta) => ({ ...meta, topology: meta.topology!.replace('"kind":"GlobalAveragePooling2D"', '"kind":"GlobalAveragePooling2D","name":"a","name":"b"') }));
+    expect((await loadError(nested, engine)).message).toMatch(/duplicate key "name" in __metadata__ topology > layers > \[\]/);
   });
 });
