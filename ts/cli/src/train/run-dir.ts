@@ -57,7 +57,14 @@ async function exists(p: string): Promise<boolean> {
 export async function createRunDir(dir: string, opts: { unique: boolean }): Promise<RunDir> {
   await checkWritableLocation(dir, '--out');
   const { target, created } = await makeDir(dir, opts.unique);
-  const run = handle(target, created, RunLock.acquire(target));
+  let lock: RunLock;
+  try {
+    lock = RunLock.acquire(target);
+  } catch (err) {
+    await removeIfEmpty(target, created);
+    throw err;
+  }
+  const run = handle(target, created, lock);
   try {
     const results = await presentFiles(target, RESULT_FILES);
     if (results.length > 0) {
@@ -122,11 +129,16 @@ function handle(dir: string, created: string | undefined, lock: RunLock): RunDir
     release: () => lock.release(),
     discardIfEmpty: async () => {
       lock.release();
-      if (created === undefined) return;
-      const left = await readdir(dir).catch(() => ['?']);
-      if (left.length === 0) await rm(created, { recursive: true, force: true }).catch(() => {});
+      await removeIfEmpty(dir, created);
     },
   };
+}
+
+/** Removes `created` (the top directory this run made, if any, `dir` or a parent of it) when nothing was written into `dir`. */
+async function removeIfEmpty(dir: string, created: string | undefined): Promise<void> {
+  if (created === undefined) return;
+  const left = await readdir(dir).catch(() => ['?']);
+  if (left.length === 0) await rm(created, { recursive: true, force: true }).catch(() => {});
 }
 
 async function probeWritable(run: RunDir): Promise<void> {

@@ -40,16 +40,14 @@ export function checkMetadata(m: unknown): ModelMetadata {
 }
 
 /**
- * The metadata against the model it describes: one class name per class, and
- * a decision threshold only on a binary model, for class 0 or 1. A stored
- * positive class out of range would otherwise turn into a class index no
- * output has.
+ * The stored decision against the model's class count: a threshold only on a
+ * binary model, for class 0 or 1. A positive class out of range would
+ * otherwise turn into a class index no output has (5 printed class
+ * 4294967292). Class names are not checked: readers already fall back to
+ * indices when their count differs.
  */
 export function checkMetadataForClasses(md: ModelMetadata, classes: number, where: string): void {
   const bad = (what: string) => new ModelFormatError(`${where}: invalid metadata: ${what}`);
-  if (md.classNames !== null && md.classNames.length !== classes) {
-    throw bad(`${md.classNames.length} class names for a model with ${classes} classes; expected ${classes}`);
-  }
   const t = md.threshold;
   if (t === null) return;
   if (classes !== 2) throw bad(`a decision threshold applies to binary models; this one has ${classes} classes`);
