@@ -4,6 +4,7 @@
  * the option and the value it got.
  */
 import { InvalidArgumentError } from 'commander';
+import { MAX_BATCH_SIZE } from '@lite-cnn/sdk';
 
 function number(value: string): number {
   // Number('') is 0 and Number(' 1') is 1: only plain numerals count.
@@ -13,6 +14,26 @@ function number(value: string): number {
 export function positiveInt(value: string): number {
   const n = number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+/** A batch size the engine can plan: 1..MAX_BATCH_SIZE. */
+export function batchSize(value: string): number {
+  const n = positiveInt(value);
+  if (n > MAX_BATCH_SIZE) throw new InvalidArgumentError(`expected at most ${MAX_BATCH_SIZE} samples per step (the engine's limit), got '${value}'`);
+  return n;
+}
+
+/**
+ * A learning rate: > 0 (0 would train nothing, silently) and, as the engine
+ * computes in float32, neither rounded to 0 nor overflowing to Infinity there.
+ */
+export function learningRate(value: string): number {
+  const n = number(value);
+  const f32 = Math.fround(n);
+  if (!(Number.isFinite(n) && n > 0 && Number.isFinite(f32) && f32 > 0)) {
+    throw new InvalidArgumentError(`expected a learning rate > 0 that float32 can hold (about 1.4e-45 to 3.4e38), got '${value}'`);
+  }
   return n;
 }
 

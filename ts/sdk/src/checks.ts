@@ -5,6 +5,9 @@
  */
 import { ConfigError } from './errors.js';
 
+/** The most samples one step may take: the executor's planning limit (MAX_BATCH in crates/kernels/src/exec/model.rs). */
+export const MAX_BATCH_SIZE = 65536;
+
 /** Finite and > 0 (or >= 0 with `allowZero`). */
 export function positive(value: number, what: string, where: string, allowZero = false): number {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {

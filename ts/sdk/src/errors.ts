@@ -4,9 +4,17 @@
  */
 export class LiteCnnError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(capMessage(message), options);
     this.name = new.target.name;
   }
+}
+
+/** Longest message kept: a hostile file must not turn one error into megabytes of text. */
+export const MAX_ERROR_MESSAGE = 2000;
+
+function capMessage(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE) return message;
+  return `${message.slice(0, MAX_ERROR_MESSAGE)}... (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;
 }
 
 /** A tensor or geometry has the wrong shape or size. */
@@ -23,3 +31,19 @@ export class ModelFormatError extends LiteCnnError {}
 
 /** The wasm engine failed: it could not start, a kernel trapped, or it was shut down. */
 export class RuntimeError extends LiteCnnError {}
+
+/**
+ * A model produced NaN or ±Infinity from finite inputs (its weights are not
+ * finite, or overflow): predictions from it are meaningless, so none are returned.
+ */
+export class NonFiniteOutputError extends RuntimeError {
+  constructor(
+    message: string,
+    /** The first offending sample (0-based) and output unit, and its value. */
+    readonly sample: number,
+    readonly output: number,
+    readonly value: number,
+  ) {
+    super(message);
+  }
+}

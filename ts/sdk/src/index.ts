@@ -2,7 +2,7 @@
  * @lite-cnn/sdk — the public API. Everything users can reach is exported
  * from here; nothing else is part of the package's surface.
  */
-export { LiteCnnError, ShapeError, ConfigError, DataError, ModelFormatError, RuntimeError } from './errors.js';
+export { LiteCnnError, ShapeError, ConfigError, DataError, ModelFormatError, RuntimeError, NonFiniteOutputError, MAX_ERROR_MESSAGE } from './errors.js';
 export { Engine, type EngineOptions, type GemmArgs, type ThreadProbe } from './runtime/engine.js';
 export { F32Buffer } from './runtime/buffer.js';
 export type { ArtifactKind, WasmSource } from './runtime/artifact.js';
@@ -60,6 +60,9 @@ export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
 export { ProgressLogger, type ProgressEvent, type ProgressListener, type ProgressLoggerOptions } from './callbacks/progress.js';
 export type { MonitorMode } from './callbacks/monitor.js';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './io/atomic-write.js';
+export { MAX_BATCH_SIZE } from './checks.js';
+export { DEFAULT_LOAD_LIMITS, plannedBytes, type LoadLimits } from './io/load-limits.js';
+export type { DecodeModelOptions } from './io/model-file.js';
 export { permutation } from './runtime/rng.js';
 export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, featureMapGrid, type FeatureGrid, type FeatureGridOptions, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';
 export { type ImageSample, type ImageListing, IMAGE_EXTENSIONS, isImageFile } from './data/samples.js';

@@ -12,18 +12,8 @@ import {
   rocCurve,
   thresholdForRecall,
 } from '@lite-cnn/sdk';
+import { mulberry32 as rng } from './seeded-random.js';
 
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows [n, classes] whose argmax is `predicted[i]` (0.6 there, the rest shared equally). */
 function probsFor(predicted: number[], classes: number): Float32Array {

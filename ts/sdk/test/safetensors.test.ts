@@ -12,6 +12,7 @@ import {
 } from '@lite-cnn/sdk';
 import { findDuplicateKey } from '../src/io/json-duplicates.js';
 import { readLittleEndian, writeLittleEndian } from '../src/io/little-endian.js';
+import { mulberry32 as prng } from './seeded-random.js';
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -532,17 +533,6 @@ describe('encodeSafetensors: invalid input', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so every run mutates the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('decodeSafetensors: fuzzing', () => {
   it('truncated or corrupted files decode consistently or throw ModelFormatError, never anything else', () => {

@@ -28,6 +28,7 @@ interface EvaluateOptions {
   seed?: number;
   splitCsv?: string;
   onBadImage?: 'skip' | 'fail';
+  followSymlinks?: boolean;
   json?: boolean;
 }
 
@@ -73,6 +74,7 @@ export function registerEvaluate(program: Command): void {
     .option('--split-csv <file>', "the split to take the test images from (default: split.csv beside --model, as the training run wrote it)")
     .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s, else 0)', parse.seed)
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
+    .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
@@ -96,6 +98,7 @@ export function registerEvaluate(program: Command): void {
         seed: opts.seed ?? 0,
         ...(where ? { from: where.from, aspect: where.aspect } : {}),
         ...(opts.onBadImage ? { onBadImage: opts.onBadImage } : {}),
+        ...(opts.followSymlinks ? { followSymlinks: true } : {}),
       });
       const dataset = data.sets.length === 1 ? data.sets[0]!.data : new ConcatDataset(data.sets.map((s) => s.data));
       const classNames = model.metadata.classNames ?? data.classNames;

@@ -22,6 +22,7 @@ interface SplitOptions {
   testRatio?: number;
   splitBy?: string;
   seed?: number;
+  followSymlinks?: boolean;
   json?: boolean;
 }
 
@@ -35,6 +36,7 @@ export function registerSplit(program: Command): void {
     .option('--test-ratio <r>', 'test fraction (default 0.1)', parse.ratio)
     .option('--split-by <column>', "keep each value of this manifest column in one split (default: patient when known; 'none' splits by image)")
     .option('--seed <n>', 'split seed (default 0, as train)', parse.seed)
+    .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .option('--json', 'print JSON')
     .action(async (opts: SplitOptions) => {
       const out = makeOutput(opts);
@@ -47,7 +49,7 @@ export function registerSplit(program: Command): void {
       const outDir = path.resolve(opts.out);
       const csv = path.join(outDir, 'split.csv');
       if (await access(csv).then(() => true, () => false)) throw new DataError(`${csv} already exists; expected a fresh output folder (nothing was copied)`);
-      const listing = await listImageFolder(dir, listingFor(splitBy));
+      const listing = await listImageFolder(dir, listingFor(splitBy, opts.followSymlinks));
       const assignments = split(listing.samples, { splitBy, valRatio, testRatio }, seed);
       const grouped = splitBy !== null && listing.groupsKnown;
       // Copy first (all-or-nothing in the SDK), then the CSV: a failure leaves no split.csv claiming folders that are not there.

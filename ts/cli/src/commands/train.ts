@@ -1,6 +1,7 @@
 /** `lite-cnn train`: options -> TrainOptions -> run directory -> training. No numerics here. */
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { MAX_BATCH_SIZE } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { startEngine } from '../engine.js';
@@ -23,8 +24,8 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
     .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)
-    .option('--batch-size <n>', 'samples per step (default 32)', parse.positiveInt)
-    .option('--lr <rate>', 'learning rate (preset default: mnist 0.01, breakhis 0.001)', parse.nonNegativeNumber)
+    .option('--batch-size <n>', `samples per step (default 32, at most ${MAX_BATCH_SIZE})`, parse.batchSize)
+    .option('--lr <rate>', 'learning rate, > 0 (preset default: mnist 0.01, breakhis 0.001)', parse.learningRate)
     .addOption(new Option('--optimizer <name>', 'optimizer (default adam)').choices(['adam', 'sgd', 'adamw']))
     .option('--l2 <lambda>', 'L2 penalty on Conv2D/Dense kernels (breakhis default 0.1; 0 turns it off)', parse.nonNegativeNumber)
     .addOption(new Option('--l2-form <form>', "which L2: keras = lambda·ΣW² (default), study = lambda/(2·batch)·ΣW² as the study's NumPy code").choices(['keras', 'study']))
@@ -69,6 +70,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
     .option('--oversample', 'oversample minority classes in each training epoch')
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
+    .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .addHelpText(
       'after',
       `
@@ -107,10 +109,14 @@ Examples:
         const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
         if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads and --json may be given)`);
         const runDir = await openRunDir(path.resolve(raw.resume));
-        const engine = await startEngine(engineThreads);
-        const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
-        const prepared = await prepareResume(ctx);
-        setExitCode(await runTraining(prepared, ctx));
+        try {
+          const engine = await startEngine(engineThreads);
+          const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
+          const prepared = await prepareResume(ctx);
+          setExitCode(await runTraining(prepared, ctx));
+        } finally {
+          runDir.release();
+        }
         return;
       }
       const options = resolveTrainOptions(raw, (p) => path.resolve(p));
@@ -127,6 +133,8 @@ Examples:
       } catch (err) {
         await runDir.discardIfEmpty();
         throw err;
+      } finally {
+        runDir.release();
       }
     });
 }

@@ -14,6 +14,12 @@ import type { EvaluationData, TrainingData } from './training-data.js';
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
 const CAFFE_MEAN: [number, number, number] = [103.939, 116.779, 123.68];
 
+/** `, 3 images reached twice through links counted once`, or nothing. */
+export function duplicateNote(listing: ImageFolderListing): string {
+  const n = listing.duplicates.length;
+  return n ? `, ${n} image${n === 1 ? '' : 's'} reached twice through symbolic links counted once` : '';
+}
+
 export function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
   const [h, w] = f.imageSize;
   if (h !== inputShape[0] || w !== inputShape[1]) {
@@ -51,9 +57,9 @@ export interface OpenedFolder {
 }
 
 /** Lists and decodes a folder once, as uint8; splits and folds are views over it. */
-export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage'>, shape: Shape3): Promise<OpenedFolder> {
+export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage' | 'followSymlinks'>, shape: Shape3): Promise<OpenedFolder> {
   const t0 = performance.now();
-  const listing = await listImageFolder(dir, listingFor(f.splitBy));
+  const listing = await listImageFolder(dir, listingFor(f.splitBy, f.followSymlinks));
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
   const placeholder = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, seed: 0 });
@@ -163,8 +169,8 @@ export function folderDatasets(opened: OpenedFolder, assignments: readonly Split
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
       `(${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}), ` +
-      `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}`,
-    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, grouped, splits: splitCounts, splitFile: 'split.csv' },
+      `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
+    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv' },
     writeSplit: (path) => writeSplitCsv(path, assignments, { relativeTo: dir }),
   };
 }
@@ -185,12 +191,13 @@ export interface EvaluationOptions {
   from?: EvaluationSplit;
   aspect?: 'squash' | 'center-crop';
   onBadImage?: 'skip' | 'fail';
+  followSymlinks?: boolean;
 }
 
 export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
   const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed: opts.seed };
-  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from.splitBy : null));
+  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from.splitBy : null, opts.followSymlinks));
   if (opts.classNames && opts.classNames.join('\n') !== listing.classNames.join('\n')) {
     throw new ConfigError(`${dir}: its classes (${listing.classNames.join(', ')}) differ from the model's (${opts.classNames.join(', ')})`);
   }

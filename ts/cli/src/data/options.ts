@@ -40,6 +40,8 @@ export interface FolderOptions {
   augment: AugmentOptions | null;
   oversample: boolean;
   onBadImage: 'skip' | 'fail';
+  /** --follow-symlinks: read links that point outside the folder (absent in config.json of older runs: false). */
+  followSymlinks?: boolean;
 }
 
 export interface DataOptions {
@@ -66,8 +68,8 @@ export function splitByOption(raw: string | undefined): string | null {
 }
 
 /** How to list a folder for a split: a named manifest column groups the samples; 'auto' and null need none. */
-export function listingFor(splitBy: string | null): { groupColumn?: string } {
-  return splitBy && splitBy !== 'auto' ? { groupColumn: splitBy } : {};
+export function listingFor(splitBy: string | null, followSymlinks = false): { groupColumn?: string; followSymlinks: boolean } {
+  return { ...(splitBy && splitBy !== 'auto' ? { groupColumn: splitBy } : {}), followSymlinks };
 }
 
 /** `--val-ratio` + `--test-ratio` must leave images to train on. */

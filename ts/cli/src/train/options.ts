@@ -53,6 +53,7 @@ export interface RawTrainOptions {
   hue?: number;
   oversample?: boolean;
   onBadImage?: 'skip' | 'fail';
+  followSymlinks?: boolean;
   targetRecall?: number;
   positive?: string;
   minEpochs?: number;
@@ -121,7 +122,7 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
-  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'oversample', 'onBadImage',
+  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'oversample', 'onBadImage', 'followSymlinks',
   'targetRecall', 'positive', 'cv',
 ];
 
@@ -174,6 +175,7 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
     augment: augmentation(raw, recipe),
     oversample: raw.oversample ?? false,
     onBadImage: raw.onBadImage ?? 'fail',
+    followSymlinks: raw.followSymlinks ?? false,
   };
 }
 

@@ -1,12 +1,18 @@
 /**
  * The run directory: created up front and proven writable before any data is
  * loaded, so a bad `--out` fails in a second with a clear message instead of
- * after an hour of training. A directory this run created is removed again if
- * the run fails before writing anything into it.
+ * after an hour of training. It is locked for the whole run (run-lock.ts), so
+ * a second run into the same folder fails at once instead of mixing its files
+ * with the first one's. A folder holds a run once a checkpoint or a result is
+ * in it; a folder with only config.json (a run stopped before its first
+ * checkpoint) is restarted by a fresh run. A directory this run created is
+ * removed again if the run fails before writing anything into it.
  */
 import { mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RunError } from '../errors.js';
+import { checkWritableLocation, withTimeout } from './fs-guard.js';
+import { RunLock } from './run-lock.js';
 
 export const RUN_FILES = {
   best: 'model.safetensors',
@@ -20,9 +26,14 @@ export const RUN_FILES = {
 export interface RunDir {
   path: string;
   file(name: string): string;
-  /** Removes what this run created if nothing was written into it (after a failure). */
+  /** Releases the run's lock (also done on exit). */
+  release(): void;
+  /** Releases the lock and removes what this run created if nothing was written into it (after a failure). */
   discardIfEmpty(): Promise<void>;
 }
+
+/** Files whose presence means the folder holds a run's results (config.json alone does not: no checkpoint was written). */
+const RESULT_FILES = [RUN_FILES.last, RUN_FILES.best, RUN_FILES.history, RUN_FILES.summary, 'cv.csv'] as const;
 
 /** `runs/2025-01-31T14-05-09` (local time), unique within this directory. */
 export function defaultRunDir(cwd: string, now = new Date()): string {
@@ -38,54 +49,104 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Creates a new run directory (it may exist, but must not hold a run already). */
+/**
+ * Creates and locks a new run directory (it may exist, but must not hold a
+ * run's results). With `unique`, a taken name gets `-2`, `-3`...: two runs
+ * started in the same second never share a directory.
+ */
 export async function createRunDir(dir: string, opts: { unique: boolean }): Promise<RunDir> {
-  let target = dir;
-  // Two runs started in the same second get `-2`, `-3`... instead of sharing a directory.
-  for (let n = 2; opts.unique && (await exists(target)); n++) target = `${dir}-${n}`;
-  if (await exists(path.join(target, RUN_FILES.config))) {
-    throw new RunError(`${target} already holds a run (${RUN_FILES.config}); choose another --out, or continue it with --resume ${target}`);
-  }
-  let created: string | undefined;
+  await checkWritableLocation(dir, '--out');
+  const { target, created } = await makeDir(dir, opts.unique);
+  let lock: RunLock;
   try {
-    created = await mkdir(target, { recursive: true });
+    lock = RunLock.acquire(target);
+  } catch (err) {
+    await removeIfEmpty(target, created);
+    throw err;
+  }
+  const run = handle(target, created, lock);
+  try {
+    const results = await presentFiles(target, RESULT_FILES);
+    if (results.length > 0) {
+      throw new RunError(`${target} already holds a run (${results.join(', ')}); choose another --out, or continue it with --resume ${target}`);
+    }
+    await probeWritable(run);
+  } catch (err) {
+    await run.discardIfEmpty();
+    throw err;
+  }
+  return run;
+}
+
+async function makeDir(dir: string, unique: boolean): Promise<{ target: string; created: string | undefined }> {
+  const create = (p: string, recursive: boolean) => withTimeout(mkdir(p, { recursive }), `creating the run directory ${p}`);
+  try {
+    if (!unique) return { target: dir, created: await create(dir, true) };
+    await create(path.dirname(dir), true);
+    for (let n = 1; ; n++) {
+      const target = n === 1 ? dir : `${dir}-${n}`;
+      // Not recursive: EEXIST tells this run the name is taken, atomically.
+      const made = await create(target, false).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw err;
+      });
+      if (made) return { target, created: target };
+    }
   } catch (cause) {
-    throw new RunError(`cannot create the run directory ${target}: ${(cause as Error).message}`, { cause });
+    if (cause instanceof RunError) throw cause;
+    throw new RunError(`cannot create the run directory ${dir}: ${(cause as Error).message}`, { cause });
   }
-  const run = handle(target, created);
-  await probeWritable(run);
-  return run;
 }
 
-/** An existing run directory (for --resume): it must hold the files of a run and be writable. */
+async function presentFiles(dir: string, names: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(names.map((n) => exists(path.join(dir, n))));
+  return names.filter((_, i) => found[i]);
+}
+
+/** An existing run directory (for --resume), locked: it must hold the files of a run and be writable. */
 export async function openRunDir(dir: string): Promise<RunDir> {
-  for (const f of [RUN_FILES.config, RUN_FILES.last]) {
-    if (!(await exists(path.join(dir, f)))) throw new RunError(`--resume ${dir}: not a resumable run directory (no ${f})`);
+  if (!(await exists(path.join(dir, RUN_FILES.config)))) throw new RunError(`--resume ${dir}: not a run directory (no ${RUN_FILES.config})`);
+  const run = handle(dir, undefined, RunLock.acquire(dir));
+  try {
+    if (!(await exists(path.join(dir, RUN_FILES.last)))) {
+      throw new RunError(
+        `--resume ${dir}: the run stopped before its first checkpoint (no ${RUN_FILES.last}), so there is nothing to continue; ` +
+          `start it again with the same options and --out ${dir} (a folder without a checkpoint is reused)`,
+      );
+    }
+    await probeWritable(run);
+  } catch (err) {
+    run.release();
+    throw err;
   }
-  const run = handle(dir, undefined);
-  await probeWritable(run);
   return run;
 }
 
-function handle(dir: string, created: string | undefined): RunDir {
+function handle(dir: string, created: string | undefined, lock: RunLock): RunDir {
   return {
     path: dir,
     file: (name) => path.join(dir, name),
+    release: () => lock.release(),
     discardIfEmpty: async () => {
-      if (created === undefined) return;
-      const left = await readdir(dir).catch(() => ['?']);
-      if (left.length === 0) await rm(created, { recursive: true, force: true }).catch(() => {});
+      lock.release();
+      await removeIfEmpty(dir, created);
     },
   };
+}
+
+/** Removes `created` (the top directory this run made, if any, `dir` or a parent of it) when nothing was written into `dir`. */
+async function removeIfEmpty(dir: string, created: string | undefined): Promise<void> {
+  if (created === undefined) return;
+  const left = await readdir(dir).catch(() => ['?']);
+  if (left.length === 0) await rm(created, { recursive: true, force: true }).catch(() => {});
 }
 
 async function probeWritable(run: RunDir): Promise<void> {
   const probe = run.file(`.write-test-${process.pid}`);
   try {
-    await writeFile(probe, '');
+    await withTimeout(writeFile(probe, ''), `writing into ${run.path}`);
     await unlink(probe);
   } catch (cause) {
-    await run.discardIfEmpty();
     throw new RunError(`the run directory ${run.path} is not writable: ${(cause as Error).message}`, { cause });
   }
 }

@@ -28,6 +28,7 @@
  */
 import { ConfigError, DataError } from '../errors.js';
 import type { Shape3 } from '../layers/shape.js';
+import { describeFsError } from '../io/fs-errors.js';
 import { decodeBmp, isBmp } from './bmp.js';
 import { requireNode } from './samples.js';
 
@@ -85,6 +86,15 @@ export function checkImageShape(shape: Shape3, where: string): void {
   if (c !== 1 && c !== 3) throw new ConfigError(`${where}: channels must be 1 (grayscale) or 3 (RGB), got ${c}`);
 }
 
+async function readImageFile(file: string, bad: (reason: string, cause?: unknown) => DataError): Promise<Uint8Array> {
+  const fs = await import('node:fs/promises');
+  try {
+    return await fs.readFile(file);
+  } catch (cause) {
+    throw bad(describeFsError(cause), cause);
+  }
+}
+
 /** Decodes one image file (or encoded bytes) to `[h, w, c]` uint8; `name` labels bytes in errors. */
 export async function decodeImage(input: string | Uint8Array, options: DecodeOptions, name?: string): Promise<Uint8Array> {
   checkImageShape(options.shape, 'decodeImage');
@@ -93,17 +103,14 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
   const [h, w, c] = options.shape;
   const bad = (reason: string, cause?: unknown) => new DataError(`decodeImage: cannot decode ${label}: ${reason}`, cause === undefined ? undefined : { cause });
   try {
-    let bytes: Uint8Array | undefined = typeof input === 'string' ? undefined : input;
-    if (typeof input === 'string' && /\.bmp$/i.test(input)) {
-      const fs = await import('node:fs/promises');
-      bytes = await fs.readFile(input);
-    }
-    let img = bytes && isBmp(bytes)
+    // Read here, not by libvips: an unreadable file is then named as such (EACCES, ELOOP, ENOENT), not as "unsupported format".
+    const bytes = typeof input === 'string' ? await readImageFile(input, bad) : input;
+    let img = isBmp(bytes)
       ? (() => {
           const raw = decodeBmp(bytes, label);
           return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
         })()
-      : sharp(bytes ?? input, { failOn: 'warning' });
+      : sharp(bytes, { failOn: 'warning' });
     const meta = await img.metadata();
     const depth = meta.depth ?? 'uchar';
     if (depth !== 'uchar' && depth !== 'ushort') throw bad(`expected 8- or 16-bit samples, got '${depth}'`);

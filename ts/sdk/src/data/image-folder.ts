@@ -3,10 +3,15 @@
  * `image_dataset_from_directory` reads it: one sub-folder per class, classes
  * sorted alphabetically (label = position), sub-folders inside a class
  * followed, extensions matched case-insensitively. Non-image files inside
- * class folders are skipped but listed in `ignored`. An optional
+ * class folders are skipped but listed in `ignored`. Symbolic links are
+ * resolved safely (folder-walk.ts): loops are errors, links out of the root
+ * are refused unless `followSymlinks`, and an image reached twice is counted
+ * once (listed in `duplicates`). An optional
  * `<root>/manifest.csv` adds groups (patients) and subtypes (manifest.ts).
  */
 import { DataError } from '../errors.js';
+import { describeFsError, fsErrorCode } from '../io/fs-errors.js';
+import { followLink, resolveReal, walkFolder, type WalkContext } from './folder-walk.js';
 import { readManifest, manifestKey, type Manifest, type ManifestOptions } from './manifest.js';
 import { compareNames, isImageFile, requireNode, type ImageListing, type ImageSample } from './samples.js';
 
@@ -16,6 +21,8 @@ export interface ImageFolderOptions extends ManifestOptions {
    * a path reads that file (it must exist); false ignores any manifest.
    */
   manifest?: boolean | string;
+  /** Read symbolic links whose target lies outside `root` (default false: such a link is an error). */
+  followSymlinks?: boolean;
 }
 
 export interface ImageFolderListing extends ImageListing {
@@ -23,6 +30,8 @@ export interface ImageFolderListing extends ImageListing {
   manifest: string | null;
   /** Files the manifest lists that are not in the folder (reported, not fatal: images may have been removed on purpose). */
   missing: string[];
+  /** Files reached a second time through a symbolic link (same real file, same class): counted once, at `sameAs`. */
+  duplicates: { path: string; sameAs: string }[];
 }
 
 /** Lists an image folder; throws DataError for a missing root, no class folders or a class folder with no images. */
@@ -34,14 +43,21 @@ export async function listImageFolder(root: string, options: ImageFolderOptions 
   try {
     top = await fs.readdir(root, { withFileTypes: true });
   } catch (cause) {
-    const code = (cause as { code?: string }).code;
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${(cause as Error).message})`;
+    const code = fsErrorCode(cause);
+    const what = code === 'ENOENT' ? 'does not exist (ENOENT)' : code === 'ENOTDIR' ? 'is not a directory (ENOTDIR)' : `cannot be read: ${describeFsError(cause)}`;
     throw new DataError(`listImageFolder: expected a folder with one sub-folder per class, but ${root} ${what}`, { cause });
   }
+  const ctx: WalkContext = { rootReal: '', followSymlinks: options.followSymlinks ?? false, where: 'listImageFolder' };
+  ctx.rootReal = await resolveReal(root, ctx);
   const classNames: string[] = [];
+  const classReal = new Map<string, string>();
   for (const d of top) {
     if (d.name.startsWith('.')) continue;
-    if (d.isDirectory() || (d.isSymbolicLink() && (await fs.stat(path.join(root, d.name))).isDirectory())) classNames.push(d.name);
+    const full = path.join(root, d.name);
+    const target = d.isSymbolicLink() ? await followLink(full, ctx, new Set([ctx.rootReal])) : { real: path.join(ctx.rootReal, d.name), isDir: d.isDirectory() };
+    if (!target.isDir) continue;
+    classNames.push(d.name);
+    classReal.set(d.name, target.real);
   }
   classNames.sort(compareNames);
   if (classNames.length === 0) {
@@ -53,14 +69,27 @@ export async function listImageFolder(root: string, options: ImageFolderOptions 
   const samples: ImageSample[] = [];
   const ignored: string[] = [];
   const rels: string[] = [];
+  const duplicates: ImageFolderListing['duplicates'] = [];
+  const seen = new Map<string, ImageSample>();
   for (const [label, className] of classNames.entries()) {
-    const files = await walk(path.join(root, className));
+    const real = classReal.get(className)!;
+    const files = await walkFolder(path.join(root, className), real, ctx, new Set([ctx.rootReal, real]));
     const before = samples.length;
     let other = 0;
-    for (const rel of files) {
+    for (const { rel, real: fileReal } of files) {
       const full = path.join(root, className, rel);
       if (isImageFile(rel)) {
-        samples.push({ path: full, label, className });
+        const first = seen.get(fileReal);
+        if (first !== undefined && first.className !== className) {
+          throw new DataError(`listImageFolder: ${full} and ${first.path} are the same file (${fileReal}) in classes '${className}' and '${first.className}'; an image has one label`);
+        }
+        if (first !== undefined) {
+          duplicates.push({ path: full, sameAs: first.path });
+          continue;
+        }
+        const sample: ImageSample = { path: full, label, className };
+        seen.set(fileReal, sample);
+        samples.push(sample);
         rels.push(manifestKey(`${className}/${rel}`));
       } else {
         ignored.push(full);
@@ -110,21 +139,5 @@ export async function listImageFolder(root: string, options: ImageFolderOptions 
   }
   const groupsKnown = samples.every((s) => s.group !== undefined);
   if (!groupsKnown) for (const s of samples) delete s.group;
-  return { root, classNames, samples, ignored, groupsKnown, manifest: manifest?.path ?? null, missing };
-}
-
-/** Files under `dir`, recursively, as '/'-joined relative paths in byte order (hidden entries skipped). */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const out: string[] = [];
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => compareNames(a.name, b.name));
-  for (const d of entries) {
-    if (d.name.startsWith('.')) continue;
-    const rel = prefix === '' ? d.name : `${prefix}/${d.name}`;
-    const isDir = d.isDirectory() || (d.isSymbolicLink() && (await fs.stat(path.join(dir, d.name)).then((s) => s.isDirectory(), () => false)));
-    if (isDir) out.push(...(await walk(path.join(dir, d.name), rel)));
-    else out.push(rel);
-  }
-  return out;
+  return { root, classNames, samples, ignored, groupsKnown, manifest: manifest?.path ?? null, missing, duplicates };
 }

@@ -11,6 +11,8 @@ import type { LayerConfig } from '../layers/config.js';
 import type { LossConfig } from '../model/losses.js';
 import { checkMetadata, type ModelMetadata } from '../model/metadata.js';
 import type { OptimizerConfig } from '../model/optimizers.js';
+import { findDuplicateKey } from './json-duplicates.js';
+import { resolveLoadLimits, type LoadLimits } from './load-limits.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
 export const MODEL_FORMAT = 'lite-cnn';
@@ -89,12 +91,36 @@ export function encodeModelFile(c: ModelFileContents): Uint8Array {
   return encodeSafetensors(tensors, meta);
 }
 
-function parseJson<T>(text: string | undefined, what: string): T {
-  if (text === undefined) throw new ModelFormatError(`model file: __metadata__ has no '${what}' entry`);
+export interface DecodeModelOptions {
+  /** Bounds on the loading work (defaults: DEFAULT_LOAD_LIMITS). */
+  limits?: Partial<LoadLimits>;
+  /** Accept NaN or ±Infinity in weights and optimizer state (default false: such a model cannot predict anything). */
+  allowNonFinite?: boolean;
+}
+
+/** A JSON entry of `__metadata__`, parsed; a key given twice is an error (JSON.parse would keep the last silently). */
+function parseJson<T>(text: string | undefined, what: string, name: string): T {
+  if (text === undefined) throw new ModelFormatError(`${name}: __metadata__ has no '${what}' entry`);
+  let value: T;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text) as T;
   } catch (cause) {
-    throw new ModelFormatError(`model file: __metadata__.${what} is not valid JSON`, { cause });
+    throw new ModelFormatError(`${name}: __metadata__.${what} is not valid JSON`, { cause });
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    const inside = [what, ...duplicate.path].join(' > ');
+    throw new ModelFormatError(`${name}: duplicate key ${JSON.stringify(duplicate.key.slice(0, 80))} in __metadata__ ${inside}; expected each key once`);
+  }
+  return value;
+}
+
+/** The first non-finite value of a tensor, as a ModelFormatError, unless every value is finite. */
+function checkFiniteTensor(name: string, tensor: string, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      throw new ModelFormatError(`${name}: tensor '${tensor}' holds ${data[i]} at index ${i}; expected finite values (load with allowNonFinite: true to inspect such a file)`);
+    }
   }
 }
 
@@ -102,8 +128,9 @@ function parseJson<T>(text: string | undefined, what: string): T {
  * Decodes and checks the container and its metadata. The weights are checked
  * against the topology by the model that loads them (names, shapes, no extras).
  */
-export function decodeModelFile(bytes: Uint8Array, name = 'model file'): ModelFileContents {
-  const file = decodeSafetensors(bytes, { name });
+export function decodeModelFile(bytes: Uint8Array, name = 'model file', options: DecodeModelOptions = {}): ModelFileContents {
+  const limits = resolveLoadLimits(options.limits);
+  const file = decodeSafetensors(bytes, { name, maxHeaderBytes: limits.maxHeaderBytes, maxTensors: limits.maxTensors, maxMetadataKeys: limits.maxMetadataKeys });
   const meta = file.metadata;
   if (meta.format !== MODEL_FORMAT) {
     throw new ModelFormatError(`${name}: not a lite-cnn model (format '${meta.format ?? '(none)'}', expected '${MODEL_FORMAT}')`);
@@ -111,24 +138,25 @@ export function decodeModelFile(bytes: Uint8Array, name = 'model file'): ModelFi
   if (!READABLE_VERSIONS.includes(meta.format_version ?? '')) {
     throw new ModelFormatError(`${name}: unknown model format version '${meta.format_version ?? '(none)'}'; this lite-cnn reads versions ${READABLE_VERSIONS.join(' and ')}`);
   }
-  const topology = parseJson<Topology>(meta.topology, 'topology');
+  const topology = parseJson<Topology>(meta.topology, 'topology', name);
   if (typeof topology !== 'object' || topology === null || !Array.isArray(topology.layers) || typeof topology.name !== 'string' || !Number.isSafeInteger(topology.seed)) {
     throw new ModelFormatError(`${name}: topology must be { name, seed, layers: [...] }`);
   }
   checkTopology(topology, name);
-  const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata'));
+  const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata', name));
   const weights: SavedWeight[] = [];
   let slot1: Float32Array | undefined;
   let slot2: Float32Array | undefined;
   for (const [tname, t] of file.tensors) {
     if (t.dtype !== 'F32') throw new ModelFormatError(`${name}: tensor '${tname}' has dtype ${t.dtype}, expected F32`);
+    if (!options.allowNonFinite) checkFiniteTensor(name, tname, t.data);
     if (tname === 'optimizer.slot1') slot1 = t.data;
     else if (tname === 'optimizer.slot2') slot2 = t.data;
     else weights.push({ name: tname, shape: t.shape, data: t.data });
   }
   let training: SavedTraining | null = null;
   if (meta.training !== undefined) {
-    const tr = parseJson<{ optimizer: OptimizerConfig; loss: LossConfig; step: number | null }>(meta.training, 'training');
+    const tr = parseJson<{ optimizer: OptimizerConfig; loss: LossConfig; step: number | null }>(meta.training, 'training', name);
     if (typeof tr !== 'object' || tr === null || typeof tr.optimizer !== 'object' || typeof tr.loss !== 'object') {
       throw new ModelFormatError(`${name}: training must be { optimizer, loss, step }`);
     }

@@ -80,6 +80,10 @@ export interface SafetensorsDecodeOptions {
    * the reference Rust crate; the header is checked against it before it is read.
    */
   maxHeaderBytes?: number;
+  /** Most tensors accepted, checked before any is decoded (default: no limit). */
+  maxTensors?: number;
+  /** Most `__metadata__` entries accepted (default: no limit). */
+  maxMetadataKeys?: number;
   /** Names the input (e.g. a file name) in error messages. */
   name?: string;
 }
@@ -353,11 +357,17 @@ export function decodeSafetensors(
   const headerEnd = 8 + Number(claimed);
   const header = parseHeader(bytes.subarray(8, headerEnd), what);
   const dataLength = bytes.length - headerEnd;
+  const keys = Object.keys(header);
+  const hasMetadata = Object.prototype.hasOwnProperty.call(header, METADATA_KEY);
+  checkLimit(what, 'tensors', keys.length - (hasMetadata ? 1 : 0), options?.maxTensors, 'maxTensors');
+  if (hasMetadata && isPlainObject(header[METADATA_KEY])) {
+    checkLimit(what, `${METADATA_KEY} entries`, Object.keys(header[METADATA_KEY]).length, options?.maxMetadataKeys, 'maxMetadataKeys');
+  }
 
   let metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   // Object.keys and a lookup: Object.entries is several times slower on a header with millions of keys.
-  for (const key of Object.keys(header)) {
+  for (const key of keys) {
     if (key === METADATA_KEY) metadata = readMetadata(header[key], what);
     else entries.push(readEntry(key, header[key], what, dataLength));
   }
@@ -380,6 +390,12 @@ export function decodeSafetensors(
     tensors.set(e.name, tensor);
   }
   return { tensors, metadata };
+}
+
+function checkLimit(what: string, counted: string, count: number, limit: number | undefined, option: string): void {
+  if (limit !== undefined && count > limit) {
+    throw new ModelFormatError(`${what}: ${count} ${counted}, above the limit of ${limit} (${option})`);
+  }
 }
 
 function parseHeader(raw: Uint8Array, what: string): Record<string, unknown> {

@@ -7,6 +7,7 @@
 import { DataError, ShapeError } from '../errors.js';
 import type { Shape3 } from '../layers/shape.js';
 import { shapeSize } from '../layers/shape.js';
+import { argmaxRows } from '../metrics/probs.js';
 
 /** An array with its shape, e.g. `{ data, shape: [n, 28, 28, 1] }`. */
 export interface TensorLike {
@@ -125,12 +126,7 @@ export class ArrayDataset implements Dataset {
     if (this.y instanceof Uint32Array) return this.y;
     if (!this.y) return undefined;
     // Dense rows: the arg-max class of each row.
-    const out = new Uint32Array(this.size);
-    for (let i = 0; i < this.size; i++) {
-      const row = this.y.subarray(i * this.classes, (i + 1) * this.classes);
-      out[i] = row.indexOf(Math.max(...row));
-    }
-    return out;
+    return new Uint32Array(argmaxRows(this.y, this.classes));
   }
 
   /** Keras' validationSplit: the last `fraction` of samples, taken before any shuffling. */

@@ -7,6 +7,7 @@ import { Callback, CallbackList } from '../callbacks/callback.js';
 import { positiveInt } from '../checks.js';
 import { ConfigError, DataError, RuntimeError } from '../errors.js';
 import { permutation } from '../runtime/rng.js';
+import { checkFiniteOutputs, nonFiniteLossError } from './finite-outputs.js';
 import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
 import { History, type Logs } from './history.js';
 import type { Model } from './model.js';
@@ -161,6 +162,7 @@ export async function evaluateDataset(model: Model, data: Dataset, batchSize: nu
   for await (const batch of data.batches({ batchSize })) {
     batch.fill(compiled.inputView(batch.size));
     const s = compiled.evaluateBatch({ batch: batch.size, targets: batch.targets });
+    if (!Number.isFinite(s.loss)) throw nonFiniteLossError(model.name, compiled.activation(compiled.stepCount - 1, batch.size), model.outputShape[2], seen, s.loss);
     seen += batch.size;
     // Unlike Keras, the evaluation loss is the data loss without the L2 penalty
     // (the executor reports the penalty separately): with Keras' l2(0.1) the
@@ -187,7 +189,9 @@ export async function predictDataset(model: Model, data: Dataset, batchSize: num
     batch.fill(view);
     const bad = compiled.firstNonFiniteInput(batch.size);
     if (bad >= 0) throw nonFiniteInputError('predict', view[bad]!, sample * per + bad, per);
-    out.set(compiled.forward(undefined, batch.size, { keep: false }), offset);
+    const outputs = compiled.forward(undefined, batch.size, { keep: false });
+    checkFiniteOutputs(model.name, 'predict', outputs, k, sample);
+    out.set(outputs, offset);
     offset += batch.size * k;
     sample += batch.size;
   }

@@ -33,8 +33,23 @@ export function checkMetadata(m: unknown): ModelMetadata {
   const p = md.preprocessing as PreprocessingConfig | undefined;
   const kinds = ['none', 'minmax', 'caffe', 'standardize'];
   if (!p || !kinds.includes(p.kind)) throw bad(`preprocessing.kind must be one of ${kinds.join(', ')}`);
-  if (md.threshold !== null && !(typeof md.threshold?.value === 'number' && md.threshold.value >= 0 && md.threshold.value <= 1 && Number.isInteger(md.threshold.positiveClass))) {
-    throw bad('threshold must be null or { positiveClass, value in [0, 1] }');
+  if (md.threshold !== null && !(typeof md.threshold?.value === 'number' && md.threshold.value >= 0 && md.threshold.value <= 1 && Number.isInteger(md.threshold.positiveClass) && md.threshold.positiveClass >= 0)) {
+    throw bad(`threshold must be null or { positiveClass >= 0, value in [0, 1] }, got ${JSON.stringify(md.threshold)?.slice(0, 200)}`);
   }
   return md as ModelMetadata;
+}
+
+/**
+ * The stored decision against the model's class count: a threshold only on a
+ * binary model, for class 0 or 1. A positive class out of range would
+ * otherwise turn into a class index no output has (5 printed class
+ * 4294967292). Class names are not checked: readers already fall back to
+ * indices when their count differs.
+ */
+export function checkMetadataForClasses(md: ModelMetadata, classes: number, where: string): void {
+  const bad = (what: string) => new ModelFormatError(`${where}: invalid metadata: ${what}`);
+  const t = md.threshold;
+  if (t === null) return;
+  if (classes !== 2) throw bad(`a decision threshold applies to binary models; this one has ${classes} classes`);
+  if (t.positiveClass > 1) throw bad(`threshold.positiveClass must be 0 or 1 for a binary model, got ${t.positiveClass}`);
 }

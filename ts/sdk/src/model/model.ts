@@ -6,7 +6,8 @@
  */
 import { CompiledModel, type TrainDescription } from '../exec/compiled-model.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { decodeModelFile, encodeModelFile, type Topology } from '../io/model-file.js';
+import { checkPlanBudget, resolveLoadLimits } from '../io/load-limits.js';
+import { decodeModelFile, encodeModelFile, type DecodeModelOptions, type Topology } from '../io/model-file.js';
 import { layerFromConfig } from '../layers/config.js';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
 import type { AnyLayer } from '../layers/config.js';
@@ -20,7 +21,8 @@ import { ArrayDataset, checkInputs, checkLabels, isDataset, type Dataset, type L
 import { evaluateDataset, predictDataset, runFit, type FitArgs } from './fit.js';
 import type { History } from './history.js';
 import { resolveLoss, targetsAreDense, type LossArg, type LossConfig } from './losses.js';
-import { defaultMetadata, type ModelMetadata } from './metadata.js';
+import { classesFromOutputs } from './decision.js';
+import { checkMetadataForClasses, defaultMetadata, type ModelMetadata } from './metadata.js';
 import { optimizerFromConfig, resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
 import { planModel, type ModelGraph, type ModelPlan } from './plan.js';
 import { graphFromTensors } from './graph.js';
@@ -386,20 +388,7 @@ export class Model implements TrainingModel {
    * probabilities and the classes runs the model once.
    */
   classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
-    const k = this.outputShape[2];
-    const n = probs.length / k;
-    const out = new Uint32Array(n);
-    const t = this.metadata.threshold;
-    const threshold = args.threshold ?? t?.value;
-    for (let i = 0; i < n; i++) {
-      const row = probs.subarray(i * k, (i + 1) * k);
-      if (k === 1) out[i] = row[0]! >= (threshold ?? 0.5) ? 1 : 0;
-      else if (k === 2 && threshold !== undefined) {
-        const pos = t?.positiveClass ?? 1;
-        out[i] = row[pos]! >= threshold ? pos : 1 - pos;
-      } else out[i] = row.indexOf(Math.max(...row));
-    }
-    return out;
+    return classesFromOutputs(probs, this.outputShape[2], this.metadata.threshold, args);
   }
 
   /** @internal */
@@ -435,7 +424,7 @@ export class Model implements TrainingModel {
   }
 
   /** Rebuilds a model from `toBytes()` output (any lite-cnn model file), validating every part of the file. */
-  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Model> {
+  static async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } & DecodeModelOptions = {}): Promise<Model> {
     return Model.restore(bytes, opts, (layers, topology, options) => Model.fromLayers(layers, topology, options));
   }
 
@@ -498,11 +487,11 @@ export class Model implements TrainingModel {
    */
   protected static async restore<M extends Model>(
     bytes: Uint8Array,
-    opts: { engine?: Engine; name?: string },
+    opts: { engine?: Engine; name?: string } & DecodeModelOptions,
     build: (layers: AnyLayer[], topology: Topology, options: ModelOptions) => M,
   ): Promise<M> {
     const where = opts.name ?? 'model file';
-    const file = decodeModelFile(bytes, where);
+    const file = decodeModelFile(bytes, where, opts);
     const topology = file.topology;
     const layers = topology.layers.map((config, i) => {
       try {
@@ -533,7 +522,9 @@ export class Model implements TrainingModel {
       saved.delete(t.name);
     }
     if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
+    checkPlanBudget(plan, MIN_PLANNED_BATCH, resolveLoadLimits(opts.limits), where);
     model.metadata = file.metadata;
+    checkMetadataForClasses(file.metadata, model.classes, where);
     if (file.training) {
       try {
         model.compile({ optimizer: optimizerFromConfig(file.training.optimizer), loss: { name: file.training.loss.name, labelSmoothing: file.training.loss.labelSmoothing } });
@@ -564,7 +555,7 @@ export class Model implements TrainingModel {
   }
 
   /** Loads any lite-cnn model file (functional or Sequential; Node). */
-  static async load(path: string, opts: { engine?: Engine } = {}): Promise<Model> {
+  static async load(path: string, opts: { engine?: Engine } & DecodeModelOptions = {}): Promise<Model> {
     return Model.fromBytes(await Model.readModelFile(path), { ...opts, name: path });
   }
 }

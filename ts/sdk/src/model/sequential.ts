@@ -4,6 +4,7 @@
  */
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
 import type { AnyLayer } from '../layers/config.js';
+import type { DecodeModelOptions } from '../io/model-file.js';
 import type { Engine } from '../runtime/engine.js';
 import { nameLayer } from './graph.js';
 import { Model, type ModelOptions } from './model.js';
@@ -41,7 +42,7 @@ export class Sequential extends Model {
   }
 
   /** Rebuilds a Sequential from a model file whose layers form a chain. */
-  static override async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } = {}): Promise<Sequential> {
+  static override async fromBytes(bytes: Uint8Array, opts: { engine?: Engine; name?: string } & DecodeModelOptions = {}): Promise<Sequential> {
     return Model.restore(bytes, opts, (layers, topology, options) => {
       const chain = topology.inbound === undefined || topology.inbound.every((reads, i) => reads.length === 1 && reads[0] === i - 1);
       if (!chain) throw new ModelFormatError(`${opts.name ?? 'model file'}: a functional model, not a chain of layers (load it with Model.load)`);
@@ -53,7 +54,7 @@ export class Sequential extends Model {
   }
 
   /** Loads a model file written by `save` (Node). */
-  static override async load(path: string, opts: { engine?: Engine } = {}): Promise<Sequential> {
+  static override async load(path: string, opts: { engine?: Engine } & DecodeModelOptions = {}): Promise<Sequential> {
     return Sequential.fromBytes(await Model.readModelFile(path), { ...opts, name: path });
   }
 }
