@@ -23,10 +23,11 @@ export function spawnPoolWorker(override: string | URL | undefined): SpawnedWork
     location === undefined
       ? new Worker(new URL('./lite-cnn-pool-worker.browser.js', import.meta.url), { type: 'module', name: 'lite-cnn-pool' })
       : new Worker(location, { type: 'module', name: 'lite-cnn-pool' });
-  // Not a literal, so bundlers leave it alone: only used to name the default in errors.
-  const file = POOL_WORKER_FILE;
   return {
-    url: String(location ?? new URL(file, import.meta.url)),
+    // The default's final URL is the bundler's choice and cannot be read back
+    // from the Worker (nor computed here: webpack evaluates any
+    // new URL(<constant>, import.meta.url) as a module request).
+    url: location === undefined ? `${POOL_WORKER_FILE} beside the SDK's bundle (the default location)` : String(location),
     worker: {
       post: (msg) => w.postMessage(msg),
       onReport: (h) => w.addEventListener('message', (e: MessageEvent) => h(e.data)),

