@@ -116,7 +116,13 @@ export async function startExampleServer({ port = 0, host = '127.0.0.1', isolate
   return {
     url: `http://${host}:${actual}`,
     port: actual,
-    close: () => new Promise((ok) => server.close(() => ok())),
+    // closeAllConnections: a browser may hold a preconnected socket that never
+    // sends a request, and close() alone would wait for it to time out (a minute).
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 

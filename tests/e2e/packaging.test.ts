@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExampleServer } from '../../examples/browser/server.mjs';
 import { chromiumMissingReason, launchChromium } from './support/chromium.js';
@@ -32,6 +33,24 @@ interface ExampleResult {
   artifact: string;
   threads: number;
   probabilities: number[];
+}
+
+/** What the browser app's page publishes (tests/e2e/packaging/browser-app). */
+interface PageResult extends Partial<ExampleResult> {
+  error?: string;
+  pageCrossOriginIsolated: boolean;
+  cores: number;
+  probe?: number[];
+}
+
+/** Runs `fn`, printing how long it took (the whole file must stay within CI's budget: aim < 5 min). */
+function timed<T>(label: string, fn: () => T): T {
+  const t0 = Date.now();
+  const out = fn();
+  const log = () => console.log(`[packaging] ${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (out instanceof Promise) return out.finally(log) as T;
+  log();
+  return out;
 }
 
 /** Runs a command; on failure the error carries its output. npm's own variables are left out so a nested npm sees a plain app. */
@@ -65,7 +84,7 @@ function makeApp(name: string, pkg: Record<string, unknown>, files: Record<strin
     mkdirSync(join(dir, file, '..'), { recursive: true });
     writeFileSync(join(dir, file), text);
   }
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
+  timed(`npm install (${name})`, () => run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir));
   return dir;
 }
 
@@ -162,19 +181,19 @@ const bundlers = {
     build: (app: string) => run(join(repo, 'node_modules/esbuild/bin/esbuild'), ['src/index.js', 'src/worker.js', '--bundle', '--format=esm', '--outdir=dist', '--log-level=warning'], app),
     servedRoot: (app: string) => app,
     // esbuild emits no assets: the SDK is told where its package's dist/ is served (README: setWasmPaths).
-    query: '?assets=/node_modules/@lite-cnn/sdk/dist/',
+    params: { assets: JSON.stringify('/node_modules/@lite-cnn/sdk/dist/') } as Record<string, string>,
   },
   webpack: {
     html: '<script src="./dist/main.js"></script>',
     build: (app: string) => tool('webpack-cli/bin/cli.js', ['--mode', 'production', '--no-stats'], app),
     servedRoot: (app: string) => app,
-    query: '',
+    params: {} as Record<string, string>,
   },
   vite: {
     html: '<script type="module" src="/src/index.js"></script>',
     build: (app: string) => tool('vite/bin/vite.js', ['build', '--logLevel', 'warn'], app),
     servedRoot: (app: string) => join(app, 'dist'),
-    query: '',
+    params: {} as Record<string, string>,
   },
 } as const;
 
@@ -189,19 +208,25 @@ describe.skipIf(chromiumMissing !== undefined)('the browser app, bundled with no
     await browser?.close();
   });
 
-  async function runPage(root: string, query: string, isolated: boolean): Promise<ExampleResult & { pageCrossOriginIsolated: boolean; cores: number }> {
+  /** Opens the built app with these query parameters; resolves to what its worker reported (or its error). */
+  async function runPage(root: string, params: Record<string, string>, isolated: boolean): Promise<PageResult> {
     const server = await startExampleServer({ root, isolated });
     const page = await browser.newPage();
     try {
-      await page.goto(`${server.url}/${query}`);
+      await page.goto(`${server.url}/?${new URLSearchParams(params)}`);
       await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, { timeout: 60_000 });
-      const result = await page.evaluate(() => (window as unknown as { __result: Record<string, unknown> }).__result);
-      if (typeof result.error === 'string') throw new Error(`the page reported: ${result.error}`);
-      return result as unknown as ExampleResult & { pageCrossOriginIsolated: boolean; cores: number };
+      return await page.evaluate(() => (window as unknown as { __result: PageResult }).__result);
     } finally {
       await page.close();
       await server.close();
     }
+  }
+
+  /** runPage for a run that must succeed. */
+  async function runApp(name: string, root: string, params: Record<string, string>, isolated: boolean): Promise<PageResult & ExampleResult> {
+    const result = await timed(`${name} page, ${isolated ? '' : 'not '}isolated`, () => runPage(root, params, isolated));
+    if (result.error !== undefined) throw new Error(`the ${name} page reported: ${result.error}`);
+    return result as PageResult & ExampleResult;
   }
 
   for (const [name, bundler] of Object.entries(bundlers)) {
@@ -214,21 +239,42 @@ describe.skipIf(chromiumMissing !== undefined)('the browser app, bundled with no
       });
       // The README's example as the Node ESM app compiled it.
       copyFileSync(join(work, 'node-esm/out/example.js'), join(app, 'src/example.js'));
-      bundler.build(app);
+      timed(`${name} build`, () => bundler.build(app));
 
-      const isolated = await runPage(bundler.servedRoot(app), bundler.query, true);
+      // A 5×4 RGB image at its own size: the browser's decoder must give back these exact bytes.
+      const root = bundler.servedRoot(app);
+      const probe = Uint8Array.from({ length: 5 * 4 * 3 }, (_, i) => (i * 37 + 11) % 256);
+      await sharp(probe, { raw: { width: 4, height: 5, channels: 3 } }).png().toFile(join(root, 'probe.png'));
+
+      const isolated = await runApp(name, root, { ...bundler.params, probe: '/probe.png', shape: '[5, 4, 3]' }, true);
       expect(isolated.pageCrossOriginIsolated).toBe(true);
       expect(isolated.artifact).toBe('threaded');
       expect(isolated.threads).toBe(isolated.cores);
       expect(isolated.probabilities).toEqual(nodeResult!.probabilities);
+      expect(isolated.probe).toEqual(Array.from(probe));
 
-      const plain = await runPage(bundler.servedRoot(app), bundler.query, false);
+      const plain = await runApp(name, root, bundler.params, false);
       expect(plain.pageCrossOriginIsolated).toBe(false);
       expect(plain.artifact).toBe('single');
       expect(plain.threads).toBe(1);
       expect(plain.probabilities).toEqual(nodeResult!.probabilities);
     }, INSTALL_MS);
   }
+
+  it('an asset that is not where the SDK looks gives an error naming its URL and the likely cause', async () => {
+    const app = join(work, 'browser-esbuild');
+    if (!existsSync(join(app, 'dist'))) throw new Error(`${app}/dist is missing: the esbuild test failed`);
+    const errorOf = async (assets: unknown) => (await runPage(app, { assets: JSON.stringify(assets) }, true)).error ?? 'no error';
+    expect(await errorOf('/nowhere/')).toMatch(
+      /RuntimeError: Engine: fetching the threaded wasm artifact from http:\/\/127\.0\.0\.1:\d+\/nowhere\/lite_cnn_threaded\.wasm failed: HTTP 404; .*did not emit .*setWasmPaths/,
+    );
+    expect(await errorOf({ threaded: '/index.html' })).toMatch(
+      /RuntimeError: Engine: \/index\.html did not return the threaded wasm artifact: expected a wasm module, got \d+ bytes of text\/html.*index page/,
+    );
+    expect(await errorOf({ threaded: '/node_modules/@lite-cnn/sdk/dist/lite_cnn_threaded.wasm', worker: '/nowhere/pool.js' })).toMatch(
+      /RuntimeError: Engine: pool worker 0 failed to start from \/nowhere\/pool\.js: the script did not load; likely causes: the file is not served at that URL.*Cross-Origin-Embedder-Policy/,
+    );
+  }, INSTALL_MS);
 
   it('webpack and Vite emitted the wasm artifacts themselves (no copied files)', () => {
     for (const dir of [join(work, 'browser-webpack/dist'), join(work, 'browser-vite/dist/assets')]) {

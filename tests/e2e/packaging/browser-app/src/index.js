@@ -1,6 +1,6 @@
 // The page of the packaging test's browser app: starts the app's own worker
-// (deliberately called worker.js, as many apps' are) and publishes its answer
-// on window.__result. `?assets=` is passed on for bundlers that emit no assets.
+// (deliberately called worker.js, as many apps' are), hands it the page's
+// query parameters and publishes its answer on window.__result.
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 worker.onmessage = (e) => {
   window.__result = { ...e.data, pageCrossOriginIsolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency };
@@ -8,4 +8,4 @@ worker.onmessage = (e) => {
 worker.onerror = (e) => {
   window.__result = { error: `worker error: ${e.message || 'did not load'}` };
 };
-worker.postMessage({ assets: new URLSearchParams(location.search).get('assets') });
+worker.postMessage(Object.fromEntries(new URLSearchParams(location.search)));
