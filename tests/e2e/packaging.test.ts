@@ -135,6 +135,11 @@ describe('the packed packages in fresh apps', () => {
       expect(listing).toContain(`package/dist/${f}`);
     }
     expect(listing).toEqual(expect.arrayContaining(['package/README.md', 'package/LICENSE', 'package/package.json']));
+    // No top-level await anywhere (webpack's minifier and CommonJS consumers reject it): each file converts to CommonJS.
+    const dist = join(repo, 'ts/sdk/dist');
+    for (const f of ['index.js', 'index.browser.js', 'lite-cnn-pool-worker.js', 'lite-cnn-pool-worker.browser.js']) {
+      run(join(repo, 'node_modules/esbuild/bin/esbuild'), [join(dist, f), '--format=cjs', '--log-level=error', `--outfile=${join(work, 'tla-check', f)}`], work);
+    }
     const app = makeApp('sdk-only', { type: 'module', dependencies: { '@lite-cnn/sdk': `file:${sdkTarball}` } }, {
       'missing-peers.mjs': readFileSync(join(fixtures, 'missing-peers.mjs'), 'utf8'),
     });
