@@ -434,7 +434,7 @@ md.push(
     'the last column is the run with the evaluations. The study\'s 13.1 min is for its NumPy code on its machine.',
 );
 md.push(
-  `- Pixel scaling (\`shared/ARCHITECTURE.md\` §7): with raw 0-255 pixels the same net and recipe reach ${pct(mnist['adam-raw'].map((r) => r.bestVal))} best validation accuracy ` +
+  `- Pixel scaling ([architecture.md §7](architecture.md#7-numerics-notes-measured-with-pytorch-on-the-same-nets-and-data)): with raw 0-255 pixels the same net and recipe reach ${pct(mnist['adam-raw'].map((r) => r.bestVal))} best validation accuracy ` +
     `(the study's Adam: 91.5%); with [0,1] scaling, ${pct(mnist.adam.map((r) => r.bestVal))}. Model files store their preprocessing, so \`predict\` applies the right one.`,
 );
 md.push('');
@@ -512,7 +512,7 @@ if (!bh) {
   md.push(
     '- A class the model never predicts gets precision 0 in the CLI\'s report (0/0). With 10% of the patients per split, the test (and validation) split of this data holds ' +
       'about four patients (see the per-seed lines): benign recall is then the verdict on a single benign patient, hence the large spreads. A run whose ranking is fine (high AUC) can still put every ' +
-      'image on one side of 0.5 (`shared/ARCHITECTURE.md` §7); the cross-validation below also reports a validation-chosen threshold.',
+      'image on one side of 0.5 ([architecture.md §7](architecture.md#7-numerics-notes-measured-with-pytorch-on-the-same-nets-and-data)); the cross-validation below also reports a validation-chosen threshold.',
   );
   md.push(
     '- The study\'s split was by image (see above), so its figures are not comparable one to one; its time per epoch is derived from its 49 minutes for 2 epochs.',

@@ -60,7 +60,7 @@ if (missing) {
   console.log(`browser benchmark skipped: ${missing}`);
   process.exit(0);
 }
-if (!existsSync(fileURLToPath(new URL('../../ts/sdk/dist/index.js', import.meta.url)))) {
+if (!existsSync(fileURLToPath(new URL('../../ts/sdk/dist/index.browser.js', import.meta.url)))) {
   console.log('browser benchmark skipped: ts/sdk/dist is missing (npm run build first)');
   process.exit(0);
 }

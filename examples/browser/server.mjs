@@ -10,7 +10,7 @@
 // browser tests and the browser benchmark serve the repository with it too
 // (`root`). Without --root it maps:
 //
-//   /sdk/...   -> ts/sdk/...   (only dist/ and wasm/: the SDK's built ESM, its pool worker and the wasm artifacts)
+//   /sdk/...   -> ts/sdk/...   (only dist/: the SDK's browser build, its pool worker and the wasm artifacts)
 //   /...       -> examples/browser/public/...   (`/` serves index.html)
 //
 //   node examples/browser/server.mjs [--port 8080] [--no-isolation] [--root DIR]
@@ -59,7 +59,7 @@ function resolvePath(pathname, bundleRoot) {
   let rel = pathname;
   if (!bundleRoot && pathname.startsWith('/sdk/')) {
     rel = pathname.slice('/sdk'.length);
-    if (!rel.startsWith('/dist/') && !rel.startsWith('/wasm/')) return undefined;
+    if (!rel.startsWith('/dist/')) return undefined;
     root = SDK_DIR;
   }
   if (rel.endsWith('/')) rel += 'index.html';
@@ -116,7 +116,13 @@ export async function startExampleServer({ port = 0, host = '127.0.0.1', isolate
   return {
     url: `http://${host}:${actual}`,
     port: actual,
-    close: () => new Promise((ok) => server.close(() => ok())),
+    // closeAllConnections: a browser may hold a preconnected socket that never
+    // sends a request, and close() alone would wait for it to time out (a minute).
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -151,7 +157,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   // The MNIST subset is a build output (npm run build); make it if missing.
   const { buildData } = await import('./scripts/build-data.mjs');
   if (!opts.root) buildData({ log: () => {} });
-  if (!opts.root) for (const f of ['dist/index.js', 'dist/worker.js', 'wasm/lite_cnn_threaded.wasm', 'wasm/lite_cnn_single.wasm']) {
+  if (!opts.root) for (const f of ['dist/index.browser.js', 'dist/lite-cnn-pool-worker.browser.js', 'dist/lite_cnn_threaded.wasm', 'dist/lite_cnn_single.wasm']) {
     if (!existsSync(join(SDK_DIR, f))) console.warn(`warning: ts/sdk/${f} is missing — run \`npm run build\` at the repository root`);
   }
   if (!existsSync(join(opts.root ?? PUBLIC_DIR, 'models/breakhis.safetensors'))) {

@@ -1,7 +1,7 @@
 // lite-cnn inference in a dedicated Worker, the SDK served from ts/sdk/dist:
 // the same nets and the same measurements as ../peer-lite-cnn.mjs (executor
 // forward with inputs already in wasm memory, and the public predict()).
-import { BatchNormalization, Conv2D, Dense, Engine, Flatten, MaxPooling2D, ReLU, Sequential } from '/ts/sdk/dist/index.js';
+import { BatchNormalization, Conv2D, Dense, Engine, Flatten, MaxPooling2D, ReLU, Sequential } from '/ts/sdk/dist/index.browser.js';
 import { size, uniformInputs } from '/benches/peers/data.mjs';
 import { config, measurer } from './worker-common.js';
 

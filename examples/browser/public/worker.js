@@ -14,7 +14,7 @@
 import {
   Adam, Engine, Sequential, Callback, ProgressLogger, WasmImageTransformer, mnistDataset, mnistNetLayers,
   featureMaps, featureMapGrid, gradCam, heatmapToRgba, readIdx,
-} from './sdk/dist/index.js';
+} from './sdk/dist/index.browser.js';
 import { rgbaToChannels } from './preprocess.js';
 
 const params = new URLSearchParams(self.location.search);

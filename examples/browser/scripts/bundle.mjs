@@ -2,8 +2,8 @@
 // A self-contained copy of the example for any static host:
 //
 //   examples/browser/dist/            <- public/ (page, worker, CSS, models, MNIST subset)
-//   examples/browser/dist/sdk/dist/   <- ts/sdk/dist/index.js, worker.js (+ source maps)
-//   examples/browser/dist/sdk/wasm/   <- ts/sdk/wasm/lite_cnn_{threaded,single}.wasm
+//   examples/browser/dist/sdk/dist/   <- ts/sdk/dist/: the browser build, its pool worker (+ source maps)
+//                                        and the wasm artifacts lite_cnn_{threaded,single}.wasm
 //
 // Run `npm run build` at the repository root first. Serve the folder with the
 // COOP/COEP/CORP headers (README.md), e.g. `node server.mjs --root dist`.
@@ -17,7 +17,14 @@ const example = resolve(here, '..');
 const sdk = resolve(example, '../../ts/sdk');
 const out = join(example, 'dist');
 
-const sdkFiles = ['dist/index.js', 'dist/index.js.map', 'dist/worker.js', 'dist/worker.js.map', 'wasm/lite_cnn_threaded.wasm', 'wasm/lite_cnn_single.wasm'];
+const sdkFiles = [
+  'dist/index.browser.js',
+  'dist/index.browser.js.map',
+  'dist/lite-cnn-pool-worker.browser.js',
+  'dist/lite-cnn-pool-worker.browser.js.map',
+  'dist/lite_cnn_threaded.wasm',
+  'dist/lite_cnn_single.wasm',
+];
 for (const f of sdkFiles) {
   if (!existsSync(join(sdk, f)) && !f.endsWith('.map')) {
     console.error(`bundle: ts/sdk/${f} is missing: run \`npm run build\` at the repository root first`);

@@ -1,6 +1,6 @@
 // Runs in a dedicated Worker: create the engine (threaded when the page is
 // cross-origin isolated, single-threaded otherwise) and compute a fixed GEMM.
-import { Engine } from '/ts/sdk/dist/index.js';
+import { Engine } from '/ts/sdk/dist/index.browser.js';
 import { gemmInputs } from './gemm-inputs.js';
 
 const threads = Number(new URLSearchParams(self.location.search).get('threads') ?? '2');

@@ -18,10 +18,10 @@ export interface EngineOptions {
   threads?: number;
   /** 'auto' (default): threaded where shared memory is available, else single. */
   artifact?: ArtifactKind | 'auto';
-  /** Override where the wasm modules come from (e.g. a CDN URL or preloaded bytes). */
+  /** Where the wasm modules come from for this engine (a URL or path, bytes or a compiled module); default: setWasmPaths, else beside the SDK. */
   wasm?: Partial<Record<ArtifactKind, WasmSource>>;
-  /** Override the pool worker script's URL (defaults to worker.js beside the SDK). */
-  workerUrl?: URL;
+  /** The pool worker script for this engine; default: setWasmPaths, else lite-cnn-pool-worker(.browser).js beside the SDK. */
+  workerUrl?: string | URL;
 }
 
 /** Per pool thread: evidence of a private stack and TLS block. */
@@ -86,7 +86,7 @@ export class Engine {
         heap,
         exports: ex,
         threads: options.threads ?? Math.min(await defaultThreadCount(), MAX_THREADS),
-        workerUrl: options.workerUrl ?? new URL('./worker.js', import.meta.url),
+        workerUrl: options.workerUrl,
       });
     }
     return new Engine(artifact, ex, heap, pool);

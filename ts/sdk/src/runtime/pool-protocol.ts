@@ -17,3 +17,25 @@ export interface WorkerInit {
 export type WorkerReport =
   | { type: 'started'; index: number }
   | { type: 'fault'; index: number; message: string };
+
+/** A started pool worker, whatever the host (spawn-worker.node.ts / spawn-worker.browser.ts). */
+export interface PoolWorker {
+  post(msg: WorkerInit): void;
+  onReport(handler: (msg: WorkerReport) => void): void;
+  /** A load or start failure; `detail` is the host's message (a browser may give none). */
+  onError(handler: (detail: string | undefined, cause: unknown) => void): void;
+  unref(): void;
+  terminate(): Promise<void>;
+}
+
+export interface SpawnedWorker {
+  worker: PoolWorker;
+  /** Where the script came from, for error messages. */
+  url: string;
+}
+
+/** A pool worker's side of the channel (worker-port.node.ts / worker-port.browser.ts). */
+export interface WorkerPort {
+  post(msg: WorkerReport): void;
+  onInit(handler: (msg: WorkerInit) => void): void;
+}

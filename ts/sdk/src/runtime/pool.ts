@@ -1,6 +1,6 @@
 /**
  * Starts the pool workers for the threaded artifact ("variant B" of
- * shared/toolchain/RUST_WASM_THREADS.md §5): allocate each worker's stack and
+ * docs/wasm-threads.md §5): allocate each worker's stack and
  * TLS block, start it, wait until every worker reported 'started' (the
  * controller must yield here: a browser does not start a nested Worker until
  * its creator returns to the event loop), then build rayon's global pool.
@@ -9,50 +9,12 @@ import { RuntimeError } from '../errors.js';
 import { ErrorCode } from './error-codes.js';
 import type { ThreadedExports } from './exports.js';
 import type { WasmHeap } from './memory.js';
-import { hostKind } from './platform.js';
-import type { WorkerInit, WorkerReport } from './pool-protocol.js';
+import type { PoolWorker } from './pool-protocol.js';
+import { spawnPoolWorker, WORKER_LOAD_HINT } from './spawn-worker.node.js';
 
 /** Stack per worker; kernels do not recurse deeply and never put big arrays on the stack. */
 const WORKER_STACK_BYTES = 1 << 20;
 const STARTUP_TIMEOUT_MS = 30_000;
-
-interface PoolWorker {
-  post(msg: WorkerInit): void;
-  onReport(handler: (msg: WorkerReport) => void): void;
-  onError(handler: (err: unknown) => void): void;
-  unref(): void;
-  terminate(): Promise<void>;
-}
-
-async function spawnWorker(url: URL): Promise<PoolWorker> {
-  if (hostKind() === 'node') {
-    const { Worker } = await import('node:worker_threads');
-    // The worker runs only this package's script: it needs none of the
-    // parent's CLI flags (some, like --input-type or loaders, would break it).
-    // V8 flags such as --no-liftoff are process-wide and still apply.
-    const w = new Worker(url, { execArgv: [] });
-    return {
-      post: (msg) => w.postMessage(msg),
-      onReport: (h) => w.on('message', h),
-      onError: (h) => w.on('error', h),
-      // A parked worker must not keep the process alive, so that a script that
-      // used the SDK exits by itself even without shutdown(). Called after all
-      // listeners are attached: attaching a listener refs the worker again.
-      unref: () => w.unref(),
-      terminate: async () => {
-        await w.terminate();
-      },
-    };
-  }
-  const w = new Worker(url, { type: 'module', name: 'lite-cnn-pool' });
-  return {
-    post: (msg) => w.postMessage(msg),
-    onReport: (h) => w.addEventListener('message', (e: MessageEvent<WorkerReport>) => h(e.data)),
-    onError: (h) => w.addEventListener('error', (e) => h(e.message)),
-    unref: () => {},
-    terminate: async () => w.terminate(),
-  };
-}
 
 export class WorkerPool {
   private constructor(
@@ -69,7 +31,8 @@ export class WorkerPool {
     heap: WasmHeap;
     exports: ThreadedExports;
     threads: number;
-    workerUrl: URL;
+    /** The pool worker script (default: beside the SDK, or setWasmPaths). */
+    workerUrl: string | URL | undefined;
   }): Promise<WorkerPool> {
     const { module, heap, exports: ex, threads } = opts;
     const tlsSize = ex.__tls_size.value as number;
@@ -80,23 +43,27 @@ export class WorkerPool {
       for (let index = 0; index < threads; index++) {
         const stack = heap.alloc(WORKER_STACK_BYTES, 16);
         const tls = heap.alloc(Math.max(tlsSize, 1), Math.max(tlsAlign, 1));
-        const w = await spawnWorker(opts.workerUrl);
+        const { worker: w, url } = spawnPoolWorker(opts.workerUrl);
         workers.push(w);
         started.push(
           new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new RuntimeError(`Engine: pool worker ${index} did not start within ${STARTUP_TIMEOUT_MS} ms`)), STARTUP_TIMEOUT_MS);
+            const timer = setTimeout(
+              () => reject(new RuntimeError(`Engine: pool worker ${index} (${url}) did not start within ${STARTUP_TIMEOUT_MS} ms; ${WORKER_LOAD_HINT}`)),
+              STARTUP_TIMEOUT_MS,
+            );
             w.onReport((msg) => {
               if (msg.type === 'started') {
                 clearTimeout(timer);
                 resolve();
               } else if (msg.type === 'fault') {
                 clearTimeout(timer);
-                reject(new RuntimeError(`Engine: pool worker ${index} failed to start: ${msg.message}`));
+                reject(new RuntimeError(`Engine: pool worker ${index} (${url}) failed to start: ${msg.message}`));
               }
             });
-            w.onError((err) => {
+            w.onError((detail, cause) => {
               clearTimeout(timer);
-              reject(new RuntimeError(`Engine: pool worker ${index} failed to start: ${String(err)}`, { cause: err }));
+              const what = detail ?? 'the script did not load';
+              reject(new RuntimeError(`Engine: pool worker ${index} failed to start from ${url}: ${what}; ${WORKER_LOAD_HINT}`, { cause }));
             });
           }),
         );

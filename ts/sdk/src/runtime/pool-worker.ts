@@ -1,5 +1,6 @@
 /**
- * A pool worker (Node worker_threads or a browser Worker). It instantiates the
+ * The pool worker script (Node worker_threads or a browser Worker); built as
+ * dist/lite-cnn-pool-worker.js and dist/lite-cnn-pool-worker.browser.js. It instantiates the
  * kernel module on the shared memory, sets up its own stack and TLS block
  * before any Rust code runs, reports 'started', then parks in
  * `lc_worker_park_and_run`, where it serves the rayon pool for good.
@@ -10,30 +11,10 @@
  * controller then returns an error (crates/kernels/src/ffi/pool.rs).
  */
 import type { ThreadedExports } from './exports.js';
-import type { WorkerInit, WorkerReport } from './pool-protocol.js';
+import type { WorkerInit, WorkerPort } from './pool-protocol.js';
+import { workerPort } from './worker-port.node.js';
 
-type Port = { post(msg: WorkerReport): void; onInit(handler: (msg: WorkerInit) => void): void };
-
-async function port(): Promise<Port> {
-  if (typeof process !== 'undefined' && typeof process.versions?.node === 'string') {
-    const { parentPort } = await import('node:worker_threads');
-    if (!parentPort) throw new Error('lite-cnn worker: not started as a worker thread');
-    return {
-      post: (msg) => parentPort.postMessage(msg),
-      onInit: (handler) => parentPort.once('message', handler),
-    };
-  }
-  const scope = globalThis as unknown as {
-    postMessage(msg: unknown): void;
-    addEventListener(type: 'message', fn: (e: MessageEvent<WorkerInit>) => void, opts?: { once: boolean }): void;
-  };
-  return {
-    post: (msg) => scope.postMessage(msg),
-    onInit: (handler) => scope.addEventListener('message', (e) => handler(e.data), { once: true }),
-  };
-}
-
-function run(init: WorkerInit, post: Port['post']): void {
+function run(init: WorkerInit, post: WorkerPort['post']): void {
   const { module, memory } = init;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const ex = instance.exports as unknown as ThreadedExports;
@@ -52,7 +33,9 @@ function run(init: WorkerInit, post: Port['post']): void {
   }
 }
 
-const p = await port();
+// No top-level await (minifiers and CommonJS consumers reject it): the port
+// is ready synchronously, and a host queues the init message until then.
+const p = workerPort();
 p.onInit((init) => {
   // Leave the message handler first so 'started' is flushed before blocking.
   setTimeout(() => run(init, p.post), 0);

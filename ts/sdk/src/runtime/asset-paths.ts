@@ -1,0 +1,65 @@
+/**
+ * Where the engine finds its three assets: the two wasm artifacts and the
+ * pool worker script. By default they sit beside the SDK's own bundle
+ * (`new URL('./…', import.meta.url)` in assets*.ts, which webpack, Vite and
+ * Rollup follow and emit). `setWasmPaths` overrides that for every engine
+ * created afterwards: for a CDN, a host that serves the files elsewhere, or a
+ * bundler that does not emit assets (esbuild). `Engine.create({ wasm,
+ * workerUrl })` still wins over it for one engine.
+ *
+ * This is deliberately process-wide state (the one place in the runtime):
+ * asset locations are a property of how the app is deployed, set once at
+ * start-up, like onnxruntime-web's `env.wasm.wasmPaths`.
+ */
+import { ConfigError } from '../errors.js';
+
+export type AssetName = 'threaded' | 'single' | 'worker';
+
+/** One location per asset; any left out keeps its default. */
+export type AssetLocations = Partial<Record<AssetName, string | URL>>;
+
+type Configured =
+  | { kind: 'default' }
+  | { kind: 'folder'; folder: string }
+  | { kind: 'each'; locations: AssetLocations };
+
+let configured: Configured = { kind: 'default' };
+
+/**
+ * Sets where the wasm artifacts and the pool worker are loaded from.
+ * - a string or URL ending in `/`: a folder holding the SDK's `dist/` files
+ *   (`lite_cnn_threaded.wasm`, `lite_cnn_single.wasm` and the pool worker);
+ * - an object: a location per asset (`threaded`, `single`, `worker`);
+ * - `undefined`: back to the defaults.
+ * Relative locations resolve like any fetch or Worker URL: against the page
+ * or worker that creates the engine (in Node: against the working directory).
+ */
+export function setWasmPaths(paths: string | URL | AssetLocations | undefined): void {
+  if (paths === undefined) {
+    configured = { kind: 'default' };
+  } else if (typeof paths === 'string' || paths instanceof URL) {
+    const folder = String(paths);
+    if (!folder.endsWith('/')) {
+      throw new ConfigError(`setWasmPaths: expected a folder ending in '/' (or an object { threaded, single, worker }), got '${folder}'`);
+    }
+    configured = { kind: 'folder', folder };
+  } else {
+    const unknown = Object.keys(paths).filter((k) => k !== 'threaded' && k !== 'single' && k !== 'worker');
+    if (unknown.length > 0) {
+      throw new ConfigError(`setWasmPaths: expected only the keys threaded, single and worker, got '${unknown.join("', '")}'`);
+    }
+    configured = { kind: 'each', locations: { ...paths } };
+  }
+}
+
+/** The configured location of one asset, or undefined for its default; `file` is its name inside a folder. */
+export function configuredAsset(name: AssetName, file: string): string | URL | undefined {
+  switch (configured.kind) {
+    case 'default':
+      return undefined;
+    case 'folder':
+      return configured.folder + file;
+    case 'each':
+      return configured.locations[name];
+  }
+}
