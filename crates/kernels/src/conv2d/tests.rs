@@ -259,6 +259,8 @@ crate::kernel_tests! {
 
     fn conv2d_pointwise_path_equals_im2col_path() {
         assert_plan_matches_im2col(&geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid)), Algo::Pointwise, 7000);
+        let zero_pads = Padding::Explicit { top: 0, bottom: 0, left: 0, right: 0 };
+        assert_plan_matches_im2col(&geom((2, 3, 5, 4, 6, 1, 1, 1, 1, zero_pads)), Algo::Pointwise, 7001);
     }
 
     fn conv2d_implicit_path_equals_im2col_path() {
@@ -271,6 +273,8 @@ crate::kernel_tests! {
             (1, 29, 31, 3, 16, 3, 3, 4, 4, Padding::Valid),
             (2, 7, 6, 4, 9, 2, 3, 1, 3, Padding::Valid),
             (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            // Explicit pads after the input that no window reaches (floor mode).
+            (2, 5, 7, 3, 4, 3, 3, 2, 2, Padding::Explicit { top: 0, bottom: 1, left: 0, right: 1 }),
         ]
         .into_iter()
         .enumerate()
