@@ -50,6 +50,19 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
+/// `out = p_0 + p_1 + ... + p_{groups-1}`, added in that order, where
+/// `p_g = parts[g·stride + offset..][..out.len()]`: how per-group partial
+/// reductions (a weight gradient's) are combined in a fixed order.
+pub fn sum_partials_in_order(parts: &[f32], stride: usize, groups: usize, offset: usize, out: &mut [f32]) {
+    debug_assert!(groups >= 1);
+    let len = out.len();
+    out.copy_from_slice(&parts[offset..offset + len]);
+    for g in 1..groups {
+        let start = g * stride + offset;
+        add_assign(out, &parts[start..start + len]);
+    }
+}
+
 /// Runs shorter than this are copied element by element: im2col moves many
 /// short runs (9 floats per kernel row for a 3×3 kernel over 3 channels), and
 /// in wasm each `copy_from_slice`/`fill` becomes a `memory.copy`/`memory.fill`

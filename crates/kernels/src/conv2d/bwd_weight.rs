@@ -8,7 +8,7 @@
 //! of threads.
 
 use super::{im2col, Algo, Plan};
-use crate::vecops::add_assign;
+use crate::vecops::{self, add_assign};
 use crate::gemm::gemm_tn_serial;
 use crate::geom::{Conv2dGeom, GemmGeom};
 use crate::par;
@@ -55,15 +55,8 @@ pub(super) fn grouped(
             row0 += rows;
         }
     });
-    let partial = |group: usize| &scratch[group * group_len + cols_len..(group + 1) * group_len];
-    dw.copy_from_slice(&partial(0)[..k * n]);
-    for group in 1..p.groups {
-        add_assign(dw, &partial(group)[..k * n]);
-    }
+    vecops::sum_partials_in_order(scratch, group_len, p.groups, cols_len, dw);
     if let Some(db) = db {
-        db.copy_from_slice(&partial(0)[k * n..]);
-        for group in 1..p.groups {
-            add_assign(db, &partial(group)[k * n..]);
-        }
+        vecops::sum_partials_in_order(scratch, group_len, p.groups, cols_len + k * n, db);
     }
 }

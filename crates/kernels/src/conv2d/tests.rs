@@ -5,7 +5,7 @@ use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, plan, Algo};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference::{self, abs64};
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
-use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
+use crate::selftest::util::{assert_bits_eq, assert_dot_close, geometry_error, nan_filled, TestRng};
 
 /// `(n, h_in, w_in, c_in, c_out, k_h, k_w, stride_h, stride_w, padding)`.
 type Shape = (usize, usize, usize, usize, usize, usize, usize, usize, usize, Padding);
@@ -202,13 +202,7 @@ crate::kernel_tests! {
     fn conv2d_rejects_bad_geometry_with_messages() {
         let err = |s: Shape| {
             let (n, h, w, ci, co, kh, kw, sh, sw, pad) = s;
-            match Conv2dGeom::new(n, h, w, ci, co, kh, kw, sh, sw, pad) {
-                Ok(g) => panic!("{s:?}: accepted as {g:?}"),
-                Err(e) => {
-                    assert_eq!(e.code, crate::error::ErrorCode::InvalidGeometry, "{s:?}: {e}");
-                    e.message
-                }
-            }
+            geometry_error(Conv2dGeom::new(n, h, w, ci, co, kh, kw, sh, sw, pad), &s)
         };
         let fields = ["n", "h_in", "w_in", "c_in", "c_out", "k_h", "k_w", "stride_h", "stride_w"];
         for (i, name) in fields.iter().enumerate() {
@@ -265,6 +259,8 @@ crate::kernel_tests! {
 
     fn conv2d_pointwise_path_equals_im2col_path() {
         assert_plan_matches_im2col(&geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid)), Algo::Pointwise, 7000);
+        let zero_pads = Padding::Explicit { top: 0, bottom: 0, left: 0, right: 0 };
+        assert_plan_matches_im2col(&geom((2, 3, 5, 4, 6, 1, 1, 1, 1, zero_pads)), Algo::Pointwise, 7001);
     }
 
     fn conv2d_implicit_path_equals_im2col_path() {
@@ -277,6 +273,8 @@ crate::kernel_tests! {
             (1, 29, 31, 3, 16, 3, 3, 4, 4, Padding::Valid),
             (2, 7, 6, 4, 9, 2, 3, 1, 3, Padding::Valid),
             (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            // Explicit pads after the input that no window reaches (floor mode).
+            (2, 5, 7, 3, 4, 3, 3, 2, 2, Padding::Explicit { top: 0, bottom: 1, left: 0, right: 1 }),
         ]
         .into_iter()
         .enumerate()

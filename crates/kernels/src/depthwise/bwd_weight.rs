@@ -65,15 +65,8 @@ pub(super) fn grouped(
             }
         }
     });
-    let partial = |group: usize| &scratch[group * group_len..(group + 1) * group_len];
-    dw.copy_from_slice(&partial(0)[..w_len]);
-    for group in 1..p.groups {
-        vecops::add_assign(dw, &partial(group)[..w_len]);
-    }
+    vecops::sum_partials_in_order(scratch, group_len, p.groups, 0, dw);
     if let Some(db) = db {
-        db.copy_from_slice(&partial(0)[w_len..]);
-        for group in 1..p.groups {
-            vecops::add_assign(db, &partial(group)[w_len..]);
-        }
+        vecops::sum_partials_in_order(scratch, group_len, p.groups, w_len, db);
     }
 }

@@ -7,7 +7,7 @@ use super::{depthwise_bwd_input, depthwise_bwd_weight, depthwise_fwd, plan};
 use crate::geom::{DepthwiseGeom, Padding};
 use crate::reference::{self, abs64};
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
-use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
+use crate::selftest::util::{assert_bits_eq, assert_dot_close, geometry_error, nan_filled, TestRng};
 
 /// `(n, h_in, w_in, c_in, depth_multiplier, k_h, k_w, stride_h, stride_w, padding)`.
 type Shape = (usize, usize, usize, usize, usize, usize, usize, usize, usize, Padding);
@@ -156,13 +156,7 @@ crate::kernel_tests! {
     fn depthwise_rejects_bad_geometry_with_messages() {
         let err = |s: Shape| {
             let (n, h, w, c, dm, kh, kw, sh, sw, pad) = s;
-            match DepthwiseGeom::new(n, h, w, c, dm, kh, kw, sh, sw, pad) {
-                Ok(g) => panic!("{s:?}: accepted as {g:?}"),
-                Err(e) => {
-                    assert_eq!(e.code, crate::error::ErrorCode::InvalidGeometry, "{s:?}: {e}");
-                    e.message
-                }
-            }
+            geometry_error(DepthwiseGeom::new(n, h, w, c, dm, kh, kw, sh, sw, pad), &s)
         };
         let fields = ["n", "h_in", "w_in", "c_in", "depth_multiplier", "k_h", "k_w", "stride_h", "stride_w"];
         for (i, name) in fields.iter().enumerate() {

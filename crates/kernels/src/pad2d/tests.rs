@@ -16,6 +16,19 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
+/// `pad2d_fwd` against the reference, and `pad2d_bwd` of its output giving
+/// back the input exactly.
+fn check_round_trip(g: &Pad2dGeom, seed: u64) {
+    let mut rng = TestRng::new(seed);
+    let x = rng.vec(g.x_len());
+    let mut y = nan_filled(g.y_len());
+    pad2d_fwd(g, &x, &mut y);
+    assert_bits_eq(&y, &to_f32(&reference::pad2d(g, &reference::widen(&x))), &format!("pad2d_fwd {g:?}"));
+    let mut dx = nan_filled(g.x_len());
+    pad2d_bwd(g, &y, &mut dx);
+    assert_bits_eq(&dx, &x, &format!("pad2d_bwd(pad2d_fwd(x)) {g:?}"));
+}
+
 crate::kernel_tests! {
     fn pad2d_matches_reference_and_crops_back() {
         let mut seed = 0;
@@ -26,14 +39,7 @@ crate::kernel_tests! {
                     let n = if seed % 2 == 0 { 1 } else { 3 };
                     let g = Pad2dGeom::new([n, h, w, c], pads).unwrap();
                     assert_eq!((g.h_out, g.w_out), (pads[0][0] + h + pads[0][1], pads[1][0] + w + pads[1][1]), "{g:?}");
-                    let mut rng = TestRng::new(seed);
-                    let x = rng.vec(g.x_len());
-                    let mut y = nan_filled(g.y_len());
-                    pad2d_fwd(&g, &x, &mut y);
-                    assert_bits_eq(&y, &to_f32(&reference::pad2d(&g, &reference::widen(&x))), &format!("pad2d_fwd {g:?}"));
-                    let mut dx = nan_filled(g.x_len());
-                    pad2d_bwd(&g, &y, &mut dx);
-                    assert_bits_eq(&dx, &x, &format!("pad2d_bwd(pad2d_fwd(x)) {g:?}"));
+                    check_round_trip(&g, seed);
                 }
             }
         }
@@ -53,14 +59,7 @@ crate::kernel_tests! {
     fn pad2d_large_shape_crosses_parallel_threshold() {
         // MobileNetV2's stem input padded (0, 1) as TF does for stride 2.
         let g = Pad2dGeom::new([2, 224, 224, 3], [[0, 1], [0, 1]]).unwrap();
-        let mut rng = TestRng::new(78);
-        let x = rng.vec(g.x_len());
-        let mut y = nan_filled(g.y_len());
-        pad2d_fwd(&g, &x, &mut y);
-        assert_bits_eq(&y, &to_f32(&reference::pad2d(&g, &reference::widen(&x))), &format!("pad2d_fwd {g:?}"));
-        let mut dx = nan_filled(g.x_len());
-        pad2d_bwd(&g, &y, &mut dx);
-        assert_bits_eq(&dx, &x, &format!("pad2d_bwd {g:?}"));
+        check_round_trip(&g, 78);
     }
 
     fn pad2d_rejects_bad_geometry() {

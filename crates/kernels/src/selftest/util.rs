@@ -64,3 +64,16 @@ pub fn assert_close(got: &[f32], want: &[f64], rtol: f64, atol: f64, context: &s
         );
     }
 }
+
+/// The message of a rejected geometry, after checking it is an
+/// `InvalidGeometry` error; panics if `result` is a geometry. `what` names
+/// the attempted shape in failure messages.
+pub fn geometry_error<G: core::fmt::Debug>(result: Result<G, crate::error::KernelError>, what: &dyn core::fmt::Debug) -> String {
+    match result {
+        Ok(g) => panic!("{what:?}: accepted as {g:?}"),
+        Err(e) => {
+            assert_eq!(e.code, crate::error::ErrorCode::InvalidGeometry, "{what:?}: {e}");
+            e.message
+        }
+    }
+}
