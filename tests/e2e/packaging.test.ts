@@ -277,7 +277,7 @@ describe.skipIf(chromiumMissing !== undefined)('the browser app, bundled with no
       /RuntimeError: Engine: \/index\.html did not return the threaded wasm artifact: expected a wasm module, got \d+ bytes of text\/html.*index page/,
     );
     expect(await errorOf({ threaded: '/node_modules/@lite-cnn/sdk/dist/lite_cnn_threaded.wasm', worker: '/nowhere/pool.js' })).toMatch(
-      /RuntimeError: Engine: pool worker 0 failed to start from \/nowhere\/pool\.js: the script did not load; likely causes: the file is not served at that URL.*Cross-Origin-Embedder-Policy/,
+      /RuntimeError: Engine: pool worker \d+ failed to start from \/nowhere\/pool\.js: the script did not load; likely causes: the file is not served at that URL.*Cross-Origin-Embedder-Policy/,
     );
   }, INSTALL_MS);
 

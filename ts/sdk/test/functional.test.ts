@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Adam, Add, Concatenate, ConfigError, Conv2D, Dense, DepthwiseConv2D, EXECUTOR_ABI, Engine, Flatten, input, Model, ReLU, Sequential, ShapeError } from '@lite-cnn/sdk';
+import { Adam, Add, Concatenate, ConfigError, Conv2D, Dense, DepthwiseConv2D, EXECUTOR_ABI, Engine, featureMaps, Flatten, gradCam, input, Model, ReLU, Sequential, ShapeError } from '@lite-cnn/sdk';
 import { graphNet } from './graph-net.js';
 
 let engine: Engine;
@@ -120,6 +120,21 @@ describe('functional API', () => {
     await m.save(file);
     const again = await Model.load(file, { engine });
     expect(again.layers.map((l) => l.trainable).slice(0, 4)).toEqual([true, false, true, false]);
+  });
+
+  it('explains graph models by layer name: feature maps and Grad-CAM through a residual block', async () => {
+    const m = smallGraph(5);
+    const { x } = thirds(2, 13);
+    const fm = await featureMaps(m, { data: x, shape: [2, 12, 12, 3] }, 'add');
+    expect(fm.shape).toEqual([2, 12, 12, 8]);
+    // The Add layer's output is the sum of its inputs' outputs, read from the same pass.
+    const a = await featureMaps(m, { data: x, shape: [2, 12, 12, 3] }, 'conv2d_1');
+    const b = await featureMaps(m, { data: x, shape: [2, 12, 12, 3] }, 're_lu');
+    for (const i of [0, 17, 1151]) expect(fm.data[i]).toBeCloseTo(a.data[i]! + b.data[i]!, 5);
+    const cam = await gradCam(m, { data: x, shape: [2, 12, 12, 3] }, { layer: 're_lu_1' });
+    expect(cam.maps).toHaveLength(2);
+    expect(cam.maps[0]!.heatmap.length).toBe(12 * 12);
+    expect(cam.maps.every((map) => map.heatmap.every(Number.isFinite))).toBe(true);
   });
 
   it('rejects malformed graphs with typed errors naming the layer', () => {
