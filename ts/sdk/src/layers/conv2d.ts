@@ -3,7 +3,7 @@ import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { checkPadding, formatPadding, pair, paddingFields, windowOutSize, type Padding, type PaddingArg, type Shape3 } from './shape.js';
+import { checkPadding, pair, paddingFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface Conv2DArgs extends KernelLayerArgs {
   /** Number of output channels. */
@@ -54,16 +54,7 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
   }
 
   computeOutputShape(input: Shape3, index: number): Shape3 {
-    const [kh, kw] = this.cfg.kernelSize;
-    const [sh, sw] = this.cfg.strides;
-    const p = this.cfg.padding;
-    const h = windowOutSize(input[0], kh, sh, p, 'h');
-    const w = windowOutSize(input[1], kw, sw, p, 'w');
-    if (h < 1 || w < 1) {
-      throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${formatPadding(p)}' kernel`, input);
-    }
-    if (this.cfg.activation === 'softmax') throw new ConfigError(`${this.describe(index)}: softmax activation needs a flat output; add Flatten and Dense`);
-    return [h, w, this.cfg.filters];
+    return this.windowOutputShape(input, index, this.cfg);
   }
 
   protected kernel(input: Shape3) {

@@ -3,7 +3,7 @@ import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { checkPadding, formatPadding, pair, paddingFields, windowOutSize, type Padding, type PaddingArg, type Shape3 } from './shape.js';
+import { checkPadding, pair, paddingFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface DepthwiseConv2DArgs extends KernelLayerArgs {
   /** Kernel height and width: a number or `[h, w]`. */
@@ -56,13 +56,7 @@ export class DepthwiseConv2D extends KernelLayer<DepthwiseConv2DConfig> {
   }
 
   computeOutputShape(input: Shape3, index: number): Shape3 {
-    const [kh, kw] = this.cfg.kernelSize;
-    const p = this.cfg.padding;
-    const h = windowOutSize(input[0], kh, this.cfg.strides[0], p, 'h');
-    const w = windowOutSize(input[1], kw, this.cfg.strides[1], p, 'w');
-    if (h < 1 || w < 1) throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${formatPadding(p)}' kernel`, input);
-    if (this.cfg.activation === 'softmax') throw new ConfigError(`${this.describe(index)}: softmax activation needs a flat output; add Flatten and Dense`);
-    return [h, w, this.outputChannels(input)];
+    return this.windowOutputShape(input, index, this.cfg);
   }
 
   /** Keras' fans for a `[kh, kw, cIn, multiplier]` kernel. */

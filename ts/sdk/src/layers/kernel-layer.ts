@@ -7,7 +7,7 @@ import { activationSteps, isReluLike, resolveActivation, type ActivationName } f
 import { resolveInitializer, type Initializer, type InitializerArg } from './initializers.js';
 import { Layer, type BaseLayerArgs, type BaseLayerConfig, type ParamSpec } from './layer.js';
 import { checkRegularizer, type L2Regularizer } from './regularizers.js';
-import type { Shape3 } from './shape.js';
+import { formatPadding, windowOutSize, type Padding, type Shape3 } from './shape.js';
 import type { StepDescription } from '../exec/compiled-model.js';
 
 export interface KernelLayerArgs extends BaseLayerArgs {
@@ -65,6 +65,22 @@ export abstract class KernelLayer<C extends KernelLayerConfig> extends Layer<C> 
 
   /** The layer's own computation step, before its activation. */
   protected abstract mainStep(input: Shape3): StepDescription;
+
+  /**
+   * The output shape of a sliding-window layer (Conv2D, DepthwiseConv2D),
+   * checking that the kernel fits the padded input and that the activation
+   * can apply to a spatial output.
+   */
+  protected windowOutputShape(input: Shape3, index: number, w: { kernelSize: readonly [number, number]; strides: readonly [number, number]; padding: Padding }): Shape3 {
+    const [kh, kw] = w.kernelSize;
+    const h = windowOutSize(input[0], kh, w.strides[0], w.padding, 'h');
+    const width = windowOutSize(input[1], kw, w.strides[1], w.padding, 'w');
+    if (h < 1 || width < 1) {
+      throw this.shapeError(index, `[batch, h, w, c] with h >= ${kh} and w >= ${kw} for a ${kh}x${kw} '${formatPadding(w.padding)}' kernel`, input);
+    }
+    if (this.cfg.activation === 'softmax') throw new ConfigError(`${this.describe(index)}: softmax activation needs a flat output; add Flatten and Dense`);
+    return [h, width, this.outputChannels(input)];
+  }
 
   override get endsWithRelu(): boolean {
     return isReluLike(this.cfg.activation);

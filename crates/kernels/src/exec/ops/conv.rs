@@ -1,6 +1,6 @@
 //! Conv2D step: NHWC input, kernel `[k_h, k_w, c_in, filters]`, optional bias.
 
-use super::{kernel_and_bias_grads, slice, BufferKind, BwdIo, FwdIo, Op, Plan, Role, Shape3};
+use super::{BufferKind, BwdIo, FwdIo, KernelTensors, Op, Plan, Role, Shape3};
 use crate::conv2d;
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
@@ -15,9 +15,7 @@ pub struct Conv2d {
     kernel: [usize; 2],
     strides: [usize; 2],
     padding: Padding,
-    regularized: bool,
-    weight: ParamRange,
-    bias: Option<ParamRange>,
+    tensors: KernelTensors,
 }
 
 impl Conv2d {
@@ -27,9 +25,8 @@ impl Conv2d {
         };
         let input = p.input();
         let g = Conv2dGeom::new(1, input.h, input.w, input.c, filters, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(p.ctx())?;
-        let weight = p.off.params(g.w_len());
-        let bias = use_bias.then(|| p.off.params(filters));
-        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, regularized, weight, bias })
+        let tensors = KernelTensors::place(p.off, g.w_len(), filters, use_bias, regularized);
+        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, tensors })
     }
 
     fn geom(&self, n: usize) -> Result<Conv2dGeom, KernelError> {
@@ -43,36 +40,34 @@ impl Op for Conv2d {
         self.output
     }
     fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        let mut t = vec![(Role::Kernel, BufferKind::Params, self.weight)];
-        t.extend(self.bias.map(|b| (Role::Bias, BufferKind::Params, b)));
-        t
+        self.tensors.tensors()
     }
     fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
         Ok(self.geom(n)?.im2col_scratch_len())
     }
     fn forward_work(&self) -> f64 {
-        self.weight.len as f64 * (self.output.h * self.output.w) as f64
+        self.tensors.weight.len as f64 * (self.output.h * self.output.w) as f64
     }
     fn kernel(&self) -> Option<ParamRange> {
-        Some(self.weight)
+        Some(self.tensors.weight)
     }
     fn penalized(&self) -> Option<ParamRange> {
-        self.regularized.then_some(self.weight)
+        self.tensors.penalized()
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
-        let b = self.bias.map(|r| slice(io.params, r));
-        conv2d::conv2d_fwd(&g, &io.xs[0][..g.x_len()], slice(io.params, self.weight), b, io.y, io.scratch);
+        let b = self.tensors.bias(io.params);
+        conv2d::conv2d_fwd(&g, &io.xs[0][..g.x_len()], self.tensors.kernel(io.params), b, io.y, io.scratch);
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
         let x = &io.xs[0][..g.x_len()];
         if io.param_grads {
-            let (dw, db) = kernel_and_bias_grads(io.grads, self.weight, self.bias);
+            let (dw, db) = self.tensors.grads(io.grads);
             conv2d::conv2d_bwd_weight(&g, x, io.dy, dw, db, io.scratch);
         }
-        let w = slice(io.params, self.weight);
+        let w = self.tensors.kernel(io.params);
         let scratch = &mut *io.scratch;
         if let Some(dx) = io.dxs[0].as_deref_mut() {
             conv2d::conv2d_bwd_input(&g, w, io.dy, dx, scratch);

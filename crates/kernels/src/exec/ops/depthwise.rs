@@ -2,7 +2,7 @@
 //! `depth_multiplier` filters; kernel `[k_h, k_w, c_in, multiplier]` (Keras'),
 //! output channel `c·multiplier + m`.
 
-use super::{kernel_and_bias_grads, slice, BufferKind, BwdIo, FwdIo, Op, Plan, Role, Shape3};
+use super::{BufferKind, BwdIo, FwdIo, KernelTensors, Op, Plan, Role, Shape3};
 use crate::depthwise;
 use crate::geom::{DepthwiseGeom, Padding};
 use crate::error::KernelError;
@@ -17,9 +17,7 @@ pub struct Depthwise {
     kernel: [usize; 2],
     strides: [usize; 2],
     padding: Padding,
-    regularized: bool,
-    weight: ParamRange,
-    bias: Option<ParamRange>,
+    tensors: KernelTensors,
 }
 
 impl Depthwise {
@@ -30,9 +28,8 @@ impl Depthwise {
         let input = p.input();
         let g = DepthwiseGeom::new(1, input.h, input.w, input.c, multiplier, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(p.ctx())?;
         let c_out = input.c * multiplier;
-        let weight = p.off.params(g.w_len());
-        let bias = use_bias.then(|| p.off.params(c_out));
-        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: c_out }, multiplier, kernel, strides, padding, regularized, weight, bias })
+        let tensors = KernelTensors::place(p.off, g.w_len(), c_out, use_bias, regularized);
+        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: c_out }, multiplier, kernel, strides, padding, tensors })
     }
 
     fn geom(&self, n: usize) -> Result<DepthwiseGeom, KernelError> {
@@ -46,9 +43,7 @@ impl Op for Depthwise {
         self.output
     }
     fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        let mut t = vec![(Role::Kernel, BufferKind::Params, self.weight)];
-        t.extend(self.bias.map(|b| (Role::Bias, BufferKind::Params, b)));
-        t
+        self.tensors.tensors()
     }
     fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
         Ok(self.geom(n)?.scratch_len())
@@ -57,25 +52,25 @@ impl Op for Depthwise {
         (self.kernel[0] * self.kernel[1]) as f64 * self.output.size() as f64
     }
     fn kernel(&self) -> Option<ParamRange> {
-        Some(self.weight)
+        Some(self.tensors.weight)
     }
     fn penalized(&self) -> Option<ParamRange> {
-        self.regularized.then_some(self.weight)
+        self.tensors.penalized()
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
-        let b = self.bias.map(|r| slice(io.params, r));
-        depthwise::depthwise_fwd(&g, &io.xs[0][..g.x_len()], slice(io.params, self.weight), b, io.y);
+        let b = self.tensors.bias(io.params);
+        depthwise::depthwise_fwd(&g, &io.xs[0][..g.x_len()], self.tensors.kernel(io.params), b, io.y);
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
         if io.param_grads {
-            let (dw, db) = kernel_and_bias_grads(io.grads, self.weight, self.bias);
+            let (dw, db) = self.tensors.grads(io.grads);
             depthwise::depthwise_bwd_weight(&g, &io.xs[0][..g.x_len()], io.dy, dw, db, io.scratch);
         }
         if let Some(dx) = io.dxs[0].as_deref_mut() {
-            depthwise::depthwise_bwd_input(&g, slice(io.params, self.weight), io.dy, dx);
+            depthwise::depthwise_bwd_input(&g, self.tensors.kernel(io.params), io.dy, dx);
         }
         Ok(())
     }

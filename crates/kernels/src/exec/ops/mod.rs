@@ -328,6 +328,42 @@ impl Step {
     }
 }
 
+/// The kernel and optional bias of a step that has them (convolutions,
+/// Dense), with whether the kernel carries the model's L2 penalty.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelTensors {
+    pub weight: ParamRange,
+    pub bias: Option<ParamRange>,
+    pub regularized: bool,
+}
+
+impl KernelTensors {
+    /// Places a kernel of `len` values and, with `use_bias`, `bias_len` bias values.
+    pub fn place(off: &mut Offsets, len: usize, bias_len: usize, use_bias: bool, regularized: bool) -> Self {
+        let weight = off.params(len);
+        let bias = use_bias.then(|| off.params(bias_len));
+        Self { weight, bias, regularized }
+    }
+    pub fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
+        let mut t = vec![(Role::Kernel, BufferKind::Params, self.weight)];
+        t.extend(self.bias.map(|b| (Role::Bias, BufferKind::Params, b)));
+        t
+    }
+    pub fn penalized(&self) -> Option<ParamRange> {
+        self.regularized.then_some(self.weight)
+    }
+    pub fn kernel<'a>(&self, params: &'a [f32]) -> &'a [f32] {
+        slice(params, self.weight)
+    }
+    pub fn bias<'a>(&self, params: &'a [f32]) -> Option<&'a [f32]> {
+        self.bias.map(|r| slice(params, r))
+    }
+    /// The kernel's and bias' gradients, split from the flat gradient buffer.
+    pub fn grads<'a>(&self, grads: &'a mut [f32]) -> (&'a mut [f32], Option<&'a mut [f32]>) {
+        kernel_and_bias_grads(grads, self.weight, self.bias)
+    }
+}
+
 /// `[offset, offset + len)` of a flat buffer.
 pub(crate) fn slice(buf: &[f32], r: ParamRange) -> &[f32] {
     &buf[r.offset..r.end()]
