@@ -749,3 +749,46 @@ pub fn image_preprocess(p: &Preprocess, c: usize, img: &[f64]) -> Vec<f64> {
     }
     out
 }
+
+// ---- stain jitter (crate::image::hed) ---------------------------------------
+
+/// Gauss-Jordan inverse of a 3×3 matrix with partial pivoting.
+pub fn invert3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut a = [[0.0; 6]; 3];
+    for i in 0..3 {
+        a[i][..3].copy_from_slice(&m[i]);
+        a[i][3 + i] = 1.0;
+    }
+    for col in 0..3 {
+        let pivot = (col..3).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs())).unwrap();
+        a.swap(col, pivot);
+        let p = a[col][col];
+        a[col].iter_mut().for_each(|v| *v /= p);
+        for r in 0..3 {
+            if r != col {
+                let f = a[r][col];
+                let row = a[col];
+                a[r].iter_mut().zip(row).for_each(|(v, x)| *v -= f * x);
+            }
+        }
+    }
+    [0, 1, 2].map(|i| [a[i][3], a[i][4], a[i][5]])
+}
+
+/// scikit-image's `hed2rgb(alpha·rgb2hed(img) + beta)` per pixel, on 0-255
+/// values, with `rgb_from_hed = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]]`.
+pub fn hed_jitter(scale: [f64; 3], shift: [f64; 3], img: &[f64]) -> Vec<f64> {
+    let rgb_from_hed = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
+    let hed_from_rgb = invert3(&rgb_from_hed);
+    let log_adjust = (1e-6f64).ln();
+    let mut out = img.to_vec();
+    for px in out.chunks_mut(3) {
+        let l: Vec<f64> = px.iter().map(|&v| (v / 255.0).max(1e-6).ln() / log_adjust).collect();
+        let s: Vec<f64> = (0..3).map(|k| (0..3).map(|c| l[c] * hed_from_rgb[c][k]).sum::<f64>().max(0.0) * scale[k] + shift[k]).collect();
+        for c in 0..3 {
+            let log_rgb = -(0..3).map(|k| s[k] * -log_adjust * rgb_from_hed[k][c]).sum::<f64>();
+            px[c] = (255.0 * log_rgb.exp()).clamp(0.0, 255.0);
+        }
+    }
+    out
+}

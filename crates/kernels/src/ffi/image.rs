@@ -49,13 +49,16 @@ pub struct ImageTransformArgs {
     pub contrast: f32,
     pub saturation: f32,
     pub hue: f32,
+    /// HED stain jitter ranges (crate::image::hed).
+    pub stain_scale: f32,
+    pub stain_shift: f32,
     /// 0 none, 1 minmax, 2 caffe, 3 standardize.
     pub preprocess: u32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
 }
 
-const _: () = assert!(core::mem::size_of::<ImageTransformArgs>() == 128);
+const _: () = assert!(core::mem::size_of::<ImageTransformArgs>() == 136);
 
 fn flag(v: u32, name: &str) -> Result<bool, KernelError> {
     match v {
@@ -82,6 +85,8 @@ fn decode(a: &ImageTransformArgs) -> Result<TransformSpec, KernelError> {
         contrast: a.contrast,
         saturation: a.saturation,
         hue: a.hue,
+        stain_scale: a.stain_scale,
+        stain_shift: a.stain_shift,
     };
     // Ranges are validated even when this call does not augment.
     augment_cfg.validate()?;

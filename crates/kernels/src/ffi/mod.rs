@@ -12,6 +12,7 @@ pub mod pool;
 
 mod gemm;
 mod image;
+mod stain;
 mod model;
 mod info;
 #[cfg(feature = "threads")]

@@ -27,6 +27,7 @@
 //! symmetric ranges only the shear direction differs.
 
 use super::color::JitterParams;
+use super::hed::StainJitterParams;
 use super::{AugmentConfig, FillMode};
 use crate::rng::CounterRng;
 
@@ -49,6 +50,17 @@ pub mod draw {
     pub const SATURATION: u64 = 10;
     pub const HUE: u64 = 11;
     pub const JITTER_ORDER: u64 = 12;
+}
+
+/// The stain jitter's draws sit above every `id·DRAWS_PER_SAMPLE + d` (ids are
+/// u32, so those stay below 2^36): adding it left the other draws, and so
+/// earlier runs' augmentations, unchanged. Image `id`'s value `d` (0-2: the
+/// H, E, D scales, 3-5: the shifts) is `STAIN_DRAW_BASE + id·8 + d`.
+pub const STAIN_DRAW_BASE: u64 = 1 << 40;
+
+/// The stream index of image `id`'s stain draw `d` (see `STAIN_DRAW_BASE`).
+pub fn stain_draw(id: u32, d: u64) -> u64 {
+    STAIN_DRAW_BASE + id as u64 * 8 + d
 }
 
 /// One image's geometric parameters, named like Keras' transform parameters.
@@ -79,6 +91,7 @@ impl AffineParams {
 pub struct SampleParams {
     pub affine: AffineParams,
     pub jitter: JitterParams,
+    pub stain: StainJitterParams,
 }
 
 /// Draws image `id`'s parameters from `rng` (the `(seed, epoch)` stream).
@@ -107,7 +120,13 @@ pub fn draw_params(cfg: &AugmentConfig, h: usize, w: usize, rng: &CounterRng, id
         hue: sym(draw::HUE, cfg.hue) as f32,
         order: permutation4(rng.u32_at(base + draw::JITTER_ORDER)),
     };
-    SampleParams { affine, jitter }
+    let stain_u = |d: u64| rng.uniform_f32(stain_draw(id, d));
+    let stain_sym = |d: u64, r: f32| if r == 0.0 { 0.0 } else { r * (2.0 * stain_u(d) - 1.0) };
+    let stain = StainJitterParams {
+        scale: [0, 1, 2].map(|k| 1.0 + stain_sym(k, cfg.stain_scale)),
+        shift: [3, 4, 5].map(|k| stain_sym(k, cfg.stain_shift)),
+    };
+    SampleParams { affine, jitter, stain }
 }
 
 /// Permutation number `v mod 24` of `[0, 1, 2, 3]` (Lehmer code), like

@@ -6,14 +6,17 @@
 //!    rotation, shifts, shear, zoom and flips, with Keras'
 //!    `ImageDataGenerator` / `apply_affine_transform` conventions (see
 //!    `augment`). Without augmentation the pixels are copied.
-//! 2. **Colour jitter** (augmenting only): brightness, contrast, saturation and
+//! 2. **Stain jitter** (augmenting, RGB only): HED colour-deconvolution
+//!    scale and shift of the haematoxylin/eosin/DAB concentrations (see `hed`).
+//! 3. **Colour jitter** (augmenting only): brightness, contrast, saturation and
 //!    hue like torchvision's `ColorJitter`, in a random order (see `color`).
-//! 3. **Preprocessing** (always): `none`, `minmax`, `caffe` or `standardize`
+//! 4. **Preprocessing** (always): `none`, `minmax`, `caffe` or `standardize`
 //!    (see `Preprocess`).
 //!
-//! Steps 1-2 work on the 0-255 scale. Every random value of image `i` is
+//! Steps 1-3 work on the 0-255 scale. Every random value of image `i` is
 //! `CounterRng::new(seed, epoch)` value `ids[i]·DRAWS_PER_SAMPLE + d` for a
-//! fixed draw index `d` (`augment::draw`), so an image's result depends only
+//! fixed draw index `d` (`augment::draw`; the stain jitter's six values live in
+//! a separate range, `augment::stain_draw`), so an image's result depends only
 //! on `(seed, epoch, ids[i])` and its pixels: not on the thread count, nor on
 //! the batch it lands in, nor on its position there.
 //!
@@ -21,10 +24,13 @@
 
 pub mod augment;
 pub mod color;
+pub mod hed;
+pub mod normalize;
 pub mod preprocess;
 
 pub use augment::{draw_params, warp_image, Affine, AffineParams, SampleParams, DRAWS_PER_SAMPLE};
 pub use color::{apply_jitter, JitterParams};
+pub use hed::{apply_stain_jitter, StainJitterParams};
 pub use preprocess::{preprocess_image, Preprocess};
 
 use crate::error::KernelError;
@@ -122,6 +128,12 @@ pub struct AugmentConfig {
     pub saturation: f32,
     /// Hue shift uniform in `[-hue, hue]`, as a fraction of the colour wheel, `hue <= 0.5` (3-channel only).
     pub hue: f32,
+    /// HED stain jitter (3-channel only): each concentration's scale is uniform
+    /// in `[1 - stain_scale, 1 + stain_scale]` (Tellez' `alpha`), `<= 1`.
+    pub stain_scale: f32,
+    /// Each concentration's shift is uniform in `[-stain_shift, stain_shift]`
+    /// (Tellez' `beta`, scikit-image HED units), `<= 1`.
+    pub stain_shift: f32,
 }
 
 impl AugmentConfig {
@@ -140,6 +152,8 @@ impl AugmentConfig {
         contrast: 0.0,
         saturation: 0.0,
         hue: 0.0,
+        stain_scale: 0.0,
+        stain_shift: 0.0,
     };
 
     /// Checks every range; messages name the field, the expected and the received value.
@@ -162,6 +176,8 @@ impl AugmentConfig {
         check("contrast", self.contrast, 0.0, 1e6, "finite and >= 0")?;
         check("saturation", self.saturation, 0.0, 1e6, "finite and >= 0")?;
         check("hue", self.hue, 0.0, 0.5, "in [0, 0.5]")?;
+        check("stain_scale", self.stain_scale, 0.0, 1.0, "in [0, 1]")?;
+        check("stain_shift", self.stain_shift, 0.0, 1.0, "in [0, 1]")?;
         Ok(())
     }
 
@@ -179,6 +195,11 @@ impl AugmentConfig {
     /// True when some colour jitter is enabled (for images with `c` channels).
     pub fn jitter(&self, c: usize) -> bool {
         self.brightness != 0.0 || self.contrast != 0.0 || (c == 3 && (self.saturation != 0.0 || self.hue != 0.0))
+    }
+
+    /// True when HED stain jitter is enabled and applies (RGB images).
+    pub fn stain(&self, c: usize) -> bool {
+        c == 3 && (self.stain_scale != 0.0 || self.stain_shift != 0.0)
     }
 }
 
@@ -224,13 +245,16 @@ pub fn transform_images(spec: &TransformSpec, src: &[u8], ids: &[u32], dst: &mut
 pub fn transform_one(spec: &TransformSpec, id: u32, src: &[u8], out: &mut [f32]) {
     let g = spec.geom;
     match &spec.augment {
-        Some(cfg) if cfg.geometric() || cfg.jitter(g.c) => {
+        Some(cfg) if cfg.geometric() || cfg.stain(g.c) || cfg.jitter(g.c) => {
             let rng = CounterRng::new(spec.seed, spec.epoch as u64);
             let p = draw_params(cfg, g.h, g.w, &rng, id);
             if cfg.geometric() {
                 warp_image(&p.affine, cfg.fill_mode, cfg.fill_value, g.h, g.w, g.c, src, out);
             } else {
                 copy_u8(src, out);
+            }
+            if cfg.stain(g.c) {
+                apply_stain_jitter(&p.stain, out);
             }
             if cfg.jitter(g.c) {
                 apply_jitter(&p.jitter, g.c, out);
@@ -249,3 +273,5 @@ fn copy_u8(src: &[u8], out: &mut [f32]) {
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod stain_tests;

@@ -52,6 +52,8 @@ fn full_config(fill_mode: FillMode) -> AugmentConfig {
         contrast: 0.3,
         saturation: 0.4,
         hue: 0.1,
+        stain_scale: 0.0,
+        stain_shift: 0.0,
     }
 }
 

@@ -49,6 +49,7 @@ pub fn all() -> Vec<Case> {
         crate::merge::tests::CASES,
         crate::exec::tests::CASES,
         crate::image::tests::CASES,
+        crate::image::stain_tests::CASES,
         crate::finite::tests::CASES,
         crate::vecops::tests::CASES,
     ]
