@@ -30,7 +30,7 @@ function randomBytes(len: number, seed: number): Uint8Array {
 
 const bitsEqual = (a: Float32Array, b: Float32Array) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
-const JITTERED: AugmentationConfig = { ...studyAugmentation, verticalFlip: true, fillMode: 'reflect', brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05 };
+const JITTERED: AugmentationConfig = { ...studyAugmentation, verticalFlip: true, fillMode: 'reflect', brightness: 0.2, contrast: 0.2, saturation: 0.2, hue: 0.05, stainScale: 0.1, stainShift: 0.02 };
 
 describe('WasmImageTransformer', () => {
   let e1: Engine;
@@ -157,6 +157,8 @@ describe('WasmImageTransformer', () => {
       [{ zoomRange: 1 }, /zoomRange must be a number in \[0, 1\)/],
       [{ fillMode: 'wrap' as 'reflect' }, /fillMode must be one of 'nearest', 'reflect', 'constant', got "wrap"/],
       [{ hue: 0.6 }, /hue must be a fraction of the colour wheel in \[0, 0.5\], got 0.6/],
+      [{ stainScale: 1.5 }, /stainScale must be a number in \[0, 1\], got 1.5/],
+      [{ stainShift: -0.1 }, /stainShift must be a number in \[0, 1\], got -0.1/],
       [{ brightness: Number.NaN }, /brightness must be a finite number >= 0, got NaN/],
       [{ horizontalFlip: 1 as unknown as boolean }, /horizontalFlip must be a boolean, got 1/],
       [{ rotation: 10 } as unknown as AugmentationConfig, /unknown option 'rotation'/],
@@ -175,12 +177,12 @@ describe('WasmImageTransformer', () => {
     expect(() => make(e2, { kind: 'standardize', mean: [0.5], std: [0.5] }).transform({ images: new Uint8Array(12), shape: [2, 2, 3] })).toThrow(/1 channel statistics but the images have 3 channels/);
     // The kernel validates the struct on its own: a raw call with a bad fill mode is an error, not a trap.
     const heap = e2.memory;
-    const args = heap.alloc(128, 16);
+    const args = heap.alloc(136, 16);
     try {
-      heap.u8(args, 128).fill(0);
+      heap.u8(args, 136).fill(0);
       expect(() => e2.call('imageTransform', () => e2.raw.lc_image_transform(args))).toThrow(ShapeError); // n = 0
     } finally {
-      heap.free(args, 128, 16);
+      heap.free(args, 136, 16);
     }
   });
 

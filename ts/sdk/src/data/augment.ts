@@ -7,7 +7,9 @@
  * affine warp about the image centre with bilinear sampling: rotation,
  * width/height shift, shear (in DEGREES, as Keras), zoom, flips, fill mode —
  * and torchvision's `ColorJitter` for colour (brightness, contrast,
- * saturation, hue, in a random order). Every random value of an image is a
+ * saturation, hue, in a random order); for H&E histology, HED stain jitter
+ * (Tellez et al. 2019: each haematoxylin/eosin/DAB concentration scaled and
+ * shifted in scikit-image's `rgb2hed` space). Every random value of an image is a
  * pure function of `(seed, epoch, sample id)`, so results do not depend on
  * the thread count, the batch size or the image's position in its batch.
  */
@@ -52,6 +54,13 @@ export interface AugmentationConfig {
   saturation?: number;
   /** torchvision: hue shift uniform in `[-h, h]`, a fraction of the colour wheel, `h <= 0.5` (RGB only). Default 0. */
   hue?: number;
+  /**
+   * HED stain jitter (RGB only; Tellez et al. 2019, HEDJitter's `theta`): each haematoxylin, eosin and
+   * DAB concentration is scaled by a factor uniform in `[1 - s, 1 + s]`, `s <= 1`. Default 0.
+   */
+  stainScale?: number;
+  /** HED stain jitter: each concentration is shifted by a value uniform in `[-s, s]` (scikit-image HED units), `s <= 1`. Default 0. */
+  stainShift?: number;
 }
 
 /** An `AugmentationConfig` with every field present and validated. */
@@ -69,6 +78,8 @@ export interface ResolvedAugmentation {
   contrast: number;
   saturation: number;
   hue: number;
+  stainScale: number;
+  stainShift: number;
 }
 
 /**
@@ -113,7 +124,7 @@ function flag(cfg: AugmentationConfig, field: 'horizontalFlip' | 'verticalFlip')
 /** Validates an `AugmentationConfig` (errors name the field, the expected and the received value) and fills in defaults. */
 export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentation {
   if (typeof cfg !== 'object' || cfg === null) throw new ConfigError(`augmentation: expected an object, got ${String(cfg)}`);
-  const known = new Set(['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue']);
+  const known = new Set(['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift']);
   for (const k of Object.keys(cfg)) {
     if (!known.has(k)) throw new ConfigError(`augmentation: unknown option '${k}' (expected one of ${[...known].join(', ')})`);
   }
@@ -146,6 +157,8 @@ export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentati
     contrast: range(cfg, 'contrast', 0, 1e6, 'a finite number >= 0'),
     saturation: range(cfg, 'saturation', 0, 1e6, 'a finite number >= 0'),
     hue: range(cfg, 'hue', 0, 0.5, 'a fraction of the colour wheel in [0, 0.5]'),
+    stainScale: range(cfg, 'stainScale', 0, 1, 'a number in [0, 1]'),
+    stainShift: range(cfg, 'stainShift', 0, 1, 'a number in [0, 1]'),
   };
 }
 
@@ -297,6 +310,8 @@ export class WasmImageTransformer implements ImageBatchTransformer {
       contrast: g.contrast,
       saturation: g.saturation,
       hue: g.hue,
+      stainScale: g.stainScale,
+      stainShift: g.stainShift,
       preprocess: PreprocessCode[p.kind],
       mean0: mean[0] ?? 0,
       mean1: mean[1] ?? 0,

@@ -119,6 +119,8 @@ export const IMAGE_TRANSFORM_ARGS = [
   ['contrast', 'f32'],
   ['saturation', 'f32'],
   ['hue', 'f32'],
+  ['stainScale', 'f32'],
+  ['stainShift', 'f32'],
   ['preprocess', 'u32'],
   ['mean0', 'f32'],
   ['mean1', 'f32'],

@@ -35,6 +35,9 @@ export interface KernelExports {
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
   // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.
   lc_image_transform(argsPtr: number): number;
+  // Stain normalization (crates/kernels/src/ffi/stain.rs); argsPtr -> STAIN_ARGS (ts/sdk/src/stain/abi.ts).
+  lc_stain_fit(argsPtr: number): number;
+  lc_stain_normalize(argsPtr: number): number;
   // Input check of inference (crates/kernels/src/ffi/scan.rs): writes the first non-finite index or -1 (i32) to outPtr.
   lc_first_nonfinite(ptr: number, len: number, outPtr: number): number;
 }
