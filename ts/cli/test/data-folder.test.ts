@@ -314,6 +314,43 @@ describe('lite-cnn split', () => {
   });
 });
 
+describe('stain augmentation and normalization', () => {
+  it('--stain-normalize stores the training split\'s target; evaluate and predict apply it as training did', { timeout: 90_000 }, () => {
+    const dir = join(tmp('stain'), 'run');
+    const r = run([...tiny(data, archFile), '--epochs', '1', '--stain-normalize', 'reinhard', '--stain-scale', '0.1', '--stain-shift', '0.02', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const md = modelMetadata(join(dir, 'model.safetensors')) as unknown as { stainNormalization: { kind: string; mean: number[]; std: number[] } };
+    expect(md.stainNormalization.kind).toBe('reinhard');
+    expect(md.stainNormalization.mean).toHaveLength(3);
+    expect(md.stainNormalization.std.every((v) => v > 0)).toBe(true);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(config.options.data.folder.stainNormalize).toBe('reinhard');
+    expect(config.options.data.folder.augment).toMatchObject({ stainScale: 0.1, stainShift: 0.02 });
+    // The test split evaluated again from the files: the same normalization, the same accuracy.
+    const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--data', data, '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const evaluated = JSON.parse(ev.stdout);
+    expect(evaluated.data).toMatch(/reinhard stain normalization/);
+    expect(evaluated.accuracy).toBeCloseTo(summary.test.accuracy, 10);
+    const p = run(['predict', '--model', join(dir, 'model.safetensors'), join(data, 'benign', 'benign-00.jpg'), '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).predictions).toHaveLength(1);
+  });
+
+  it('bad stain options are usage errors naming the option', () => {
+    const bad = run([...tiny(data, archFile), '--stain-normalize', 'vahadane']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--stain-normalize.*vahadane/);
+    const range = run([...tiny(data, archFile), '--stain-scale', '1.5']);
+    expect(range.status).not.toBe(0);
+    expect(range.stderr).toMatch(/stainScale must be a number in \[0, 1\], got 1.5/);
+    const mnist = run(['train', '--stain-normalize', 'macenko']);
+    expect(mnist.status).toBe(2);
+    expect(mnist.stderr).toMatch(/--stain-normalize only apply to image folders/);
+  });
+});
+
 describe('train --cv', () => {
   it('trains a fresh model per fold and writes cv.csv, cv.json and the report', { timeout: 60_000 }, () => {
     const dir = join(tmp('cv'), 'run');

@@ -94,6 +94,7 @@ export function registerEvaluate(program: Command): void {
         limit: opts.limit ?? null,
         inputShape: model.inputShape,
         preprocessing: model.metadata.preprocessing,
+        stainNormalization: model.metadata.stainNormalization ?? null,
         classNames: model.metadata.classNames,
         seed: opts.seed ?? 0,
         ...(where ? { from: where.from, aspect: where.aspect } : {}),

@@ -20,7 +20,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
   program
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
-    .addOption(new Option('--preset <name>', 'network and recipe: mnist (default) or breakhis (needs --data)').choices(PRESET_NAMES))
+    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe) or histology (recommended for H&E tiles of new patients); the last two need --data").choices(PRESET_NAMES))
     .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
     .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)
@@ -68,6 +68,9 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--contrast <f>', 'colour jitter: contrast', parse.nonNegativeNumber)
     .option('--saturation <f>', 'colour jitter: saturation', parse.nonNegativeNumber)
     .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
+    .option('--stain-scale <f>', 'HED stain jitter (H&E): each stain concentration scaled by a factor in [1 - f, 1 + f], f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
+    .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (scikit-image HED units), f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
+    .addOption(new Option('--stain-normalize <method>', 'normalize H&E stains to a target fitted on the training split, stored in the model file and applied by evaluate/predict/explain').choices(['reinhard', 'macenko', 'none']))
     .option('--oversample', 'oversample minority classes in each training epoch')
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')

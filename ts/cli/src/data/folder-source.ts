@@ -5,8 +5,8 @@
  * the wasm transformer for preprocessing and augmentation.
  */
 import {
-  channelStats, ConfigError, DataError, defaultEngine, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, WasmImageTransformer, writeSplitCsv,
-  type AugmentationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
+  channelStats, ConfigError, DataError, defaultEngine, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
+  type AugmentationConfig, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
 import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
@@ -123,11 +123,24 @@ function classesInTurn(positions: readonly number[], labels: Uint32Array): numbe
   return out;
 }
 
+/**
+ * `--stain-normalize`: the target fitted on the training positions, and a
+ * normalized copy of every image (each fold of a cross-validation fits its own).
+ */
+async function stainNormalized(opened: OpenedFolder, trainPos: number[], f: FolderOptions): Promise<{ all: ImageDataset; config: StainNormalizationConfig | null; untouched: number }> {
+  if (!f.stainNormalize) return { all: opened.all, config: null, untouched: 0 };
+  const config = await fitDatasetStains(opened.all.subset(trainPos), f.stainNormalize, { engine: opened.engine });
+  const { dataset, untouched } = await stainNormalizedDataset(opened.all, config, { engine: opened.engine });
+  return { all: dataset, config, untouched };
+}
+
 /** Train/val/test datasets of one assignment over an opened folder. */
-export function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): TrainingData {
+export async function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): Promise<TrainingData> {
   const f = opts.folder!;
-  const { dir, listing, all, engine } = opened;
-  const { train: trainPos, val: valPos, test: testPos } = positionsBySplit(all, assignments, ['train', 'val', 'test'] as const);
+  const { dir, listing, engine } = opened;
+  const { train: trainPos, val: valPos, test: testPos } = positionsBySplit(opened.all, assignments, ['train', 'val', 'test'] as const);
+  const stain = await stainNormalized(opened, trainPos, f);
+  const all = stain.all;
   let preprocessing: PreprocessingConfig;
   switch (opts.preprocess) {
     case 'standardize': {
@@ -165,12 +178,14 @@ export function folderDatasets(opened: OpenedFolder, assignments: readonly Split
     test,
     classNames: listing.classNames,
     preprocessing,
+    stainNormalization: stain.config,
     decodeSeconds: opened.decodeSeconds,
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
-      `(${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}), ` +
+      `(${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}` +
+      `${stain.config ? `, ${stain.config.kind} stain normalization${stain.untouched ? ` (${stain.untouched} image${stain.untouched === 1 ? '' : 's'} without enough tissue left as they were)` : ''}` : ''}), ` +
       `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
-    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv' },
+    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config },
     writeSplit: (path) => writeSplitCsv(path, assignments, { relativeTo: dir }),
   };
 }
@@ -186,6 +201,8 @@ export interface EvaluationOptions {
   limit: number | null;
   inputShape: readonly number[];
   preprocessing: PreprocessingConfig;
+  /** The model's stain normalization (applied to the decoded images first). */
+  stainNormalization?: StainNormalizationConfig | null;
   classNames: string[] | null;
   seed: number;
   from?: EvaluationSplit;
@@ -221,7 +238,7 @@ export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions)
   }
   if (opts.limit !== null) samples = samples.slice(0, opts.limit);
   const engine = await defaultEngine();
-  const data = await ImageDataset.fromSamples(samples, {
+  const decoded = await ImageDataset.fromSamples(samples, {
     shape,
     aspect: opts.aspect === 'center-crop' ? 'centerCrop' : 'squash',
     onBadImage: opts.onBadImage ?? 'fail',
@@ -229,7 +246,9 @@ export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions)
     classNames: listing.classNames,
     engine,
   });
+  const { dataset: data, untouched } = await stainNormalizedDataset(decoded, opts.stainNormalization, { engine });
   const skipped = data.skipped.length;
   if (skipped) description += `, ${skipped} image${skipped === 1 ? '' : 's'} skipped`;
+  if (opts.stainNormalization) description += `, ${opts.stainNormalization.kind} stain normalization${untouched ? ` (${untouched} without enough tissue left as they were)` : ''}`;
   return { sets: [{ name: opts.split, data }], classNames: listing.classNames, description };
 }

@@ -2,7 +2,7 @@
  * What the command line says about data, resolved: where it comes from and
  * how it is turned into model inputs. Shared by train, evaluate and predict.
  */
-import type { PreprocessingConfig, Shape3 } from '@lite-cnn/sdk';
+import type { PreprocessingConfig, Shape3, StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 
 export type PreprocessName = PreprocessingConfig['kind'];
@@ -24,6 +24,9 @@ export interface AugmentOptions {
   contrast: number;
   saturation: number;
   hue: number;
+  /** HED stain jitter (Tellez et al.): concentration scale range and shift range (absent in configs before it existed: 0). */
+  stainScale?: number;
+  stainShift?: number;
 }
 
 /** Options that only make sense for image folders. */
@@ -38,6 +41,8 @@ export interface FolderOptions {
   valRatio: number;
   testRatio: number;
   augment: AugmentOptions | null;
+  /** Stain normalization fitted on the training split and stored in the model file (absent in older configs: none). */
+  stainNormalize?: StainNormalizationKind | null;
   oversample: boolean;
   onBadImage: 'skip' | 'fail';
   /** --follow-symlinks: read links that point outside the folder (absent in config.json of older runs: false). */

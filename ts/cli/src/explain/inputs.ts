@@ -2,8 +2,8 @@
  * Image files for `lite-cnn explain`, decoded twice by the SDK:
  *
  * - at the model's input size (squash, as `predict` and training read
- *   images), then preprocessed as the model file says by the SDK's wasm
- *   transformer: what the network sees;
+ *   images), then stain-normalized and preprocessed as the model file says
+ *   by the SDK's wasm kernels: what the network sees;
  * - as RGB at the file's own size, for drawing the heatmap over (capped at
  *   MAX_SIDE pixels on the longer side, aspect ratio kept).
  *
@@ -11,13 +11,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { DataError, decodeImage, decodeImages, defaultEngine, WasmImageTransformer, type Model, Sequential, type TensorLike } from '@lite-cnn/sdk';
+import { DataError, decodeImage, decodeImages, defaultEngine, normalizeStains, WasmImageTransformer, type Model, Sequential, type TensorLike } from '@lite-cnn/sdk';
 
 /** The longer side of an overlay: larger originals are drawn scaled down to this. */
 export const MAX_SIDE = 4096;
 
 export interface ModelInputs {
-  /** `[n, h, w, c]` uint8, the images at the model's input size before preprocessing. */
+  /** `[n, h, w, c]` uint8, the images at the model's input size (stain-normalized when the model says so) before preprocessing. */
   images: Uint8Array;
   /** Preprocesses images `[start, end)` into the model's input tensor. */
   tensor(start: number, end: number): TensorLike;
@@ -28,8 +28,9 @@ export interface ModelInputs {
 export async function decodeForModel(paths: readonly string[], model: Model): Promise<ModelInputs> {
   const shape = model.inputShape;
   const per = shape[0] * shape[1] * shape[2];
-  const { images } = await decodeImages(paths, { shape, onBadImage: 'fail' });
+  const decoded = await decodeImages(paths, { shape, onBadImage: 'fail' });
   const engine = await defaultEngine();
+  const { images } = await normalizeStains(decoded.images, shape, model.metadata.stainNormalization, { engine });
   const transformer = new WasmImageTransformer(engine, { preprocessing: model.metadata.preprocessing, seed: model.seed });
   return {
     images,

@@ -3,10 +3,11 @@
  * topology plus the training defaults the study used; every default can be
  * overridden on the command line.
  */
-import { applications, breakhisNetLayers, mnistNetLayers, type AnyLayer, type Model, type OptimizerName } from '@lite-cnn/sdk';
+import { applications, breakhisNetLayers, mnistNetLayers, type AnyLayer, type Model, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
+import type { AugmentOptions } from '../data/options.js';
 
-export type PresetName = 'mnist' | 'breakhis' | 'resnet18' | 'mobilenetv2';
-export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis', 'resnet18', 'mobilenetv2'];
+export type PresetName = 'mnist' | 'breakhis' | 'histology' | 'resnet18' | 'mobilenetv2';
+export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis', 'histology', 'resnet18', 'mobilenetv2'];
 
 export interface Recipe {
   optimizer: OptimizerName;
@@ -17,6 +18,10 @@ export interface Recipe {
   l2: { lambda: number; form: 'keras' | 'study' } | null;
   classWeight: 'balanced' | null;
   augment: boolean;
+  /** The preset's augmentation over the study's (STUDY_AUGMENTATION); absent: the study's. */
+  augmentation?: Partial<AugmentOptions>;
+  /** Stain normalization fitted on the training split (null: none). */
+  stainNormalize?: StainNormalizationKind | null;
   preprocess: 'none' | 'minmax' | 'caffe' | 'standardize';
   /** `[h, w, c]` of the network's input. */
   inputShape: [number, number, number];
@@ -101,9 +106,38 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
   };
 }
 
+/**
+ * The recommended recipe for H&E tiles from new patients (docs/results.md,
+ * "New patients"): the BreakHis net with stain (HED) jitter, vertical flips,
+ * quarter-turn-free rotation and mild colour jitter, chosen by patient-level
+ * cross-validation on the shared tiles, never on test folds.
+ */
+const histology: Preset = {
+  name: 'histology',
+  description: 'the BreakHis net with the recommended H&E recipe: HED stain jitter, flips, rotation, colour jitter',
+  recipe: {
+    ...breakhis.recipe,
+    epochs: 20,
+    augmentation: {
+      rotationRange: 90,
+      verticalFlip: true,
+      fillMode: 'reflect',
+      brightness: 0.1,
+      contrast: 0.1,
+      saturation: 0.1,
+      hue: 0.02,
+      stainScale: 0.05,
+      stainShift: 0.05,
+    },
+    stainNormalize: null,
+  },
+  layers: breakhis.layers,
+};
+
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   mnist,
   breakhis,
+  histology,
   resnet18: torchvisionPreset('resnet18', applications.resnet18, "torchvision's ResNet-18 (11.2M parameters with a 2-class head), from scratch"),
   mobilenetv2: torchvisionPreset('mobilenetv2', applications.mobilenetV2, "torchvision's MobileNetV2 (2.2M parameters with a 2-class head), from scratch"),
 };

@@ -179,10 +179,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         throw new RunError(`cannot create ${foldDir}: ${(cause as Error).message}`, { cause });
       });
       const fileOf = (name: string) => path.join(foldDir, name);
-      const data = folderDatasets(opened, folds[k]!, { ...o.data, inputShape: template.inputShape });
+      const data = await folderDatasets(opened, folds[k]!, { ...o.data, inputShape: template.inputShape });
       await data.writeSplit!(fileOf(RUN_FILES.split));
       const model = await modelFor(o, engine);
-      model.metadata = { classNames, preprocessing: data.preprocessing, threshold: null };
+      model.metadata = { classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
       compileModel(model, o);
       const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
       const test = splits.find((s) => s.split === 'test')!;

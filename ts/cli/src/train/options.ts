@@ -3,7 +3,7 @@
  * resolution against the preset's recipe into one complete, validated
  * `TrainOptions` — the object config.json records and `--resume` reads back.
  */
-import { studyAugmentation, type OptimizerName } from '@lite-cnn/sdk';
+import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 import { PRESETS, type PresetName, type Recipe } from '../model/presets.js';
 import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
@@ -51,6 +51,9 @@ export interface RawTrainOptions {
   contrast?: number;
   saturation?: number;
   hue?: number;
+  stainScale?: number;
+  stainShift?: number;
+  stainNormalize?: StainNormalizationKind | 'none';
   oversample?: boolean;
   onBadImage?: 'skip' | 'fail';
   followSymlinks?: boolean;
@@ -117,12 +120,14 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
   contrast: 0,
   saturation: 0,
   hue: 0,
+  stainScale: 0,
+  stainShift: 0,
   ...(studyAugmentation as Partial<AugmentOptions>),
 };
 
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
-  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'oversample', 'onBadImage', 'followSymlinks',
+  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
   'targetRecall', 'positive', 'cv',
 ];
 
@@ -135,7 +140,7 @@ export function flag(key: string): string {
 }
 
 function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | null {
-  const base = STUDY_AUGMENTATION;
+  const base: AugmentOptions = { ...STUDY_AUGMENTATION, ...recipe.augmentation };
   const ranges = {
     rotationRange: raw.rotationRange,
     widthShiftRange: raw.widthShiftRange,
@@ -149,6 +154,8 @@ function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | nu
     contrast: raw.contrast,
     saturation: raw.saturation,
     hue: raw.hue,
+    stainScale: raw.stainScale,
+    stainShift: raw.stainShift,
   };
   const given = Object.entries(ranges).filter(([, v]) => v !== undefined);
   const on = raw.augment ?? (given.length > 0 || recipe.augment);
@@ -173,6 +180,7 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
     valRatio,
     testRatio,
     augment: augmentation(raw, recipe),
+    stainNormalize: raw.stainNormalize === 'none' ? null : (raw.stainNormalize ?? recipe.stainNormalize ?? null),
     oversample: raw.oversample ?? false,
     onBadImage: raw.onBadImage ?? 'fail',
     followSymlinks: raw.followSymlinks ?? false,

@@ -56,7 +56,7 @@ export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> 
 export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise<Prepared> {
   const model = await modelFor(o, ctx.engine);
   const data = await loadTrainingData({ ...o.data, inputShape: model.inputShape });
-  model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null };
+  model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
   // Checked before anything is written: a wrong --positive must not leave a half-made run.
   positiveIndex(o, model, data.classNames);
   if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');

@@ -60,9 +60,11 @@ function unit(v: number[]): [number, number, number] {
 /**
  * A stain-normalized copy of `images` (`[n, h, w, 3]` uint8); `untouched`
  * counts the images left as they were because their own stains could not be
- * estimated (Macenko: less than 1% tissue, e.g. background tiles).
+ * estimated (Macenko: less than 1% tissue, e.g. background tiles). With no
+ * config (a model's `metadata.stainNormalization` null or absent), `images` itself.
  */
-export async function normalizeStains(images: Uint8Array, shape: Shape3, config: StainNormalizationConfig, opts: StainOptions = {}): Promise<{ images: Uint8Array; untouched: number }> {
+export async function normalizeStains(images: Uint8Array, shape: Shape3, config: StainNormalizationConfig | null | undefined, opts: StainOptions = {}): Promise<{ images: Uint8Array; untouched: number }> {
+  if (!config) return { images, untouched: 0 };
   checkStainNormalization(config, (what) => new ConfigError(`stain normalization: ${what}`));
   const engine = opts.engine ?? (await defaultEngine());
   const out = images.slice();
