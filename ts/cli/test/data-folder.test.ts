@@ -338,6 +338,34 @@ describe('stain augmentation and normalization', () => {
     expect(JSON.parse(p.stdout).predictions).toHaveLength(1);
   });
 
+  it('evaluate --tta and --group-by patient: group-level metrics beside the image-level ones', { timeout: 60_000 }, () => {
+    const dir = join(tmp('groups'), 'run');
+    const trained = run([...tiny(data, archFile), '--epochs', '1', '--out', dir, '--json']);
+    expect(trained.status, trained.stderr).toBe(0);
+    const model = join(dir, 'model.safetensors');
+    const r = run(['evaluate', '--model', model, '--data', data, '--split', 'all', '--tta', 'd4', '--group-by', 'patient', '--aggregate', 'vote', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const ev = JSON.parse(r.stdout);
+    expect(ev.tta).toBe('d4');
+    expect(ev.groups.column).toBe('patient');
+    expect(ev.groups.method).toBe('vote');
+    expect(ev.groups.groups).toBe(12); // 2 images per patient
+    expect(ev.groups.perGroup.reduce((a: number, g: { images: number }) => a + g.images, 0)).toBe(24);
+    for (const g of ev.groups.perGroup) expect(g.predicted).toBe(g.score >= 0.5 ? 1 : 0);
+    const text = run(['evaluate', '--model', model, '--data', data, '--split', 'all', '--group-by', 'patient']);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/per patient \(12 groups, mean of their images\): accuracy/);
+    const noGroup = run(['evaluate', '--model', model, '--data', data, '--aggregate', 'median']);
+    expect(noGroup.status).toBe(2);
+    expect(noGroup.stderr).toMatch(/--aggregate needs --group-by COLUMN/);
+    const badColumn = run(['evaluate', '--model', model, '--data', data, '--group-by', 'ward']);
+    expect(badColumn.status).toBe(1);
+    expect(badColumn.stderr).toMatch(/expected the group column 'ward'/);
+    const p = run(['predict', '--model', model, join(data, 'benign', 'benign-00.jpg'), '--tta', 'flips', '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).tta).toBe('flips');
+  });
+
   it('bad stain options are usage errors naming the option', () => {
     const bad = run([...tiny(data, archFile), '--stain-normalize', 'vahadane']);
     expect(bad.status).toBe(2);

@@ -23,7 +23,7 @@ export {
   type StepInput,
 } from './exec/compiled-model.js';
 export { StepKind, EXECUTOR_ABI } from './exec/abi.js';
-export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
+export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, groupOutputs, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type SubtypeRecall, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
 export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
 export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
 export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';
@@ -49,6 +49,7 @@ export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArg
 export type { LossName, LossArg, LossConfig } from './model/losses.js';
 export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type TensorLike, type LabelsLike } from './model/data.js';
 export { STAIN_NORMALIZATION_KINDS, type ModelMetadata, type PreprocessingConfig, type StainNormalizationConfig, type StainNormalizationKind } from './model/metadata.js';
+export { predictWithTta, ttaViews, applyView, TTA_MODES, type TtaMode, type TtaOptions, type View as TtaView, type Predictor } from './inference/tta.js';
 export { fitStainNormalization, normalizeStains, stainTarget, fitDatasetStains, stainNormalizedDataset, type StainOptions } from './stain/index.js';
 export type { ParamCounts } from './model/summary.js';
 export { Callback, type TrainingModel, type TrainingProgress } from './callbacks/callback.js';
@@ -69,7 +70,7 @@ export { permutation } from './runtime/rng.js';
 export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, featureMapGrid, type FeatureGrid, type FeatureGridOptions, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';
 export { type ImageSample, type ImageListing, IMAGE_EXTENSIONS, isImageFile } from './data/samples.js';
 export { listImageFolder, type ImageFolderOptions, type ImageFolderListing } from './data/image-folder.js';
-export { readManifest, parseManifest, type Manifest, type ManifestEntry, type ManifestOptions } from './data/manifest.js';
+export { readManifest, parseManifest, manifestKey, type Manifest, type ManifestEntry, type ManifestOptions } from './data/manifest.js';
 export { listBreakhis, parseBreakhisName, breakhisPersonId, BREAKHIS_MAGNIFICATIONS, type BreakhisName, type BreakhisOptions, type BreakhisListing } from './data/breakhis.js';
 export { parseCsv, formatCsv, type CsvTable } from './data/csv.js';
 export { decodeImage, decodeImages, type AspectPolicy, type BadImagePolicy, type DecodeOptions, type DecodeManyOptions, type DecodedImages, type SkippedImage } from './data/decode.js';

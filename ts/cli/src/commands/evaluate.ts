@@ -2,7 +2,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { Model, Sequential, formatClassificationReport, type ClassificationReport } from '@lite-cnn/sdk';
+import { GROUP_AGGREGATIONS, Model, Sequential, TTA_MODES, formatClassificationReport, type ClassificationReport, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
 import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
@@ -13,6 +13,9 @@ import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
 import { loadEvaluationData } from '../data/training-data.js';
 import { evaluateModel, reportJson } from '../model/evaluation.js';
+import { evaluateGroups, groupEvaluationJson, imageSubtypeRecall } from '../model/group-evaluation.js';
+import { imageAnnotations } from '../data/groups.js';
+import { formatSubtypes } from '../ui/subtypes.js';
 import { bytes, count, fixed, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 
@@ -29,6 +32,9 @@ interface EvaluateOptions {
   splitCsv?: string;
   onBadImage?: 'skip' | 'fail';
   followSymlinks?: boolean;
+  tta: TtaMode;
+  groupBy?: string;
+  aggregate?: GroupAggregation;
   json?: boolean;
 }
 
@@ -75,9 +81,14 @@ export function registerEvaluate(program: Command): void {
     .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s, else 0)', parse.seed)
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
+    .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns)").choices(TTA_MODES).default('none'))
+    .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
+    .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
+      if (opts.aggregate !== undefined && opts.groupBy === undefined) throw new UsageError('--aggregate needs --group-by COLUMN');
+      if (opts.groupBy !== undefined && opts.data === undefined) throw new UsageError('--group-by reads a manifest column: it needs --data DIR (an image folder with manifest.csv)');
       if (opts.data !== undefined && opts.mnist) throw new UsageError('give either --data DIR or --mnist, not both');
       if (opts.data === undefined && !opts.mnist) throw new UsageError('which data? give --data DIR (an image folder) or --mnist (the bundled MNIST test set)');
       if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
@@ -103,7 +114,11 @@ export function registerEvaluate(program: Command): void {
       });
       const dataset = data.sets.length === 1 ? data.sets[0]!.data : new ConcatDataset(data.sets.map((s) => s.data));
       const classNames = model.metadata.classNames ?? data.classNames;
-      const ev = await evaluateModel(model, dataset, { batchSize: opts.batchSize, classNames, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}) });
+      const ev = await evaluateModel(model, dataset, { batchSize: opts.batchSize, classNames, tta: opts.tta, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}) });
+      const annotations = await imageAnnotations(source.kind === 'folder' ? source.dir : null, data.sets, opts.groupBy ?? null);
+      const ctx = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: model.metadata.threshold?.positiveClass ?? 1 };
+      const subtypes = annotations.subtypes.some((s) => s !== undefined) ? imageSubtypeRecall(ev, ctx, annotations.subtypes) : [];
+      const grouped = annotations.groups ? evaluateGroups(ev, ctx, { column: opts.groupBy!, method: opts.aggregate ?? 'mean', groups: annotations.groups, subtypes: annotations.subtypes }) : null;
       const size = (await stat(opts.model)).size;
       await engine.shutdown();
       if (opts.json) {
@@ -125,13 +140,16 @@ export function registerEvaluate(program: Command): void {
           threshold: ev.operating ? { value: ev.operating.threshold, positiveClass: ev.operating.positiveClass, source: ev.operating.source } : null,
           atDefault: reportJson(ev.atDefault),
           atThreshold: ev.operating ? reportJson(ev.operating.report) : null,
+          tta: opts.tta,
+          subtypes,
+          groups: grouped ? groupEvaluationJson(grouped) : null,
         });
         return;
       }
       out.line(`model:    ${opts.model} (${bytes(size)})`);
       out.line(`data:     ${data.description}, ${count(ev.samples)} images`);
       out.line(`accuracy: ${percent(ev.accuracy)}${ev.operating ? ` (at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold}; ${percent(ev.atDefault.accuracy)} at 0.5)` : ''}${ev.loss !== null ? `   loss ${fixed(ev.loss)}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
-      out.line(`speed:    ${fixed(ev.msPerImage, 3)} ms per image`);
+      out.line(`speed:    ${fixed(ev.msPerImage, 3)} ms per image${opts.tta !== 'none' ? ` (test-time augmentation: ${opts.tta})` : ''}`);
       const sections: [string, ClassificationReport][] = [[ev.atDefault.decision.rule === 'threshold' ? 'at threshold 0.5' : '', ev.atDefault]];
       if (ev.operating) {
         const name = ev.operating.report.perClass[ev.operating.positiveClass]?.name ?? String(ev.operating.positiveClass);
@@ -147,6 +165,21 @@ export function registerEvaluate(program: Command): void {
         const w = Math.max(...names.map((n) => n.length), ...report.confusionMatrix.flat().map((v) => String(v).length)) + 1;
         out.line(`${''.padStart(w)} ${names.map((n) => n.padStart(w)).join('')}`);
         report.confusionMatrix.forEach((row, i) => out.line(`${names[i]!.padStart(w)} ${row.map((v) => String(v).padStart(w)).join('')}`));
+      }
+      if (subtypes.length) {
+        out.line();
+        out.line(`recall per subtype (images, at the applied decision):`);
+        for (const line of formatSubtypes(subtypes, classNames)) out.line(line);
+      }
+      if (grouped) {
+        const g = grouped.evaluation;
+        out.line();
+        out.line(`per ${grouped.column} (${grouped.groups} groups, ${grouped.method} of their images): accuracy ${percent(g.accuracy)}${g.auc !== null ? `   ROC AUC ${fixed(g.auc)}` : ''}${g.operating ? ` (at ${grouped.method === 'vote' ? 'a majority of image decisions' : `threshold ${g.operating.threshold}`})` : ''}`);
+        out.line(formatClassificationReport(g.report, { digits: 4 }));
+        if (grouped.subtypes.length) {
+          out.line(`recall per subtype (${grouped.column}s):`);
+          for (const line of formatSubtypes(grouped.subtypes, classNames)) out.line(line);
+        }
       }
     });
 }

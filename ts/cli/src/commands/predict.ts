@@ -1,6 +1,6 @@
 /** `lite-cnn predict`: class probabilities of image files under a model file. */
-import { Command } from 'commander';
-import { Model, Sequential } from '@lite-cnn/sdk';
+import { Command, Option } from 'commander';
+import { Model, predictWithTta, Sequential, TTA_MODES, type TtaMode } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { startEngine } from '../engine.js';
 import { checkThresholdOption } from '../model/load.js';
@@ -12,6 +12,7 @@ interface PredictOptions {
   model: string;
   threshold?: number;
   threads?: number;
+  tta: TtaMode;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function registerPredict(program: Command): void {
     .argument('<image...>', 'image files (png, jpg, tif, bmp)')
     .requiredOption('--model <file>', 'model file (.safetensors)')
     .option('--threshold <t>', 'binary models: decision threshold on the positive class (default: the stored one, else 0.5)', parse.ratio)
+    .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns)").choices(TTA_MODES).default('none'))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (images: string[], opts: PredictOptions) => {
@@ -30,7 +32,7 @@ export function registerPredict(program: Command): void {
       const model = await Model.load(opts.model, { engine });
       checkThresholdOption(model, opts.threshold, opts.model);
       const data = await imageFilesDataset(images, model);
-      const probs = await model.predict(data);
+      const probs = await predictWithTta(model, data, { tta: opts.tta });
       const classes = model.classesFromProbabilities(probs, opts.threshold !== undefined ? { threshold: opts.threshold } : {});
       await engine.shutdown();
       const k = model.outputShape[2];
@@ -48,7 +50,7 @@ export function registerPredict(program: Command): void {
         model.classes === 2
           ? { rule: 'threshold' as const, threshold: threshold ?? 0.5, positiveClass, positiveClassName: names[positiveClass] ?? String(positiveClass), source: opts.threshold !== undefined ? 'option' : stored ? 'stored' : 'default' }
           : { rule: 'argmax' as const };
-      if (opts.json) out.result({ model: opts.model, decision, predictions: rows });
+      if (opts.json) out.result({ model: opts.model, decision, tta: opts.tta, predictions: rows });
       else {
         if (decision.rule === 'threshold') out.line(`decision: '${decision.positiveClassName}' when its probability >= ${decision.threshold} (${decision.source === 'stored' ? 'stored in the model file' : decision.source === 'option' ? '--threshold' : 'default'})`);
         for (const r of rows) out.line(`${r.file}: ${r.class}  (${Object.entries(r.probabilities).map(([n, p]) => `${n} ${percent(p, 1)}`).join(', ')})`);

@@ -5,7 +5,7 @@
  * decision (probability >= 0.5) and, when the model file stores a decision
  * threshold or one is given, at that threshold too.
  */
-import { classificationReport, classScores, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Model, Sequential } from '@lite-cnn/sdk';
+import { classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
 
 /** A decision threshold on the positive class and where it came from. */
 export interface OperatingPoint {
@@ -60,7 +60,8 @@ function reportOf(labels: Uint32Array, probs: Float32Array, outputs: number, cla
   return classificationReport(labels, probs, { classes, ...names, threshold, positiveClass: opts.positiveClass ?? 1 });
 }
 
-export async function evaluateModel(model: Model, data: Dataset, opts: { batchSize: number; classNames: readonly string[] | null; threshold?: number }): Promise<Evaluation> {
+/** `tta`: probabilities averaged over flipped/rotated views (the loss is of the plain inputs). */
+export async function evaluateModel(model: Model, data: Dataset, opts: { batchSize: number; classNames: readonly string[] | null; threshold?: number; tta?: TtaMode }): Promise<Evaluation> {
   const labels = data.labels();
   if (!labels) throw new Error('evaluate: the data has no labels');
   // Speed is steady-state inference per image. The loss pass runs first: it
@@ -70,7 +71,7 @@ export async function evaluateModel(model: Model, data: Dataset, opts: { batchSi
   await model.ensureCompiled(opts.batchSize);
   const loss = model.lossConfig ? ((await model.evaluate(data, { batchSize: opts.batchSize })).loss ?? null) : null;
   const t0 = performance.now();
-  const probs = await model.predict(data, { batchSize: opts.batchSize });
+  const probs = await predictWithTta(model, data, { batchSize: opts.batchSize, tta: opts.tta ?? 'none' });
   const ms = (performance.now() - t0) / data.size;
   const stored = model.metadata.threshold;
   const threshold = opts.threshold ?? stored?.value;

@@ -1,0 +1,75 @@
+/**
+ * Group-level (patient-level) evaluation and per-subtype recall on top of an
+ * image-level `Evaluation`: the images' outputs pooled per group (the SDK's
+ * `groupOutputs`: mean, median or vote) and scored like images, at the same
+ * decision (`vote`: a majority of the images' decisions).
+ */
+import { decideClasses, groupOutputs, subtypeRecall, type GroupAggregation, type SubtypeRecall } from '@lite-cnn/sdk';
+import { evaluateOutputs, reportJson, type Evaluation } from './evaluation.js';
+
+export interface DecisionContext {
+  outputs: number;
+  classes: number;
+  classNames: readonly string[] | null;
+  positiveClass: number;
+}
+
+export interface GroupEvaluation {
+  /** The manifest column the groups come from (e.g. 'patient'). */
+  column: string;
+  method: GroupAggregation;
+  groups: number;
+  /** The groups' outputs scored at the image evaluation's decision (its threshold; `vote`: 0.5 on the vote fraction). */
+  evaluation: Omit<Evaluation, 'loss' | 'msPerImage'>;
+  /** Per group: its class, images, positive-class score (binary) and decided class. */
+  perGroup: { group: string; label: number; images: number; score: number | null; predicted: number }[];
+  /** Recall per subtype over groups (each group counted once), when subtypes are known. */
+  subtypes: SubtypeRecall[];
+}
+
+/** The image evaluation's threshold (binary models with one), else undefined (0.5 / arg-max). */
+function decisionThreshold(ev: Evaluation): number | undefined {
+  return ev.operating?.threshold;
+}
+
+/** Recall per subtype of the images, at the evaluation's applied decision. */
+export function imageSubtypeRecall(ev: Evaluation, ctx: DecisionContext, subtypes: readonly (string | undefined)[]): SubtypeRecall[] {
+  const t = decisionThreshold(ev);
+  const predicted = decideClasses(ev.probs, ctx.outputs, { ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
+  return subtypeRecall(ev.labels, predicted, subtypes);
+}
+
+export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { column: string; method: GroupAggregation; groups: readonly (string | undefined)[]; subtypes: readonly (string | undefined)[] }): GroupEvaluation {
+  const t = decisionThreshold(ev);
+  const grouped = groupOutputs(ev.probs, ctx.outputs, ev.labels, opts.groups, { method: opts.method, ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
+  // A vote fraction is decided by majority; mean and median probabilities at the images' threshold.
+  const groupThreshold = opts.method === 'vote' ? (ctx.classes === 2 ? 0.5 : undefined) : t;
+  const evaluation = evaluateOutputs(grouped.labels, grouped.probs, { ...ctx, ...(groupThreshold !== undefined ? { threshold: groupThreshold, source: ev.operating?.source ?? 'stored' } : {}) });
+  const predicted = decideClasses(grouped.probs, ctx.outputs, { ...(groupThreshold !== undefined ? { threshold: groupThreshold } : {}), positiveClass: ctx.positiveClass });
+  const subtypeOf = new Map<string, string | undefined>();
+  opts.groups.forEach((g, i) => g !== undefined && !subtypeOf.has(g) && subtypeOf.set(g, opts.subtypes[i]));
+  const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);
+  return {
+    column: opts.column,
+    method: opts.method,
+    groups: grouped.groups.length,
+    evaluation,
+    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, images: grouped.sizes[gi]!, score: score(gi), predicted: predicted[gi]! })),
+    subtypes: subtypeRecall(grouped.labels, predicted, grouped.groups.map((g) => subtypeOf.get(g))),
+  };
+}
+
+/** What --json prints of a group evaluation. */
+export function groupEvaluationJson(g: GroupEvaluation) {
+  return {
+    column: g.column,
+    method: g.method,
+    groups: g.groups,
+    accuracy: g.evaluation.accuracy,
+    auc: g.evaluation.auc,
+    decision: g.evaluation.report.decision,
+    report: reportJson(g.evaluation.report),
+    subtypes: g.subtypes,
+    perGroup: g.perGroup,
+  };
+}
