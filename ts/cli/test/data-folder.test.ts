@@ -387,6 +387,9 @@ describe('train --cv', () => {
     const out = JSON.parse(r.stdout);
     expect(out.cv.rows).toHaveLength(3);
     expect(out.cv.summary.accuracy.n).toBe(3);
+    // Patient-level metrics per fold (the folder's manifest has patients) and their mean.
+    for (const row of out.cv.rows) expect(row.patientAccuracy).toBeGreaterThanOrEqual(0);
+    expect(out.cv.summary.patientAccuracy.n).toBe(3);
     expect(r.stderr).toMatch(/mean ± std/);
     const csv = readFileSync(join(dir, 'cv.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^fold,train_images,val_images,test_images,test_patients,accuracy,recall,precision,f1,macro_f1,auc,threshold/);

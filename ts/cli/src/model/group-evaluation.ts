@@ -4,7 +4,7 @@
  * `groupOutputs`: mean, median or vote) and scored like images, at the same
  * decision (`vote`: a majority of the images' decisions).
  */
-import { decideClasses, groupOutputs, subtypeRecall, type GroupAggregation, type SubtypeRecall } from '@lite-cnn/sdk';
+import { decideClasses, groupOutputs, subtypeRecall, type Dataset, type GroupAggregation, type ImageSample, type SubtypeRecall } from '@lite-cnn/sdk';
 import { evaluateOutputs, reportJson, type Evaluation } from './evaluation.js';
 
 export interface DecisionContext {
@@ -32,11 +32,15 @@ function decisionThreshold(ev: Evaluation): number | undefined {
   return ev.operating?.threshold;
 }
 
+/** Each image's class at the evaluation's applied decision (its threshold, else 0.5 / arg-max). */
+export function imagePredictions(ev: Evaluation, ctx: DecisionContext): Int32Array {
+  const t = decisionThreshold(ev);
+  return decideClasses(ev.probs, ctx.outputs, { ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
+}
+
 /** Recall per subtype of the images, at the evaluation's applied decision. */
 export function imageSubtypeRecall(ev: Evaluation, ctx: DecisionContext, subtypes: readonly (string | undefined)[]): SubtypeRecall[] {
-  const t = decisionThreshold(ev);
-  const predicted = decideClasses(ev.probs, ctx.outputs, { ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
-  return subtypeRecall(ev.labels, predicted, subtypes);
+  return subtypeRecall(ev.labels, imagePredictions(ev, ctx), subtypes);
 }
 
 export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { column: string; method: GroupAggregation; groups: readonly (string | undefined)[]; subtypes: readonly (string | undefined)[] }): GroupEvaluation {
@@ -57,6 +61,13 @@ export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { col
     perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, images: grouped.sizes[gi]!, score: score(gi), predicted: predicted[gi]! })),
     subtypes: subtypeRecall(grouped.labels, predicted, grouped.groups.map((g) => subtypeOf.get(g))),
   };
+}
+
+/** Each image's group (its patient, as listed) and subtype, when the dataset knows its samples. */
+export function sampleAnnotations(data: Dataset): { groups: (string | undefined)[]; subtypes: (string | undefined)[] } | null {
+  const samples = (data as { samples?: readonly ImageSample[] }).samples;
+  if (!samples) return null;
+  return { groups: samples.map((s) => s.group), subtypes: samples.map((s) => s.subtype) };
 }
 
 /** What --json prints of a group evaluation. */

@@ -21,10 +21,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ProgressLogger, Model, Sequential, writeFileAtomic, type Callback, type ProgressEvent } from '@lite-cnn/sdk';
+import { ProgressLogger, Model, Sequential, subtypeRecall, writeFileAtomic, type Callback, type ProgressEvent, type SubtypeRecall } from '@lite-cnn/sdk';
 import { foldAssignments, folderDatasets, imageShape, openFolder } from '../data/folder-source.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
+import { evaluateGroups, imagePredictions, sampleAnnotations, type DecisionContext } from '../model/group-evaluation.js';
 import { chooseThreshold } from '../model/operating-point.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
@@ -60,6 +61,9 @@ export interface FoldResult {
   recallAtThreshold: number | null;
   precisionAtThreshold: number | null;
   f1AtThreshold: number | null;
+  /** Patient level (mean probability of each test patient's images), at the fold's decision (its threshold, else 0.5); null when patients are unknown. */
+  patientAccuracy: number | null;
+  patientRecall: number | null;
   epochs: number;
   bestEpoch: number | null;
   secondsPerEpoch: number;
@@ -68,12 +72,12 @@ export interface FoldResult {
 
 const COLUMNS: (keyof FoldResult)[] = [
   'fold', 'trainImages', 'valImages', 'testImages', 'testPatients', 'accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc',
-  'threshold', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'epochs', 'bestEpoch', 'secondsPerEpoch', 'firstEpochSeconds',
+  'threshold', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'epochs', 'bestEpoch', 'secondsPerEpoch', 'firstEpochSeconds',
 ];
 const SNAKE = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Metrics summarized over folds: mean and sample standard deviation (n - 1). */
-const SUMMARIZED: (keyof FoldResult)[] = ['accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'threshold', 'epochs', 'bestEpoch', 'secondsPerEpoch'];
+const SUMMARIZED: (keyof FoldResult)[] = ['accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'threshold', 'epochs', 'bestEpoch', 'secondsPerEpoch'];
 
 export interface MeanStd {
   mean: number;
@@ -112,17 +116,17 @@ function tableCells(rows: readonly FoldResult[], posName: string | null, withThr
   const p = posName ?? 'positive';
   const columns = ['fold', 'test images', 'accuracy', `${p} recall`, `${p} precision`, `${p} F1`, 'AUC'];
   if (withThreshold) columns.push('threshold', 'accuracy @t', `${p} recall @t`, `${p} precision @t`);
-  columns.push('epochs (best)', 's/epoch');
+  columns.push('patient accuracy', `patient ${p} recall`, 'epochs (best)', 's/epoch');
   const cells = rows.map((r) => {
     const c = [String(r.fold), `${r.testImages}${r.testPatients !== null ? ` (${r.testPatients} pat.)` : ''}`, pct(r.accuracy), pct(r.recall), pct(r.precision), pct(r.f1), r.auc === null ? 'n/a' : fixed(r.auc, 3)];
     if (withThreshold) c.push(r.threshold === null ? 'n/a' : fixed(r.threshold, 3), pct(r.accuracyAtThreshold), pct(r.recallAtThreshold), pct(r.precisionAtThreshold));
-    c.push(`${r.epochs} (${r.bestEpoch ?? '-'})`, fixed(r.secondsPerEpoch, 2));
+    c.push(pct(r.patientAccuracy), pct(r.patientRecall), `${r.epochs} (${r.bestEpoch ?? '-'})`, fixed(r.secondsPerEpoch, 2));
     return c;
   });
   const s = summarize(rows);
   const mean = ['mean ± std', String(rows.reduce((a, r) => a + r.testImages, 0)), pm(s.accuracy), pm(s.recall), pm(s.precision), pm(s.f1), pm(s.auc, false)];
   if (withThreshold) mean.push(pm(s.threshold, false), pm(s.accuracyAtThreshold), pm(s.recallAtThreshold), pm(s.precisionAtThreshold));
-  mean.push(s.epochs ? `${fixed(s.epochs.mean, 1)} (${s.bestEpoch ? fixed(s.bestEpoch.mean, 1) : '-'})` : 'n/a', s.secondsPerEpoch ? fixed(s.secondsPerEpoch.mean, 2) : 'n/a');
+  mean.push(pm(s.patientAccuracy), pm(s.patientRecall), s.epochs ? `${fixed(s.epochs.mean, 1)} (${s.bestEpoch ? fixed(s.bestEpoch.mean, 1) : '-'})` : 'n/a', s.secondsPerEpoch ? fixed(s.secondsPerEpoch.mean, 2) : 'n/a');
   cells.push(mean);
   return { columns, cells };
 }
@@ -168,7 +172,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   out.line(`run:    ${runDir.path}`);
 
   const rows: FoldResult[] = [];
-  const pooled: { labels: number[]; probs: number[] } = { labels: [], probs: [] };
+  const pooled: { labels: number[]; probs: number[]; predicted: number[]; subtypes: (string | undefined)[]; patients: { label: number; predicted: number; subtype: string | undefined }[] } = { labels: [], probs: [], predicted: [], subtypes: [], patients: [] };
   const interrupt = new Interrupt(() => out.line('\nCtrl-C: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...'));
   interrupt.listen();
   const t0 = performance.now();
@@ -221,6 +225,19 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const ev = await evaluateModel(bestModel, data.test!, { batchSize: o.batchSize, classNames });
       pooled.labels.push(...ev.labels);
       pooled.probs.push(...ev.probs);
+      // Patient level and subtypes at the fold's decision (its threshold, else 0.5 / arg-max).
+      const decision: DecisionContext = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames, positiveClass: pos ?? 1 };
+      const notes = sampleAnnotations(data.test!);
+      const patients = notes && grouped ? evaluateGroups(ev, decision, { column: 'patient', method: 'mean', groups: notes.groups, subtypes: notes.subtypes }) : null;
+      if (notes) {
+        pooled.subtypes.push(...notes.subtypes);
+        pooled.predicted.push(...imagePredictions(ev, decision));
+      }
+      if (patients) {
+        const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
+        pooled.patients.push(...patients.perGroup.map((g) => ({ label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) })));
+      }
+      const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
       const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
       const d = at(ev.atDefault);
       const t = ev.operating ? at(ev.operating.report) : null;
@@ -241,6 +258,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         recallAtThreshold: t?.recall ?? null,
         precisionAtThreshold: t?.precision ?? null,
         f1AtThreshold: t?.f1 ?? null,
+        patientAccuracy: patients?.evaluation.accuracy ?? null,
+        patientRecall: patientPos?.recall ?? null,
         epochs: epochSeconds.length,
         bestEpoch: bestEpoch === null ? null : bestEpoch + 1,
         secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
@@ -254,7 +273,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
       out.line(
         `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +
-          (threshold !== null ? `; at ${fixed(threshold, 3)}: accuracy ${pct(row.accuracyAtThreshold)}, recall ${pct(row.recallAtThreshold)}, precision ${pct(row.precisionAtThreshold)}` : ''),
+          (threshold !== null ? `; at ${fixed(threshold, 3)}: accuracy ${pct(row.accuracyAtThreshold)}, recall ${pct(row.recallAtThreshold)}, precision ${pct(row.precisionAtThreshold)}` : '') +
+          (patients ? `; ${patients.groups} patients: accuracy ${pct(row.patientAccuracy)}${posName ? `, ${posName} recall ${pct(row.patientRecall)}` : ''}` : ''),
       );
     }
   } finally {
@@ -263,7 +283,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
 
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
-  const cvJson = { folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: f.valRatio, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
+  const subtypes = pooledSubtypes(pooled);
+  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: f.valRatio, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
   // cv.csv is already up to date: it is rewritten after every fold.
   if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
@@ -289,6 +310,9 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   out.line();
   out.line(`${K}-fold cross-validation (${grouped ? 'by patient' : 'by image'}), best model of each fold on its test fold; mean ± sample std over folds:`);
   out.line(textTable(columns, cells));
+  if (subtypes.images.length) {
+    out.line(`recall per subtype over the folds (each fold's decision): ${subtypes.images.map((s) => `${s.subtype} ${pct(s.recall)} (${s.images} images${subtypeByPatient(subtypes.patients, s.subtype)})`).join(', ')}`);
+  }
   out.line(`time: ${seconds(summary.seconds.training)} for ${K} folds (+ ${seconds(opened.decodeSeconds)} decoding once)`);
 
   // The report: the fold table, and the pooled out-of-fold predictions at 0.5.
@@ -319,4 +343,18 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   out.line(`saved to ${runDir.path}: ${Object.keys(files).sort().join(', ')}`);
   out.result({ ...summary, cv: cvJson });
   return EXIT.ok;
+}
+
+/** Recall per subtype over every fold's test images and patients, each at its fold's decision. */
+function pooledSubtypes(p: { labels: number[]; predicted: number[]; subtypes: (string | undefined)[]; patients: { label: number; predicted: number; subtype: string | undefined }[] }): { images: SubtypeRecall[]; patients: SubtypeRecall[] } {
+  if (!p.subtypes.some((s) => s !== undefined)) return { images: [], patients: [] };
+  return {
+    images: subtypeRecall(p.labels, p.predicted, p.subtypes),
+    patients: subtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => x.subtype)),
+  };
+}
+
+function subtypeByPatient(rows: readonly SubtypeRecall[], subtype: string): string {
+  const r = rows.find((x) => x.subtype === subtype);
+  return r ? `; ${r.correct}/${r.images} patients` : '';
 }
