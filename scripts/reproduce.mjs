@@ -18,6 +18,8 @@ import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finite, mean, one, pct, pm, std, table } from './reproduce/format.mjs';
+import { newPatientsMarkdown, runNewPatients, spliceSection } from './reproduce/new-patients.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
@@ -26,7 +28,7 @@ const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
 // Arguments
 
 function parseArgs(argv) {
-  const o = { quick: false, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
+  const o = { quick: false, only: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -36,6 +38,10 @@ function parseArgs(argv) {
     };
     if (a === '--quick') o.quick = true;
     else if (a === '--data') o.data = path.resolve(value());
+    else if (a === '--only') {
+      o.only = value();
+      if (o.only !== 'new-patients') usage(`--only takes 'new-patients', got '${o.only}'`);
+    }
     else if (a === '--runs') o.runs = path.resolve(value());
     else if (a === '--docs') o.docs = path.resolve(value());
     else if (a === '-h' || a === '--help') usage(null);
@@ -48,7 +54,9 @@ function parseArgs(argv) {
 }
 
 function usage(error) {
-  const text = 'usage: node scripts/reproduce.mjs [--quick] [--data DIR] [--runs DIR] [--docs DIR]\n';
+  const text =
+    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients] [--data DIR] [--runs DIR] [--docs DIR]\n' +
+    '  --only new-patients: only the "New patients" section (reusing finished CVs in --runs), spliced into DOCS/results.md\n';
   if (error) {
     process.stderr.write(`reproduce: ${error}\n${text}`);
     process.exit(2);
@@ -112,25 +120,6 @@ async function readCsv(file) {
 
 // ---------------------------------------------------------------------------------------------
 // Formatting and the only statistics: mean and sample standard deviation over seeds
-
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const finite = (xs) => xs.filter((x) => typeof x === 'number' && Number.isFinite(x));
-
-/** "mean ± std" of a list (one value: just the value); `scale` and `digits` format it. */
-function pm(values, { scale = 1, digits = 1, unit = '' } = {}) {
-  const xs = finite(values).map((x) => x * scale);
-  if (xs.length === 0) return 'n/a';
-  if (xs.length === 1) return `${xs[0].toFixed(digits)}${unit}`;
-  return `${mean(xs).toFixed(digits)}${unit} ± ${std(xs).toFixed(digits)}`;
-}
-const pct = (values) => pm(values, { scale: 100, digits: 1, unit: '%' });
-const one = (x, digits = 1, scale = 1) => (typeof x === 'number' && Number.isFinite(x) ? (x * scale).toFixed(digits) : 'n/a');
-
-function table(header, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
 
 const int = (n) => n.toLocaleString('en-US');
 
@@ -216,6 +205,29 @@ const loadBefore = os.loadavg();
 await mkdir(path.join(opts.runs, 'logs'), { recursive: true });
 await mkdir(opts.docs, { recursive: true });
 process.stderr.write(`reproduce: ${QUICK ? 'QUICK smoke mode; ' : ''}run folders in ${opts.runs}, results in ${opts.docs}\n`);
+
+/** The "New patients" section: its runs, and its markdown with its own commands. */
+async function newPatientsSection() {
+  const own = [];
+  const show = (args) => `lite-cnn ${args.map(quoteArg).join(' ')}`.replaceAll(opts.runs, '$RUNS').replaceAll(opts.data, rel(opts.data));
+  const results = await runNewPatients({
+    cli: (args) => (own.push(show(args)), cli(args)),
+    note: (args) => own.push(`${show(args)}   # finished earlier in $RUNS: reused`),
+    runs: opts.runs,
+    data: opts.data,
+    seeds: SEEDS,
+  });
+  return [...newPatientsMarkdown(results, { seeds: SEEDS }), 'Commands of this section (`$RUNS`: the run folder):', '', '```sh', ...own, '```', ''];
+}
+
+if (opts.only === 'new-patients') {
+  if (!hasBreakhis) usage(`--only new-patients needs the BreakHis tiles (--data), not found at ${opts.data}`);
+  const file = path.join(opts.docs, 'results.md');
+  const lines = await newPatientsSection();
+  await writeFile(file, spliceSection(existsSync(file) ? await readFile(file, 'utf8') : '', lines));
+  process.stderr.write(`reproduce: wrote the "New patients" section of ${file}\n`);
+  process.exit(0);
+}
 
 const info = await cli(['info', '--json']);
 
@@ -583,6 +595,8 @@ if (!bh) {
     md.push('');
   }
 }
+
+if (hasBreakhis && !QUICK) md.push(...spliceSection('', await newPatientsSection()).trim().split('\n'), '');
 
 md.push('## Commands');
 md.push('');
