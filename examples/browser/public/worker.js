@@ -13,12 +13,14 @@
 // Jobs run one at a time (a model load or classification waits for a training run to end); 'stop' is handled at once.
 import {
   Adam, Engine, Sequential, Callback, ProgressLogger, WasmImageTransformer, mnistDataset, mnistNetLayers,
-  featureMaps, featureMapGrid, gradCam, heatmapToRgba, readIdx,
+  featureMaps, featureMapGrid, gradCam, heatmapToRgba, readIdx, normalizeStains, predictWithTta, TTA_MODES,
 } from './sdk/dist/index.browser.js';
 import { rgbaToChannels } from './preprocess.js';
 
 const params = new URLSearchParams(self.location.search);
 const threadsParam = params.get('threads');
+/** `?tta=flips|d4`: test-time augmentation of the classifier, as `lite-cnn predict --tta` (default none). */
+const ttaParam = TTA_MODES.includes(params.get('tta')) ? params.get('tta') : 'none';
 
 /** Largest side of the display copy of an image sent to the page. */
 const DISPLAY_MAX = 448;
@@ -169,12 +171,13 @@ async function classify(msg) {
     const [h, w, c] = model.inputShape;
     const t0 = performance.now();
     const { rgba, display, original } = await decodeSquash(msg.file, h, w);
-    // The model's stored preprocessing, by the same wasm kernel that prepared its training data.
+    // The model's stored stain normalization and preprocessing, by the same wasm kernels that prepared its training data.
+    const { images } = await normalizeStains(rgbaToChannels(rgba, c), [h, w, c], model.metadata.stainNormalization, { engine });
     const prep = new WasmImageTransformer(engine, { preprocessing: model.metadata.preprocessing, seed: 0 });
-    const input = { data: prep.transform({ images: rgbaToChannels(rgba, c), shape: [h, w, c] }), shape: [1, h, w, c] };
+    const input = { data: prep.transform({ images, shape: [h, w, c] }), shape: [1, h, w, c] };
     prep.free();
     const t1 = performance.now();
-    const probabilities = await model.predict(input);
+    const probabilities = await predictWithTta(model, input, { tta: h === w || ttaParam !== 'd4' ? ttaParam : 'flips' });
     const t2 = performance.now();
     const cam = await gradCam(model, input);
     const t3 = performance.now();
