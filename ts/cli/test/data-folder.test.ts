@@ -320,6 +320,11 @@ describe('stain augmentation and normalization', () => {
     const r = run([...tiny(data, archFile), '--epochs', '1', '--stain-normalize', 'reinhard', '--stain-scale', '0.1', '--stain-shift', '0.02', '--out', dir, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
+    // Patients are known (manifest.csv): the test split is also scored per patient, in summary.json and report.html.
+    const testPatients = new Set(readSplit(join(dir, 'split.csv')).filter((s) => s.split === 'test').map((s) => s.group)).size;
+    expect(summary.test.patients.groups).toBe(testPatients);
+    expect(summary.test.patients.accuracy).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/Patients and subtypes/);
     const md = modelMetadata(join(dir, 'model.safetensors')) as unknown as { stainNormalization: { kind: string; mean: number[]; std: number[] } };
     expect(md.stainNormalization.kind).toBe('reinhard');
     expect(md.stainNormalization.mean).toHaveLength(3);

@@ -6,6 +6,7 @@
  */
 import { decideClasses, groupOutputs, subtypeRecall, type Dataset, type GroupAggregation, type ImageSample, type SubtypeRecall } from '@lite-cnn/sdk';
 import { evaluateOutputs, reportJson, type Evaluation } from './evaluation.js';
+import type { ReportTable } from '../report/index.js';
 
 export interface DecisionContext {
   outputs: number;
@@ -68,6 +69,31 @@ export function sampleAnnotations(data: Dataset): { groups: (string | undefined)
   const samples = (data as { samples?: readonly ImageSample[] }).samples;
   if (!samples) return null;
   return { groups: samples.map((s) => s.group), subtypes: samples.map((s) => s.subtype) };
+}
+
+/**
+ * A test split's patient-level result and per-subtype recall (train's summary
+ * and report), when its samples carry patients (and subtypes).
+ */
+export function patientSummary(ev: Evaluation, data: Dataset, ctx: DecisionContext): { patients: GroupEvaluation | null; subtypes: SubtypeRecall[] } {
+  const notes = sampleAnnotations(data);
+  if (!notes) return { patients: null, subtypes: [] };
+  const subtypes = notes.subtypes.some((s) => s !== undefined) ? imageSubtypeRecall(ev, ctx, notes.subtypes) : [];
+  const known = notes.groups.every((g) => g !== undefined && g !== '');
+  return { patients: known ? evaluateGroups(ev, ctx, { column: 'patient', method: 'mean', groups: notes.groups, subtypes: notes.subtypes }) : null, subtypes };
+}
+
+/** The report table of a patient-level result and per-subtype recall. */
+export function patientTable(p: { patients: GroupEvaluation | null; subtypes: SubtypeRecall[] }, classNames: readonly string[], pct: (v: number) => string): ReportTable | null {
+  const rows: string[][] = [];
+  if (p.patients) {
+    const r = p.patients.evaluation.report;
+    rows.push([`all ${p.patients.groups} patients`, '', pct(r.accuracy), `${p.patients.groups}`]);
+    r.perClass.forEach((c) => rows.push([`patients: ${c.name}`, c.name, pct(c.recall), String(c.support)]));
+  }
+  for (const s of p.subtypes) rows.push([`images of subtype ${s.subtype}`, classNames[s.label] ?? String(s.label), pct(s.recall), String(s.images)]);
+  if (!rows.length) return null;
+  return { id: 'patients', title: 'Patients and subtypes', note: 'Patient level: the mean probability of each test patient\'s images, at the applied decision (accuracy for all, recall per class); subtypes: recall of their images.', columns: ['', 'class', 'accuracy / recall', 'count'], rows };
 }
 
 /** What --json prints of a group evaluation. */

@@ -2,7 +2,7 @@
  * The run's report.html and PNG charts (ts/cli/src/report), from the history
  * and the final test evaluation of the best model.
  */
-import { writeReport } from '../report/index.js';
+import { writeReport, type ReportTable } from '../report/index.js';
 import { reportEvaluation, type Evaluation } from '../model/evaluation.js';
 import type { HistoryRow } from './history-csv.js';
 
@@ -26,12 +26,13 @@ export function historyFromRows(rows: readonly HistoryRow[]) {
   return { epoch, history, steps };
 }
 
-export async function writeRunReport(dir: string, opts: { title: string; runInfo: Record<string, string>; rows: readonly HistoryRow[]; stepsPerEpoch: number; test: Evaluation; testDescription: string }): Promise<string[]> {
+export async function writeRunReport(dir: string, opts: { title: string; runInfo: Record<string, string>; rows: readonly HistoryRow[]; stepsPerEpoch: number; test: Evaluation; testDescription: string; tables?: ReportTable[] }): Promise<string[]> {
   return writeReport(dir, {
     title: opts.title,
     runInfo: opts.runInfo,
     history: historyFromRows(opts.rows),
     stepsPerEpoch: opts.stepsPerEpoch,
     evaluation: reportEvaluation(opts.test, opts.testDescription),
+    ...(opts.tables?.length ? { tables: opts.tables } : {}),
   });
 }

@@ -9,6 +9,7 @@ import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
+import { patientSummary, patientTable } from '../model/group-evaluation.js';
 import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
 import { PRESETS } from '../model/presets.js';
 import { count, percent, fixed, seconds } from '../ui/format.js';
@@ -216,6 +217,13 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
   summary.validation = val;
   summary.test = test ? testMetrics(test, pos) : null;
+  const decision = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames: data.classNames, positiveClass: pos ?? 1 };
+  const byPatient = test && data.test ? patientSummary(test, data.test, decision) : null;
+  if (summary.test && byPatient) {
+    const g = byPatient.patients;
+    summary.test.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
+    summary.test.subtypes = byPatient.subtypes;
+  }
   summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
   interrupt.dispose();
 
@@ -232,6 +240,10 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   if (test && pos !== null) {
     out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
     if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
+  }
+  if (byPatient?.patients) {
+    const g = byPatient.patients;
+    out.line(`test per patient     accuracy ${percent(g.evaluation.accuracy)} of ${g.groups} patients (mean probability of their images${test?.operating ? ', at the stored threshold' : ''})`);
   }
   const images = data.train.size * epochsRun;
   out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${count(Math.round(images / trainSeconds))} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
@@ -251,6 +263,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
       stepsPerEpoch: Math.ceil(data.train.size / o.batchSize),
       test,
       testDescription: `test split, ${count(test.samples)} images`,
+      ...(byPatient ? { tables: [patientTable(byPatient, data.classNames, (v) => percent(v, 1))].filter((t) => t !== null) } : {}),
     });
     for (const w of written) files[basename(w)] = w;
   }

@@ -3,7 +3,7 @@
  * epochs, time, and the final validation and test metrics of the best model.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '@lite-cnn/sdk';
+import { writeFileAtomic, type SubtypeRecall } from '@lite-cnn/sdk';
 
 export interface Metrics {
   loss: number;
@@ -51,6 +51,10 @@ export interface RunSummary {
     positive?: ClassScore | null;
     /** At the stored decision threshold. */
     atThreshold?: { threshold: number; accuracy: number; positive: ClassScore | null } | null;
+    /** Patient level (mean probability of each test patient's images, at the applied decision), when patients are known. */
+    patients?: { groups: number; accuracy: number; auc: number | null; positiveRecall: number | null } | null;
+    /** Recall per subtype of the test images at the applied decision, when the manifest has subtypes. */
+    subtypes?: SubtypeRecall[];
   }) | null;
   files: Record<string, string>;
   /** How to continue an interrupted run. */
