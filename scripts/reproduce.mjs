@@ -28,7 +28,7 @@ const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
 // Arguments
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
+  const o = { quick: false, only: null, seeds: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -38,7 +38,10 @@ function parseArgs(argv) {
     };
     if (a === '--quick') o.quick = true;
     else if (a === '--data') o.data = path.resolve(value());
-    else if (a === '--only') {
+    else if (a === '--seeds') {
+      o.seeds = value().split(',').map(Number);
+      if (!o.seeds.every((s) => Number.isInteger(s) && s >= 0)) usage('--seeds takes a comma-separated list of seeds, e.g. 0,1,2');
+    } else if (a === '--only') {
       o.only = value();
       if (o.only !== 'new-patients') usage(`--only takes 'new-patients', got '${o.only}'`);
     }
@@ -55,7 +58,7 @@ function parseArgs(argv) {
 
 function usage(error) {
   const text =
-    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients] [--data DIR] [--runs DIR] [--docs DIR]\n' +
+    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients] [--seeds 0,1,2] [--data DIR] [--runs DIR] [--docs DIR]\n' +
     '  --only new-patients: only the "New patients" section (reusing finished CVs in --runs), spliced into DOCS/results.md\n';
   if (error) {
     process.stderr.write(`reproduce: ${error}\n${text}`);
@@ -194,7 +197,7 @@ async function svgToPng(svg, file) {
 // The runs
 
 const QUICK = opts.quick;
-const SEEDS = QUICK ? [0] : [0, 1, 2];
+const SEEDS = opts.seeds ?? (QUICK ? [0] : [0, 1, 2]);
 const MNIST_LIMIT = QUICK ? ['--limit', '2000'] : [];
 const BH_LIMIT = QUICK ? ['--limit', '96'] : [];
 const EVAL_EVERY = QUICK ? '20' : '100';

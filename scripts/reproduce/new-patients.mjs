@@ -1,8 +1,10 @@
 // "New patients" section of docs/results.md (issue 14): patient-level 5-fold
 // cross-validation over seeds of the study's recipe (--preset breakhis) and the
-// recommended one (--preset histology), then each histology fold's model with
-// test-time augmentation (evaluate --tta d4 on the fold's test split). Every
-// number comes from the CLI's cv.json and `evaluate --json`.
+// recommended one (--preset histology). Each fold's best model is then
+// evaluated on its fold's test split with `evaluate --group-by patient` (image
+// and patient level, per subtype, at the fold's stored threshold), and the
+// histology models once more with `--tta d4`. Every number comes from
+// `evaluate --json` (the same model, split and threshold as the CV's own test).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,12 +18,22 @@ async function readJson(file) {
   return JSON.parse(await readFile(file, 'utf8'));
 }
 
-/** A finished CV with the patient-level columns (older cv.json files lack them): reused instead of retrained. */
+/** A finished CV: reused instead of retrained. */
 async function finishedCv(dir) {
   const file = path.join(dir, 'cv.json');
   if (!existsSync(file)) return null;
   const cv = await readJson(file);
-  return cv.completed === cv.folds && cv.rows.every((r) => 'patientAccuracy' in r) ? cv : null;
+  return cv.completed === cv.folds ? cv : null;
+}
+
+/** `evaluate` of every fold's model on its test split, grouped by patient. */
+async function evaluateFolds(cli, data, dir, folds, extra) {
+  const out = [];
+  for (let k = 1; k <= folds; k++) {
+    const fold = path.join(dir, `fold-${k}`);
+    out.push(await cli(['evaluate', '--model', path.join(fold, 'model.safetensors'), '--data', data, '--split-csv', path.join(fold, 'split.csv'), '--group-by', 'patient', ...extra, '--json']));
+  }
+  return out;
 }
 
 /**
@@ -42,34 +54,20 @@ export async function runNewPatients({ cli, note, runs, data, seeds }) {
         await cli(args);
         cv = await readJson(path.join(dir, 'cv.json'));
       }
-      out[recipe].push({ seed, dir, cv });
+      out[recipe].push({ seed, folds: await evaluateFolds(cli, data, dir, cv.folds, []) });
     }
   }
   out.tta = [];
-  for (const { seed, dir, cv } of out.histology) {
-    const folds = [];
-    for (let k = 1; k <= cv.folds; k++) {
-      const fold = path.join(dir, `fold-${k}`);
-      folds.push(await cli(['evaluate', '--model', path.join(fold, 'model.safetensors'), '--data', data, '--split-csv', path.join(fold, 'split.csv'), '--tta', 'd4', '--group-by', 'patient', '--json']));
-    }
-    out.tta.push({ seed, folds });
+  for (const [i, seed] of seeds.entries()) {
+    out.tta.push({ seed, folds: await evaluateFolds(cli, data, path.join(runs, `histology-s${seed}`), out.histology[i].folds.length, ['--tta', 'd4']) });
   }
   return out;
 }
 
 const malignant = (report) => report.perClass.find((c) => c.name === 'malignant');
 
-/** One row per seed: fold means, and every fold, in the shape of cv.json rows. */
-function cvSeeds(runs) {
-  return runs.map(({ seed, cv }) => ({
-    seed,
-    folds: cv.rows.map((r) => ({ fold: r.fold, accuracy: r.accuracyAtThreshold, recall: r.recallAtThreshold, auc: r.auc, patientAccuracy: r.patientAccuracy, patientRecall: r.patientRecall })),
-    subtypes: cv.subtypes?.images ?? [],
-    patientSubtypes: cv.subtypes?.patients ?? [],
-  }));
-}
-
-function ttaSeeds(tta) {
+/** Per seed: each fold's metrics at its stored threshold, and the subtypes pooled over its folds. */
+function evaluatedSeeds(runs) {
   const pooled = (rows) => {
     const by = new Map();
     for (const r of rows) {
@@ -80,7 +78,7 @@ function ttaSeeds(tta) {
     }
     return [...by.values()].map((s) => ({ ...s, recall: s.correct / s.images }));
   };
-  return tta.map(({ seed, folds }) => ({
+  return runs.map(({ seed, folds }) => ({
     seed,
     folds: folds.map((ev, i) => ({
       fold: i + 1,
@@ -116,14 +114,19 @@ function subtypeMeans(seeds, key) {
 
 /** The section's markdown lines. */
 export function newPatientsMarkdown(results, { seeds }) {
-  const rows = [summaryRow('`--preset breakhis` (the study\'s recipe)', cvSeeds(results.breakhis)), summaryRow('`--preset histology`', cvSeeds(results.histology)), summaryRow('`--preset histology`, evaluated with `--tta d4`', ttaSeeds(results.tta))];
+  const rows = [
+    summaryRow('`--preset breakhis` (the study\'s recipe)', evaluatedSeeds(results.breakhis)),
+    summaryRow('`--preset histology`', evaluatedSeeds(results.histology)),
+    summaryRow('`--preset histology`, evaluated with `--tta d4`', evaluatedSeeds(results.tta)),
+  ];
   const md = [];
   md.push('## New patients (issue 14)');
   md.push('');
   md.push(
     `Patient-level 5-fold cross-validation on the shared tiles, seeds ${seeds.join(', ')}: \`train --preset P ${CV_ARGS.join(' ')} --seed S\`. In each fold the test patients are ` +
       'seen by nothing before the final evaluation; the best epoch and the decision threshold (90% malignant recall) are chosen on validation patients of the training folds. ' +
-      'Metrics are at that stored threshold: image level, and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
+      'Each fold\'s model is then evaluated on its test split (`evaluate --split-csv fold-k/split.csv --group-by patient`): metrics are at the fold\'s stored threshold, ' +
+      'image level and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
       'Cells: mean ± std over seeds of the fold means; the worst fold is the one with the lowest image accuracy over all seeds and folds (image accuracy / malignant recall). ' +
       'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold).',
   );

@@ -775,19 +775,19 @@ pub fn invert3(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
     [0, 1, 2].map(|i| [a[i][3], a[i][4], a[i][5]])
 }
 
-/// scikit-image's `hed2rgb(alpha·rgb2hed(img) + beta)` per pixel, on 0-255
-/// values, with `rgb_from_hed = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]]`.
+/// scikit-image (<= 0.15) `hed2rgb(alpha·rgb2hed(img) + beta)` per pixel, on
+/// 0-255 values: concentrations in optical density, with
+/// `rgb_from_hed = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]]`.
 pub fn hed_jitter(scale: [f64; 3], shift: [f64; 3], img: &[f64]) -> Vec<f64> {
     let rgb_from_hed = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
     let hed_from_rgb = invert3(&rgb_from_hed);
-    let log_adjust = (1e-6f64).ln();
     let mut out = img.to_vec();
     for px in out.chunks_mut(3) {
-        let l: Vec<f64> = px.iter().map(|&v| (v / 255.0).max(1e-6).ln() / log_adjust).collect();
-        let s: Vec<f64> = (0..3).map(|k| (0..3).map(|c| l[c] * hed_from_rgb[c][k]).sum::<f64>().max(0.0) * scale[k] + shift[k]).collect();
+        let od: Vec<f64> = px.iter().map(|&v| -(v / 255.0).max(1e-6).ln()).collect();
+        let s: Vec<f64> = (0..3).map(|k| (0..3).map(|c| od[c] * hed_from_rgb[c][k]).sum::<f64>().max(0.0) * scale[k] + shift[k]).collect();
         for c in 0..3 {
-            let log_rgb = -(0..3).map(|k| s[k] * -log_adjust * rgb_from_hed[k][c]).sum::<f64>();
-            px[c] = (255.0 * log_rgb.exp()).clamp(0.0, 255.0);
+            let od_out: f64 = (0..3).map(|k| s[k] * rgb_from_hed[k][c]).sum();
+            px[c] = (255.0 * (-od_out).exp()).clamp(0.0, 255.0);
         }
     }
     out

@@ -5,12 +5,11 @@
 //! (Ruifrok & Johnston), each concentration is scaled and shifted,
 //! `s' = alpha·s + beta`, and the pixel is mixed back.
 //!
-//! The colour space is scikit-image's `rgb2hed` / `hed2rgb`, so parameters
-//! carry over from the literature (e.g. HEDJitter's `theta = 0.05`):
-//! with `v` in `[0, 255]` and `l_c = ln(max(v_c / 255, 1e-6)) / ln(1e-6)`,
-//! `s = max(l · HED_FROM_RGB, 0)`; back, `v_c = 255·exp(-K · (s' · RGB_FROM_HED)_c)`
-//! with `K = -ln(1e-6)`, clamped to `[0, 255]`. One concentration unit is
-//! `K ≈ 13.8` optical-density units.
+//! Concentrations are in optical density (scikit-image's current `rgb2hed`
+//! divides them by `-ln(1e-6) ≈ 13.8`: a shift there is 13.8 times larger
+//! here; a shift of 0.05 OD is a mild tint): with `v` in `[0, 255]`,
+//! `od_c = -ln(max(v_c / 255, 1e-6))`, `s = max(od · HED_FROM_RGB, 0)`; back,
+//! `v_c = 255·exp(-(s' · RGB_FROM_HED)_c)`, clamped to `[0, 255]`.
 
 /// Stain OD vectors (rows: haematoxylin, eosin, DAB), scikit-image's `rgb_from_hed`.
 pub const RGB_FROM_HED: [[f32; 3]; 3] = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
@@ -21,9 +20,6 @@ pub const HED_FROM_RGB: [[f32; 3]; 3] = [
     [-0.065_908_06, 1.134_730_4, -0.135_521_8],
     [-0.601_907_4, -0.480_414_2, 1.573_588],
 ];
-
-/// `-ln(1e-6)`: scikit-image's concentration unit in optical density.
-pub const LOG_ADJUST: f32 = 13.815_511;
 
 /// One image's drawn stain jitter: concentration `k` becomes `scale[k]·s + shift[k]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,7 +39,7 @@ pub fn apply_stain_jitter(p: &StainJitterParams, img: &mut [f32]) {
         return;
     }
     for px in img.chunks_exact_mut(3) {
-        let l = [0, 1, 2].map(|c| (px[c] * (1.0 / 255.0)).max(1e-6).ln() * (-1.0 / LOG_ADJUST));
+        let l = [0, 1, 2].map(|c| -(px[c] * (1.0 / 255.0)).max(1e-6).ln());
         let mut s = [0.0f32; 3];
         for (k, sk) in s.iter_mut().enumerate() {
             let conc = l[0] * HED_FROM_RGB[0][k] + l[1] * HED_FROM_RGB[1][k] + l[2] * HED_FROM_RGB[2][k];
@@ -51,7 +47,7 @@ pub fn apply_stain_jitter(p: &StainJitterParams, img: &mut [f32]) {
         }
         for (c, v) in px.iter_mut().enumerate() {
             let od = s[0] * RGB_FROM_HED[0][c] + s[1] * RGB_FROM_HED[1][c] + s[2] * RGB_FROM_HED[2][c];
-            *v = (255.0 * (-LOG_ADJUST * od).exp()).max(0.0).min(255.0);
+            *v = (255.0 * (-od).exp()).max(0.0).min(255.0);
         }
     }
 }

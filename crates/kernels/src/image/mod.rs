@@ -132,7 +132,7 @@ pub struct AugmentConfig {
     /// in `[1 - stain_scale, 1 + stain_scale]` (Tellez' `alpha`), `<= 1`.
     pub stain_scale: f32,
     /// Each concentration's shift is uniform in `[-stain_shift, stain_shift]`
-    /// (Tellez' `beta`, scikit-image HED units), `<= 1`.
+    /// (Tellez' `beta`, optical-density units), `<= 1`.
     pub stain_shift: f32,
 }
 

@@ -76,8 +76,8 @@ crate::kernel_tests! {
                 let mut out: Vec<f32> = img.iter().map(|&v| v as f32).collect();
                 apply_stain_jitter(&p, &mut out);
                 let want = reference::hed_jitter(p.scale.map(|v| v as f64), p.shift.map(|v| v as f64), &widen(&img));
-                // f32 ln/exp: an OD error of ~1e-6 is amplified by 13.8·255 at most.
-                assert_close(&out, &want, 1e-5, 0.02, &format!("stain jitter {h}x{w} {p:?}"));
+                // f32 ln/exp: an OD error of ~1e-6 (|od| <= 13.8, the 1e-6 floor) moves a value by 255·1e-6.
+                assert_close(&out, &want, 1e-5, 2e-3, &format!("stain jitter {h}x{w} {p:?}"));
                 assert!(out.iter().all(|v| (0.0..=255.0).contains(v)));
             }
         }
@@ -87,14 +87,14 @@ crate::kernel_tests! {
         apply_stain_jitter(&StainJitterParams::IDENTITY, &mut out);
         assert_bits_eq(&out, &img, "identity stain jitter");
         // White has no stain: scaling keeps it white; a haematoxylin shift b tints it
-        // to 255·exp(-13.8155·b·RGB_FROM_HED[0]).
+        // to 255·exp(-b·RGB_FROM_HED[0]).
         let mut white = vec![255.0f32; 3];
         apply_stain_jitter(&StainJitterParams { scale: [1.3, 0.7, 1.1], shift: [0.0; 3] }, &mut white);
         assert_eq!(white, vec![255.0; 3], "scaled white");
         let mut white = vec![255.0f32; 3];
-        apply_stain_jitter(&StainJitterParams { scale: [1.0; 3], shift: [0.02, 0.0, 0.0] }, &mut white);
-        let want = [0.65, 0.70, 0.29].map(|m: f64| 255.0 * (-(1e6f64).ln() * 0.02 * m).exp());
-        assert_close(&white, &want, 1e-5, 1e-3, "white + 0.02 haematoxylin");
+        apply_stain_jitter(&StainJitterParams { scale: [1.0; 3], shift: [0.2, 0.0, 0.0] }, &mut white);
+        let want = [0.65, 0.70, 0.29].map(|m: f64| 255.0 * (-0.2 * m).exp());
+        assert_close(&white, &want, 1e-5, 1e-3, "white + 0.2 haematoxylin");
     }
 
     fn stain_draws_follow_ranges_keys_and_leave_other_draws_alone() {

@@ -69,7 +69,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--saturation <f>', 'colour jitter: saturation', parse.nonNegativeNumber)
     .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
     .option('--stain-scale <f>', 'HED stain jitter (H&E): each stain concentration scaled by a factor in [1 - f, 1 + f], f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
-    .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (scikit-image HED units), f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
+    .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (optical density), f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
     .addOption(new Option('--stain-normalize <method>', 'normalize H&E stains to a target fitted on the training split, stored in the model file and applied by evaluate/predict/explain').choices(['reinhard', 'macenko', 'none']))
     .option('--oversample', 'oversample minority classes in each training epoch')
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))

@@ -110,8 +110,8 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
  * The recipe for H&E tiles from new patients (docs/histology.md; evidence in
  * docs/results.md, "New patients"): the BreakHis net and optimizer with the
  * study's affine augmentation plus vertical flips, rotation up to 90° with
- * reflected borders, mild colour jitter and HED stain jitter (Tellez et al.'s
- * "HED-light", 0.05). Compared with the study's recipe by patient-level
+ * reflected borders, mild colour jitter and a mild HED stain jitter (Tellez
+ * et al. 2019; 0.05 in optical density). Compared with the study's recipe by patient-level
  * cross-validation on the shared tiles (never on test folds); no wider search.
  */
 const histology: Preset = {

@@ -9,7 +9,7 @@
  * and torchvision's `ColorJitter` for colour (brightness, contrast,
  * saturation, hue, in a random order); for H&E histology, HED stain jitter
  * (Tellez et al. 2019: each haematoxylin/eosin/DAB concentration scaled and
- * shifted in scikit-image's `rgb2hed` space). Every random value of an image is a
+ * shifted in optical density). Every random value of an image is a
  * pure function of `(seed, epoch, sample id)`, so results do not depend on
  * the thread count, the batch size or the image's position in its batch.
  */
@@ -59,7 +59,7 @@ export interface AugmentationConfig {
    * DAB concentration is scaled by a factor uniform in `[1 - s, 1 + s]`, `s <= 1`. Default 0.
    */
   stainScale?: number;
-  /** HED stain jitter: each concentration is shifted by a value uniform in `[-s, s]` (scikit-image HED units), `s <= 1`. Default 0. */
+  /** HED stain jitter: each concentration is shifted by a value uniform in `[-s, s]` (optical density), `s <= 1`. Default 0. */
   stainShift?: number;
 }
 
