@@ -341,6 +341,10 @@ describe('stain augmentation and normalization', () => {
     const p = run(['predict', '--model', join(dir, 'model.safetensors'), join(data, 'benign', 'benign-00.jpg'), '--json']);
     expect(p.status, p.stderr).toBe(0);
     expect(JSON.parse(p.stdout).predictions).toHaveLength(1);
+    const explained = join(dir, 'explain');
+    const x = run(['explain', '--model', join(dir, 'model.safetensors'), join(data, 'benign', 'benign-00.jpg'), '--out', explained]);
+    expect(x.status, x.stderr).toBe(0);
+    expect(readdirSync(explained).length).toBeGreaterThan(0);
   });
 
   it('evaluate --tta and --group-by patient: group-level metrics beside the image-level ones', { timeout: 60_000 }, () => {
