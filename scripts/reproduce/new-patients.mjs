@@ -87,6 +87,7 @@ function evaluatedSeeds(runs) {
       auc: ev.auc,
       patientAccuracy: ev.groups.accuracy,
       patientRecall: malignant(ev.groups.report).recall,
+      threshold: ev.threshold?.value ?? null,
     })),
     subtypes: pooled(folds.flatMap((ev) => ev.subtypes)),
     patientSubtypes: pooled(folds.flatMap((ev) => ev.groups.subtypes)),
@@ -100,7 +101,8 @@ function summaryRow(label, seeds) {
   return {
     label,
     cells: [label, seeds.map((s) => s.seed).join(', '), pct(perSeed('accuracy')), pct(perSeed('recall')), `${one(mean(perSeed('auc')), 3)}`, pct(perSeed('patientAccuracy')), pct(perSeed('patientRecall')),
-      `seed ${worst.seed} fold ${worst.fold}: ${one(worst.accuracy, 1, 100)}% / ${one(worst.recall, 1, 100)}% (patients ${one(worst.patientAccuracy, 1, 100)}%)`],
+      `seed ${worst.seed} fold ${worst.fold}: ${one(worst.accuracy, 1, 100)}% / ${one(worst.recall, 1, 100)}% (patients ${one(worst.patientAccuracy, 1, 100)}%)`,
+      `${one(Math.min(...all.map((f) => f.threshold)), 3)}-${one(Math.max(...all.map((f) => f.threshold)), 3)}`],
     accuracy: mean(perSeed('accuracy')),
     recall: mean(perSeed('recall')),
     subtypes: subtypeMeans(seeds, 'subtypes'),
@@ -131,7 +133,7 @@ export function newPatientsMarkdown(results, { seeds }) {
       'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold).',
   );
   md.push('');
-  md.push(table(['recipe', 'seeds', 'image accuracy', 'malignant recall', 'AUC', 'patient accuracy', 'patient malignant recall', 'worst fold'], rows.map((r) => r.cells)));
+  md.push(table(['recipe', 'seeds', 'image accuracy', 'malignant recall', 'AUC', 'patient accuracy', 'patient malignant recall', 'worst fold', 'stored thresholds'], rows.map((r) => r.cells)));
   md.push('');
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.subtypes)))].sort();
   md.push('Recall per subtype (images of every test fold, each at its fold\'s threshold; mean over seeds). A-TA are benign (recall = specificity), DC-PC carcinomas:');
