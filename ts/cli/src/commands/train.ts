@@ -20,7 +20,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
   program
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
-    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe) or histology (recommended for H&E tiles of new patients); the last two need --data").choices(PRESET_NAMES))
+    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe) or histology (a candidate H&E recipe with stain jitter, not yet better: docs/results.md); the last two need --data").choices(PRESET_NAMES))
     .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
     .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)

@@ -107,8 +107,9 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
 }
 
 /**
- * The recipe for H&E tiles from new patients (docs/histology.md; evidence in
- * docs/results.md, "New patients"): the BreakHis net and optimizer with the
+ * A candidate recipe for H&E tiles from new patients (docs/histology.md;
+ * evidence in docs/results.md, "New patients", where on seed 0 it did NOT
+ * beat the study's recipe): the BreakHis net and optimizer with the
  * study's affine augmentation plus vertical flips, rotation up to 90° with
  * reflected borders, mild colour jitter and a mild HED stain jitter (Tellez
  * et al. 2019; 0.05 in optical density). Compared with the study's recipe by patient-level
@@ -116,7 +117,7 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
  */
 const histology: Preset = {
   name: 'histology',
-  description: 'the BreakHis net with the recommended H&E recipe: HED stain jitter, flips, rotation, colour jitter',
+  description: 'the BreakHis net with a candidate H&E recipe: HED stain jitter, flips, rotation, colour jitter (not yet better than breakhis: docs/results.md)',
   recipe: {
     ...breakhis.recipe,
     epochs: 20,
