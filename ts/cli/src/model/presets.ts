@@ -108,7 +108,7 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
 
 /**
  * A candidate recipe for H&E tiles from new patients (docs/histology.md;
- * evidence in docs/results.md, "New patients", where on seed 0 it did NOT
+ * evidence in docs/results.md, "New patients", where on seeds 0-1 it did NOT
  * beat the study's recipe): the BreakHis net and optimizer with the
  * study's affine augmentation plus vertical flips, rotation up to 90° with
  * reflected borders, mild colour jitter and a mild HED stain jitter (Tellez
