@@ -42,16 +42,6 @@ impl Graph {
         self.steps.is_empty()
     }
 
-    /// The value a step writes.
-    pub fn output_of(step: usize) -> ValueId {
-        step + 1
-    }
-
-    /// The step that wrote a value (None for the model input).
-    pub fn producer(v: ValueId) -> Option<usize> {
-        v.checked_sub(1)
-    }
-
     /// Elements of a value's buffer at the largest batch.
     pub fn value_len(&self, v: ValueId) -> usize {
         self.shapes[v].size().saturating_mul(self.max_batch)
@@ -151,15 +141,12 @@ impl Graph {
 
     pub fn schedule(&self, purpose: Purpose<'_>) -> Result<Schedule, KernelError> {
         let n = self.len();
-        let purpose_result = match purpose {
-            Purpose::BackwardFrom { stop, .. } => Some(stop),
-            _ => None,
-        };
         let mut backprop = vec![false; n];
         let mut param_grads = vec![false; n];
-        // Which values need a gradient, and where the backward pass starts.
-        let (wants_grad, start, keep_all, loss_head): (Vec<bool>, Option<ValueId>, bool, Option<ValueId>) = match purpose {
-            Purpose::Forward { keep_all, head } => (vec![false; n + 1], None, keep_all, Some(head)),
+        // Which values need a gradient, where the backward pass starts, and
+        // which gradient is read after it (a backward-from's stop value).
+        let (wants_grad, start, keep_all, loss_head, result): (Vec<bool>, Option<ValueId>, bool, Option<ValueId>, Option<ValueId>) = match purpose {
+            Purpose::Forward { keep_all, head } => (vec![false; n + 1], None, keep_all, Some(head), None),
             Purpose::Train { head, fused_last, frozen } => {
                 let up = self.upstream_trainable(frozen);
                 for s in 0..n {
@@ -167,7 +154,7 @@ impl Graph {
                     backprop[s] = up[s + 1] && !fused && !self.steps[s].aliases_input();
                     param_grads[s] = backprop[s] && self.steps[s].has_params() && !frozen.get(s).copied().unwrap_or(false);
                 }
-                (up, Some(head), false, Some(head))
+                (up, Some(head), false, Some(head), None)
             }
             Purpose::BackwardFrom { from, stop } => {
                 let (down, reach) = (self.downstream_of(stop), self.upstream_of(from));
@@ -175,13 +162,13 @@ impl Graph {
                 for s in 0..=from {
                     backprop[s] = on_path[s + 1] && s + 1 != stop && !self.steps[s].aliases_input();
                 }
-                (on_path, Some(from + 1), true, None)
+                (on_path, Some(from + 1), true, None, Some(stop))
             }
         };
         let root = |v: ValueId| self.root[v];
         // A backward-from may stop at a value that is the model input's
         // buffer (a Flatten of the input): then the input gets a gradient.
-        let input_grad = purpose_result.is_some_and(|v| root(v) == 0);
+        let input_grad = result.is_some_and(|v| root(v) == 0);
         // Input gradient sinks, in backward order: the first writer of a
         // value's gradient overwrites it, later writers add to it.
         let mut written = vec![false; n + 1];
@@ -213,7 +200,7 @@ impl Graph {
             tmp_len = tmp_len.max(tmp);
         }
         let acts = self.place_activations(&backprop, keep_all, loss_head)?;
-        let grads = self.place_gradients(&backprop, &sinks, start, purpose_result, input_grad)?;
+        let grads = self.place_gradients(&backprop, &sinks, start, result, input_grad)?;
         Ok(Schedule { backprop, param_grads, sinks, acts, grads, tmp_len })
     }
 

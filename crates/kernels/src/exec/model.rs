@@ -134,19 +134,23 @@ impl std::fmt::Debug for Model {
 }
 
 /// Views into one arena that the schedule placed disjointly: read-only
-/// inputs and one mutable output. Errors (never aliases) if they overlap.
-fn arena_views<'a>(arena: &'a mut [f32], reads: &[(usize, usize)], write: (usize, usize)) -> Result<(Vec<&'a [f32]>, &'a mut [f32]), KernelError> {
-    let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.0 + b.1 && b.0 < a.0 + a.1;
-    if write.0 + write.1 > arena.len() || reads.iter().any(|&r| r.0 + r.1 > arena.len() || overlaps(r, write)) {
-        return Err(KernelError::value("model: internal error: activation buffers overlap"));
+/// ranges and mutable ones, as `(offset, len)`. Errors (never aliases) if a
+/// range leaves the arena, two written ranges overlap, or a written range
+/// overlaps a read one; read ranges may share memory with each other.
+fn arena_views<'a>(arena: &'a mut [f32], reads: &[(usize, usize)], writes: &[(usize, usize)]) -> Result<(Vec<&'a [f32]>, Vec<&'a mut [f32]>), KernelError> {
+    let overlaps = |a: &(usize, usize), b: &(usize, usize)| a.0 < b.0 + b.1 && b.0 < a.0 + a.1;
+    let outside = reads.iter().chain(writes).any(|r| r.0 + r.1 > arena.len());
+    let clash = writes.iter().enumerate().any(|(i, w)| reads.iter().chain(&writes[i + 1..]).any(|r| overlaps(w, r)));
+    if outside || clash {
+        return Err(KernelError::value("model: internal error: planned buffers overlap"));
     }
     let base = arena.as_mut_ptr();
-    // SAFETY: every range lies inside the arena, and the written range
-    // overlaps none of the read ones (checked above); reads may share memory
-    // with each other since they are only read.
+    // SAFETY: every range lies inside the arena, and each written range
+    // overlaps no other range (checked above).
     unsafe {
         let ins = reads.iter().map(|&(o, l)| std::slice::from_raw_parts(base.add(o) as *const f32, l)).collect();
-        Ok((ins, std::slice::from_raw_parts_mut(base.add(write.0), write.1)))
+        let outs = writes.iter().map(|&(o, l)| std::slice::from_raw_parts_mut(base.add(o), l)).collect();
+        Ok((ins, outs))
     }
 }
 
@@ -365,7 +369,7 @@ impl Model {
 
     /// Runs every step over `batch` samples of `x` (NHWC) with the placement
     /// of `schedule`; what stays readable afterwards is what it keeps.
-    fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept, frozen: Option<&[bool]>) -> Result<(), KernelError> {
+    fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept) -> Result<(), KernelError> {
         self.check_batch(batch, x)?;
         grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
         self.current = None;
@@ -386,7 +390,8 @@ impl Model {
                 }
             }
             let write = self.act_range(schedule, i + 1, batch)?.expect("step outputs live in the arena");
-            let (arena_ins, y) = arena_views(&mut self.acts, &reads, write)?;
+            let (arena_ins, mut outs) = arena_views(&mut self.acts, &reads, &[write])?;
+            let y = outs.pop().expect("one written view");
             let mut arena_ins = arena_ins.into_iter();
             let xs: Vec<&[f32]> = external.iter().map(|e| e.map_or_else(|| arena_ins.next().expect("one view per arena read"), |len| &x[..len])).collect();
             step.forward(FwdIo {
@@ -400,7 +405,7 @@ impl Model {
                 argmax: &mut self.argmax,
                 scratch: &mut self.scratch,
                 mode,
-                frozen: frozen.is_some_and(|f| f[i]),
+                frozen: self.train.as_ref().is_some_and(|t| t.frozen[i]),
             })?;
         }
         self.current = Some((schedule.clone(), kept));
@@ -409,7 +414,7 @@ impl Model {
 
     /// Back-propagates through the steps `schedule` marks, from the gradient
     /// already in the buffer of its start value.
-    fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule, frozen: Option<&[bool]>) -> Result<(), KernelError> {
+    fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule) -> Result<(), KernelError> {
         for i in (0..self.graph.len()).rev() {
             if !schedule.backprop[i] {
                 continue;
@@ -429,53 +434,25 @@ impl Model {
                 xs.push(view(self.act_range(schedule, v, batch)?, v));
             }
             let y = view(self.act_range(schedule, i + 1, batch)?, i + 1);
-            // Gradients: dy is read, each input's sink written (disjoint by placement).
+            // Gradients: dy is read, each input's sink written (disjoint by
+            // placement): straight into its gradient buffer, or into the
+            // temporary buffer when it is to be added or dropped.
             let dy_range = self.grad_range(schedule, i + 1, batch)?;
-            let mut sink_ranges: Vec<(usize, (usize, usize))> = Vec::new(); // (input k, range in grad_acts)
-            let mut tmp_ranges: Vec<(usize, (usize, usize))> = Vec::new(); // (input k, range in grad_tmp)
+            let (mut direct, mut staged) = (Vec::new(), Vec::new()); // (input k, (offset, len))
             for (k, &v) in inputs.iter().enumerate() {
-                let len = batch * self.graph.shapes[v].size();
                 match schedule.sinks[i][k] {
                     Sink::None => {}
-                    Sink::Overwrite => sink_ranges.push((k, self.grad_range(schedule, v, batch)?)),
-                    Sink::Accumulate { tmp } | Sink::Discard { tmp } => tmp_ranges.push((k, (tmp, len))),
+                    Sink::Overwrite => direct.push((k, self.grad_range(schedule, v, batch)?)),
+                    Sink::Accumulate { tmp } | Sink::Discard { tmp } => staged.push((k, (tmp, batch * self.graph.shapes[v].size()))),
                 }
             }
+            let ranges = |sinks: &[(usize, (usize, usize))]| sinks.iter().map(|s| s.1).collect::<Vec<_>>();
+            let (mut dys, direct_views) = arena_views(&mut self.grad_acts, &[dy_range], &ranges(&direct))?;
+            let (_, staged_views) = arena_views(&mut self.grad_tmp, &[], &ranges(&staged))?;
+            let dy = dys.pop().expect("one read view");
             let mut dxs: Vec<Option<&mut [f32]>> = (0..inputs.len()).map(|_| None).collect();
-            let dy: &[f32];
-            {
-                let ga = self.grad_acts.as_mut_slice();
-                let reads = [dy_range];
-                let writes: Vec<(usize, usize)> = sink_ranges.iter().map(|s| s.1).collect();
-                if writes.iter().enumerate().any(|(a, wa)| writes.iter().skip(a + 1).any(|wb| wa.0 < wb.0 + wb.1 && wb.0 < wa.0 + wa.1)) {
-                    return Err(KernelError::value("model: internal error: gradient sinks overlap"));
-                }
-                let base = ga.as_mut_ptr();
-                let total = ga.len();
-                if reads.iter().chain(&writes).any(|r| r.0 + r.1 > total) || writes.iter().any(|w| w.0 < dy_range.0 + dy_range.1 && dy_range.0 < w.0 + w.1) {
-                    return Err(KernelError::value("model: internal error: gradient buffers overlap"));
-                }
-                // SAFETY: all ranges inside the arena; the written ranges are
-                // pairwise disjoint and disjoint from dy (checked above).
-                unsafe {
-                    dy = std::slice::from_raw_parts(base.add(dy_range.0) as *const f32, dy_range.1);
-                    for &(k, (o, l)) in &sink_ranges {
-                        dxs[k] = Some(std::slice::from_raw_parts_mut(base.add(o), l));
-                    }
-                }
-            }
-            {
-                let mut rest = self.grad_tmp.as_mut_slice();
-                let mut consumed = 0;
-                let mut sorted = tmp_ranges.clone();
-                sorted.sort_by_key(|t| t.1 .0);
-                for (k, (o, l)) in sorted {
-                    let (_, tail) = rest.split_at_mut(o - consumed);
-                    let (part, tail) = tail.split_at_mut(l);
-                    dxs[k] = Some(part);
-                    consumed = o + l;
-                    rest = tail;
-                }
+            for ((k, _), view) in direct.iter().chain(&staged).zip(direct_views.into_iter().chain(staged_views)) {
+                dxs[*k] = Some(view);
             }
             step.backward(BwdIo {
                 batch,
@@ -492,7 +469,7 @@ impl Model {
                 argmax: &self.argmax,
                 scratch: &mut self.scratch,
                 mode,
-                frozen: frozen.is_some_and(|f| f[i]),
+                frozen: self.train.as_ref().is_some_and(|t| t.frozen[i]),
             })?;
             for (k, &v) in inputs.iter().enumerate() {
                 if let Sink::Accumulate { tmp } = schedule.sinks[i][k] {
@@ -508,8 +485,7 @@ impl Model {
     /// step's output readable (`activation`); otherwise only the output.
     pub fn forward(&mut self, x: &[f32], batch: usize, mode: Mode, keep_all: bool) -> Result<(), KernelError> {
         let (schedule, kept) = if keep_all { (self.inspect_schedule()?, Kept::All) } else { (self.infer.clone(), Kept::Output) };
-        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
-        self.run_forward(x, batch, mode, &schedule, kept, frozen.as_deref())
+        self.run_forward(x, batch, mode, &schedule, kept)
     }
 
     fn inspect_schedule(&mut self) -> Result<Arc<Schedule>, KernelError> {
@@ -568,8 +544,7 @@ impl Model {
         grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
         let (o, _) = self.grad_range(&schedule, from + 1, batch)?;
         self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
-        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
-        self.run_backward(x, batch, mode, &schedule, frozen.as_deref())?;
+        self.run_backward(x, batch, mode, &schedule)?;
         let (o, out_len) = self.grad_range(&schedule, stop + 1, batch)?;
         self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
@@ -643,8 +618,7 @@ impl Model {
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let schedule = self.infer.clone();
-        let frozen = self.train.as_ref().map(|t| t.frozen.clone());
-        self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output, frozen.as_deref())?;
+        self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, false)?;
         // The penalty's value (no gradient), reported separately from the data
         // loss; the SDK documents which loss its val_loss is.
@@ -670,7 +644,6 @@ impl Model {
         let tr = self.training("train")?;
         let spec = tr.spec;
         let schedule = tr.schedule.clone();
-        let frozen = tr.frozen.clone();
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(KernelError::value(format!("train: learning rate must be finite and >= 0, got {lr}")));
         }
@@ -681,9 +654,9 @@ impl Model {
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let mode = Mode::Train { seed, step: step as u64 };
-        self.run_forward(x, batch, mode, &schedule, Kept::Output, Some(&frozen))?;
+        self.run_forward(x, batch, mode, &schedule, Kept::Output)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
-        self.run_backward(x, batch, mode, &schedule, Some(&frozen))?;
+        self.run_backward(x, batch, mode, &schedule)?;
         let tr = self.train.as_ref().expect("configured");
         let penalty = match spec.l2 {
             L2::None => 0.0,

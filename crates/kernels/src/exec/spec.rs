@@ -200,37 +200,24 @@ impl StepSpec {
                 padding(i, d)?,
             ))
         };
+        // Convolutions' and Dense's (use_bias, regularized).
+        let kernel_flags = || -> Result<(bool, bool), KernelError> { Ok((flag(i, "use_bias", d.use_bias)?, flag(i, "regularize", d.regularize)?)) };
         let pool_mode = || -> Result<PoolMode, KernelError> {
             Ok(PoolMode { ceil_mode: flag(i, "ceil_mode", d.ceil_mode)?, count_include_pad: flag(i, "count_include_pad", d.count_include_pad)? })
         };
         Ok(match d.kind {
             kind::CONV2D => {
-                let (kernel, strides, padding) = window("kernel")?;
-                StepSpec::Conv2d {
-                    filters: positive(i, "filters", d.units)?,
-                    kernel,
-                    strides,
-                    padding,
-                    use_bias: flag(i, "use_bias", d.use_bias)?,
-                    regularized: flag(i, "regularize", d.regularize)?,
-                }
+                let ((kernel, strides, padding), (use_bias, regularized)) = (window("kernel")?, kernel_flags()?);
+                StepSpec::Conv2d { filters: positive(i, "filters", d.units)?, kernel, strides, padding, use_bias, regularized }
             }
             kind::DEPTHWISE_CONV2D => {
-                let (kernel, strides, padding) = window("kernel")?;
-                StepSpec::DepthwiseConv2d {
-                    multiplier: positive(i, "depth multiplier", d.units)?,
-                    kernel,
-                    strides,
-                    padding,
-                    use_bias: flag(i, "use_bias", d.use_bias)?,
-                    regularized: flag(i, "regularize", d.regularize)?,
-                }
+                let ((kernel, strides, padding), (use_bias, regularized)) = (window("kernel")?, kernel_flags()?);
+                StepSpec::DepthwiseConv2d { multiplier: positive(i, "depth multiplier", d.units)?, kernel, strides, padding, use_bias, regularized }
             }
-            kind::DENSE => StepSpec::Dense {
-                units: positive(i, "units", d.units)?,
-                use_bias: flag(i, "use_bias", d.use_bias)?,
-                regularized: flag(i, "regularize", d.regularize)?,
-            },
+            kind::DENSE => {
+                let (use_bias, regularized) = kernel_flags()?;
+                StepSpec::Dense { units: positive(i, "units", d.units)?, use_bias, regularized }
+            }
             kind::BATCH_NORM => StepSpec::BatchNorm(BatchNormParams::new(d.momentum, d.epsilon).map_err(|e| err(i, e.message))?),
             kind::RELU => StepSpec::Relu,
             kind::BOUNDED_RELU => {

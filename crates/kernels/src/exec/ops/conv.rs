@@ -1,11 +1,10 @@
 //! Conv2D step: NHWC input, kernel `[k_h, k_w, c_in, filters]`, optional bias.
 
-use super::{BufferKind, BwdIo, FwdIo, KernelTensors, Op, Plan, Role, Shape3};
+use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::conv2d;
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
 use crate::geom::{Conv2dGeom, Padding};
-use crate::optim::ParamRange;
 
 #[derive(Debug, Clone)]
 pub struct Conv2d {
@@ -39,20 +38,14 @@ impl Op for Conv2d {
     fn output(&self) -> Shape3 {
         self.output
     }
-    fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        self.tensors.tensors()
+    fn kernel_tensors(&self) -> Option<&KernelTensors> {
+        Some(&self.tensors)
     }
     fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
         Ok(self.geom(n)?.im2col_scratch_len())
     }
     fn forward_work(&self) -> f64 {
         self.tensors.weight.len as f64 * (self.output.h * self.output.w) as f64
-    }
-    fn kernel(&self) -> Option<ParamRange> {
-        Some(self.tensors.weight)
-    }
-    fn penalized(&self) -> Option<ParamRange> {
-        self.tensors.penalized()
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;

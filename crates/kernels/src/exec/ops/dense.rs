@@ -1,10 +1,9 @@
 //! Dense step on flat inputs `[batch, features]`: kernel `[in, units]`, optional bias.
 
-use super::{BufferKind, BwdIo, FwdIo, KernelTensors, Op, Plan, Role, Shape3};
+use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::error::KernelError;
 use crate::gemm::{gemm, gemm_tn};
 use crate::geom::GemmGeom;
-use crate::optim::ParamRange;
 
 #[derive(Debug, Clone)]
 pub struct Dense {
@@ -32,8 +31,8 @@ impl Op for Dense {
     fn output(&self) -> Shape3 {
         Shape3 { h: 1, w: 1, c: self.units }
     }
-    fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        self.tensors.tensors()
+    fn kernel_tensors(&self) -> Option<&KernelTensors> {
+        Some(&self.tensors)
     }
     /// Backward transposes the kernel into scratch.
     fn scratch_len(&self, _n: usize) -> Result<usize, KernelError> {
@@ -41,12 +40,6 @@ impl Op for Dense {
     }
     fn forward_work(&self) -> f64 {
         self.tensors.weight.len as f64
-    }
-    fn kernel(&self) -> Option<ParamRange> {
-        Some(self.tensors.weight)
-    }
-    fn penalized(&self) -> Option<ParamRange> {
-        self.tensors.penalized()
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = GemmGeom::new(io.batch, self.inputs, self.units)?;

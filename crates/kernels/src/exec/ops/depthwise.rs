@@ -2,12 +2,11 @@
 //! `depth_multiplier` filters; kernel `[k_h, k_w, c_in, multiplier]` (Keras'),
 //! output channel `c·multiplier + m`.
 
-use super::{BufferKind, BwdIo, FwdIo, KernelTensors, Op, Plan, Role, Shape3};
+use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::depthwise;
 use crate::geom::{DepthwiseGeom, Padding};
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
-use crate::optim::ParamRange;
 
 #[derive(Debug, Clone)]
 pub struct Depthwise {
@@ -42,20 +41,14 @@ impl Op for Depthwise {
     fn output(&self) -> Shape3 {
         self.output
     }
-    fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        self.tensors.tensors()
+    fn kernel_tensors(&self) -> Option<&KernelTensors> {
+        Some(&self.tensors)
     }
     fn scratch_len(&self, n: usize) -> Result<usize, KernelError> {
         Ok(self.geom(n)?.scratch_len())
     }
     fn forward_work(&self) -> f64 {
         (self.kernel[0] * self.kernel[1]) as f64 * self.output.size() as f64
-    }
-    fn kernel(&self) -> Option<ParamRange> {
-        Some(self.tensors.weight)
-    }
-    fn penalized(&self) -> Option<ParamRange> {
-        self.tensors.penalized()
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;

@@ -174,13 +174,6 @@ pub struct BwdIo<'a> {
     pub frozen: bool,
 }
 
-impl<'a> BwdIo<'a> {
-    /// The single input's gradient sink of a one-input step, if wanted.
-    pub fn dx(&mut self) -> Option<&mut [f32]> {
-        self.dxs[0].as_deref_mut()
-    }
-}
-
 /// What a step's backward pass reads besides `dy`, so planning knows which
 /// activations must outlive the forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,9 +185,13 @@ pub struct BackwardReads {
 /// One op kind's planned step.
 pub trait Op {
     fn output(&self) -> Shape3;
+    /// The kernel and bias of a step that has them (convolutions, Dense).
+    fn kernel_tensors(&self) -> Option<&KernelTensors> {
+        None
+    }
     /// Tensors the step owns, in order (params first, then state).
     fn tensors(&self) -> Vec<(Role, BufferKind, ParamRange)> {
-        Vec::new()
+        self.kernel_tensors().map(KernelTensors::tensors).unwrap_or_default()
     }
     /// Scratch elements needed at batch `n` (forward and backward).
     fn scratch_len(&self, _n: usize) -> Result<usize, KernelError> {
@@ -217,11 +214,11 @@ pub trait Op {
     }
     /// The kernel AdamW's decoupled decay applies to (convolutions, Dense).
     fn kernel(&self) -> Option<ParamRange> {
-        None
+        self.kernel_tensors().map(|t| t.weight)
     }
     /// The kernel when it carries the L2 penalty.
     fn penalized(&self) -> Option<ParamRange> {
-        None
+        self.kernel_tensors().and_then(KernelTensors::penalized)
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError>;
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError>;
