@@ -3,7 +3,7 @@ import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { checkPadding, pair, paddingFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
+import { checkPadding, pair, windowFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface Conv2DArgs extends KernelLayerArgs {
   /** Number of output channels. */
@@ -64,16 +64,6 @@ export class Conv2D extends KernelLayer<Conv2DConfig> {
 
   protected mainStep(): StepDescription {
     const c = this.cfg;
-    return {
-      kind: StepKind.CONV2D,
-      units: c.filters,
-      sizeH: c.kernelSize[0],
-      sizeW: c.kernelSize[1],
-      strideH: c.strides[0],
-      strideW: c.strides[1],
-      ...paddingFields(c.padding),
-      useBias: c.useBias ? 1 : 0,
-      regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0,
-    };
+    return { kind: StepKind.CONV2D, units: c.filters, ...windowFields({ size: c.kernelSize, strides: c.strides, padding: c.padding }), ...this.kernelStepFields() };
   }
 }

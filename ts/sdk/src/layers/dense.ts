@@ -43,6 +43,6 @@ export class Dense extends KernelLayer<DenseConfig> {
 
   protected mainStep(): StepDescription {
     const c = this.cfg;
-    return { kind: StepKind.DENSE, units: c.units, useBias: c.useBias ? 1 : 0, regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0 };
+    return { kind: StepKind.DENSE, units: c.units, ...this.kernelStepFields() };
   }
 }

@@ -3,7 +3,7 @@ import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 import { KernelLayer, kernelArgsFromConfig, kernelLayerFields, type KernelLayerArgs, type KernelLayerConfig } from './kernel-layer.js';
 import { normalizeInputShape } from './layer.js';
-import { checkPadding, pair, paddingFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
+import { checkPadding, pair, windowFields, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface DepthwiseConv2DArgs extends KernelLayerArgs {
   /** Kernel height and width: a number or `[h, w]`. */
@@ -68,16 +68,6 @@ export class DepthwiseConv2D extends KernelLayer<DepthwiseConv2DConfig> {
 
   protected mainStep(): StepDescription {
     const c = this.cfg;
-    return {
-      kind: StepKind.DEPTHWISE_CONV2D,
-      units: c.depthMultiplier,
-      sizeH: c.kernelSize[0],
-      sizeW: c.kernelSize[1],
-      strideH: c.strides[0],
-      strideW: c.strides[1],
-      ...paddingFields(c.padding),
-      useBias: c.useBias ? 1 : 0,
-      regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0,
-    };
+    return { kind: StepKind.DEPTHWISE_CONV2D, units: c.depthMultiplier, ...windowFields({ size: c.kernelSize, strides: c.strides, padding: c.padding }), ...this.kernelStepFields() };
   }
 }

@@ -82,6 +82,12 @@ export abstract class KernelLayer<C extends KernelLayerConfig> extends Layer<C> 
     return [h, width, this.outputChannels(input)];
   }
 
+  /** The step fields every kernel layer sets: bias and whether the kernel carries the L2 penalty. */
+  protected kernelStepFields(): { useBias: number; regularize: number } {
+    const c = this.cfg;
+    return { useBias: c.useBias ? 1 : 0, regularize: c.kernelRegularizer && c.kernelRegularizer.lambda > 0 ? 1 : 0 };
+  }
+
   override get endsWithRelu(): boolean {
     return isReluLike(this.cfg.activation);
   }

@@ -3,7 +3,7 @@ import { StepKind } from '../exec/abi.js';
 import type { StepDescription } from '../exec/compiled-model.js';
 import { Layer, normalizeInputShape, type BaseLayerArgs, type BaseLayerConfig } from './layer.js';
 import { ConfigError } from '../errors.js';
-import { checkPadding, pair, paddingFields, windowOutSize, type Padding, type PaddingArg, type Shape3 } from './shape.js';
+import { checkPadding, pair, windowFields, windowOutSize, type Padding, type PaddingArg, type Shape3 } from './shape.js';
 
 export interface Pooling2DArgs extends BaseLayerArgs {
   /** Window: a number or `[h, w]`. Default 2. */
@@ -57,11 +57,7 @@ abstract class Pooling2D extends Layer<Pooling2DConfig> {
     return [
       {
         kind: c.kind === 'MaxPooling2D' ? StepKind.MAX_POOL : StepKind.AVG_POOL,
-        sizeH: c.poolSize[0],
-        sizeW: c.poolSize[1],
-        strideH: c.strides[0],
-        strideW: c.strides[1],
-        ...paddingFields(c.padding),
+        ...windowFields({ size: c.poolSize, strides: c.strides, padding: c.padding }),
         ceilMode: c.ceilMode ? 1 : 0,
         countIncludePad: c.countIncludePad ? 1 : 0,
       },

@@ -95,6 +95,11 @@ export function paddingFields(p: Padding): { padding: number; padTop: number; pa
   return { padding: PaddingCode.EXPLICIT, padTop: p.top, padBottom: p.bottom, padLeft: p.left, padRight: p.right };
 }
 
+/** The executor's window fields (kernel or pool size, strides, padding) of a sliding-window layer. */
+export function windowFields(w: { size: readonly [number, number]; strides: readonly [number, number]; padding: Padding }) {
+  return { sizeH: w.size[0], sizeW: w.size[1], strideH: w.strides[0], strideW: w.strides[1], ...paddingFields(w.padding) };
+}
+
 /** 'valid', 'same' or `pads(t, b, l, r)` for summaries and error messages. */
 export function formatPadding(p: Padding): string {
   return typeof p === 'string' ? p : `pads(${p.top}, ${p.bottom}, ${p.left}, ${p.right})`;

@@ -10,7 +10,7 @@ import { checkPlanBudget, resolveLoadLimits } from '../io/load-limits.js';
 import { decodeModelFile, encodeModelFile, type DecodeModelOptions, type Topology } from '../io/model-file.js';
 import { layerFromConfig } from '../layers/config.js';
 import { ConfigError, ModelFormatError, ShapeError } from '../errors.js';
-import type { AnyLayer } from '../layers/config.js';
+import type { AnyLayer, LayerConfig } from '../layers/config.js';
 import { fillFor } from '../layers/initializers.js';
 import type { Shape3 } from '../layers/shape.js';
 import { shapeSize } from '../layers/shape.js';
@@ -439,15 +439,7 @@ export class Model implements TrainingModel {
 
   /** A model from `getConfig()` output or an architecture file (weights freshly initialized); a missing `inbound` is a chain. */
   static fromConfig(config: Topology, options: ModelOptions = {}): Model {
-    const layers = config.layers.map((c, i) => {
-      try {
-        const layer = layerFromConfig(c);
-        layer.trainable = config.trainable?.[i] ?? true;
-        return layer;
-      } catch (cause) {
-        throw new ConfigError(`layer ${i} (${c.kind}): ${(cause as Error).message}`, { cause });
-      }
-    });
+    const layers = layersOf(config, (i, c, cause) => new ConfigError(`layer ${i} (${c.kind}): ${cause.message}`, { cause }));
     return Model.fromLayers(layers, config, { name: config.name, seed: config.seed, ...options });
   }
 
@@ -493,15 +485,7 @@ export class Model implements TrainingModel {
     const where = opts.name ?? 'model file';
     const file = decodeModelFile(bytes, where, opts);
     const topology = file.topology;
-    const layers = topology.layers.map((config, i) => {
-      try {
-        const layer = layerFromConfig(config);
-        layer.trainable = topology.trainable?.[i] ?? true;
-        return layer;
-      } catch (cause) {
-        throw new ModelFormatError(`${where}: layer ${i}: ${(cause as Error).message}`, { cause });
-      }
-    });
+    const layers = layersOf(topology, (i, _, cause) => new ModelFormatError(`${where}: layer ${i}: ${cause.message}`, { cause }));
     let model: M;
     let plan: ModelPlan;
     try {
@@ -558,4 +542,17 @@ export class Model implements TrainingModel {
   static async load(path: string, opts: { engine?: Engine } & DecodeModelOptions = {}): Promise<Model> {
     return Model.fromBytes(await Model.readModelFile(path), { ...opts, name: path });
   }
+}
+
+/** The layers of a topology with their trainable flags; `fail` turns an invalid layer config into the caller's error. */
+function layersOf(topology: Topology, fail: (index: number, config: LayerConfig, cause: Error) => Error): AnyLayer[] {
+  return topology.layers.map((config, i) => {
+    try {
+      const layer = layerFromConfig(config);
+      layer.trainable = topology.trainable?.[i] ?? true;
+      return layer;
+    } catch (cause) {
+      throw fail(i, config, cause as Error);
+    }
+  });
 }
