@@ -14,7 +14,7 @@
 //! the result depends neither on the blocking nor on the threads.
 
 use super::{im2col_range, FwdPlan, Split};
-use crate::gemm::{gemm_kblock, KBlock};
+use crate::gemm::{gemm_kblock, gemm_rows, KBlock, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
@@ -24,6 +24,16 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Opti
     let scratch = &mut scratch[..p.units * unit_len];
     let pack_len = p.mc * p.kc;
     match p.split {
+        Split::Rows { group_rows } if p.in_place => {
+            // Implicit im2col: every tap falls inside the input, so the GEMM
+            // reads each output pixel's patch straight from `x` as `k_h` runs
+            // of `k_w·c_in` floats, one input row apart, in the same
+            // `(kh, kw, ci)` order as an im2col row (same bits, no copy).
+            let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
+            par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
+                gemm_rows(layout, x, PatchStarts::new(g, u * group_rows), n, w, b, y_group);
+            });
+        }
         Split::Rows { group_rows } => {
             par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, pack| {
                 let cols = Cols { j0: 0, len: n, ldc: n };
@@ -74,5 +84,40 @@ fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f
             gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, p0 == 0, if last { bias } else { None });
             p0 += kc;
         }
+    }
+}
+
+/// Offsets in `x` of the top-left tap of consecutive output pixels' patches,
+/// from output pixel `row` on (pixels in `n, oh, ow` order, as the rows of y).
+struct PatchStarts<'g> {
+    g: &'g Conv2dGeom,
+    n: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl<'g> PatchStarts<'g> {
+    fn new(g: &'g Conv2dGeom, row: usize) -> Self {
+        PatchStarts { g, n: row / (g.h_out * g.w_out), oh: (row / g.w_out) % g.h_out, ow: row % g.w_out }
+    }
+}
+
+impl Iterator for PatchStarts<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        let g = self.g;
+        let start = ((self.n * g.h_in + self.oh * g.stride_h) * g.w_in + self.ow * g.stride_w) * g.c_in;
+        self.ow += 1;
+        if self.ow == g.w_out {
+            self.ow = 0;
+            self.oh += 1;
+            if self.oh == g.h_out {
+                self.oh = 0;
+                self.n += 1;
+            }
+        }
+        Some(start)
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! This file is the public API and the one place that chooses how each pass
 //! runs, from the geometry alone (`plan`, `fwd_plan`, `wgrad_plan`):
-//! - forward: a cache-blocked GEMM of the im2col matrix with the weights
-//!   (`fwd.rs`): `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
+//! - forward: an unpadded convolution with a small kernel (weights that stay in
+//!   L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
+//!   `fwd.rs`); any other is a cache-blocked GEMM of the im2col matrix with the
+//!   weights: `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
 //!   unpadded patches as strided copies of `x`) are built in scratch one
 //!   k-block at a time and multiplied into `y` while they and the weights'
 //!   k-block panel are in cache. Parallel units are row groups, or, when there
@@ -33,6 +35,10 @@ mod fwd;
 use crate::geom::Conv2dGeom;
 use crate::vecops::{copy, zero};
 
+/// Kernel sizes (`k_h·k_w·c_in·c_out`) up to which an unpadded forward reads
+/// its patches in place: the whole weight matrix (256 KiB) stays in L2 while
+/// the GEMM streams it once per four rows, and no im2col copy is made.
+const IN_PLACE_MAX_W: usize = 1 << 16;
 /// Rows (output pixels) per packed im2col block of the forward GEMM.
 const FWD_MC: usize = 64;
 /// Patch elements per k-block: an `FWD_MC × FWD_KC` block (64 KiB) stays in L2
@@ -93,6 +99,8 @@ pub(crate) struct FwdPlan {
     /// Patch elements per k-block.
     pub kc: usize,
     pub split: Split,
+    /// Whether the GEMM reads patches from `x` in place (row split only).
+    pub in_place: bool,
     /// Number of units.
     pub units: usize,
     /// Whether the units may run on the pool.
@@ -125,12 +133,17 @@ pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
     if wanted == 1 || rows / wanted >= MIN_UNIT_ROWS {
         let group_rows = rows.div_ceil(wanted).next_multiple_of(4).min(rows);
         let units = rows.div_ceil(group_rows);
-        return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, units, parallel };
+        let unpadded = g.pad_top == 0
+            && g.pad_left == 0
+            && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
+            && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
+        let in_place = unpadded && g.w_len() <= IN_PLACE_MAX_W;
+        return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, units, parallel };
     }
     let chunks = wanted.min((g.c_out / MIN_CHUNK_COLS).max(1));
     let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(8).min(g.c_out);
     let units = g.c_out.div_ceil(chunk_cols);
-    FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, units, parallel }
+    FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, units, parallel }
 }
 
 /// How the weight gradient reduces over the output pixels.

@@ -117,8 +117,8 @@ const BLOCKED_SHAPES: [Shape; 6] = [
     (1, 5, 6, 37, 131, 3, 3, 1, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
     // Row split over several 64-row blocks with a 1x1 kernel and a big dw.
     (3, 17, 15, 300, 260, 1, 1, 1, 1, Padding::Valid),
-    // ResNet's strided downsample 1x1 and a strided 3x3 (direct dx gather).
-    (2, 9, 9, 64, 72, 1, 1, 2, 2, Padding::Valid),
+    // ResNet's strided downsample 1x1 (patches read in place) and a strided 3x3 (direct dx gather).
+    (2, 31, 31, 64, 72, 1, 1, 2, 2, Padding::Valid),
     (2, 9, 8, 40, 33, 3, 3, 2, 2, Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }),
     // Even kernel with 'same' (padding after), stride 1, 2 k-blocks.
     (2, 6, 7, 70, 19, 2, 2, 1, 1, Padding::Same),
@@ -302,6 +302,7 @@ crate::kernel_tests! {
         assert!(plans.iter().any(|(f, ..)| matches!(f.split, Split::Cols { .. }) && f.units > 1), "{plans:?}");
         assert!(plans.iter().any(|(f, ..)| matches!(f.split, Split::Rows { .. }) && f.units > 1 && f.rows > 2 * f.mc), "{plans:?}");
         assert!(plans.iter().any(|(f, _, _, patch)| *patch > f.kc), "{plans:?}");
+        assert!(plans.iter().any(|(f, ..)| f.in_place) && plans.iter().any(|(f, ..)| !f.in_place && matches!(f.split, Split::Rows { .. })), "{plans:?}");
         assert!(plans.iter().any(|(_, w, ..)| matches!(w.split, WgradSplit::DwRows { units, .. } if units > 1)), "{plans:?}");
         assert!(plans.iter().any(|(_, w, ..)| matches!(w.split, WgradSplit::Partials { .. })), "{plans:?}");
         assert!(plans.iter().any(|(_, _, t, _)| *t) && plans.iter().any(|(_, _, t, _)| !*t), "{plans:?}");
