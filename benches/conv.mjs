@@ -7,6 +7,7 @@
 // /proc/cpuinfo reports, or at --ghz.
 //   npm run bench:conv                 (all shapes)
 //   node benches/conv.mjs --quick --only resnet18 --passes fwd1,fwd32
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
 import { settings, time } from './peers/timing.mjs';
@@ -49,7 +50,16 @@ const PASSES = {
 const only = arg('--only')?.split(',') ?? Object.keys(SHAPES);
 const passes = arg('--passes')?.split(',') ?? Object.keys(PASSES);
 const threadCounts = (arg('--threads') ?? '1,2').split(',').map(Number);
-const ghz = Number(arg('--ghz') ?? (os.cpus()[0]?.speed ?? 0) / 1000);
+/** The clock /proc/cpuinfo reports (os.cpus() says 0 MHz in some VMs), in GHz. */
+function cpuinfoGhz() {
+  try {
+    const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/cpu MHz\s*:\s*([\d.]+)/);
+    return mhz ? Number(mhz[1]) / 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+const ghz = Number(arg('--ghz') ?? ((os.cpus()[0]?.speed || 0) / 1000 || cpuinfoGhz()));
 const peakPerThread = 16 * ghz; // GFLOP/s
 
 function fill(buf, seed) {

@@ -14,7 +14,7 @@
 //! the result depends neither on the blocking nor on the threads.
 
 use super::{im2col_range, FwdPlan, Split};
-use crate::gemm::{gemm_kblock, gemm_rows, KBlock, RowLayout};
+use crate::gemm::{gemm_kblock, gemm_rows, kblock_panel_len, KBlock, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
@@ -22,7 +22,7 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Opti
     let n = g.c_out;
     let unit_len = p.unit_len();
     let scratch = &mut scratch[..p.units * unit_len];
-    let pack_len = p.mc * p.kc;
+    let pack_len = p.pack_len();
     match p.split {
         Split::Rows { group_rows } if p.in_place => {
             // Implicit im2col: every tap falls inside the input, so the GEMM
@@ -77,11 +77,12 @@ fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f
         let mut p0 = 0;
         while p0 < p.patch {
             let kc = p.kc.min(p.patch - p0);
-            let a = &mut pack[..rows * kc];
+            let (a, panel) = pack.split_at_mut(p.mc * p.kc);
+            let a = &mut a[..rows * kc];
             im2col_range(g, x, r0, p0, kc, a);
             let last = p0 + kc == p.patch;
             let k = KBlock { rows, kc, cols: cols.len, ldb: n, ldc: cols.ldc };
-            gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, p0 == 0, if last { bias } else { None });
+            gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, p0 == 0, if last { bias } else { None }, panel);
             p0 += kc;
         }
     }

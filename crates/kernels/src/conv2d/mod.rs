@@ -108,10 +108,14 @@ pub(crate) struct FwdPlan {
 }
 
 impl FwdPlan {
-    /// Scratch of one unit: its im2col block, and for a column split its
-    /// share of `y`.
+    /// Scratch of one unit's GEMM: its im2col block and a packed weight panel.
+    fn pack_len(&self) -> usize {
+        self.mc * self.kc + crate::gemm::kblock_panel_len(self.kc)
+    }
+
+    /// Scratch of one unit: its GEMM's, and for a column split its share of `y`.
     fn unit_len(&self) -> usize {
-        self.mc * self.kc
+        self.pack_len()
             + match self.split {
                 Split::Rows { .. } => 0,
                 Split::Cols { chunk_cols } => self.rows * chunk_cols,

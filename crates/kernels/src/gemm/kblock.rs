@@ -27,21 +27,31 @@ pub struct KBlock {
     pub ldc: usize,
 }
 
+/// Scratch elements `gemm_kblock` needs for its packed `B` panel.
+pub fn kblock_panel_len(kc: usize) -> usize {
+    kc * NR
+}
+
 /// `c = a · b` (`first`) or `c += a · b`, then `+ bias` when given: `a` holds
 /// `rows × kc` packed, row `p` of `B` is `b[p·ldb..][..cols]`, row `i` of `C`
-/// is `c[i·ldc..][..cols]`.
-pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+/// is `c[i·ldc..][..cols]`. Each 8-column panel of `B` is first copied into
+/// `panel` (`kblock_panel_len(kc)` elements): `kc × 8` contiguous floats stay
+/// in L1 while the row tiles sweep `A`, where the panel's rows in `b` (one
+/// `ldb` apart, often a multiple of 4 KiB) would map to a few cache sets.
+pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>, panel: &mut [f32]) {
     debug_assert!(a.len() >= k.rows * k.kc, "gemm_kblock {k:?}: a");
     debug_assert!(k.kc == 0 || b.len() >= (k.kc - 1) * k.ldb + k.cols, "gemm_kblock {k:?}: b");
     debug_assert!(k.rows == 0 || c.len() >= (k.rows - 1) * k.ldc + k.cols, "gemm_kblock {k:?}: c");
     debug_assert!(bias.is_none_or(|bias| bias.len() >= k.cols), "gemm_kblock {k:?}: bias");
     let mut j = 0;
     while j + NR <= k.cols {
-        row_tiles::<2>(k, j, a, b, c, first, bias);
+        let bp = pack_panel::<NR>(k, j, b, panel);
+        row_tiles::<2>(k, j, a, bp, c, first, bias);
         j += NR;
     }
     if j + 4 <= k.cols {
-        row_tiles::<1>(k, j, a, b, c, first, bias);
+        let bp = pack_panel::<4>(k, j, b, panel);
+        row_tiles::<1>(k, j, a, bp, c, first, bias);
         j += 4;
     }
     for col in j..k.cols {
@@ -49,25 +59,34 @@ pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, 
     }
 }
 
-/// Columns `j..j + 4·V` of every row: the panel of `B` stays in cache while
-/// the row tiles walk down `A`.
+/// Columns `j..j + W` of `B`'s `kc` rows, packed `W` per row.
 #[inline(always)]
-fn row_tiles<const V: usize>(k: KBlock, j: usize, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+fn pack_panel<'p, const W: usize>(k: KBlock, j: usize, b: &[f32], panel: &'p mut [f32]) -> &'p [f32] {
+    let panel = &mut panel[..k.kc * W];
+    for (q, dst) in panel.chunks_exact_mut(W).enumerate() {
+        dst.copy_from_slice(&b[q * k.ldb + j..][..W]);
+    }
+    panel
+}
+
+/// Columns `j..j + 4·V` of every row from the packed panel `bp`.
+#[inline(always)]
+fn row_tiles<const V: usize>(k: KBlock, j: usize, a: &[f32], bp: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
     let mut i = 0;
     while i + MR <= k.rows {
-        tile::<MR, V>(k, i, j, a, b, c, first, bias);
+        tile::<MR, V>(k, i, j, a, bp, c, first, bias);
         i += MR;
     }
     match k.rows - i {
         0 => {}
-        1 => tile::<1, V>(k, i, j, a, b, c, first, bias),
-        2 => tile::<2, V>(k, i, j, a, b, c, first, bias),
-        3 => tile::<3, V>(k, i, j, a, b, c, first, bias),
+        1 => tile::<1, V>(k, i, j, a, bp, c, first, bias),
+        2 => tile::<2, V>(k, i, j, a, bp, c, first, bias),
+        3 => tile::<3, V>(k, i, j, a, bp, c, first, bias),
         _ => unreachable!("row tail is shorter than MR"),
     }
 }
 
-/// Rows `i..i + R`, columns `j..j + 4·V`.
+/// Rows `i..i + R`, columns `j..j + 4·V` (`bp`: those columns of `B`, packed).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn tile<const R: usize, const V: usize>(
@@ -75,7 +94,7 @@ fn tile<const R: usize, const V: usize>(
     i: usize,
     j: usize,
     a: &[f32],
-    b: &[f32],
+    bp: &[f32],
     c: &mut [f32],
     first: bool,
     bias: Option<&[f32]>,
@@ -90,8 +109,7 @@ fn tile<const R: usize, const V: usize>(
         }
     }
     let a_rows: [&[f32]; R] = core::array::from_fn(|r| &a[(i + r) * kc..][..kc]);
-    for (q, b_row) in b.chunks(k.ldb).take(kc).enumerate() {
-        let b_row = &b_row[j..j + 4 * V];
+    for (q, b_row) in bp.chunks_exact(4 * V).take(kc).enumerate() {
         let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
         for r in 0..R {
             let av = F32x4::splat(a_rows[r][q]);

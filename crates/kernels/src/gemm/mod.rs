@@ -16,7 +16,7 @@
 mod kblock;
 mod microkernel;
 
-pub(crate) use kblock::{gemm_kblock, KBlock};
+pub(crate) use kblock::{gemm_kblock, kblock_panel_len, KBlock};
 pub(crate) use microkernel::{gemm_rows, RowLayout};
 
 use crate::geom::GemmGeom;
