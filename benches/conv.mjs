@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
 import { settings, time } from './peers/timing.mjs';
+import { fill } from './fill.mjs';
 import { printedSection } from './readme-section.mjs';
 
 const argv = process.argv;
@@ -61,15 +62,6 @@ function cpuinfoGhz() {
 }
 const ghz = Number(arg('--ghz') ?? ((os.cpus()[0]?.speed || 0) / 1000 || cpuinfoGhz()));
 const peakPerThread = 16 * ghz; // GFLOP/s
-
-function fill(buf, seed) {
-  const v = buf.view();
-  let s = seed;
-  for (let i = 0; i < v.length; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-  }
-}
 
 function geometry(batch, [, h, cIn, cOut, k, stride, pad]) {
   const out = Math.floor((h + 2 * pad - k) / stride) + 1;
