@@ -14,7 +14,7 @@
 //! the result depends neither on the blocking nor on the threads.
 
 use super::{im2col_range, FwdPlan, Split};
-use crate::gemm::{gemm_kblock, gemm_rows, kblock_panel_len, KBlock, RowLayout};
+use crate::gemm::{gemm_kblock, gemm_rows, KBlock, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
