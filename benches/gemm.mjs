@@ -4,6 +4,7 @@
 //   node benches/gemm.mjs --quick (fewer repetitions)
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
+import { fill } from './fill.mjs';
 import { printedSection } from './readme-section.mjs';
 
 const section = printedSection();
@@ -21,15 +22,6 @@ const targetMs = quick ? 150 : 600;
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-function fill(buf, seed) {
-  const v = buf.view();
-  let s = seed;
-  for (let i = 0; i < v.length; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-  }
 }
 
 async function measure(threads) {

@@ -1,4 +1,6 @@
-//! Input gradient by direct gather (formula in `mod.rs`): each `dx` pixel sums,
+//! Input gradient (formula in `mod.rs`). For stride 1 it is the forward of
+//! the transposed convolution (`transposed_fwd`); otherwise a direct gather
+//! (`direct`): each `dx` pixel sums,
 //! over the taps `(kh, kw)` that reach it from an output pixel `(oh, ow)`,
 //! `dy[oh, ow, :] · w[kh, kw, :, :]ᵀ`.
 //!
@@ -11,13 +13,26 @@
 //! Each element sums taps in `(kh, kw)` order, then `co` in order, from zero:
 //! independent of the chunking, so bit-identical with any thread count.
 
-use super::Plan;
+use super::{fwd, DxPlan, FwdPlan};
 use crate::taps::Taps;
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
 
-pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+/// `dx` as the forward of `t = transposed(g)` on `dy`, with `g`'s weights
+/// flipped and transposed into the start of `scratch` (tap `t` of the flipped
+/// kernel is tap `k_h·k_w - 1 - t` of `w`, transposed to `[co, ci]`). Each
+/// element sums its taps in `t`'s order, `co` innermost, from zero.
+pub(super) fn transposed_fwd(g: &Conv2dGeom, t: &Conv2dGeom, p: &FwdPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+    let tap_len = g.c_in * g.c_out;
+    let (wf, rest) = scratch.split_at_mut(g.w_len());
+    for (w_tap, wf_tap) in w.chunks_exact(tap_len).rev().zip(wf.chunks_exact_mut(tap_len)) {
+        crate::vecops::transpose(w_tap, g.c_in, g.c_out, wf_tap);
+    }
+    fwd::blocked(t, p, dy, wf, None, dx, rest);
+}
+
+pub(super) fn direct(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
     let wt = &mut scratch[..g.w_len()];
     for (w_tap, wt_tap) in w.chunks_exact(ci_n * co_n).zip(wt.chunks_exact_mut(ci_n * co_n)) {
@@ -25,9 +40,9 @@ pub(super) fn direct(g: &Conv2dGeom, p: &Plan, w: &[f32], dy: &[f32], dx: &mut [
     }
     let wt = &*wt;
     let row_len = g.w_in * ci_n;
-    par::for_each_chunk_mut(dx, p.dx_chunk_rows * row_len, p.parallel, |chunk, dx_chunk| {
+    par::for_each_chunk_mut(dx, p.chunk_rows * row_len, p.parallel, |chunk, dx_chunk| {
         for (r, dx_row) in dx_chunk.chunks_exact_mut(row_len).enumerate() {
-            let image_row = chunk * p.dx_chunk_rows + r;
+            let image_row = chunk * p.chunk_rows + r;
             let (n, ih) = (image_row / g.h_in, image_row % g.h_in);
             let rows = Taps::reaching(ih + g.pad_top, g.k_h, g.stride_h, g.h_out);
             let px = Pixels { g, wt, dy, n, rows };

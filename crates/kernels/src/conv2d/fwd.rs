@@ -1,58 +1,91 @@
-//! Convolution forward: `y = conv2d(x, w) + b` as GEMMs (formula and layouts in
-//! `geom::Conv2dGeom`; the choice between these paths is made in `mod.rs`).
+//! Convolution forward: `y = conv2d(x, w) + b` as a cache-blocked GEMM of the
+//! im2col matrix with `w` (formula and layouts in `geom::Conv2dGeom`; the
+//! blocking and split are chosen in `mod.rs`).
+//!
+//! Each unit walks its rows `mc` at a time; for each k-block of `kc` patch
+//! elements it builds that `mc × kc` slice of im2col in scratch and multiplies
+//! it into its part of `y` (`gemm_kblock`), so the slice and the weights'
+//! `kc`-row panel are reused from cache instead of the whole weight matrix
+//! being streamed once per four rows.
 //!
 //! Each `y` element is `sum_p cols(r, p)·w(p, co)` in `p = (kh, kw, ci)` order
-//! from zero, then `+ b(co)` (the GEMM's contract), padding taps contributing
-//! exact zeros: so the result does not depend on the blocking or the threads.
+//! from zero, then `+ b(co)`, padding taps contributing exact zeros: the
+//! rounding sequence of one unblocked `gemm` over the whole im2col matrix, so
+//! the result depends neither on the blocking nor on the threads.
 
-use super::{im2col, Plan};
-use crate::gemm::{gemm, gemm_rows, RowLayout};
-use crate::geom::{Conv2dGeom, GemmGeom};
+use super::{im2col_range, FwdPlan, Split};
+use crate::gemm::{gemm_kblock, gemm_rows, KBlock, RowLayout};
+use crate::geom::Conv2dGeom;
 use crate::par;
 
-/// 1×1, stride 1, no padding: `y[rows, c_out] = x[rows, c_in] · w[c_in, c_out] + b`.
-pub(super) fn pointwise(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
-    let gg = GemmGeom { m: g.out_pixels(), k: g.c_in, n: g.c_out };
-    gemm(&gg, x, w, b, y);
-}
-
-/// im2col + GEMM. Row groups of `y` run in parallel, each building its im2col
-/// blocks in its own `block_rows × patch` slice of `scratch`.
-pub(super) fn im2col_gemm(
-    g: &Conv2dGeom,
-    p: &Plan,
-    x: &[f32],
-    w: &[f32],
-    b: Option<&[f32]>,
-    y: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let (k, n) = (p.patch, g.c_out);
-    let cols_len = p.block_rows * k;
-    let scratch = &mut scratch[..p.groups * cols_len];
-    par::for_each_chunk_pair_mut(y, p.group_rows * n, scratch, cols_len, p.parallel, |group, y_group, cols| {
-        let row0 = group * p.group_rows;
-        for (block, y_block) in y_group.chunks_mut(p.block_rows * n).enumerate() {
-            let rows = y_block.len() / n;
-            let cols = &mut cols[..rows * k];
-            im2col(g, x, row0 + block * p.block_rows, cols);
-            gemm(&GemmGeom { m: rows, k, n }, cols, w, b, y_block);
-        }
-    });
-}
-
-/// Implicit im2col for convolutions whose every tap falls inside the input
-/// (no padding): the GEMM reads each output pixel's patch straight from `x`
-/// as `k_h` runs of `k_w·c_in` floats, one input row apart, so no im2col
-/// matrix is written or read back. The patch elements come in the same
-/// `(kh, kw, ci)` order as an im2col row, so the result is bit-identical to
-/// `im2col_gemm`'s. Row groups of `y` run in parallel; no scratch.
-pub(super) fn implicit_gemm(g: &Conv2dGeom, p: &Plan, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32]) {
+pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
     let n = g.c_out;
-    let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
-    par::for_each_chunk_mut(y, p.group_rows * n, p.parallel, |group, y_group| {
-        gemm_rows(layout, x, PatchStarts::new(g, group * p.group_rows), n, w, b, y_group);
-    });
+    let unit_len = p.unit_len();
+    let scratch = &mut scratch[..p.units * unit_len];
+    let pack_len = p.pack_len();
+    match p.split {
+        Split::Rows { group_rows } if p.in_place => {
+            // Implicit im2col: every tap falls inside the input, so the GEMM
+            // reads each output pixel's patch straight from `x` as `k_h` runs
+            // of `k_w·c_in` floats, one input row apart, in the same
+            // `(kh, kw, ci)` order as an im2col row (same bits, no copy).
+            let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
+            par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
+                gemm_rows(layout, x, PatchStarts::new(g, u * group_rows), n, w, b, y_group);
+            });
+        }
+        Split::Rows { group_rows } => {
+            par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, pack| {
+                let cols = Cols { j0: 0, len: n, ldc: n };
+                rows_times_w(g, p, x, w, b, u * group_rows, cols, y_group, pack);
+            });
+        }
+        Split::Cols { chunk_cols } => {
+            let len = |u: usize| chunk_cols.min(n - u * chunk_cols);
+            par::for_each_chunk_mut(scratch, unit_len, p.parallel, |u, s| {
+                let (pack, part) = s.split_at_mut(pack_len);
+                let cols = Cols { j0: u * chunk_cols, len: len(u), ldc: len(u) };
+                rows_times_w(g, p, x, w, b, 0, cols, &mut part[..p.rows * cols.len], pack);
+            });
+            for (u, s) in scratch.chunks_exact(unit_len).enumerate() {
+                let (j0, len) = (u * chunk_cols, len(u));
+                for (y_row, part_row) in y.chunks_exact_mut(n).zip(s[pack_len..].chunks_exact(len)) {
+                    y_row[j0..j0 + len].copy_from_slice(part_row);
+                }
+            }
+        }
+    }
+}
+
+/// Columns `j0 .. j0 + len` of `y`, stored `ldc` apart per row.
+#[derive(Clone, Copy)]
+struct Cols {
+    j0: usize,
+    len: usize,
+    ldc: usize,
+}
+
+/// `c` = columns `cols` of `y`'s rows `row0 ..` (`c.len() / cols.ldc` of
+/// them), `mc` rows and `kc` patch elements at a time.
+#[allow(clippy::too_many_arguments)]
+fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f32]>, row0: usize, cols: Cols, c: &mut [f32], pack: &mut [f32]) {
+    let n = g.c_out;
+    let bias = b.map(|b| &b[cols.j0..cols.j0 + cols.len]);
+    for (block, c_block) in c.chunks_mut(p.mc * cols.ldc).enumerate() {
+        let rows = c_block.len().div_ceil(cols.ldc);
+        let r0 = row0 + block * p.mc;
+        let mut p0 = 0;
+        while p0 < p.patch {
+            let kc = p.kc.min(p.patch - p0);
+            let (a, panel) = pack.split_at_mut(p.mc * p.kc);
+            let a = &mut a[..rows * kc];
+            im2col_range(g, x, r0, p0, kc, a);
+            let last = p0 + kc == p.patch;
+            let k = KBlock { rows, kc, cols: cols.len, ldb: n, ldc: cols.ldc };
+            gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, p0 == 0, if last { bias } else { None }, panel);
+            p0 += kc;
+        }
+    }
 }
 
 /// Offsets in `x` of the top-left tap of consecutive output pixels' patches,

@@ -2,21 +2,31 @@
 //! `geom::Conv2dGeom` for the formula and every slice's layout).
 //!
 //! This file is the public API and the one place that chooses how each pass
-//! runs, from the geometry alone (`plan`):
-//! - forward: a 1×1, stride-1, unpadded convolution is a GEMM on `x` as it
-//!   stands (`pointwise`); anything else is im2col + GEMM, in row blocks so the
-//!   scratch stays bounded (`fwd.rs`);
-//! - input gradient: a direct gather over each input pixel's contributing
-//!   taps, so no col2im scatter, no atomics and no wasted work on the holes of
-//!   strided kernels (`bwd_input.rs`);
-//! - weight and bias gradients: `colsᵀ · dY` over fixed row groups into
-//!   partials, combined in group order (`bwd_weight.rs`).
+//! runs, from the geometry alone (`plan`, `fwd_plan`, `wgrad_plan`):
+//! - forward: an unpadded convolution with a small kernel (weights that stay in
+//!   L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
+//!   `fwd.rs`); any other is a cache-blocked GEMM of the im2col matrix with the
+//!   weights: `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
+//!   unpadded patches as strided copies of `x`) are built in scratch one
+//!   k-block at a time and multiplied into `y` while they and the weights'
+//!   k-block panel are in cache. Parallel units are row groups, or, when there
+//!   are few output pixels (batch 1 on 7×7 or 14×14 maps), column chunks of
+//!   `y` so each thread reads only its share of the weights;
+//! - input gradient: for stride 1, the forward of the transposed convolution
+//!   (`dy` padded by `k - 1 - pad`, taps flipped, `c_in`/`c_out` swapped) on
+//!   the same blocked GEMM; otherwise a direct gather over each input pixel's
+//!   contributing taps, so no col2im scatter, no atomics and no wasted work on
+//!   the holes of strided kernels (`bwd_input.rs`);
+//! - weight and bias gradients: `colsᵀ · dY` (`bwd_weight.rs`), for small
+//!   kernels over fixed row groups into partials combined in group order, for
+//!   large ones (ResNet's 128-512 channel layers) by units that each own a
+//!   range of `dw` rows and reduce over all output pixels in order.
 //!
-//! Every split (block rows, group count, chunk rows) comes from the geometry,
-//! never from the thread count, and every output element is summed in an
-//! order fixed by the geometry, so results are bit-identical with any number
-//! of threads. Callers pass a scratch slice of `g.im2col_scratch_len()`
-//! elements, enough for all three passes; nothing allocates.
+//! Every split (blocks, groups, chunks, units) comes from the geometry, never
+//! from the thread count, and every output element is summed in an order fixed
+//! by the geometry, so results are bit-identical with any number of threads.
+//! Callers pass a scratch slice of `g.im2col_scratch_len()` elements, enough
+//! for all three passes; nothing allocates.
 
 mod bwd_input;
 mod bwd_weight;
@@ -25,15 +35,30 @@ mod fwd;
 use crate::geom::Conv2dGeom;
 use crate::vecops::{copy, zero};
 
-/// Elements of im2col matrix per row block (64 KiB): the unit of work that is
-/// built and then multiplied while it is still in cache.
+/// Kernel sizes (`k_h·k_w·c_in·c_out`) up to which an unpadded forward reads
+/// its patches in place: the whole weight matrix (256 KiB) stays in L2 while
+/// the GEMM streams it once per four rows, and no im2col copy is made.
+const IN_PLACE_MAX_W: usize = 1 << 16;
+/// Rows (output pixels) per packed im2col block of the forward GEMM.
+const FWD_MC: usize = 64;
+/// Patch elements per k-block: an `FWD_MC × FWD_KC` block (64 KiB) stays in L2
+/// and a `FWD_KC × 8` weight panel in L1 while the register tiles sweep them.
+const FWD_KC: usize = 256;
+/// Rows per forward unit below which a unit would re-read the weights for too
+/// few rows: the forward then splits columns instead.
+const MIN_UNIT_ROWS: usize = 32;
+/// Columns per forward column chunk, at least.
+const MIN_CHUNK_COLS: usize = 32;
+
+/// Elements of im2col matrix per row block of the small-kernel weight
+/// gradient (64 KiB).
 const COLS_BLOCK_FLOATS: usize = 1 << 14;
 
-/// Upper bound on row groups (the units that run in parallel and own a slice of
-/// scratch): bounds the scratch while leaving work for up to this many threads.
+/// Upper bound on parallel units (row groups, column chunks, dw partials):
+/// bounds the scratch while leaving work for up to this many threads.
 const MAX_GROUPS: usize = 16;
 
-/// Multiply-adds below which a further split into groups is not worth it.
+/// Multiply-adds below which a further split into units is not worth it.
 const GROUP_MIN_MACS: f64 = (1 << 16) as f64;
 
 /// Multiply-adds below which a pass runs serially (a fork-join costs more).
@@ -42,88 +67,184 @@ const PARALLEL_MIN_MACS: f64 = 1.0e5;
 /// Target multiply-adds per input-gradient chunk.
 const DX_CHUNK_MACS: f64 = (1 << 16) as f64;
 
-/// How the forward and weight-gradient passes turn the convolution into GEMMs.
+/// Weight-gradient sizes (`k_h·k_w·c_in·c_out`) from which `dw` is split into
+/// row ranges instead of summed from per-group partials (16 partials of a
+/// 3×3×512×512 kernel would be 150 MB of scratch).
+const WGRAD_SPLIT_MIN_W: usize = 1 << 16;
+/// `dw` rows per unit of the split weight gradient, at most.
+const WGRAD_MAX_UNIT_ROWS: usize = 128;
+/// `dy` elements per reduction block of the split weight gradient (128 KiB):
+/// the block of `dy` and its im2col columns stay in L2 across the unit's tiles.
+const WGRAD_DY_BLOCK_FLOATS: usize = 1 << 15;
+
+/// How the forward's units divide `y`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Algo {
-    /// 1×1 kernel, stride 1, no padding: `x` already is the im2col matrix.
-    Pointwise,
-    /// im2col into scratch, one row block at a time, then GEMM.
-    Im2col,
-    /// No padding: the forward GEMM reads each patch from `x` in place
-    /// (implicit im2col); the weight gradient works as for `Im2col`.
-    Implicit,
+pub(crate) enum Split {
+    /// Unit `u` computes rows `u·group_rows ..` of `y`, all columns.
+    Rows { group_rows: usize },
+    /// Unit `u` computes columns `u·chunk_cols ..` of every row of `y` into
+    /// its scratch; they are copied into `y` afterwards.
+    Cols { chunk_cols: usize },
 }
 
-/// The split of one call's work, derived from the geometry alone.
+/// The forward GEMM's blocking and split, derived from the geometry alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub algo: Algo,
+pub(crate) struct FwdPlan {
     /// Output pixels over the batch: rows of the im2col GEMM.
     pub rows: usize,
     /// Length of an im2col row, `k_h·k_w·c_in`.
     pub patch: usize,
-    /// Rows per im2col block (a multiple of 4 unless it is all rows).
-    pub block_rows: usize,
-    /// Rows per group (a whole number of blocks); the last group may be shorter.
-    pub group_rows: usize,
-    /// Number of groups, `ceil(rows / group_rows)`, at most `MAX_GROUPS`.
-    pub groups: usize,
-    /// Whether the groups (and dx chunks) may run on the pool.
+    /// Rows per packed im2col block.
+    pub mc: usize,
+    /// Patch elements per k-block.
+    pub kc: usize,
+    pub split: Split,
+    /// Whether the GEMM reads patches from `x` in place (row split only).
+    pub in_place: bool,
+    /// Number of units.
+    pub units: usize,
+    /// Whether the units may run on the pool.
     pub parallel: bool,
-    /// Input image rows (`n·h_in` of them) per input-gradient chunk.
-    pub dx_chunk_rows: usize,
 }
 
-pub(crate) fn plan(g: &Conv2dGeom) -> Plan {
-    let unpadded = g.pad_top == 0
-        && g.pad_left == 0
-        && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
-        && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
-    let pointwise = unpadded && g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1;
-    let algo = if pointwise {
-        Algo::Pointwise
-    } else if unpadded {
-        Algo::Implicit
-    } else {
-        Algo::Im2col
-    };
+impl FwdPlan {
+    /// Scratch of one unit's GEMM: its im2col block and a packed weight panel.
+    fn pack_len(&self) -> usize {
+        self.mc * self.kc + crate::gemm::kblock_panel_len(self.kc)
+    }
+
+    /// Scratch of one unit: its GEMM's, and for a column split its share of `y`.
+    fn unit_len(&self) -> usize {
+        self.pack_len()
+            + match self.split {
+                Split::Rows { .. } => 0,
+                Split::Cols { chunk_cols } => self.rows * chunk_cols,
+            }
+    }
+
+    fn scratch_len(&self) -> usize {
+        self.units * self.unit_len()
+    }
+}
+
+pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
     let rows = g.out_pixels();
     let patch = g.patch_len();
+    let macs = g.macs();
+    let wanted = ((macs / GROUP_MIN_MACS) as usize).clamp(1, MAX_GROUPS);
+    let parallel = macs >= PARALLEL_MIN_MACS;
+    let kc = patch.min(FWD_KC);
+    if wanted == 1 || rows / wanted >= MIN_UNIT_ROWS {
+        let group_rows = rows.div_ceil(wanted).next_multiple_of(4).min(rows);
+        let units = rows.div_ceil(group_rows);
+        let unpadded = g.pad_top == 0
+            && g.pad_left == 0
+            && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
+            && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
+        let in_place = unpadded && g.w_len() <= IN_PLACE_MAX_W;
+        return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, units, parallel };
+    }
+    let chunks = wanted.min((g.c_out / MIN_CHUNK_COLS).max(1));
+    let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(8).min(g.c_out);
+    let units = g.c_out.div_ceil(chunk_cols);
+    FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, units, parallel }
+}
+
+/// How the weight gradient reduces over the output pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WgradSplit {
+    /// `groups` fixed groups of `group_rows` output pixels (whole blocks of
+    /// `block_rows`) each sum into a partial `dw`; partials are added in
+    /// group order.
+    Partials { group_rows: usize, groups: usize },
+    /// Unit `u` owns `dw` rows (patch elements) `u·unit_rows ..` and sums all
+    /// output pixels in order, `block_rows` at a time.
+    DwRows { unit_rows: usize, units: usize },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WgradPlan {
+    pub rows: usize,
+    pub patch: usize,
+    /// Output pixels per im2col block.
+    pub block_rows: usize,
+    pub split: WgradSplit,
+    pub parallel: bool,
+}
+
+pub(crate) fn wgrad_plan(g: &Conv2dGeom) -> WgradPlan {
+    let rows = g.out_pixels();
+    let patch = g.patch_len();
+    let macs = g.macs();
+    let parallel = macs >= PARALLEL_MIN_MACS;
+    if g.w_len() >= WGRAD_SPLIT_MIN_W {
+        let units_wanted = patch.div_ceil(WGRAD_MAX_UNIT_ROWS).max(MAX_GROUPS);
+        let unit_rows = patch.div_ceil(units_wanted).next_multiple_of(4).min(patch);
+        let units = patch.div_ceil(unit_rows);
+        let block_rows = (WGRAD_DY_BLOCK_FLOATS / g.c_out).max(4).min(rows);
+        return WgradPlan { rows, patch, block_rows, split: WgradSplit::DwRows { unit_rows, units }, parallel };
+    }
     let block_rows = (COLS_BLOCK_FLOATS / patch).max(1).next_multiple_of(4).min(rows);
     let blocks = rows.div_ceil(block_rows);
-    let macs = g.macs();
     let wanted = ((macs / GROUP_MIN_MACS) as usize).clamp(1, MAX_GROUPS).min(blocks);
     let group_rows = blocks.div_ceil(wanted) * block_rows;
     let groups = rows.div_ceil(group_rows);
-    // Input gradient: about k_h/stride_h · k_w/stride_w taps reach each input pixel.
-    let taps = g.k_h.div_ceil(g.stride_h) * g.k_w.div_ceil(g.stride_w);
-    let row_macs = (g.w_in * g.c_in * g.c_out * taps) as f64;
-    let dx_chunk_rows = ((DX_CHUNK_MACS / row_macs) as usize).max(1);
-    Plan { algo, rows, patch, block_rows, group_rows, groups, parallel: macs >= PARALLEL_MIN_MACS, dx_chunk_rows }
+    WgradPlan { rows, patch, block_rows, split: WgradSplit::Partials { group_rows, groups }, parallel }
 }
 
-impl Plan {
-    /// im2col elements per group (0 when `x` is used as it stands). The
-    /// implicit forward needs none, but the weight gradient still builds
-    /// im2col blocks for it.
-    fn cols_len(&self) -> usize {
-        match self.algo {
-            Algo::Pointwise => 0,
-            Algo::Im2col | Algo::Implicit => self.block_rows * self.patch,
-        }
+/// The input gradient's split for the direct gather: input image rows
+/// (`n·h_in` of them) per chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DxPlan {
+    pub chunk_rows: usize,
+    pub parallel: bool,
+}
+
+pub(crate) fn dx_plan(g: &Conv2dGeom) -> DxPlan {
+    // About k_h/stride_h · k_w/stride_w taps reach each input pixel.
+    let taps = g.k_h.div_ceil(g.stride_h) * g.k_w.div_ceil(g.stride_w);
+    let row_macs = (g.w_in * g.c_in * g.c_out * taps) as f64;
+    DxPlan { chunk_rows: ((DX_CHUNK_MACS / row_macs) as usize).max(1), parallel: g.macs() >= PARALLEL_MIN_MACS }
+}
+
+/// For a stride-1 convolution, the convolution whose forward is `g`'s input
+/// gradient: `dx = conv(dy, w')` with `w'[kh, kw, co, ci] = w[k_h-1-kh,
+/// k_w-1-kw, ci, co]` and padding `k - 1 - pad` before (the padding after is
+/// implied by the output size). `None` for strides above 1, or when a window
+/// lies wholly in the padding (`pad >= k`).
+pub(crate) fn transposed(g: &Conv2dGeom) -> Option<Conv2dGeom> {
+    if g.stride_h != 1 || g.stride_w != 1 || g.pad_top >= g.k_h || g.pad_left >= g.k_w {
+        return None;
     }
+    Some(Conv2dGeom {
+        n: g.n,
+        h_in: g.h_out,
+        w_in: g.w_out,
+        c_in: g.c_out,
+        c_out: g.c_in,
+        k_h: g.k_h,
+        k_w: g.k_w,
+        stride_h: 1,
+        stride_w: 1,
+        pad_top: g.k_h - 1 - g.pad_top,
+        pad_left: g.k_w - 1 - g.pad_left,
+        h_out: g.h_in,
+        w_out: g.w_in,
+    })
 }
 
 impl Conv2dGeom {
     /// Scratch elements that `conv2d_fwd`, `conv2d_bwd_input` and
     /// `conv2d_bwd_weight` need (one buffer serves all three). Bounded by the
-    /// blocking: at most `MAX_GROUPS` blocks of ~64 KiB of im2col plus as many
-    /// weight-gradient partials, never the whole im2col matrix.
+    /// blocking: at most `MAX_GROUPS` im2col blocks of 64 KiB (plus, when few
+    /// output pixels split the forward by columns, one copy of `y`), the
+    /// flipped weights of the input gradient, and the weight gradient's
+    /// partials (only for kernels under `WGRAD_SPLIT_MIN_W`) or im2col blocks;
+    /// never the whole im2col matrix.
     pub fn im2col_scratch_len(&self) -> usize {
-        let p = plan(self);
-        let fwd = p.groups * p.cols_len();
-        let bwd_weight = p.groups * bwd_weight::group_scratch_len(self, &p);
-        let bwd_input = self.w_len();
+        let fwd = fwd_plan(self).scratch_len();
+        let bwd_input = self.w_len() + transposed(self).map_or(0, |t| fwd_plan(&t).scratch_len());
+        let bwd_weight = bwd_weight::scratch_len(self, &wgrad_plan(self));
         fwd.max(bwd_weight).max(bwd_input)
     }
 }
@@ -137,12 +258,7 @@ pub fn conv2d_fwd(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &m
     debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd {g:?}: y");
     debug_assert!(b.is_none_or(|b| b.len() == g.c_out), "conv2d_fwd {g:?}: b");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_fwd {g:?}: scratch");
-    let p = plan(g);
-    match p.algo {
-        Algo::Pointwise => fwd::pointwise(g, x, w, b, y),
-        Algo::Im2col => fwd::im2col_gemm(g, &p, x, w, b, y, scratch),
-        Algo::Implicit => fwd::implicit_gemm(g, &p, x, w, b, y),
-    }
+    fwd::blocked(g, &fwd_plan(g), x, w, b, y, scratch);
 }
 
 /// `dx[n, ih, iw, ci] = sum dy[n, oh, ow, co] · w[kh, kw, ci, co]` over the
@@ -155,7 +271,10 @@ pub fn conv2d_bwd_input(g: &Conv2dGeom, w: &[f32], dy: &[f32], dx: &mut [f32], s
     debug_assert_eq!(dy.len(), g.y_len(), "conv2d_bwd_input {g:?}: dy");
     debug_assert_eq!(dx.len(), g.x_len(), "conv2d_bwd_input {g:?}: dx");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_bwd_input {g:?}: scratch");
-    bwd_input::direct(g, &plan(g), w, dy, dx, scratch);
+    match transposed(g) {
+        Some(t) => bwd_input::transposed_fwd(g, &t, &fwd_plan(&t), w, dy, dx, scratch),
+        None => bwd_input::direct(g, &dx_plan(g), w, dy, dx, scratch),
+    }
 }
 
 /// `dw[kh, kw, ci, co] = sum_{n, oh, ow} x[n, oh·stride_h + kh - pad_top,
@@ -177,35 +296,46 @@ pub fn conv2d_bwd_weight(
     debug_assert_eq!(dw.len(), g.w_len(), "conv2d_bwd_weight {g:?}: dw");
     debug_assert!(db.as_ref().is_none_or(|db| db.len() == g.c_out), "conv2d_bwd_weight {g:?}: db");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_bwd_weight {g:?}: scratch");
-    bwd_weight::grouped(g, &plan(g), x, dy, dw, db, scratch);
+    bwd_weight::run(g, &wgrad_plan(g), x, dy, dw, db, scratch);
 }
 
-/// Writes the im2col rows for output pixels `row0 ..` into `cols` (as many
-/// rows as `cols` holds, each `k_h·k_w·c_in` long, ordered `[kh, kw, ci]` like
-/// the weights); padding taps become zeros.
-pub(crate) fn im2col(g: &Conv2dGeom, x: &[f32], row0: usize, cols: &mut [f32]) {
+/// Writes patch elements `p0 .. p0 + kc` (in `[kh, kw, ci]` order, like the
+/// weights' rows) of the im2col rows of output pixels `row0 ..` into `cols`,
+/// `kc` per row, as many rows as `cols` holds; padding taps become zeros.
+/// Within a kernel row the taps inside the image are one contiguous run of
+/// `x`, copied at once.
+pub(crate) fn im2col_range(g: &Conv2dGeom, x: &[f32], row0: usize, p0: usize, kc: usize, cols: &mut [f32]) {
     let c = g.c_in;
     let kw_len = g.k_w * c;
+    let p1 = p0 + kc;
+    let kh_range = p0 / kw_len..(p1 - 1) / kw_len + 1;
     let mut ow = row0 % g.w_out;
     let mut oh = (row0 / g.w_out) % g.h_out;
     let mut n = row0 / (g.w_out * g.h_out);
-    for row in cols.chunks_exact_mut(g.patch_len()) {
+    for row in cols.chunks_exact_mut(kc) {
         let ih0 = (oh * g.stride_h) as isize - g.pad_top as isize;
-        // Taps kw_lo..kw_hi fall inside the image: one contiguous run of x.
+        // Taps kw_lo..kw_hi fall inside the image: elements lo..hi of each
+        // kernel row's `k_w·c_in`.
         let (iw0, kws) = crate::taps::inside(ow, g.stride_w, g.pad_left, g.k_w, g.w_in);
-        let (kw_lo, kw_hi) = (kws.start, kws.end);
-        for (kh, dst) in row.chunks_exact_mut(kw_len).enumerate() {
+        let (lo, hi) = (kws.start * c, kws.end * c);
+        for kh in kh_range.clone() {
+            // This row's elements s0..s1 of kernel row kh are wanted.
+            let seg = kh * kw_len;
+            let (s0, s1) = (p0.max(seg) - seg, p1.min(seg + kw_len) - seg);
+            let dst = &mut row[seg + s0 - p0..seg + s1 - p0];
             let ih = ih0 + kh as isize;
             if ih < 0 || ih >= g.h_in as isize {
                 zero(dst);
                 continue;
             }
-            zero(&mut dst[..kw_lo * c]);
-            if kw_hi > kw_lo {
-                let src = ((n * g.h_in + ih as usize) * g.w_in + (iw0 + kw_lo as isize) as usize) * c;
-                copy(&mut dst[kw_lo * c..kw_hi * c], &x[src..src + (kw_hi - kw_lo) * c]);
+            let (a, b) = (lo.clamp(s0, s1), hi.clamp(lo.clamp(s0, s1), s1));
+            zero(&mut dst[..a - s0]);
+            if b > a {
+                let pixel = ((n * g.h_in + ih as usize) * g.w_in) as isize + iw0;
+                let src = (pixel * c as isize + a as isize) as usize;
+                copy(&mut dst[a - s0..b - s0], &x[src..src + (b - a)]);
             }
-            zero(&mut dst[kw_hi * c..]);
+            zero(&mut dst[b - s0..]);
         }
         ow += 1;
         if ow == g.w_out {

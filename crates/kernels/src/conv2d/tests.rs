@@ -1,7 +1,7 @@
 //! Convolution kernels against the f64 reference on awkward shapes, gradient
 //! checks against central differences, geometry validation, and determinism.
 
-use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, plan, Algo};
+use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, dx_plan, fwd_plan, im2col_range, transposed, wgrad_plan, Split, WgradSplit};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference::{self, abs64};
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
@@ -92,20 +92,37 @@ const NET_SHAPES: [Shape; 5] = [
     (1, 9, 9, 32, 64, 3, 3, 1, 1, Padding::Valid),
 ];
 
-/// `g`'s plan picks `algo`, and its forward gives the same bits as the
-/// im2col path: the algorithm choice must not change a single bit.
-fn assert_plan_matches_im2col(g: &Conv2dGeom, algo: Algo, seed: u64) {
-    let mut p = plan(g);
-    assert_eq!(p.algo, algo, "{g:?}");
+/// The forward gives the same bits as one unblocked `gemm` over the whole
+/// im2col matrix: the blocking, the k-blocks and the split must not change a
+/// single bit.
+fn assert_fwd_matches_unblocked_gemm(g: &Conv2dGeom, seed: u64) {
     let mut d = data(g, seed);
     let mut y1 = nan_filled(g.y_len());
     conv2d_fwd(g, &d.x, &d.w, Some(&d.b), &mut y1, &mut d.scratch);
-    p.algo = Algo::Im2col;
-    let mut scratch = nan_filled(p.groups * p.block_rows * p.patch);
+    let mut cols = nan_filled(g.out_pixels() * g.patch_len());
+    im2col_range(g, &d.x, 0, 0, g.patch_len(), &mut cols);
     let mut y2 = nan_filled(g.y_len());
-    super::fwd::im2col_gemm(g, &p, &d.x, &d.w, Some(&d.b), &mut y2, &mut scratch);
-    assert_bits_eq(&y1, &y2, &format!("conv2d_fwd {algo:?} vs im2col {g:?}"));
+    let gg = crate::geom::GemmGeom::new(g.out_pixels(), g.patch_len(), g.c_out).unwrap();
+    crate::gemm::gemm(&gg, &cols, &d.w, Some(&d.b), &mut y2);
+    assert_bits_eq(&y1, &y2, &format!("conv2d_fwd vs one gemm {g:?} {:?}", fwd_plan(g)));
 }
+
+/// Shapes that take each blocked path (asserted in `conv2d_blocked_paths_*`):
+/// several k-blocks, column and row splits, split weight gradients, the
+/// transposed input gradient with asymmetric pads, and its strided fallback.
+const BLOCKED_SHAPES: [Shape; 6] = [
+    // 7x7x96 -> 80, batch 1: column split, 864-element patches (4 k-blocks), dw split by rows.
+    (1, 7, 7, 96, 80, 3, 3, 1, 1, Padding::Same),
+    // Few rows, many columns, explicit asymmetric pads.
+    (1, 5, 6, 37, 131, 3, 3, 1, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
+    // Row split over several 64-row blocks with a 1x1 kernel and a big dw.
+    (3, 17, 15, 300, 260, 1, 1, 1, 1, Padding::Valid),
+    // ResNet's strided downsample 1x1 (patches read in place) and a strided 3x3 (direct dx gather).
+    (2, 31, 31, 64, 72, 1, 1, 2, 2, Padding::Valid),
+    (2, 9, 8, 40, 33, 3, 3, 2, 2, Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }),
+    // Even kernel with 'same' (padding after), stride 1, 2 k-blocks.
+    (2, 6, 7, 70, 19, 2, 2, 1, 1, Padding::Same),
+];
 
 crate::kernel_tests! {
     fn conv2d_matches_reference_on_awkward_shapes() {
@@ -163,8 +180,8 @@ crate::kernel_tests! {
             (4, 31, 23, 24, 9, 1, 1, 1, 1, Padding::Valid),
         ].into_iter().enumerate() {
             let g = geom(s);
-            let p = plan(&g);
-            assert!(p.groups > 1 && p.parallel, "{g:?}: expected a multi-group plan, got {p:?}");
+            let p = fwd_plan(&g);
+            assert!(p.units > 1 && p.parallel, "{g:?}: expected a multi-unit plan, got {p:?}");
             check_all(&g, true, 5000 + i as u64);
         }
     }
@@ -257,56 +274,71 @@ crate::kernel_tests! {
         }
     }
 
-    fn conv2d_pointwise_path_equals_im2col_path() {
-        assert_plan_matches_im2col(&geom((3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid)), Algo::Pointwise, 7000);
-        let zero_pads = Padding::Explicit { top: 0, bottom: 0, left: 0, right: 0 };
-        assert_plan_matches_im2col(&geom((2, 3, 5, 4, 6, 1, 1, 1, 1, zero_pads)), Algo::Pointwise, 7001);
-    }
-
-    fn conv2d_implicit_path_equals_im2col_path() {
-        // Unpadded convolutions read patches in place. 'same' padding that
-        // pads only after the last pixel (pad_top = pad_left = 0) must still
-        // take the im2col path.
+    fn conv2d_forward_equals_one_unblocked_gemm() {
         for (i, s) in [
+            (3, 7, 5, 17, 9, 1, 1, 1, 1, Padding::Valid),
+            (2, 3, 5, 4, 6, 1, 1, 1, 1, Padding::Explicit { top: 0, bottom: 0, left: 0, right: 0 }),
             (3, 11, 9, 5, 17, 3, 3, 2, 2, Padding::Valid),
-            (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
             (1, 29, 31, 3, 16, 3, 3, 4, 4, Padding::Valid),
             (2, 7, 6, 4, 9, 2, 3, 1, 3, Padding::Valid),
             (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
-            // Explicit pads after the input that no window reaches (floor mode).
             (2, 5, 7, 3, 4, 3, 3, 2, 2, Padding::Explicit { top: 0, bottom: 1, left: 0, right: 1 }),
+            (3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same),
         ]
         .into_iter()
+        .chain(BLOCKED_SHAPES)
         .enumerate()
         {
-            assert_plan_matches_im2col(&geom(s), Algo::Implicit, 7100 + i as u64);
+            assert_fwd_matches_unblocked_gemm(&geom(s), 7100 + i as u64);
         }
-        let g = geom((1, 6, 6, 2, 3, 3, 3, 2, 2, Padding::Same));
-        assert_eq!((g.pad_top, g.pad_left), (0, 0), "{g:?}");
-        assert_eq!(plan(&g).algo, Algo::Im2col, "{g:?}");
+    }
+
+    fn conv2d_blocked_paths_match_reference() {
+        let plans: Vec<_> = BLOCKED_SHAPES.iter().map(|&s| {
+            let g = geom(s);
+            (fwd_plan(&g), wgrad_plan(&g), transposed(&g).is_some(), g.patch_len())
+        }).collect();
+        // Every path is taken by some shape.
+        assert!(plans.iter().any(|(f, ..)| matches!(f.split, Split::Cols { .. }) && f.units > 1), "{plans:?}");
+        assert!(plans.iter().any(|(f, ..)| matches!(f.split, Split::Rows { .. }) && f.units > 1 && f.rows > 2 * f.mc), "{plans:?}");
+        assert!(plans.iter().any(|(f, _, _, patch)| *patch > f.kc), "{plans:?}");
+        assert!(plans.iter().any(|(f, ..)| f.in_place) && plans.iter().any(|(f, ..)| !f.in_place && matches!(f.split, Split::Rows { .. })), "{plans:?}");
+        assert!(plans.iter().any(|(_, w, ..)| matches!(w.split, WgradSplit::DwRows { units, .. } if units > 1)), "{plans:?}");
+        assert!(plans.iter().any(|(_, w, ..)| matches!(w.split, WgradSplit::Partials { .. })), "{plans:?}");
+        assert!(plans.iter().any(|(_, _, t, _)| *t) && plans.iter().any(|(_, _, t, _)| !*t), "{plans:?}");
+        for (i, &s) in BLOCKED_SHAPES.iter().enumerate() {
+            check_all(&geom(s), i % 2 == 0, 7200 + i as u64);
+        }
     }
 
     fn conv2d_results_do_not_depend_on_parallelism() {
-        // The same plan run serially and on the pool: bit-identical.
-        let g = geom((3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same));
-        let p = plan(&g);
-        let mut serial = p;
-        serial.parallel = false;
-        let mut d = data(&g, 8000);
-        let run = |p: &super::Plan, scratch: &mut [f32]| {
-            let mut y = nan_filled(g.y_len());
-            super::fwd::im2col_gemm(&g, p, &d.x, &d.w, Some(&d.b), &mut y, scratch);
-            let mut dx = nan_filled(g.x_len());
-            super::bwd_input::direct(&g, p, &d.w, &d.dy, &mut dx, scratch);
-            let mut dw = nan_filled(g.w_len());
-            let mut db = nan_filled(g.c_out);
-            super::bwd_weight::grouped(&g, p, &d.x, &d.dy, &mut dw, Some(&mut db), scratch);
-            [y, dx, dw, db]
-        };
-        let a = run(&p, &mut d.scratch);
-        let b = run(&serial, &mut d.scratch);
-        for (name, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(a.iter().zip(&b)) {
-            assert_bits_eq(a, b, &format!("{name} pool vs serial {g:?}"));
+        // The same plans run serially and on the pool: bit-identical.
+        for s in [(3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same), BLOCKED_SHAPES[0], BLOCKED_SHAPES[2], BLOCKED_SHAPES[4]] {
+            let g = geom(s);
+            let mut d = data(&g, 8000);
+            let run = |parallel: bool, scratch: &mut [f32]| {
+                let mut y = nan_filled(g.y_len());
+                let fp = super::FwdPlan { parallel, ..fwd_plan(&g) };
+                super::fwd::blocked(&g, &fp, &d.x, &d.w, Some(&d.b), &mut y, scratch);
+                let mut dx = nan_filled(g.x_len());
+                match transposed(&g) {
+                    Some(t) => {
+                        let tp = super::FwdPlan { parallel, ..fwd_plan(&t) };
+                        super::bwd_input::transposed_fwd(&g, &t, &tp, &d.w, &d.dy, &mut dx, scratch);
+                    }
+                    None => super::bwd_input::direct(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
+                }
+                let mut dw = nan_filled(g.w_len());
+                let mut db = nan_filled(g.c_out);
+                let wp = super::WgradPlan { parallel, ..wgrad_plan(&g) };
+                super::bwd_weight::run(&g, &wp, &d.x, &d.dy, &mut dw, Some(&mut db), scratch);
+                [y, dx, dw, db]
+            };
+            let a = run(true, &mut d.scratch);
+            let b = run(false, &mut d.scratch);
+            for (name, (a, b)) in ["y", "dx", "dw", "db"].iter().zip(a.iter().zip(&b)) {
+                assert_bits_eq(a, b, &format!("{name} pool vs serial {g:?}"));
+            }
         }
     }
 
@@ -319,13 +351,18 @@ crate::kernel_tests! {
         let g = geom((32, 28, 28, 64, 64, 3, 3, 1, 1, Padding::Same));
         let full = g.out_pixels() * g.patch_len();
         assert!(g.im2col_scratch_len() * 8 < full, "{g:?}: scratch {} vs im2col {full}", g.im2col_scratch_len());
+        // ResNet-18's last stage at batch 32: the flipped weights of the input
+        // gradient plus a few blocks, not 16 weight-gradient partials.
+        let g = geom((32, 7, 7, 512, 512, 3, 3, 1, 1, Padding::Same));
+        assert!(g.im2col_scratch_len() < g.w_len() + (1 << 19), "{g:?}: scratch {} vs w {}", g.im2col_scratch_len(), g.w_len());
     }
 }
 
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn conv2d_bit_identical_with_1_and_2_threads() {
-    for s in [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)] {
+    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
+    for s in shapes.into_iter().chain(BLOCKED_SHAPES) {
         let g = geom(s);
         let d = data(&g, 9000);
         let run = |threads: usize| {

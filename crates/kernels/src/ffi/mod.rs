@@ -10,6 +10,7 @@ pub mod memory;
 pub mod panic;
 pub mod pool;
 
+mod conv;
 mod gemm;
 mod image;
 mod stain;

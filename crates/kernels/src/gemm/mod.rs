@@ -13,8 +13,10 @@
 //! Work is split into row blocks (see `rows_per_chunk`); each block runs the
 //! register-tiled microkernel in `microkernel.rs`.
 
+mod kblock;
 mod microkernel;
 
+pub(crate) use kblock::{gemm_kblock, kblock_panel_len, KBlock};
 pub(crate) use microkernel::{gemm_rows, RowLayout};
 
 use crate::geom::GemmGeom;

@@ -15,6 +15,9 @@ export interface KernelExports {
   lc_last_error_ptr(): number;
   lc_last_error_len(): number;
   lc_gemm(m: number, k: number, n: number, aPtr: number, bPtr: number, biasPtr: number, cPtr: number): number;
+  // One convolution pass, for benches/conv.mjs (crates/kernels/src/ffi/conv.rs).
+  lc_conv2d_scratch_len(geomPtr: number): number;
+  lc_conv2d(pass: number, geomPtr: number, aPtr: number, bPtr: number, outPtr: number, scratchPtr: number): number;
   // Training executor (crates/kernels/src/ffi/model.rs); handles are >= 1, 0 = failure.
   lc_model_new(descPtr: number): number;
   lc_model_free(handle: number): void;

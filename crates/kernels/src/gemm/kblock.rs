@@ -1,0 +1,147 @@
+//! One k-block of a cache-blocked GEMM: `C (+)= A · B` where `A` is a packed
+//! `rows × kc` block (e.g. an im2col slice, see `conv2d::blocked`), `B` a
+//! `kc × cols` window of a larger row-major matrix and `C` a `rows × cols`
+//! window of another. Callers cut the reduction into k-blocks and run them in
+//! order with `first` on the first and the bias on the last, so a block of `A`
+//! (L2) and a column panel of `B` are reused from cache across the whole block
+//! instead of `B` being streamed from memory once per four rows.
+//!
+//! Each `C(i, j)` is `sum_p A(i,p)·B(p,j)` accumulated in `p` order from zero
+//! (carried through `C` between k-blocks, an exact f32 store and reload), then
+//! `+ bias(j)`: the same sequence of roundings as `gemm`, whatever the
+//! k-blocking. Register tiles as in `microkernel.rs`: `MR` rows × 8 columns.
+
+use crate::simd::F32x4;
+
+const MR: usize = 4;
+const NR: usize = 8;
+
+/// Where `C` and `B` live: their row strides (`ldb`, `ldc` elements) and the
+/// block's size.
+#[derive(Debug, Clone, Copy)]
+pub struct KBlock {
+    pub rows: usize,
+    pub kc: usize,
+    pub cols: usize,
+    pub ldb: usize,
+    pub ldc: usize,
+}
+
+/// Scratch elements `gemm_kblock` needs for its packed `B` panel.
+pub fn kblock_panel_len(kc: usize) -> usize {
+    kc * NR
+}
+
+/// `c = a · b` (`first`) or `c += a · b`, then `+ bias` when given: `a` holds
+/// `rows × kc` packed, row `p` of `B` is `b[p·ldb..][..cols]`, row `i` of `C`
+/// is `c[i·ldc..][..cols]`. Each 8-column panel of `B` is first copied into
+/// `panel` (`kblock_panel_len(kc)` elements): `kc × 8` contiguous floats stay
+/// in L1 while the row tiles sweep `A`, where the panel's rows in `b` (one
+/// `ldb` apart, often a multiple of 4 KiB) would map to a few cache sets.
+pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>, panel: &mut [f32]) {
+    debug_assert!(a.len() >= k.rows * k.kc, "gemm_kblock {k:?}: a");
+    debug_assert!(k.kc == 0 || b.len() >= (k.kc - 1) * k.ldb + k.cols, "gemm_kblock {k:?}: b");
+    debug_assert!(k.rows == 0 || c.len() >= (k.rows - 1) * k.ldc + k.cols, "gemm_kblock {k:?}: c");
+    debug_assert!(bias.is_none_or(|bias| bias.len() >= k.cols), "gemm_kblock {k:?}: bias");
+    let mut j = 0;
+    while j + NR <= k.cols {
+        let bp = pack_panel::<NR>(k, j, b, panel);
+        row_tiles::<2>(k, j, a, bp, c, first, bias);
+        j += NR;
+    }
+    if j + 4 <= k.cols {
+        let bp = pack_panel::<4>(k, j, b, panel);
+        row_tiles::<1>(k, j, a, bp, c, first, bias);
+        j += 4;
+    }
+    for col in j..k.cols {
+        scalar_column(k, col, a, b, c, first, bias);
+    }
+}
+
+/// Columns `j..j + W` of `B`'s `kc` rows, packed `W` per row.
+#[inline(always)]
+fn pack_panel<'p, const W: usize>(k: KBlock, j: usize, b: &[f32], panel: &'p mut [f32]) -> &'p [f32] {
+    let panel = &mut panel[..k.kc * W];
+    for (q, dst) in panel.chunks_exact_mut(W).enumerate() {
+        dst.copy_from_slice(&b[q * k.ldb + j..][..W]);
+    }
+    panel
+}
+
+/// Columns `j..j + 4·V` of every row from the packed panel `bp`.
+#[inline(always)]
+fn row_tiles<const V: usize>(k: KBlock, j: usize, a: &[f32], bp: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+    let mut i = 0;
+    while i + MR <= k.rows {
+        tile::<MR, V>(k, i, j, a, bp, c, first, bias);
+        i += MR;
+    }
+    match k.rows - i {
+        0 => {}
+        1 => tile::<1, V>(k, i, j, a, bp, c, first, bias),
+        2 => tile::<2, V>(k, i, j, a, bp, c, first, bias),
+        3 => tile::<3, V>(k, i, j, a, bp, c, first, bias),
+        _ => unreachable!("row tail is shorter than MR"),
+    }
+}
+
+/// Rows `i..i + R`, columns `j..j + 4·V` (`bp`: those columns of `B`, packed).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn tile<const R: usize, const V: usize>(
+    k: KBlock,
+    i: usize,
+    j: usize,
+    a: &[f32],
+    bp: &[f32],
+    c: &mut [f32],
+    first: bool,
+    bias: Option<&[f32]>,
+) {
+    let kc = k.kc;
+    let mut acc = [[F32x4::zero(); V]; R];
+    if !first {
+        for r in 0..R {
+            for v in 0..V {
+                acc[r][v] = F32x4::load(&c[(i + r) * k.ldc + j + 4 * v..]);
+            }
+        }
+    }
+    let a_rows: [&[f32]; R] = core::array::from_fn(|r| &a[(i + r) * kc..][..kc]);
+    for (q, b_row) in bp.chunks_exact(4 * V).take(kc).enumerate() {
+        let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
+        for r in 0..R {
+            let av = F32x4::splat(a_rows[r][q]);
+            for v in 0..V {
+                acc[r][v] = acc[r][v].mul_add(av, bv[v]);
+            }
+        }
+    }
+    for r in 0..R {
+        for v in 0..V {
+            let col = j + 4 * v;
+            let out = match bias {
+                Some(bias) => acc[r][v].add(F32x4::load(&bias[col..])),
+                None => acc[r][v],
+            };
+            out.store(&mut c[(i + r) * k.ldc + col..]);
+        }
+    }
+}
+
+/// One column of every row, in the same summation order as the tiles.
+#[inline(always)]
+fn scalar_column(k: KBlock, col: usize, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+    for i in 0..k.rows {
+        let a_row = &a[i * k.kc..][..k.kc];
+        let mut acc = if first { 0.0 } else { c[i * k.ldc + col] };
+        for (q, b_row) in b.chunks(k.ldb).take(k.kc).enumerate() {
+            acc += a_row[q] * b_row[col];
+        }
+        c[i * k.ldc + col] = match bias {
+            Some(bias) => acc + bias[col],
+            None => acc,
+        };
+    }
+}
