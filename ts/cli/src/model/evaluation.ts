@@ -40,7 +40,8 @@ export interface Evaluation {
 
 /** The probabilities of `positiveClass` from a model's outputs (a one-unit sigmoid outputs class 1's). */
 export function positiveScores(probs: Float32Array, outputs: number, positiveClass: number): Float32Array {
-  return outputs === 1 ? classScores(probs, 1, 0) : classScores(probs, outputs, positiveClass);
+  // One column is already the scores (classScores wants at least two classes).
+  return outputs === 1 ? Float32Array.from(probs) : classScores(probs, outputs, positiveClass);
 }
 
 /** Reports of binary outputs need one column per class; a one-unit sigmoid has one. */
@@ -137,7 +138,7 @@ export function reportJson(r: ClassificationReport) {
 export function reportEvaluation(ev: Evaluation, data: string) {
   const label = ev.operating
     ? ev.operating.source === 'stored'
-      ? 'stored threshold (chosen on the validation split)'
+      ? 'stored threshold (chosen at training)'
       : 'threshold given with --threshold'
     : '';
   return {

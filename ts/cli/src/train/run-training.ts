@@ -4,7 +4,7 @@
  * validation and test evaluation, the report and summary.json.
  */
 import { basename } from 'node:path';
-import { ConfigError, ProgressLogger, Model, Sequential, type Callback, type ClassificationReport, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import { ConfigError, ProgressLogger, Model, type Callback, type ClassificationReport, type Dataset, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
@@ -119,6 +119,17 @@ export function testMetrics(ev: Evaluation, pos: number | null): RunSummary['tes
   };
 }
 
+/** summary.json's test numbers, with the patient level and per-subtype recall when the data knows them. */
+export function testSummary(test: Evaluation, testData: Dataset, model: Model, classNames: string[], pos: number | null): { metrics: NonNullable<RunSummary['test']>; byPatient: ReturnType<typeof patientSummary> } {
+  const metrics = testMetrics(test, pos)!;
+  const decision = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: pos ?? 1 };
+  const byPatient = patientSummary(test, testData, decision);
+  const g = byPatient.patients;
+  metrics.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
+  metrics.subtypes = byPatient.subtypes;
+  return { metrics, byPatient };
+}
+
 export async function runTraining(p: Prepared, ctx: TrainContext): Promise<number> {
   const { model, data, config, start } = p;
   const o = config.options;
@@ -216,14 +227,9 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   let test: Evaluation | null = null;
   if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
   summary.validation = val;
-  summary.test = test ? testMetrics(test, pos) : null;
-  const decision = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames: data.classNames, positiveClass: pos ?? 1 };
-  const byPatient = test && data.test ? patientSummary(test, data.test, decision) : null;
-  if (summary.test && byPatient) {
-    const g = byPatient.patients;
-    summary.test.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
-    summary.test.subtypes = byPatient.subtypes;
-  }
+  const tested = test && data.test ? testSummary(test, data.test, bestModel, data.classNames, pos) : null;
+  summary.test = tested?.metrics ?? null;
+  const byPatient = tested?.byPatient ?? null;
   summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
   interrupt.dispose();
 
