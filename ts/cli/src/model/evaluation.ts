@@ -51,7 +51,7 @@ function reportOf(labels: Uint32Array, probs: Float32Array, outputs: number, cla
   const threshold = opts.threshold ?? 0.5;
   if (outputs === 1) {
     // One sigmoid unit: its output is class 1's probability; the report's positive class must be 1.
-    const scores = classScores(probs, 1, 0);
+    const scores = positiveScores(probs, 1, 1);
     const rows = new Float32Array(scores.length * 2);
     scores.forEach((p, i) => {
       rows[2 * i + 1] = p;
