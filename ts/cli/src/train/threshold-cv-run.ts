@@ -11,16 +11,15 @@ import { basename } from 'node:path';
 import { folderDatasets, imageShape, openFolder, split } from '../data/folder-source.js';
 import { EXIT } from '../errors.js';
 import { evaluateModel } from '../model/evaluation.js';
-import { patientTable } from '../model/group-evaluation.js';
-import { count, fixed, percent, seconds } from '../ui/format.js';
+import { count, fixed, percent } from '../ui/format.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
 import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
-import { writeRunReport } from './run-report.js';
-import { binaryLine, modelFor, positiveIndex, testSummary, type TrainContext } from './run-training.js';
+import { writeTrainingReport } from './run-report.js';
+import { modelFor, positiveIndex, testLines, testSummary, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
 
@@ -94,26 +93,18 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   out.line(`decision threshold   ${choice.threshold} on '${classNames[pos]}' (stored in model.safetensors): out-of-fold recall ${percent(choice.recall)} >= ${percent(choice.targetRecall)}, precision ${percent(choice.precision)} (${count(choice.images)} images)`);
   out.line(`epochs               ${choice.epochs} (lowest pooled out-of-fold loss, ${fixed(choice.losses[choice.epochs - 1]!, 4)})`);
   if (test) {
-    out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
-    out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
-    if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
-    const g = tested!.byPatient.patients;
-    if (g) out.line(`test per patient     accuracy ${percent(g.evaluation.accuracy)} of ${g.groups} patients (mean probability of their images, at the stored threshold)`);
-    const written = await writeRunReport(runDir.path, {
-      title: `lite-cnn run ${runDir.path}`,
-      runInfo: {
-        model: o.preset ? `preset ${o.preset}` : String(o.architecture),
-        data: data.description,
-        recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
-        epochs: `${choice.epochs} (chosen by a ${K}-fold inner cross-validation)`,
-        'training time': seconds(summary.seconds.training),
-        'decision threshold': `${choice.threshold} on '${classNames[pos]}' (pooled out-of-fold recall ${percent(choice.recall)} >= target ${percent(choice.targetRecall)})`,
-      },
+    testLines(out, test, pos, tested!.byPatient.patients);
+    const written = await writeTrainingReport(runDir.path, {
+      o,
+      description: data.description,
+      epochs: `${choice.epochs} (chosen by a ${K}-fold inner cross-validation)`,
+      trainingSeconds: summary.seconds.training,
+      threshold: `${choice.threshold} on '${classNames[pos]}' (pooled out-of-fold recall ${percent(choice.recall)} >= target ${percent(choice.targetRecall)})`,
       rows: history.rows,
-      stepsPerEpoch: Math.ceil(data.train.size / o.batchSize),
+      trainImages: data.train.size,
+      classNames,
       test,
-      testDescription: `test split, ${count(test.samples)} images`,
-      tables: [patientTable(tested!.byPatient, classNames, (v) => percent(v, 1))].filter((t) => t !== null),
+      byPatient: tested!.byPatient,
     });
     for (const w of written) files[basename(w)] = w;
   }
