@@ -38,7 +38,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--lr-step <epochs>', 'step: epochs between drops (1)', parse.positiveInt)
     .option('--lr-warmup <epochs>', 'cosine: epochs of linear warm-up (0)', parse.nonNegativeInt)
     .option('--min-epochs <n>', 'choose the best model (and let --patience stop) only from this epoch on: a few validation patients are noisy early', parse.positiveInt)
-    .option('--target-recall <r>', 'choose the decision threshold on the validation split so that the --positive class reaches this recall there; stored in the model file', parse.factor)
+    .option('--target-recall <r>', 'choose the decision threshold on the validation split (with --threshold-cv: on pooled out-of-fold predictions) so that the --positive class reaches this recall there; stored in the model file', parse.factor)
     .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
     .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off; preset histology: 3)', parse.nonNegativeInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
