@@ -28,7 +28,7 @@ const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
 // Arguments
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, seeds: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
+  const o = { quick: false, only: null, noTrain: false, seeds: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -37,6 +37,7 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '--quick') o.quick = true;
+    else if (a === '--no-train') o.noTrain = true;
     else if (a === '--data') o.data = path.resolve(value());
     else if (a === '--seeds') {
       o.seeds = value().split(',').map(Number);
@@ -58,8 +59,9 @@ function parseArgs(argv) {
 
 function usage(error) {
   const text =
-    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients] [--seeds 0,1,2] [--data DIR] [--runs DIR] [--docs DIR]\n' +
-    '  --only new-patients: only the "New patients" section (reusing finished CVs in --runs), spliced into DOCS/results.md\n';
+    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients [--no-train]] [--seeds 0,1,2] [--data DIR] [--runs DIR] [--docs DIR]\n' +
+    '  --only new-patients: only the "New patients" section (reusing finished CVs in --runs), spliced into DOCS/results.md\n' +
+    '  --no-train: train nothing; the section from the CVs in --runs as they are (interrupted ones: their completed folds, named)\n';
   if (error) {
     process.stderr.write(`reproduce: ${error}\n${text}`);
     process.exit(2);
@@ -215,14 +217,16 @@ async function newPatientsSection() {
   const show = (args) => `lite-cnn ${args.map(quoteArg).join(' ')}`.replaceAll(opts.runs, '$RUNS').replaceAll(opts.data, rel(opts.data));
   const results = await runNewPatients({
     cli: (args) => (own.push(show(args)), cli(args)),
-    note: (args) => own.push(`${show(args)}   # finished earlier in $RUNS: reused`),
+    note: (args, partial) => own.push(`${show(args)}   # ${partial ? `${partial} (deadline)` : 'finished earlier in $RUNS'}: reused`),
     runs: opts.runs,
     data: opts.data,
     seeds: SEEDS,
+    noTrain: opts.noTrain,
   });
   return [...newPatientsMarkdown(results, { seeds: SEEDS }), 'Commands of this section (`$RUNS`: the run folder):', '', '```sh', ...own, '```', ''];
 }
 
+if (opts.noTrain && opts.only !== 'new-patients') usage('--no-train applies to --only new-patients');
 if (opts.only === 'new-patients') {
   if (!hasBreakhis) usage(`--only new-patients needs the BreakHis tiles (--data), not found at ${opts.data}`);
   const file = path.join(opts.docs, 'results.md');

@@ -1,6 +1,7 @@
 // "New patients" section of docs/results.md (issue 14): patient-level 5-fold
-// cross-validation over seeds of the study's recipe (--preset breakhis) and the
-// recommended one (--preset histology). Each fold's best model is then
+// cross-validation over seeds of the study's recipe (--preset breakhis: epoch
+// and threshold from the validation split) and the recommended one (--preset
+// histology: from its inner --threshold-cv 3). Each fold's best model is then
 // evaluated on its fold's test split with `evaluate --group-by patient` (image
 // and patient level, per subtype, at the fold's stored threshold), and the
 // histology models once more with `--tta d4`. Every number comes from
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { mean, one, pct, table } from './format.mjs';
 
 export const RECIPES = ['breakhis', 'histology'];
+/** Each recipe's threshold method as its cv.json records it (scheme.thresholdCv): a CV made otherwise is not reused. */
+const THRESHOLD_CV = { breakhis: null, histology: 3 };
 const CV_ARGS = ['--epochs', '20', '--target-recall', '0.9', '--positive', 'malignant', '--cv', '5'];
 const CARCINOMAS = ['DC', 'LC', 'MC', 'PC'];
 
@@ -18,12 +21,18 @@ async function readJson(file) {
   return JSON.parse(await readFile(file, 'utf8'));
 }
 
-/** A finished CV: reused instead of retrained. */
-async function finishedCv(dir) {
+/**
+ * A finished CV of `recipe`, reused instead of retrained; with `partial`, also
+ * an interrupted one (its completed folds). Null otherwise.
+ */
+async function finishedCv(dir, recipe, partial) {
   const file = path.join(dir, 'cv.json');
   if (!existsSync(file)) return null;
   const cv = await readJson(file);
-  return cv.completed === cv.folds ? cv : null;
+  if ((cv.scheme.thresholdCv ?? null) !== THRESHOLD_CV[recipe]) {
+    throw new Error(`${dir}: made with --threshold-cv ${cv.scheme.thresholdCv ?? 'off'}, but --preset ${recipe} now uses ${THRESHOLD_CV[recipe] ?? 'the validation split'}; move it away to retrain`);
+  }
+  return cv.completed === cv.folds || (partial && cv.completed > 0) ? cv : null;
 }
 
 /** `evaluate` of every fold's model on its test split, grouped by patient. */
@@ -39,27 +48,30 @@ async function evaluateFolds(cli, data, dir, folds, extra) {
 /**
  * Runs (or reuses, when RUNS/<recipe>-s<seed>/cv.json is complete) the CVs and
  * the TTA evaluations. `cli(args)` runs the CLI and returns its JSON; `note(args)`
- * records a command whose result was reused.
+ * records a command whose result was reused. `noTrain`: train nothing, use the
+ * CVs in RUNS as they are (interrupted ones with their completed folds; a seed
+ * without a run is left out), for a deadline: the section then says which folds.
  */
-export async function runNewPatients({ cli, note, runs, data, seeds }) {
+export async function runNewPatients({ cli, note, runs, data, seeds, noTrain = false }) {
   const out = {};
   for (const recipe of RECIPES) {
     out[recipe] = [];
     for (const seed of seeds) {
       const dir = path.join(runs, `${recipe}-s${seed}`);
       const args = ['train', '--preset', recipe, '--data', data, ...CV_ARGS, '--seed', String(seed), '--out', dir, '--json'];
-      let cv = await finishedCv(dir);
-      if (cv) note(args);
+      let cv = await finishedCv(dir, recipe, noTrain);
+      if (cv) note(args, cv.completed < cv.folds ? `interrupted after ${cv.completed} of ${cv.folds} folds` : null);
+      else if (noTrain) continue;
       else {
         await cli(args);
         cv = await readJson(path.join(dir, 'cv.json'));
       }
-      out[recipe].push({ seed, folds: await evaluateFolds(cli, data, dir, cv.folds, []) });
+      out[recipe].push({ seed, of: cv.folds, folds: await evaluateFolds(cli, data, dir, cv.completed, []) });
     }
   }
   out.tta = [];
-  for (const [i, seed] of seeds.entries()) {
-    out.tta.push({ seed, folds: await evaluateFolds(cli, data, path.join(runs, `histology-s${seed}`), out.histology[i].folds.length, ['--tta', 'd4']) });
+  for (const run of out.histology) {
+    out.tta.push({ seed: run.seed, of: run.of, folds: await evaluateFolds(cli, data, path.join(runs, `histology-s${run.seed}`), run.folds.length, ['--tta', 'd4']) });
   }
   return out;
 }
@@ -78,8 +90,9 @@ function evaluatedSeeds(runs) {
     }
     return [...by.values()].map((s) => ({ ...s, recall: s.correct / s.images }));
   };
-  return runs.map(({ seed, folds }) => ({
+  return runs.map(({ seed, of, folds }) => ({
     seed,
+    of,
     folds: folds.map((ev, i) => ({
       fold: i + 1,
       accuracy: ev.accuracy,
@@ -100,7 +113,7 @@ function summaryRow(label, seeds) {
   const worst = all.reduce((w, f) => (f.accuracy < w.accuracy ? f : w));
   return {
     label,
-    cells: [label, seeds.map((s) => s.seed).join(', '), pct(perSeed('accuracy')), pct(perSeed('recall')), `${one(mean(perSeed('auc')), 3)}`, pct(perSeed('patientAccuracy')), pct(perSeed('patientRecall')),
+    cells: [label, seeds.map((s) => (s.folds.length < s.of ? `${s.seed} (folds 1-${s.folds.length} of ${s.of} only)` : String(s.seed))).join(', '), pct(perSeed('accuracy')), pct(perSeed('recall')), `${one(mean(perSeed('auc')), 3)}`, pct(perSeed('patientAccuracy')), pct(perSeed('patientRecall')),
       `seed ${worst.seed} fold ${worst.fold}: ${one(worst.accuracy, 1, 100)}% / ${one(worst.recall, 1, 100)}% (patients ${one(worst.patientAccuracy, 1, 100)}%)`,
       `${one(Math.min(...all.map((f) => f.threshold)), 3)}-${one(Math.max(...all.map((f) => f.threshold)), 3)}`],
     accuracy: mean(perSeed('accuracy')),
@@ -117,20 +130,22 @@ function subtypeMeans(seeds, key) {
 /** The section's markdown lines. */
 export function newPatientsMarkdown(results, { seeds }) {
   const rows = [
-    summaryRow('`--preset breakhis` (the study\'s recipe)', evaluatedSeeds(results.breakhis)),
-    summaryRow('`--preset histology`', evaluatedSeeds(results.histology)),
-    summaryRow('`--preset histology`, evaluated with `--tta d4`', evaluatedSeeds(results.tta)),
-  ];
+    ['`--preset breakhis` (the study\'s recipe)', results.breakhis],
+    ['`--preset histology`', results.histology],
+    ['`--preset histology`, evaluated with `--tta d4`', results.tta],
+  ].filter(([, runs]) => runs.length > 0).map(([label, runs]) => summaryRow(label, evaluatedSeeds(runs)));
   const md = [];
   md.push('## New patients (issue 14)');
   md.push('');
   md.push(
-    `Patient-level 5-fold cross-validation on the shared tiles, seeds ${seeds.join(', ')}: \`train --preset P ${CV_ARGS.join(' ')} --seed S\`. In each fold the test patients are ` +
-      'seen by nothing before the final evaluation; the best epoch and the decision threshold (90% malignant recall) are chosen on validation patients of the training folds. ' +
+    `Patient-level 5-fold cross-validation on the shared tiles, seeds ${seeds.join(', ')} (the seeds column says which finished): \`train --preset P ${CV_ARGS.join(' ')} --seed S\`. In each fold the test patients are ` +
+      'seen by nothing before the final evaluation. `breakhis` chooses the best epoch and the decision threshold (90% malignant recall) on the validation patients of the training folds (20% of their images, 7-8 patients). ' +
+      '`histology` chooses them with its inner `--threshold-cv 3` (docs/histology.md): a 3-fold patient-level CV of all the training folds\' patients, the epoch count with the lowest pooled out-of-fold loss and the threshold on the pooled out-of-fold predictions (about 32 patients); the stored model then trains on all those patients. ' +
       'Each fold\'s model is then evaluated on its test split (`evaluate --split-csv fold-k/split.csv --group-by patient`): metrics are at the fold\'s stored threshold, ' +
       'image level and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
       'Cells: mean ± std over seeds of the fold means; the worst fold is the one with the lowest image accuracy over all seeds and folds (image accuracy / malignant recall). ' +
-      'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold).',
+      'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold). ' +
+      'The last column is the range of the folds\' stored thresholds: how much the choice moves from fold to fold.',
   );
   md.push('');
   md.push(table(['recipe', 'seeds', 'image accuracy', 'malignant recall', 'AUC', 'patient accuracy', 'patient malignant recall', 'worst fold', 'stored thresholds'], rows.map((r) => r.cells)));

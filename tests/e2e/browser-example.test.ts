@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { Engine, Sequential, WasmImageTransformer, decodeImage, type PreprocessingConfig } from '@lite-cnn/sdk';
+import { Engine, Sequential, WasmImageTransformer, decodeImage, normalizeStains, predictWithTta, type PreprocessingConfig, type StainNormalizationConfig } from '@lite-cnn/sdk';
 import { chromiumMissingReason, launchChromium } from './support/chromium.js';
 import { startExampleServer, type ExampleServer } from '../../examples/browser/server.mjs';
 import { buildData } from '../../examples/browser/scripts/build-data.mjs';
@@ -134,14 +134,14 @@ describe.skipIf(missing !== undefined)('examples/browser in Chromium', () => {
 
   const state = (page: Page) => page.evaluate(() => (window as unknown as { __app: AppState }).__app);
 
-  /** Opens the page and waits until the engine is up and the default model loaded (or reported missing). */
-  async function open(base: string): Promise<{ page: Page; logs: string[] }> {
+  /** Opens the page (`query`: more URL parameters, e.g. '&tta=d4') and waits until the engine is up and the default model loaded (or reported missing). */
+  async function open(base: string, query = ''): Promise<{ page: Page; logs: string[] }> {
     const page = await browser.newPage();
     await page.setViewportSize({ width: 1200, height: 900 });
     const logs: string[] = [];
     page.on('console', (m) => logs.push(m.text()));
     page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-    await page.goto(`${base}/?threads=2`);
+    await page.goto(`${base}/?threads=2${query}`);
     try {
       await page.waitForFunction(
         () => {
@@ -278,6 +278,28 @@ describe.skipIf(missing !== undefined)('examples/browser in Chromium', () => {
     const s = await state(page);
     expect(s.classifyError).toBeNull();
     expect(s.lastResult!.probabilities).toEqual(nodeProbs);
+    await page.close();
+  });
+
+  it('applies the model\'s stored stain normalization, and ?tta=d4, exactly as the SDK does in Node', async () => {
+    // The placeholder with a Reinhard target in its metadata (L*a*b* means and standard deviations of an H&E-like tile).
+    const stain: StainNormalizationConfig = { kind: 'reinhard', mean: [62, 18, -12], std: [14, 7, 5] };
+    const model = await Sequential.fromBytes(new Uint8Array(await readFile(placeholderPath)), { engine });
+    model.metadata = { ...model.metadata, stainNormalization: stain };
+    const normalizedPath = join(dir, 'placeholder-reinhard.safetensors');
+    writeFileSync(normalizedPath, model.toBytes());
+    const [h, w, c] = model.inputShape;
+    const pixels = await decodeImage(imagePath, { shape: [h, w, c], aspect: 'squash' });
+    const { images } = await normalizeStains(pixels, [h, w, c], stain, { engine });
+    expect(images).not.toEqual(pixels); // the target moves this picture's colours
+    const x = { data: modelInputs(engine, images, [h, w, c], model.metadata.preprocessing), shape: [1, h, w, c] };
+    const expected = Array.from(await predictWithTta(model, x, { tta: 'd4' }));
+    model.dispose();
+
+    const { page } = await open(isolated.url, '&tta=d4');
+    await loadModel(page, normalizedPath);
+    const r = await classify(page, imagePath);
+    expect(r.probabilities).toEqual(expected);
     await page.close();
   });
 

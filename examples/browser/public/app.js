@@ -33,7 +33,8 @@ setInterval(() => {
 }, 50);
 
 const workerUrl = new URL('./worker.js', import.meta.url);
-if (params.get('threads')) workerUrl.searchParams.set('threads', params.get('threads'));
+// The worker reads its settings from its own URL: pass on the page's (?tta= was lost before).
+for (const key of ['threads', 'tta']) if (params.get(key)) workerUrl.searchParams.set(key, params.get(key));
 const worker = new Worker(workerUrl, { type: 'module' });
 worker.onerror = (e) => {
   app.engineError = e.message || 'the worker failed to start';

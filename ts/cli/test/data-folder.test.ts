@@ -417,6 +417,74 @@ describe('train --cv', () => {
   });
 });
 
+describe('train --threshold-cv', () => {
+  interface InnerChoice { folds: number; images: number; patients: number; epochs: number; losses: number[]; threshold: number; recall: number; innerFolds: { images: number; patients: number }[] }
+  const readChoice = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as InnerChoice;
+  /** The choice is consistent: every pool image scored once, the epoch with the lowest pooled loss, the threshold stored in the model. */
+  function expectConsistent(choice: InnerChoice, model: string, poolImages: number, poolPatients: number): void {
+    expect(choice.folds).toBe(2);
+    expect(choice.images).toBe(poolImages);
+    expect(choice.patients).toBe(poolPatients);
+    expect(choice.innerFolds.reduce((a, f) => a + f.images, 0)).toBe(poolImages);
+    expect(choice.losses).toHaveLength(3);
+    expect(choice.epochs).toBe(choice.losses.indexOf(Math.min(...choice.losses)) + 1);
+    expect(choice.recall).toBeGreaterThanOrEqual(0.9);
+    expect(modelMetadata(model).threshold).toEqual({ positiveClass: 1, value: choice.threshold });
+  }
+
+  it('one split: the threshold and epoch count from a 2-fold CV of the train+val patients; the stored model trains on all of them', { timeout: 90_000 }, () => {
+    const dir = join(tmp('tcv'), 'run');
+    const r = run([...tiny(data, archFile), '--epochs', '3', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const split = readSplit(join(dir, 'split.csv'));
+    expectNoPatientInTwoSplits(split);
+    // No validation split is left: the stored model's training split is the whole pool.
+    expect(new Set(split.map((s) => s.split))).toEqual(new Set(['train', 'test']));
+    const pool = split.filter((s) => s.split === 'train');
+    const choice = readChoice(join(dir, 'threshold-cv.json'));
+    expectConsistent(choice, join(dir, 'model.safetensors'), pool.length, new Set(pool.map((s) => s.group)).size);
+    expect(summary.operatingPoint).toMatchObject({ threshold: choice.threshold, targetRecall: 0.9, validation: { samples: pool.length } });
+    expect(summary.bestEpoch).toBe(choice.epochs);
+    expect(summary.epochs.completed).toBe(choice.epochs);
+    expect(readFileSync(join(dir, 'history.csv'), 'utf8').trim().split('\n')).toHaveLength(choice.epochs + 1);
+    expect(summary.test.atThreshold.threshold).toBe(choice.threshold);
+    expect(r.stderr).toMatch(/inner fold 2\/2/);
+    // evaluate reads the stored threshold back.
+    const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--data', data, '--split-csv', join(dir, 'split.csv'), '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).threshold.value).toBe(choice.threshold);
+  });
+
+  it('a one-unit sigmoid model: the threshold on its output (positive class 1)', { timeout: 90_000 }, () => {
+    const dir = tmp('tcv-sigmoid');
+    const sigmoid = join(dir, 'arch-sigmoid.json');
+    writeFileSync(sigmoid, JSON.stringify({ inputShape: [32, 32, 3], layers: [{ kind: 'Conv2D', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }, { kind: 'Flatten' }, { kind: 'Dense', units: 1, activation: 'sigmoid' }] }));
+    const r = run([...tiny(data, sigmoid), '--epochs', '3', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', join(dir, 'run'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const pool = readSplit(join(dir, 'run', 'split.csv')).filter((s) => s.split === 'train');
+    expectConsistent(readChoice(join(dir, 'run', 'threshold-cv.json')), join(dir, 'run', 'model.safetensors'), pool.length, new Set(pool.map((s) => s.group)).size);
+  });
+
+  it('in --cv: each fold chooses on its own training patients, never on its test fold', { timeout: 120_000 }, () => {
+    const dir = join(tmp('cv-tcv'), 'run');
+    const r = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '3', '--cv', '3', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.cv.scheme).toMatchObject({ thresholdCv: 2, validationRatio: null });
+    for (const k of [1, 2, 3]) {
+      const split = readSplit(join(dir, `fold-${k}`, 'split.csv'));
+      expectNoPatientInTwoSplits(split);
+      const pool = split.filter((s) => s.split === 'train');
+      expect(pool.length + split.filter((s) => s.split === 'test').length).toBe(split.length);
+      const choice = readChoice(join(dir, `fold-${k}`, 'threshold-cv.json'));
+      expectConsistent(choice, join(dir, `fold-${k}`, 'model.safetensors'), pool.length, new Set(pool.map((s) => s.group)).size);
+      const row = out.cv.rows[k - 1];
+      expect(row).toMatchObject({ threshold: choice.threshold, bestEpoch: choice.epochs, epochs: choice.epochs, valImages: choice.images, trainImages: pool.length });
+    }
+  });
+});
+
 describe('bad input: a clear message, a non-zero exit, nothing half-written', () => {
   /** Runs train into <fresh dir>/run and checks that the run dir was not left behind. */
   function failing(args: string[]): SpawnSyncReturns<string> & { dir: string } {

@@ -153,7 +153,7 @@ export function registerEvaluate(program: Command): void {
       const sections: [string, ClassificationReport][] = [[ev.atDefault.decision.rule === 'threshold' ? 'at threshold 0.5' : '', ev.atDefault]];
       if (ev.operating) {
         const name = ev.operating.report.perClass[ev.operating.positiveClass]?.name ?? String(ev.operating.positiveClass);
-        sections.push([`at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold} on '${name}'${ev.operating.source === 'stored' ? ' (chosen on the validation split)' : ''}`, ev.operating.report]);
+        sections.push([`at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold} on '${name}'${ev.operating.source === 'stored' ? ' (chosen at training)' : ''}`, ev.operating.report]);
       }
       for (const [title, report] of sections) {
         out.line();

@@ -12,6 +12,7 @@ import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
 import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
 import { makeOutput } from '../ui/output.js';
 import { runCrossValidation } from '../train/cross-validation.js';
+import { runThresholdCvTraining } from '../train/threshold-cv-run.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
 const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'json']);
@@ -37,8 +38,9 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--lr-step <epochs>', 'step: epochs between drops (1)', parse.positiveInt)
     .option('--lr-warmup <epochs>', 'cosine: epochs of linear warm-up (0)', parse.nonNegativeInt)
     .option('--min-epochs <n>', 'choose the best model (and let --patience stop) only from this epoch on: a few validation patients are noisy early', parse.positiveInt)
-    .option('--target-recall <r>', 'choose the decision threshold on the validation split so that the --positive class reaches this recall there; stored in the model file', parse.factor)
+    .option('--target-recall <r>', 'choose the decision threshold on the validation split (with --threshold-cv: on pooled out-of-fold predictions) so that the --positive class reaches this recall there; stored in the model file', parse.factor)
     .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
+    .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off; preset histology: 3)', parse.nonNegativeInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
@@ -89,6 +91,12 @@ Outputs in the run directory:
 CLASS's recall there is >= R, stores it in model.safetensors (predict and evaluate use it; --threshold
 overrides) and reports test metrics at 0.5 and at that threshold.
 
+--threshold-cv K (the histology preset's default with --target-recall): the training and validation
+patients are split into K folds by patient; a model per fold trains on the others, its predictions on
+its fold are recorded after every epoch, the epoch count with the lowest pooled out-of-fold loss (from
+--min-epochs on) and the threshold reaching R on the pooled predictions at that epoch are chosen, and
+the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable.
+
 --cv K: fold k is the test split; the other folds are split again by patient into train and validation
 (--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold. Not resumable.
 
@@ -129,6 +137,10 @@ Examples:
         const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
         if (options.cv) {
           setExitCode(await runCrossValidation(options, ctx));
+          return;
+        }
+        if (options.thresholdCv) {
+          setExitCode(await runThresholdCvTraining(options, ctx));
           return;
         }
         const prepared = await prepareNewRun(options, ctx);

@@ -40,7 +40,8 @@ export interface Evaluation {
 
 /** The probabilities of `positiveClass` from a model's outputs (a one-unit sigmoid outputs class 1's). */
 export function positiveScores(probs: Float32Array, outputs: number, positiveClass: number): Float32Array {
-  return outputs === 1 ? classScores(probs, 1, 0) : classScores(probs, outputs, positiveClass);
+  // One column is already the scores (classScores wants at least two classes).
+  return outputs === 1 ? Float32Array.from(probs) : classScores(probs, outputs, positiveClass);
 }
 
 /** Reports of binary outputs need one column per class; a one-unit sigmoid has one. */
@@ -50,7 +51,7 @@ function reportOf(labels: Uint32Array, probs: Float32Array, outputs: number, cla
   const threshold = opts.threshold ?? 0.5;
   if (outputs === 1) {
     // One sigmoid unit: its output is class 1's probability; the report's positive class must be 1.
-    const scores = classScores(probs, 1, 0);
+    const scores = positiveScores(probs, 1, 1);
     const rows = new Float32Array(scores.length * 2);
     scores.forEach((p, i) => {
       rows[2 * i + 1] = p;
@@ -137,7 +138,7 @@ export function reportJson(r: ClassificationReport) {
 export function reportEvaluation(ev: Evaluation, data: string) {
   const label = ev.operating
     ? ev.operating.source === 'stored'
-      ? 'stored threshold (chosen on the validation split)'
+      ? 'stored threshold (chosen at training)'
       : 'threshold given with --threshold'
     : '';
   return {

@@ -20,6 +20,8 @@ export interface Recipe {
   augment: boolean;
   /** The preset's augmentation over the study's (STUDY_AUGMENTATION); absent: the study's. */
   augmentation?: Partial<AugmentOptions>;
+  /** With --target-recall: the inner cross-validation folds that choose the threshold and epoch count (--threshold-cv); absent: the validation split. */
+  thresholdCv?: number;
   /** Stain normalization fitted on the training split (null: none). */
   stainNormalize?: StainNormalizationKind | null;
   preprocess: 'none' | 'minmax' | 'caffe' | 'standardize';
@@ -133,6 +135,7 @@ const histology: Preset = {
       stainShift: 0.05,
     },
     stainNormalize: null,
+    thresholdCv: 3,
   },
   layers: breakhis.layers,
 };

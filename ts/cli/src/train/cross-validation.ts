@@ -21,17 +21,19 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ProgressLogger, Model, Sequential, subtypeRecall, writeFileAtomic, type Callback, type ProgressEvent, type SubtypeRecall } from '@lite-cnn/sdk';
+import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type SubtypeRecall } from '@lite-cnn/sdk';
 import { foldAssignments, folderDatasets, imageShape, openFolder } from '../data/folder-source.js';
+import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
 import { evaluateGroups, imagePredictions, sampleAnnotations, type DecisionContext } from '../model/group-evaluation.js';
 import { chooseThreshold } from '../model/operating-point.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
-import { makeProgressView } from '../ui/progress-view.js';
+import type { Output } from '../ui/output.js';
 import { bestCheckpoint } from './checkpoints.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
+import { fitWithProgress } from './fit-progress.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
@@ -40,6 +42,7 @@ import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
+import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
 /** One fold's outcome: cv.csv's row. */
 export interface FoldResult {
@@ -167,7 +170,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const skipped = opened.all.skipped.length;
   out.line(`lite-cnn train --cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
-  out.line(`scheme: test = fold k; validation = ${f.valRatio} of the other folds' images (${grouped ? 'whole patients' : 'images'}) for the best epoch${o.minEpochs ? ` (from epoch ${o.minEpochs} on)` : ''}${o.operatingPoint ? ` and the threshold (recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
+  out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`run:    ${runDir.path}`);
 
@@ -183,45 +186,21 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         throw new RunError(`cannot create ${foldDir}: ${(cause as Error).message}`, { cause });
       });
       const fileOf = (name: string) => path.join(foldDir, name);
-      const data = await folderDatasets(opened, folds[k]!, { ...o.data, inputShape: template.inputShape });
+      // --threshold-cv: the stored model trains on all non-test images; its inner CV splits them itself.
+      const data = await folderDatasets(opened, o.thresholdCv ? finalAssignment(folds[k]!) : folds[k]!, { ...o.data, inputShape: template.inputShape });
       await data.writeSplit!(fileOf(RUN_FILES.split));
-      const model = await modelFor(o, engine);
-      model.metadata = { classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
-      compileModel(model, o);
       const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
       const test = splits.find((s) => s.split === 'test')!;
       out.line();
       out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
-
-      const view = makeProgressView(out);
-      const epochSeconds: number[] = [];
-      let bestEpoch: number | null = null;
-      const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
       const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
-      const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
-      const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
-      const schedule = lrScheduler(o);
-      const progress = new ProgressLogger((e: ProgressEvent) => {
-        if (e.type === 'epoch') epochSeconds.push(e.seconds);
-        view.onEvent(e);
-      });
-      const callbacks: Callback[] = [...(schedule ? [schedule] : []), interrupt, history, best, ...(early ? [early] : []), progress];
-      try {
-        await model.fit(data.train, { ...fitSettings(o, data.val), callbacks });
-      } finally {
-        view.close();
-      }
+      const fold: FoldContext = { o, engine, data, history, interrupt, out, fileOf, pos, posName, classNames };
+      const trained = o.thresholdCv
+        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, positiveClass: pos!, inputShape: template.inputShape, out, interrupt })
+        : await validationFold(fold);
       await history.flush();
-      if (interrupt.signal !== undefined) break;
-
-      const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine }).catch(() => model);
-      let threshold: number | null = null;
-      if (o.operatingPoint && data.val && pos !== null) {
-        const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
-        threshold = chosen.threshold;
-        out.line(`  threshold ${fixed(chosen.threshold, 4)} (validation ${posName} recall ${percent(chosen.recall, 1)}, precision ${percent(chosen.precision, 1)})`);
-      }
-      await bestModel.save(fileOf(RUN_FILES.best));
+      if (trained === null) break;
+      const { model: bestModel, threshold, epochSeconds, bestEpoch, valImages } = trained;
       const ev = await evaluateModel(bestModel, data.test!, { batchSize: o.batchSize, classNames });
       pooled.labels.push(...ev.labels);
       pooled.probs.push(...ev.probs);
@@ -244,7 +223,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const row: FoldResult = {
         fold: k + 1,
         trainImages: data.train.size,
-        valImages: data.val?.size ?? 0,
+        valImages,
         testImages: ev.samples,
         testPatients: test.patients,
         accuracy: ev.atDefault.accuracy,
@@ -261,15 +240,14 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         patientAccuracy: patients?.evaluation.accuracy ?? null,
         patientRecall: patientPos?.recall ?? null,
         epochs: epochSeconds.length,
-        bestEpoch: bestEpoch === null ? null : bestEpoch + 1,
+        bestEpoch,
         secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
         firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
       };
       rows.push(row);
       // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
       // when V8 (which does not see wasm memory pressure) gets round to collecting them.
-      if (bestModel !== model) bestModel.dispose();
-      model.dispose();
+      bestModel.dispose();
       await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
       out.line(
         `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +
@@ -284,7 +262,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
   const subtypes = pooledSubtypes(pooled);
-  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: f.valRatio, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
+  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
   // cv.csv is already up to date: it is rewritten after every fold.
   if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
@@ -328,7 +306,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       model: o.preset ? `preset ${o.preset}` : String(o.architecture),
       data: config.data.description,
       recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
-      scheme: `test = fold k; validation = ${f.valRatio} of the other folds' ${grouped ? 'patients' : 'images'} (best epoch${o.minEpochs ? ` from epoch ${o.minEpochs}` : ''}${o.operatingPoint ? ', threshold' : ''})`,
+      scheme: `test = fold k; ${selection(o, grouped)}`,
       'training time': seconds(summary.seconds.training),
     },
     evaluation: reportEvaluation(ev, `out-of-fold predictions of the ${K} folds' best models, ${count(ev.samples)} images, at threshold 0.5`),
@@ -343,6 +321,75 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   out.line(`saved to ${runDir.path}: ${Object.keys(files).sort().join(', ')}`);
   out.result({ ...summary, cv: cvJson });
   return EXIT.ok;
+}
+
+/** How each fold chooses its epoch and threshold, for the header and the report. */
+function selection(o: TrainOptions, grouped: boolean): string {
+  const from = o.minEpochs ? ` from epoch ${o.minEpochs}` : '';
+  if (o.thresholdCv) return `epoch count${from} and threshold from a ${o.thresholdCv.folds}-fold CV of the other folds' ${grouped ? 'patients' : 'images'} (pooled out-of-fold predictions), the stored model trained on all of them`;
+  return `validation = ${o.data.folder!.valRatio} of the other folds' ${grouped ? 'patients' : 'images'} (best epoch${from}${o.operatingPoint ? ', threshold' : ''})`;
+}
+
+/** What training one fold needs of the cross-validation. */
+interface FoldContext {
+  o: TrainOptions;
+  engine: Engine;
+  data: TrainingData;
+  history: HistoryCsv;
+  interrupt: Interrupt;
+  out: Output;
+  fileOf: (name: string) => string;
+  pos: number | null;
+  posName: string | null;
+  classNames: string[];
+}
+
+/** A fold's stored model (saved in the fold's folder), its threshold and how it was trained; null when interrupted. */
+interface TrainedFold {
+  model: Model;
+  threshold: number | null;
+  epochSeconds: number[];
+  /** 1-based. */
+  bestEpoch: number | null;
+  /** Images the epoch and the threshold were chosen on. */
+  valImages: number;
+}
+
+/** The validation split picks the best epoch (and --target-recall's threshold). */
+async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
+  const { o, data, interrupt, fileOf } = c;
+  const model = await modelFor(o, c.engine);
+  model.metadata = { classNames: c.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
+  compileModel(model, o);
+  let bestEpoch: number | null = null;
+  const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
+  const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
+  const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
+  const schedule = lrScheduler(o);
+  const epochSeconds = await fitWithProgress(model, data.train, fitSettings(o, data.val), c.out, [...(schedule ? [schedule] : []), interrupt, c.history, best, ...(early ? [early] : [])]);
+  if (interrupt.signal !== undefined) {
+    model.dispose();
+    return null;
+  }
+  const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine: c.engine }).catch(() => model);
+  if (bestModel !== model) model.dispose();
+  let threshold: number | null = null;
+  if (o.operatingPoint && data.val && c.pos !== null) {
+    const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: c.pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
+    threshold = chosen.threshold;
+    c.out.line(`  threshold ${fixed(chosen.threshold, 4)} (validation ${c.posName} recall ${percent(chosen.recall, 1)}, precision ${percent(chosen.precision, 1)})`);
+  }
+  await bestModel.save(fileOf(RUN_FILES.best));
+  return { model: bestModel, threshold, epochSeconds, bestEpoch: bestEpoch === null ? null : bestEpoch + 1, valImages: data.val?.size ?? 0 };
+}
+
+/** --threshold-cv: an inner CV of the fold's training patients picks the epoch count and the threshold (threshold-cv.json). */
+async function thresholdCvFold(assignment: readonly SplitAssignment[], c: FoldContext, t: ThresholdCvContext): Promise<TrainedFold | null> {
+  const trained = await trainWithThresholdCv(assignment, c.data, t, c.history);
+  if (trained === null) return null;
+  await trained.model.save(c.fileOf(RUN_FILES.best));
+  await writeInnerCvChoice(c.fileOf(THRESHOLD_CV_FILE), trained.choice);
+  return { model: trained.model, threshold: trained.choice.threshold, epochSeconds: trained.epochSeconds, bestEpoch: trained.choice.epochs, valImages: trained.choice.images };
 }
 
 /** Recall per subtype over every fold's test images and patients, each at its fold's decision. */

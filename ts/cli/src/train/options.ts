@@ -61,6 +61,7 @@ export interface RawTrainOptions {
   positive?: string;
   minEpochs?: number;
   cv?: number;
+  thresholdCv?: number;
 }
 
 export type LrSchedule =
@@ -99,6 +100,12 @@ export interface TrainOptions {
   positive?: string | null;
   /** --cv K: K-fold cross-validation (by patient when known) instead of one train/val/test split. */
   cv?: { folds: number } | null;
+  /**
+   * --threshold-cv K: the epoch count and the --target-recall threshold come from the pooled
+   * out-of-fold predictions of a K-fold patient-level CV of the training patients, and the stored
+   * model is trained on all of them (train/threshold-cv.ts); null: the validation split decides.
+   */
+  thresholdCv?: { folds: number } | null;
   /** Data as DataOptions without the model's input shape (known once the model is built). */
   data: Omit<DataOptions, 'inputShape'>;
 }
@@ -128,7 +135,7 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
-  'targetRecall', 'positive', 'cv',
+  'targetRecall', 'positive', 'cv', 'thresholdCv',
 ];
 
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
@@ -214,6 +221,25 @@ function lrSchedule(raw: RawTrainOptions, epochs: number): LrSchedule | null {
   }
 }
 
+/**
+ * --threshold-cv K (0: off), else the preset's method when a threshold is asked for
+ * (--target-recall). It replaces the validation split's choices, so what only
+ * the validation split drives is refused.
+ */
+function thresholdCvOption(raw: RawTrainOptions, recipe: Recipe): { folds: number } | null {
+  if (raw.thresholdCv !== undefined && raw.targetRecall === undefined) {
+    throw new UsageError('--threshold-cv K chooses the --target-recall threshold: it needs --target-recall R --positive CLASS');
+  }
+  const folds = raw.thresholdCv ?? (raw.targetRecall !== undefined ? (recipe.thresholdCv ?? 0) : 0);
+  if (folds === 0) return null;
+  if (folds < 2) throw new UsageError(`--threshold-cv needs at least 2 folds (0: off), got ${folds}`);
+  const conflicting = (['patience', 'evalEvery'] as const).filter((k) => raw[k] !== undefined);
+  if (conflicting.length) {
+    throw new UsageError(`${conflicting.map(flag).join(', ')} use the validation split, which --threshold-cv ${folds} replaces by an inner cross-validation${raw.thresholdCv === undefined ? ' (the preset\'s method; --threshold-cv 0 turns it off)' : ''}`);
+  }
+  return { folds };
+}
+
 export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
   if (raw.preset !== undefined && raw.model !== undefined) throw new UsageError('give either --preset or --model arch.json, not both');
   if (raw.model !== undefined && !raw.model.toLowerCase().endsWith('.json')) {
@@ -244,6 +270,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   if (raw.targetRecall !== undefined && raw.valRatio === 0) throw new UsageError('--target-recall chooses the threshold on the validation split: it needs --val-ratio > 0');
   if (raw.minEpochs !== undefined && raw.minEpochs > epochs) throw new UsageError(`--min-epochs ${raw.minEpochs} is more than --epochs ${epochs}`);
   if (raw.minEpochs !== undefined && folder && raw.valRatio === 0) throw new UsageError('--min-epochs delays model selection on the validation split: it needs --val-ratio > 0');
+  const thresholdCv = thresholdCvOption(raw, recipe);
   return {
     preset: presetName,
     architecture: raw.model === undefined ? null : resolvePath(raw.model),
@@ -261,6 +288,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     operatingPoint: raw.targetRecall === undefined ? null : { targetRecall: raw.targetRecall, positive: raw.positive! },
     positive: raw.positive ?? null,
     cv: raw.cv === undefined ? null : { folds: raw.cv },
+    thresholdCv,
     seed: raw.seed ?? 0,
     data: {
       source: folder ? { kind: 'folder', dir: resolvePath(raw.data!) } : { kind: 'mnist' },

@@ -4,7 +4,10 @@
  */
 import { writeReport, type ReportTable } from '../report/index.js';
 import { reportEvaluation, type Evaluation } from '../model/evaluation.js';
+import { patientTable, type patientSummary } from '../model/group-evaluation.js';
+import { count, percent, seconds } from '../ui/format.js';
 import type { HistoryRow } from './history-csv.js';
+import type { TrainOptions } from './options.js';
 
 /**
  * history.csv rows as fit's History: in each epoch the last row is the
@@ -34,5 +37,38 @@ export async function writeRunReport(dir: string, opts: { title: string; runInfo
     stepsPerEpoch: opts.stepsPerEpoch,
     evaluation: reportEvaluation(opts.test, opts.testDescription),
     ...(opts.tables?.length ? { tables: opts.tables } : {}),
+  });
+}
+
+/** A training run's report.html: the run's facts, its history, the test evaluation and the patient table. */
+export async function writeTrainingReport(dir: string, r: {
+  o: TrainOptions;
+  description: string;
+  epochs: string;
+  trainingSeconds: number;
+  /** The stored threshold and how it was chosen, or null. */
+  threshold: string | null;
+  rows: readonly HistoryRow[];
+  trainImages: number;
+  classNames: readonly string[];
+  test: Evaluation;
+  byPatient: ReturnType<typeof patientSummary> | null;
+}): Promise<string[]> {
+  const { o } = r;
+  return writeRunReport(dir, {
+    title: `lite-cnn run ${dir}`,
+    runInfo: {
+      model: o.preset ? `preset ${o.preset}` : String(o.architecture),
+      data: r.description,
+      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
+      epochs: r.epochs,
+      'training time': seconds(r.trainingSeconds),
+      ...(r.threshold ? { 'decision threshold': r.threshold } : {}),
+    },
+    rows: r.rows,
+    stepsPerEpoch: Math.ceil(r.trainImages / o.batchSize),
+    test: r.test,
+    testDescription: `test split, ${count(r.test.samples)} images`,
+    ...(r.byPatient ? { tables: [patientTable(r.byPatient, r.classNames, (v) => percent(v, 1))].filter((t) => t !== null) } : {}),
   });
 }

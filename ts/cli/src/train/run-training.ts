@@ -4,12 +4,12 @@
  * validation and test evaluation, the report and summary.json.
  */
 import { basename } from 'node:path';
-import { ConfigError, ProgressLogger, Model, Sequential, type Callback, type ClassificationReport, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import { ConfigError, ProgressLogger, Model, type Callback, type ClassificationReport, type Dataset, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
-import { patientSummary, patientTable } from '../model/group-evaluation.js';
+import { patientSummary, type GroupEvaluation } from '../model/group-evaluation.js';
 import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
 import { PRESETS } from '../model/presets.js';
 import { count, percent, fixed, seconds } from '../ui/format.js';
@@ -24,7 +24,7 @@ import type { TrainOptions } from './options.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
-import { writeRunReport } from './run-report.js';
+import { writeTrainingReport } from './run-report.js';
 import { readRunStatus, writeRunSummary, type Metrics, type RunSummary } from './summary.js';
 
 export interface TrainContext {
@@ -117,6 +117,27 @@ export function testMetrics(ev: Evaluation, pos: number | null): RunSummary['tes
     positive: at(ev.atDefault),
     atThreshold: ev.operating ? { threshold: ev.operating.threshold, accuracy: ev.operating.report.accuracy, positive: at(ev.operating.report) } : null,
   };
+}
+
+/** The test evaluation's lines of a run's output: accuracy, at 0.5 and at the stored threshold, per patient. */
+export function testLines(out: Output, test: Evaluation, pos: number | null, patients: GroupEvaluation | null): void {
+  out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
+  if (pos !== null) {
+    out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
+    if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
+  }
+  if (patients) out.line(`test per patient     accuracy ${percent(patients.evaluation.accuracy)} of ${patients.groups} patients (mean probability of their images${test.operating ? ', at the stored threshold' : ''})`);
+}
+
+/** summary.json's test numbers, with the patient level and per-subtype recall when the data knows them. */
+export function testSummary(test: Evaluation, testData: Dataset, model: Model, classNames: string[], pos: number | null): { metrics: NonNullable<RunSummary['test']>; byPatient: ReturnType<typeof patientSummary> } {
+  const metrics = testMetrics(test, pos)!;
+  const decision = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: pos ?? 1 };
+  const byPatient = patientSummary(test, testData, decision);
+  const g = byPatient.patients;
+  metrics.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
+  metrics.subtypes = byPatient.subtypes;
+  return { metrics, byPatient };
 }
 
 export async function runTraining(p: Prepared, ctx: TrainContext): Promise<number> {
@@ -216,14 +237,9 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   let test: Evaluation | null = null;
   if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
   summary.validation = val;
-  summary.test = test ? testMetrics(test, pos) : null;
-  const decision = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames: data.classNames, positiveClass: pos ?? 1 };
-  const byPatient = test && data.test ? patientSummary(test, data.test, decision) : null;
-  if (summary.test && byPatient) {
-    const g = byPatient.patients;
-    summary.test.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
-    summary.test.subtypes = byPatient.subtypes;
-  }
+  const tested = test && data.test ? testSummary(test, data.test, bestModel, data.classNames, pos) : null;
+  summary.test = tested?.metrics ?? null;
+  const byPatient = tested?.byPatient ?? null;
   summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
   interrupt.dispose();
 
@@ -236,34 +252,22 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
         `validation recall ${percent(chosen.recall)} >= ${percent(chosen.targetRecall)}, precision ${percent(chosen.precision)} (${count(chosen.samples)} images)`,
     );
   }
-  if (test) out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
-  if (test && pos !== null) {
-    out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
-    if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
-  }
-  if (byPatient?.patients) {
-    const g = byPatient.patients;
-    out.line(`test per patient     accuracy ${percent(g.evaluation.accuracy)} of ${g.groups} patients (mean probability of their images${test?.operating ? ', at the stored threshold' : ''})`);
-  }
+  if (test) testLines(out, test, pos, byPatient?.patients ?? null);
   const images = data.train.size * epochsRun;
   out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${count(Math.round(images / trainSeconds))} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
 
   if (test) {
-    const written = await writeRunReport(runDir.path, {
-      title: `lite-cnn run ${runDir.path}`,
-      runInfo: {
-        model: o.preset ? `preset ${o.preset}` : String(o.architecture),
-        data: data.description,
-        recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
-        epochs: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
-        'training time': seconds(trainSeconds),
-        ...(chosen ? { 'decision threshold': `${chosen.threshold} on '${data.classNames[pos!]}' (validation recall ${percent(chosen.recall)} >= target ${percent(chosen.targetRecall)})` } : {}),
-      },
+    const written = await writeTrainingReport(runDir.path, {
+      o,
+      description: data.description,
+      epochs: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
+      trainingSeconds: trainSeconds,
+      threshold: chosen ? `${chosen.threshold} on '${data.classNames[pos!]}' (validation recall ${percent(chosen.recall)} >= target ${percent(chosen.targetRecall)})` : null,
       rows: history.rows,
-      stepsPerEpoch: Math.ceil(data.train.size / o.batchSize),
+      trainImages: data.train.size,
+      classNames: data.classNames,
       test,
-      testDescription: `test split, ${count(test.samples)} images`,
-      ...(byPatient ? { tables: [patientTable(byPatient, data.classNames, (v) => percent(v, 1))].filter((t) => t !== null) } : {}),
+      byPatient,
     });
     for (const w of written) files[basename(w)] = w;
   }

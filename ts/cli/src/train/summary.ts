@@ -34,7 +34,7 @@ export interface RunSummary {
   };
   /** The epoch (1-based) model.safetensors comes from, when known. */
   bestEpoch?: number | null;
-  /** --target-recall: the threshold chosen on the validation split and stored in model.safetensors. */
+  /** --target-recall: the threshold stored in model.safetensors; `validation`: the images it was chosen on (the validation split, or the pooled out-of-fold images of --threshold-cv). */
   operatingPoint?: {
     positiveClass: number;
     className: string;
