@@ -1,5 +1,6 @@
-/** Reads `--model`: a model file (.safetensors), or an architecture (.json) built untrained. */
-import { Model, Sequential, type Engine } from '@lite-cnn/sdk';
+/** Reads `--model`/`--from`: a model file (.safetensors), an ONNX file (.onnx, imported), or an architecture (.json) built untrained. */
+import { readFile } from 'node:fs/promises';
+import { Model, ModelFormatError, readOnnx, type Engine, type OnnxImport } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 import { buildModel, readArchitecture } from './architecture.js';
 
@@ -7,8 +8,24 @@ export function isArchitecturePath(p: string): boolean {
   return p.toLowerCase().endsWith('.json');
 }
 
+export function isOnnxPath(p: string): boolean {
+  return p.toLowerCase().endsWith('.onnx');
+}
+
+/** An ONNX file imported as a lite-cnn model, with what it held (opset, ops). */
+export async function importOnnxFile(p: string, engine: Engine): Promise<OnnxImport> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(p);
+  } catch (cause) {
+    throw new ModelFormatError(`cannot read ONNX file ${p}: ${(cause as Error).message}`, { cause });
+  }
+  return readOnnx(bytes, { engine, name: p });
+}
+
 export async function loadModel(p: string, engine: Engine): Promise<Model> {
   if (isArchitecturePath(p)) return buildModel(await readArchitecture(p), { seed: 0, engine, where: p });
+  if (isOnnxPath(p)) return (await importOnnxFile(p, engine)).model;
   return Model.load(p, { engine });
 }
 

@@ -34,11 +34,12 @@ import { bestCheckpoint } from './checkpoints.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import type { TrainOptions } from './options.js';
+import { describeModelSource, type TrainOptions } from './options.js';
+import { fitToClasses, modelFor } from './run-model.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
-import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
+import { positiveIndex, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 
 /** One fold's outcome: cv.csv's row. */
@@ -142,9 +143,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const K = o.cv!.folds;
   const f = o.data.folder!;
   const dir = (o.data.source as { dir: string }).dir;
-  const template = await modelFor(o, engine);
-  const opened = await openFolder(dir, f, imageShape(f, template.inputShape));
+  const base = await modelFor(o, engine);
+  const opened = await openFolder(dir, f, imageShape(f, base.inputShape));
   const classNames = opened.listing.classNames;
+  const template = await fitToClasses(base, o, classNames.length, engine);
   const pos = positiveIndex(o, template, classNames);
   const posName = pos === null ? null : classNames[pos]!;
   const folds = foldAssignments(opened, f, K, o.seed);
@@ -165,7 +167,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   await writeRunConfig(runDir.file(RUN_FILES.config), config);
 
   const skipped = opened.all.skipped.length;
-  out.line(`lite-cnn train --cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(template.countParams().total)} parameters)`);
+  out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; validation = ${f.valRatio} of the other folds' images (${grouped ? 'whole patients' : 'images'}) for the best epoch${o.minEpochs ? ` (from epoch ${o.minEpochs} on)` : ''}${o.operatingPoint ? ` and the threshold (recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
@@ -185,7 +187,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const fileOf = (name: string) => path.join(foldDir, name);
       const data = await folderDatasets(opened, folds[k]!, { ...o.data, inputShape: template.inputShape });
       await data.writeSplit!(fileOf(RUN_FILES.split));
-      const model = await modelFor(o, engine);
+      const model = await fitToClasses(await modelFor(o, engine), o, classNames.length, engine);
       model.metadata = { classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
       compileModel(model, o);
       const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
@@ -325,7 +327,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const written = await writeReport(runDir.path, {
     title: `lite-cnn ${K}-fold cross-validation ${runDir.path}`,
     runInfo: {
-      model: o.preset ? `preset ${o.preset}` : String(o.architecture),
+      model: describeModelSource(o),
       data: config.data.description,
       recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
       scheme: `test = fold k; validation = ${f.valRatio} of the other folds' ${grouped ? 'patients' : 'images'} (best epoch${o.minEpochs ? ` from epoch ${o.minEpochs}` : ''}${o.operatingPoint ? ', threshold' : ''})`,
