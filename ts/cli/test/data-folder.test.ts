@@ -434,7 +434,7 @@ describe('import and train --from: a pretrained ONNX network fine-tuned on the f
     const text = run(['import', ONNX_FIXTURE, '--out', join(dir, 'again.safetensors')]);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/ONNX opset 13, made by pytorch \S+; ops found: Add x1, AveragePool x1, BatchNormalization x1, Clip x1, Constant x2, Conv x3/);
-    expect(text.stdout).toMatch(/Wrote .*again\.safetensors: 12 layers/);
+    expect(text.stdout).toMatch(/Wrote .*again\.safetensors: 13 layers/);
     const s = run(['summary', '--model', ONNX_FIXTURE]);
     expect(s.status, s.stderr).toBe(0);
     expect(s.stdout).toMatch(/Total params/);

@@ -82,7 +82,8 @@ export function buildOnnx(g: GraphSpec): Uint8Array {
       })),
       initializer: Object.entries(g.initializers ?? {}).map(([name, t]) => tensor(name, t)),
       input: [valueInfo(g.input.name, g.input.dims)],
-      output: [valueInfo(g.output, [])],
+      // The output's shape is left to the runtimes' inference.
+      output: [{ name: g.output, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }],
     },
   }).finish();
 }

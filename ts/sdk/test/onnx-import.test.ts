@@ -30,7 +30,23 @@ function weights(dims: number[], scale = 0.5): InitSpec {
 const positive = (n: number): InitSpec => ({ dims: [n], data: Float32Array.from({ length: n }, () => 0.5 + random()) });
 const ints = (values: number[]): InitSpec => ({ dims: [values.length], data: values, type: 'int64' });
 
-/** Runs `g` in onnxruntime-web and in lite-cnn on the same batch; outputs compared in NHWC. */
+/**
+ * A spatial output read through Flatten and a Gemm with an identity weight:
+ * lite-cnn's predict gives flat outputs, and the identity rows, reordered by
+ * the importer's flatten fold, must give the features back in ONNX's NCHW order.
+ */
+function flatReadout(g: GraphSpec, features: number): GraphSpec {
+  const eye = new Float32Array(features * features);
+  for (let i = 0; i < features; i++) eye[i * features + i] = 1;
+  return {
+    ...g,
+    nodes: [...g.nodes, { op: 'Flatten', inputs: [g.output], outputs: ['flat'] }, { op: 'Gemm', inputs: ['flat', 'eye'], outputs: ['readout'] }],
+    output: 'readout',
+    initializers: { ...g.initializers, eye: { dims: [features, features], data: eye } },
+  };
+}
+
+/** Runs `g` in onnxruntime-web and in lite-cnn on the same batch; outputs compared as ONNX lays them out. */
 async function compareWithOrt(g: GraphSpec, batch = 2) {
   const bytes = buildOnnx(g);
   const dims = g.input.dims.map((d) => (typeof d === 'number' ? d : batch));
@@ -38,10 +54,9 @@ async function compareWithOrt(g: GraphSpec, batch = 2) {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
   const result = (await session.run({ [g.input.name]: new ort.Tensor('float32', x, dims) }))[g.output]!;
   await session.release();
-  let want = result.data as Float32Array;
+  const want = result.data as Float32Array;
   const od = result.dims as number[];
-  if (od.length === 4) want = nchwToNhwc(want, od[0]!, od[1]!, od[2]!, od[3]!);
-  const model = await importOnnx(bytes, { engine });
+  const model = await importOnnx(od.length === 4 ? buildOnnx(flatReadout(g, od[1]! * od[2]! * od[3]!)) : bytes, { engine });
   const nhwcInput = g.nodes.some((n) => n.op === 'Transpose');
   const input = dims.length === 4 && !nhwcInput ? nchwToNhwc(x, dims[0]!, dims[1]!, dims[2]!, dims[3]!) : x;
   const got = await model.predict({ data: input, shape: [batch, ...model.inputShape] });
@@ -49,7 +64,6 @@ async function compareWithOrt(g: GraphSpec, batch = 2) {
   expect(got.length).toBe(want.length);
   const scale = Math.max(1, ...Array.from(want, Math.abs));
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `value ${i}: ${got[i]} vs onnxruntime ${want[i]}`).toBeLessThanOrEqual(2e-5 * scale);
-  return model;
 }
 
 const image = (c: number, h: number, w: number) => ({ name: 'x', dims: ['batch', c, h, w] as (number | string)[] });
