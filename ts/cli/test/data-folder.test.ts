@@ -458,7 +458,7 @@ describe('import and train --from: a pretrained ONNX network fine-tuned on the f
     const before = tensors(imported);
     const after = tensors(trainedFile);
     // Frozen: the stem convolution, the BatchNorm (statistics too: inference mode) and the depthwise convolution.
-    for (const name of ['layers.0.kernel', 'layers.1.gamma', 'layers.1.movingMean', 'layers.1.movingVariance', 'layers.4.kernel', 'layers.4.bias']) expect(after.get(name)!.equals(before.get(name)!), name).toBe(true);
+    for (const name of ['layers.0.kernel', 'layers.1.gamma', 'layers.1.moving_mean', 'layers.1.moving_variance', 'layers.4.kernel', 'layers.4.bias']) expect(after.get(name)!.equals(before.get(name)!), name).toBe(true);
     // Trainable: the 1x1 convolution of the second branch moved.
     expect(after.get('layers.7.kernel')!.equals(before.get('layers.7.kernel')!)).toBe(false);
     expect(after.get('layers.11.kernel')!.length).toBe(8 * 7 * 7 * 2 * 4);
