@@ -6,7 +6,7 @@
  */
 import { freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
-import { loadModel } from '../model/load.js';
+import { loadPretrained } from '../model/load.js';
 import { PRESETS } from '../model/presets.js';
 import type { TrainOptions } from './options.js';
 
@@ -18,7 +18,7 @@ function presetModel(o: TrainOptions & { preset: NonNullable<TrainOptions['prese
 
 /** The model a run starts from; its classifier head may not fit the data yet (`fitToClasses`). */
 export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> {
-  if (o.from) return loadModel(o.from, engine);
+  if (o.from) return loadPretrained(o.from, engine);
   if (o.preset !== null) return presetModel({ ...o, preset: o.preset }, engine);
   const arch = await readArchitecture(o.architecture!);
   return buildModel(o.l2 ? withKernelRegularizer(arch, regularizer(o.l2)) : arch, { seed: o.seed, engine, where: o.architecture! });
@@ -33,8 +33,7 @@ export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> 
 export async function fitToClasses(model: Model, o: TrainOptions, classes: number, engine: Engine): Promise<Model> {
   let fitted = model;
   if (o.from) {
-    fitted = await withNewHead(model, { classes, seed: o.seed, engine });
-    model.dispose();
+    fitted = await withNewHead(model, { classes, seed: o.seed, engine, disposeSource: true });
   } else if (o.preset !== null && PRESETS[o.preset].headFromData && model.classes !== classes) {
     fitted = presetModel({ ...o, preset: o.preset }, engine, classes);
   }

@@ -17,7 +17,14 @@ export interface NewHeadOptions {
   classes: number;
   /** Initializes the new head (default: the model's seed). */
   seed?: number;
+  /** Default: the engine `model` runs on. */
   engine?: Engine;
+  /**
+   * Dispose `model` once its weights are read, before the new model is
+   * built, so the engine never holds both (VGG16's 528 MB of weights, with
+   * gradients and optimizer slots, would not fit twice in wasm's 4 GiB).
+   */
+  disposeSource?: boolean;
 }
 
 /**
@@ -40,15 +47,18 @@ export async function withNewHead(model: Model, options: NewHeadOptions): Promis
   if (old.kind !== 'Dense') throw new ConfigError(`${where}: internal: layer ${head} is not Dense`);
   const layers = config.layers.slice(0, head + 1);
   layers[head] = { ...old, units: options.classes, activation: 'softmax', useBias: true, kernelInitializer: null, biasInitializer: { kind: 'zeros' } };
+  // Weights by layer name and role, so nothing depends on the layers keeping their positions.
+  const oldWeights = model.getWeights();
+  const byKey = new Map(model.plan().tensors.map((t) => [`${model.layers[t.layer]!.name}/${t.role}`, oldWeights.get(t.name)!]));
+  const metadata = model.metadata;
+  const engine = options.engine ?? model.executor.engine;
+  const seed = options.seed ?? model.seed;
+  if (options.disposeSource) model.dispose();
   const next = Model.fromConfig(
     { ...config, layers, ...(config.inbound ? { inbound: config.inbound.slice(0, head + 1) } : {}), ...(config.trainable ? { trainable: config.trainable.slice(0, head + 1) } : {}) },
-    { seed: options.seed ?? model.seed, ...(options.engine ? { engine: options.engine } : {}) },
+    { seed, engine },
   );
   await next.build({ batchSize: 1 });
-  // Weights by layer name and role, so nothing depends on the layers keeping their positions.
-  const oldNames = model.plan().tensors.map((t) => `${model.layers[t.layer]!.name}/${t.role}`);
-  const oldWeights = model.getWeights();
-  const byKey = new Map(model.plan().tensors.map((t, i) => [oldNames[i]!, oldWeights.get(t.name)!]));
   const copied = new Map<string, Float32Array>();
   for (const t of next.plan().tensors) {
     const layer = next.layers[t.layer]!;
@@ -58,7 +68,7 @@ export async function withNewHead(model: Model, options: NewHeadOptions): Promis
     copied.set(t.name, w);
   }
   next.setWeights(copied);
-  next.metadata = { ...model.metadata, classNames: null, threshold: null };
+  next.metadata = { ...metadata, classNames: null, threshold: null };
   return next;
 }
 

@@ -4,7 +4,7 @@
  * ones (silently ignoring an attribute could change the computation).
  */
 import { int64, onnx, type Onnx } from '../proto.js';
-import { nodeError } from './errors.js';
+import { describeNode, nodeError } from './errors.js';
 import type { GraphNode } from './graph.js';
 
 const AttributeType = onnx.AttributeProto.AttributeType;
@@ -59,7 +59,7 @@ export class Attributes {
   }
 
   private where(name: string): string {
-    return `ONNX node '${this.node.name}' (${this.node.opType}): attribute '${name}'`;
+    return `${describeNode(this.node)}: attribute '${name}'`;
   }
 
   private get(name: string, type: Onnx.AttributeProto.AttributeType, what: string): Onnx.IAttributeProto | undefined {

@@ -60,7 +60,13 @@ export class NodeContext {
     const v = this.value(i, 'a computed tensor');
     if (v.kind !== 'tensor') throw this.error(`input ${i} ('${this.node.inputs[i]}') must be a computed tensor, got a constant (constant-only subgraphs are not supported)`);
     const layout = opts.layout ?? 'nchw';
-    if (v.layout !== layout) throw this.error(`input ${i} ('${this.node.inputs[i]}') is the NHWC graph input; only Transpose(perm=[0, 3, 1, 2]) may read it`);
+    if (v.layout !== layout) {
+      throw this.error(
+        v.layout === 'nhwc'
+          ? `input ${i} ('${this.node.inputs[i]}') is the NHWC graph input; only Transpose(perm=[0, 3, 1, 2]) may read it`
+          : `input ${i} ('${this.node.inputs[i]}') is not the NHWC graph input; Transpose is supported only there`,
+      );
+    }
     return v;
   }
 
