@@ -52,7 +52,8 @@ export async function runBaselines({ cli, runs, data, weights, limit, batchSize 
     const cut = limit ? ['--limit', String(limit)] : [];
     const train = await cli(['train', '--from', from, '--trainable-last', TRAINABLE_LAST, '--data', data, '--batch-size', String(batchSize), ...(pretrained ? [] : ['--epochs', '1']), ...cut, '--out', out, '--json']);
     const model = path.join(out, 'model.safetensors');
-    const evaluation = await cli(['evaluate', '--model', model, '--data', data, '--batch-size', '1', '--limit', String(limit ?? 32), '--json']);
+    // ImageNet-sized networks plan more than the default 512 MiB load limit (its estimate counts training activations).
+    const evaluation = await cli(['evaluate', '--model', model, '--data', data, '--batch-size', '1', '--limit', String(limit ?? 32), '--max-memory', '16384', '--json']);
     const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
     const limitedTrain = config.data?.source?.splits?.find((s) => s.split === 'train')?.images ?? null;
     const fullTrain = await trainingImages(path.join(out, 'split.csv'));
