@@ -40,37 +40,49 @@ async function randomApplication(arch, file) {
 
 /**
  * Fine-tunes (or times) each network: `train --from`, then `evaluate --batch-size 1` for the
- * time per image. `weights` maps an arch to its ImageNet ONNX file, or nothing.
+ * time per image. `weights` maps an arch to its ImageNet ONNX file, or nothing. A network that
+ * fails (does not fit the engine) is a row saying so.
  */
 export async function runBaselines({ cli, runs, data, weights, limit, batchSize }) {
   const results = [];
   for (const arch of ARCHS) {
     const pretrained = weights[arch] ?? null;
-    const from = pretrained ?? path.join(runs, `${arch}-random.safetensors`);
-    if (!pretrained) await randomApplication(arch, from);
-    const out = path.join(runs, `baseline-${arch}`);
-    const cut = limit ? ['--limit', String(limit)] : [];
-    const train = await cli(['train', '--from', from, '--trainable-last', TRAINABLE_LAST, '--data', data, '--batch-size', String(batchSize), ...(pretrained ? [] : ['--epochs', '1']), ...cut, '--out', out, '--json']);
-    const model = path.join(out, 'model.safetensors');
-    // ImageNet-sized networks plan more than the default 512 MiB load limit (its estimate counts training activations).
-    const evaluation = await cli(['evaluate', '--model', model, '--data', data, '--batch-size', '1', '--limit', String(limit ?? 32), '--max-memory', '16384', '--json']);
-    const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
-    const limitedTrain = config.data?.source?.splits?.find((s) => s.split === 'train')?.images ?? null;
-    const fullTrain = await trainingImages(path.join(out, 'split.csv'));
-    const epochSeconds = train.seconds.perEpoch?.[0] ?? train.seconds.training / train.epochs.completed;
-    results.push({
-      arch,
-      pretrained,
-      trainableLast: Number(TRAINABLE_LAST),
-      epochSeconds: limitedTrain ? (epochSeconds * fullTrain) / limitedTrain : epochSeconds,
-      scaledFrom: limitedTrain && limitedTrain !== fullTrain ? limitedTrain : null,
-      fullTrain,
-      msPerImage: evaluation.msPerImage,
-      modelBytes: (await stat(model)).size,
-      test: pretrained ? train.test : null,
-    });
+    try {
+      results.push(await runBaseline({ arch, pretrained, cli, runs, data, limit, batchSize }));
+    } catch (error) {
+      // A network the engine cannot hold (VGG16's 138M weights with their gradients and Adam slots) is reported, not hidden.
+      process.stderr.write(`baselines: ${arch} failed: ${error.message}\n`);
+      results.push({ arch, pretrained, error: error.message.split('\n')[0] });
+    }
   }
   return results;
+}
+
+async function runBaseline({ arch, pretrained, cli, runs, data, limit, batchSize }) {
+  const from = pretrained ?? path.join(runs, `${arch}-random.safetensors`);
+  if (!pretrained) await randomApplication(arch, from);
+  const out = path.join(runs, `baseline-${arch}`);
+  const cut = limit ? ['--limit', String(limit)] : [];
+  const train = await cli(['train', '--from', from, '--trainable-last', TRAINABLE_LAST, '--data', data, '--batch-size', String(batchSize), ...(pretrained ? [] : ['--epochs', '1']), ...cut, '--out', out, '--json']);
+  const model = path.join(out, 'model.safetensors');
+  // ImageNet-sized networks plan more than the default 512 MiB load limit (its estimate counts training activations).
+  const evaluation = await cli(['evaluate', '--model', model, '--data', data, '--batch-size', '1', '--limit', String(limit ?? 32), '--max-memory', '16384', '--json']);
+  const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+  const limitedTrain = config.data?.source?.splits?.find((s) => s.split === 'train')?.images ?? null;
+  const fullTrain = await trainingImages(path.join(out, 'split.csv'));
+  const epochSeconds = train.seconds.perEpoch?.[0] ?? train.seconds.training / train.epochs.completed;
+  return {
+    arch,
+    pretrained,
+    error: null,
+    trainableLast: Number(TRAINABLE_LAST),
+    epochSeconds: limitedTrain ? (epochSeconds * fullTrain) / limitedTrain : epochSeconds,
+    scaledFrom: limitedTrain && limitedTrain !== fullTrain ? limitedTrain : null,
+    fullTrain,
+    msPerImage: evaluation.msPerImage,
+    modelBytes: (await stat(model)).size,
+    test: pretrained ? train.test : null,
+  };
 }
 
 export function baselinesMarkdown(results, { load }) {
@@ -95,9 +107,9 @@ export function baselinesMarkdown(results, { load }) {
       results.map((r) => [
         r.arch,
         r.pretrained ? 'ImageNet (ONNX)' : 'random',
-        `${one(r.epochSeconds, 0)}${r.scaledFrom ? ` (measured on ${r.scaledFrom} images, scaled to ${r.fullTrain})` : ''}`,
-        one(r.msPerImage, 1),
-        `${one(r.modelBytes / 2 ** 20, 0)} MiB`,
+        ...(r.error
+          ? ['failed (below)', '—', '—']
+          : [`${one(r.epochSeconds, 0)}${r.scaledFrom ? ` (measured on ${r.scaledFrom} images, scaled to ${r.fullTrain})` : ''}`, one(r.msPerImage, 1), `${one(r.modelBytes / 2 ** 20, 0)} MiB`]),
         STUDY[r.arch].epoch,
         STUDY[r.arch].perImage,
       ]),
@@ -105,9 +117,10 @@ export function baselinesMarkdown(results, { load }) {
   );
   md.push('');
   if (pretrained) {
-    md.push(table(['network', 'test accuracy', 'malignant recall', 'AUC'], results.filter((r) => r.test).map((r) => [r.arch, `${one(r.test.accuracy, 1, 100)}%`, r.test.positive ? `${one(r.test.positive.recall, 1, 100)}%` : 'n/a', one(r.test.auc, 3)])));
+    md.push(table(['network', 'test accuracy', 'malignant recall', 'AUC'], results.filter((r) => r.test?.accuracy !== undefined).map((r) => [r.arch, `${one(r.test.accuracy, 1, 100)}%`, r.test.positive ? `${one(r.test.positive.recall, 1, 100)}%` : 'n/a', one(r.test.auc, 3)])));
     md.push('');
   }
+  for (const r of results.filter((x) => x.error)) md.push(`- **${r.arch} failed**: \`${r.error}\``, '');
   md.push(`Load average when the section started: ${load.map((x) => x.toFixed(1)).join(', ')} (1, 5, 15 min).`);
   md.push('');
   return md;
