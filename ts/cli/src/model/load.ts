@@ -39,10 +39,13 @@ export async function loadModel(p: string, engine: Engine): Promise<Model> {
  */
 const PRETRAINED_PLANNED_BYTES = 16 * 2 ** 30;
 
+/** Load limits for files the user named to fine-tune, and for the files a run writes itself (best, last). */
+export const LARGE_MODEL_LIMITS = { maxPlannedBytes: PRETRAINED_PLANNED_BYTES } as const;
+
 /** The model `train --from` starts from: an ONNX file (imported) or a lite-cnn model file, however large. */
 export async function loadPretrained(p: string, engine: Engine): Promise<Model> {
   if (isOnnxPath(p)) return (await importOnnxFile(p, engine)).model;
-  return Model.load(p, { engine, limits: { maxPlannedBytes: PRETRAINED_PLANNED_BYTES } });
+  return Model.load(p, { engine, limits: LARGE_MODEL_LIMITS });
 }
 
 /** `--threshold` moves a binary model's decision; other models have none to move. */

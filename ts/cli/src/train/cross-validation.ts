@@ -36,6 +36,7 @@ import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import { describeModelSource, type TrainOptions } from './options.js';
 import { fitToClasses, modelFor } from './run-model.js';
+import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
@@ -216,7 +217,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       await history.flush();
       if (interrupt.signal !== undefined) break;
 
-      const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine }).catch(() => model);
+      const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
       let threshold: number | null = null;
       if (o.operatingPoint && data.val && pos !== null) {
         const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });

@@ -20,6 +20,7 @@ import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './histo
 import { Interrupt } from './interrupt.js';
 import { describeModelSource, type TrainOptions } from './options.js';
 import { fitToClasses, modelFor } from './run-model.js';
+import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
@@ -184,7 +185,8 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   }
 
   // The final numbers are those of the best model (Keras' restoreBestWeights), read back from its file.
-  const bestModel = await Model.load(file('best'), { engine: ctx.engine }).catch(() => model);
+  // The run wrote it: a fine-tuned ResNet50 must not fall back to the last model on the load limit's estimate.
+  const bestModel = await Model.load(file('best'), { engine: ctx.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
   summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
   const pos = positiveIndex(o, bestModel, data.classNames);
