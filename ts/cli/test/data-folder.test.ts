@@ -485,6 +485,63 @@ describe('train --threshold-cv', () => {
   });
 });
 
+const ONNX_FIXTURE = fileURLToPath(new URL('../../../tests/onnx/fixtures/tiny.onnx', import.meta.url));
+
+function topology(path: string): { layers: { kind: string; name: string; units?: number }[]; trainable: boolean[] } {
+  return JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(path))).metadata.topology!);
+}
+
+describe('import and train --from: a pretrained ONNX network fine-tuned on the folder', () => {
+  it('import writes a model file and reports the ops found', () => {
+    const dir = tmp('import');
+    const r = run(['import', ONNX_FIXTURE, '--out', join(dir, 'tiny.safetensors'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info).toMatchObject({ opset: 13, inputShape: [28, 28, 3], outputShape: [1, 1, 3] });
+    expect(info.ops).toEqual({ Add: 1, AveragePool: 1, BatchNormalization: 1, Clip: 1, Constant: 2, Conv: 3, Flatten: 1, Gemm: 1, MaxPool: 1, Relu: 2, Softmax: 1 });
+    const text = run(['import', ONNX_FIXTURE, '--out', join(dir, 'again.safetensors')]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/ONNX opset 13, made by pytorch \S+; ops found: Add x1, AveragePool x1, BatchNormalization x1, Clip x1, Constant x2, Conv x3/);
+    expect(text.stdout).toMatch(/Wrote .*again\.safetensors: 13 layers/);
+    const s = run(['summary', '--model', ONNX_FIXTURE]);
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(/Total params/);
+  });
+
+  it('train --from: a new head for the folder\'s 2 classes; only the last --trainable-last layers change', { timeout: 90_000 }, () => {
+    const dir = tmp('from');
+    const imported = join(dir, 'tiny.safetensors');
+    expect(run(['import', ONNX_FIXTURE, '--out', imported]).status).toBe(0);
+    const out = join(dir, 'run');
+    const r = run(['train', '--from', ONNX_FIXTURE, '--trainable-last', '5', '--data', data, '--epochs', '1', '--val-ratio', '0.25', '--test-ratio', '0.25', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/fine-tuned \(last 5 layers trainable\)/);
+    const trainedFile = join(out, 'model.safetensors');
+    const t = topology(trainedFile);
+    // The imported Softmax after the Gemm is gone: the new head is Dense(2, softmax).
+    expect(t.layers.map((l) => l.kind)).toEqual(['Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D', 'DepthwiseConv2D', 'ReLU', 'ReLU', 'Conv2D', 'Add', 'AveragePooling2D', 'Flatten', 'Dense']);
+    expect(t.layers.at(-1)!.units).toBe(2);
+    expect(t.trainable).toEqual([...Array(7).fill(false), ...Array(5).fill(true)]);
+    expect(modelMetadata(trainedFile).preprocessing).toMatchObject({ kind: 'standardize', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    const before = tensors(imported);
+    const after = tensors(trainedFile);
+    // Frozen: the stem convolution, the BatchNorm (statistics too: inference mode) and the depthwise convolution.
+    for (const name of ['layers.0.kernel', 'layers.1.gamma', 'layers.1.moving_mean', 'layers.1.moving_variance', 'layers.4.kernel', 'layers.4.bias']) expect(after.get(name)!.equals(before.get(name)!), name).toBe(true);
+    // Trainable: the 1x1 convolution of the second branch moved.
+    expect(after.get('layers.7.kernel')!.equals(before.get('layers.7.kernel')!)).toBe(false);
+    expect(after.get('layers.11.kernel')!.length).toBe(8 * 7 * 7 * 2 * 4);
+  });
+
+  it('--from needs --data and excludes --preset and --model', () => {
+    const noData = run(['train', '--from', ONNX_FIXTURE]);
+    expect(noData.status).toBe(2);
+    expect(noData.stderr).toMatch(/--from fine-tunes a pretrained model on an image folder: it needs --data DIR/);
+    const both = run(['train', '--from', ONNX_FIXTURE, '--preset', 'breakhis', '--data', data]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/give one of --preset, --model arch.json or --from model.onnx\|model.safetensors, not --preset and --from/);
+  });
+});
+
 describe('bad input: a clear message, a non-zero exit, nothing half-written', () => {
   /** Runs train into <fresh dir>/run and checks that the run dir was not left behind. */
   function failing(args: string[]): SpawnSyncReturns<string> & { dir: string } {

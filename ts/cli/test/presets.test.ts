@@ -29,3 +29,22 @@ describe('--preset histology', () => {
     expect(() => resolve({ preset: 'histology', data: 'tiles', augment: false, stainScale: 0.1 })).toThrow(/--stain-scale cannot be combined with --no-augment/);
   });
 });
+
+describe('torchvision presets and --from take the data\'s classes', () => {
+  it('resnet18 and mobilenetv2 build their head for the class count they are given', () => {
+    for (const name of ['resnet18', 'mobilenetv2'] as const) {
+      expect(PRESETS[name].headFromData).toBe(true);
+      const model = PRESETS[name].layers(5);
+      expect('classes' in model && model.classes).toBe(5);
+    }
+  });
+
+  it('--from resolves to the fine-tuning recipe: the last 20 layers, torchvision preprocessing, the model\'s input size', () => {
+    const o = resolve({ from: 'resnet50.onnx', data: 'tiles' });
+    expect(o).toMatchObject({ preset: null, architecture: null, from: '/abs/resnet50.onnx', trainableLast: 20, learningRate: 1e-4, epochs: 2, classWeight: 'balanced' });
+    expect(o.data.preprocess).toBe('torchvision');
+    expect(o.data.folder!.imageSize).toBeNull();
+    expect(resolve({ from: 'm.safetensors', data: 'tiles', trainableLast: 3, imageSize: [64, 64] })).toMatchObject({ trainableLast: 3, data: { folder: { imageSize: [64, 64] } } });
+    expect(resolve({ preset: 'breakhis', data: 'tiles' }).trainableLast).toBeNull();
+  });
+});

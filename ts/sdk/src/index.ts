@@ -84,3 +84,5 @@ export { mnistDataset, MNIST_CLASS_NAMES, type MnistDatasetOptions } from './dat
 export { mnistNetLayers, breakhisNetLayers } from './presets.js';
 export * as applications from './applications/index.js';
 export type { Topology as ModelConfig } from './io/model-file.js';
+export { importOnnx, readOnnx, SUPPORTED_OPS as ONNX_IMPORT_OPS, SUPPORTED_OPSETS as ONNX_IMPORT_OPSETS, type ImportOnnxOptions, type OnnxImport } from './interop/onnx/import/index.js';
+export { withNewHead, freezeAllButLast, type NewHeadOptions } from './model/fine-tune.js';

@@ -28,6 +28,7 @@ interface EvaluateOptions {
   batchSize: number;
   limit?: number;
   threads?: number;
+  maxMemory?: number;
   seed?: number;
   splitCsv?: string;
   onBadImage?: 'skip' | 'fail';
@@ -85,6 +86,7 @@ export function registerEvaluate(program: Command): void {
     .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
     .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
+    .option('--max-memory <MiB>', 'engine memory the model file may plan, MiB (load limit maxPlannedBytes; default 512: raise it for large pretrained networks such as ResNet50)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
       if (opts.aggregate !== undefined && opts.groupBy === undefined) throw new UsageError('--aggregate needs --group-by COLUMN');
@@ -94,7 +96,7 @@ export function registerEvaluate(program: Command): void {
       if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await Model.load(opts.model, { engine });
+      const model = await Model.load(opts.model, { engine, ...(opts.maxMemory ? { limits: { maxPlannedBytes: opts.maxMemory * 2 ** 20 } } : {}) });
       checkThresholdOption(model, opts.threshold, opts.model);
       const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
       const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;

@@ -21,8 +21,10 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
   program
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
-    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe) or histology (a candidate H&E recipe with stain jitter, not yet better: docs/results.md); the last two need --data").choices(PRESET_NAMES))
+    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe), histology (a candidate H&E recipe with stain jitter, not yet better: docs/results.md), resnet18 or mobilenetv2 (torchvision's, from scratch, with a head for the data's classes); all but mnist need --data").choices(PRESET_NAMES))
     .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
+    .option('--from <model>', 'fine-tune a pretrained model (.onnx, imported; or .safetensors) on --data: a new classifier head for its classes, the last --trainable-last layers trainable, the fine-tuning recipe (Adam 1e-4, 2 epochs, torchvision preprocessing)')
+    .option('--trainable-last <n>', 'freeze all but the last N layers (Keras sense: every layer counts, ReLU and Add included); default with --from: 20, as the study', parse.positiveInt)
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
     .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)
     .option('--batch-size <n>', `samples per step (default 32, at most ${MAX_BATCH_SIZE})`, parse.batchSize)
@@ -109,7 +111,8 @@ Examples:
   lite-cnn train --epochs 3 --eval-every 500 --out runs/mnist3
   lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --epochs 10 --patience 3
   lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --target-recall 0.9 --positive malignant
-  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --cv 5 --epochs 30 --min-epochs 10`,
+  lite-cnn train --preset breakhis --data ../shared/data/breakhis-200x-tiles --cv 5 --epochs 30 --min-epochs 10
+  lite-cnn train --from resnet50.onnx --trainable-last 20 --data ../shared/data/breakhis-200x-tiles`,
     )
     .action(async (raw: RawTrainOptions, command: Command) => {
       const startedAt = performance.now();

@@ -5,7 +5,7 @@
  * the wasm transformer for preprocessing and augmentation.
  */
 import {
-  channelStats, ConfigError, DataError, defaultEngine, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
+  applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
 import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
@@ -21,7 +21,7 @@ export function duplicateNote(listing: ImageFolderListing): string {
 }
 
 export function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
-  const [h, w] = f.imageSize;
+  const [h, w] = f.imageSize ?? [inputShape[0], inputShape[1]];
   if (h !== inputShape[0] || w !== inputShape[1]) {
     throw new ConfigError(`--image-size ${h}x${w} does not match the model's input ${inputShape[0]}x${inputShape[1]}; resize to the network's input size`);
   }
@@ -151,6 +151,11 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
     case 'caffe':
       preprocessing = { kind: 'caffe', mean: CAFFE_MEAN };
       break;
+    case 'torchvision': {
+      const { mean, std } = applications.TORCHVISION_PREPROCESSING;
+      preprocessing = { kind: 'standardize', mean: [...mean], std: [...std] };
+      break;
+    }
     default:
       preprocessing = { kind: opts.preprocess };
   }

@@ -5,8 +5,9 @@
 import type { PreprocessingConfig, Shape3, StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 
-export type PreprocessName = PreprocessingConfig['kind'];
-export const PREPROCESS_NAMES: readonly PreprocessName[] = ['none', 'minmax', 'caffe', 'standardize'];
+/** The SDK's preprocessing kinds, and 'torchvision' (ImageNet mean/std standardization, fixed: what torchvision's pretrained weights expect). */
+export type PreprocessName = PreprocessingConfig['kind'] | 'torchvision';
+export const PREPROCESS_NAMES: readonly PreprocessName[] = ['none', 'minmax', 'caffe', 'standardize', 'torchvision'];
 
 export type DataSource = { kind: 'mnist' } | { kind: 'folder'; dir: string };
 
@@ -31,7 +32,8 @@ export interface AugmentOptions {
 
 /** Options that only make sense for image folders. */
 export interface FolderOptions {
-  imageSize: [number, number];
+  /** null: the model's input size (a model file given with --from). */
+  imageSize: [number, number] | null;
   aspect: 'squash' | 'center-crop';
   /**
    * Manifest column whose values stay within one split (e.g. 'patient'); 'auto'

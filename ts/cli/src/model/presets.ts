@@ -4,7 +4,7 @@
  * overridden on the command line.
  */
 import { applications, breakhisNetLayers, mnistNetLayers, type AnyLayer, type Model, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
-import type { AugmentOptions } from '../data/options.js';
+import type { AugmentOptions, PreprocessName } from '../data/options.js';
 
 export type PresetName = 'mnist' | 'breakhis' | 'histology' | 'resnet18' | 'mobilenetv2';
 export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis', 'histology', 'resnet18', 'mobilenetv2'];
@@ -24,7 +24,7 @@ export interface Recipe {
   thresholdCv?: number;
   /** Stain normalization fitted on the training split (null: none). */
   stainNormalize?: StainNormalizationKind | null;
-  preprocess: 'none' | 'minmax' | 'caffe' | 'standardize';
+  preprocess: PreprocessName;
   /** `[h, w, c]` of the network's input. */
   inputShape: [number, number, number];
   /** Where data comes from when `--data` is not given. */
@@ -35,8 +35,14 @@ export interface Preset {
   name: PresetName;
   description: string;
   recipe: Recipe;
-  /** A fresh copy of the layers of a chain, or a fresh graph model (layers belong to one model). */
-  layers(): AnyLayer[] | Model;
+  /**
+   * A fresh copy of the layers of a chain, or a fresh graph model (layers
+   * belong to one model). Presets whose head follows the data take its class
+   * count (`classes`; default 2 before the data is known).
+   */
+  layers(classes?: number): AnyLayer[] | Model;
+  /** Whether `layers(classes)` sizes the classifier head for the data's classes. */
+  headFromData?: boolean;
 }
 
 const mnist: Preset = {
@@ -84,9 +90,8 @@ const breakhis: Preset = {
 
 /**
  * torchvision's ResNet-18 and MobileNetV2 trained from scratch on an image
- * folder, with a 2-class head (binary histology, like the breakhis preset;
- * other class counts: --model arch.json from `model.getConfig()`, or the
- * SDK). The study's recipe otherwise, with per-channel standardization.
+ * folder, with a head for the data's classes. The study's recipe otherwise,
+ * with per-channel standardization.
  */
 function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applications.resnet18, description: string): Preset {
   return {
@@ -104,7 +109,8 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
       inputShape: [224, 224, 3],
       defaultData: null,
     },
-    layers: () => make({ inputShape: [224, 224, 3], classes: 2 }),
+    layers: (classes = 2) => make({ inputShape: [224, 224, 3], classes }),
+    headFromData: true,
   };
 }
 
@@ -139,6 +145,31 @@ const histology: Preset = {
   },
   layers: breakhis.layers,
 };
+
+/**
+ * `train --from model.onnx|model.safetensors`: fine-tuning a pretrained
+ * network as the BreakHis study fine-tuned its ImageNet ResNet50 and VGG16
+ * baselines: a new head for the data's classes, the last 20 layers trainable
+ * (--trainable-last), 2 epochs, the study's augmentation and balanced class
+ * weights; Adam at 1e-4 (a pretrained backbone needs smaller steps than the
+ * from-scratch 1e-3) and torchvision's ImageNet preprocessing. The input
+ * size is the model's.
+ */
+export const FINE_TUNE_RECIPE: Recipe = {
+  optimizer: 'adam',
+  learningRate: 1e-4,
+  batchSize: 32,
+  epochs: 2,
+  l2: null,
+  classWeight: 'balanced',
+  augment: true,
+  preprocess: 'torchvision',
+  inputShape: [224, 224, 3],
+  defaultData: null,
+};
+
+/** Layers left trainable by `train --from` unless --trainable-last says otherwise: the study's 20. */
+export const DEFAULT_TRAINABLE_LAST = 20;
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   mnist,

@@ -9,6 +9,7 @@
  *   then ends bit-identical to an uninterrupted one. An epoch cut short by
  *   Ctrl-C is never saved: resuming redoes it from its start.
  */
+import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { readFile } from 'node:fs/promises';
 import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Model, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
@@ -54,7 +55,7 @@ export async function readLastCheckpoint(path: string, engine: Engine): Promise<
   if (!state || !Number.isSafeInteger(state.epochsCompleted) || state.epochsCompleted < 0 || !Number.isSafeInteger(state.step)) {
     throw new RunError(`${path}: no valid '${RUN_KEY}' entry in its metadata; it was not written by lite-cnn train`);
   }
-  const model = await Model.fromBytes(bytes, { engine, name: path });
+  const model = await Model.fromBytes(bytes, { engine, name: path, limits: LARGE_MODEL_LIMITS });
   if (model.step !== state.step) throw new RunError(`${path}: the optimizer state is at step ${model.step}, the run state says ${state.step}`);
   return { model, state };
 }

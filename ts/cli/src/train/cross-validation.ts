@@ -36,11 +36,13 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { fitWithProgress } from './fit-progress.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import type { TrainOptions } from './options.js';
+import { describeModelSource, type TrainOptions } from './options.js';
+import { fitToClasses, modelFor, modelForClasses } from './run-model.js';
+import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
-import { modelFor, positiveIndex, type TrainContext } from './run-training.js';
+import { positiveIndex, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
@@ -145,9 +147,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const K = o.cv!.folds;
   const f = o.data.folder!;
   const dir = (o.data.source as { dir: string }).dir;
-  const template = await modelFor(o, engine);
-  const opened = await openFolder(dir, f, imageShape(f, template.inputShape));
+  const base = await modelFor(o, engine);
+  const opened = await openFolder(dir, f, imageShape(f, base.inputShape));
   const classNames = opened.listing.classNames;
+  const template = await fitToClasses(base, o, classNames.length, engine);
   const pos = positiveIndex(o, template, classNames);
   const posName = pos === null ? null : classNames[pos]!;
   const folds = foldAssignments(opened, f, K, o.seed);
@@ -168,7 +171,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   await writeRunConfig(runDir.file(RUN_FILES.config), config);
 
   const skipped = opened.all.skipped.length;
-  out.line(`lite-cnn train --cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(template.countParams().total)} parameters)`);
+  out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
@@ -196,7 +199,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
       const fold: FoldContext = { o, engine, data, history, interrupt, out, fileOf, pos, posName, classNames };
       const trained = o.thresholdCv
-        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, positiveClass: pos!, inputShape: template.inputShape, out, interrupt })
+        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, positiveClass: pos!, classes: classNames.length, inputShape: template.inputShape, out, interrupt })
         : await validationFold(fold);
       await history.flush();
       if (trained === null) break;
@@ -303,7 +306,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const written = await writeReport(runDir.path, {
     title: `lite-cnn ${K}-fold cross-validation ${runDir.path}`,
     runInfo: {
-      model: o.preset ? `preset ${o.preset}` : String(o.architecture),
+      model: describeModelSource(o),
       data: config.data.description,
       recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
       scheme: `test = fold k; ${selection(o, grouped)}`,
@@ -358,7 +361,7 @@ interface TrainedFold {
 /** The validation split picks the best epoch (and --target-recall's threshold). */
 async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
   const { o, data, interrupt, fileOf } = c;
-  const model = await modelFor(o, c.engine);
+  const model = await modelForClasses(o, c.engine, c.classNames.length);
   model.metadata = { classNames: c.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
   compileModel(model, o);
   let bestEpoch: number | null = null;
@@ -371,7 +374,7 @@ async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
     model.dispose();
     return null;
   }
-  const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine: c.engine }).catch(() => model);
+  const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine: c.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) model.dispose();
   let threshold: number | null = null;
   if (o.operatingPoint && data.val && c.pos !== null) {

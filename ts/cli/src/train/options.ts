@@ -5,12 +5,14 @@
  */
 import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
-import { PRESETS, type PresetName, type Recipe } from '../model/presets.js';
+import { DEFAULT_TRAINABLE_LAST, FINE_TUNE_RECIPE, PRESETS, type PresetName, type Recipe } from '../model/presets.js';
 import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
 
 export interface RawTrainOptions {
   preset?: PresetName;
   model?: string;
+  from?: string;
+  trainableLast?: number;
   data?: string;
   limit?: number;
   epochs?: number;
@@ -74,6 +76,10 @@ export interface TrainOptions {
   preset: PresetName | null;
   /** The arch.json the topology comes from (absolute), or null for a preset. */
   architecture: string | null;
+  /** --from: the pretrained model (.onnx or .safetensors, absolute) fine-tuned with a new head for the data's classes (absent in configs before it existed: null). */
+  from?: string | null;
+  /** --trainable-last N: all layers but the last N are frozen (Keras' sense of layers); null: all trainable. */
+  trainableLast?: number | null;
   epochs: number;
   batchSize: number;
   optimizer: OptimizerName;
@@ -141,6 +147,13 @@ const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
 export const CV_VAL_RATIO = 0.2;
 
+/** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
+export function describeModelSource(o: TrainOptions): string {
+  if (o.preset) return `preset '${o.preset}'`;
+  if (o.from) return `${o.from} fine-tuned${o.trainableLast ? ` (last ${o.trainableLast} layers trainable)` : ''}`;
+  return String(o.architecture);
+}
+
 /** `imageSize` -> `--image-size`, for messages. */
 export function flag(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -181,7 +194,7 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
   const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? DEFAULT_SPLIT_RATIO);
   checkSplitRatios(valRatio, testRatio);
   return {
-    imageSize: raw.imageSize ?? [recipe.inputShape[0], recipe.inputShape[1]],
+    imageSize: raw.imageSize ?? (raw.from !== undefined ? null : [recipe.inputShape[0], recipe.inputShape[1]]),
     aspect: raw.aspect ?? 'squash',
     splitBy: splitByOption(raw.splitBy),
     valRatio,
@@ -241,13 +254,15 @@ function thresholdCvOption(raw: RawTrainOptions, recipe: Recipe): { folds: numbe
 }
 
 export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
-  if (raw.preset !== undefined && raw.model !== undefined) throw new UsageError('give either --preset or --model arch.json, not both');
+  const sources = (['preset', 'model', 'from'] as const).filter((k) => raw[k] !== undefined);
+  if (sources.length > 1) throw new UsageError(`give one of --preset, --model arch.json or --from model.onnx|model.safetensors, not ${sources.map(flag).join(' and ')}`);
+  if (raw.from !== undefined && raw.data === undefined) throw new UsageError('--from fine-tunes a pretrained model on an image folder: it needs --data DIR');
   if (raw.model !== undefined && !raw.model.toLowerCase().endsWith('.json')) {
     throw new UsageError(`--model for train takes an architecture file (arch.json), got '${raw.model}'; to continue a run use --resume RUN_DIR`);
   }
-  const presetName: PresetName | null = raw.model !== undefined ? null : (raw.preset ?? 'mnist');
+  const presetName: PresetName | null = raw.model !== undefined || raw.from !== undefined ? null : (raw.preset ?? 'mnist');
   // An arch.json brings no recipe: it trains with the MNIST defaults unless told otherwise.
-  const recipe = PRESETS[presetName ?? 'mnist'].recipe;
+  const recipe = raw.from !== undefined ? FINE_TUNE_RECIPE : PRESETS[presetName ?? 'mnist'].recipe;
   const folder = raw.data !== undefined;
   if (!folder && presetName !== null && recipe.defaultData === null) {
     throw new UsageError(`--preset ${presetName} needs --data DIR (a folder of class subfolders, e.g. benign/ and malignant/)`);
@@ -274,6 +289,8 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   return {
     preset: presetName,
     architecture: raw.model === undefined ? null : resolvePath(raw.model),
+    from: raw.from === undefined ? null : resolvePath(raw.from),
+    trainableLast: raw.trainableLast ?? (raw.from !== undefined ? DEFAULT_TRAINABLE_LAST : null),
     epochs,
     batchSize: raw.batchSize ?? recipe.batchSize,
     optimizer,

@@ -7,11 +7,9 @@ import { basename } from 'node:path';
 import { ConfigError, ProgressLogger, Model, type Callback, type ClassificationReport, type Dataset, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { EXIT, RunError } from '../errors.js';
-import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
 import { patientSummary, type GroupEvaluation } from '../model/group-evaluation.js';
 import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
-import { PRESETS } from '../model/presets.js';
 import { count, percent, fixed, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
@@ -20,7 +18,9 @@ import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } fro
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import type { TrainOptions } from './options.js';
+import { describeModelSource, type TrainOptions } from './options.js';
+import { fitToClasses, modelFor } from './run-model.js';
+import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
@@ -43,20 +43,11 @@ interface Prepared {
   history: HistoryRow[];
 }
 
-export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> {
-  if (o.preset !== null) {
-    const preset = PRESETS[o.preset];
-    const arch = withKernelRegularizer(architectureOf(preset.name, preset.layers()), regularizer(o.l2));
-    return buildModel(arch, { seed: o.seed, engine, where: `preset ${preset.name}` });
-  }
-  const arch = await readArchitecture(o.architecture!);
-  return buildModel(o.l2 ? withKernelRegularizer(arch, regularizer(o.l2)) : arch, { seed: o.seed, engine, where: o.architecture! });
-}
-
 /** A new run: model, data, config.json. */
 export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise<Prepared> {
-  const model = await modelFor(o, ctx.engine);
-  const data = await loadTrainingData({ ...o.data, inputShape: model.inputShape });
+  const base = await modelFor(o, ctx.engine);
+  const data = await loadTrainingData({ ...o.data, inputShape: base.inputShape });
+  const model = await fitToClasses(base, o, data.classNames.length, ctx.engine);
   model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
   // Checked before anything is written: a wrong --positive must not leave a half-made run.
   positiveIndex(o, model, data.classNames);
@@ -146,7 +137,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const { out, runDir } = ctx;
   const file = (k: keyof typeof RUN_FILES) => runDir.file(RUN_FILES[k]);
   const counts = model.countParams();
-  out.line(`lite-cnn train: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(counts.total)} parameters)${start.epochsCompleted ? `, resuming at epoch ${start.epochsCompleted + 1}/${o.epochs}` : ''}`);
+  out.line(`lite-cnn train: ${describeModelSource(o)} (${count(counts.total)} parameters)${start.epochsCompleted ? `, resuming at epoch ${start.epochsCompleted + 1}/${o.epochs}` : ''}`);
   out.line(`data:   ${data.description}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`engine: ${config.engine.artifact}, ${ctx.engine.threads} thread${ctx.engine.threads === 1 ? '' : 's'}${ctx.engine.simd ? ', SIMD128' : ''}`);
@@ -215,7 +206,8 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   }
 
   // The final numbers are those of the best model (Keras' restoreBestWeights), read back from its file.
-  const bestModel = await Model.load(file('best'), { engine: ctx.engine }).catch(() => model);
+  // The run wrote it: a fine-tuned ResNet50 must not fall back to the last model on the load limit's estimate.
+  const bestModel = await Model.load(file('best'), { engine: ctx.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
   summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
   const pos = positiveIndex(o, bestModel, data.classNames);

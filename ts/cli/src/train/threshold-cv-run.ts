@@ -19,7 +19,8 @@ import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { writeTrainingReport } from './run-report.js';
-import { modelFor, positiveIndex, testLines, testSummary, type TrainContext } from './run-training.js';
+import { fitToClasses, modelFor } from './run-model.js';
+import { positiveIndex, testLines, testSummary, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
 
@@ -28,9 +29,10 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const file = (name: string) => runDir.file(name);
   const f = o.data.folder!;
   const dir = (o.data.source as { dir: string }).dir;
-  const template = await modelFor(o, engine);
-  const opened = await openFolder(dir, f, imageShape(f, template.inputShape));
+  const base = await modelFor(o, engine);
+  const opened = await openFolder(dir, f, imageShape(f, base.inputShape));
   const classNames = opened.listing.classNames;
+  const template = await fitToClasses(base, o, classNames.length, engine);
   // Binary and --positive checked (options require --target-recall) before anything is written.
   const pos = positiveIndex(o, template, classNames)!;
   const assignments = split(opened.listing.samples, f, o.seed);
@@ -54,7 +56,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const t0 = performance.now();
   let trained;
   try {
-    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, positiveClass: pos, inputShape, out, interrupt }, history);
+    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, positiveClass: pos, classes: classNames.length, inputShape, out, interrupt }, history);
   } finally {
     interrupt.dispose();
   }

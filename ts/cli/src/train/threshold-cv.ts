@@ -29,7 +29,7 @@ import type { HistoryCsv } from './history-csv.js';
 import type { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
-import { modelFor } from './run-training.js';
+import { modelForClasses } from './run-model.js';
 
 /** Where a run (or a CV fold) keeps what its inner cross-validation chose. */
 export const THRESHOLD_CV_FILE = 'threshold-cv.json';
@@ -75,6 +75,8 @@ export interface ThresholdCvContext {
   engine: Engine;
   /** The positive class (index into the class names); the model is binary. */
   positiveClass: number;
+  /** Classes of the data (the model's head is fitted to them: --from, torchvision presets). */
+  classes: number;
   /** The network's input shape (every model of the inner CV is the same network). */
   inputShape: Shape3;
   out: Output;
@@ -159,7 +161,7 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
   for (let j = 0; j < K; j++) {
     const data = await folderDatasets(c.opened, innerAssignment(pool, new Set(folds[j]!.test)), { ...o.data, inputShape: c.inputShape });
     const val = data.val!;
-    const model = await modelFor(o, c.engine);
+    const model = await modelForClasses(o, c.engine, c.classes);
     compileModel(model, o);
     outputs = model.outputShape[2];
     const heldOut = new HeldOutProbabilities(model, val, o.batchSize);
@@ -199,7 +201,7 @@ export async function trainWithThresholdCv(assignments: readonly SplitAssignment
       `${choice.epochs} epochs (pooled loss ${fixed(choice.losses[choice.epochs - 1]!, 4)}), threshold ${fixed(choice.threshold, 4)} ` +
       `(out-of-fold recall ${percent(choice.recall, 1)}, precision ${percent(choice.precision, 1)})`,
   );
-  const model = await modelFor(c.options, c.engine);
+  const model = await modelForClasses(c.options, c.engine, c.classes);
   model.metadata = { classNames: final.classNames, preprocessing: final.preprocessing, stainNormalization: final.stainNormalization ?? null, threshold: { positiveClass: c.positiveClass, value: choice.threshold } };
   compileModel(model, c.options);
   c.out.line(`  final model: ${final.train.size} images, ${choice.epochs} epochs`);

@@ -9,3 +9,4 @@ export { mobilenetV2 } from './mobilenet-v2.js';
 export { vgg16 } from './vgg.js';
 export { torchvisionKeys, type TorchvisionKey } from './torchvision-keys.js';
 export type { ApplicationArgs } from './common.js';
+export { TORCHVISION_PREPROCESSING } from './preprocessing.js';

@@ -1,0 +1,47 @@
+/**
+ * The model a training run starts from: a preset, an arch.json, or a
+ * pretrained model (`--from`, ONNX or lite-cnn) — and its fit to the data
+ * once the classes are known: a classifier head for them (torchvision
+ * presets and --from), and --trainable-last freezing.
+ */
+import { freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
+import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
+import { loadPretrained } from '../model/load.js';
+import { PRESETS } from '../model/presets.js';
+import type { TrainOptions } from './options.js';
+
+function presetModel(o: TrainOptions & { preset: NonNullable<TrainOptions['preset']> }, engine: Engine, classes?: number): Model {
+  const preset = PRESETS[o.preset];
+  const arch = withKernelRegularizer(architectureOf(preset.name, preset.layers(classes)), regularizer(o.l2));
+  return buildModel(arch, { seed: o.seed, engine, where: `preset ${preset.name}` });
+}
+
+/** The model a run starts from; its classifier head may not fit the data yet (`fitToClasses`). */
+export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> {
+  if (o.from) return loadPretrained(o.from, engine);
+  if (o.preset !== null) return presetModel({ ...o, preset: o.preset }, engine);
+  const arch = await readArchitecture(o.architecture!);
+  return buildModel(o.l2 ? withKernelRegularizer(arch, regularizer(o.l2)) : arch, { seed: o.seed, engine, where: o.architecture! });
+}
+
+/**
+ * `model` ready for data with `classes` classes: with --from, a new
+ * classifier head (the pretrained one is for its own task); with a
+ * torchvision preset, the network built for that many classes; then all
+ * but the last --trainable-last layers frozen.
+ */
+export async function fitToClasses(model: Model, o: TrainOptions, classes: number, engine: Engine): Promise<Model> {
+  let fitted = model;
+  if (o.from) {
+    fitted = await withNewHead(model, { classes, seed: o.seed, engine, disposeSource: true });
+  } else if (o.preset !== null && PRESETS[o.preset].headFromData && model.classes !== classes) {
+    fitted = presetModel({ ...o, preset: o.preset }, engine, classes);
+  }
+  if (o.trainableLast) freezeAllButLast(fitted, o.trainableLast);
+  return fitted;
+}
+
+/** A fresh model for data with `classes` classes (each fold or inner fold of a cross-validation starts from one). */
+export async function modelForClasses(o: TrainOptions, engine: Engine, classes: number): Promise<Model> {
+  return fitToClasses(await modelFor(o, engine), o, classes, engine);
+}

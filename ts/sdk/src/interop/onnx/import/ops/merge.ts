@@ -1,0 +1,43 @@
+/** Add of two computed tensors and Concat along the channel (or feature) axis. */
+import { Add, Concatenate } from '../../../../layers/merge.js';
+import type { NodeContext } from '../context.js';
+import type { FlatOrder } from '../layout.js';
+import type { OpTable } from '../op-row.js';
+import { sameLayout, type TensorValue, type Value } from '../values.js';
+
+function sameOrder(a: FlatOrder | null, b: FlatOrder | null): boolean {
+  return a === b || (a !== null && b !== null && a.c === b.c && a.h === b.h && a.w === b.w);
+}
+
+function inputs(ctx: NodeContext): TensorValue[] {
+  const xs = ctx.node.inputs.map((_, i) => ctx.tensor(i));
+  const first = xs[0]!;
+  for (const x of xs) {
+    if (x.rank !== first.rank || !sameOrder(x.flatOrder, first.flatOrder)) throw ctx.error(`inputs must have the same rank and layout (got ranks ${xs.map((v) => v.rank).join(', ')})`);
+  }
+  return xs;
+}
+
+function add(ctx: NodeContext): Value[] {
+  if (ctx.inputCount !== 2) throw ctx.error(`expected 2 inputs, got ${ctx.inputCount}`);
+  for (let i = 0; i < 2; i++) {
+    if (ctx.inputKind(i) === 'constant') throw ctx.error(`adding a constant (input ${i}) is supported only as the bias right after a MatMul`);
+  }
+  const xs = inputs(ctx);
+  return [sameLayout(xs[0]!, ctx.addLayer((name) => new Add({ name }), xs.map((x) => x.tensor)))];
+}
+
+function concat(ctx: NodeContext): Value[] {
+  const xs = inputs(ctx);
+  const rank = xs[0]!.rank;
+  const axis = ctx.attrs.int('axis', 1);
+  const channelAxis = rank === 4 ? axis === 1 || axis === -3 : (axis === 1 || axis === -1) && xs[0]!.flatOrder === null;
+  if (!channelAxis) throw ctx.attrs.error('axis', `is ${axis} for rank-${rank} inputs; supported: the channel axis (1) of [n, c, h, w] or the feature axis of [n, features]`);
+  if (xs.length === 1) return [xs[0]!];
+  return [sameLayout(xs[0]!, ctx.addLayer((name) => new Concatenate({ name }), xs.map((x) => x.tensor)))];
+}
+
+export const mergeOps: OpTable = {
+  Add: { attributes: [], convert: add },
+  Concat: { attributes: ['axis'], convert: concat },
+};
