@@ -1,23 +1,44 @@
 // Builds the kernel crate into the wasm artifacts the SDK loads:
 //   threaded: simd128 + atomics + bulk-memory, shared imported memory, rayon pool
 //   single:   simd128, unshared memory, no threads
+//   threaded-relaxed, single-relaxed: the same plus relaxed-simd, so the
+//             multiply-add helper (crates/kernels/src/simd.rs) is
+//             f32x4.relaxed_madd; the runtime picks them where the engine
+//             validates relaxed SIMD (ts/sdk/src/runtime/artifact.ts)
 // and, with --selftest, a threaded module that also exports the Rust kernel test
 // suite (run by tests/wasm/run-selftests.mjs). Cargo's own change tracking makes
 // a no-op rebuild take well under a second, so this always calls cargo.
+//
+// Build time: std is rebuilt from source once per target directory (about a
+// minute on 2 cores), so a relaxed variant shares its exact twin's directory
+// and std build: the relaxed-simd flag is a profile rustflag of this crate only
+// (cargo's -Zprofile-rustflags; the profile is part of the unit's hash, so
+// both builds of the crate stay cached side by side). A relaxed artifact costs
+// one more compile of this crate, not of std.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findToolchain, repoRoot } from './toolchain.mjs';
 
+/** Only this crate gets relaxed-simd: std and rayon never use the relaxed ops. */
+const RELAXED = [
+  '-Zprofile-rustflags',
+  '--config',
+  'profile.release.package.lite-cnn-kernels.rustflags=["-C", "target-feature=+relaxed-simd"]',
+];
+
 const variants = {
-  threaded: { config: 'wasm-threaded.toml', features: [], out: 'lite_cnn_threaded.wasm' },
-  single: { config: 'wasm-single.toml', features: ['--no-default-features'], out: 'lite_cnn_single.wasm' },
+  threaded: { config: 'wasm-threaded.toml', args: [], out: 'lite_cnn_threaded.wasm' },
+  'threaded-relaxed': { config: 'wasm-threaded.toml', args: RELAXED, out: 'lite_cnn_threaded_relaxed.wasm', targetDir: 'wasm-threaded' },
+  single: { config: 'wasm-single.toml', args: ['--no-default-features'], out: 'lite_cnn_single.wasm' },
+  'single-relaxed': { config: 'wasm-single.toml', args: ['--no-default-features', ...RELAXED], out: 'lite_cnn_single_relaxed.wasm', targetDir: 'wasm-single' },
   // Shares the threaded target dir: same std build, only this crate differs.
-  selftest: { config: 'wasm-threaded.toml', features: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
+  selftest: { config: 'wasm-threaded.toml', args: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
 };
 
-const wanted = process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'single'];
+const wanted = process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'threaded-relaxed', 'single', 'single-relaxed'];
 const tc = findToolchain();
+const started = Date.now();
 const outDir = join(repoRoot, 'ts/sdk/wasm');
 mkdirSync(outDir, { recursive: true });
 
@@ -38,7 +59,7 @@ for (const name of wanted) {
     '--config',
     join(repoRoot, 'cargo-config', v.config),
     ...tc.wasmConfig.flatMap((c) => ['--config', c]),
-    ...v.features,
+    ...v.args,
     ...(tc.offline ? ['--offline'] : []),
   ];
   const t0 = Date.now();
@@ -57,3 +78,4 @@ for (const name of wanted) {
   const kb = (statSync(built).size / 1024).toFixed(0);
   console.log(`build-wasm: ${name} -> ts/sdk/wasm/${v.out} (${kb} KiB, ${tc.kind} toolchain, ${Date.now() - t0} ms)`);
 }
+console.log(`build-wasm: ${wanted.length} artifact(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
