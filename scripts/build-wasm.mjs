@@ -11,29 +11,37 @@
 //
 // Build time: std is rebuilt from source once per target directory (about a
 // minute on 2 cores), so a relaxed variant shares its exact twin's directory
-// and std build: the relaxed-simd flag is a profile rustflag of this crate only
-// (cargo's -Zprofile-rustflags; the profile is part of the unit's hash, so
-// both builds of the crate stay cached side by side). A relaxed artifact costs
-// one more compile of this crate, not of std.
+// and std build: it builds the package crates/kernels-relaxed (the same
+// sources) with relaxed-simd as a profile rustflag of that package only
+// (cargo's -Zprofile-rustflags). Being another package, its build is cached
+// beside the exact one. A relaxed artifact costs one more compile of the
+// crate, not of std, and a no-op rebuild stays instant.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findToolchain, repoRoot } from './toolchain.mjs';
 
-/** Only this crate gets relaxed-simd: std and rayon never use the relaxed ops. */
-const RELAXED = [
-  '-Zprofile-rustflags',
-  '--config',
-  'profile.release.package.lite-cnn-kernels.rustflags=["-C", "target-feature=+relaxed-simd"]',
-];
+const EXACT = { pkg: 'lite-cnn-kernels', file: 'lite_cnn_kernels.wasm' };
+/** Only this package gets relaxed-simd: std and rayon never use the relaxed ops. */
+const RELAXED = {
+  pkg: 'lite-cnn-kernels-relaxed',
+  file: 'lite_cnn_kernels_relaxed.wasm',
+  flags: ['-Zprofile-rustflags', '--config', 'profile.release.package.lite-cnn-kernels-relaxed.rustflags=["-C", "target-feature=+relaxed-simd"]'],
+};
 
 const variants = {
-  threaded: { config: 'wasm-threaded.toml', args: [], out: 'lite_cnn_threaded.wasm' },
-  'threaded-relaxed': { config: 'wasm-threaded.toml', args: RELAXED, out: 'lite_cnn_threaded_relaxed.wasm', targetDir: 'wasm-threaded' },
-  single: { config: 'wasm-single.toml', args: ['--no-default-features'], out: 'lite_cnn_single.wasm' },
-  'single-relaxed': { config: 'wasm-single.toml', args: ['--no-default-features', ...RELAXED], out: 'lite_cnn_single_relaxed.wasm', targetDir: 'wasm-single' },
+  threaded: { crate: EXACT, config: 'wasm-threaded.toml', args: [], out: 'lite_cnn_threaded.wasm' },
+  'threaded-relaxed': { crate: RELAXED, config: 'wasm-threaded.toml', args: [], out: 'lite_cnn_threaded_relaxed.wasm', targetDir: 'wasm-threaded' },
+  single: { crate: EXACT, config: 'wasm-single.toml', args: ['--no-default-features'], out: 'lite_cnn_single.wasm' },
+  'single-relaxed': {
+    crate: RELAXED,
+    config: 'wasm-single.toml',
+    args: ['--no-default-features', '--features', 'relaxed-simd'],
+    out: 'lite_cnn_single_relaxed.wasm',
+    targetDir: 'wasm-single',
+  },
   // Shares the threaded target dir: same std build, only this crate differs.
-  selftest: { config: 'wasm-threaded.toml', args: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
+  selftest: { crate: EXACT, config: 'wasm-threaded.toml', args: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
 };
 
 const wanted = process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'threaded-relaxed', 'single', 'single-relaxed'];
@@ -50,7 +58,7 @@ for (const name of wanted) {
     'build',
     '--release',
     '-p',
-    'lite-cnn-kernels',
+    v.crate.pkg,
     '--lib',
     '--target-dir',
     targetDir,
@@ -59,6 +67,7 @@ for (const name of wanted) {
     '--config',
     join(repoRoot, 'cargo-config', v.config),
     ...tc.wasmConfig.flatMap((c) => ['--config', c]),
+    ...(v.crate.flags ?? []),
     ...v.args,
     ...(tc.offline ? ['--offline'] : []),
   ];
@@ -73,7 +82,7 @@ for (const name of wanted) {
     console.error(`build-wasm: cargo failed for the ${name} artifact (toolchain: ${tc.kind})`);
     process.exit(r.status ?? 1);
   }
-  const built = join(targetDir, 'wasm32-unknown-unknown/release/lite_cnn_kernels.wasm');
+  const built = join(targetDir, 'wasm32-unknown-unknown/release', v.crate.file);
   copyFileSync(built, join(outDir, v.out));
   const kb = (statSync(built).size / 1024).toFixed(0);
   console.log(`build-wasm: ${name} -> ts/sdk/wasm/${v.out} (${kb} KiB, ${tc.kind} toolchain, ${Date.now() - t0} ms)`);

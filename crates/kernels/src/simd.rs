@@ -164,5 +164,9 @@ pub use imp::F32x4;
 /// True when this build's `F32x4` is SIMD128 (reported to JS for diagnostics).
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 
+// The feature and the target feature come together (scripts/build-wasm.mjs).
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd", not(target_feature = "relaxed-simd")))]
+compile_error!("the relaxed-simd feature needs -C target-feature=+relaxed-simd for this crate");
+
 /// True when `F32x4::mul_add` is `f32x4.relaxed_madd` (the relaxed-SIMD artifacts).
 pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"));

@@ -21,6 +21,8 @@ export function registerInfo(program: Command): void {
         artifact: engine.artifact,
         threads: engine.threads,
         simd128: engine.simd,
+        // Relaxed: fused multiply-adds, deterministic here but not bit-identical across machines.
+        relaxedSimd: engine.relaxedSimd,
         node: process.version,
         cpu: os.cpus()[0]?.model ?? 'unknown',
         logicalCpus: os.availableParallelism(),
