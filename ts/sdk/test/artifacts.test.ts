@@ -84,21 +84,28 @@ describe('relaxed vs exact arithmetic', () => {
     });
   }
 
-  it('BreakHis net (64x64): 4 Adam steps land within the stated tolerance of exact, bit-identical on 1 and 2 threads', async () => {
+  // SGD: its update is linear in the gradient, so rounding differences stay
+  // that small (Adam divides by the gradient's RMS and turns the rounding noise
+  // of near-zero gradients, like a bias before a BatchNorm, into full steps).
+  it('BreakHis net (64x64): 4 SGD steps land within the stated tolerance of exact, bit-identical on 1 and 2 threads', async () => {
     const x = images(16, [64, 64, 3], 11);
     const y = Array.from({ length: 16 }, (_, i) => i % 2);
     const trained = await Promise.all(
       [exact, relaxed1, relaxed2].map(async (engine) => {
         const m = breakhisNet({ seed: 5, engine, size: 64 });
-        m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+        m.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
         await m.fit(x, y, { epochs: 1, batchSize: 4, seed: 9, verbose: 0 });
         return m.getWeights();
       }),
     );
     const [we, w1, w2] = trained as [Map<string, Float32Array>, Map<string, Float32Array>, Map<string, Float32Array>];
+    let worst = 0;
     for (const [name, want] of we) {
       expect(sameBits(w1.get(name)!, w2.get(name)!), `${name}: relaxed 1 vs 2 threads`).toBe(true);
       expect(maxRelDiff(w1.get(name)!, want), name).toBeLessThanOrEqual(TRAIN_RTOL);
+      worst = Math.max(worst, maxRelDiff(w1.get(name)!, want));
     }
+    // The relaxed artifact really computed something else (fused multiply-adds).
+    expect(worst).toBeGreaterThan(0);
   });
 });
