@@ -58,6 +58,17 @@ fn assert_fused_close(fused: &[f32], plain: &[f32], what: &str) -> f32 {
     worst
 }
 
+/// A model with folded BatchNorms, initialised from `seed`, at its largest
+/// batch: fused within tolerance of unfused, and not bit-identical (the
+/// BatchNorms really were folded).
+fn assert_folded_close(mut m: Model, seed: u64, what: &str) {
+    init(&mut m, seed);
+    let batch = m.max_batch;
+    let x = TestRng::new(seed + 1).vec(batch * m.input.size());
+    let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
+    assert!(assert_fused_close(&fused, &plain, what) > 0.0, "{what}: fused pass equals the unfused one bit for bit");
+}
+
 fn same_conv(filters: usize, k: usize, bias: bool) -> StepSpec {
     StepSpec::Conv2d { filters, kernel: [k, k], strides: [1, 1], padding: Padding::Same, use_bias: bias, regularized: false }
 }
@@ -98,26 +109,17 @@ fn resnet_block() -> Vec<StepNode> {
 
 crate::kernel_tests! {
     fn fusion_breakhis_net_matches_unfused_within_tolerance() {
-        let batch = 3;
         // Without the final Softmax: the logits show differences that
         // probabilities would squash.
         let net = breakhis_net();
-        let mut m = Model::chain(Shape3 { h: 67, w: 67, c: 3 }, batch, &net[..net.len() - 1]).unwrap();
-        init(&mut m, 1);
-        let x = TestRng::new(2).vec(batch * m.input.size());
-        let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
-        // Not bit-identical: the BatchNorms really were folded.
-        assert!(assert_fused_close(&fused, &plain, "BreakHis net") > 0.0, "BreakHis net: fused pass equals the unfused one bit for bit");
+        let m = Model::chain(Shape3 { h: 67, w: 67, c: 3 }, 3, &net[..net.len() - 1]).unwrap();
+        assert_folded_close(m, 1, "BreakHis net");
     }
 
     fn fusion_graph_net_matches_unfused_within_tolerance() {
-        let batch = 2;
         let nodes = resnet_block();
-        let mut m = Model::new(Shape3 { h: 9, w: 7, c: 3 }, batch, &nodes[..nodes.len() - 1]).unwrap();
-        init(&mut m, 3);
-        let x = TestRng::new(4).vec(batch * m.input.size());
-        let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
-        assert!(assert_fused_close(&fused, &plain, "residual block") > 0.0, "residual block: fused pass equals the unfused one bit for bit");
+        let m = Model::new(Shape3 { h: 9, w: 7, c: 3 }, 2, &nodes[..nodes.len() - 1]).unwrap();
+        assert_folded_close(m, 3, "residual block");
     }
 
     fn fusion_relu_epilogue_is_bit_identical_on_every_conv_path() {
