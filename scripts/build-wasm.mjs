@@ -9,13 +9,13 @@
 // suite (run by tests/wasm/run-selftests.mjs). Cargo's own change tracking makes
 // a no-op rebuild take well under a second, so this always calls cargo.
 //
-// Build time: std is rebuilt from source once per target directory (about a
-// minute on 2 cores), so a relaxed variant shares its exact twin's directory
-// and std build: it builds the package crates/kernels-relaxed (the same
-// sources) with relaxed-simd as a profile rustflag of that package only
-// (cargo's -Zprofile-rustflags). Being another package, its build is cached
-// beside the exact one. A relaxed artifact costs one more compile of the
-// crate, not of std, and a no-op rebuild stays instant.
+// Build time: a relaxed variant builds the package crates/kernels-relaxed (the
+// same sources) in its exact twin's target directory, with relaxed-simd as a
+// profile rustflag of that package only (cargo's -Zprofile-rustflags). Cargo
+// builds std once more for it (the profile differs), so a cold build compiles
+// std four times instead of two (about a minute each on 2 idle cores); being
+// another package keeps every build cached, so a no-op rebuild of all four
+// artifacts takes about 2 s.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
