@@ -4,6 +4,7 @@
 // A benchmark, not a test: it asserts nothing and prints markdown tables.
 //   npm run bench:step             (>= 25 timed runs per value)
 //   node benches/step.mjs --quick  (5 timed runs; smoke test only)
+//   --artifact exact               (the exact artifacts; default 'auto': relaxed SIMD where supported)
 //
 // What is timed (median of the timed runs after warm-up runs):
 //   train    one CompiledModel.trainStep at batch 32: forward (BatchNorm batch
@@ -25,6 +26,8 @@ const section = printedSection();
 const print = section.print;
 
 const quick = process.argv.includes('--quick');
+const artifactAt = process.argv.indexOf('--artifact');
+const ARTIFACT = artifactAt >= 0 ? process.argv[artifactAt + 1] : 'auto';
 const RUNS = quick ? 5 : 25;
 const WARMUP = quick ? 2 : 5;
 const MIN_MS = quick ? 50 : 300; // short measurements (MNIST) repeat beyond RUNS until this much time has passed
@@ -294,8 +297,8 @@ print('infer = forward(undefined, batch) in inference mode, including the copy o
 const ours = {}; // ours[net][threads]
 const breakdowns = {};
 for (const threads of THREADS) {
-  const engine = await Engine.create({ threads });
-  if (threads === THREADS[0]) print(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}`);
+  const engine = await Engine.create({ threads, artifact: ARTIFACT });
+  if (threads === THREADS[0]) print(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}, relaxed SIMD ${engine.relaxedSimd}`);
   for (const net of NETS) {
     (ours[net.name] ??= {})[threads] = measureNet(engine, net);
     if (ours[net.name][threads].params !== net.params) {

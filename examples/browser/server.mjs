@@ -157,7 +157,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   // The MNIST subset is a build output (npm run build); make it if missing.
   const { buildData } = await import('./scripts/build-data.mjs');
   if (!opts.root) buildData({ log: () => {} });
-  if (!opts.root) for (const f of ['dist/index.browser.js', 'dist/lite-cnn-pool-worker.browser.js', 'dist/lite_cnn_threaded.wasm', 'dist/lite_cnn_single.wasm']) {
+  if (!opts.root) for (const f of ['dist/index.browser.js', 'dist/lite-cnn-pool-worker.browser.js', 'dist/lite_cnn_threaded.wasm', 'dist/lite_cnn_single.wasm', 'dist/lite_cnn_threaded_relaxed.wasm', 'dist/lite_cnn_single_relaxed.wasm']) {
     if (!existsSync(join(SDK_DIR, f))) console.warn(`warning: ts/sdk/${f} is missing — run \`npm run build\` at the repository root`);
   }
   if (!existsSync(join(opts.root ?? PUBLIC_DIR, 'models/breakhis.safetensors'))) {

@@ -44,7 +44,7 @@ if (!missing && realModelMissing) console.log(`skipping the BreakHis label test:
 /** Test-side state the page keeps in `window.__app` (see examples/browser/public/app.js). */
 interface AppState {
   pageCrossOriginIsolated: boolean;
-  engine: { artifact: string; threads: number; simd: boolean; crossOriginIsolated: boolean } | null;
+  engine: { artifact: string; threads: number; simd: boolean; relaxedSimd: boolean; crossOriginIsolated: boolean } | null;
   engineError: string | null;
   model: { source: string; classNames: string[]; inputShape: number[] } | null;
   modelError: { source: string; missing: boolean; message: string } | null;
@@ -192,7 +192,7 @@ describe.skipIf(missing !== undefined)('examples/browser in Chromium', () => {
     const { page } = await open(isolated.url);
     const s = await state(page);
     expect(s.pageCrossOriginIsolated).toBe(true);
-    expect(s.engine).toMatchObject({ artifact: 'threaded', threads: 2, simd: true, crossOriginIsolated: true });
+    expect(s.engine).toMatchObject({ artifact: 'threaded-relaxed', threads: 2, simd: true, relaxedSimd: true, crossOriginIsolated: true });
     const text = await page.textContent('#engine-status');
     expect(text).toContain('threaded wasm artifact');
     expect(text).toContain('2 threads');
@@ -212,7 +212,7 @@ describe.skipIf(missing !== undefined)('examples/browser in Chromium', () => {
     const { page } = await open(plain.url);
     const s = await state(page);
     expect(s.pageCrossOriginIsolated).toBe(false);
-    expect(s.engine).toMatchObject({ artifact: 'single', threads: 1, simd: true, crossOriginIsolated: false });
+    expect(s.engine).toMatchObject({ artifact: 'single-relaxed', threads: 1, simd: true, relaxedSimd: true, crossOriginIsolated: false });
     const text = await page.textContent('#engine-status');
     expect(text).toContain('single-threaded wasm artifact');
     expect(text).toContain('1 thread');

@@ -58,7 +58,7 @@ describe.skipIf(missing !== undefined)('engine in Chromium', () => {
     const r = await run(isolated.url);
     expect(r.pageCrossOriginIsolated).toBe(true);
     expect(r.crossOriginIsolated).toBe(true);
-    expect(r.artifact).toBe('threaded');
+    expect(r.artifact).toBe('threaded-relaxed');
     expect(r.threads).toBe(2);
     expect(r.simd).toBe(true);
     expect(Float32Array.from(r.c)).toEqual(nodeResult);
@@ -68,7 +68,7 @@ describe.skipIf(missing !== undefined)('engine in Chromium', () => {
     const r = await run(plain.url);
     expect(r.pageCrossOriginIsolated).toBe(false);
     expect(r.crossOriginIsolated).toBe(false);
-    expect(r.artifact).toBe('single');
+    expect(r.artifact).toBe('single-relaxed');
     expect(r.threads).toBe(1);
     expect(Float32Array.from(r.c)).toEqual(nodeResult);
   });

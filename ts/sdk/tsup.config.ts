@@ -10,7 +10,8 @@ import { browserHostTwins } from './build/host-twins.js';
 //   index.browser.js                         browsers: no Node built-in anywhere in its graph
 //   lite-cnn-pool-worker.js                  the pool worker script in Node
 //   lite-cnn-pool-worker.browser.js          ... and in browsers
-//   lite_cnn_threaded.wasm, lite_cnn_single.wasm   copied from ../wasm (npm run build:wasm)
+//   lite_cnn_threaded.wasm, lite_cnn_single.wasm   copied from ../wasm (npm run build:wasm),
+//   lite_cnn_threaded_relaxed.wasm, lite_cnn_single_relaxed.wasm   ... and their relaxed-SIMD twins
 //
 // The configs below build in parallel, so dist/ is emptied here, once.
 const root = process.cwd();
@@ -25,7 +26,7 @@ const common: Options = {
   removeNodeProtocol: false,
 };
 
-const WASM = ['lite_cnn_threaded.wasm', 'lite_cnn_single.wasm'];
+const WASM = ['lite_cnn_threaded.wasm', 'lite_cnn_single.wasm', 'lite_cnn_threaded_relaxed.wasm', 'lite_cnn_single_relaxed.wasm'];
 
 /** Fails the build if the browser output still imports anything (it must be self-contained). */
 function checkBrowserOutput(): void {

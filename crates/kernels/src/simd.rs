@@ -4,7 +4,13 @@
 //! runs (LLVM vectorises it), and under wasm the tests exercise SIMD128.
 //!
 //! Both implementations use a separate multiply and add (never a fused
-//! multiply-add), so they round identically.
+//! multiply-add), so they round identically, except in the relaxed-SIMD
+//! artifacts (built with the `relaxed-simd` target feature, see
+//! scripts/build-wasm.mjs): there `mul_add` is `f32x4.relaxed_madd`, which the
+//! engine may run as one fused multiply-add (rounded once) or as a multiply and
+//! an add, depending on the CPU. One engine on one CPU always picks the same,
+//! so results stay deterministic for any thread count within that artifact;
+//! they differ from the exact artifacts' in the last bits.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
@@ -44,9 +50,17 @@ mod imp {
             Self(f32x4_mul(self.0, o.0))
         }
         /// `self + a * b`, rounded after the multiply and after the add.
+        #[cfg(not(target_feature = "relaxed-simd"))]
         #[inline(always)]
         pub fn mul_add(self, a: Self, b: Self) -> Self {
             Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        /// `self + a * b` as `f32x4.relaxed_madd`: fused (one rounding) where
+        /// the CPU has FMA, else like the exact build (see the module doc).
+        #[cfg(target_feature = "relaxed-simd")]
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(f32x4_relaxed_madd(a.0, b.0, self.0))
         }
         #[inline(always)]
         pub fn sub(self, o: Self) -> Self {
@@ -60,6 +74,19 @@ mod imp {
         #[inline(always)]
         pub fn sqrt(self) -> Self {
             Self(f32x4_sqrt(self.0))
+        }
+        /// Per lane `x > 0 ? x : 0` (NaN and -0 give +0).
+        #[inline(always)]
+        pub fn relu(self) -> Self {
+            let zero = f32x4_splat(0.0);
+            Self(v128_bitselect(self.0, zero, f32x4_gt(self.0, zero)))
+        }
+        /// Per lane `x > 0 ? (x < max ? x : max) : 0` (NaN gives 0).
+        #[inline(always)]
+        pub fn relu_max(self, max: Self) -> Self {
+            let zero = f32x4_splat(0.0);
+            let capped = v128_bitselect(self.0, max.0, f32x4_lt(self.0, max.0));
+            Self(v128_bitselect(capped, zero, f32x4_gt(self.0, zero)))
         }
     }
 }
@@ -110,6 +137,25 @@ mod imp {
         pub fn sqrt(self) -> Self {
             Self(core::array::from_fn(|i| self.0[i].sqrt()))
         }
+        #[inline(always)]
+        pub fn relu(self) -> Self {
+            Self(core::array::from_fn(|i| if self.0[i] > 0.0 { self.0[i] } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn relu_max(self, max: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                let v = self.0[i];
+                if v > 0.0 {
+                    if v < max.0[i] {
+                        v
+                    } else {
+                        max.0[i]
+                    }
+                } else {
+                    0.0
+                }
+            }))
+        }
     }
 }
 
@@ -117,3 +163,10 @@ pub use imp::F32x4;
 
 /// True when this build's `F32x4` is SIMD128 (reported to JS for diagnostics).
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+// The feature and the target feature come together (scripts/build-wasm.mjs).
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd", not(target_feature = "relaxed-simd")))]
+compile_error!("the relaxed-simd feature needs -C target-feature=+relaxed-simd for this crate");
+
+/// True when `F32x4::mul_add` is `f32x4.relaxed_madd` (the relaxed-SIMD artifacts).
+pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"));

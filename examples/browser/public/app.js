@@ -80,8 +80,8 @@ function onEngine(m) {
   const el = $('engine-status');
   el.dataset.artifact = m.artifact;
   el.dataset.threads = String(m.threads);
-  const simd = m.simd ? 'SIMD128' : 'no SIMD';
-  if (m.artifact === 'threaded') {
+  const simd = `${m.simd ? 'SIMD128' : 'no SIMD'}${m.relaxedSimd ? ' (relaxed)' : ''}`;
+  if (m.artifact.startsWith('threaded')) {
     setEngineStatus('threaded', `threaded wasm artifact · ${m.threads} thread${m.threads === 1 ? '' : 's'} · ${simd} · cross-origin isolated`);
   } else {
     setEngineStatus(

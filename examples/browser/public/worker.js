@@ -51,6 +51,7 @@ const ready = (async () => {
     artifact: engine.artifact,
     threads: engine.threads,
     simd: engine.simd,
+    relaxedSimd: engine.relaxedSimd,
     crossOriginIsolated: self.crossOriginIsolated === true,
     hardwareConcurrency: navigator.hardwareConcurrency,
     startMs: performance.now() - t0,

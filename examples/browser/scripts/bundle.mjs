@@ -3,7 +3,7 @@
 //
 //   examples/browser/dist/            <- public/ (page, worker, CSS, models, MNIST subset)
 //   examples/browser/dist/sdk/dist/   <- ts/sdk/dist/: the browser build, its pool worker (+ source maps)
-//                                        and the wasm artifacts lite_cnn_{threaded,single}.wasm
+//                                        and the wasm artifacts lite_cnn_{threaded,single}{,_relaxed}.wasm
 //
 // Run `npm run build` at the repository root first. Serve the folder with the
 // COOP/COEP/CORP headers (README.md), e.g. `node server.mjs --root dist`.
@@ -24,6 +24,8 @@ const sdkFiles = [
   'dist/lite-cnn-pool-worker.browser.js.map',
   'dist/lite_cnn_threaded.wasm',
   'dist/lite_cnn_single.wasm',
+  'dist/lite_cnn_threaded_relaxed.wasm',
+  'dist/lite_cnn_single_relaxed.wasm',
 ];
 for (const f of sdkFiles) {
   if (!existsSync(join(sdk, f)) && !f.endsWith('.map')) {

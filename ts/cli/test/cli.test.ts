@@ -30,6 +30,16 @@ describe('lite-cnn --help', () => {
     expect(r.stdout).toMatch(/Usage: lite-cnn/);
   });
 
+  it('info says which artifact runs: relaxed SIMD by default in Node, the exact one on request', () => {
+    const auto = JSON.parse(run(['info', '--json', '--threads', '1']).stdout) as Record<string, unknown>;
+    expect(auto).toMatchObject({ artifact: 'threaded-relaxed', relaxedSimd: true, simd128: true, threads: 1 });
+    const exact = JSON.parse(run(['info', '--json', '--threads', '1', '--artifact', 'exact']).stdout) as Record<string, unknown>;
+    expect(exact).toMatchObject({ artifact: 'threaded', relaxedSimd: false });
+    const bad = run(['info', '--artifact', 'fast']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/artifact must be one of 'auto', 'exact', 'relaxed'.*got 'fast'/);
+  });
+
   it('train --help documents the options and outputs', () => {
     const out = run(['train', '--help']).stdout;
     for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image']) {

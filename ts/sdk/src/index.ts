@@ -5,7 +5,7 @@
 export { LiteCnnError, ShapeError, ConfigError, DataError, ModelFormatError, RuntimeError, NonFiniteOutputError, MAX_ERROR_MESSAGE } from './errors.js';
 export { Engine, type EngineOptions, type GemmArgs, type ThreadProbe } from './runtime/engine.js';
 export { F32Buffer } from './runtime/buffer.js';
-export type { ArtifactKind, WasmSource } from './runtime/artifact.js';
+export type { ArtifactChoice, ArtifactKind, WasmSource } from './runtime/artifact.js';
 export { setWasmPaths, type AssetLocations, type AssetName } from './runtime/asset-paths.js';
 export { ErrorCode } from './runtime/error-codes.js';
 export { readIdx, parseIdx, type IdxArray, type IdxDtype, type IdxOptions } from './data/idx.js';

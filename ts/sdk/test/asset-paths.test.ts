@@ -29,7 +29,7 @@ describe('setWasmPaths', () => {
   it('rejects a folder without a trailing slash and unknown keys, naming them', () => {
     expect(() => setWasmPaths('/srv/lite-cnn')).toThrow(ConfigError);
     expect(() => setWasmPaths('/srv/lite-cnn')).toThrow(/expected a folder ending in '\/'.*got '\/srv\/lite-cnn'/);
-    expect(() => setWasmPaths({ wasm: 'x' } as never)).toThrow(/expected only the keys threaded, single and worker, got 'wasm'/);
+    expect(() => setWasmPaths({ wasm: 'x' } as never)).toThrow(/expected only the keys threaded, single, threaded-relaxed, single-relaxed, worker, got 'wasm'/);
   });
 
   it('loads the artifact and the pool worker from another folder, and back from the defaults after undefined', async () => {

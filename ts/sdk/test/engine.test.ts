@@ -20,8 +20,8 @@ describe('Engine (threaded artifact, Node worker_threads)', () => {
   let e2: Engine;
   let e1: Engine;
   beforeAll(async () => {
-    e2 = await Engine.create({ threads: 2 });
-    e1 = await Engine.create({ threads: 1 });
+    e2 = await Engine.create({ threads: 2, artifact: 'exact' });
+    e1 = await Engine.create({ threads: 1, artifact: 'exact' });
   });
   afterAll(async () => {
     await e2.shutdown();
@@ -129,7 +129,7 @@ describe('Engine (threaded artifact, Node worker_threads)', () => {
 describe('Engine (single-threaded artifact)', () => {
   it('gives the same numbers as the threaded artifact', async () => {
     const single = await Engine.create({ artifact: 'single' });
-    const threaded = await Engine.create({ threads: 2 });
+    const threaded = await Engine.create({ threads: 2, artifact: 'exact' });
     try {
       expect(single.artifact).toBe('single');
       expect(single.threads).toBe(1);

@@ -14,6 +14,7 @@
 //! independent of the chunking, so bit-identical with any thread count.
 
 use super::{fwd, DxPlan, FwdPlan};
+use crate::gemm::Epilogue;
 use crate::taps::Taps;
 use crate::geom::Conv2dGeom;
 use crate::par;
@@ -29,7 +30,7 @@ pub(super) fn transposed_fwd(g: &Conv2dGeom, t: &Conv2dGeom, p: &FwdPlan, w: &[f
     for (w_tap, wf_tap) in w.chunks_exact(tap_len).rev().zip(wf.chunks_exact_mut(tap_len)) {
         crate::vecops::transpose(w_tap, g.c_in, g.c_out, wf_tap);
     }
-    fwd::blocked(t, p, dy, wf, None, dx, rest);
+    fwd::blocked(t, p, dy, wf, Epilogue::default(), dx, rest);
 }
 
 pub(super) fn direct(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {

@@ -14,11 +14,17 @@
 //! the result depends neither on the blocking nor on the threads.
 
 use super::{im2col_range, FwdPlan, Split};
-use crate::gemm::{gemm_kblock, gemm_rows, KBlock, RowLayout};
+use crate::gemm::{gemm_kblock, gemm_rows_with, Epilogue, KBlock, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
-pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
+/// With a clamp in `ep` (fused inference's ReLU): the in-place path applies it
+/// as the GEMM stores each output; the k-blocked paths apply it to each unit's
+/// rows right after their last k-block, while they are still in cache. Either
+/// way it is the same function of the same sum, so the bits do not depend on
+/// the path.
+pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    let b = ep.bias;
     let n = g.c_out;
     let unit_len = p.unit_len();
     let scratch = &mut scratch[..p.units * unit_len];
@@ -31,13 +37,14 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Opti
             // `(kh, kw, ci)` order as an im2col row (same bits, no copy).
             let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
             par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
-                gemm_rows(layout, x, PatchStarts::new(g, u * group_rows), n, w, b, y_group);
+                gemm_rows_with(layout, x, PatchStarts::new(g, u * group_rows), n, w, ep, y_group);
             });
         }
         Split::Rows { group_rows } => {
             par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, pack| {
                 let cols = Cols { j0: 0, len: n, ldc: n };
                 rows_times_w(g, p, x, w, b, u * group_rows, cols, y_group, pack);
+                ep.clamp.apply_slice(y_group);
             });
         }
         Split::Cols { chunk_cols } => {
@@ -46,6 +53,7 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Opti
                 let (pack, part) = s.split_at_mut(pack_len);
                 let cols = Cols { j0: u * chunk_cols, len: len(u), ldc: len(u) };
                 rows_times_w(g, p, x, w, b, 0, cols, &mut part[..p.rows * cols.len], pack);
+                ep.clamp.apply_slice(&mut part[..p.rows * cols.len]);
             });
             for (u, s) in scratch.chunks_exact(unit_len).enumerate() {
                 let (j0, len) = (u * chunk_cols, len(u));

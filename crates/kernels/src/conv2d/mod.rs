@@ -32,6 +32,7 @@ mod bwd_input;
 mod bwd_weight;
 mod fwd;
 
+use crate::gemm::Epilogue;
 use crate::geom::Conv2dGeom;
 use crate::vecops::{copy, zero};
 
@@ -253,12 +254,18 @@ impl Conv2dGeom {
 /// layouts. `y` is fully overwritten; `scratch` holds at least
 /// `g.im2col_scratch_len()` elements.
 pub fn conv2d_fwd(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
+    conv2d_fwd_with(g, x, w, Epilogue::from(b), y, scratch);
+}
+
+/// `conv2d_fwd` with an epilogue: the bias, then a clamp (fused inference's
+/// ReLU), bit-identical to `conv2d_fwd` followed by the activation.
+pub fn conv2d_fwd_with(g: &Conv2dGeom, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     debug_assert_eq!(x.len(), g.x_len(), "conv2d_fwd {g:?}: x");
     debug_assert_eq!(w.len(), g.w_len(), "conv2d_fwd {g:?}: w");
     debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd {g:?}: y");
-    debug_assert!(b.is_none_or(|b| b.len() == g.c_out), "conv2d_fwd {g:?}: b");
+    debug_assert!(ep.bias.is_none_or(|b| b.len() == g.c_out), "conv2d_fwd {g:?}: b");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_fwd {g:?}: scratch");
-    fwd::blocked(g, &fwd_plan(g), x, w, b, y, scratch);
+    fwd::blocked(g, &fwd_plan(g), x, w, ep, y, scratch);
 }
 
 /// `dx[n, ih, iw, ci] = sum dy[n, oh, ow, co] · w[kh, kw, ci, co]` over the

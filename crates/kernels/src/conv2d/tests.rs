@@ -319,7 +319,7 @@ crate::kernel_tests! {
             let run = |parallel: bool, scratch: &mut [f32]| {
                 let mut y = nan_filled(g.y_len());
                 let fp = super::FwdPlan { parallel, ..fwd_plan(&g) };
-                super::fwd::blocked(&g, &fp, &d.x, &d.w, Some(&d.b), &mut y, scratch);
+                super::fwd::blocked(&g, &fp, &d.x, &d.w, Some(d.b.as_slice()).into(), &mut y, scratch);
                 let mut dx = nan_filled(g.x_len());
                 match transposed(&g) {
                     Some(t) => {

@@ -34,6 +34,16 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A graph of planned steps; each value's buffer root follows from which
+    /// steps alias their input.
+    pub fn new(steps: Vec<Step>, inputs: Vec<Vec<ValueId>>, shapes: Vec<Shape3>, max_batch: usize) -> Self {
+        let mut root = vec![0];
+        for (i, step) in steps.iter().enumerate() {
+            root.push(if step.aliases_input() { root[inputs[i][0]] } else { i + 1 });
+        }
+        Graph { steps, inputs, shapes, root, max_batch }
+    }
+
     pub fn len(&self) -> usize {
         self.steps.len()
     }

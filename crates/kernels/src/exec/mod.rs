@@ -5,6 +5,7 @@
 //! clipping and the optimizer update — or an inference batch as one call.
 
 pub mod abi;
+pub mod fusion;
 pub mod graph;
 pub mod model;
 pub mod ops;
@@ -16,3 +17,5 @@ pub use spec::{StepNode, StepSpec, TrainSpec};
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod fusion_tests;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::fusion::Fusion;
 use super::graph::{Graph, Purpose, Schedule, Sink, ValueId};
 use super::ops::{BufferKind, BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
 use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainSpec};
@@ -56,6 +57,14 @@ struct Training {
     schedule: Arc<Schedule>,
 }
 
+/// Which graph a forward pass ran: the model's own, or the fused inference
+/// graph (see `fusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Model,
+    Fused,
+}
+
 /// Which activations the arena holds after the last forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kept {
@@ -88,8 +97,10 @@ pub struct Model {
     pub backward_result: Vec<f32>,
     infer: Arc<Schedule>,
     inspect: Option<Arc<Schedule>>,
-    /// The placement the arena's contents follow, and what it holds.
-    current: Option<(Arc<Schedule>, Kept)>,
+    /// Fused inference (None when no step fuses).
+    fusion: Option<Fusion>,
+    /// The placement the arena's contents follow, what it holds, and which graph wrote it.
+    current: Option<(Arc<Schedule>, Kept, Pass)>,
     train: Option<Training>,
 }
 
@@ -102,7 +113,7 @@ fn zeroed(len: Option<usize>, what: &str) -> Result<Vec<f32>, KernelError> {
 }
 
 /// Grows `v` (zero-filled) to at least `len` elements.
-fn grow(v: &mut Vec<f32>, len: Option<usize>, what: &str) -> Result<(), KernelError> {
+pub(super) fn grow(v: &mut Vec<f32>, len: Option<usize>, what: &str) -> Result<(), KernelError> {
     let len = len.ok_or_else(|| KernelError { code: ErrorCode::OutOfMemory, message: format!("model: {what} size overflows") })?;
     if v.len() >= len {
         return Ok(());
@@ -169,7 +180,6 @@ impl Model {
         }
         let mut off = Offsets::default();
         let mut shapes = vec![input];
-        let mut root = vec![0];
         let mut steps = Vec::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             if let Some(&v) = node.inputs.iter().find(|&&v| v > i) {
@@ -184,7 +194,6 @@ impl Model {
             let in_shapes: Vec<Shape3> = node.inputs.iter().map(|&v| shapes[v]).collect();
             let step = Step::plan(node.spec, &mut Plan { index: i, inputs: &in_shapes, max_batch, off: &mut off })?;
             shapes.push(step.output());
-            root.push(if step.aliases_input() { root[node.inputs[0]] } else { i + 1 });
             steps.push(step);
         }
         let mut scratch = 0;
@@ -194,10 +203,11 @@ impl Model {
                 scratch = scratch.max(step.scratch_len(n)?);
             }
         }
-        let graph = Graph { steps, inputs: nodes.iter().map(|n| n.inputs.clone()).collect(), shapes, root, max_batch };
+        let graph = Graph::new(steps, nodes.iter().map(|n| n.inputs.clone()).collect(), shapes, max_batch);
         let last = graph.len();
         let head = Self::fused_head(&graph).unwrap_or(last);
         let infer = Arc::new(graph.schedule(Purpose::Forward { keep_all: false, head })?);
+        let fusion = Fusion::plan(&graph, head)?;
         let largest = graph.shapes.iter().map(Shape3::size).max().unwrap_or(0);
         Ok(Self {
             input,
@@ -217,6 +227,7 @@ impl Model {
             backward_result: zeroed(largest.checked_mul(max_batch), "backward_result")?,
             infer,
             inspect: None,
+            fusion,
             current: None,
             train: None,
             graph,
@@ -354,12 +365,35 @@ impl Model {
     /// Where value `v`'s first `batch` samples live in the activation arena
     /// under `schedule` (None: the caller's input).
     fn act_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<Option<(usize, usize)>, KernelError> {
-        let r = self.graph.root[v];
-        if r == 0 {
-            return Ok(None);
+        act_range(&self.graph, s, v, batch)
+    }
+
+    /// The graph a pass runs.
+    fn graph_of(&self, pass: Pass) -> &Graph {
+        match (pass, &self.fusion) {
+            (Pass::Fused, Some(f)) => &f.graph,
+            _ => &self.graph,
         }
-        let off = s.acts.get(r).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no activation buffer")))?;
-        Ok(Some((off, batch * self.graph.shapes[v].size())))
+    }
+
+    /// The schedule and graph of an inference pass: fused when the model has
+    /// fused groups (their folded weights brought up to date first).
+    fn inference_pass(&mut self) -> (Arc<Schedule>, Pass) {
+        match &mut self.fusion {
+            Some(f) => {
+                f.refresh(&self.params, &self.state);
+                (f.schedule.clone(), Pass::Fused)
+            }
+            None => (self.infer.clone(), Pass::Model),
+        }
+    }
+
+    /// The parameters or moving statistics may have been changed from outside
+    /// (their buffer was handed out): fused inference refolds before its next pass.
+    pub fn weights_changed(&mut self) {
+        if let Some(f) = &mut self.fusion {
+            f.mark_stale();
+        }
     }
 
     fn grad_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
@@ -369,27 +403,40 @@ impl Model {
 
     /// Runs every step over `batch` samples of `x` (NHWC) with the placement
     /// of `schedule`; what stays readable afterwards is what it keeps.
-    fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept) -> Result<(), KernelError> {
+    fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept, pass: Pass) -> Result<(), KernelError> {
         self.check_batch(batch, x)?;
         grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
         self.current = None;
-        for i in 0..self.graph.len() {
-            let step = &self.graph.steps[i];
+        if matches!(mode, Mode::Train { .. }) {
+            // Batch statistics update the moving ones.
+            self.weights_changed();
+        }
+        let graph = match (pass, &self.fusion) {
+            (Pass::Fused, Some(f)) => &f.graph,
+            _ => &self.graph,
+        };
+        for i in 0..graph.len() {
+            let step = &graph.steps[i];
             if step.aliases_input() {
                 continue;
             }
-            let mut external: Vec<Option<usize>> = Vec::with_capacity(self.graph.inputs[i].len());
+            let mut external: Vec<Option<usize>> = Vec::with_capacity(graph.inputs[i].len());
             let mut reads = Vec::new();
-            for &v in &self.graph.inputs[i] {
-                match self.act_range(schedule, v, batch)? {
+            for &v in &graph.inputs[i] {
+                match act_range(graph, schedule, v, batch)? {
                     Some(r) => {
                         external.push(None);
                         reads.push(r);
                     }
-                    None => external.push(Some(batch * self.graph.shapes[v].size())),
+                    None => external.push(Some(batch * graph.shapes[v].size())),
                 }
             }
-            let write = self.act_range(schedule, i + 1, batch)?.expect("step outputs live in the arena");
+            let write = act_range(graph, schedule, i + 1, batch)?.expect("step outputs live in the arena");
+            // A fused producer reads its folded kernel and bias.
+            let params = match &self.fusion {
+                Some(f) if pass == Pass::Fused && f.folded_step[i] => &f.weights,
+                _ => &self.params,
+            };
             let (arena_ins, mut outs) = arena_views(&mut self.acts, &reads, &[write])?;
             let y = outs.pop().expect("one written view");
             let mut arena_ins = arena_ins.into_iter();
@@ -399,7 +446,7 @@ impl Model {
                 step: i,
                 xs: &xs,
                 y,
-                params: &self.params,
+                params,
                 state: &mut self.state,
                 aux: &mut self.aux,
                 argmax: &mut self.argmax,
@@ -408,7 +455,7 @@ impl Model {
                 frozen: self.train.as_ref().is_some_and(|t| t.frozen[i]),
             })?;
         }
-        self.current = Some((schedule.clone(), kept));
+        self.current = Some((schedule.clone(), kept, pass));
         Ok(())
     }
 
@@ -482,10 +529,25 @@ impl Model {
     }
 
     /// Forward pass over `batch` samples of `x`. `keep_all` keeps every
-    /// step's output readable (`activation`); otherwise only the output.
+    /// step's output readable (`activation`); otherwise only the output, and
+    /// an inference-mode pass runs fused (see `fusion`).
     pub fn forward(&mut self, x: &[f32], batch: usize, mode: Mode, keep_all: bool) -> Result<(), KernelError> {
-        let (schedule, kept) = if keep_all { (self.inspect_schedule()?, Kept::All) } else { (self.infer.clone(), Kept::Output) };
-        self.run_forward(x, batch, mode, &schedule, kept)
+        let (schedule, kept, pass) = match (keep_all, mode) {
+            (true, _) => (self.inspect_schedule()?, Kept::All, Pass::Model),
+            (false, Mode::Infer) => {
+                let (schedule, pass) = self.inference_pass();
+                (schedule, Kept::Output, pass)
+            }
+            (false, Mode::Train { .. }) => (self.infer.clone(), Kept::Output, Pass::Model),
+        };
+        self.run_forward(x, batch, mode, &schedule, kept, pass)
+    }
+
+    /// Forward pass over the model's own graph, never fused: the reference
+    /// that fused inference is tested against.
+    pub fn forward_unfused(&mut self, x: &[f32], batch: usize, mode: Mode) -> Result<(), KernelError> {
+        let schedule = self.infer.clone();
+        self.run_forward(x, batch, mode, &schedule, Kept::Output, Pass::Model)
     }
 
     fn inspect_schedule(&mut self) -> Result<Arc<Schedule>, KernelError> {
@@ -504,14 +566,16 @@ impl Model {
         if i >= n {
             return Err(KernelError::value(format!("model: no step {i}; the model has steps 0..{}", n.saturating_sub(1))));
         }
-        let Some((schedule, kept)) = &self.current else {
+        let Some((schedule, kept, pass)) = &self.current else {
             return Err(KernelError::value("model: no forward pass has run yet"));
         };
         let v = i + 1;
-        if *kept == Kept::Output && self.graph.root[v] != self.graph.root[n] {
+        let graph = self.graph_of(*pass);
+        let unmaterialised = *pass == Pass::Fused && self.fusion.as_ref().is_some_and(|f| f.unmaterialised[v]);
+        if *kept == Kept::Output && (graph.root[v] != graph.root[n] || unmaterialised) {
             return Err(KernelError::value(format!("model: step {i}'s output was not kept by the last forward pass (run it with keep_all)")));
         }
-        let r = self.graph.root[v];
+        let r = graph.root[v];
         if r == 0 {
             return Err(KernelError::value(format!("model: step {i}'s output is the model input")));
         }
@@ -529,7 +593,7 @@ impl Model {
         if from >= n || stop >= from {
             return Err(KernelError::value(format!("backward: need stop < from < {n} steps, got from={from}, stop={stop}")));
         }
-        if !matches!(&self.current, Some((_, Kept::All))) {
+        if !matches!(&self.current, Some((_, Kept::All, _))) {
             return Err(KernelError::value("backward: run a keep_all forward pass over the same inputs first"));
         }
         let len = batch * self.graph.shapes[from + 1].size();
@@ -555,7 +619,8 @@ impl Model {
     /// weights apply in training only (as in Keras).
     #[allow(clippy::too_many_arguments)]
     fn loss(&mut self, loss: &LossKind, targets: StepTargets<'_>, batch: usize, head: ValueId, classes: usize, schedule: &Schedule, grad: bool) -> Result<crate::loss::LossStats, KernelError> {
-        let (lo, _) = self.act_range(schedule, head, batch)?.expect("the loss head is a step output");
+        let pass = self.current.as_ref().map_or(Pass::Model, |c| c.2);
+        let (lo, _) = act_range(self.graph_of(pass), schedule, head, batch)?.expect("the loss head is a step output");
         let logits = &self.acts[lo..lo + batch * classes];
         let dlogits: &mut [f32] = if grad {
             let (go, _) = self.grad_range(schedule, head, batch)?;
@@ -617,8 +682,8 @@ impl Model {
         self.check_batch(batch, x)?;
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
-        let schedule = self.infer.clone();
-        self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output)?;
+        let (schedule, pass) = self.inference_pass();
+        self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output, pass)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, false)?;
         // The penalty's value (no gradient), reported separately from the data
         // loss; the SDK documents which loss its val_loss is.
@@ -654,7 +719,7 @@ impl Model {
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let mode = Mode::Train { seed, step: step as u64 };
-        self.run_forward(x, batch, mode, &schedule, Kept::Output)?;
+        self.run_forward(x, batch, mode, &schedule, Kept::Output, Pass::Model)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
         self.run_backward(x, batch, mode, &schedule)?;
         let tr = self.train.as_ref().expect("configured");
@@ -694,6 +759,18 @@ impl Model {
             }
         }
         out.updated = 1;
+        self.weights_changed();
         Ok(out)
     }
+}
+
+/// Where value `v`'s first `batch` samples live in the activation arena of
+/// `graph` under `schedule` (None: the caller's input).
+fn act_range(graph: &Graph, s: &Schedule, v: ValueId, batch: usize) -> Result<Option<(usize, usize)>, KernelError> {
+    let r = graph.root[v];
+    if r == 0 {
+        return Ok(None);
+    }
+    let off = s.acts.get(r).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no activation buffer")))?;
+    Ok(Some((off, batch * graph.shapes[v].size())))
 }

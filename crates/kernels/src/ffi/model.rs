@@ -115,7 +115,15 @@ fn buffer(m: &mut Model, which: u32) -> Result<&mut Vec<f32>, KernelError> {
 /// fixed for the model's life.
 #[no_mangle]
 pub extern "C" fn lc_model_buffer_ptr(handle: u32, which: u32) -> usize {
-    with_model(handle, |m| buffer(m, which).map(|b| b.as_ptr() as usize)).unwrap_or_else(|e| {
+    with_model(handle, |m| {
+        // Whoever gets the parameters or the moving statistics may write them:
+        // fused inference refolds before its next pass.
+        if which == buffer_code::PARAMS || which == buffer_code::STATE {
+            m.weights_changed();
+        }
+        buffer(m, which).map(|b| b.as_ptr() as usize)
+    })
+    .unwrap_or_else(|e| {
         fail(e);
         0
     })

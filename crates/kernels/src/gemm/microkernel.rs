@@ -10,6 +10,7 @@
 //! each `C(i, j)` sums `A(i, p)·B(p, j)` over `p = 0..k` in order, so both
 //! give the same bits for the same A values.
 
+use super::epilogue::Epilogue;
 use crate::simd::F32x4;
 
 /// Rows per register tile. 4 rows × 2 vectors = 8 accumulators + 2 B vectors
@@ -35,21 +36,24 @@ impl RowLayout {
     }
 }
 
-/// `c_block = a_block · b (+ bias)` for `rows = a_block.len() / k` packed rows.
-pub fn gemm_block(k: usize, n: usize, a_block: &[f32], b: &[f32], bias: Option<&[f32]>, c_block: &mut [f32]) {
+/// `c_block = a_block · b` then the epilogue (bias, clamp), for
+/// `rows = a_block.len() / k` packed rows.
+pub fn gemm_block(k: usize, n: usize, a_block: &[f32], b: &[f32], ep: Epilogue<'_>, c_block: &mut [f32]) {
     let rows = a_block.len() / k;
-    gemm_rows(RowLayout::packed(k), a_block, (0..rows).map(|i| i * k), n, b, bias, c_block);
+    gemm_rows_with(RowLayout::packed(k), a_block, (0..rows).map(|i| i * k), n, b, ep, c_block);
 }
 
-/// `c_block = A · b (+ bias)` where A's rows are read from `data` at the
-/// offsets `bases` yields, one per row of `c_block` (`c_block.len() / n` rows).
-pub fn gemm_rows(
+
+/// `c_block = A · b` then the epilogue (bias, clamp), where A's rows are read
+/// from `data` at the offsets `bases` yields, one per row of `c_block`
+/// (`c_block.len() / n` rows).
+pub fn gemm_rows_with(
     layout: RowLayout,
     data: &[f32],
     mut bases: impl Iterator<Item = usize>,
     n: usize,
     b: &[f32],
-    bias: Option<&[f32]>,
+    ep: Epilogue<'_>,
     c_block: &mut [f32],
 ) {
     let rows = c_block.len() / n;
@@ -57,32 +61,32 @@ pub fn gemm_rows(
     let mut i = 0;
     while i + MR <= rows {
         let at: [usize; MR] = core::array::from_fn(|_| next());
-        row_tile::<MR>(layout, n, data, at, b, bias, &mut c_block[i * n..]);
+        row_tile::<MR>(layout, n, data, at, b, &ep, &mut c_block[i * n..]);
         i += MR;
     }
     match rows - i {
         0 => {}
-        1 => row_tile::<1>(layout, n, data, [next()], b, bias, &mut c_block[i * n..]),
-        2 => row_tile::<2>(layout, n, data, core::array::from_fn(|_| next()), b, bias, &mut c_block[i * n..]),
-        3 => row_tile::<3>(layout, n, data, core::array::from_fn(|_| next()), b, bias, &mut c_block[i * n..]),
+        1 => row_tile::<1>(layout, n, data, [next()], b, &ep, &mut c_block[i * n..]),
+        2 => row_tile::<2>(layout, n, data, core::array::from_fn(|_| next()), b, &ep, &mut c_block[i * n..]),
+        3 => row_tile::<3>(layout, n, data, core::array::from_fn(|_| next()), b, &ep, &mut c_block[i * n..]),
         _ => unreachable!("row tail is shorter than MR"),
     }
 }
 
 /// All columns of `R` consecutive rows.
 #[inline(always)]
-fn row_tile<const R: usize>(layout: RowLayout, n: usize, a: &[f32], at: [usize; R], b: &[f32], bias: Option<&[f32]>, c: &mut [f32]) {
+fn row_tile<const R: usize>(layout: RowLayout, n: usize, a: &[f32], at: [usize; R], b: &[f32], ep: &Epilogue<'_>, c: &mut [f32]) {
     let mut j = 0;
     while j + NR <= n {
-        tile::<R, 2>(layout, n, j, a, at, b, bias, c);
+        tile::<R, 2>(layout, n, j, a, at, b, ep, c);
         j += NR;
     }
     if j + 4 <= n {
-        tile::<R, 1>(layout, n, j, a, at, b, bias, c);
+        tile::<R, 1>(layout, n, j, a, at, b, ep, c);
         j += 4;
     }
     for col in j..n {
-        scalar_column::<R>(layout, n, col, a, at, b, bias, c);
+        scalar_column::<R>(layout, n, col, a, at, b, ep, c);
     }
 }
 
@@ -97,7 +101,7 @@ fn tile<const R: usize, const V: usize>(
     a: &[f32],
     at: [usize; R],
     b: &[f32],
-    bias: Option<&[f32]>,
+    ep: &Epilogue<'_>,
     c: &mut [f32],
 ) {
     let mut acc = [[F32x4::zero(); V]; R];
@@ -118,11 +122,7 @@ fn tile<const R: usize, const V: usize>(
     for r in 0..R {
         for v in 0..V {
             let col = j + 4 * v;
-            let out = match bias {
-                Some(bias) => acc[r][v].add(F32x4::load(&bias[col..])),
-                None => acc[r][v],
-            };
-            out.store(&mut c[r * n + col..]);
+            ep.apply4(acc[r][v], col).store(&mut c[r * n + col..]);
         }
     }
 }
@@ -137,7 +137,7 @@ fn scalar_column<const R: usize>(
     a: &[f32],
     at: [usize; R],
     b: &[f32],
-    bias: Option<&[f32]>,
+    ep: &Epilogue<'_>,
     c: &mut [f32],
 ) {
     let mut acc = [0.0f32; R];
@@ -152,6 +152,6 @@ fn scalar_column<const R: usize>(
         }
     }
     for r in 0..R {
-        c[r * n + col] = acc[r] + bias.map_or(0.0, |bias| bias[col]);
+        c[r * n + col] = ep.apply1(acc[r], col);
     }
 }

@@ -13,11 +13,13 @@
 //! Work is split into row blocks (see `rows_per_chunk`); each block runs the
 //! register-tiled microkernel in `microkernel.rs`.
 
+mod epilogue;
 mod kblock;
 mod microkernel;
 
+pub use epilogue::{Clamp, Epilogue};
 pub(crate) use kblock::{gemm_kblock, kblock_panel_len, KBlock};
-pub(crate) use microkernel::{gemm_rows, RowLayout};
+pub(crate) use microkernel::{gemm_rows_with, RowLayout};
 
 use crate::geom::GemmGeom;
 use crate::par;
@@ -41,10 +43,15 @@ pub fn rows_per_chunk(g: &GemmGeom) -> usize {
 /// Computes `c = a · b (+ bias)`. Slices must have exactly the geometry's
 /// lengths (checked in debug builds; the FFI layer validates before calling).
 pub fn gemm(g: &GemmGeom, a: &[f32], b: &[f32], bias: Option<&[f32]>, c: &mut [f32]) {
+    gemm_with(g, a, b, Epilogue::from(bias), c);
+}
+
+/// `gemm` with an epilogue: the bias and a clamp (fused ReLU).
+pub fn gemm_with(g: &GemmGeom, a: &[f32], b: &[f32], ep: Epilogue<'_>, c: &mut [f32]) {
     debug_assert_eq!(a.len(), g.a_len(), "gemm {g:?}: a");
     debug_assert_eq!(b.len(), g.b_len(), "gemm {g:?}: b");
     debug_assert_eq!(c.len(), g.c_len(), "gemm {g:?}: c");
-    if let Some(bias) = bias {
+    if let Some(bias) = ep.bias {
         debug_assert_eq!(bias.len(), g.n, "gemm {g:?}: bias");
     }
     let rows = rows_per_chunk(g);
@@ -53,7 +60,7 @@ pub fn gemm(g: &GemmGeom, a: &[f32], b: &[f32], bias: Option<&[f32]>, c: &mut [f
         let row0 = chunk * rows;
         let nrows = c_block.len() / g.n;
         let a_block = &a[row0 * g.k..(row0 + nrows) * g.k];
-        microkernel::gemm_block(g.k, g.n, a_block, b, bias, c_block);
+        microkernel::gemm_block(g.k, g.n, a_block, b, ep, c_block);
     });
 }
 

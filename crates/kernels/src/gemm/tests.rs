@@ -66,6 +66,37 @@ crate::kernel_tests! {
         assert!(msg.contains("k must be >= 1") && msg.contains("m=2"), "{msg}");
     }
 
+    fn gemm_clamp_epilogue_equals_gemm_then_activation_bit_for_bit() {
+        // Fused inference runs ReLU / ReLU6 as the GEMM stores its outputs; it
+        // must give exactly what the separate activation pass gives, NaN
+        // included (a NaN input row makes NaN sums, which both turn into 0).
+        use super::{gemm_with, Clamp, Epilogue};
+        let mut seed = 300;
+        for &(m, k, n) in &[(1, 1, 1), (5, 7, 3), (9, 17, 13), (33, 5, 31), (129, 45, 37), (4, 288, 64)] {
+            let g = GemmGeom::new(m, k, n).unwrap();
+            let mut rng = TestRng::new(seed);
+            seed += 1;
+            let (mut a, b) = (rng.vec(g.a_len()), rng.vec(g.b_len()));
+            a[0] = f32::NAN;
+            let bias = rng.vec(n);
+            for bias in [None, Some(bias.as_slice())] {
+                let mut plain = nan_filled(g.c_len());
+                super::gemm(&g, &a, &b, bias, &mut plain);
+                for (clamp, name) in [(Clamp::Relu, "relu"), (Clamp::BoundedRelu { max: 0.5 }, "relu_max 0.5")] {
+                    let mut want = nan_filled(g.c_len());
+                    match clamp {
+                        Clamp::Relu => crate::activation::relu_fwd(&plain, &mut want),
+                        Clamp::BoundedRelu { max } => crate::activation::relu_max_fwd(max, &plain, &mut want),
+                        Clamp::None => unreachable!(),
+                    }
+                    let mut got = nan_filled(g.c_len());
+                    gemm_with(&g, &a, &b, Epilogue { bias, clamp }, &mut got);
+                    assert_bits_eq(&got, &want, &format!("gemm {m}x{k}x{n} bias={} {name} epilogue", bias.is_some()));
+                }
+            }
+        }
+    }
+
     fn gemm_result_does_not_depend_on_chunking() {
         // Serial run vs the parallel driver: the same roundings per element.
         let g = GemmGeom::new(129, 45, 37).unwrap();
@@ -75,7 +106,7 @@ crate::kernel_tests! {
         super::gemm(&g, &a, &b, Some(&bias), &mut c1);
         let mut c2 = nan_filled(g.c_len());
         for i in 0..g.m {
-            super::microkernel::gemm_block(g.k, g.n, &a[i * g.k..(i + 1) * g.k], &b, Some(&bias), &mut c2[i * g.n..(i + 1) * g.n]);
+            super::microkernel::gemm_block(g.k, g.n, &a[i * g.k..(i + 1) * g.k], &b, Some(bias.as_slice()).into(), &mut c2[i * g.n..(i + 1) * g.n]);
         }
         assert_bits_eq(&c1, &c2, "gemm 129x45x37 driver vs row-by-row");
     }

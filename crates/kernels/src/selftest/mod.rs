@@ -48,6 +48,7 @@ pub fn all() -> Vec<Case> {
         crate::rng::tests::CASES,
         crate::merge::tests::CASES,
         crate::exec::tests::CASES,
+        crate::exec::fusion_tests::CASES,
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
         crate::finite::tests::CASES,

@@ -5,7 +5,8 @@
  * engine must live in a dedicated Worker: the page's main thread may not block.
  */
 import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
-import { chooseArtifact, compileArtifact, type ArtifactKind, type WasmSource } from './artifact.js';
+import { assetNamed } from './asset-paths.js';
+import { chooseArtifact, compileArtifact, isThreadedKind, type ArtifactChoice, type ArtifactKind, type WasmSource } from './artifact.js';
 import { F32Buffer } from './buffer.js';
 import { ErrorCode, errorCodeName } from './error-codes.js';
 import { BuildFlag, isThreaded, type KernelExports } from './exports.js';
@@ -16,8 +17,13 @@ import { WorkerPool } from './pool.js';
 export interface EngineOptions {
   /** Pool threads (default: the machine's available parallelism; 1 is allowed). */
   threads?: number;
-  /** 'auto' (default): threaded where shared memory is available, else single. */
-  artifact?: ArtifactKind | 'auto';
+  /**
+   * 'auto' (default): relaxed SIMD where the WebAssembly engine supports it,
+   * threaded where shared memory is available. 'exact': the artifacts without
+   * relaxed SIMD, whose results are the same bits on every machine. 'relaxed':
+   * relaxed SIMD or a ConfigError. Or one artifact by name.
+   */
+  artifact?: ArtifactChoice;
   /** Where the wasm modules come from for this engine (a URL or path, bytes or a compiled module); default: setWasmPaths, else beside the SDK. */
   wasm?: Partial<Record<ArtifactKind, WasmSource>>;
   /** The pool worker script for this engine; default: setWasmPaths, else lite-cnn-pool-worker(.browser).js beside the SDK. */
@@ -66,9 +72,19 @@ export class Engine {
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)) {
       throw new ConfigError(`Engine: threads must be an integer from 1 to ${MAX_THREADS}, got ${options.threads}`);
     }
-    const artifact = chooseArtifact(options.artifact ?? 'auto', options.threads);
-    const module = await compileArtifact(artifact, options.wasm?.[artifact]);
-    const memory = createMemory(artifact === 'threaded');
+    const located = (kind: ArtifactKind) => options.wasm?.[kind] !== undefined || assetNamed(kind);
+    const plan = await chooseArtifact(options.artifact ?? 'auto', options.threads, located);
+    let artifact = plan.kind;
+    let module: WebAssembly.Module;
+    try {
+      module = await compileArtifact(artifact, options.wasm?.[artifact]);
+    } catch (err) {
+      // 'auto' and a deployment without the relaxed files: the exact ones still run.
+      if (!plan.fallback || !(err instanceof RuntimeError)) throw err;
+      artifact = plan.fallback;
+      module = await compileArtifact(artifact, options.wasm?.[artifact]);
+    }
+    const memory = createMemory(isThreadedKind(artifact));
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -79,7 +95,7 @@ export class Engine {
     ex.lc_install_panic_hook();
     const heap = new WasmHeap(memory, ex);
     let pool: WorkerPool | undefined;
-    if (artifact === 'threaded') {
+    if (isThreadedKind(artifact)) {
       if (!isThreaded(ex)) throw new RuntimeError('Engine: the threaded artifact was built without threads');
       pool = await WorkerPool.start({
         module,
@@ -100,6 +116,15 @@ export class Engine {
   /** True when the kernels use SIMD128. */
   get simd(): boolean {
     return (this.ex.lc_build_flags() & BuildFlag.Simd128) !== 0;
+  }
+
+  /**
+   * True when the multiply-adds are relaxed SIMD (`f32x4.relaxed_madd`): the
+   * `-relaxed` artifacts, deterministic on this machine but not bit-identical
+   * to the exact artifacts or to other machines.
+   */
+  get relaxedSimd(): boolean {
+    return (this.ex.lc_build_flags() & BuildFlag.RelaxedSimd) !== 0;
   }
 
   /** Bytes of linear memory in use (it grows on demand). */

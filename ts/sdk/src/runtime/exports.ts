@@ -66,7 +66,7 @@ export interface SelftestExports extends ThreadedExports {
   lc_selftest_trap_in_pool(): number;
 }
 
-export const BuildFlag = { Simd128: 1, Threads: 2, Selftest: 4 } as const;
+export const BuildFlag = { Simd128: 1, Threads: 2, Selftest: 4, RelaxedSimd: 8 } as const;
 
 export function isThreaded(ex: KernelExports): ex is ThreadedExports {
   return (ex.lc_build_flags() & BuildFlag.Threads) !== 0;

@@ -3,6 +3,7 @@
 
 use super::{BackwardReads, BwdIo, FwdIo, Op, Plan, Shape3};
 use crate::activation;
+use crate::gemm::Clamp;
 use crate::error::KernelError;
 use crate::geom::SoftmaxGeom;
 
@@ -24,6 +25,17 @@ pub struct Activation {
 impl Activation {
     pub fn plan(kind: Kind, p: &mut Plan<'_>) -> Self {
         Self { kind, shape: p.input() }
+    }
+}
+
+impl Activation {
+    /// The GEMM epilogue clamp that computes this activation, if one does.
+    pub fn clamp(&self) -> Option<Clamp> {
+        match self.kind {
+            Kind::Relu => Some(Clamp::Relu),
+            Kind::BoundedRelu { max } => Some(Clamp::BoundedRelu { max }),
+            Kind::LeakyRelu { .. } | Kind::Sigmoid => None,
+        }
     }
 }
 

@@ -41,6 +41,24 @@ impl BatchNorm {
     }
 }
 
+/// What folding an inference-mode BatchNorm into the preceding step reads:
+/// `y = (x - mean) · gamma / sqrt(var + epsilon) + beta` per channel.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchNormFold {
+    pub gamma: ParamRange,
+    pub beta: ParamRange,
+    /// In the state buffer.
+    pub moving_mean: ParamRange,
+    pub moving_var: ParamRange,
+    pub epsilon: f32,
+}
+
+impl BatchNorm {
+    pub fn fold(&self) -> BatchNormFold {
+        BatchNormFold { gamma: self.gamma, beta: self.beta, moving_mean: self.moving_mean, moving_var: self.moving_var, epsilon: self.params.epsilon }
+    }
+}
+
 impl Op for BatchNorm {
     fn output(&self) -> Shape3 {
         self.shape

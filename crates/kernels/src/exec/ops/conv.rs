@@ -2,6 +2,7 @@
 
 use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::conv2d;
+use crate::gemm::{Clamp, Epilogue};
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
 use crate::geom::{Conv2dGeom, Padding};
@@ -15,6 +16,8 @@ pub struct Conv2d {
     strides: [usize; 2],
     padding: Padding,
     tensors: KernelTensors,
+    /// ReLU run in the GEMM epilogue (fused inference only).
+    clamp: Clamp,
 }
 
 impl Conv2d {
@@ -25,7 +28,13 @@ impl Conv2d {
         let input = p.input();
         let g = Conv2dGeom::new(1, input.h, input.w, input.c, filters, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(p.ctx())?;
         let tensors = KernelTensors::place(p.off, g.w_len(), filters, use_bias, regularized);
-        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, tensors })
+        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, tensors, clamp: Clamp::None })
+    }
+
+    /// This convolution with other kernel and bias tensors (folded ones) and a
+    /// clamp in its epilogue: the producer of a fused inference group.
+    pub fn fused(&self, tensors: KernelTensors, clamp: Clamp) -> Self {
+        Self { tensors, clamp, ..self.clone() }
     }
 
     fn geom(&self, n: usize) -> Result<Conv2dGeom, KernelError> {
@@ -49,8 +58,8 @@ impl Op for Conv2d {
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
-        let b = self.tensors.bias(io.params);
-        conv2d::conv2d_fwd(&g, &io.xs[0][..g.x_len()], self.tensors.kernel(io.params), b, io.y, io.scratch);
+        let ep = Epilogue { bias: self.tensors.bias(io.params), clamp: self.clamp };
+        conv2d::conv2d_fwd_with(&g, &io.xs[0][..g.x_len()], self.tensors.kernel(io.params), ep, io.y, io.scratch);
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {

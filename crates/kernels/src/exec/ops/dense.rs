@@ -2,7 +2,7 @@
 
 use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::error::KernelError;
-use crate::gemm::{gemm, gemm_tn};
+use crate::gemm::{gemm, gemm_tn, gemm_with, Clamp, Epilogue};
 use crate::geom::GemmGeom;
 
 #[derive(Debug, Clone)]
@@ -10,6 +10,8 @@ pub struct Dense {
     inputs: usize,
     units: usize,
     tensors: KernelTensors,
+    /// ReLU run in the GEMM epilogue (fused inference only).
+    clamp: Clamp,
 }
 
 impl Dense {
@@ -23,7 +25,13 @@ impl Dense {
         }
         let len = input.c.checked_mul(units).filter(|&l| l <= isize::MAX as usize / 4);
         let len = len.ok_or_else(|| p.error(format_args!("Dense kernel [{}, {units}] is too large", input.c)))?;
-        Ok(Self { inputs: input.c, units, tensors: KernelTensors::place(p.off, len, units, use_bias, regularized) })
+        Ok(Self { inputs: input.c, units, tensors: KernelTensors::place(p.off, len, units, use_bias, regularized), clamp: Clamp::None })
+    }
+
+    /// This layer with other kernel and bias tensors (folded ones) and a clamp
+    /// in its epilogue: the producer of a fused inference group.
+    pub fn fused(&self, tensors: KernelTensors, clamp: Clamp) -> Self {
+        Self { tensors, clamp, ..self.clone() }
     }
 }
 
@@ -43,7 +51,8 @@ impl Op for Dense {
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = GemmGeom::new(io.batch, self.inputs, self.units)?;
-        gemm(&g, &io.xs[0][..io.batch * self.inputs], self.tensors.kernel(io.params), self.tensors.bias(io.params), io.y);
+        let ep = Epilogue { bias: self.tensors.bias(io.params), clamp: self.clamp };
+        gemm_with(&g, &io.xs[0][..io.batch * self.inputs], self.tensors.kernel(io.params), ep, io.y);
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {

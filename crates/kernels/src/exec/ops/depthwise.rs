@@ -31,6 +31,12 @@ impl Depthwise {
         Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: c_out }, multiplier, kernel, strides, padding, tensors })
     }
 
+    /// This convolution with other kernel and bias tensors (a folded
+    /// BatchNorm's). Its kernel has no epilogue: a following ReLU stays a step.
+    pub fn fused(&self, tensors: KernelTensors) -> Self {
+        Self { tensors, ..self.clone() }
+    }
+
     fn geom(&self, n: usize) -> Result<DepthwiseGeom, KernelError> {
         let i = self.input;
         DepthwiseGeom::new(n, i.h, i.w, i.c, self.multiplier, self.kernel[0], self.kernel[1], self.strides[0], self.strides[1], self.padding)

@@ -4,6 +4,7 @@
 //! enum over them; adding an op is one module, one variant in `steps!` and
 //! one arm in `Step::plan`.
 
+mod absorbed;
 mod activation;
 mod batchnorm;
 mod conv;
@@ -15,7 +16,10 @@ mod pad;
 mod pool;
 mod reshape;
 
+pub use batchnorm::BatchNormFold;
+
 use super::spec::StepSpec;
+use crate::gemm::Clamp;
 use crate::error::KernelError;
 use crate::optim::ParamRange;
 
@@ -252,6 +256,7 @@ steps! {
     Add(merge::Add),
     Concat(merge::Concat),
     ZeroPad(pad::ZeroPad),
+    Absorbed(absorbed::Absorbed),
 }
 
 impl Step {
@@ -307,6 +312,9 @@ impl Step {
         self.op().penalized()
     }
     /// Whether the step owns trainable parameters.
+    pub fn kernel_tensors(&self) -> Option<&KernelTensors> {
+        self.op().kernel_tensors()
+    }
     pub fn has_params(&self) -> bool {
         self.tensors().iter().any(|t| t.1 == BufferKind::Params)
     }
@@ -316,6 +324,35 @@ impl Step {
     pub fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
         self.op().backward(io)
     }
+    /// For fused inference: the step as a BatchNorm's fold source, a ReLU's
+    /// clamp, or a producer that can take both (see exec/fusion.rs).
+    pub fn fusion_role(&self) -> FusionRole {
+        match self {
+            Step::Conv2d(_) | Step::Dense(_) => FusionRole::Producer { epilogue: true },
+            Step::Depthwise(_) => FusionRole::Producer { epilogue: false },
+            Step::BatchNorm(bn) => FusionRole::BatchNorm(bn.fold()),
+            Step::Activation(a) => a.clamp().map_or(FusionRole::None, FusionRole::Clamp),
+            _ => FusionRole::None,
+        }
+    }
+
+    /// A producer running with `tensors` (folded, or its own) and `clamp` in
+    /// its epilogue; None for a step that is no producer, or a clamp it
+    /// cannot run.
+    pub fn fused(&self, tensors: KernelTensors, clamp: Clamp) -> Option<Step> {
+        match self {
+            Step::Conv2d(c) => Some(Step::Conv2d(c.fused(tensors, clamp))),
+            Step::Dense(d) => Some(Step::Dense(d.fused(tensors, clamp))),
+            Step::Depthwise(d) if clamp == Clamp::None => Some(Step::Depthwise(d.fused(tensors))),
+            _ => None,
+        }
+    }
+
+    /// A step whose work its producer does (fused inference): an alias of its input.
+    pub fn absorbed(shape: Shape3) -> Step {
+        Step::Absorbed(absorbed::Absorbed { shape })
+    }
+
     /// The fused-loss candidates: a final Softmax (cross-entropy) or Sigmoid (BCE).
     pub fn is_softmax(&self) -> bool {
         matches!(self, Step::Softmax(_))
@@ -323,6 +360,17 @@ impl Step {
     pub fn is_sigmoid(&self) -> bool {
         matches!(self, Step::Activation(a) if a.kind == activation::Kind::Sigmoid)
     }
+}
+
+/// What a step can be in a fused inference group.
+#[derive(Debug, Clone, Copy)]
+pub enum FusionRole {
+    None,
+    /// Computes channels through kernel and bias (convolutions, Dense);
+    /// `epilogue`: can also apply a clamp as it stores its outputs.
+    Producer { epilogue: bool },
+    BatchNorm(batchnorm::BatchNormFold),
+    Clamp(Clamp),
 }
 
 /// The kernel and optional bias of a step that has them (convolutions,
