@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerExplain } from './commands/explain.js';
+import { registerExport } from './commands/export.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
 import { registerSplit } from './commands/split.js';
@@ -29,6 +30,7 @@ registerEvaluate(program);
 registerPredict(program);
 registerSplit(program);
 registerExplain(program);
+registerExport(program);
 registerInfo(program);
 
 try {
