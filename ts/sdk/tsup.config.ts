@@ -62,6 +62,8 @@ export default defineConfig([
     entry: { 'index.browser': 'src/index.ts', 'lite-cnn-pool-worker.browser': 'src/runtime/pool-worker.ts' },
     format: ['esm'],
     platform: 'browser',
+    // Self-contained: the ONNX schema (onnx-proto and its protobufjs runtime) is bundled in.
+    noExternal: ['onnx-proto', /^protobufjs/],
     esbuildPlugins: [browserHostTwins(resolve(root, 'src'))],
     async onSuccess() {
       checkBrowserOutput();

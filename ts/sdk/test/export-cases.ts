@@ -22,9 +22,11 @@ export interface ExportCase {
 const chain = (name: string, shape: Shape3 | [number], layers: () => AnyLayer[]): ExportCase => ({
   name,
   build: (engine) => {
-    // A functional input, so any layer can start a row.
+    // A functional input, so any layer can start a row. `predict` returns flat outputs, so a row
+    // that ends spatial gets a Flatten (NHWC order: it checks the layout of the row's output too).
     const x = input({ shape });
     const y = layers().reduce((v, l) => l.apply(v), x);
+    if (y.shape[0] !== 1 || y.shape[1] !== 1) return new Model({ inputs: x, outputs: new Flatten().apply(y), name, seed: 3, engine });
     return new Model({ inputs: x, outputs: y, name, seed: 3, engine });
   },
 });

@@ -56,15 +56,24 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, wha
 
 /**
  * Non-trivial weights for every tensor (seeded): a fresh model's BatchNorm
- * has mean 0, variance 1, gamma 1 and beta 0, which would hide layout
- * mistakes in exported statistics.
+ * has mean 0, variance 1, gamma 1 and beta 0 and its biases are 0, which
+ * would hide layout mistakes in exported statistics and biases. Kernels are
+ * uniform with variance 1/fanIn, the rest near their neutral values (like
+ * tests/torchvision/export_reference.py), so deep nets stay well conditioned:
+ * with larger weights MobileNetV2's logits move by 0.1 when one input moves
+ * by 1e-6, and no two float32 implementations agree.
  */
 export function randomizeWeights(model: Model, seed: number): void {
   const next = mulberry32(seed);
   const weights = new Map<string, Float32Array>();
   for (const t of model.plan().tensors) {
-    const positive = t.role === 'gamma' || t.role === 'movingVariance';
-    weights.set(t.name, Float32Array.from({ length: t.size }, () => (positive ? 0.5 + next() : next() - 0.5)));
+    const draw: () => number =
+      t.role === 'kernel'
+        ? () => (next() * 2 - 1) * Math.sqrt(3 / t.fanIn)
+        : t.role === 'gamma' || t.role === 'movingVariance'
+          ? () => 0.75 + next() * 0.5
+          : () => (next() - 0.5) * 0.2;
+    weights.set(t.name, Float32Array.from({ length: t.size }, draw));
   }
   model.setWeights(weights);
 }

@@ -2,7 +2,6 @@
  * MaxPooling2D → MaxPool, AveragePooling2D → AveragePool (ceil_mode,
  * count_include_pad), GlobalAveragePooling2D → GlobalAveragePool, in NCHW.
  */
-import { ConfigError } from '../../../../errors.js';
 import type { GlobalAveragePooling2DConfig, Pooling2DConfig } from '../../../../layers/pooling.js';
 import { resolvePads } from '../../../layouts.js';
 import type { LayerExporter } from '../layer-context.js';
@@ -11,11 +10,6 @@ import { onnxPads } from './pads.js';
 export const pooling2d: LayerExporter<Pooling2DConfig> = (ctx) => {
   const c = ctx.layer.config;
   const pads = resolvePads(c.padding, ctx.layer.inputShapes[0]!, c.poolSize, c.strides);
-  // ONNX (and onnxruntime) require each pad to be smaller than the window.
-  const [ph, pw] = c.poolSize;
-  if (Math.max(pads.top, pads.bottom) >= ph || Math.max(pads.left, pads.right) >= pw) {
-    throw new ConfigError(`ONNX export: ${c.kind} '${c.name}': pads (top ${pads.top}, bottom ${pads.bottom}, left ${pads.left}, right ${pads.right}) must each be smaller than the ${ph}x${pw} window in ONNX`);
-  }
   const attributes = { kernel_shape: c.poolSize, strides: c.strides, pads: onnxPads(pads), ceil_mode: c.ceilMode ? 1 : 0 };
   const tensor =
     c.kind === 'MaxPooling2D'
