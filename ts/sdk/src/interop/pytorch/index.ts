@@ -31,7 +31,8 @@ export function modelToPytorch(model: Model): PytorchExport {
   const module = new ModuleBuilder();
   const [h, w, c] = m.inputShape;
   const flatInput = isFlatShape(m.inputShape);
-  const input = new TorchValue(module.emit, m.inputShape, flatInput ? 'flat' : 'nchw', module.names.identifier('x'));
+  // `x`: forward's parameter (reserved, so no layer takes the name).
+  const input = new TorchValue(module.emit, m.inputShape, flatInput ? 'flat' : 'nchw', 'x');
   const values: TorchValue[] = [];
   for (const layer of m.layers) values.push(exportLayer(layer, layer.inputs.map((j) => (j < 0 ? input : values[j]!)), module));
   const last = values.at(-1)!;
