@@ -78,7 +78,9 @@ describe('lite-cnn export', () => {
 
   it.skipIf(torchSkip !== undefined)('docs/examples/train_ddp.py trains the exported module under torchrun (1 process, gloo)', () => {
     const out = join(dir, 'trained.pt');
-    const r = spawnSync(PYTHON, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1', TRAIN_DDP, '--model-dir', join(dir, 'torch-model'), '--synthetic', '16', '--batch-size', '8', '--max-steps', '2', '--out', out], {
+    // --redirects/--tee 1: Debian's torch 1.13 on Python >= 3.11 parses their default "0" to None and fails (docs/scaling.md).
+    const launcher = ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1', '--redirects', '1', '--tee', '1'];
+    const r = spawnSync(PYTHON, [...launcher, TRAIN_DDP, '--model-dir', join(dir, 'torch-model'), '--synthetic', '16', '--batch-size', '8', '--max-steps', '2', '--out', out], {
       encoding: 'utf8',
       cwd: dir,
     });
