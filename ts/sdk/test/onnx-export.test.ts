@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, Conv2D, Engine, ONNX_METADATA_KEY, Sequential, type OnnxExportOptions } from '@lite-cnn/sdk';
+import type { onnx as Onnx } from 'onnx-proto';
 import { LAYER_CASES, NET_CASES, type ExportCase } from './export-cases.js';
 import { expectClose, nhwcToNchw, onnxCheckerFailures, pythonSkipReason, randomInput, randomizeWeights, runOnnx } from './export-oracles.js';
 import { mnistNet } from './nets.js';
@@ -67,8 +68,9 @@ describe('ONNX export: the file', () => {
     const decoded = onnx.ModelProto.decode(model.toOnnx());
     // int64 fields decode as Long objects or numbers: compare their decimal text.
     expect(decoded.opsetImport.map((o) => [o.domain, String(o.version)])).toEqual([['', '17']]);
-    const graph = decoded.graph!;
-    const dims = (v: (typeof graph.input)[number]) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || String(d.dimValue));
+    // Decoded messages are class instances: their repeated fields are arrays.
+    const graph = decoded.graph as InstanceType<typeof onnx.GraphProto>;
+    const dims = (v: Onnx.IValueInfoProto) => v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || String(d.dimValue));
     expect(graph.input.map((v) => [v.name, dims(v)])).toEqual([['input', ['batch', '28', '28', '1']]]);
     expect(graph.output.map((v) => [v.name, dims(v)])).toEqual([['output', ['batch', '10']]]);
     const props = Object.fromEntries(decoded.metadataProps.map((p) => [p.key, p.value]));
