@@ -4,10 +4,13 @@
  * them), and the comparison the export tests share.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
-import { expect } from 'vitest';
-import type { Model } from '@lite-cnn/sdk';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { Engine, type Model } from '@lite-cnn/sdk';
 import { mulberry32 } from './seeded-random.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -18,6 +21,20 @@ export function pythonSkipReason(test: string, modules: string[], what: string):
   const reason = probe.error ? `${PYTHON} not found` : probe.status !== 0 ? `${what} not installed for ${PYTHON}` : undefined;
   if (reason !== undefined) console.warn(`${test} skipped: ${reason}`);
   return reason;
+}
+
+/** A temporary folder and a 1-thread engine for a test file; both go when its tests are done. */
+export function exportFixture(name: string): { dir: string; engine(): Engine } {
+  const dir = mkdtempSync(join(tmpdir(), `lite-cnn-${name}-`));
+  let engine: Engine | undefined;
+  beforeAll(async () => {
+    engine = await Engine.create({ threads: 1 });
+  });
+  afterAll(async () => {
+    await engine?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, engine: () => engine! };
 }
 
 ort.env.wasm.numThreads = 1;

@@ -5,30 +5,22 @@
  * batch 1 and 3 through one dynamic-batch file, NHWC and `nchw` inputs.
  * Outputs equal lite-cnn's to 1e-4 of their range.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, Conv2D, Engine, ONNX_METADATA_KEY, Sequential, type OnnxExportOptions } from '@lite-cnn/sdk';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, Conv2D, ONNX_METADATA_KEY, Sequential, type OnnxExportOptions } from '@lite-cnn/sdk';
 import type { onnx as Onnx } from 'onnx-proto';
 import { LAYER_CASES, NET_CASES, type ExportCase } from './export-cases.js';
-import { expectClose, nhwcToNchw, onnxCheckerFailures, pythonSkipReason, randomInput, randomizeWeights, runOnnx } from './export-oracles.js';
+import { expectClose, exportFixture, nhwcToNchw, onnxCheckerFailures, pythonSkipReason, randomInput, randomizeWeights, runOnnx } from './export-oracles.js';
 import { mnistNet } from './nets.js';
 
 const checkerSkip = pythonSkipReason('onnx-export.test.ts (onnx.checker)', ['onnx'], 'python3-onnx');
-const dir = mkdtempSync(join(tmpdir(), 'lite-cnn-onnx-export-'));
+const { dir, engine } = exportFixture('onnx-export');
+/** Every file written, for one onnx.checker run at the end. */
 const written: string[] = [];
-let engine: Engine;
-beforeAll(async () => {
-  engine = await Engine.create({ threads: 1 });
-});
-afterAll(async () => {
-  await engine.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function exportAndCompare(c: ExportCase, options: OnnxExportOptions = {}): Promise<void> {
-  const model = c.build(engine);
+  const model = c.build(engine());
   await model.build({ batchSize: 3 });
   randomizeWeights(model, 7);
   const bytes = model.toOnnx(options);
@@ -61,7 +53,7 @@ describe('ONNX export: networks against onnxruntime', () => {
 
 describe('ONNX export: the file', () => {
   it('names its input and output, with a dynamic batch, and carries the metadata', async () => {
-    const model = mnistNet({ seed: 1, engine });
+    const model = mnistNet({ seed: 1, engine: engine() });
     await model.build();
     model.metadata = { classNames: [...'0123456789'], preprocessing: { kind: 'minmax' }, threshold: null };
     const { onnx } = await import('onnx-proto');
@@ -81,7 +73,7 @@ describe('ONNX export: the file', () => {
   });
 
   it('refuses a model that was never built, naming what to do', () => {
-    const model = new Sequential([new Conv2D({ filters: 2, kernelSize: 1, inputShape: [2, 2, 1] })], { engine });
+    const model = new Sequential([new Conv2D({ filters: 2, kernelSize: 1, inputShape: [2, 2, 1] })], { engine: engine() });
     expect(() => model.toOnnx()).toThrow(ConfigError);
     expect(() => model.toOnnx()).toThrow(/not built yet.*model\.build\(\)/);
   });

@@ -6,31 +6,22 @@
  * printed, where /usr/bin/python3 lacks torch.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, Engine, modelToPytorch, savePytorch } from '@lite-cnn/sdk';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors, modelToPytorch, savePytorch } from '@lite-cnn/sdk';
 import { LAYER_CASES, NET_CASES } from './export-cases.js';
-import { expectClose, PYTHON, pythonSkipReason, randomInput, randomizeWeights } from './export-oracles.js';
+import { expectClose, exportFixture, PYTHON, pythonSkipReason, randomInput, randomizeWeights } from './export-oracles.js';
 import { mnistNet } from './nets.js';
 
 const RUNNER = fileURLToPath(new URL('../../../tests/pytorch/run_exported.py', import.meta.url));
 const torchSkip = pythonSkipReason('pytorch-export.test.ts (torch)', ['torch', 'numpy'], 'python3-torch');
-const dir = mkdtempSync(join(tmpdir(), 'lite-cnn-pytorch-export-'));
-let engine: Engine;
-beforeAll(async () => {
-  engine = await Engine.create({ threads: 1 });
-});
-afterAll(async () => {
-  await engine.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, engine } = exportFixture('pytorch-export');
 
 describe('PyTorch export: the files', () => {
   it('model.py names a submodule after each layer with weights; the state dict has PyTorch names and layouts', async () => {
-    const model = mnistNet({ seed: 1, engine });
+    const model = mnistNet({ seed: 1, engine: engine() });
     await model.build();
     const { source, weights } = modelToPytorch(model);
     expect(source).toContain('self.conv2d = nn.Conv2d(1, 8, kernel_size=(3, 3), stride=(2, 2), padding=(0, 0), bias=True)');
@@ -60,7 +51,7 @@ describe('PyTorch export: the files', () => {
   });
 
   it('savePytorch writes both files into a new folder', async () => {
-    const model = mnistNet({ seed: 1, engine });
+    const model = mnistNet({ seed: 1, engine: engine() });
     await model.build();
     const out = join(dir, 'nested', 'mnist');
     await savePytorch(model, out);
@@ -78,7 +69,7 @@ describe.skipIf(torchSkip !== undefined)('PyTorch export: against torch', () => 
   beforeAll(async () => {
     const manifest = [];
     for (const c of cases) {
-      const model = c.build(engine);
+      const model = c.build(engine());
       await model.build({ batchSize: 3 });
       randomizeWeights(model, 7);
       const folder = join(dir, c.name);

@@ -4,6 +4,8 @@
  * PyTorch use NCHW, OIHW and `[out, in]`. Every exporter converts with these
  * functions, once, so the two formats cannot disagree on a layout.
  */
+import type { Conv2DConfig } from '../layers/conv2d.js';
+import type { DepthwiseConv2DConfig } from '../layers/depthwise-conv2d.js';
 import type { ExplicitPadding, Padding, Shape3 } from '../layers/shape.js';
 
 /** `[kh, kw, cIn, cOut]` (Conv2D) → `[cOut, cIn, kh, kw]`. */
@@ -28,6 +30,16 @@ export function depthwiseToOihw(kernel: Float32Array, shape: readonly [number, n
   const [kh, kw, c, m] = shape;
   // [kh, kw, c·m] is a Conv2D kernel with one input channel per group.
   return hwioToOihw(kernel, [kh, kw, 1, c * m]);
+}
+
+/** A convolution's kernel as ONNX's and PyTorch's weight: OIHW data, its dims and the group count (depthwise: the input channels). */
+export function oihwKernel(config: Conv2DConfig | DepthwiseConv2DConfig, inputChannels: number, kernel: Float32Array): { data: Float32Array; dims: [number, number, number, number]; groups: number } {
+  const [kh, kw] = config.kernelSize;
+  if (config.kind === 'Conv2D') {
+    return { data: hwioToOihw(kernel, [kh, kw, inputChannels, config.filters]), dims: [config.filters, inputChannels, kh, kw], groups: 1 };
+  }
+  const m = config.depthMultiplier;
+  return { data: depthwiseToOihw(kernel, [kh, kw, inputChannels, m]), dims: [inputChannels * m, 1, kh, kw], groups: inputChannels };
 }
 
 /** `[rows, cols]` → `[cols, rows]` (a Dense kernel as PyTorch's Linear weight). */

@@ -7,7 +7,7 @@ import type { LayerConfig } from '../../layers/config.js';
 import type { TorchLayerExporter } from './layer-context.js';
 import { activationLayer } from './layers/activation.js';
 import { batchNormalization } from './layers/batch-norm.js';
-import { conv2d, depthwiseConv2d } from './layers/conv.js';
+import { convolution } from './layers/conv.js';
 import { dense } from './layers/dense.js';
 import { add, concatenate } from './layers/merge.js';
 import { globalAveragePooling2d, pooling2d } from './layers/pooling.js';
@@ -16,8 +16,8 @@ import { dropout, flatten, zeroPadding2d } from './layers/reshape.js';
 type TorchExporterTable = { [K in LayerConfig['kind']]: TorchLayerExporter<LayerConfig & { kind: K }> };
 
 export const PYTORCH_EXPORTERS: TorchExporterTable = {
-  Conv2D: conv2d,
-  DepthwiseConv2D: depthwiseConv2d,
+  Conv2D: convolution,
+  DepthwiseConv2D: convolution,
   Dense: dense,
   BatchNormalization: batchNormalization,
   Activation: activationLayer,

@@ -5,36 +5,23 @@
  */
 import type { Conv2DConfig } from '../../../layers/conv2d.js';
 import type { DepthwiseConv2DConfig } from '../../../layers/depthwise-conv2d.js';
-import { depthwiseToOihw, hwioToOihw } from '../../layouts.js';
+import { oihwKernel } from '../../layouts.js';
 import { pyTuple } from '../python-names.js';
-import type { TorchLayerContext, TorchLayerExporter } from '../layer-context.js';
-import type { TorchValue } from '../values.js';
+import type { TorchLayerExporter } from '../layer-context.js';
 import { activationCall } from './activation.js';
 import { windowPadding } from './padding.js';
 
-function convolution(ctx: TorchLayerContext<Conv2DConfig | DepthwiseConv2DConfig>, weight: Float32Array, dims: [number, number, number, number], groups: number): TorchValue {
+/** Conv2D and DepthwiseConv2D alike: one `nn.Conv2d` with the kernel as OIHW, then the fused activation. */
+export const convolution: TorchLayerExporter<Conv2DConfig | DepthwiseConv2DConfig> = (ctx) => {
   const c = ctx.layer.config;
-  const cin = ctx.layer.inputShapes[0]![2];
-  const pad = windowPadding(c.padding, ctx.layer.inputShapes[0]!, c.kernelSize, c.strides);
-  const args = [`${cin}, ${dims[0]}`, `kernel_size=${pyTuple(c.kernelSize)}`, `stride=${pyTuple(c.strides)}`, `padding=${pad.native}`];
-  if (groups > 1) args.push(`groups=${groups}`);
+  const input = ctx.layer.inputShapes[0]!;
+  const kernel = oihwKernel(c, input[2], ctx.layer.weight('kernel'));
+  const pad = windowPadding(c.padding, input, c.kernelSize, c.strides);
+  const args = [`${input[2]}, ${kernel.dims[0]}`, `kernel_size=${pyTuple(c.kernelSize)}`, `stride=${pyTuple(c.strides)}`, `padding=${pad.native}`];
+  if (kernel.groups > 1) args.push(`groups=${kernel.groups}`);
   args.push(`bias=${c.useBias ? 'True' : 'False'}`);
   const self = ctx.submodule(`nn.Conv2d(${args.join(', ')})`);
-  ctx.tensor('weight', dims, weight);
-  if (c.useBias) ctx.tensor('bias', [dims[0]], ctx.layer.weight('bias'));
+  ctx.tensor('weight', kernel.dims, kernel.data);
+  if (c.useBias) ctx.tensor('bias', [kernel.dims[0]], ctx.layer.weight('bias'));
   return ctx.output(activationCall(c.activation, `${self}(${pad.apply(ctx.input.as('nchw'))})`), 'nchw');
-}
-
-export const conv2d: TorchLayerExporter<Conv2DConfig> = (ctx) => {
-  const c = ctx.layer.config;
-  const [kh, kw] = c.kernelSize;
-  const cin = ctx.layer.inputShapes[0]![2];
-  return convolution(ctx, hwioToOihw(ctx.layer.weight('kernel'), [kh, kw, cin, c.filters]), [c.filters, cin, kh, kw], 1);
-};
-
-export const depthwiseConv2d: TorchLayerExporter<DepthwiseConv2DConfig> = (ctx) => {
-  const c = ctx.layer.config;
-  const [kh, kw] = c.kernelSize;
-  const channels = ctx.layer.inputShapes[0]![2];
-  return convolution(ctx, depthwiseToOihw(ctx.layer.weight('kernel'), [kh, kw, channels, c.depthMultiplier]), [channels * c.depthMultiplier, 1, kh, kw], channels);
 };
