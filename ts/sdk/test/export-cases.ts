@@ -63,6 +63,15 @@ export const LAYER_CASES: ExportCase[] = [
   chain('flatten-nhwc-order', [3, 4, 5], () => [new Conv2D({ filters: 6, kernelSize: 1 }), new Flatten(), new Dense({ units: 4, activation: 'softmax' })]),
   chain('dropout-identity', [3, 3, 2], () => [new Dropout({ rate: 0.5 }), new Flatten(), new Dropout({ rate: 0.2 }), new Dense({ units: 2 })]),
   chain('zero-padding-asymmetric', [4, 3, 2], () => [new ZeroPadding2D({ padding: [[1, 2], [0, 3]] }), new Conv2D({ filters: 2, kernelSize: 2 })]),
+  // Names both formats reserve or cannot take as they are (ONNX's graph input/output, Python's `x`, `self`, dots).
+  chain('awkward-layer-names', [4, 4, 2], () => [
+    new Conv2D({ name: 'input', filters: 2, kernelSize: 1 }),
+    new Conv2D({ name: 'layer1.0.conv1', filters: 2, kernelSize: 1 }),
+    new BatchNormalization({ name: 'self' }),
+    new ReLU({ name: 'x' }),
+    new Flatten({ name: 'forward' }),
+    new Dense({ name: 'output', units: 2 }),
+  ]),
   merged('add-three-inputs', () => new Add(), [
     () => [new Conv2D({ filters: 4, kernelSize: 1 })],
     () => [new Conv2D({ filters: 4, kernelSize: 3, padding: 'same' })],

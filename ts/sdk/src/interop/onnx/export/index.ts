@@ -41,7 +41,9 @@ export function modelToOnnx(model: Model, options: OnnxExportOptions = {}): Uint
   const [h, w, c] = m.inputShape;
   const inputLayout: Layout = isFlatShape(m.inputShape) ? 'flat' : options.nchw ? 'nchw' : 'nhwc';
   const inputDims = { flat: [c], nchw: [c, h, w], nhwc: [h, w, c] }[inputLayout];
+  // Both names are taken first, so a layer called `input` or `output` gets `input_1`, `output_1`.
   const input = new OnnxValue(b, ONNX_INPUT_NAME, m.inputShape, inputLayout, b.reserve(ONNX_INPUT_NAME));
+  b.reserve(ONNX_OUTPUT_NAME);
   const values: OnnxValue[] = [];
   for (const layer of m.layers) {
     const reads = layer.inputs.map((j) => (j < 0 ? input : values[j]!));
@@ -50,7 +52,7 @@ export function modelToOnnx(model: Model, options: OnnxExportOptions = {}): Uint
   const last = values.at(-1)!;
   const outLayout: Layout = isFlatShape(last.shape) ? 'flat' : 'nhwc';
   const [oh, ow, oc] = last.shape;
-  b.nodes.push({ opType: 'Identity', name: b.reserve(ONNX_OUTPUT_NAME), input: [last.as(outLayout)], output: [ONNX_OUTPUT_NAME] });
+  b.nodes.push({ opType: 'Identity', name: ONNX_OUTPUT_NAME, input: [last.as(outLayout)], output: [ONNX_OUTPUT_NAME] });
   const graph: Onnx.IGraphProto = {
     name: m.name || 'lite-cnn',
     node: b.nodes,
