@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, modelToPytorch, savePytorch } from '@lite-cnn/sdk';
+import { ConfigError, decodeSafetensors, encodeSafetensors, MaxPooling2D, modelToPytorch, savePytorch, Sequential } from '@lite-cnn/sdk';
 import { LAYER_CASES, NET_CASES } from './export-cases.js';
 import { expectClose, exportFixture, PYTHON, pythonSkipReason, randomInput, randomizeWeights } from './export-oracles.js';
 import { mnistNet } from './nets.js';
@@ -57,6 +57,17 @@ describe('PyTorch export: the files', () => {
     await savePytorch(model, out);
     expect(readFileSync(join(out, 'model.py'), 'utf8')).toMatch(/^"""mnist: a lite-cnn model exported as a PyTorch module/);
     expect(decodeSafetensors(readFileSync(join(out, 'model.safetensors'))).metadata).toEqual({ format: 'pt' });
+    model.dispose();
+  });
+});
+
+describe('PyTorch export: what PyTorch cannot express', () => {
+  it('ceil-mode pooling whose last window PyTorch would keep: a ConfigError naming the layer and both sizes', async () => {
+    // lite-cnn drops the third window (it starts in the bottom pad); PyTorch, padded with F.pad, would keep it.
+    const model = new Sequential([new MaxPooling2D({ name: 'pool', poolSize: 2, strides: 2, padding: [[0, 1], [0, 1]], ceilMode: true, inputShape: [4, 4, 1] })], { engine: engine() });
+    await model.build();
+    expect(() => modelToPytorch(model)).toThrow(ConfigError);
+    expect(() => modelToPytorch(model)).toThrow(/MaxPooling2D 'pool': PyTorch's pooling would give 3x3 here, lite-cnn's gives 2x2/);
     model.dispose();
   });
 });
