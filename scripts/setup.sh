@@ -7,7 +7,7 @@
 #      - elsewhere: a rustup nightly with rust-src and the wasm32 target;
 #   2. Debian's chromium for the browser tests (never a downloaded browser);
 #   3. the npm dependencies.
-#   4. Debian's python3-torch and python3-torchvision (test oracles).
+#   4. Debian's python3-torch, python3-torchvision and python3-onnx (test oracles).
 # Set LITE_CNN_SKIP_BROWSER=1 to skip chromium, LITE_CNN_SKIP_TORCH=1 to skip PyTorch.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,9 +18,10 @@ log() { printf '[setup] %s\n' "$*"; }
 # python3-numpy: the interop tests read our .safetensors files with an independent NumPy reader.
 debian_pkgs=(rustc-web cargo-web rust-web-src lld-22 librust-rayon-dev librust-rayon-core-dev wabt python3-numpy)
 [[ "${LITE_CNN_SKIP_BROWSER:-0}" == 1 ]] || debian_pkgs+=(chromium)
-# PyTorch and torchvision: reference oracles for the applications (seeded random
-# weights, nothing downloaded); those tests skip without them. LITE_CNN_SKIP_TORCH=1 skips.
-[[ "${LITE_CNN_SKIP_TORCH:-0}" == 1 ]] || debian_pkgs+=(python3-torch python3-torchvision)
+# PyTorch and torchvision: reference oracles for the applications and the exporters (seeded
+# random weights, nothing downloaded); python3-onnx: onnx.checker for exported files. Those
+# tests skip without them. LITE_CNN_SKIP_TORCH=1 skips.
+[[ "${LITE_CNN_SKIP_TORCH:-0}" == 1 ]] || debian_pkgs+=(python3-torch python3-torchvision python3-onnx)
 
 missing_debian_pkgs() {
   local p

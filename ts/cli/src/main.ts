@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerExplain } from './commands/explain.js';
+import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInfo } from './commands/info.js';
 import { registerPredict } from './commands/predict.js';
@@ -31,6 +32,7 @@ registerPredict(program);
 registerSplit(program);
 registerExplain(program);
 registerImport(program);
+registerExport(program);
 registerInfo(program);
 
 try {

@@ -28,6 +28,7 @@ import { planModel, type ModelGraph, type ModelPlan } from './plan.js';
 import { graphFromTensors } from './graph.js';
 import { input, type SymbolicTensor } from '../layers/symbolic.js';
 import { countParams, renderSummary, type ParamCounts } from './summary.js';
+import { modelToOnnx, type OnnxExportOptions } from '../interop/onnx/export/index.js';
 
 export interface ModelOptions {
   name?: string;
@@ -421,6 +422,15 @@ export class Model implements TrainingModel {
   /** Writes `toBytes()` to `path` atomically (temp file + rename): an interrupted save never leaves a broken model (Node). */
   async save(path: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
     await writeFileAtomic(path, this.toBytes(opts));
+  }
+
+  /**
+   * The model as an ONNX file (opset 17; input `input`, NHWC or with `nchw`
+   * NCHW, dynamic batch; output `output`); the metadata (preprocessing, class
+   * names, threshold) rides along as JSON. See docs/scaling.md.
+   */
+  toOnnx(options: OnnxExportOptions = {}): Uint8Array {
+    return modelToOnnx(this, options);
   }
 
   /** Rebuilds a model from `toBytes()` output (any lite-cnn model file), validating every part of the file. */
