@@ -6,6 +6,7 @@
  */
 import { freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
+import { imageShape, openFolder, type OpenedFolder } from '../data/folder-source.js';
 import { loadPretrained } from '../model/load.js';
 import { PRESETS } from '../model/presets.js';
 import type { TrainOptions } from './options.js';
@@ -44,4 +45,18 @@ export async function fitToClasses(model: Model, o: TrainOptions, classes: numbe
 /** A fresh model for data with `classes` classes (each fold or inner fold of a cross-validation starts from one). */
 export async function modelForClasses(o: TrainOptions, engine: Engine, classes: number): Promise<Model> {
   return fitToClasses(await modelFor(o, engine), o, classes, engine);
+}
+
+/**
+ * The image folder a cross-validation reads (opened once, every fold and
+ * inner fold samples it) and the run's template model fitted to its classes:
+ * the network's input shape decides how images are decoded, the folder's
+ * classes decide the head.
+ */
+export async function openFolderWithModel(o: TrainOptions, engine: Engine): Promise<{ opened: OpenedFolder; classNames: OpenedFolder['listing']['classNames']; template: Model }> {
+  const f = o.data.folder!;
+  const base = await modelFor(o, engine);
+  const opened = await openFolder((o.data.source as { dir: string }).dir, f, imageShape(f, base.inputShape));
+  const classNames = opened.listing.classNames;
+  return { opened, classNames, template: await fitToClasses(base, o, classNames.length, engine) };
 }

@@ -8,7 +8,7 @@
  * = train), config.json, report.html and summary.json. Not resumable (like --cv).
  */
 import { basename } from 'node:path';
-import { folderDatasets, imageShape, openFolder, split } from '../data/folder-source.js';
+import { folderDatasets, split } from '../data/folder-source.js';
 import { EXIT } from '../errors.js';
 import { evaluateModel } from '../model/evaluation.js';
 import { count, fixed, percent } from '../ui/format.js';
@@ -19,7 +19,7 @@ import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { writeTrainingReport } from './run-report.js';
-import { fitToClasses, modelFor } from './run-model.js';
+import { openFolderWithModel } from './run-model.js';
 import { positiveIndex, testLines, testSummary, type TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
@@ -28,11 +28,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const { out, runDir, engine } = ctx;
   const file = (name: string) => runDir.file(name);
   const f = o.data.folder!;
-  const dir = (o.data.source as { dir: string }).dir;
-  const base = await modelFor(o, engine);
-  const opened = await openFolder(dir, f, imageShape(f, base.inputShape));
-  const classNames = opened.listing.classNames;
-  const template = await fitToClasses(base, o, classNames.length, engine);
+  const { opened, classNames, template } = await openFolderWithModel(o, engine);
   // Binary and --positive checked (options require --target-recall) before anything is written.
   const pos = positiveIndex(o, template, classNames)!;
   const assignments = split(opened.listing.samples, f, o.seed);

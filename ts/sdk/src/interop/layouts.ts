@@ -1,8 +1,12 @@
 /**
  * Layout translation at the boundary (docs/architecture.md §8): lite-cnn keeps
  * NHWC activations, HWIO kernels and `[in, out]` dense kernels; ONNX and
- * PyTorch use NCHW, OIHW and `[out, in]`. Every exporter converts with these
- * functions, once, so the two formats cannot disagree on a layout.
+ * PyTorch use NCHW, OIHW and `[out, in]`. The importer and every exporter
+ * convert with these functions, once, so no two of them can disagree on a
+ * layout: OIHW convolution kernels to and from HWIO, `[units, features]` or
+ * `[features, units]` dense weights, and the row order of features that come
+ * from flattening an NCHW tensor (flattened channel-major there, channel-minor
+ * by lite-cnn's NHWC Flatten).
  */
 import type { Conv2DConfig } from '../layers/conv2d.js';
 import type { DepthwiseConv2DConfig } from '../layers/depthwise-conv2d.js';
@@ -57,7 +61,7 @@ export function transpose2d(a: Float32Array, rows: number, cols: number): Float3
 export function chwToHwcOrder(shape: Shape3): Uint32Array {
   const [h, w, c] = shape;
   const order = new Uint32Array(h * w * c);
-  for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) order[(ch * h + y) * w + x] = (y * w + x) * c + ch;
+  for (let r = 0; r < order.length; r++) order[nchwFeature(r, { c, h, w })] = r;
   return order;
 }
 
@@ -92,4 +96,50 @@ export function isSymmetric(p: ExplicitPadding): boolean {
 /** Whether a value of this shape has no spatial extent (`[1, 1, n]`: lite-cnn's flat tensors). */
 export function isFlatShape(shape: Shape3): boolean {
   return shape[0] === 1 && shape[1] === 1;
+}
+
+/** Where an ONNX flat feature came from: flattening a `[c, h, w]` tensor (h·w > 1). */
+export interface FlatOrder {
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+}
+
+/**
+ * `[o, i, kh, kw]` → `[kh, kw, i, o]`. A depthwise kernel `[c·m, 1, kh, kw]`
+ * becomes `[kh, kw, 1, c·m]`, which is the same memory as lite-cnn's
+ * `[kh, kw, c, m]` (output channel `c·m + m'` in both).
+ */
+export function oihwToHwio(w: Float32Array, o: number, i: number, kh: number, kw: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let a = 0; a < o; a++) {
+    for (let b = 0; b < i; b++) {
+      for (let y = 0; y < kh; y++) {
+        for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = w[((a * i + b) * kh + y) * kw + x]!;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A dense kernel `[features, units]` for lite-cnn from ONNX's B
+ * (`[units, features]` when `transposed`), scaled by `alpha`, with row `r` of
+ * the result taken from ONNX feature `c·h·w + y·w + x` where `r = (y·w + x)·c + ch`
+ * when the input is a flattened NCHW tensor.
+ */
+export function denseKernel(b: Float32Array, features: number, units: number, transposed: boolean, alpha: number, order: FlatOrder | null): Float32Array {
+  const out = new Float32Array(features * units);
+  for (let r = 0; r < features; r++) {
+    const f = order ? nchwFeature(r, order) : r;
+    for (let u = 0; u < units; u++) out[r * units + u] = alpha * b[transposed ? u * features + f : f * units + u]!;
+  }
+  return out;
+}
+
+/** The ONNX (NCHW-flattened) feature index of lite-cnn's (NHWC-flattened) feature `r`. */
+export function nchwFeature(r: number, order: FlatOrder): number {
+  const ch = r % order.c;
+  const pixel = (r - ch) / order.c;
+  return ch * order.h * order.w + pixel;
 }

@@ -5,7 +5,7 @@
  * lite-cnn does not compute (MaxPool's indices, a Dropout mask).
  */
 import type { SymbolicTensor } from '../../../layers/symbolic.js';
-import type { FlatOrder } from './layout.js';
+import type { FlatOrder } from '../../layouts.js';
 import type { Constant } from './tensors.js';
 
 export interface TensorValue {

@@ -2,7 +2,7 @@
 import { Conv2D } from '../../../../layers/conv2d.js';
 import { DepthwiseConv2D } from '../../../../layers/depthwise-conv2d.js';
 import type { NodeContext } from '../context.js';
-import { oihwToHwio } from '../layout.js';
+import { oihwToHwio } from '../../../layouts.js';
 import type { OpTable } from '../op-row.js';
 import { sameLayout, type Value } from '../values.js';
 import { readWindow, WINDOW_ATTRIBUTES } from './window.js';

@@ -6,7 +6,7 @@
  */
 import { Dense } from '../../../../layers/dense.js';
 import type { NodeContext } from '../context.js';
-import { denseKernel } from '../layout.js';
+import { denseKernel } from '../../../layouts.js';
 import type { OpTable } from '../op-row.js';
 import type { Value } from '../values.js';
 

@@ -1,7 +1,7 @@
 /** Add of two computed tensors and Concat along the channel (or feature) axis. */
 import { Add, Concatenate } from '../../../../layers/merge.js';
 import type { NodeContext } from '../context.js';
-import type { FlatOrder } from '../layout.js';
+import type { FlatOrder } from '../../../layouts.js';
 import type { OpTable } from '../op-row.js';
 import { sameLayout, type TensorValue, type Value } from '../values.js';
 
