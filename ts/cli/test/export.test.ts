@@ -1,6 +1,7 @@
 /**
  * `lite-cnn export` end to end (built CLI, spawned): ONNX that onnxruntime
- * runs to the model's own outputs (NHWC and --nchw), a PyTorch folder that
+ * runs to the model's own outputs (NHWC and --nchw) and `lite-cnn import`
+ * reads back to the same predictions, a PyTorch folder that
  * the docs' DDP example trains with torchrun (skipped, with the reason
  * printed, without torch), and usage errors that exit 2.
  */
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Conv2D, Dense, Engine, Flatten, MaxPooling2D, Sequential } from '@lite-cnn/sdk';
+import { Conv2D, Dense, Engine, Flatten, MaxPooling2D, Model, Sequential } from '@lite-cnn/sdk';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TRAIN_DDP = fileURLToPath(new URL('../../../docs/examples/train_ddp.py', import.meta.url));
@@ -67,6 +68,17 @@ describe('lite-cnn export', () => {
     const nchw = new Float32Array(x.length);
     for (let b = 0; b < 2; b++) for (let y = 0; y < 10; y++) for (let i = 0; i < 10; i++) for (let c = 0; c < 2; c++) nchw[((b * 2 + c) * 10 + y) * 10 + i] = x[((b * 10 + y) * 10 + i) * 2 + c]!;
     expectNear(await runOnnxFile(join(dir, 'nchw.onnx'), nchw, [2, 2, 10, 10]), want);
+  });
+
+  it('an exported file imports back (lite-cnn import) and predicts what the model did', async () => {
+    for (const onnxFile of ['m.onnx', 'nchw.onnx']) {
+      const r = run(['import', onnxFile, '--out', `${onnxFile}.safetensors`]);
+      expect(r.status, r.stderr).toBe(0);
+      const engine = await Engine.create({ threads: 1 });
+      const back = await Model.load(join(dir, `${onnxFile}.safetensors`), { engine });
+      expectNear(await back.predict({ data: x, shape: [2, 10, 10, 2] }), want);
+      await engine.shutdown();
+    }
   });
 
   it('--format pytorch writes model.py and model.safetensors into the folder', () => {

@@ -44,7 +44,8 @@ export type { Shape3, Padding, PaddingArg, ExplicitPadding } from './layers/shap
 export { Model, type ModelArgs, type ModelOptions, type CompileArgs } from './model/model.js';
 export { Sequential, type SequentialOptions } from './model/sequential.js';
 export { modelToPytorch, savePytorch, PYTORCH_SOURCE_FILE, PYTORCH_WEIGHTS_FILE, type PytorchExport } from './interop/pytorch/index.js';
-export { ONNX_OPSET, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_METADATA_KEY, type OnnxExportOptions } from './interop/onnx/export/index.js';
+export { ONNX_OPSET, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type OnnxExportOptions } from './interop/onnx/export/index.js';
+export { ONNX_METADATA_KEY, ONNX_INPUT_LAYOUT_KEY, type OnnxInputLayout } from './interop/onnx/metadata.js';
 export type { FitArgs } from './model/fit.js';
 export { History, type Logs } from './model/history.js';
 export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArgs, type OptimizerConfig, type OptimizerName } from './model/optimizers.js';

@@ -132,7 +132,7 @@ describe('model files (.safetensors)', () => {
       delete v1.trainable;
       expect((await Sequential.fromBytes(encodeSafetensors(tensors, { ...meta, format_version: '1', topology: JSON.stringify(v1) }))).layers.length).toBe(v1.layers.length);
       await reject(encodeSafetensors(tensors, { ...meta, format: 'keras' }), /not a lite-cnn model \(format 'keras'/);
-      await reject(encodeSafetensors(tensors, { ...meta, topology: '{"layers": [' }), /topology is not valid JSON/);
+      await reject(encodeSafetensors(tensors, { ...meta, topology: '{"layers": [' }), /__metadata__ topology is not valid JSON/);
       const topo = JSON.parse(meta.topology!);
       topo.layers[0].filters = -1;
       await reject(encodeSafetensors(tensors, { ...meta, topology: JSON.stringify(topo) }), /layer 0: .*filters must be a positive integer, got -1/);

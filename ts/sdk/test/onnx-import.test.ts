@@ -57,7 +57,11 @@ async function compareWithOrt(g: GraphSpec, batch = 2) {
   const want = result.data as Float32Array;
   const od = result.dims as number[];
   const model = await importOnnx(od.length === 4 ? buildOnnx(flatReadout(g, od[1]! * od[2]! * od[3]!)) : bytes, { engine });
-  const nhwcInput = g.nodes.some((n) => n.op === 'Transpose');
+  const perm = (n: NodeSpec) => {
+    const p = n.attrs?.['perm'];
+    return p && 'ints' in p ? p.ints.join(',') : '';
+  };
+  const nhwcInput = g.nodes.some((n) => n.op === 'Transpose' && perm(n) === '0,3,1,2');
   const input = dims.length === 4 && !nhwcInput ? nchwToNhwc(x, dims[0]!, dims[1]!, dims[2]!, dims[3]!) : x;
   const got = await model.predict({ data: input, shape: [batch, ...model.inputShape] });
   model.dispose();
@@ -125,6 +129,17 @@ const CASES: Record<string, () => GraphSpec> = {
     input: { name: 'x', dims: ['batch', 6, 5, 3] },
     ...chain([{ op: 'Transpose', attrs: { perm: { ints: [0, 3, 1, 2] } } }, { op: 'Conv', extra: ['w'] }]),
     initializers: { w: weights([2, 3, 3, 3]) },
+  }),
+  'Transpose(0, 2, 3, 1) then Flatten (NHWC feature order, as lite-cnn exports), Gemm, Unsqueeze to a 1x1 map, Conv': () => ({
+    input: image(3, 2, 4),
+    ...chain([
+      { op: 'Transpose', attrs: { perm: { ints: [0, 2, 3, 1] } } },
+      { op: 'Flatten' },
+      { op: 'Gemm', extra: ['w', 'b'] },
+      { op: 'Unsqueeze', extra: ['axes'] },
+      { op: 'Conv', extra: ['k'] },
+    ]),
+    initializers: { w: weights([24, 6]), b: weights([6]), axes: ints([2, 3]), k: weights([4, 6, 1, 1]) },
   }),
 };
 

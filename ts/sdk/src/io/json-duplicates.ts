@@ -4,6 +4,7 @@
  * in a model file a tensor name given twice means two readers may load
  * different tensors from the same bytes, so the loader must see it.
  */
+import { ModelFormatError } from '../errors.js';
 
 /** A key that occurs twice in one object; `path` holds the keys of the enclosing objects. */
 export interface DuplicateKey {
@@ -68,4 +69,23 @@ export function findDuplicateKey(text: string): DuplicateKey | undefined {
 
 function pathOf(stack: Frame[]): string[] {
   return stack.slice(0, -1).map((f) => (f.keys === undefined ? '[]' : (f.current ?? '')));
+}
+
+/**
+ * `text` parsed as JSON, refusing a key given twice in any object: the
+ * errors name the file and the entry (e.g. `m.safetensors`, `__metadata__
+ * topology`) and, for a duplicate, the path of objects down to it.
+ */
+export function parseJsonWithoutDuplicates(text: string, file: string, entry: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new ModelFormatError(`${file}: ${entry} is not valid JSON`, { cause });
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    throw new ModelFormatError(`${file}: duplicate key ${JSON.stringify(duplicate.key.slice(0, 80))} in ${[entry, ...duplicate.path].join(' > ')}; expected each key once`);
+  }
+  return value;
 }

@@ -11,7 +11,7 @@ import type { LayerConfig } from '../layers/config.js';
 import type { LossConfig } from '../model/losses.js';
 import { checkMetadata, type ModelMetadata } from '../model/metadata.js';
 import type { OptimizerConfig } from '../model/optimizers.js';
-import { findDuplicateKey } from './json-duplicates.js';
+import { parseJsonWithoutDuplicates } from './json-duplicates.js';
 import { resolveLoadLimits, type LoadLimits } from './load-limits.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from './safetensors.js';
 
@@ -101,18 +101,7 @@ export interface DecodeModelOptions {
 /** A JSON entry of `__metadata__`, parsed; a key given twice is an error (JSON.parse would keep the last silently). */
 function parseJson<T>(text: string | undefined, what: string, name: string): T {
   if (text === undefined) throw new ModelFormatError(`${name}: __metadata__ has no '${what}' entry`);
-  let value: T;
-  try {
-    value = JSON.parse(text) as T;
-  } catch (cause) {
-    throw new ModelFormatError(`${name}: __metadata__.${what} is not valid JSON`, { cause });
-  }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) {
-    const inside = [what, ...duplicate.path].join(' > ');
-    throw new ModelFormatError(`${name}: duplicate key ${JSON.stringify(duplicate.key.slice(0, 80))} in __metadata__ ${inside}; expected each key once`);
-  }
-  return value;
+  return parseJsonWithoutDuplicates(text, name, `__metadata__ ${what}`) as T;
 }
 
 /** The first non-finite value of a tensor, as a ModelFormatError, unless every value is finite. */

@@ -44,8 +44,9 @@ export function defaultMetadata(): ModelMetadata {
   return { classNames: null, preprocessing: { kind: 'none' }, threshold: null };
 }
 
-export function checkMetadata(m: unknown): ModelMetadata {
-  const bad = (what: string) => new ModelFormatError(`model file: invalid metadata: ${what}`);
+/** `m` as metadata, checked; `where` names its source in errors (the file, and the entry holding it). */
+export function checkMetadata(m: unknown, where = 'model file'): ModelMetadata {
+  const bad = (what: string) => new ModelFormatError(`${where}: invalid metadata: ${what}`);
   if (typeof m !== 'object' || m === null) throw bad('expected an object');
   const md = m as Partial<ModelMetadata>;
   if (md.classNames !== null && !(Array.isArray(md.classNames) && md.classNames.every((c) => typeof c === 'string'))) throw bad('classNames must be null or strings');

@@ -11,11 +11,12 @@
  *   standardization, Caffe BGR/mean, stain normalization), class names and
  *   the decision threshold are the model's `metadata`, stored as JSON in the
  *   ONNX metadata (`lite_cnn.metadata`), so the input is exactly what
- *   `model.predict` takes.
+ *   `model.predict` takes. `importOnnx` reads it back.
  */
 import type { Model } from '../../../model/model.js';
 import { isFlatShape } from '../../layouts.js';
 import { exportedModel, type ExportedLayer } from '../../exported-model.js';
+import { metadataProps } from '../metadata.js';
 import { onnx, type Onnx } from '../proto.js';
 import { GraphBuilder } from './graph-builder.js';
 import { LayerContext, type LayerExporter } from './layer-context.js';
@@ -27,8 +28,6 @@ export const ONNX_OPSET = 17;
 const IR_VERSION = 8;
 export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'output';
-/** The key of the model's metadata (JSON) in the ONNX file's `metadata_props`. */
-export const ONNX_METADATA_KEY = 'lite_cnn.metadata';
 
 export interface OnnxExportOptions {
   /** Take PyTorch-style `[batch, c, h, w]` input instead of NHWC. Default false. */
@@ -65,7 +64,7 @@ export function modelToOnnx(model: Model, options: OnnxExportOptions = {}): Uint
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'lite-cnn',
     graph,
-    metadataProps: [{ key: ONNX_METADATA_KEY, value: JSON.stringify(m.metadata) }],
+    metadataProps: metadataProps(m.metadata, inputLayout),
   };
   return onnx.ModelProto.encode(proto).finish();
 }

@@ -55,17 +55,17 @@ export class NodeContext {
     return this.node.inputs.length;
   }
 
-  /** Input `i` as a computed tensor in NCHW meaning (the layout every op but Transpose expects). */
-  tensor(i: number, opts: { layout?: 'nchw' | 'nhwc' } = {}): TensorValue {
+  /**
+   * Input `i` as a computed tensor in NCHW meaning (what every op expects),
+   * or in either layout with `anyLayout` (ops whose result does not depend
+   * on it: elementwise activations, Dropout, Identity, Transpose, Flatten,
+   * Reshape).
+   */
+  tensor(i: number, opts: { anyLayout?: boolean } = {}): TensorValue {
     const v = this.value(i, 'a computed tensor');
     if (v.kind !== 'tensor') throw this.error(`input ${i} ('${this.node.inputs[i]}') must be a computed tensor, got a constant (constant-only subgraphs are not supported)`);
-    const layout = opts.layout ?? 'nchw';
-    if (v.layout !== layout) {
-      throw this.error(
-        v.layout === 'nhwc'
-          ? `input ${i} ('${this.node.inputs[i]}') is the NHWC graph input; only Transpose(perm=[0, 3, 1, 2]) may read it`
-          : `input ${i} ('${this.node.inputs[i]}') is not the NHWC graph input; Transpose is supported only there`,
-      );
+    if (v.rank === 4 && v.layout === 'nhwc' && !opts.anyLayout) {
+      throw this.error(`input ${i} ('${this.node.inputs[i]}') is in NHWC layout; ${this.node.opType} reads NCHW here, so it needs a Transpose(perm=[0, 3, 1, 2]) first (only elementwise activations, Dropout, Identity, Transpose, Flatten and Reshape read NHWC tensors)`);
     }
     return v;
   }

@@ -16,6 +16,8 @@ export interface DecodedModel {
   opset: number;
   /** `producer_name producer_version`, e.g. 'pytorch 1.13.1' ('' when unset). */
   producer: string;
+  /** The file's `metadata_props` (lite-cnn's exports keep the model's metadata there). */
+  metadataProps: Onnx.IStringStringEntryProto[];
 }
 
 export function decodeOnnx(bytes: Uint8Array, where: string): DecodedModel {
@@ -31,7 +33,7 @@ export function decodeOnnx(bytes: Uint8Array, where: string): DecodedModel {
   if (!graph || (graph.node?.length ?? 0) === 0) throw new ModelFormatError(`${where}: no graph with nodes (is this an ONNX model file?)`);
   const opset = defaultOpset(model.opsetImport ?? [], where);
   if ((graph.sparseInitializer?.length ?? 0) > 0) throw new ModelFormatError(`${where}: sparse initializers are not supported`);
-  return { graph, opset, producer: [model.producerName, model.producerVersion].filter(Boolean).join(' ') };
+  return { graph, opset, producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '), metadataProps: model.metadataProps ?? [] };
 }
 
 function defaultOpset(imports: readonly Onnx.IOperatorSetIdProto[], where: string): number {

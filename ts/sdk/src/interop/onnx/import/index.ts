@@ -5,12 +5,16 @@
  * graph order, tensor sizes, external data, the input size and the memory
  * the model would plan) before the engine allocates anything; each node then
  * becomes layers through the op table, and the weights, moved from
- * NCHW/OIHW to NHWC/HWIO, are set once the model is built.
+ * NCHW/OIHW to NHWC/HWIO, are set once the model is built. A file exported
+ * by lite-cnn also gives back the model's metadata (preprocessing, class
+ * names, threshold).
  */
 import { ModelFormatError } from '../../../errors.js';
 import { input } from '../../../layers/symbolic.js';
 import { checkPlanBudget, resolveLoadLimits, type LoadLimits } from '../../../io/load-limits.js';
+import { checkMetadataForClasses } from '../../../model/metadata.js';
 import { Model } from '../../../model/model.js';
+import { readInputLayout, readMetadataProps, type OnnxInputLayout } from '../metadata.js';
 import type { Engine } from '../../../runtime/engine.js';
 import { int64, onnx, type Onnx } from '../proto.js';
 import { NodeContext, type ImportState } from './context.js';
@@ -60,7 +64,8 @@ export async function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions =
 export async function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): Promise<OnnxImport> {
   const where = options.name ?? 'ONNX model';
   const limits = resolveLoadLimits({ maxPlannedBytes: IMPORT_PLANNED_BYTES, ...options.limits });
-  const { graph, opset, producer } = decodeOnnx(bytes, where);
+  const { graph, opset, producer, metadataProps } = decodeOnnx(bytes, where);
+  const metadata = readMetadataProps(metadataProps, where);
   const inits = graph.initializer ?? [];
   if (inits.length > limits.maxTensors) throw new ModelFormatError(`${where}: ${inits.length} initializers, above the limit of ${limits.maxTensors} (limit maxTensors)`);
 
@@ -76,7 +81,7 @@ export async function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {
   const constants = new Set([...values.keys(), ...sorted.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs)]);
   const nodes = fuseMatMulAdd(sorted, (name) => constants.has(name));
 
-  const x = inputValue(graphInput, nodes, options.inputShape, where);
+  const x = inputValue(graphInput, nodes, readInputLayout(metadataProps, where), options.inputShape, where);
   values.set(graphInput.name ?? '', x.value);
   const state: ImportState = { values, weights: new Map(), usedNames: new Set(), opset, batch: x.batch };
   for (const node of nodes) convertNode(node, state, where);
@@ -89,6 +94,10 @@ export async function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
   });
+  if (metadata) {
+    checkMetadataForClasses(metadata, model.classes, where);
+    model.metadata = metadata;
+  }
   const plan = model.plan();
   checkPlanBudget(plan, 1, limits, where);
   await model.build({ batchSize: 1 });
@@ -125,11 +134,12 @@ function theInput(graph: Onnx.IGraphProto, values: ReadonlyMap<string, Value>, w
 }
 
 /**
- * The graph input as lite-cnn's NHWC input: `[n, c, h, w]` (or `[n, h, w, c]`
- * when every reader transposes it to NCHW, as tf2onnx writes Keras models)
- * or `[n, features]`. Symbolic dims other than the batch come from `given`.
+ * The graph input as lite-cnn's NHWC input: `[n, c, h, w]`, `[n, h, w, c]`
+ * (a lite-cnn export says so in its metadata_props; otherwise when every
+ * reader transposes it from NHWC to NCHW, as tf2onnx writes Keras models) or `[n,
+ * features]`. Symbolic dims other than the batch come from `given`.
  */
-function inputValue(info: Onnx.IValueInfoProto, nodes: readonly GraphNode[], given: readonly number[] | undefined, where: string): { value: TensorValue; batch: number | null } {
+function inputValue(info: Onnx.IValueInfoProto, nodes: readonly GraphNode[], declared: OnnxInputLayout | null, given: readonly number[] | undefined, where: string): { value: TensorValue; batch: number | null } {
   const name = info.name ?? '';
   const what = `${where}: input '${name}'`;
   const tensorType = info.type?.tensorType;
@@ -138,8 +148,9 @@ function inputValue(info: Onnx.IValueInfoProto, nodes: readonly GraphNode[], giv
   const dims = (tensorType.shape?.dim ?? []).map((d, i) => (d.dimParam || d.dimValue === null || d.dimValue === undefined ? null : int64(d.dimValue, `${what}: dim ${i}`)));
   const shown = `[${dims.map((d) => d ?? '?').join(', ')}]`;
   if (dims.length !== 4 && dims.length !== 2) throw new ModelFormatError(`${what}: dims ${shown} are not supported; expected [n, c, h, w] or [n, features]`);
+  if (declared !== null && (declared === 'flat') !== (dims.length === 2)) throw new ModelFormatError(`${what}: dims ${shown} disagree with the input layout '${declared}' in metadata_props`);
   const readers = nodes.filter((n) => n.inputs.includes(name));
-  const nhwc = dims.length === 4 && readers.length > 0 && readers.every((n) => n.opType === 'Transpose');
+  const nhwc = declared !== null ? declared === 'nhwc' : dims.length === 4 && readers.length > 0 && readers.every(isNhwcToNchw);
   // The file's axis for each of lite-cnn's [h, w, c] (null: a flat input's 1).
   const axes = dims.length === 2 ? [null, null, 1] : nhwc ? [1, 2, 3] : [2, 3, 1];
   const shape = axes.map((axis, k) => {
@@ -153,6 +164,13 @@ function inputValue(info: Onnx.IValueInfoProto, nodes: readonly GraphNode[], giv
   }) as [number, number, number];
   const tensor = input({ shape: dims.length === 2 ? [shape[2]] : shape, name });
   return { value: { kind: 'tensor', tensor, rank: dims.length === 2 ? 2 : 4, layout: nhwc ? 'nhwc' : 'nchw', flatOrder: null }, batch: dims[0] ?? null };
+}
+
+/** A Transpose(perm = [0, 3, 1, 2]): how a graph that takes NHWC input starts (tf2onnx's Keras exports). */
+function isNhwcToNchw(node: GraphNode): boolean {
+  if (node.opType !== 'Transpose') return false;
+  const perm = node.proto.attribute?.find((a) => a.name === 'perm')?.ints ?? [];
+  return perm.map(Number).join(',') === '0,3,1,2';
 }
 
 function theOutput(graph: Onnx.IGraphProto, values: ReadonlyMap<string, Value>, where: string): TensorValue {

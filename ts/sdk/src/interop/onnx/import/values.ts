@@ -12,9 +12,10 @@ export interface TensorValue {
   readonly kind: 'tensor';
   readonly tensor: SymbolicTensor;
   /**
-   * ONNX rank: 4 is `[n, c, h, w]` (or `[n, h, w, c]` with layout 'nhwc',
-   * only for a graph input read through a Transpose), which lite-cnn holds as
-   * `[h, w, c]`; 2 is `[n, features]`, held as `[1, 1, features]`.
+   * ONNX rank: 4 is `[n, c, h, w]` (or `[n, h, w, c]` with layout 'nhwc': an
+   * NHWC graph input, or a value a Transpose(0, 2, 3, 1) made, as lite-cnn's
+   * own exports have before a Flatten), which lite-cnn holds as `[h, w, c]`
+   * either way; 2 is `[n, features]`, held as `[1, 1, features]`.
    */
   readonly rank: 2 | 4;
   readonly layout: 'nchw' | 'nhwc';

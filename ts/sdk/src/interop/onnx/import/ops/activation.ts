@@ -1,7 +1,7 @@
 /**
  * Relu, Clip (a bounded ReLU: min 0, max > 0 or none), LeakyRelu, Sigmoid and
  * Softmax (over the features of a 2-D tensor). Elementwise, so a pending
- * flatten order passes through them unchanged.
+ * flatten order and the layout (NCHW or NHWC) pass through them unchanged.
  */
 import { Activation, LeakyReLU, ReLU, Softmax } from '../../../../layers/activation-layers.js';
 import type { AnyLayer } from '../../../../layers/config.js';
@@ -10,7 +10,7 @@ import type { OpTable } from '../op-row.js';
 import { sameLayout, type Value } from '../values.js';
 
 function elementwise(ctx: NodeContext, make: (name: string) => AnyLayer): Value[] {
-  const x = ctx.tensor(0);
+  const x = ctx.tensor(0, { anyLayout: true });
   return [sameLayout(x, ctx.addLayer(make, [x.tensor]))];
 }
 
