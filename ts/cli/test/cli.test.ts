@@ -215,3 +215,30 @@ describe('lite-cnn train on MNIST', () => {
     expect(again.stderr).toMatch(/already completed/);
   });
 });
+
+describe('predict, evaluate and explain need class scores', () => {
+  it('a model whose output is a feature map (no classifier head) is refused with what to do, exit 2', async () => {
+    const { Conv2D, Engine, Sequential } = await import('@lite-cnn/sdk');
+    const sharp = (await import('sharp')).default;
+    const dir = tmp('headless');
+    const engine = await Engine.create({ threads: 1 });
+    const backbone = new Sequential([new Conv2D({ filters: 4, kernelSize: 3, inputShape: [8, 8, 3] })], { seed: 1, engine });
+    await backbone.build();
+    await backbone.save(join(dir, 'backbone.safetensors'));
+    await engine.shutdown();
+    const image = join(dir, 'a.png');
+    await sharp(Buffer.alloc(8 * 8 * 3, 128), { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(image);
+    for (const args of [['predict', image], ['explain', image, '--out', join(dir, 'cam')], ['evaluate', '--data', dir]]) {
+      const r = run([...args, '--model', join(dir, 'backbone.safetensors')]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`${args[0]} needs class scores, but .*backbone\\.safetensors outputs a \\[6, 6, 4\\] feature map .*lite-cnn train --from FILE --data DIR`));
+    }
+  });
+
+  it('--max-memory raises the load limit of predict, evaluate and explain', () => {
+    for (const cmd of ['predict', 'evaluate', 'explain']) expect(run([cmd, '--help']).stdout).toMatch(/--max-memory <MiB>/);
+    const r = run(['predict', 'x.png', '--model', 'm.safetensors', '--max-memory', '0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/'--max-memory <MiB>' argument '0' is invalid\. expected a positive integer/);
+  });
+});

@@ -2,13 +2,13 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { GROUP_AGGREGATIONS, Model, Sequential, TTA_MODES, formatClassificationReport, type ClassificationReport, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
+import { GROUP_AGGREGATIONS, TTA_MODES, formatClassificationReport, type ClassificationReport, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
 import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { DEFAULT_SPLIT_RATIO } from '../data/options.js';
-import { checkThresholdOption } from '../model/load.js';
+import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
 import { loadEvaluationData } from '../data/training-data.js';
@@ -86,7 +86,7 @@ export function registerEvaluate(program: Command): void {
     .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
     .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
-    .option('--max-memory <MiB>', 'engine memory the model file may plan, MiB (load limit maxPlannedBytes; default 512: raise it for large pretrained networks such as ResNet50)', parse.positiveInt)
+    .addOption(maxMemoryOption())
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
       if (opts.aggregate !== undefined && opts.groupBy === undefined) throw new UsageError('--aggregate needs --group-by COLUMN');
@@ -96,7 +96,7 @@ export function registerEvaluate(program: Command): void {
       if (opts.splitCsv !== undefined && opts.data === undefined) throw new UsageError('--split-csv applies to image folders (--data DIR)');
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await Model.load(opts.model, { engine, ...(opts.maxMemory ? { limits: { maxPlannedBytes: opts.maxMemory * 2 ** 20 } } : {}) });
+      const model = await loadClassifier(opts.model, engine, { maxMemory: opts.maxMemory, command: 'evaluate' });
       checkThresholdOption(model, opts.threshold, opts.model);
       const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
       const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;

@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import {
-  featureMaps, gradCam, heatmapToRgba, normalizeMax, overlay, resizeBilinear, Model, Sequential, writeFileAtomic,
+  featureMaps, gradCam, heatmapToRgba, normalizeMax, overlay, resizeBilinear, writeFileAtomic,
   type ColormapName, type FeatureMaps, type GradCamMap,
 } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
@@ -31,6 +31,7 @@ import { decodeForModel, decodeRgb, overlaySize, storedSize } from '../explain/i
 import { alpha, COLORMAPS } from '../explain/options.js';
 import { encodePng, enlarge, featureGrid, HEATMAP_TARGET, scaleFor } from '../explain/render.js';
 import { classNames, convLayers, resolveClass, resolveLayer, safeName, stems, type LayerInfo } from '../explain/targets.js';
+import { loadClassifier, maxMemoryOption } from '../model/load.js';
 import { RunError } from '../errors.js';
 import { percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -43,6 +44,7 @@ interface ExplainOptions {
   colormap: ColormapName;
   alpha: number;
   threads?: number;
+  maxMemory?: number;
   json?: boolean;
 }
 
@@ -61,6 +63,7 @@ export function registerExplain(program: Command): void {
     .addOption(new Option('--colormap <name>', 'heatmap colours').choices(COLORMAPS).default('jet'))
     .option('--alpha <a>', 'heatmap opacity over the image, in [0, 1]', alpha, 0.45)
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
+    .addOption(maxMemoryOption())
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -71,7 +74,7 @@ export function registerExplain(program: Command): void {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
       try {
-        const model = await Model.load(opts.model, { engine });
+        const model = await loadClassifier(opts.model, engine, { maxMemory: opts.maxMemory, command: 'explain' });
         const layer = resolveLayer(model, opts.layer);
         const forced = resolveClass(model, opts.class);
         const names = classNames(model);

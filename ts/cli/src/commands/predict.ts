@@ -1,9 +1,9 @@
 /** `lite-cnn predict`: class probabilities of image files under a model file. */
 import { Command, Option } from 'commander';
-import { Model, predictWithTta, Sequential, TTA_MODES, type TtaMode } from '@lite-cnn/sdk';
+import { predictWithTta, TTA_MODES, type TtaMode } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { startEngine } from '../engine.js';
-import { checkThresholdOption } from '../model/load.js';
+import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { imageFilesDataset } from '../data/image-files.js';
 import { percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -12,6 +12,7 @@ interface PredictOptions {
   model: string;
   threshold?: number;
   threads?: number;
+  maxMemory?: number;
   tta: TtaMode;
   json?: boolean;
 }
@@ -25,11 +26,12 @@ export function registerPredict(program: Command): void {
     .option('--threshold <t>', 'binary models: decision threshold on the positive class (default: the stored one, else 0.5)', parse.ratio)
     .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns)").choices(TTA_MODES).default('none'))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
+    .addOption(maxMemoryOption())
     .option('--json', 'print JSON')
     .action(async (images: string[], opts: PredictOptions) => {
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await Model.load(opts.model, { engine });
+      const model = await loadClassifier(opts.model, engine, { maxMemory: opts.maxMemory, command: 'predict' });
       checkThresholdOption(model, opts.threshold, opts.model);
       const data = await imageFilesDataset(images, model);
       const probs = await predictWithTta(model, data, { tta: opts.tta });

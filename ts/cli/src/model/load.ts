@@ -1,6 +1,8 @@
 /** Reads `--model`/`--from`: a model file (.safetensors), an ONNX file (.onnx, imported), or an architecture (.json) built untrained. */
 import { readFile } from 'node:fs/promises';
+import { Option } from 'commander';
 import { Model, ModelFormatError, readOnnx, type Engine, type OnnxImport } from '@lite-cnn/sdk';
+import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { buildModel, readArchitecture } from './architecture.js';
 
@@ -51,4 +53,28 @@ export async function loadPretrained(p: string, engine: Engine): Promise<Model> 
 /** `--threshold` moves a binary model's decision; other models have none to move. */
 export function checkThresholdOption(model: Model, threshold: number | undefined, modelPath: string): void {
   if (threshold !== undefined && model.classes !== 2) throw new UsageError(`--threshold applies to binary models; ${modelPath} has ${model.classes} classes`);
+}
+
+/** `--max-memory <MiB>` of the commands that run a model file (predict, evaluate, explain). */
+export function maxMemoryOption(): Option {
+  return new Option('--max-memory <MiB>', 'engine memory the model file may plan, MiB (load limit maxPlannedBytes; default 512: raise it for large pretrained networks such as ResNet50)').argParser(parse.positiveInt);
+}
+
+/**
+ * The model file a command classifies with: loaded under `--max-memory`, and
+ * refused when its output is a feature map rather than class scores (a
+ * backbone imported without its head), whose values predict, evaluate and
+ * explain would otherwise misread as probabilities.
+ */
+export async function loadClassifier(p: string, engine: Engine, opts: { maxMemory?: number | undefined; command: string }): Promise<Model> {
+  const model = await Model.load(p, { engine, ...(opts.maxMemory !== undefined ? { limits: { maxPlannedBytes: opts.maxMemory * 2 ** 20 } } : {}) });
+  const [h, w, c] = model.outputShape;
+  if (h !== 1 || w !== 1) {
+    model.dispose();
+    throw new UsageError(
+      `${opts.command} needs class scores, but ${p} outputs a [${h}, ${w}, ${c}] feature map (a network without its classifier head); ` +
+        'give it a head for your classes with `lite-cnn train --from FILE --data DIR`, or read raw outputs with the SDK (model.predict)',
+    );
+  }
+  return model;
 }
