@@ -2,17 +2,16 @@
 // 224x224), through the kernel-level `lc_conv2d` export: forward at batch 1
 // and 32, input and weight gradients at batch 32, on 1 and 2 pool threads.
 // A benchmark, not a test: it asserts nothing and prints GFLOP/s and the
-// fraction of the SIMD128 peak (16 flop/cycle/thread: two f32x4 multiplies and
-// two f32x4 adds per cycle, wasm having no fused multiply-add) at the clock
+// fraction of the exact artifacts' SIMD128 peak (benches/peak.mjs) at the clock
 // /proc/cpuinfo reports, or at --ghz.
 //   npm run bench:conv                 (all shapes)
 //   node benches/conv.mjs --quick --only resnet18 --passes fwd1,fwd32
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
 import { settings, time } from './peers/timing.mjs';
 import { fill } from './fill.mjs';
 import { printedSection } from './readme-section.mjs';
+import { simdPeak } from './peak.mjs';
 
 const argv = process.argv;
 const arg = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -51,17 +50,7 @@ const PASSES = {
 const only = arg('--only')?.split(',') ?? Object.keys(SHAPES);
 const passes = arg('--passes')?.split(',') ?? Object.keys(PASSES);
 const threadCounts = (arg('--threads') ?? '1,2').split(',').map(Number);
-/** The clock /proc/cpuinfo reports (os.cpus() says 0 MHz in some VMs), in GHz. */
-function cpuinfoGhz() {
-  try {
-    const mhz = readFileSync('/proc/cpuinfo', 'utf8').match(/cpu MHz\s*:\s*([\d.]+)/);
-    return mhz ? Number(mhz[1]) / 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
-const ghz = Number(arg('--ghz') ?? ((os.cpus()[0]?.speed || 0) / 1000 || cpuinfoGhz()));
-const peakPerThread = 16 * ghz; // GFLOP/s
+const { ghz, exact: peakPerThread } = simdPeak(argv);
 
 function geometry(batch, [, h, cIn, cOut, k, stride, pad]) {
   const out = Math.floor((h + 2 * pad - k) / stride) + 1;

@@ -15,12 +15,17 @@
 //   infer1   forward(undefined, 1), inference mode (moving statistics),
 //            including the copy of the output probabilities back to JS.
 //   infer32  forward(undefined, 32), likewise.
+// Rates: GFLOP/s of the convolutions and Dense layers (benches/step-flops.mjs)
+// and their fraction of this CPU's exact and relaxed SIMD128 peaks
+// (benches/peak.mjs; --ghz overrides the clock).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CompiledModel, Engine, StepKind } from '@lite-cnn/sdk';
 import { printedSection } from './readme-section.mjs';
+import { rateCell, simdPeak } from './peak.mjs';
+import { layerFlops, layerMacs } from './step-flops.mjs';
 
 const section = printedSection();
 const print = section.print;
@@ -177,6 +182,7 @@ function labels(classes) {
 function measureNet(engine, net) {
   const model = build(engine, net.input, net.layers);
   const params = model.params().length;
+  const flops = layerFlops(layerMacs(model, net.layers, BATCH));
   model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
   const targets = labels(net.classes);
   let step = 0;
@@ -185,7 +191,7 @@ function measureNet(engine, net) {
   const infer1 = watched(() => time(() => model.forward(undefined, 1, { keep: false })));
   const infer32 = watched(() => time(() => model.forward(undefined, BATCH, { keep: false })));
   model.free();
-  return { params, train, forwardTrain, infer1, infer32 };
+  return { params, flops, train, forwardTrain, infer1, infer32 };
 }
 
 /**
@@ -235,6 +241,7 @@ function breakdown(engine, net) {
   const fwdTrain = trainRuns.map((xs) => (xs.length ? median(xs) : 0));
 
   const model = build(engine, net.input, net.layers);
+  const flops = layerFlops(layerMacs(model, net.layers, BATCH));
   model.configure({ loss: 'softmaxCrossEntropy', optimizer: { kind: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
   const targets = labels(net.classes);
   const head = n - 2; // the Dense(2) whose output the fused softmax cross-entropy reads
@@ -269,7 +276,7 @@ function breakdown(engine, net) {
     });
   }
   const rest = train - forwardTrain - bwdAbove[0];
-  return { rows, train, forwardTrain, prefixInfer: fwdInfer[n], prefixTrain: fwdTrain[n], backwardAbove0: bwdAbove[0], rest };
+  return { rows, flops, train, forwardTrain, prefixInfer: fwdInfer[n], prefixTrain: fwdTrain[n], backwardAbove0: bwdAbove[0], rest };
 }
 
 function runTorch() {
@@ -288,6 +295,7 @@ const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs 
 // ---------------------------------------------------------------------------
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const peak = simdPeak();
 print(`lite-cnn step benchmark — ${new Date().toISOString()}`);
 print(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
 print(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of >= ${RUNS} timed runs (more while under ${MIN_MS} ms in total) after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
@@ -346,6 +354,19 @@ for (const net of NETS) {
 }
 
 print('');
+print(`Arithmetic rate: GFLOP/s of the convolutions and Dense layers (2 flop per multiply-add; BatchNorm, ReLU, pooling, loss and Adam take time but are not counted), in parentheses the fraction of the exact / relaxed SIMD128 peak of that many threads (${peak.exact.toFixed(1)} / ${peak.relaxed.toFixed(1)} GFLOP/s per thread at ${peak.ghz.toFixed(2)} GHz, benches/peak.mjs):`);
+print('');
+print('| net | threads | step GFLOP | train b32 | forward (training mode) | infer b32 |');
+print('|---|---:|---:|---:|---:|---:|');
+for (const net of NETS) {
+  for (const threads of THREADS) {
+    const o = ours[net.name][threads];
+    const fwd = o.flops.fwd.reduce((a, b) => a + b, 0);
+    print(`| ${net.name} | ${threads} | ${(o.flops.step / 1e9).toFixed(2)} | ${rateCell(o.flops.step, o.train.ms, peak, threads)} | ${rateCell(fwd, o.forwardTrain.ms, peak, threads)} | ${rateCell(fwd, o.infer32.ms, peak, threads)} |`);
+  }
+}
+
+print('');
 print(`Where the time goes — BreakHis net, batch 32, ms per layer (CPU used by other processes meanwhile: ${load(breakdowns[1])} cores during the 1-thread part, ${load(breakdowns[2])} during the 2-thread part):`);
 print('- forward columns: the first k layers built as their own model and timed (inference / training mode); a layer\'s cost is T(k) - T(k-1).');
 print('- backward column: backwardFrom(logits layer -> stop) after a training forward; a layer\'s cost is the increment when the stop moves below it,');
@@ -376,7 +397,26 @@ for (const [name, from, to] of BLOCKS) {
   print(`| ${name} | ${from}-${to} | ${cells.map(f).join(' | ')} |`);
 }
 print('');
+print('Arithmetic rate by block (GFLOP/s, fraction of the exact / relaxed peak as above; a block\'s time includes its BatchNorm and ReLU; the remainder\'s flop are conv1\'s weight gradient):');
+print('');
+print('| block | fwd GFLOP | fwd train 1t | fwd train 2t | bwd GFLOP | bwd 1t | bwd 2t |');
+print('|---|---:|---:|---:|---:|---:|---:|');
+const blockSum = (b, key, from, to) => b.rows.slice(from, to + 1).reduce((a, r) => a + (r[key] ?? 0), 0);
+const flopSum = (xs, from, to) => xs.slice(from, to + 1).reduce((a, x) => a + x, 0);
+const gf = (x) => (x ? (x / 1e9).toFixed(3) : '—');
+for (const [name, from, to] of BLOCKS) {
+  const fwdFlop = flopSum(b1.flops.fwd, from, to);
+  const bwdFlop = flopSum(b1.flops.bwd, Math.max(from, 1), to); // conv1's weight gradient is in the remainder
+  const rate = (flop, key) => [[b1, 1], [b2, 2]].map(([b, t]) => rateCell(flop, blockSum(b, key, from, to), peak, t));
+  print(`| ${name} | ${gf(fwdFlop)} | ${rate(fwdFlop, 'fwdTrain').join(' | ')} | ${gf(bwdFlop)} | ${rate(bwdFlop, 'bwd').join(' | ')} |`);
+}
+const conv1Dw = b1.flops.bwd[0];
+print(`| remainder: conv1 weight gradient + loss + Adam | — | — | — | ${gf(conv1Dw)} | ${rateCell(conv1Dw, b1.rest, peak, 1)} | ${rateCell(conv1Dw, b2.rest, peak, 2)} |`);
+print(`| whole step | | | | ${gf(b1.flops.step)} | ${rateCell(b1.flops.step, b1.train, peak, 1)} | ${rateCell(b1.flops.step, b2.train, peak, 2)} |`);
+print('');
 print('BreakHis training step (batch 32) decomposed, ms:');
+print('');
+print('(trainStep runs each BatchNorm -> ReLU pair as one step, the training fusion; the training-mode forward and backwardFrom run every layer as written, so the saving shows in the remainder, which it can make small or negative.)');
 print('');
 print('| threads | step | forward, training mode | backward of layers 1..13 | remainder: layer 0 backward (weight grad) + loss + Adam |');
 print('|---:|---:|---:|---:|---:|');

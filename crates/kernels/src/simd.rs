@@ -81,6 +81,13 @@ mod imp {
             let zero = f32x4_splat(0.0);
             Self(v128_bitselect(self.0, zero, f32x4_gt(self.0, zero)))
         }
+        /// Per lane `mask > 0 ? self : 0`: ReLU's backward read from its
+        /// output (NaN in `mask` gives 0).
+        #[inline(always)]
+        pub fn where_positive(self, mask: Self) -> Self {
+            let zero = f32x4_splat(0.0);
+            Self(v128_bitselect(self.0, zero, f32x4_gt(mask.0, zero)))
+        }
         /// Per lane `x > 0 ? (x < max ? x : max) : 0` (NaN gives 0).
         #[inline(always)]
         pub fn relu_max(self, max: Self) -> Self {
@@ -140,6 +147,10 @@ mod imp {
         #[inline(always)]
         pub fn relu(self) -> Self {
             Self(core::array::from_fn(|i| if self.0[i] > 0.0 { self.0[i] } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn where_positive(self, mask: Self) -> Self {
+            Self(core::array::from_fn(|i| if mask.0[i] > 0.0 { self.0[i] } else { 0.0 }))
         }
         #[inline(always)]
         pub fn relu_max(self, max: Self) -> Self {

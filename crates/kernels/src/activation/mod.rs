@@ -49,6 +49,18 @@ pub fn relu_fwd(x: &[f32], y: &mut [f32]) {
     map1(x, y, |v| if v > 0.0 { v } else { 0.0 });
 }
 
+/// ReLU over `y` in place, element for element as `relu_fwd`.
+pub fn relu_in_place(y: &mut [f32]) {
+    let parallel = y.len() >= PARALLEL_MIN;
+    par::for_each_chunk_mut(y, CHUNK, parallel, |_, c| {
+        for v in c {
+            if !(*v > 0.0) {
+                *v = 0.0;
+            }
+        }
+    });
+}
+
 /// ReLU backward from the output: `dx = dy` where `y > 0`, else 0.
 pub fn relu_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     map2(y, dy, dx, |yv, d| if yv > 0.0 { d } else { 0.0 });

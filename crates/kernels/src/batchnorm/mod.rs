@@ -20,6 +20,14 @@
 //! `dbeta = sum(dy)`, `dgamma = sum(dy·xhat)`,
 //! `dx = gamma·inv_std/rows · (rows·dy - dbeta - xhat·dgamma)`.
 //!
+//! Fused with a following ReLU (`batchnorm_relu_fwd_train`, `batchnorm_relu_bwd`;
+//! the training fusion of exec/train_fusion.rs): the forward clamps as it
+//! writes `y = max(bn(x), 0)`, and the backward reads the ReLU's mask from that
+//! `y` (`dy` counts where `y > 0`, else 0) inside its own two passes, so neither
+//! ReLU pass over the activations (nor its gradient buffer) exists. Each
+//! element is computed exactly as by the BatchNorm kernel followed by
+//! `activation::relu_fwd` / `relu_bwd`: the fused results are bit-identical.
+//!
 //! Determinism: reductions over rows run in fixed chunks of `rows_per_chunk(g)`
 //! rows (chosen from `c` alone). Each chunk sums its rows in row order in f32
 //! into its own slot of `scratch`; the chunk partials are then added serially,
@@ -81,6 +89,42 @@ pub fn batchnorm_fwd_train(
     running_var: &mut [f32],
     scratch: &mut [f32],
 ) {
+    fwd_train::<false>(g, p, x, gamma, beta, y, save_mean, save_inv_std, running_mean, running_var, scratch);
+}
+
+/// `batchnorm_fwd_train` followed by ReLU in the same pass: `y = max(bn(x), 0)`
+/// (bit-identical to the two kernels one after the other).
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_relu_fwd_train(
+    g: &BatchNormGeom,
+    p: &BatchNormParams,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    y: &mut [f32],
+    save_mean: &mut [f32],
+    save_inv_std: &mut [f32],
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+    scratch: &mut [f32],
+) {
+    fwd_train::<true>(g, p, x, gamma, beta, y, save_mean, save_inv_std, running_mean, running_var, scratch);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fwd_train<const RELU: bool>(
+    g: &BatchNormGeom,
+    p: &BatchNormParams,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    y: &mut [f32],
+    save_mean: &mut [f32],
+    save_inv_std: &mut [f32],
+    running_mean: &mut [f32],
+    running_var: &mut [f32],
+    scratch: &mut [f32],
+) {
     debug_check(g, "batchnorm_fwd_train", &[x, y], &[gamma, beta, save_mean, save_inv_std, running_mean, running_var], scratch);
     let (c, rows) = (g.c, g.rows as f64);
     let (coef, parts) = scratch.split_at_mut(4 * c);
@@ -113,7 +157,7 @@ pub fn batchnorm_fwd_train(
         running_mean[ch] = running_mean[ch] * m + save_mean[ch] * one_m;
         running_var[ch] = running_var[ch] * m + var as f32 * one_m;
     });
-    normalize(g, x, neg_mean, scale, beta, y);
+    normalize::<RELU>(g, x, neg_mean, scale, beta, y);
 }
 
 /// Inference-mode forward: `y = gamma·(x - running_mean)/sqrt(running_var + epsilon) + beta`.
@@ -138,7 +182,7 @@ pub fn batchnorm_fwd_infer(
         let inv_std = 1.0 / (running_var[ch] as f64 + p.epsilon as f64).sqrt();
         scale[ch] = (gamma[ch] as f64 * inv_std) as f32;
     }
-    normalize(g, x, neg_mean, scale, beta, y);
+    normalize::<false>(g, x, neg_mean, scale, beta, y);
 }
 
 /// Inference-mode backward (frozen statistics: `y` is affine in `x`):
@@ -174,6 +218,46 @@ pub fn batchnorm_bwd(
     scratch: &mut [f32],
 ) {
     debug_check(g, "batchnorm_bwd", &[x, dy, dx], &[gamma, save_mean, save_inv_std, dgamma, dbeta], scratch);
+    bwd::<false>(g, x, dy, &[], gamma, save_mean, save_inv_std, dx, dgamma, dbeta, scratch);
+}
+
+/// Backward of `batchnorm_relu_fwd_train`: `dy` is the gradient of the ReLU's
+/// output `y` (the fused forward's output), masked by `y > 0` as it is read;
+/// otherwise as `batchnorm_bwd`, whose results it reproduces bit for bit after
+/// `activation::relu_bwd`.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_relu_bwd(
+    g: &BatchNormGeom,
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    save_mean: &[f32],
+    save_inv_std: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    scratch: &mut [f32],
+) {
+    debug_check(g, "batchnorm_relu_bwd", &[x, y, dy, dx], &[gamma, save_mean, save_inv_std, dgamma, dbeta], scratch);
+    bwd::<true>(g, x, dy, y, gamma, save_mean, save_inv_std, dx, dgamma, dbeta, scratch);
+}
+
+/// With `RELU`, `dy` counts only where `relu_y > 0`; otherwise `relu_y` is empty.
+#[allow(clippy::too_many_arguments)]
+fn bwd<const RELU: bool>(
+    g: &BatchNormGeom,
+    x: &[f32],
+    dy: &[f32],
+    relu_y: &[f32],
+    gamma: &[f32],
+    save_mean: &[f32],
+    save_inv_std: &[f32],
+    dx: &mut [f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    scratch: &mut [f32],
+) {
     let (c, rows) = (g.c, g.rows as f64);
     let (coef, parts) = scratch.split_at_mut(4 * c);
     let (neg_mean, coef) = coef.split_at_mut(c);
@@ -187,9 +271,8 @@ pub fn batchnorm_bwd(
     partials(g, parts, 2, |row0, nrows, part| {
         let (s_dy, s_dyx) = part.split_at_mut(c);
         for r in row0..row0 + nrows {
-            let dy_r = &dy[r * c..(r + 1) * c];
-            crate::vecops::add_assign(s_dy, dy_r);
-            add_dy_dev(s_dyx, dy_r, &x[r * c..(r + 1) * c], neg_mean_r);
+            let dy_r = Dy::<RELU>::row(dy, relu_y, r, c);
+            add_dy_and_dy_dev(s_dy, s_dyx, dy_r, &x[r * c..(r + 1) * c], neg_mean_r);
         }
     });
     // dx = a·dy + b·(x - mean) + c0 with a = gamma·inv_std,
@@ -211,49 +294,78 @@ pub fn batchnorm_bwd(
     for_each_row_chunk(g, dx, |row0, dx_rows| {
         for (i, dx_r) in dx_rows.chunks_mut(c).enumerate() {
             let r = row0 + i;
-            dx_row(dx_r, &dy[r * c..(r + 1) * c], &x[r * c..(r + 1) * c], neg_mean_r, a, b, c0);
+            dx_row(dx_r, Dy::<RELU>::row(dy, relu_y, r, c), &x[r * c..(r + 1) * c], neg_mean_r, a, b, c0);
         }
     });
 }
 
-/// `y = beta + (x + neg_mean)·scale` per channel, in parallel row chunks.
-fn normalize(g: &BatchNormGeom, x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32], y: &mut [f32]) {
+/// `y = beta + (x + neg_mean)·scale` per channel (then `max(y, 0)` with
+/// `RELU`), in parallel row chunks.
+fn normalize<const RELU: bool>(g: &BatchNormGeom, x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32], y: &mut [f32]) {
     let c = g.c;
     for_each_row_chunk(g, y, |row0, y_rows| {
         for (i, y_r) in y_rows.chunks_mut(c).enumerate() {
             let r = row0 + i;
-            normalize_row(y_r, &x[r * c..(r + 1) * c], neg_mean, scale, beta);
+            normalize_row::<RELU>(y_r, &x[r * c..(r + 1) * c], neg_mean, scale, beta);
         }
     });
 }
 
 #[inline]
-fn normalize_row(y: &mut [f32], x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32]) {
+fn normalize_row<const RELU: bool>(y: &mut [f32], x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32]) {
     let c = y.len();
     let mut j = 0;
     while j + 4 <= c {
         let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        F32x4::load(&beta[j..]).mul_add(d, F32x4::load(&scale[j..])).store(&mut y[j..]);
+        let v = F32x4::load(&beta[j..]).mul_add(d, F32x4::load(&scale[j..]));
+        (if RELU { v.relu() } else { v }).store(&mut y[j..]);
         j += 4;
     }
     for k in j..c {
-        y[k] = beta[k] + (x[k] + neg_mean[k]) * scale[k];
+        let v = beta[k] + (x[k] + neg_mean[k]) * scale[k];
+        // ReLU as `activation::relu_fwd` computes it (NaN and -0 give +0).
+        y[k] = if !RELU || v > 0.0 { v } else { 0.0 };
+    }
+}
+
+/// One row of the gradient the BatchNorm backward reads: `dy` itself, or
+/// (`RELU`) `dy` where the ReLU output `y > 0`, else 0, as `relu_bwd` writes it.
+#[derive(Clone, Copy)]
+struct Dy<'a, const RELU: bool> {
+    dy: &'a [f32],
+    y: &'a [f32],
+}
+
+impl<'a, const RELU: bool> Dy<'a, RELU> {
+    #[inline(always)]
+    fn row(dy: &'a [f32], relu_y: &'a [f32], r: usize, c: usize) -> Self {
+        let dy = &dy[r * c..(r + 1) * c];
+        Self { dy, y: if RELU { &relu_y[r * c..(r + 1) * c] } else { dy } }
+    }
+    #[inline(always)]
+    fn lanes(&self, j: usize) -> F32x4 {
+        let d = F32x4::load(&self.dy[j..]);
+        if RELU { d.where_positive(F32x4::load(&self.y[j..])) } else { d }
+    }
+    #[inline(always)]
+    fn at(&self, k: usize) -> f32 {
+        if !RELU || self.y[k] > 0.0 { self.dy[k] } else { 0.0 }
     }
 }
 
 /// `dx = c0 + dy·a + (x + neg_mean)·b` per channel.
 #[inline]
-fn dx_row(dx: &mut [f32], dy: &[f32], x: &[f32], neg_mean: &[f32], a: &[f32], b: &[f32], c0: &[f32]) {
+fn dx_row<const RELU: bool>(dx: &mut [f32], dy: Dy<'_, RELU>, x: &[f32], neg_mean: &[f32], a: &[f32], b: &[f32], c0: &[f32]) {
     let c = dx.len();
     let mut j = 0;
     while j + 4 <= c {
         let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        let t = F32x4::load(&c0[j..]).mul_add(F32x4::load(&dy[j..]), F32x4::load(&a[j..]));
+        let t = F32x4::load(&c0[j..]).mul_add(dy.lanes(j), F32x4::load(&a[j..]));
         t.mul_add(d, F32x4::load(&b[j..])).store(&mut dx[j..]);
         j += 4;
     }
     for k in j..c {
-        dx[k] = (c0[k] + dy[k] * a[k]) + (x[k] + neg_mean[k]) * b[k];
+        dx[k] = (c0[k] + dy.at(k) * a[k]) + (x[k] + neg_mean[k]) * b[k];
     }
 }
 
@@ -273,18 +385,22 @@ fn add_sq_dev(acc: &mut [f32], x: &[f32], neg_mean: &[f32]) {
     }
 }
 
-/// `acc += dy·(x + neg_mean)`.
+/// `s_dy += dy` and `s_dyx += dy·(x + neg_mean)`.
 #[inline]
-fn add_dy_dev(acc: &mut [f32], dy: &[f32], x: &[f32], neg_mean: &[f32]) {
-    let c = acc.len();
+fn add_dy_and_dy_dev<const RELU: bool>(s_dy: &mut [f32], s_dyx: &mut [f32], dy: Dy<'_, RELU>, x: &[f32], neg_mean: &[f32]) {
+    let c = s_dy.len();
     let mut j = 0;
     while j + 4 <= c {
+        let g = dy.lanes(j);
+        F32x4::load(&s_dy[j..]).add(g).store(&mut s_dy[j..]);
         let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        F32x4::load(&acc[j..]).mul_add(F32x4::load(&dy[j..]), d).store(&mut acc[j..]);
+        F32x4::load(&s_dyx[j..]).mul_add(g, d).store(&mut s_dyx[j..]);
         j += 4;
     }
     for k in j..c {
-        acc[k] += dy[k] * (x[k] + neg_mean[k]);
+        let g = dy.at(k);
+        s_dy[k] += g;
+        s_dyx[k] += g * (x[k] + neg_mean[k]);
     }
 }
 
@@ -301,3 +417,5 @@ fn debug_check(g: &BatchNormGeom, op: &str, full: &[&[f32]], per_channel: &[&[f3
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod relu_tests;

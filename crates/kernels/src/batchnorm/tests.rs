@@ -9,7 +9,7 @@ use crate::selftest::util::{assert_close, nan_filled, TestRng};
 
 /// Awkward shapes, plus ones with several reduction chunks (c = 1: 4096 rows
 /// per chunk; c = 17: 240).
-fn shapes() -> Vec<[usize; 4]> {
+pub(super) fn shapes() -> Vec<[usize; 4]> {
     let mut v = Vec::new();
     for (i, &(h, w)) in [(1, 1), (1, 3), (3, 5), (5, 7), (7, 7)].iter().enumerate() {
         for &c in &[1, 3, 4, 5, 8, 17] {
@@ -20,15 +20,15 @@ fn shapes() -> Vec<[usize; 4]> {
     v
 }
 
-struct Train {
-    y: Vec<f32>,
-    mean: Vec<f32>,
-    inv_std: Vec<f32>,
-    running_mean: Vec<f32>,
-    running_var: Vec<f32>,
+pub(super) struct Train {
+    pub y: Vec<f32>,
+    pub mean: Vec<f32>,
+    pub inv_std: Vec<f32>,
+    pub running_mean: Vec<f32>,
+    pub running_var: Vec<f32>,
 }
 
-fn run_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f32], beta: &[f32], running: (&[f32], &[f32])) -> Train {
+pub(super) fn run_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f32], beta: &[f32], running: (&[f32], &[f32])) -> Train {
     let mut t = Train {
         y: nan_filled(g.len()),
         mean: nan_filled(g.c),
@@ -42,7 +42,7 @@ fn run_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f32], b
 }
 
 /// (dx, dgamma, dbeta)
-fn run_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+pub(super) fn run_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (mut dx, mut dgamma, mut dbeta) = (nan_filled(g.len()), nan_filled(g.c), nan_filled(g.c));
     let mut scratch = nan_filled(scratch_len(g));
     batchnorm_bwd(g, x, dy, gamma, &t.mean, &t.inv_std, &mut dx, &mut dgamma, &mut dbeta, &mut scratch);
@@ -50,7 +50,7 @@ fn run_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -
 }
 
 /// Inputs with a per-channel offset and spread, so the statistics matter.
-fn input(g: &BatchNormGeom, rng: &mut TestRng) -> Vec<f32> {
+pub(super) fn input(g: &BatchNormGeom, rng: &mut TestRng) -> Vec<f32> {
     (0..g.len()).map(|i| 3.0 * rng.uniform() * (1.0 + (i % g.c) as f32 * 0.25) + (i % g.c) as f32 - 2.0).collect()
 }
 

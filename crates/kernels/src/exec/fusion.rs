@@ -152,7 +152,7 @@ impl Fusion {
 }
 
 /// Which steps read each value (by step index).
-fn readers(g: &Graph) -> Vec<Vec<usize>> {
+pub(super) fn readers(g: &Graph) -> Vec<Vec<usize>> {
     let mut r = vec![Vec::new(); g.len() + 1];
     for (s, inputs) in g.inputs.iter().enumerate() {
         for &v in inputs {

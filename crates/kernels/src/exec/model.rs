@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use super::fusion::Fusion;
+use super::train_fusion;
 use super::graph::{Graph, Purpose, Schedule, Sink, ValueId};
 use super::ops::{BufferKind, BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
 use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainSpec};
@@ -54,15 +55,28 @@ struct Training {
     /// Trainable kernels with the L2 penalty, and all trainable kernels (AdamW's decay).
     penalized: Vec<ParamRange>,
     kernels: Vec<ParamRange>,
+    /// The training graph with BatchNorm → ReLU pairs fused (None: nothing
+    /// fuses, training runs the model's graph), and its schedule.
+    fused: Option<Graph>,
     schedule: Arc<Schedule>,
 }
 
-/// Which graph a forward pass ran: the model's own, or the fused inference
-/// graph (see `fusion`).
+/// Which graph a pass ran: the model's own, the fused inference graph (see
+/// `fusion`) or the fused training graph (see `train_fusion`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
     Model,
     Fused,
+    Train,
+}
+
+/// The graph `pass` runs (the model's own when it has nothing fused).
+fn pass_graph<'a>(graph: &'a Graph, fusion: &'a Option<Fusion>, train: &'a Option<Training>, pass: Pass) -> &'a Graph {
+    match (pass, fusion, train) {
+        (Pass::Fused, Some(f), _) => &f.graph,
+        (Pass::Train, _, Some(Training { fused: Some(g), .. })) => g,
+        _ => graph,
+    }
 }
 
 /// Which activations the arena holds after the last forward pass.
@@ -102,6 +116,9 @@ pub struct Model {
     /// The placement the arena's contents follow, what it holds, and which graph wrote it.
     current: Option<(Arc<Schedule>, Kept, Pass)>,
     train: Option<Training>,
+    /// Whether `configure` plans the training fusion (on; tests turn it off
+    /// to compare against the unfused graph).
+    pub(crate) fuse_training: bool,
 }
 
 /// A zero-filled buffer, or an error (not an abort) when it cannot be had:
@@ -230,6 +247,7 @@ impl Model {
             fusion,
             current: None,
             train: None,
+            fuse_training: true,
             graph,
         })
     }
@@ -288,7 +306,8 @@ impl Model {
             return Err(KernelError::value(format!("train: expected {n} frozen flags (one per step), got {}", frozen.len())));
         }
         let frozen: Vec<bool> = if frozen.is_empty() { vec![false; n] } else { frozen.to_vec() };
-        let schedule = Arc::new(self.graph.schedule(Purpose::Train { head, fused_last: fused, frozen: &frozen })?);
+        let fused_graph = if self.fuse_training { train_fusion::plan(&self.graph, &frozen, &[n, head]) } else { None };
+        let schedule = Arc::new(fused_graph.as_ref().unwrap_or(&self.graph).schedule(Purpose::Train { head, fused_last: fused, frozen: &frozen })?);
         let trainable = |s: usize| !frozen[s];
         let mut runs: Vec<ParamRange> = Vec::new();
         for t in self.tensors().into_iter().filter(|t| t.buffer == BufferKind::Params && trainable(t.step)) {
@@ -306,7 +325,7 @@ impl Model {
         // Optimizer state is kept: fit() reconfigures (class weights) between
         // calls and training continues where it stopped, as in Keras. A new
         // compile() clears the slots explicitly.
-        self.train = Some(Training { spec, class_weights: class_weights.to_vec(), frozen, runs, penalized, kernels, schedule });
+        self.train = Some(Training { spec, class_weights: class_weights.to_vec(), frozen, runs, penalized, kernels, fused: fused_graph, schedule });
         Ok(())
     }
 
@@ -362,18 +381,9 @@ impl Model {
         batch as f64 * self.graph.steps.iter().map(Step::forward_work).sum::<f64>()
     }
 
-    /// Where value `v`'s first `batch` samples live in the activation arena
-    /// under `schedule` (None: the caller's input).
-    fn act_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<Option<(usize, usize)>, KernelError> {
-        act_range(&self.graph, s, v, batch)
-    }
-
     /// The graph a pass runs.
     fn graph_of(&self, pass: Pass) -> &Graph {
-        match (pass, &self.fusion) {
-            (Pass::Fused, Some(f)) => &f.graph,
-            _ => &self.graph,
-        }
+        pass_graph(&self.graph, &self.fusion, &self.train, pass)
     }
 
     /// The schedule and graph of an inference pass: fused when the model has
@@ -397,8 +407,7 @@ impl Model {
     }
 
     fn grad_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
-        let off = s.grads.get(self.graph.root[v]).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no gradient buffer")))?;
-        Ok((off, batch * self.graph.shapes[v].size()))
+        grad_range(&self.graph, s, v, batch)
     }
 
     /// Runs every step over `batch` samples of `x` (NHWC) with the placement
@@ -411,10 +420,7 @@ impl Model {
             // Batch statistics update the moving ones.
             self.weights_changed();
         }
-        let graph = match (pass, &self.fusion) {
-            (Pass::Fused, Some(f)) => &f.graph,
-            _ => &self.graph,
-        };
+        let graph = pass_graph(&self.graph, &self.fusion, &self.train, pass);
         for i in 0..graph.len() {
             let step = &graph.steps[i];
             if step.aliases_input() {
@@ -461,36 +467,37 @@ impl Model {
 
     /// Back-propagates through the steps `schedule` marks, from the gradient
     /// already in the buffer of its start value.
-    fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule) -> Result<(), KernelError> {
-        for i in (0..self.graph.len()).rev() {
+    fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule, pass: Pass) -> Result<(), KernelError> {
+        let graph = pass_graph(&self.graph, &self.fusion, &self.train, pass);
+        for i in (0..graph.len()).rev() {
             if !schedule.backprop[i] {
                 continue;
             }
-            let step = &self.graph.steps[i];
-            let inputs = &self.graph.inputs[i];
+            let step = &graph.steps[i];
+            let inputs = &graph.inputs[i];
             // Activations (read-only).
             let acts = &self.acts;
             let view = |r: Option<(usize, usize)>, v: ValueId| -> &[f32] {
                 match r {
                     Some((o, l)) => &acts[o..o + l],
-                    None => &x[..batch * self.graph.shapes[v].size()],
+                    None => &x[..batch * graph.shapes[v].size()],
                 }
             };
             let mut xs = Vec::with_capacity(inputs.len());
             for &v in inputs {
-                xs.push(view(self.act_range(schedule, v, batch)?, v));
+                xs.push(view(act_range(graph, schedule, v, batch)?, v));
             }
-            let y = view(self.act_range(schedule, i + 1, batch)?, i + 1);
+            let y = view(act_range(graph, schedule, i + 1, batch)?, i + 1);
             // Gradients: dy is read, each input's sink written (disjoint by
             // placement): straight into its gradient buffer, or into the
             // temporary buffer when it is to be added or dropped.
-            let dy_range = self.grad_range(schedule, i + 1, batch)?;
+            let dy_range = grad_range(graph, schedule, i + 1, batch)?;
             let (mut direct, mut staged) = (Vec::new(), Vec::new()); // (input k, (offset, len))
             for (k, &v) in inputs.iter().enumerate() {
                 match schedule.sinks[i][k] {
                     Sink::None => {}
-                    Sink::Overwrite => direct.push((k, self.grad_range(schedule, v, batch)?)),
-                    Sink::Accumulate { tmp } | Sink::Discard { tmp } => staged.push((k, (tmp, batch * self.graph.shapes[v].size()))),
+                    Sink::Overwrite => direct.push((k, grad_range(graph, schedule, v, batch)?)),
+                    Sink::Accumulate { tmp } | Sink::Discard { tmp } => staged.push((k, (tmp, batch * graph.shapes[v].size()))),
                 }
             }
             let ranges = |sinks: &[(usize, (usize, usize))]| sinks.iter().map(|s| s.1).collect::<Vec<_>>();
@@ -520,7 +527,7 @@ impl Model {
             })?;
             for (k, &v) in inputs.iter().enumerate() {
                 if let Sink::Accumulate { tmp } = schedule.sinks[i][k] {
-                    let (o, l) = self.grad_range(schedule, v, batch)?;
+                    let (o, l) = grad_range(graph, schedule, v, batch)?;
                     crate::vecops::add_assign(&mut self.grad_acts[o..o + l], &self.grad_tmp[tmp..tmp + l]);
                 }
             }
@@ -608,7 +615,7 @@ impl Model {
         grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
         let (o, _) = self.grad_range(&schedule, from + 1, batch)?;
         self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
-        self.run_backward(x, batch, mode, &schedule)?;
+        self.run_backward(x, batch, mode, &schedule, Pass::Model)?;
         let (o, out_len) = self.grad_range(&schedule, stop + 1, batch)?;
         self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
@@ -623,7 +630,7 @@ impl Model {
         let (lo, _) = act_range(self.graph_of(pass), schedule, head, batch)?.expect("the loss head is a step output");
         let logits = &self.acts[lo..lo + batch * classes];
         let dlogits: &mut [f32] = if grad {
-            let (go, _) = self.grad_range(schedule, head, batch)?;
+            let (go, _) = grad_range(pass_graph(&self.graph, &self.fusion, &self.train, pass), schedule, head, batch)?;
             &mut self.grad_acts[go..go + batch * classes]
         } else {
             // Evaluation: the kernel writes a gradient nobody reads.
@@ -719,9 +726,9 @@ impl Model {
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let mode = Mode::Train { seed, step: step as u64 };
-        self.run_forward(x, batch, mode, &schedule, Kept::Output, Pass::Model)?;
+        self.run_forward(x, batch, mode, &schedule, Kept::Output, Pass::Train)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
-        self.run_backward(x, batch, mode, &schedule)?;
+        self.run_backward(x, batch, mode, &schedule, Pass::Train)?;
         let tr = self.train.as_ref().expect("configured");
         let penalty = match spec.l2 {
             L2::None => 0.0,
@@ -762,6 +769,13 @@ impl Model {
         self.weights_changed();
         Ok(out)
     }
+}
+
+/// Where value `v`'s first `batch` samples live in the gradient arena of
+/// `graph` under `schedule`.
+fn grad_range(graph: &Graph, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
+    let off = s.grads.get(graph.root[v]).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no gradient buffer")))?;
+    Ok((off, batch * graph.shapes[v].size()))
 }
 
 /// Where value `v`'s first `batch` samples live in the activation arena of

@@ -11,13 +11,13 @@ use crate::geom::Padding;
 use crate::optim::{AdamParams, SgdParams};
 use crate::selftest::util::{assert_bits_eq, TestRng};
 
-fn conv(filters: usize, k: usize, s: usize) -> StepSpec {
+pub(super) fn conv(filters: usize, k: usize, s: usize) -> StepSpec {
     StepSpec::Conv2d { filters, kernel: [k, k], strides: [s, s], padding: Padding::Valid, use_bias: true, regularized: true }
 }
-fn dense(units: usize) -> StepSpec {
+pub(super) fn dense(units: usize) -> StepSpec {
     StepSpec::Dense { units, use_bias: true, regularized: true }
 }
-fn bn() -> StepSpec {
+pub(super) fn bn() -> StepSpec {
     StepSpec::BatchNorm(BatchNormParams::default())
 }
 fn maxpool(k: usize) -> StepSpec {
@@ -39,7 +39,7 @@ fn trainable(m: &Model) -> usize {
 }
 
 /// He-normal-like initialisation from the test generator.
-fn init(m: &mut Model, seed: u64) {
+pub(super) fn init(m: &mut Model, seed: u64) {
     let mut rng = TestRng::new(seed);
     for t in m.tensors() {
         let input = m.graph.shapes[m.graph.inputs[t.step][0]];
@@ -60,7 +60,7 @@ fn init(m: &mut Model, seed: u64) {
     }
 }
 
-fn sgd0() -> TrainSpec {
+pub(super) fn sgd0() -> TrainSpec {
     TrainSpec {
         loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
         optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),

@@ -1,6 +1,7 @@
-//! A step whose work the step before it does in fused inference (a BatchNorm
-//! folded into the preceding convolution's weights, a ReLU run in its GEMM
-//! epilogue; see exec/fusion.rs). Its output is its input's buffer, already
+//! A step whose work the step before it does: in fused inference a BatchNorm
+//! folded into the preceding convolution's weights or a ReLU run in its GEMM
+//! epilogue (exec/fusion.rs); in a training step a ReLU run inside the
+//! preceding BatchNorm (exec/train_fusion.rs, which never runs it backward). Its output is its input's buffer, already
 //! final, so the executor skips it like a Flatten.
 
 use super::{BwdIo, FwdIo, Op, Shape3};
@@ -25,6 +26,6 @@ impl Op for Absorbed {
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
-        Err(KernelError::value(format!("step {}: internal error: a fused inference step has no backward pass", io.step)))
+        Err(KernelError::value(format!("step {}: internal error: an absorbed step has no backward pass", io.step)))
     }
 }

@@ -1,9 +1,10 @@
 //! BatchNormalization step over the channel axis (Keras semantics): batch
 //! statistics in training, moving statistics in inference and when frozen
 //! (Keras: a BatchNormalization layer with `trainable = false` runs in
-//! inference mode).
+//! inference mode). With `relu` (the training fusion of exec/train_fusion.rs)
+//! the step also applies the ReLU that follows it, in the same kernel passes.
 
-use super::{slice, BufferKind, BwdIo, FwdIo, Mode, Op, Plan, Role, Shape3};
+use super::{slice, BackwardReads, BufferKind, BwdIo, FwdIo, Mode, Op, Plan, Role, Shape3};
 use crate::batchnorm::{self, BatchNormParams};
 use crate::error::KernelError;
 use crate::geom::BatchNormGeom;
@@ -20,6 +21,9 @@ pub struct BatchNorm {
     /// Batch mean and inverse std saved by the training forward (aux buffer).
     saved_mean: ParamRange,
     saved_inv_std: ParamRange,
+    /// A following ReLU runs inside this step (training fusion): the output
+    /// is `max(bn(x), 0)` and `dy` is that output's gradient.
+    relu: bool,
 }
 
 impl BatchNorm {
@@ -29,7 +33,13 @@ impl BatchNorm {
         let (gamma, beta) = (p.off.params(c), p.off.params(c));
         let (moving_mean, moving_var) = (p.off.state(c), p.off.state(c));
         let (saved_mean, saved_inv_std) = (p.off.aux(c), p.off.aux(c));
-        Self { shape, params, gamma, beta, moving_mean, moving_var, saved_mean, saved_inv_std }
+        Self { shape, params, gamma, beta, moving_mean, moving_var, saved_mean, saved_inv_std, relu: false }
+    }
+
+    /// This step with the ReLU that follows it fused in (training fusion):
+    /// same tensors, bit-identical results.
+    pub fn with_relu(&self) -> Self {
+        Self { relu: true, ..self.clone() }
     }
 
     fn geom(&self, n: usize) -> Result<BatchNormGeom, KernelError> {
@@ -80,6 +90,10 @@ impl Op for BatchNorm {
     fn needs_dx_sink(&self) -> bool {
         true
     }
+    /// The fused ReLU's mask comes from the output.
+    fn backward_reads(&self) -> BackwardReads {
+        BackwardReads { inputs: true, output: self.relu }
+    }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
         let x = &io.xs[0][..g.rows * g.c];
@@ -89,9 +103,13 @@ impl Op for BatchNorm {
         if Self::batch_statistics(io.mode, io.frozen) {
             let (sm, si) = (self.saved_mean, self.saved_inv_std);
             let (save_mean, save_inv_std) = io.aux[sm.offset..si.end()].split_at_mut(sm.len);
-            batchnorm::batchnorm_fwd_train(&g, &self.params, x, gamma, beta, io.y, save_mean, save_inv_std, mean_state, var_state, io.scratch);
+            let fwd = if self.relu { batchnorm::batchnorm_relu_fwd_train } else { batchnorm::batchnorm_fwd_train };
+            fwd(&g, &self.params, x, gamma, beta, io.y, save_mean, save_inv_std, mean_state, var_state, io.scratch);
         } else {
             batchnorm::batchnorm_fwd_infer(&g, &self.params, x, gamma, beta, mean_state, var_state, io.y, io.scratch);
+            if self.relu {
+                crate::activation::relu_in_place(io.y);
+            }
         }
         Ok(())
     }
@@ -102,18 +120,16 @@ impl Op for BatchNorm {
         let dx = io.dxs[0].as_deref_mut().ok_or_else(|| KernelError::value(format!("step {step}: BatchNorm backward needs dx")))?;
         if Self::batch_statistics(io.mode, io.frozen) {
             let (dgamma, dbeta) = io.grads[self.gamma.offset..self.beta.end()].split_at_mut(self.gamma.len);
-            batchnorm::batchnorm_bwd(
-                &g,
-                &io.xs[0][..g.rows * g.c],
-                io.dy,
-                gamma,
-                slice(io.aux, self.saved_mean),
-                slice(io.aux, self.saved_inv_std),
-                dx,
-                dgamma,
-                &mut dbeta[..self.beta.len],
-                io.scratch,
-            );
+            let (x, mean, inv_std) = (&io.xs[0][..g.rows * g.c], slice(io.aux, self.saved_mean), slice(io.aux, self.saved_inv_std));
+            let dbeta = &mut dbeta[..self.beta.len];
+            if self.relu {
+                batchnorm::batchnorm_relu_bwd(&g, x, io.y, io.dy, gamma, mean, inv_std, dx, dgamma, dbeta, io.scratch);
+            } else {
+                batchnorm::batchnorm_bwd(&g, x, io.dy, gamma, mean, inv_std, dx, dgamma, dbeta, io.scratch);
+            }
+        } else if self.relu {
+            // The training fusion leaves frozen BatchNorms unfused.
+            return Err(KernelError::value(format!("step {step}: internal error: a frozen BatchNorm has no fused ReLU backward")));
         } else {
             batchnorm::batchnorm_bwd_infer(&g, &self.params, io.dy, gamma, slice(io.state, self.moving_var), dx, io.scratch);
             if io.param_grads {

@@ -360,6 +360,16 @@ impl Step {
     pub fn is_sigmoid(&self) -> bool {
         matches!(self, Step::Activation(a) if a.kind == activation::Kind::Sigmoid)
     }
+
+    /// For the training fusion (exec/train_fusion.rs): a BatchNorm with the
+    /// plain ReLU `relu` that reads its output run inside it; None for any
+    /// other pair.
+    pub fn with_fused_relu(&self, relu: &Step) -> Option<Step> {
+        match (self, relu) {
+            (Step::BatchNorm(bn), Step::Activation(a)) if a.kind == activation::Kind::Relu => Some(Step::BatchNorm(bn.with_relu())),
+            _ => None,
+        }
+    }
 }
 
 /// What a step can be in a fused inference group.
