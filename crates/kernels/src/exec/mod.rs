@@ -10,6 +10,7 @@ pub mod graph;
 pub mod model;
 pub mod ops;
 pub mod spec;
+pub mod trainable;
 
 pub use model::{Model, StepStats, StepTargets};
 pub use ops::{BufferKind, Mode, Role, Shape3, Step, Tensor};
@@ -19,3 +20,7 @@ pub use spec::{StepNode, StepSpec, TrainSpec};
 pub(crate) mod tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod fusion_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod trainable_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod frozen_prefix_tests;

@@ -49,6 +49,8 @@ pub fn all() -> Vec<Case> {
         crate::merge::tests::CASES,
         crate::exec::tests::CASES,
         crate::exec::fusion_tests::CASES,
+        crate::exec::trainable_tests::CASES,
+        crate::exec::frozen_prefix_tests::CASES,
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
         crate::finite::tests::CASES,
