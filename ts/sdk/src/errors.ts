@@ -33,6 +33,23 @@ export class ModelFormatError extends LiteCnnError {}
 export class RuntimeError extends LiteCnnError {}
 
 /**
+ * The engine could not allocate a buffer: the model (or its batch size) needs
+ * more wasm memory than the engine has left under its limit. The message says
+ * what was being allocated and how many bytes.
+ */
+export class OutOfMemoryError extends RuntimeError {
+  constructor(
+    message: string,
+    /** The engine's memory limit (wasm's maximum memory), in bytes. */
+    readonly limitBytes: number,
+    /** The engine's memory when the allocation failed, in bytes. */
+    readonly memoryBytes: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * A model produced NaN or ±Infinity from finite inputs (its weights are not
  * finite, or overflow): predictions from it are meaningless, so none are returned.
  */

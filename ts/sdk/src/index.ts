@@ -2,7 +2,7 @@
  * @lite-cnn/sdk — the public API. Everything users can reach is exported
  * from here; nothing else is part of the package's surface.
  */
-export { LiteCnnError, ShapeError, ConfigError, DataError, ModelFormatError, RuntimeError, NonFiniteOutputError, MAX_ERROR_MESSAGE } from './errors.js';
+export { LiteCnnError, ShapeError, ConfigError, DataError, ModelFormatError, RuntimeError, NonFiniteOutputError, OutOfMemoryError, MAX_ERROR_MESSAGE } from './errors.js';
 export { Engine, type EngineOptions, type GemmArgs, type ThreadProbe } from './runtime/engine.js';
 export { F32Buffer } from './runtime/buffer.js';
 export type { ArtifactChoice, ArtifactKind, WasmSource } from './runtime/artifact.js';

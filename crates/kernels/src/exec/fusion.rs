@@ -5,6 +5,14 @@
 //! over the activations. Training, a training-mode forward and inspection
 //! (feature maps, Grad-CAM: every activation kept) run the model's own graph.
 //!
+//! Training with a frozen backbone uses the same machinery on the frozen
+//! prefix (the steps none of whose inputs depend on a trainable parameter,
+//! so nothing there needs a gradient): its groups fuse too, and the training
+//! step runs a graph fused there and unfused from the first trainable step on.
+//! The prefix's frozen BatchNorms run in inference mode anyway, so the values
+//! are the same model's up to the folding's rounding (tests state the
+//! tolerance); its weights and moving statistics never change in training.
+//!
 //! Planning finds the groups once and builds a second graph for inference in
 //! which each producer reads its folded tensors and the absorbed steps alias
 //! their input (like a Flatten), so the schedule and the executor need nothing
@@ -58,6 +66,7 @@ pub struct Fusion {
     pub unmaterialised: Vec<bool>,
     pub weights: Vec<f32>,
     folds: Vec<Fold>,
+    groups: usize,
     stale: bool,
 }
 
@@ -69,10 +78,12 @@ struct Group {
 }
 
 impl Fusion {
-    /// Plans fused inference for `g`, whose output and loss `head` must stay
-    /// materialised; None when nothing fuses.
-    pub fn plan(g: &Graph, head: ValueId) -> Result<Option<Self>, KernelError> {
-        let groups = find_groups(g, &[g.len(), head]);
+    /// Plans a fused graph of `g` for `purpose` (inference, or training with
+    /// a frozen prefix), fusing only groups whose steps all lie in `region`;
+    /// the values in `protected` (the output, the loss head) stay
+    /// materialised. None when nothing fuses.
+    pub fn plan(g: &Graph, protected: &[ValueId], region: &[bool], purpose: Purpose<'_>) -> Result<Option<Self>, KernelError> {
+        let groups = find_groups(g, protected, region);
         if groups.is_empty() {
             return Ok(None);
         }
@@ -111,10 +122,15 @@ impl Fusion {
             unmaterialised[absorbed.last().copied().unwrap_or(p) + 1] = false;
         }
         let graph = Graph::new(steps, g.inputs.clone(), g.shapes.clone(), g.max_batch);
-        let schedule = Arc::new(graph.schedule(Purpose::Forward { keep_all: false, head })?);
+        let schedule = Arc::new(graph.schedule(purpose)?);
         let mut weights = Vec::new();
         grow(&mut weights, Some(next), "folded inference weights")?;
-        Ok(Some(Self { graph, schedule, folded_step, unmaterialised, weights, folds, stale: true }))
+        Ok(Some(Self { graph, schedule, folded_step, unmaterialised, weights, folds, groups: groups.len(), stale: true }))
+    }
+
+    /// Groups fused (a producer with what it absorbs).
+    pub fn groups(&self) -> usize {
+        self.groups
     }
 
     /// The trained weights or the moving statistics may have changed.
@@ -162,17 +178,18 @@ pub(super) fn readers(g: &Graph) -> Vec<Vec<usize>> {
     r
 }
 
-fn find_groups(g: &Graph, protected: &[ValueId]) -> Vec<Group> {
+fn find_groups(g: &Graph, protected: &[ValueId], region: &[bool]) -> Vec<Group> {
     let readers = readers(g);
-    // The one step reading value `v`, when `v` may stay unmaterialised.
+    // The one step reading value `v`, when `v` may stay unmaterialised and
+    // that step may be absorbed.
     let sole_reader = |v: ValueId| -> Option<usize> {
         match readers[v].as_slice() {
-            [s] if !protected.contains(&v) && g.inputs[*s].len() == 1 => Some(*s),
+            [s] if !protected.contains(&v) && g.inputs[*s].len() == 1 && region[*s] => Some(*s),
             _ => None,
         }
     };
     let mut groups = Vec::new();
-    for p in 0..g.len() {
+    for p in (0..g.len()).filter(|&p| region[p]) {
         let FusionRole::Producer { epilogue } = g.steps[p].fusion_role() else { continue };
         let mut grp = Group { producer: p, bn: None, clamp: None };
         let mut tail = p;

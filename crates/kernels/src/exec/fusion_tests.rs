@@ -16,11 +16,11 @@ use crate::selftest::util::{assert_bits_eq, TestRng};
 /// Fused vs unfused tolerance: `|fused - unfused| <= FUSED_RTOL · max(1, max|unfused|)`
 /// over the whole output. Folding rounds `w·scale` once per weight instead of
 /// scaling each sum, a relative change of about one f32 ulp per term.
-const FUSED_RTOL: f32 = 1e-5;
+pub(super) const FUSED_RTOL: f32 = 1e-5;
 
 /// Random weights, and BatchNorm statistics far from the identity (a fold of
 /// mean 0, variance 1 would hide mistakes).
-fn init(m: &mut Model, seed: u64) {
+pub(super) fn init(m: &mut Model, seed: u64) {
     let mut rng = TestRng::new(seed);
     for t in m.tensors() {
         let r = t.range.offset..t.range.end();

@@ -113,8 +113,9 @@ pub enum Purpose<'a> {
 
 impl Graph {
     /// Which values have a trainable step upstream (their gradient flows into
-    /// some parameter), for a set of frozen steps.
-    fn upstream_trainable(&self, frozen: &[bool]) -> Vec<bool> {
+    /// some parameter), for a set of frozen steps. The steps whose output has
+    /// none form the frozen prefix: nothing there needs a gradient.
+    pub fn upstream_trainable(&self, frozen: &[bool]) -> Vec<bool> {
         let mut up = vec![false; self.len() + 1];
         for (s, step) in self.steps.iter().enumerate() {
             let own = step.has_params() && !frozen.get(s).copied().unwrap_or(false);

@@ -11,6 +11,7 @@ pub mod model;
 pub mod ops;
 pub mod spec;
 pub mod train_fusion;
+pub mod trainable;
 
 pub use model::{Model, StepStats, StepTargets};
 pub use ops::{BufferKind, Mode, Role, Shape3, Step, Tensor};
@@ -22,3 +23,7 @@ pub(crate) mod tests;
 pub(crate) mod fusion_tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod train_fusion_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod trainable_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod frozen_prefix_tests;

@@ -1,17 +1,19 @@
 //! A planned model: a graph of steps with their shapes, and every buffer a
-//! training step or an inference batch touches. Parameters, their gradients
-//! and each optimizer slot are one contiguous buffer each (the optimizer is
-//! one pass over flat slices, or one per run of trainable parameters when
-//! layers are frozen); activations and activation gradients live in two
-//! arenas placed by the schedule of each kind of call (see `graph`).
+//! training step or an inference batch touches. Parameters are one contiguous
+//! buffer; gradients and each optimizer slot are one compact buffer each,
+//! holding the trainable parameters only (see `trainable`), allocated at the
+//! first training step (or when the optimizer state is restored), never for a
+//! model that only runs inference. Activations and activation gradients live
+//! in two arenas placed by the schedule of each kind of call (see `graph`).
 
 use std::sync::Arc;
 
 use super::fusion::Fusion;
-use super::train_fusion;
 use super::graph::{Graph, Purpose, Schedule, Sink, ValueId};
-use super::ops::{BufferKind, BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
+use super::ops::{BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
 use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainSpec};
+use super::train_fusion;
+use super::trainable::TrainableLayout;
 use crate::error::{ErrorCode, KernelError};
 use crate::loss::{binary_cross_entropy, softmax_cross_entropy, BceParams, SoftmaxCeParams, Targets};
 use crate::optim::{self, L2Form, ParamRange, WeightDecay};
@@ -50,32 +52,61 @@ struct Training {
     spec: TrainSpec,
     class_weights: Vec<f32>,
     frozen: Vec<bool>,
-    /// Runs of trainable parameters (sorted, disjoint, merged).
-    runs: Vec<ParamRange>,
-    /// Trainable kernels with the L2 penalty, and all trainable kernels (AdamW's decay).
+    /// Where the trainable parameters' gradients and optimizer slots live.
+    layout: TrainableLayout,
+    /// Trainable kernels with the L2 penalty, and all trainable kernels
+    /// (AdamW's decay), in the parameter buffer.
     penalized: Vec<ParamRange>,
     kernels: Vec<ParamRange>,
-    /// The training graph with BatchNorm → ReLU pairs fused (None: nothing
-    /// fuses, training runs the model's graph), and its schedule.
-    fused: Option<Graph>,
+    /// The training graph with its trainable BatchNorm → ReLU pairs fused
+    /// (see `train_fusion`; None: nothing fuses, training runs the model's
+    /// graph), and the training schedule of that graph.
+    relu_fused: Option<Graph>,
     schedule: Arc<Schedule>,
+    /// The training graph (`relu_fused`, else the model's) fused over the
+    /// frozen prefix, with its training schedule (None when no group of the
+    /// prefix fuses; see `fusion`).
+    fused: Option<Fusion>,
 }
 
-/// Which graph a pass ran: the model's own, the fused inference graph (see
-/// `fusion`) or the fused training graph (see `train_fusion`).
+impl Training {
+    /// The schedule and graph a training step runs.
+    fn pass(&self) -> (Arc<Schedule>, Pass) {
+        match (&self.fused, &self.relu_fused) {
+            (Some(f), _) => (f.schedule.clone(), Pass::Tuned),
+            (None, Some(_)) => (self.schedule.clone(), Pass::Train),
+            (None, None) => (self.schedule.clone(), Pass::Model),
+        }
+    }
+}
+
+/// Which graph a pass ran: the model's own, the fused inference graph, the
+/// training graph with BatchNorm → ReLU fused (see `train_fusion`), or that
+/// graph fused over the frozen prefix too (see `fusion`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
     Model,
     Fused,
     Train,
+    Tuned,
 }
 
-/// The graph `pass` runs (the model's own when it has nothing fused).
-fn pass_graph<'a>(graph: &'a Graph, fusion: &'a Option<Fusion>, train: &'a Option<Training>, pass: Pass) -> &'a Graph {
-    match (pass, fusion, train) {
-        (Pass::Fused, Some(f), _) => &f.graph,
-        (Pass::Train, _, Some(Training { fused: Some(g), .. })) => g,
-        _ => graph,
+/// The graph `pass` runs (field by field, so the caller may still borrow the
+/// model's other buffers mutably).
+fn pass_graph<'a>(graph: &'a Graph, inference: &'a Option<Fusion>, train: &'a Option<Training>, pass: Pass) -> &'a Graph {
+    match pass {
+        Pass::Train => train.as_ref().and_then(|t| t.relu_fused.as_ref()).unwrap_or(graph),
+        _ => fusion_of(pass, inference, train).map_or(graph, |f| &f.graph),
+    }
+}
+
+/// The fused graph of `pass`, if it has one (field by field, so the caller
+/// may still borrow the model's other buffers mutably).
+fn fusion_of<'a>(pass: Pass, inference: &'a Option<Fusion>, train: &'a Option<Training>) -> Option<&'a Fusion> {
+    match pass {
+        Pass::Model | Pass::Train => None,
+        Pass::Fused => inference.as_ref(),
+        Pass::Tuned => train.as_ref().and_then(|t| t.fused.as_ref()),
     }
 }
 
@@ -93,8 +124,11 @@ pub struct Model {
     pub max_batch: usize,
     pub graph: Graph,
     pub params: Vec<f32>,
+    /// Gradients of the trainable parameters, compact (see `trainable`);
+    /// empty until the first training step.
     pub grads: Vec<f32>,
-    /// Optimizer slots: SGD velocity or Adam first moment, and Adam second moment.
+    /// Optimizer slots, compact like `grads`: SGD velocity or Adam first
+    /// moment, and Adam second moment (empty when the optimizer keeps none).
     pub slot1: Vec<f32>,
     pub slot2: Vec<f32>,
     /// Non-trained state (BatchNorm moving statistics).
@@ -137,7 +171,7 @@ pub(super) fn grow(v: &mut Vec<f32>, len: Option<usize>, what: &str) -> Result<(
     }
     v.try_reserve_exact(len - v.len()).map_err(|_| KernelError {
         code: ErrorCode::OutOfMemory,
-        message: format!("model: cannot allocate {what} ({len} values, {} MiB)", len * 4 >> 20),
+        message: format!("model: cannot allocate {what} ({len} values, {} bytes)", (len - v.len()).saturating_mul(4)),
     })?;
     v.resize(len, 0.0);
     Ok(())
@@ -224,15 +258,15 @@ impl Model {
         let last = graph.len();
         let head = Self::fused_head(&graph).unwrap_or(last);
         let infer = Arc::new(graph.schedule(Purpose::Forward { keep_all: false, head })?);
-        let fusion = Fusion::plan(&graph, head)?;
+        let fusion = Fusion::plan(&graph, &[last, head], &vec![true; last], Purpose::Forward { keep_all: false, head })?;
         let largest = graph.shapes.iter().map(Shape3::size).max().unwrap_or(0);
         Ok(Self {
             input,
             max_batch,
             params: zeroed(Some(off.params), "params")?,
-            grads: zeroed(Some(off.params), "grads")?,
-            slot1: zeroed(Some(off.params), "slot1")?,
-            slot2: zeroed(Some(off.params), "slot2")?,
+            grads: Vec::new(),
+            slot1: Vec::new(),
+            slot2: Vec::new(),
             state: zeroed(Some(off.state), "state")?,
             aux: zeroed(Some(off.aux), "aux")?,
             argmax: zeroed_u32(off.argmax)?,
@@ -306,27 +340,69 @@ impl Model {
             return Err(KernelError::value(format!("train: expected {n} frozen flags (one per step), got {}", frozen.len())));
         }
         let frozen: Vec<bool> = if frozen.is_empty() { vec![false; n] } else { frozen.to_vec() };
-        let fused_graph = if self.fuse_training { train_fusion::plan(&self.graph, &frozen, &[n, head]) } else { None };
-        let schedule = Arc::new(fused_graph.as_ref().unwrap_or(&self.graph).schedule(Purpose::Train { head, fused_last: fused, frozen: &frozen })?);
+        // BatchNorm → ReLU pairs of the trainable part fuse first; the frozen
+        // prefix (below) fuses on that graph: the two never touch the same
+        // steps (a frozen BatchNorm does not pair, a prefix step is frozen).
+        let relu_fused = if self.fuse_training { train_fusion::plan(&self.graph, &frozen, &[n, head]) } else { None };
+        let train_graph = relu_fused.as_ref().unwrap_or(&self.graph);
+        let schedule = Arc::new(train_graph.schedule(Purpose::Train { head, fused_last: fused, frozen: &frozen })?);
         let trainable = |s: usize| !frozen[s];
-        let mut runs: Vec<ParamRange> = Vec::new();
-        for t in self.tensors().into_iter().filter(|t| t.buffer == BufferKind::Params && trainable(t.step)) {
-            match runs.last_mut() {
-                Some(r) if r.end() == t.range.offset => r.len += t.range.len,
-                _ => runs.push(t.range),
-            }
-        }
         let steps = &self.graph.steps;
+        let layout = TrainableLayout::plan(steps, &frozen, &spec.optimizer);
         let penalized = (0..n).filter(|&s| trainable(s)).filter_map(|s| steps[s].penalized()).collect();
         let kernels = (0..n).filter(|&s| trainable(s)).filter_map(|s| steps[s].kernel()).collect();
+        // Optimizer state is kept while the trainable set stays the same:
+        // fit() reconfigures (class weights) between calls and training
+        // continues where it stopped, as in Keras (a new compile() clears the
+        // slots explicitly). Another trainable set changes what each compact
+        // offset means: gradients and slots are dropped, and the next
+        // training step allocates them zeroed for the new set.
+        // The frozen prefix runs fused: nothing there needs a gradient.
+        let up = self.graph.upstream_trainable(&frozen);
+        let prefix: Vec<bool> = (0..n).map(|s| !up[s + 1]).collect();
+        let fused = if prefix.iter().any(|&p| p) {
+            Fusion::plan(train_graph, &[n, head], &prefix, Purpose::Train { head, fused_last: fused, frozen: &frozen })?
+        } else {
+            None
+        };
+        if self.train.as_ref().is_none_or(|t| t.layout.runs != layout.runs) {
+            self.release_training_buffers();
+        }
+        self.train = Some(Training { spec, class_weights: class_weights.to_vec(), frozen, layout, penalized, kernels, relu_fused, schedule, fused });
+        Ok(())
+    }
+
+    /// Frees the gradients, optimizer slots and activation gradients.
+    fn release_training_buffers(&mut self) {
+        for v in [&mut self.grads, &mut self.slot1, &mut self.slot2, &mut self.grad_acts, &mut self.grad_tmp] {
+            *v = Vec::new();
+        }
+    }
+
+    /// Allocates what a training step needs beyond inference (gradients,
+    /// optimizer slots, activation gradients), zero-filled, if not yet done.
+    /// A training step does it itself; restoring optimizer state calls it first.
+    pub fn prepare_training(&mut self) -> Result<(), KernelError> {
+        let tr = self.training("train")?;
+        let (layout, (schedule, _)) = (&tr.layout, tr.pass());
+        let (len, slot1, slot2) = (layout.len, layout.slot_len(1), layout.slot_len(2));
+        grow(&mut self.grads, Some(len), "gradients")?;
+        grow(&mut self.slot1, Some(slot1), "optimizer slot 1")?;
+        grow(&mut self.slot2, Some(slot2), "optimizer slot 2")?;
         grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
         grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
-        grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
-        // Optimizer state is kept: fit() reconfigures (class weights) between
-        // calls and training continues where it stopped, as in Keras. A new
-        // compile() clears the slots explicitly.
-        self.train = Some(Training { spec, class_weights: class_weights.to_vec(), frozen, runs, penalized, kernels, fused: fused_graph, schedule });
-        Ok(())
+        grow(&mut self.acts, Some(schedule.acts.len), "activations")
+    }
+
+    /// Groups the training step fuses in the frozen prefix (0: it runs unfused).
+    pub fn fused_prefix_groups(&self) -> usize {
+        self.train.as_ref().and_then(|t| t.fused.as_ref()).map_or(0, Fusion::groups)
+    }
+
+    /// The trainable parameter runs of the configured training, with their
+    /// offsets in the compact gradient and slot buffers (empty before `configure`).
+    pub fn trainable_runs(&self) -> &[super::trainable::TrainRun] {
+        self.train.as_ref().map_or(&[], |t| &t.layout.runs)
     }
 
     /// The value whose values the loss reads as logits, the class count, and
@@ -399,15 +475,11 @@ impl Model {
     }
 
     /// The parameters or moving statistics may have been changed from outside
-    /// (their buffer was handed out): fused inference refolds before its next pass.
+    /// (their buffer was handed out): fused passes refold before they next run.
     pub fn weights_changed(&mut self) {
-        if let Some(f) = &mut self.fusion {
+        for f in [self.fusion.as_mut(), self.train.as_mut().and_then(|t| t.fused.as_mut())].into_iter().flatten() {
             f.mark_stale();
         }
-    }
-
-    fn grad_range(&self, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
-        grad_range(&self.graph, s, v, batch)
     }
 
     /// Runs every step over `batch` samples of `x` (NHWC) with the placement
@@ -417,9 +489,14 @@ impl Model {
         grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
         self.current = None;
         if matches!(mode, Mode::Train { .. }) {
-            // Batch statistics update the moving ones.
-            self.weights_changed();
+            // Batch statistics update the moving ones: fused inference refolds.
+            // (The frozen prefix's BatchNorms run in inference mode and keep
+            // theirs, so the training graph's folds stay valid.)
+            if let Some(f) = &mut self.fusion {
+                f.mark_stale();
+            }
         }
+        let fusion = fusion_of(pass, &self.fusion, &self.train);
         let graph = pass_graph(&self.graph, &self.fusion, &self.train, pass);
         for i in 0..graph.len() {
             let step = &graph.steps[i];
@@ -439,8 +516,8 @@ impl Model {
             }
             let write = act_range(graph, schedule, i + 1, batch)?.expect("step outputs live in the arena");
             // A fused producer reads its folded kernel and bias.
-            let params = match &self.fusion {
-                Some(f) if pass == Pass::Fused && f.folded_step[i] => &f.weights,
+            let params = match fusion {
+                Some(f) if f.folded_step[i] => &f.weights,
                 _ => &self.params,
             };
             let (arena_ins, mut outs) = arena_views(&mut self.acts, &reads, &[write])?;
@@ -467,6 +544,7 @@ impl Model {
 
     /// Back-propagates through the steps `schedule` marks, from the gradient
     /// already in the buffer of its start value.
+    /// `pass`: the graph the forward pass ran (whose placement `schedule` is).
     fn run_backward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Schedule, pass: Pass) -> Result<(), KernelError> {
         let graph = pass_graph(&self.graph, &self.fusion, &self.train, pass);
         for i in (0..graph.len()).rev() {
@@ -508,6 +586,17 @@ impl Model {
             for ((k, _), view) in direct.iter().chain(&staged).zip(direct_views.into_iter().chain(staged_views)) {
                 dxs[*k] = Some(view);
             }
+            // This step's slice of the compact gradient buffer.
+            let grads: &mut [f32] = if schedule.param_grads[i] {
+                let at = self.train.as_ref().and_then(|t| t.layout.step_at[i]);
+                let span = step.param_span().map_or(0, |r| r.len);
+                match at {
+                    Some(at) if at + span <= self.grads.len() => &mut self.grads[at..at + span],
+                    _ => return Err(KernelError::value(format!("model: internal error: step {i} has no gradient buffer"))),
+                }
+            } else {
+                &mut []
+            };
             step.backward(BwdIo {
                 batch,
                 step: i,
@@ -517,7 +606,7 @@ impl Model {
                 dxs: &mut dxs,
                 param_grads: schedule.param_grads[i],
                 params: &self.params,
-                grads: &mut self.grads,
+                grads,
                 state: &self.state,
                 aux: &self.aux,
                 argmax: &self.argmax,
@@ -578,7 +667,7 @@ impl Model {
         };
         let v = i + 1;
         let graph = self.graph_of(*pass);
-        let unmaterialised = *pass == Pass::Fused && self.fusion.as_ref().is_some_and(|f| f.unmaterialised[v]);
+        let unmaterialised = fusion_of(*pass, &self.fusion, &self.train).is_some_and(|f| f.unmaterialised[v]);
         if *kept == Kept::Output && (graph.root[v] != graph.root[n] || unmaterialised) {
             return Err(KernelError::value(format!("model: step {i}'s output was not kept by the last forward pass (run it with keep_all)")));
         }
@@ -613,10 +702,10 @@ impl Model {
         schedule.acts = inspect.acts.clone();
         grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
         grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
-        let (o, _) = self.grad_range(&schedule, from + 1, batch)?;
+        let (o, _) = grad_range(&self.graph, &schedule, from + 1, batch)?;
         self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
         self.run_backward(x, batch, mode, &schedule, Pass::Model)?;
-        let (o, out_len) = self.grad_range(&schedule, stop + 1, batch)?;
+        let (o, out_len) = grad_range(&self.graph, &schedule, stop + 1, batch)?;
         self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
     }
@@ -630,7 +719,7 @@ impl Model {
         let (lo, _) = act_range(self.graph_of(pass), schedule, head, batch)?.expect("the loss head is a step output");
         let logits = &self.acts[lo..lo + batch * classes];
         let dlogits: &mut [f32] = if grad {
-            let (go, _) = grad_range(pass_graph(&self.graph, &self.fusion, &self.train, pass), schedule, head, batch)?;
+            let (go, _) = grad_range(self.graph_of(pass), schedule, head, batch)?;
             &mut self.grad_acts[go..go + batch * classes]
         } else {
             // Evaluation: the kernel writes a gradient nobody reads.
@@ -715,7 +804,7 @@ impl Model {
     pub fn train_step(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize, lr: f32, step: u32, seed: u64) -> Result<StepStats, KernelError> {
         let tr = self.training("train")?;
         let spec = tr.spec;
-        let schedule = tr.schedule.clone();
+        let (schedule, pass) = tr.pass();
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(KernelError::value(format!("train: learning rate must be finite and >= 0, got {lr}")));
         }
@@ -725,27 +814,42 @@ impl Model {
         self.check_batch(batch, x)?;
         let (head, classes, _) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
+        self.prepare_training()?;
+        if let Some(f) = self.train.as_mut().and_then(|t| t.fused.as_mut()) {
+            f.refresh(&self.params, &self.state);
+        }
         let mode = Mode::Train { seed, step: step as u64 };
-        self.run_forward(x, batch, mode, &schedule, Kept::Output, Pass::Train)?;
+        self.run_forward(x, batch, mode, &schedule, Kept::Output, pass)?;
         let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
-        self.run_backward(x, batch, mode, &schedule, Pass::Train)?;
+        self.run_backward(x, batch, mode, &schedule, pass)?;
         let tr = self.train.as_ref().expect("configured");
+        let runs = &tr.layout.runs;
+        // Per run: the parameters, and the same values' compact gradients and slots.
         let penalty = match spec.l2 {
             L2::None => 0.0,
-            L2::Keras { lambda } => optim::l2_penalty(L2Form::Keras, lambda, &tr.penalized, &self.params, &mut self.grads)?,
-            L2::Study { lambda } => optim::l2_penalty(L2Form::Study { batch }, lambda, &tr.penalized, &self.params, &mut self.grads)?,
+            L2::Keras { lambda } | L2::Study { lambda } => {
+                let form = if matches!(spec.l2, L2::Keras { .. }) { L2Form::Keras } else { L2Form::Study { batch } };
+                let mut sum = 0.0;
+                for run in runs {
+                    let (p, g) = (run.params, run.compact());
+                    sum += optim::l2_penalty(form, lambda, &run.inside(&tr.penalized), &self.params[p.offset..p.end()], &mut self.grads[g.offset..g.end()])?;
+                }
+                sum
+            }
         };
+        let compact = tr.layout.compact_runs();
         let grad_norm = match spec.clip_norm {
-            Some(max) => optim::clip_by_global_norm_runs(&mut self.grads, &tr.runs, max)?,
-            None => optim::global_norm_runs(&self.grads, &tr.runs),
+            Some(max) => optim::clip_by_global_norm_runs(&mut self.grads, &compact, max)?,
+            None => optim::global_norm_runs(&self.grads, &compact),
         };
         let mut out = StepStats { loss: stats.loss, penalty, correct: stats.correct as u32, grad_norm, updated: 0 };
         if !(grad_norm.is_finite() && stats.loss.is_finite()) {
             return Ok(out); // leave the weights intact; the caller reports the NaN
         }
-        for run in &tr.runs {
-            let r = run.offset..run.end();
-            let (params, grads) = (&mut self.params[r.clone()], &self.grads[r.clone()]);
+        for run in runs {
+            let (p, c) = (run.params, run.compact());
+            let r = c.offset..c.end();
+            let (params, grads) = (&mut self.params[p.offset..p.end()], &self.grads[r.clone()]);
             match spec.optimizer {
                 OptimizerKind::Sgd(h) => {
                     let velocity: &mut [f32] = if h.momentum > 0.0 { &mut self.slot1[r] } else { &mut [] };
@@ -753,14 +857,7 @@ impl Model {
                 }
                 OptimizerKind::Adam(h) => optim::adam_step(&h, lr, step, params, grads, &mut self.slot1[r.clone()], &mut self.slot2[r])?,
                 OptimizerKind::AdamW(h, rate) => {
-                    // The kernels inside this run, relative to its start.
-                    let ranges: Vec<ParamRange> = tr
-                        .kernels
-                        .iter()
-                        .filter(|k| k.offset >= run.offset && k.end() <= run.end())
-                        .map(|k| ParamRange { offset: k.offset - run.offset, len: k.len })
-                        .collect();
-                    let decay = WeightDecay { rate, ranges: &ranges };
+                    let decay = WeightDecay { rate, ranges: &run.inside(&tr.kernels) };
                     optim::adamw_step(&h, lr, step, &decay, params, grads, &mut self.slot1[r.clone()], &mut self.slot2[r])?
                 }
             }
@@ -771,8 +868,8 @@ impl Model {
     }
 }
 
-/// Where value `v`'s first `batch` samples live in the gradient arena of
-/// `graph` under `schedule`.
+/// Where value `v`'s gradient (its first `batch` samples) lives in the
+/// gradient arena of `graph` under `schedule`.
 fn grad_range(graph: &Graph, s: &Schedule, v: ValueId, batch: usize) -> Result<(usize, usize), KernelError> {
     let off = s.grads.get(graph.root[v]).ok_or_else(|| KernelError::value(format!("model: internal error: value {v} has no gradient buffer")))?;
     Ok((off, batch * graph.shapes[v].size()))

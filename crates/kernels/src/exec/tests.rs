@@ -34,7 +34,7 @@ pub fn mnist_net() -> Vec<StepSpec> {
     vec![conv(8, 3, 2), Relu, conv(8, 3, 2), Relu, Flatten, dense(10), Softmax]
 }
 
-fn trainable(m: &Model) -> usize {
+pub(super) fn trainable(m: &Model) -> usize {
     m.tensors().iter().filter(|t| t.buffer == BufferKind::Params).map(|t| t.range.len).sum()
 }
 
@@ -73,7 +73,7 @@ pub(super) fn sgd0() -> TrainSpec {
 /// A graph with every kind of junction: a residual Add whose input feeds
 /// three steps (fan-out), a Concatenate of two branches, an Add of a value
 /// with itself, zero padding, and a Flatten alias before the head.
-fn residual_graph() -> Vec<StepNode> {
+pub(super) fn residual_graph() -> Vec<StepNode> {
     use StepSpec::*;
     let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
     let same = |filters, k| StepSpec::Conv2d { filters, kernel: [k, k], strides: [1, 1], padding: Padding::Same, use_bias: true, regularized: false };
@@ -100,7 +100,7 @@ fn residual_graph() -> Vec<StepNode> {
 fn check_param_gradients(m: &mut Model, x: &[f32], labels: &[u32], only: impl Fn(usize) -> bool) -> usize {
     let batch = labels.len();
     m.train_step(x, StepTargets::Labels(labels), batch, 0.0, 1, 0).unwrap();
-    let analytic = m.grads.clone();
+    let analytic = full_grads(m);
     let loss_at = |m: &mut Model| -> f64 { m.train_step(x, StepTargets::Labels(labels), batch, 0.0, 1, 0).unwrap().loss as f64 };
     let h = 1e-2f32;
     let mut checked = 0;
@@ -117,6 +117,15 @@ fn check_param_gradients(m: &mut Model, x: &[f32], labels: &[u32], only: impl Fn
         checked += 1;
     }
     checked
+}
+
+/// The compact gradients laid out like the parameters (0 for frozen ones).
+pub(super) fn full_grads(m: &Model) -> Vec<f32> {
+    let mut full = vec![0.0; m.params.len()];
+    for r in m.trainable_runs() {
+        full[r.params.offset..r.params.end()].copy_from_slice(&m.grads[r.at..r.at + r.params.len]);
+    }
+    full
 }
 
 /// The parameter ranges of step `step`.
@@ -324,9 +333,12 @@ crate::kernel_tests! {
         let checked = check_param_gradients(&mut m, &x, &[1, 2, 0], |p| !is_frozen(p));
         assert!(checked > 40, "checked {checked} parameters");
         // ... the frozen ones get none: nothing below s1 runs backward.
+        let grads = full_grads(&m);
         for r in &frozen_ranges {
-            assert!(m.grads[r.clone()].iter().all(|&g| g == 0.0), "frozen gradients stay untouched");
+            assert!(grads[r.clone()].iter().all(|&g| g == 0.0), "frozen steps have no gradients");
         }
+        let frozen_len: usize = frozen_ranges.iter().map(|r| r.len()).sum();
+        assert_eq!(m.grads.len(), m.params.len() - frozen_len, "gradients are kept for trainable parameters only");
         let schedule = m.graph.schedule(Purpose::Train { head: 13, fused_last: true, frozen: &frozen }).unwrap();
         assert!(!schedule.backprop[0] && !schedule.backprop[1], "no backward below the lowest trainable step");
         assert!(schedule.backprop[3] && !schedule.param_grads[3], "a frozen BatchNorm passes gradients but gets none");

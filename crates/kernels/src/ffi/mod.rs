@@ -23,9 +23,13 @@ mod scan;
 mod selftest;
 
 use crate::error::{ErrorCode, KernelError};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
 static LAST_ERROR: Mutex<String> = Mutex::new(String::new());
+/// Code of the last failed call: what a call that returns a handle or an
+/// address (0 on failure) failed with.
+static LAST_CODE: AtomicI32 = AtomicI32::new(ErrorCode::Ok as i32);
 
 /// Records `err` for `lc_last_error_*` and returns its code as an i32.
 pub(crate) fn fail(err: KernelError) -> i32 {
@@ -33,6 +37,7 @@ pub(crate) fn fail(err: KernelError) -> i32 {
     if let Ok(mut last) = LAST_ERROR.lock() {
         *last = err.message;
     }
+    LAST_CODE.store(code, Ordering::Relaxed);
     code
 }
 
@@ -54,4 +59,11 @@ pub extern "C" fn lc_last_error_ptr() -> usize {
 #[no_mangle]
 pub extern "C" fn lc_last_error_len() -> usize {
     LAST_ERROR.lock().map(|s| s.len()).unwrap_or(0)
+}
+
+/// `ErrorCode` of the last failed call (e.g. `OutOfMemory` when
+/// `lc_model_new` returned 0 because a buffer could not be allocated).
+#[no_mangle]
+pub extern "C" fn lc_last_error_code() -> i32 {
+    LAST_CODE.load(Ordering::Relaxed)
 }

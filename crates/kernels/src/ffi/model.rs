@@ -188,6 +188,38 @@ pub extern "C" fn lc_model_configure(handle: u32, desc_ptr: usize) -> i32 {
     }))
 }
 
+/// Allocates the gradients and optimizer slots of the configured training
+/// (zero-filled) if not yet done: before optimizer state is restored into them.
+#[no_mangle]
+pub extern "C" fn lc_model_prepare_training(handle: u32) -> i32 {
+    status(with_model(handle, Model::prepare_training))
+}
+
+/// Writes up to `cap` trainable runs of the configured training to
+/// `out_ptr` as `[param_offset, len, compact_offset]` u32 triples (where
+/// each run's gradients and optimizer slots start); returns how many runs
+/// there are (0 before configuration), or -1 with the reason in `lc_last_error_*`.
+#[no_mangle]
+pub extern "C" fn lc_model_trainable_runs(handle: u32, out_ptr: usize, cap: u32) -> i32 {
+    with_model(handle, |m| {
+        let runs = m.trainable_runs();
+        let n = runs.len().min(cap as usize);
+        if n > 0 {
+            check_f32_range(out_ptr, 3 * n, "model: trainable runs out")?;
+            // SAFETY: range checked for 3·n words, 4-byte aligned.
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr as *mut u32, 3 * n) };
+            for (o, r) in out.chunks_exact_mut(3).zip(runs) {
+                o.copy_from_slice(&[r.params.offset as u32, r.params.len as u32, r.at as u32]);
+            }
+        }
+        Ok(runs.len() as i32)
+    })
+    .unwrap_or_else(|e| {
+        fail(e);
+        -1
+    })
+}
+
 /// Runs one training step; writes a `StepStats` to `out_ptr`.
 #[no_mangle]
 pub extern "C" fn lc_model_train_step(handle: u32, args_ptr: usize, out_ptr: usize) -> i32 {

@@ -51,6 +51,8 @@ pub fn all() -> Vec<Case> {
         crate::exec::tests::CASES,
         crate::exec::fusion_tests::CASES,
         crate::exec::train_fusion_tests::CASES,
+        crate::exec::trainable_tests::CASES,
+        crate::exec::frozen_prefix_tests::CASES,
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
         crate::finite::tests::CASES,

@@ -227,7 +227,8 @@ export class CompiledModel {
       heap.u32(inputsPtr, inputIds.length).set(inputIds);
       engine.call('model: plan', () => {
         handle = engine.raw.lc_model_new(descPtr);
-        return handle === 0 ? ErrorCode.InvalidGeometry : ErrorCode.Ok;
+        // 0: the kernel recorded why (a bad geometry, or a buffer it could not allocate).
+        return handle === 0 ? engine.raw.lc_last_error_code() : ErrorCode.Ok;
       });
     } finally {
       heap.free(descPtr, total, 16);
@@ -264,6 +265,65 @@ export class CompiledModel {
     const len = ex.lc_model_buffer_len(this.handle, code);
     if (len === 0) return new Float32Array(0);
     return this.engine.memory.f32(ex.lc_model_buffer_ptr(this.handle, code), len);
+  }
+
+  /**
+   * Allocates the gradients and optimizer slots of the configured training
+   * (zero-filled) if not yet done; a training step does it itself. Until
+   * then `buffer('Grads' | 'Slot1' | 'Slot2')` is empty.
+   */
+  prepareTraining(): void {
+    this.engine.call('model: prepare training', () => this.engine.raw.lc_model_prepare_training(this.handle));
+  }
+
+  /**
+   * The runs of trainable parameters of the configured training: `offset`
+   * and `length` in the parameter buffer, `at` where the run starts in the
+   * compact gradient and slot buffers (which hold trainable parameters only).
+   */
+  trainableRuns(): { offset: number; length: number; at: number }[] {
+    const ex = this.engine.raw;
+    const count = ex.lc_model_trainable_runs(this.handle, 0, 0);
+    if (count <= 0) return [];
+    const heap = this.engine.memory;
+    const ptr = heap.alloc(count * 12, 16);
+    try {
+      this.engine.call('model: trainable runs', () => (ex.lc_model_trainable_runs(this.handle, ptr, count) < 0 ? ErrorCode.InvalidValue : ErrorCode.Ok));
+      const w = heap.u32(ptr, count * 3);
+      return Array.from({ length: count }, (_, i) => ({ offset: w[3 * i]!, length: w[3 * i + 1]!, at: w[3 * i + 2]! }));
+    } finally {
+      heap.free(ptr, count * 12, 16);
+    }
+  }
+
+  /**
+   * The optimizer slots laid out like the parameters (one value per
+   * parameter, 0 for frozen ones and for a slot the optimizer does not keep):
+   * the checkpoint format, independent of which layers are trainable.
+   */
+  optimizerSlots(): { slot1: Float32Array; slot2: Float32Array } {
+    const n = this.params().length;
+    const out = { slot1: new Float32Array(n), slot2: new Float32Array(n) };
+    const runs = this.trainableRuns();
+    for (const [which, full] of [['Slot1', out.slot1], ['Slot2', out.slot2]] as const) {
+      const compact = this.buffer(which);
+      if (compact.length === 0) continue;
+      for (const r of runs) full.set(compact.subarray(r.at, r.at + r.length), r.offset);
+    }
+    return out;
+  }
+
+  /** Restores what `optimizerSlots` returned (values of frozen parameters are not kept). */
+  setOptimizerSlots(slot1: Float32Array, slot2: Float32Array): void {
+    const n = this.params().length;
+    if (slot1.length !== n || slot2.length !== n) throw new ShapeError(`optimizer state: expected ${n} values per slot, got ${slot1.length} and ${slot2.length}`);
+    this.prepareTraining();
+    const runs = this.trainableRuns();
+    for (const [which, full] of [['Slot1', slot1], ['Slot2', slot2]] as const) {
+      const compact = this.buffer(which);
+      if (compact.length === 0) continue;
+      for (const r of runs) compact.set(full.subarray(r.offset, r.offset + r.length), r.at);
+    }
   }
 
   /** All trainable parameters, one flat buffer (live view). */

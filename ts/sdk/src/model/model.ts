@@ -222,15 +222,23 @@ export class Model implements TrainingModel {
     const plan = this.plan();
     const next = CompiledModel.create(this.engineRef, { input: plan.input, maxBatch: Math.max(batch, MIN_PLANNED_BATCH), steps: plan.steps });
     this.checkPlacement(next, plan);
-    if (this.compiled) {
-      // Re-planned for a bigger batch: carry weights and optimizer state over.
-      for (const which of ['Params', 'State', 'Slot1', 'Slot2'] as const) next.buffer(which).set(this.compiled.buffer(which));
-      this.compiled.free();
+    const previous = this.compiled;
+    if (previous) {
+      for (const which of ['Params', 'State'] as const) next.buffer(which).set(previous.buffer(which));
     } else {
       this.initialize(next, plan);
     }
     this.compiled = next;
     if (this.compileConfig) this.configureExecutor(undefined);
+    if (previous) {
+      // Re-planned for a bigger batch: carry the optimizer state over (same
+      // trainable set, so the same compact layout), if training allocated it.
+      if (previous.buffer('Grads').length > 0) {
+        next.prepareTraining();
+        for (const which of ['Slot1', 'Slot2'] as const) next.buffer(which).set(previous.buffer(which));
+      }
+      previous.free();
+    }
     return next;
   }
 
@@ -316,19 +324,12 @@ export class Model implements TrainingModel {
 
   /** @internal optimizer state for checkpoints: moments and step count. */
   optimizerState(): { slot1: Float32Array; slot2: Float32Array; step: number } {
-    const model = this.requireCompiled();
-    return { slot1: model.buffer('Slot1').slice(), slot2: model.buffer('Slot2').slice(), step: this.steps };
+    return { ...this.requireCompiled().optimizerSlots(), step: this.steps };
   }
 
-  /** @internal restores what `optimizerState` returned. */
+  /** @internal restores what `optimizerState` returned (allocates the training buffers). */
   setOptimizerState(s: { slot1: Float32Array; slot2: Float32Array; step: number }): void {
-    const model = this.requireCompiled();
-    const [a, b] = [model.buffer('Slot1'), model.buffer('Slot2')];
-    if (s.slot1.length !== a.length || s.slot2.length !== b.length) {
-      throw new ShapeError(`optimizer state: expected ${a.length} values per slot, got ${s.slot1.length} and ${s.slot2.length}`);
-    }
-    a.set(s.slot1);
-    b.set(s.slot2);
+    this.requireCompiled().setOptimizerSlots(s.slot1, s.slot2);
     this.steps = s.step;
   }
 

@@ -225,6 +225,7 @@ export class Engine {
       throw new RuntimeError(`Engine: ${this.deathReason}`);
     }
     const message = this.heap.utf8(this.ex.lc_last_error_ptr(), this.ex.lc_last_error_len());
+    if (code === ErrorCode.OutOfMemory) throw this.heap.outOfMemory(`${message} [${errorCodeName(code)}]`);
     const ErrorClass = code === ErrorCode.InvalidGeometry ? ShapeError : code === ErrorCode.InvalidValue ? DataError : RuntimeError;
     throw new ErrorClass(`${message} [${errorCodeName(code)}]`);
   }

@@ -14,6 +14,8 @@ export interface KernelExports {
   lc_panic_message_len(): number;
   lc_last_error_ptr(): number;
   lc_last_error_len(): number;
+  /** ErrorCode of the last failed call (for calls that return 0 on failure). */
+  lc_last_error_code(): number;
   lc_gemm(m: number, k: number, n: number, aPtr: number, bPtr: number, biasPtr: number, cPtr: number): number;
   // One convolution pass, for benches/conv.mjs (crates/kernels/src/ffi/conv.rs).
   lc_conv2d_scratch_len(geomPtr: number): number;
@@ -33,6 +35,8 @@ export interface KernelExports {
   lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
   lc_model_backward_result_ptr(handle: number): number;
   lc_model_evaluate(handle: number, argsPtr: number, outPtr: number): number;
+  lc_model_prepare_training(handle: number): number;
+  lc_model_trainable_runs(handle: number, outPtr: number, cap: number): number;
   lc_abi_describe(lenOut: number): number;
   lc_rng_shuffle(ptr: number, n: number, seedLo: number, seedHi: number, stream: number): number;
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;

@@ -5,12 +5,14 @@
  * detached (unshared memory), so views are re-created whenever the buffer
  * changed, never cached across calls that may allocate.
  */
-import { RuntimeError } from '../errors.js';
+import { OutOfMemoryError } from '../errors.js';
 import type { KernelExports } from './exports.js';
 
 const PAGE = 65536;
 /** Must not exceed the module's --max-memory (1 GiB, cargo-config/wasm-common.toml). */
 export const MAX_PAGES = 16384;
+/** The engine's memory limit in bytes. */
+export const MAX_MEMORY_BYTES = MAX_PAGES * PAGE;
 const INITIAL_PAGES = 32;
 
 export function createMemory(shared: boolean): WebAssembly.Memory {
@@ -68,13 +70,16 @@ export class WasmHeap {
     return new TextDecoder().decode(this.u8(ptr, length).slice());
   }
 
-  /** Allocates `bytes` aligned to `align`; throws RuntimeError when memory is exhausted. */
+  /** Allocates `bytes` aligned to `align`; throws OutOfMemoryError when memory is exhausted. */
   alloc(bytes: number, align = 16): number {
     const ptr = this.exports.lc_alloc(bytes, align);
-    if (ptr === 0) {
-      throw new RuntimeError(`Engine: out of wasm memory allocating ${bytes} bytes (memory is ${this.bytes} of at most ${MAX_PAGES * PAGE} bytes)`);
-    }
+    if (ptr === 0) throw this.outOfMemory(`Engine: out of wasm memory allocating ${bytes} bytes`);
     return ptr;
+  }
+
+  /** The error for an allocation that failed: `what` plus the engine's memory and limit. */
+  outOfMemory(what: string): OutOfMemoryError {
+    return new OutOfMemoryError(`${what} (engine memory is ${this.bytes} of at most ${MAX_MEMORY_BYTES} bytes)`, MAX_MEMORY_BYTES, this.bytes);
   }
 
   free(ptr: number, bytes: number, align = 16): void {

@@ -119,7 +119,16 @@ impl Op for BatchNorm {
         let step = io.step;
         let dx = io.dxs[0].as_deref_mut().ok_or_else(|| KernelError::value(format!("step {step}: BatchNorm backward needs dx")))?;
         if Self::batch_statistics(io.mode, io.frozen) {
-            let (dgamma, dbeta) = io.grads[self.gamma.offset..self.beta.end()].split_at_mut(self.gamma.len);
+            // The kernel computes gamma and beta gradients with dx; a
+            // training-mode backward that wants none (Grad-CAM) drops them.
+            let mut dropped = Vec::new();
+            let grads: &mut [f32] = if io.param_grads {
+                io.grads
+            } else {
+                dropped.resize(self.gamma.len + self.beta.len, 0.0);
+                &mut dropped
+            };
+            let (dgamma, dbeta) = grads[..self.beta.end() - self.gamma.offset].split_at_mut(self.gamma.len);
             let (x, mean, inv_std) = (&io.xs[0][..g.rows * g.c], slice(io.aux, self.saved_mean), slice(io.aux, self.saved_inv_std));
             let dbeta = &mut dbeta[..self.beta.len];
             if self.relu {
@@ -135,7 +144,7 @@ impl Op for BatchNorm {
             if io.param_grads {
                 // Inference-mode gradients of gamma and beta are not needed
                 // by any caller; keep the buffer defined.
-                io.grads[self.gamma.offset..self.beta.end()].fill(0.0);
+                io.grads[..self.beta.end() - self.gamma.offset].fill(0.0);
             }
         }
         Ok(())

@@ -169,6 +169,10 @@ pub struct BwdIo<'a> {
     pub dxs: &'a mut [Option<&'a mut [f32]>],
     pub param_grads: bool,
     pub params: &'a [f32],
+    /// This step's parameter gradients only: its parameter tensors' span
+    /// (`Step::param_span`, contiguous, in tensor order), indexed from the
+    /// span's start; empty when `param_grads` is not set. The model keeps
+    /// gradients for trainable steps only (see exec/model.rs).
     pub grads: &'a mut [f32],
     pub state: &'a [f32],
     pub aux: &'a [f32],
@@ -318,6 +322,15 @@ impl Step {
     pub fn has_params(&self) -> bool {
         self.tensors().iter().any(|t| t.1 == BufferKind::Params)
     }
+    /// The range of the parameter buffer the step's parameters occupy (they
+    /// are placed contiguously, in tensor order); None without parameters.
+    pub fn param_span(&self) -> Option<ParamRange> {
+        let params: Vec<ParamRange> = self.tensors().into_iter().filter(|t| t.1 == BufferKind::Params).map(|t| t.2).collect();
+        let first = params.first()?;
+        let len = params.iter().map(|r| r.len).sum();
+        debug_assert!(params.windows(2).all(|w| w[0].end() == w[1].offset), "a step's parameters are contiguous");
+        Some(ParamRange { offset: first.offset, len })
+    }
     pub fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         self.op().forward(io)
     }
@@ -413,7 +426,8 @@ impl KernelTensors {
     pub fn bias<'a>(&self, params: &'a [f32]) -> Option<&'a [f32]> {
         self.bias.map(|r| slice(params, r))
     }
-    /// The kernel's and bias' gradients, split from the flat gradient buffer.
+    /// The kernel's and bias' gradients, split from the step's gradients
+    /// (`BwdIo::grads`: the bias follows the kernel).
     pub fn grads<'a>(&self, grads: &'a mut [f32]) -> (&'a mut [f32], Option<&'a mut [f32]>) {
         kernel_and_bias_grads(grads, self.weight, self.bias)
     }
@@ -424,11 +438,10 @@ pub(crate) fn slice(buf: &[f32], r: ParamRange) -> &[f32] {
     &buf[r.offset..r.end()]
 }
 
-/// Kernel and optional bias gradients of one step, split from the flat
-/// gradient buffer (the bias follows the kernel).
+/// Kernel and optional bias gradients of one step, split from its gradients
+/// (which start at the kernel; the bias follows it).
 pub(crate) fn kernel_and_bias_grads(grads: &mut [f32], w: ParamRange, b: Option<ParamRange>) -> (&mut [f32], Option<&mut [f32]>) {
-    let (head, tail) = grads.split_at_mut(w.end());
-    let dw = &mut head[w.offset..];
+    let (dw, tail) = grads.split_at_mut(w.len);
     let db = b.map(|r| {
         debug_assert!(r.offset >= w.end());
         &mut tail[r.offset - w.end()..r.end() - w.end()]
