@@ -9,8 +9,8 @@ import { assetNamed } from './asset-paths.js';
 import { chooseArtifact, compileArtifact, isThreadedKind, type ArtifactChoice, type ArtifactKind, type WasmSource } from './artifact.js';
 import { F32Buffer } from './buffer.js';
 import { ErrorCode, errorCodeName } from './error-codes.js';
-import { BuildFlag, isThreaded, type KernelExports } from './exports.js';
-import { createMemory, WasmHeap } from './memory.js';
+import { BuildFlag, isThreaded, kernelExports, type KernelExports } from './exports.js';
+import { checkMaxMemoryMiB, createMemory, defaultMaxMemoryMiB, WasmHeap } from './memory.js';
 import { defaultThreadCount, hostKind } from './platform.js';
 import { WorkerPool } from './pool.js';
 
@@ -28,6 +28,13 @@ export interface EngineOptions {
   wasm?: Partial<Record<ArtifactKind, WasmSource>>;
   /** The pool worker script for this engine; default: setWasmPaths, else lite-cnn-pool-worker(.browser).js beside the SDK. */
   workerUrl?: string | URL;
+  /**
+   * The most linear memory the engine may grow to, in MiB (16 to 4096,
+   * wasm32's limit). Default: 4096 in Node, 1024 in browsers (a shared
+   * memory reserves its maximum up front). Memory grows on demand; this only
+   * caps it.
+   */
+  maxMemoryMiB?: number;
 }
 
 /** Per pool thread: evidence of a private stack and TLS block. */
@@ -84,16 +91,17 @@ export class Engine {
       artifact = plan.fallback;
       module = await compileArtifact(artifact, options.wasm?.[artifact]);
     }
-    const memory = createMemory(isThreadedKind(artifact));
+    const maxMemoryMiB = checkMaxMemoryMiB(options.maxMemoryMiB ?? defaultMaxMemoryMiB(hostKind()));
+    const memory = createMemory(isThreadedKind(artifact), maxMemoryMiB);
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(module, { env: { memory } });
     } catch (cause) {
       throw new RuntimeError(`Engine: instantiating the ${artifact} artifact failed`, { cause });
     }
-    const ex = instance.exports as unknown as KernelExports;
+    const ex = kernelExports(instance);
     ex.lc_install_panic_hook();
-    const heap = new WasmHeap(memory, ex);
+    const heap = new WasmHeap(memory, ex, maxMemoryMiB * 2 ** 20);
     let pool: WorkerPool | undefined;
     if (isThreadedKind(artifact)) {
       if (!isThreaded(ex)) throw new RuntimeError('Engine: the threaded artifact was built without threads');
@@ -130,6 +138,11 @@ export class Engine {
   /** Bytes of linear memory in use (it grows on demand). */
   get memoryBytes(): number {
     return this.heap.bytes;
+  }
+
+  /** The most linear memory the engine may grow to, in bytes (`maxMemoryMiB`). */
+  get maxMemoryBytes(): number {
+    return this.heap.maxBytes;
   }
 
   /** Low-level kernel exports, for tests and advanced use; prefer the typed methods. */

@@ -70,6 +70,23 @@ export interface SelftestExports extends ThreadedExports {
   lc_selftest_trap_in_pool(): number;
 }
 
+/**
+ * The exports that return an address in linear memory. wasm returns them as
+ * i32, which JS reads as signed: past 2 GiB an address would come out
+ * negative. (Addresses passed *into* wasm need nothing: ToInt32 keeps their bits.)
+ */
+const POINTER_RESULTS = ['lc_alloc', 'lc_panic_message_ptr', 'lc_last_error_ptr', 'lc_model_buffer_ptr', 'lc_model_activation_ptr', 'lc_model_backward_result_ptr', 'lc_abi_describe', 'lc_fault_flag_ptr', 'lc_done_flag_ptr'] as const;
+
+/** The instance's exports with every address result read as unsigned, so the runtime may use all of wasm32's 4 GiB. */
+export function kernelExports(instance: WebAssembly.Instance): KernelExports {
+  const ex: Record<string, unknown> = { ...instance.exports };
+  for (const name of POINTER_RESULTS) {
+    const f = instance.exports[name];
+    if (typeof f === 'function') ex[name] = (...args: number[]) => (f as (...a: number[]) => number)(...args) >>> 0;
+  }
+  return ex as unknown as KernelExports;
+}
+
 export const BuildFlag = { Simd128: 1, Threads: 2, Selftest: 4, RelaxedSimd: 8 } as const;
 
 export function isThreaded(ex: KernelExports): ex is ThreadedExports {

@@ -5,18 +5,35 @@
  * detached (unshared memory), so views are re-created whenever the buffer
  * changed, never cached across calls that may allocate.
  */
-import { OutOfMemoryError } from '../errors.js';
+import { ConfigError, OutOfMemoryError } from '../errors.js';
 import type { KernelExports } from './exports.js';
+import type { HostKind } from './platform.js';
 
 const PAGE = 65536;
-/** Must not exceed the module's --max-memory (1 GiB, cargo-config/wasm-common.toml). */
-export const MAX_PAGES = 16384;
-/** The engine's memory limit in bytes. */
-export const MAX_MEMORY_BYTES = MAX_PAGES * PAGE;
+const MIB = 2 ** 20;
+/** wasm32's whole address space, the modules' --max-memory (cargo-config/wasm-common.toml). */
+export const WASM32_MAX_MEMORY_MIB = 4096;
+/**
+ * The default maximum: all of wasm32 in Node (a fine-tuned VGG16 needs
+ * ~2.7 GiB); 1 GiB in browsers, where a shared memory reserves its maximum
+ * up front and a tab (or a 32-bit or mobile browser) may not get more.
+ */
+export function defaultMaxMemoryMiB(host: HostKind): number {
+  return host === 'node' ? WASM32_MAX_MEMORY_MIB : 1024;
+}
 const INITIAL_PAGES = 32;
+const MIN_MAX_MEMORY_MIB = 16;
 
-export function createMemory(shared: boolean): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared });
+/** `maxMemoryMiB` checked: an integer from 16 to 4096. */
+export function checkMaxMemoryMiB(mib: number): number {
+  if (!Number.isInteger(mib) || mib < MIN_MAX_MEMORY_MIB || mib > WASM32_MAX_MEMORY_MIB) {
+    throw new ConfigError(`Engine: maxMemoryMiB must be an integer from ${MIN_MAX_MEMORY_MIB} to ${WASM32_MAX_MEMORY_MIB} (wasm32's 4 GiB), got ${mib}`);
+  }
+  return mib;
+}
+
+export function createMemory(shared: boolean, maxMemoryMiB: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: (maxMemoryMiB * MIB) / PAGE, shared });
 }
 
 export class WasmHeap {
@@ -28,6 +45,8 @@ export class WasmHeap {
   constructor(
     readonly memory: WebAssembly.Memory,
     private readonly exports: KernelExports,
+    /** The most the memory may grow to, in bytes. */
+    readonly maxBytes: number,
   ) {}
 
   private refresh(): void {
@@ -79,7 +98,7 @@ export class WasmHeap {
 
   /** The error for an allocation that failed: `what` plus the engine's memory and limit. */
   outOfMemory(what: string): OutOfMemoryError {
-    return new OutOfMemoryError(`${what} (engine memory is ${this.bytes} of at most ${MAX_MEMORY_BYTES} bytes)`, MAX_MEMORY_BYTES, this.bytes);
+    return new OutOfMemoryError(`${what} (engine memory is ${this.bytes} of at most ${this.maxBytes} bytes; Engine.create({ maxMemoryMiB }) sets the maximum, up to 4096)`, this.maxBytes, this.bytes);
   }
 
   free(ptr: number, bytes: number, align = 16): void {
