@@ -12,6 +12,7 @@ import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
 import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
 import { makeOutput } from '../ui/output.js';
 import { runCrossValidation } from '../train/cross-validation.js';
+import { THRESHOLD_RULES } from '../train/threshold-rule.js';
 import { runThresholdCvTraining } from '../train/threshold-cv-run.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
@@ -42,6 +43,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--min-epochs <n>', 'choose the best model (and let --patience stop) only from this epoch on: a few validation patients are noisy early', parse.positiveInt)
     .option('--target-recall <r>', 'choose the decision threshold on the validation split (with --threshold-cv: on pooled out-of-fold predictions) so that the --positive class reaches this recall there; stored in the model file', parse.factor)
     .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
+    .addOption(new Option('--threshold-rule <rule>', "how --target-recall reads the threshold off the held-out scores: recall (the largest threshold reaching R: the breakhis default) or floor (0.5 unless the recall there is below R, then that rule's threshold: the histology default)").choices(THRESHOLD_RULES))
     .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off; preset histology: 3)', parse.nonNegativeInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)

@@ -5,6 +5,7 @@
  */
 import { applications, breakhisNetLayers, mnistNetLayers, type AnyLayer, type Model, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import type { AugmentOptions, PreprocessName } from '../data/options.js';
+import type { ThresholdRule } from '../train/threshold-rule.js';
 
 export type PresetName = 'mnist' | 'breakhis' | 'histology' | 'resnet18' | 'mobilenetv2';
 export const PRESET_NAMES: readonly PresetName[] = ['mnist', 'breakhis', 'histology', 'resnet18', 'mobilenetv2'];
@@ -20,8 +21,16 @@ export interface Recipe {
   augment: boolean;
   /** The preset's augmentation over the study's (STUDY_AUGMENTATION); absent: the study's. */
   augmentation?: Partial<AugmentOptions>;
+  /**
+   * Default --min-epochs: the best epoch is chosen from this one on. Applies
+   * only where --min-epochs could be given (a validation split) and when the
+   * run has at least this many epochs; absent: from the first.
+   */
+  minEpochs?: number;
   /** With --target-recall: the inner cross-validation folds that choose the threshold and epoch count (--threshold-cv); absent: the validation split. */
   thresholdCv?: number;
+  /** With --target-recall: how the threshold is read off the held-out scores (train/threshold-rule.ts); absent: 'recall'. */
+  thresholdRule?: ThresholdRule;
   /** Stain normalization fitted on the training split (null: none). */
   stainNormalize?: StainNormalizationKind | null;
   preprocess: PreprocessName;
