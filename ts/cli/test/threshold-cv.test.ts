@@ -78,18 +78,18 @@ const resolve = (raw: Parameters<typeof resolveTrainOptions>[0]) => resolveTrain
 const target = { targetRecall: 0.9, positive: 'malignant' } as const;
 
 describe('--threshold-cv resolution', () => {
-  it('is the histology preset\'s method when a threshold is asked for; the study\'s preset keeps the validation split', () => {
-    expect(resolve({ preset: 'histology', data: 'tiles', ...target }).thresholdCv).toEqual({ folds: 3 });
-    expect(resolve({ preset: 'histology', data: 'tiles' }).thresholdCv).toBeNull();
+  it('is off unless asked for (no preset uses it: the inner models\' threshold did not carry to the stored model)', () => {
+    expect(resolve({ preset: 'histology', data: 'tiles', ...target }).thresholdCv).toBeNull();
     expect(resolve({ preset: 'breakhis', data: 'tiles', ...target }).thresholdCv).toBeNull();
     expect(resolve({ preset: 'breakhis', data: 'tiles', ...target, thresholdCv: 4 }).thresholdCv).toEqual({ folds: 4 });
+    expect(resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 3 }).thresholdCv).toEqual({ folds: 3 });
     expect(resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 0 }).thresholdCv).toBeNull();
   });
 
   it('bad combinations are usage errors naming the options', () => {
     expect(() => resolve({ preset: 'breakhis', data: 'tiles', thresholdCv: 3 })).toThrow(/--threshold-cv K chooses the --target-recall threshold: it needs --target-recall R --positive CLASS/);
     expect(() => resolve({ preset: 'breakhis', data: 'tiles', ...target, thresholdCv: 1 })).toThrow(/--threshold-cv needs at least 2 folds \(0: off\), got 1/);
-    expect(() => resolve({ preset: 'histology', data: 'tiles', ...target, patience: 3 })).toThrow(/--patience use the validation split, which --threshold-cv 3 replaces by an inner cross-validation \(the preset's method; --threshold-cv 0 turns it off\)/);
+    expect(() => resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 3, patience: 3 })).toThrow(/--patience use the validation split, which --threshold-cv 3 replaces by an inner cross-validation$/);
     expect(() => resolve({ preset: 'mnist', thresholdCv: 3, ...target })).toThrow(/only apply to image folders/);
   });
 });

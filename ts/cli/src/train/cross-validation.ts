@@ -170,7 +170,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const skipped = opened.all.skipped.length;
   out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
-  out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
+  out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`run:    ${runDir.path}`);
 
