@@ -156,7 +156,7 @@ describe('train on an image folder', () => {
     const config = JSON.parse(readFileSync(join(run1, 'config.json'), 'utf8'));
     // All 24 images, the 40x28 ones included, decoded to 32x32.
     expect(config.data.source).toMatchObject({ kind: 'folder', images: 24, skipped: [], grouped: true });
-    expect(config.options.operatingPoint).toEqual({ targetRecall: 0.9, positive: 'malignant' });
+    expect(config.options.operatingPoint).toEqual({ targetRecall: 0.9, positive: 'malignant', rule: 'recall' });
     const split = readSplit(join(run1, 'split.csv'));
     expect(split).toHaveLength(24);
     expect(new Set(split.map((r) => r.split))).toEqual(new Set(['train', 'val', 'test']));

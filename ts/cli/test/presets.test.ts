@@ -10,19 +10,34 @@ import { PRESETS } from '../src/model/presets.js';
 const resolve = (raw: Parameters<typeof resolveTrainOptions>[0]) => resolveTrainOptions(raw, (p) => `/abs/${p}`);
 
 describe('--preset histology', () => {
-  it('is the BreakHis net with HED and colour jitter on top of the study\'s augmentation', () => {
-    const o = resolve({ preset: 'histology', data: 'tiles' });
-    const a = o.data.folder!.augment!;
-    expect(a).toMatchObject({ rotationRange: 90, widthShiftRange: 0.2, horizontalFlip: true, verticalFlip: true, fillMode: 'reflect', stainScale: 0.05, stainShift: 0.05, hue: 0.02 });
+  const target = { targetRecall: 0.9, positive: 'malignant' };
+
+  it("is the BreakHis net and augmentation with 30 epochs, the best epoch from 10 on and the 'floor' threshold rule", () => {
+    const o = resolve({ preset: 'histology', data: 'tiles', ...target });
+    expect(o.epochs).toBe(30);
+    expect(o.minEpochs).toBe(10);
+    expect(o.operatingPoint).toEqual({ targetRecall: 0.9, positive: 'malignant', rule: 'floor' });
+    expect(o.thresholdCv).toBeNull();
     expect(o.data.folder!.stainNormalize).toBeNull();
-    expect(o.epochs).toBe(20);
+    // The study's augmentation: the stain, flip and rotation candidate lost on the selection seed.
+    expect(o.data.folder!.augment).toEqual(resolve({ preset: 'breakhis', data: 'tiles' }).data.folder!.augment);
+    expect(o.data.folder!.augment).toMatchObject({ rotationRange: 20, verticalFlip: false, stainScale: 0, stainShift: 0 });
     expect(PRESETS.histology.layers).toBe(PRESETS.breakhis.layers); // the same network
-    // The study's preset is unchanged: no stain jitter.
-    expect(resolve({ preset: 'breakhis', data: 'tiles' }).data.folder!.augment).toMatchObject({ stainScale: 0, stainShift: 0, verticalFlip: false, rotationRange: 20 });
+    // The study's preset is unchanged.
+    const b = resolve({ preset: 'breakhis', data: 'tiles', ...target });
+    expect([b.epochs, b.minEpochs, b.operatingPoint!.rule]).toEqual([2, null, 'recall']);
   });
 
-  it('flags override the recipe; --stain-normalize none turns normalization off', () => {
-    const o = resolve({ preset: 'histology', data: 'tiles', stainShift: 0.02, stainNormalize: 'macenko' });
+  it('flags override the recipe: epochs, min-epochs, threshold rule, stain options', () => {
+    expect(resolve({ preset: 'histology', data: 'tiles', ...target, thresholdRule: 'recall' }).operatingPoint!.rule).toBe('recall');
+    expect(resolve({ preset: 'breakhis', data: 'tiles', ...target, thresholdRule: 'floor' }).operatingPoint!.rule).toBe('floor');
+    expect(resolve({ preset: 'histology', data: 'tiles', minEpochs: 4 }).minEpochs).toBe(4);
+    // The preset's --min-epochs applies only where the option would: enough epochs and a validation split.
+    expect(resolve({ preset: 'histology', data: 'tiles', epochs: 8 }).minEpochs).toBeNull();
+    expect(resolve({ preset: 'histology', data: 'tiles', epochs: 10 }).minEpochs).toBe(10);
+    expect(resolve({ preset: 'histology', data: 'tiles', valRatio: 0 }).minEpochs).toBeNull();
+    expect(() => resolve({ preset: 'histology', data: 'tiles', thresholdRule: 'floor' })).toThrow(/--threshold-rule says how --target-recall chooses the threshold: it needs --target-recall R --positive CLASS/);
+    const o = resolve({ preset: 'histology', data: 'tiles', stainScale: 0.05, stainShift: 0.02, stainNormalize: 'macenko' });
     expect(o.data.folder!.augment).toMatchObject({ stainScale: 0.05, stainShift: 0.02 });
     expect(o.data.folder!.stainNormalize).toBe('macenko');
     expect(resolve({ preset: 'histology', data: 'tiles', stainNormalize: 'none' }).data.folder!.stainNormalize).toBeNull();

@@ -25,7 +25,7 @@ const LOSS = [
 
 describe('chooseFromPooled', () => {
   it('takes the epoch with the lowest pooled out-of-fold loss and the threshold on the pooled scores there', () => {
-    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, startFrom: 0 });
+    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 0 });
     expect(c.losses).toHaveLength(3);
     c.losses.forEach((l, e) => expect(l).toBeCloseTo(LOSS[e]!, 6));
     expect(c.epochs).toBe(2);
@@ -35,25 +35,25 @@ describe('chooseFromPooled', () => {
     expect(c.recall).toBe(1);
     expect(c.precision).toBe(1);
     // Recall 0.6 is reached by the two highest positives (0.9, 0.8): the threshold is 0.8, recall 2/3.
-    const lower = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 0.6, startFrom: 0 });
+    const lower = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 0.6, rule: 'recall', startFrom: 0 });
     expect(lower.threshold).toBeCloseTo(0.8, 6);
     expect(lower.recall).toBeCloseTo(2 / 3, 12);
   });
 
   it('never picks an epoch before startFrom (--min-epochs)', () => {
-    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, startFrom: 2 });
+    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 2 });
     expect(c.epochs).toBe(3);
     expect(c.losses[2]).toBeCloseTo(LOSS[2]!, 6);
     // Epoch 3: positives 0.7, 0.6, 0.7; negatives 0.4, 0.4.
     expect(c.threshold).toBeCloseTo(0.6, 6);
     expect(c.precision).toBe(1);
-    expect(() => chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, startFrom: 3 })).toThrow(/3 epochs recorded, but the epoch count is chosen from epoch 4 on/);
+    expect(() => chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 3 })).toThrow(/3 epochs recorded, but the epoch count is chosen from epoch 4 on/);
   });
 
   it('a one-unit sigmoid model scores the same as its two-column twin', () => {
     const sigmoid = [epochsA.map((ps) => Float32Array.from(ps)), epochsB.map((ps) => Float32Array.from(ps))];
-    const a = chooseFromPooled(sigmoid, labels, { outputs: 1, positiveClass: 1, targetRecall: 0.6, startFrom: 0 });
-    const b = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 0.6, startFrom: 0 });
+    const a = chooseFromPooled(sigmoid, labels, { outputs: 1, positiveClass: 1, targetRecall: 0.6, rule: 'recall', startFrom: 0 });
+    const b = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 0.6, rule: 'recall', startFrom: 0 });
     expect(a.epochs).toBe(b.epochs);
     expect(a.threshold).toBe(b.threshold);
     a.losses.forEach((l, e) => expect(l).toBeCloseTo(b.losses[e]!, 6));
@@ -61,7 +61,7 @@ describe('chooseFromPooled', () => {
 
   it('positive class 0: the threshold is on class 0\'s probability', () => {
     // Class 0 is now the positive one: its scores are 1 - p; at epoch 2 the two negatives (labels 0) score 0.8 and 0.7.
-    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 0, targetRecall: 1, startFrom: 0 });
+    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 0, targetRecall: 1, rule: 'recall', startFrom: 0 });
     expect(c.epochs).toBe(2);
     expect(c.threshold).toBeCloseTo(0.7, 6);
     // Scores >= 0.7: the two class-0 images and no class-1 image (their class-0 scores are 0.2, 0.1, 0.4).
@@ -70,7 +70,7 @@ describe('chooseFromPooled', () => {
 
   it('no positive among the pooled images is a clear error', () => {
     const none = [Uint32Array.from([0, 0]), Uint32Array.from([0, 0, 0])];
-    expect(() => chooseFromPooled(perFold, none, { outputs: 2, positiveClass: 1, targetRecall: 0.9, startFrom: 0 })).toThrow(/--threshold-cv: cannot choose a threshold on the 5 pooled out-of-fold images/);
+    expect(() => chooseFromPooled(perFold, none, { outputs: 2, positiveClass: 1, targetRecall: 0.9, rule: 'recall', startFrom: 0 })).toThrow(/--threshold-cv: cannot choose a threshold on the 5 pooled out-of-fold images/);
   });
 });
 
@@ -78,18 +78,18 @@ const resolve = (raw: Parameters<typeof resolveTrainOptions>[0]) => resolveTrain
 const target = { targetRecall: 0.9, positive: 'malignant' } as const;
 
 describe('--threshold-cv resolution', () => {
-  it('is the histology preset\'s method when a threshold is asked for; the study\'s preset keeps the validation split', () => {
-    expect(resolve({ preset: 'histology', data: 'tiles', ...target }).thresholdCv).toEqual({ folds: 3 });
-    expect(resolve({ preset: 'histology', data: 'tiles' }).thresholdCv).toBeNull();
+  it('is off unless asked for (no preset uses it: the inner models\' threshold did not carry to the stored model)', () => {
+    expect(resolve({ preset: 'histology', data: 'tiles', ...target }).thresholdCv).toBeNull();
     expect(resolve({ preset: 'breakhis', data: 'tiles', ...target }).thresholdCv).toBeNull();
     expect(resolve({ preset: 'breakhis', data: 'tiles', ...target, thresholdCv: 4 }).thresholdCv).toEqual({ folds: 4 });
+    expect(resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 3 }).thresholdCv).toEqual({ folds: 3 });
     expect(resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 0 }).thresholdCv).toBeNull();
   });
 
   it('bad combinations are usage errors naming the options', () => {
     expect(() => resolve({ preset: 'breakhis', data: 'tiles', thresholdCv: 3 })).toThrow(/--threshold-cv K chooses the --target-recall threshold: it needs --target-recall R --positive CLASS/);
     expect(() => resolve({ preset: 'breakhis', data: 'tiles', ...target, thresholdCv: 1 })).toThrow(/--threshold-cv needs at least 2 folds \(0: off\), got 1/);
-    expect(() => resolve({ preset: 'histology', data: 'tiles', ...target, patience: 3 })).toThrow(/--patience use the validation split, which --threshold-cv 3 replaces by an inner cross-validation \(the preset's method; --threshold-cv 0 turns it off\)/);
+    expect(() => resolve({ preset: 'histology', data: 'tiles', ...target, thresholdCv: 3, patience: 3 })).toThrow(/--patience use the validation split, which --threshold-cv 3 replaces by an inner cross-validation$/);
     expect(() => resolve({ preset: 'mnist', thresholdCv: 3, ...target })).toThrow(/only apply to image folders/);
   });
 });

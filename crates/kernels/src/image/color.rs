@@ -78,6 +78,13 @@ pub fn apply_jitter(p: &JitterParams, c: usize, img: &mut [f32]) {
     }
 }
 
+/// `x - floor(x)`: the fractional part in `[0, 1)` (for `x` in `(-1, 2)` the
+/// subtraction is exact, so this is `x.rem_euclid(1.0)`).
+#[inline(always)]
+fn fract_pos(x: f32) -> f32 {
+    x - x.floor()
+}
+
 /// Rotates one RGB pixel's hue by `delta` (fraction of the wheel).
 #[inline]
 fn shift_hue(px: &mut [f32], delta: f32) {
@@ -97,8 +104,10 @@ fn shift_hue(px: &mut [f32], delta: f32) {
     } else {
         4.0 + gc - rc
     };
-    let h = (h6 / 6.0 + 1.0) % 1.0;
-    let h = (h + delta).rem_euclid(1.0);
+    // `x - floor(x)` equals `x % 1` and `x.rem_euclid(1)` bit for bit on these
+    // ranges (both exact) without wasm's software fmod call.
+    let h = fract_pos(h6 / 6.0 + 1.0);
+    let h = fract_pos(h + delta);
     let hh = h * 6.0;
     let i = hh.floor();
     let f = hh - i;

@@ -9,7 +9,11 @@
 //! divides them by `-ln(1e-6) ≈ 13.8`: a shift there is 13.8 times larger
 //! here; a shift of 0.05 OD is a mild tint): with `v` in `[0, 255]`,
 //! `od_c = -ln(max(v_c / 255, 1e-6))`, `s = max(od · HED_FROM_RGB, 0)`; back,
-//! `v_c = 255·exp(-(s' · RGB_FROM_HED)_c)`, clamped to `[0, 255]`.
+//! `v_c = 255·exp(-(s' · RGB_FROM_HED)_c)`, clamped to `[0, 255]`. `ln` and
+//! `exp` are `fast_math`'s inlined versions (libm's calls made this step
+//! the slowest of a training batch in wasm).
+
+use super::fast_math::{exp_clamped, ln_pos};
 
 /// Stain OD vectors (rows: haematoxylin, eosin, DAB), scikit-image's `rgb_from_hed`.
 pub const RGB_FROM_HED: [[f32; 3]; 3] = [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]];
@@ -39,7 +43,7 @@ pub fn apply_stain_jitter(p: &StainJitterParams, img: &mut [f32]) {
         return;
     }
     for px in img.chunks_exact_mut(3) {
-        let l = [0, 1, 2].map(|c| -(px[c] * (1.0 / 255.0)).max(1e-6).ln());
+        let l = [0, 1, 2].map(|c| -ln_pos((px[c] * (1.0 / 255.0)).max(1e-6)));
         let mut s = [0.0f32; 3];
         for (k, sk) in s.iter_mut().enumerate() {
             let conc = l[0] * HED_FROM_RGB[0][k] + l[1] * HED_FROM_RGB[1][k] + l[2] * HED_FROM_RGB[2][k];
@@ -47,7 +51,7 @@ pub fn apply_stain_jitter(p: &StainJitterParams, img: &mut [f32]) {
         }
         for (c, v) in px.iter_mut().enumerate() {
             let od = s[0] * RGB_FROM_HED[0][c] + s[1] * RGB_FROM_HED[1][c] + s[2] * RGB_FROM_HED[2][c];
-            *v = (255.0 * (-od).exp()).max(0.0).min(255.0);
+            *v = (255.0 * exp_clamped(-od)).max(0.0).min(255.0);
         }
     }
 }

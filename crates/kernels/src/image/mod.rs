@@ -24,6 +24,7 @@
 
 pub mod augment;
 pub mod color;
+pub mod fast_math;
 pub mod hed;
 pub mod normalize;
 pub mod preprocess;

@@ -2,6 +2,7 @@
 //! normalization on hand values and synthetic stains; thread independence.
 
 use super::augment::{draw, stain_draw};
+use super::fast_math::{exp_clamped, ln_pos};
 use super::hed::{HED_FROM_RGB, RGB_FROM_HED};
 use super::normalize::lab::Lab;
 use super::normalize::linalg::{percentiles, symmetric_eigen3};
@@ -55,6 +56,39 @@ const H_VEC: [f64; 3] = [0.5626, 0.7201, 0.4062];
 const E_VEC: [f64; 3] = [0.2159, 0.8012, 0.5581];
 
 crate::kernel_tests! {
+    fn fast_ln_and_exp_match_f64_over_the_stain_range() {
+        // ln over [1e-6, 1] (the stain jitter's inputs: v/255 floored at 1e-6), log-spaced,
+        // every v/255 and values just around powers of two and √2 (the range reduction's seams).
+        let mut xs: Vec<f32> = (0..=20_000).map(|i| 1e-6f32 * 1e6f32.powf(i as f32 / 20_000.0)).collect();
+        xs.extend((1..=255).map(|v| v as f32 * (1.0 / 255.0)));
+        for e in -20..=0 {
+            for m in [1.0f32, core::f32::consts::SQRT_2] {
+                let x = m * 2f32.powi(e);
+                xs.extend([f32::from_bits(x.to_bits() - 1), x, f32::from_bits(x.to_bits() + 1)]);
+            }
+        }
+        let mut worst_ln = 0.0f64;
+        for &x in xs.iter().filter(|&&x| (1e-6..=1.0).contains(&x)) {
+            let err = (ln_pos(x) as f64 - (x as f64).ln()).abs();
+            worst_ln = worst_ln.max(err);
+        }
+        // f32 itself resolves ln(1e-6) = -13.8 to 9.5e-7: the error stays at the output's rounding.
+        assert!(worst_ln < 1e-6, "ln_pos: worst absolute error {worst_ln:e}");
+        assert_eq!(ln_pos(1.0), 0.0, "ln 1");
+        // Hand values.
+        assert!((ln_pos(255.0) as f64 - 255f64.ln()).abs() < 1e-6 && (ln_pos(1e30) as f64 - 1e30f64.ln()).abs() < 1e-5);
+        let mut worst_exp = 0.0f64;
+        for i in 0..=40_000 {
+            let x = -87.0 + 175.0 * i as f32 / 40_000.0;
+            let want = (x as f64).exp();
+            worst_exp = worst_exp.max(((exp_clamped(x) as f64 - want) / want).abs());
+        }
+        assert!(worst_exp < 5e-7, "exp_clamped: worst relative error {worst_exp:e}");
+        assert_eq!(exp_clamped(0.0), 1.0, "exp 0");
+        assert_eq!(exp_clamped(-1000.0), exp_clamped(-87.0), "clamped below");
+        assert!(exp_clamped(1000.0).is_finite() && exp_clamped(1000.0) == exp_clamped(88.0), "clamped above");
+    }
+
     fn hed_matrices_are_inverses_and_match_the_reference() {
         let want = reference::invert3(&RGB_FROM_HED.map(|r| r.map(|v| v as f64)));
         for i in 0..3 {

@@ -12,6 +12,7 @@ import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
 import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
 import { makeOutput } from '../ui/output.js';
 import { runCrossValidation } from '../train/cross-validation.js';
+import { THRESHOLD_RULES } from '../train/threshold-rule.js';
 import { runThresholdCvTraining } from '../train/threshold-cv-run.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
@@ -21,7 +22,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
   program
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
-    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe), histology (a candidate H&E recipe with stain jitter, not yet better: docs/results.md), resnet18 or mobilenetv2 (torchvision's, from scratch, with a head for the data's classes); all but mnist need --data").choices(PRESET_NAMES))
+    .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe), histology (the recommended H&E recipe for new patients: 30 epochs, best epoch from 10 on, --threshold-rule floor: docs/results.md), resnet18 or mobilenetv2 (torchvision's, from scratch, with a head for the data's classes); all but mnist need --data").choices(PRESET_NAMES))
     .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
     .option('--from <model>', 'fine-tune a pretrained model (.onnx, imported; or .safetensors) on --data: a new classifier head for its classes, the last --trainable-last layers trainable, the fine-tuning recipe (Adam 1e-4, 2 epochs, torchvision preprocessing)')
     .option('--trainable-last <n>', 'freeze all but the last N layers (Keras sense: every layer counts, ReLU and Add included); default with --from: 20, as the study', parse.positiveInt)
@@ -42,7 +43,8 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--min-epochs <n>', 'choose the best model (and let --patience stop) only from this epoch on: a few validation patients are noisy early', parse.positiveInt)
     .option('--target-recall <r>', 'choose the decision threshold on the validation split (with --threshold-cv: on pooled out-of-fold predictions) so that the --positive class reaches this recall there; stored in the model file', parse.factor)
     .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
-    .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off; preset histology: 3)', parse.nonNegativeInt)
+    .addOption(new Option('--threshold-rule <rule>', "how --target-recall reads the threshold off the held-out scores: recall (the largest threshold reaching R: the breakhis default) or floor (0.5 unless the recall there is below R, then that rule's threshold: the histology default)").choices(THRESHOLD_RULES))
+    .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off, the default)', parse.nonNegativeInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
@@ -72,8 +74,8 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--contrast <f>', 'colour jitter: contrast', parse.nonNegativeNumber)
     .option('--saturation <f>', 'colour jitter: saturation', parse.nonNegativeNumber)
     .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
-    .option('--stain-scale <f>', 'HED stain jitter (H&E): each stain concentration scaled by a factor in [1 - f, 1 + f], f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
-    .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (optical density), f <= 1 (histology default 0.05)', parse.nonNegativeNumber)
+    .option('--stain-scale <f>', 'HED stain jitter (H&E): each stain concentration scaled by a factor in [1 - f, 1 + f], f <= 1 (default 0: off)', parse.nonNegativeNumber)
+    .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (optical density), f <= 1 (default 0: off)', parse.nonNegativeNumber)
     .addOption(new Option('--stain-normalize <method>', 'normalize H&E stains to a target fitted on the training split, stored in the model file and applied by evaluate/predict/explain').choices(['reinhard', 'macenko', 'none']))
     .option('--oversample', 'oversample minority classes in each training epoch')
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
@@ -91,10 +93,11 @@ Outputs in the run directory:
 
 --target-recall R --positive CLASS chooses the threshold on the validation split (of the best model) so that
 CLASS's recall there is >= R, stores it in model.safetensors (predict and evaluate use it; --threshold
-overrides) and reports test metrics at 0.5 and at that threshold.
+overrides) and reports test metrics at 0.5 and at that threshold. --threshold-rule recall (default) stores
+the largest threshold reaching R; floor (the histology preset's) stores 0.5 unless the recall there is
+below R, and then that threshold: never above 0.5.
 
---threshold-cv K (the histology preset's default with --target-recall): the training and validation
-patients are split into K folds by patient; a model per fold trains on the others, its predictions on
+--threshold-cv K: the training and validation patients are split into K folds by patient; a model per fold trains on the others, its predictions on
 its fold are recorded after every epoch, the epoch count with the lowest pooled out-of-fold loss (from
 --min-epochs on) and the threshold reaching R on the pooled predictions at that epoch are chosen, and
 the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable.

@@ -1,11 +1,12 @@
 /**
  * `--target-recall R --positive CLASS`: the decision threshold chosen on the
- * validation split (the SDK's `thresholdForRecall` on the best model's
- * positive-class probabilities) so that the positive class's recall there
- * reaches R. It is stored in the model file (`metadata.threshold`), which
+ * validation split (`recallThreshold` with --threshold-rule, on the best
+ * model's positive-class probabilities) so that the positive class's recall
+ * there reaches R. It is stored in the model file (`metadata.threshold`), which
  * `predict`, `evaluate` and the SDK's `predictClasses` then use.
  */
-import { ConfigError, thresholdForRecall, type Dataset, type RecallThreshold, type Model, Sequential } from '@lite-cnn/sdk';
+import { ConfigError, type Dataset, type RecallThreshold, type Model, Sequential } from '@lite-cnn/sdk';
+import { recallThreshold, type ThresholdRule } from '../train/threshold-rule.js';
 import { positiveScores } from './evaluation.js';
 
 export interface OperatingPointOptions {
@@ -35,7 +36,7 @@ export interface ChosenThreshold extends RecallThreshold {
 }
 
 /** Chooses the threshold on `val` and stores it in `model.metadata` (the caller saves the file). */
-export async function chooseThreshold(model: Model, val: Dataset, opts: { positiveClass: number; targetRecall: number; batchSize: number }): Promise<ChosenThreshold> {
+export async function chooseThreshold(model: Model, val: Dataset, opts: { positiveClass: number; targetRecall: number; rule: ThresholdRule; batchSize: number }): Promise<ChosenThreshold> {
   const labels = val.labels();
   if (!labels) throw new ConfigError('--target-recall: the validation data has no labels');
   const probs = await model.predict(val, { batchSize: opts.batchSize });
@@ -43,7 +44,7 @@ export async function chooseThreshold(model: Model, val: Dataset, opts: { positi
   const binary = Uint32Array.from(labels, (l) => (l === opts.positiveClass ? 1 : 0));
   let chosen: RecallThreshold;
   try {
-    chosen = thresholdForRecall(binary, scores, opts.targetRecall);
+    chosen = recallThreshold(binary, scores, opts.targetRecall, opts.rule);
   } catch (cause) {
     throw new ConfigError(`--target-recall: cannot choose a threshold on the validation split (${val.size} images): ${(cause as Error).message}`, { cause });
   }

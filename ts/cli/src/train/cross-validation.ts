@@ -170,7 +170,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const skipped = opened.all.skipped.length;
   out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
-  out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}')` : ''}`);
+  out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`run:    ${runDir.path}`);
 
@@ -262,7 +262,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
   const subtypes = pooledSubtypes(pooled);
-  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
+  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, thresholdRule: o.operatingPoint?.rule ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
   // cv.csv is already up to date: it is rewritten after every fold.
   if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
@@ -375,7 +375,7 @@ async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
   if (bestModel !== model) model.dispose();
   let threshold: number | null = null;
   if (o.operatingPoint && data.val && c.pos !== null) {
-    const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: c.pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
+    const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: c.pos, targetRecall: o.operatingPoint.targetRecall, rule: o.operatingPoint.rule, batchSize: o.batchSize });
     threshold = chosen.threshold;
     c.out.line(`  threshold ${fixed(chosen.threshold, 4)} (validation ${c.posName} recall ${percent(chosen.recall, 1)}, precision ${percent(chosen.precision, 1)})`);
   }

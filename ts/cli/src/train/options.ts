@@ -5,6 +5,7 @@
  */
 import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
+import type { ThresholdRule } from './threshold-rule.js';
 import { DEFAULT_TRAINABLE_LAST, FINE_TUNE_RECIPE, PRESETS, type PresetName, type Recipe } from '../model/presets.js';
 import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
 
@@ -64,6 +65,7 @@ export interface RawTrainOptions {
   minEpochs?: number;
   cv?: number;
   thresholdCv?: number;
+  thresholdRule?: ThresholdRule;
 }
 
 export type LrSchedule =
@@ -101,7 +103,7 @@ export interface TrainOptions {
    */
   minEpochs?: number | null;
   /** --target-recall R --positive CLASS: choose and store a decision threshold (null: none). */
-  operatingPoint?: { targetRecall: number; positive: string } | null;
+  operatingPoint?: { targetRecall: number; positive: string; rule: ThresholdRule } | null;
   /** --positive CLASS: the class reports and cross-validation call positive (null: class 1 of binary models). */
   positive?: string | null;
   /** --cv K: K-fold cross-validation (by patient when known) instead of one train/val/test split. */
@@ -141,7 +143,7 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
-  'targetRecall', 'positive', 'cv', 'thresholdCv',
+  'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
 ];
 
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
@@ -253,6 +255,12 @@ function thresholdCvOption(raw: RawTrainOptions, recipe: Recipe): { folds: numbe
   return { folds };
 }
 
+/** The recipe's default --min-epochs where the option itself would be accepted (a validation split, at most --epochs); else none. */
+function presetMinEpochs(recipe: Recipe, epochs: number, hasValidation: boolean): number | null {
+  const m = recipe.minEpochs;
+  return m !== undefined && hasValidation && m <= epochs ? m : null;
+}
+
 export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
   const sources = (['preset', 'model', 'from'] as const).filter((k) => raw[k] !== undefined);
   if (sources.length > 1) throw new UsageError(`give one of --preset, --model arch.json or --from model.onnx|model.safetensors, not ${sources.map(flag).join(' and ')}`);
@@ -282,6 +290,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   if (raw.evalEvery !== undefined && folder && raw.valRatio === 0) throw new UsageError('--eval-every evaluates on the validation split: it needs --val-ratio > 0');
   if (raw.cv !== undefined && raw.cv < 2) throw new UsageError(`--cv needs at least 2 folds, got ${raw.cv}`);
   if (raw.targetRecall !== undefined && raw.positive === undefined) throw new UsageError('--target-recall R needs --positive CLASS: the class whose recall must reach R (e.g. --positive malignant)');
+  if (raw.thresholdRule !== undefined && raw.targetRecall === undefined) throw new UsageError('--threshold-rule says how --target-recall chooses the threshold: it needs --target-recall R --positive CLASS');
   if (raw.targetRecall !== undefined && raw.valRatio === 0) throw new UsageError('--target-recall chooses the threshold on the validation split: it needs --val-ratio > 0');
   if (raw.minEpochs !== undefined && raw.minEpochs > epochs) throw new UsageError(`--min-epochs ${raw.minEpochs} is more than --epochs ${epochs}`);
   if (raw.minEpochs !== undefined && folder && raw.valRatio === 0) throw new UsageError('--min-epochs delays model selection on the validation split: it needs --val-ratio > 0');
@@ -301,8 +310,8 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     patience: raw.patience ?? null,
     lrSchedule: lrSchedule(raw, epochs),
     evalEvery: raw.evalEvery ?? null,
-    minEpochs: raw.minEpochs ?? null,
-    operatingPoint: raw.targetRecall === undefined ? null : { targetRecall: raw.targetRecall, positive: raw.positive! },
+    minEpochs: raw.minEpochs ?? presetMinEpochs(recipe, epochs, !folder || raw.valRatio !== 0),
+    operatingPoint: raw.targetRecall === undefined ? null : { targetRecall: raw.targetRecall, positive: raw.positive!, rule: raw.thresholdRule ?? recipe.thresholdRule ?? 'recall' },
     positive: raw.positive ?? null,
     cv: raw.cv === undefined ? null : { folds: raw.cv },
     thresholdCv,

@@ -71,5 +71,8 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   if (config?.format !== RUN_CONFIG_FORMAT || config.version !== RUN_CONFIG_VERSION || typeof config.options !== 'object') {
     throw new RunError(`${path}: not a lite-cnn run configuration (expected format '${RUN_CONFIG_FORMAT}' version ${RUN_CONFIG_VERSION})`);
   }
+  // Runs made before --threshold-rule chose with the 'recall' rule.
+  const op = config.options.operatingPoint;
+  if (op && op.rule === undefined) config.options.operatingPoint = { ...op, rule: 'recall' };
   return config;
 }

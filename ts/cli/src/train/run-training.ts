@@ -215,7 +215,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const val = data.val ? metrics(await bestModel.evaluate(data.val, { batchSize: o.batchSize })) : null;
   let chosen: ChosenThreshold | null = null;
   if (o.operatingPoint && data.val && pos !== null) {
-    chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, batchSize: o.batchSize });
+    chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, rule: o.operatingPoint.rule, batchSize: o.batchSize });
     await bestModel.save(file('best'));
     files[RUN_FILES.best] = file('best');
     summary.operatingPoint = {

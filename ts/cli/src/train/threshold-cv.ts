@@ -18,7 +18,8 @@
  * - the stored model trains on the whole pool for that many epochs (the
  *   same learning-rate schedule, cut there) and carries that threshold.
  */
-import { Callback, ConfigError, groupKFold, MetricAccumulator, thresholdForRecall, writeFileAtomic, type Dataset, type Engine, type Model, type Shape3, type SplitAssignment } from '@lite-cnn/sdk';
+import { Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type Dataset, type Engine, type Model, type Shape3, type SplitAssignment } from '@lite-cnn/sdk';
+import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
 import { folderDatasets, groupedOption, type OpenedFolder } from '../data/folder-source.js';
 import type { TrainingData } from '../data/training-data.js';
 import { positiveScores } from '../model/evaluation.js';
@@ -124,7 +125,7 @@ function twoColumns(probs: Float32Array, outputs: number): Float32Array {
 export function chooseFromPooled(
   perFold: readonly (readonly Float32Array[])[],
   labels: readonly Uint32Array[],
-  opts: { outputs: number; positiveClass: number; targetRecall: number; startFrom: number },
+  opts: { outputs: number; positiveClass: number; targetRecall: number; rule: ThresholdRule; startFrom: number },
 ): Pick<InnerCvChoice, 'losses' | 'epochs' | 'threshold' | 'recall' | 'precision' | 'images'> {
   const epochs = Math.min(...perFold.map((f) => f.length));
   if (epochs <= opts.startFrom) throw new ConfigError(`--threshold-cv: ${epochs} epochs recorded, but the epoch count is chosen from epoch ${opts.startFrom + 1} on (--min-epochs)`);
@@ -140,7 +141,7 @@ export function chooseFromPooled(
   const binary = labels.flatMap((l) => Array.from(l, (x) => (x === opts.positiveClass ? 1 : 0)));
   let chosen;
   try {
-    chosen = thresholdForRecall(binary, scores, opts.targetRecall);
+    chosen = recallThreshold(binary, scores, opts.targetRecall, opts.rule);
   } catch (cause) {
     throw new ConfigError(`--threshold-cv: cannot choose a threshold on the ${scores.length} pooled out-of-fold images: ${(cause as Error).message}`, { cause });
   }
@@ -177,7 +178,7 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
     labels.push(Uint32Array.from(val.labels()!));
     innerFolds.push({ images: val.size, patients });
   }
-  const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, startFrom: bestEpochRule(o, true).startFrom });
+  const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, rule: o.operatingPoint!.rule, startFrom: bestEpochRule(o, true).startFrom });
   const knownPatients = innerFolds.every((f) => f.patients !== null);
   return { folds: K, patients: knownPatients ? innerFolds.reduce((a, f) => a + f.patients!, 0) : null, positiveClass: c.positiveClass, targetRecall, innerFolds, ...pooled };
 }
