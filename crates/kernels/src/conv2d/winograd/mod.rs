@@ -7,12 +7,12 @@
 //! on ResNet's 7×7 and 14×14 maps.
 //!
 //! Passes:
-//! 1. the kernel transform `U[ci][ξ][co]` (ξ = the 16 tile positions), once per
-//!    call, in chunks of input channels;
+//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), once per
+//!    call, one ξ per parallel chunk, pre-packed for the GEMM;
 //! 2. per unit (a range of tile rows, over the batch) and per block of `tb`
 //!    tiles: the input transform `V[ξ][tile][ci]` (padding as zeros, any
 //!    padding and any map size), 16 GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
-//!    GEMM kernel (`gemm_kblock`, so the relaxed artifact's fused multiply-add
+//!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
 //!    reaches them), then the output transform with the epilogue (bias, clamp)
 //!    written to `y`.
 //!
@@ -24,7 +24,7 @@
 
 mod transforms;
 
-use crate::gemm::{gemm_kblock, kblock_panel_len, Epilogue, KBlock};
+use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
@@ -107,9 +107,9 @@ impl WinoPlan {
         XI * g.c_in * g.c_out
     }
 
-    /// One unit's scratch: `V` and `M` of a block, and the GEMM's panel.
+    /// One unit's scratch: `V` and `M` of a block.
     fn unit_len(&self, g: &Conv2dGeom) -> usize {
-        XI * self.tb * (g.c_in + g.c_out) + kblock_panel_len(KC.min(g.c_in))
+        XI * self.tb * (g.c_in + g.c_out)
     }
 
     pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
@@ -137,34 +137,35 @@ pub(crate) fn fwd(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilog
         let r1 = (r0 + p.unit_tile_rows).min(tile_rows);
         let unit_tiles = (r1 - r0) * p.tiles_w;
         let (v, s) = s.split_at_mut(XI * p.tb * g.c_in);
-        let (m, panel) = s.split_at_mut(XI * p.tb * g.c_out);
+        let m = &mut s[..XI * p.tb * g.c_out];
         let first_row = p.out_row(g, r0);
         let mut t0 = 0;
         while t0 < unit_tiles {
             let rows = p.tb.min(unit_tiles - t0);
             let tiles = Tiles { g, p, first: r0 * p.tiles_w + t0, rows };
             input_transform(&tiles, x, v);
-            products(&tiles, v, u, m, panel);
+            products(&tiles, v, u, m);
             output_transform(&tiles, m, ep, first_row, y_unit);
             t0 += rows;
         }
     });
 }
 
-/// `U[ci][ξ][co]` from `w[kh][kw][ci][co]`, in chunks of input channels. (`U[ξ]`
-/// is then a `c_in × c_out` matrix with rows `16·c_out` apart, which
-/// `gemm_kblock` packs into panels anyway.)
+/// `U[ξ]` from `w[kh][kw][ci][co]`, one ξ per chunk, each `c_in × c_out`
+/// matrix stored as the k-blocks of `KC` rows that the GEMMs read, each packed
+/// in `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
+/// instead of re-packing its panels for every block of tiles.
 fn kernel_transform(g: &Conv2dGeom, p: &WinoPlan, w: &[f32], u: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
-    let chunk_ci = ci_n.div_ceil(2 * MAX_UNITS);
-    par::for_each_chunk_mut(u, chunk_ci * XI * co_n, p.parallel, |chunk, u_chunk| {
-        for (i, u_ci) in u_chunk.chunks_exact_mut(XI * co_n).enumerate() {
-            let ci = chunk * chunk_ci + i;
+    par::for_each_chunk_mut(u, ci_n * co_n, p.parallel, |xi, u_xi| {
+        let (i, j) = (xi / 4, xi % 4);
+        for ci in 0..ci_n {
+            let (kb, q) = (ci / KC, ci % KC);
+            let kcb = KC.min(ci_n - kb * KC);
+            let block = &mut u_xi[kb * KC * co_n..][..kcb * co_n];
             for_each_quad(co_n, |co, len| {
                 let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
-                for (xi, val) in transforms::kernel(&taps).into_iter().enumerate() {
-                    store(val, &mut u_ci[xi * co_n + co..][..len]);
-                }
+                store(transforms::kernel_at(&taps, i, j), &mut block[packed_b_index(kcb, co_n, q, co)..][..len]);
             });
         }
     });
@@ -221,17 +222,17 @@ fn input_transform(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
 }
 
 /// `M[ξ] = V[ξ] · U[ξ]` for the 16 positions, `KC` input channels at a time.
-fn products(tiles: &Tiles<'_>, v: &[f32], u: &[f32], m: &mut [f32], panel: &mut [f32]) {
+fn products(tiles: &Tiles<'_>, v: &[f32], u: &[f32], m: &mut [f32]) {
     let g = tiles.g;
     let (ci_n, co_n) = (g.c_in, g.c_out);
     for xi in 0..XI {
         let m_xi = &mut m[xi * tiles.p.tb * co_n..][..tiles.rows * co_n];
         for kb in 0..ci_n.div_ceil(KC) {
             let kc = KC.min(ci_n - kb * KC);
-            let k = KBlock { rows: tiles.rows, kc, cols: co_n, ldb: XI * co_n, ldc: co_n };
+            let k = KBlock { rows: tiles.rows, kc, cols: co_n, ldb: co_n, ldc: co_n };
             let a = &v[tiles.panel_at(xi, ci_n, kb)..][..tiles.rows * kc];
-            let b = &u[(kb * KC * XI + xi) * co_n..];
-            gemm_kblock(k, a, b, m_xi, kb == 0, None, panel);
+            let b = &u[(xi * ci_n + kb * KC) * co_n..][..kc * co_n];
+            gemm_kblock_packed(k, a, b, m_xi, kb == 0, None);
         }
     }
 }

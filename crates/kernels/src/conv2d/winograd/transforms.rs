@@ -13,27 +13,26 @@
 
 use crate::simd::F32x4;
 
-/// `[a, b, c] ↦ [a, (a + b + c)·½, (a - b + c)·½, c]`: `G` applied to one
-/// column (or row) of three.
+/// Row `i` of `G` applied to one column (or row) of three: `a`, `(a + c + b)·½`,
+/// `(a + c - b)·½` or `c`.
 #[inline(always)]
-fn g3(a: F32x4, b: F32x4, c: F32x4) -> [F32x4; 4] {
+fn g_row(i: usize, a: F32x4, b: F32x4, c: F32x4) -> F32x4 {
     let half = F32x4::splat(0.5);
-    let ac = a.add(c);
-    [a, ac.add(b).mul(half), ac.sub(b).mul(half), c]
+    match i {
+        0 => a,
+        1 => a.add(c).add(b).mul(half),
+        2 => a.add(c).sub(b).mul(half),
+        _ => c,
+    }
 }
 
-/// `U = G g Gᵀ` of the 3×3 kernels `g` (indexed `3·kh + kw`), four output
-/// channels at a time.
+/// Element `(i, j)` of `U = G g Gᵀ` for the 3×3 kernels `g` (indexed `3·kh +
+/// kw`), four output channels at a time. One element per call, so each of the
+/// 16 can be computed by its own parallel chunk.
 #[inline(always)]
-pub(super) fn kernel(g: &[F32x4; 9]) -> [F32x4; 16] {
-    // Columns first: t[r][kw] = (G g)[r][kw].
-    let cols: [[F32x4; 4]; 3] = core::array::from_fn(|kw| g3(g[kw], g[3 + kw], g[6 + kw]));
-    let mut u = [F32x4::zero(); 16];
-    for r in 0..4 {
-        let row = g3(cols[0][r], cols[1][r], cols[2][r]);
-        u[4 * r..4 * r + 4].copy_from_slice(&row);
-    }
-    u
+pub(super) fn kernel_at(g: &[F32x4; 9], i: usize, j: usize) -> F32x4 {
+    let col = |kw: usize| g_row(i, g[kw], g[3 + kw], g[6 + kw]);
+    g_row(j, col(0), col(1), col(2))
 }
 
 /// `[a, b, c, d] ↦ [a - c, b + c, c - b, b - d]`: `Bᵀ` applied to one column
