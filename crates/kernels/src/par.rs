@@ -62,3 +62,52 @@ where
         f(i, x, y);
     }
 }
+
+/// Like `for_each_chunk_pair_mut`, but chunk `u` of `a` is the span
+/// `a[start(u)..start(u + 1)]` of any length (`start` nondecreasing, `start(0)
+/// = 0`, `start(units) = a.len()`), for outputs whose units are not all the
+/// same size (e.g. Winograd's tile rows over images of odd height); chunk `u`
+/// of `b` is `b[u·b_chunk..][..b_chunk]`. On the pool the spans are split in
+/// halves with `rayon::join`, so nothing allocates.
+pub fn for_each_span_pair_mut<A, B, S, F>(a: &mut [A], start: S, units: usize, b: &mut [B], b_chunk: usize, parallel: bool, f: F)
+where
+    A: Send,
+    B: Send,
+    S: Fn(usize) -> usize + Sync,
+    F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+{
+    debug_assert!(start(0) == 0 && start(units) == a.len() && b.len() >= units * b_chunk);
+    #[cfg(feature = "threads")]
+    if parallel && pool_available() && units > 1 {
+        halves(a, b, 0, units, &start, b_chunk, &f);
+        return;
+    }
+    let _ = parallel;
+    let (mut a, mut b) = (a, b);
+    for u in 0..units {
+        let (x, a_rest) = a.split_at_mut(start(u + 1) - start(u));
+        let (y, b_rest) = b.split_at_mut(b_chunk);
+        f(u, x, y);
+        (a, b) = (a_rest, b_rest);
+    }
+}
+
+/// Units `lo..hi` of `for_each_span_pair_mut` (`a`, `b`: their spans), split
+/// in two halves run by `rayon::join`.
+#[cfg(feature = "threads")]
+fn halves<A, B, S, F>(a: &mut [A], b: &mut [B], lo: usize, hi: usize, start: &S, b_chunk: usize, f: &F)
+where
+    A: Send,
+    B: Send,
+    S: Fn(usize) -> usize + Sync,
+    F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+{
+    if hi - lo == 1 {
+        f(lo, a, &mut b[..b_chunk]);
+        return;
+    }
+    let mid = (lo + hi) / 2;
+    let (a_lo, a_hi) = a.split_at_mut(start(mid) - start(lo));
+    let (b_lo, b_hi) = b.split_at_mut((mid - lo) * b_chunk);
+    rayon::join(|| halves(a_lo, b_lo, lo, mid, start, b_chunk, f), || halves(a_hi, b_hi, mid, hi, start, b_chunk, f));
+}

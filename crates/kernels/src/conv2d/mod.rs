@@ -2,9 +2,11 @@
 //! `geom::Conv2dGeom` for the formula and every slice's layout).
 //!
 //! This file is the public API and the one place that chooses how each pass
-//! runs, from the geometry alone (`plan`, `fwd_plan`, `wgrad_plan`):
-//! - forward: an unpadded convolution with a small kernel (weights that stay in
-//!   L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
+//! runs, from the geometry alone (`winograd::plan`, `fwd_plan`, `wgrad_plan`):
+//! - forward: a 3×3 stride-1 convolution with at least 16 channels in and out
+//!   and enough 2×2 output tiles runs Winograd's F(2×2, 3×3) (`winograd/`,
+//!   2.25× fewer multiplies; the thresholds are in `winograd/mod.rs`); an
+//!   unpadded convolution with a small kernel (weights that stay in L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
 //!   `fwd.rs`); any other is a cache-blocked GEMM of the im2col matrix with the
 //!   weights: `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
 //!   unpadded patches as strided copies of `x`) are built in scratch one
@@ -31,6 +33,7 @@
 mod bwd_input;
 mod bwd_weight;
 mod fwd;
+pub(crate) mod winograd;
 
 use crate::gemm::Epilogue;
 use crate::geom::Conv2dGeom;
@@ -243,7 +246,10 @@ impl Conv2dGeom {
     /// partials (only for kernels under `WGRAD_SPLIT_MIN_W`) or im2col blocks;
     /// never the whole im2col matrix.
     pub fn im2col_scratch_len(&self) -> usize {
-        let fwd = fwd_plan(self).scratch_len();
+        let fwd = match winograd::plan(self) {
+            Some(p) => p.scratch_len(self),
+            None => fwd_plan(self).scratch_len(),
+        };
         let bwd_input = self.w_len() + transposed(self).map_or(0, |t| fwd_plan(&t).scratch_len());
         let bwd_weight = bwd_weight::scratch_len(self, &wgrad_plan(self));
         fwd.max(bwd_weight).max(bwd_input)
@@ -265,7 +271,42 @@ pub fn conv2d_fwd_with(g: &Conv2dGeom, x: &[f32], w: &[f32], ep: Epilogue<'_>, y
     debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd {g:?}: y");
     debug_assert!(ep.bias.is_none_or(|b| b.len() == g.c_out), "conv2d_fwd {g:?}: b");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_fwd {g:?}: scratch");
-    fwd::blocked(g, &fwd_plan(g), x, w, ep, y, scratch);
+    match winograd::plan(g) {
+        Some(p) => winograd::fwd(g, &p, x, w, ep, y, scratch),
+        None => fwd::blocked(g, &fwd_plan(g), x, w, ep, y, scratch),
+    }
+}
+
+/// A forward algorithm, for benchmarks that compare the paths on one shape
+/// (`lc_conv2d`'s passes 3 and 4); the executor always takes `conv2d_fwd`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FwdPath {
+    /// im2col + blocked GEMM, whatever the dispatch would choose.
+    Im2col,
+    /// Winograd F(2×2, 3×3) (3×3 stride-1 convolutions only).
+    Winograd,
+}
+
+/// Scratch elements `conv2d_fwd_by` needs for `path`; `None` when the path
+/// does not apply to `g`.
+pub fn fwd_by_scratch_len(g: &Conv2dGeom, path: FwdPath) -> Option<usize> {
+    match path {
+        FwdPath::Im2col => Some(fwd_plan(g).scratch_len()),
+        FwdPath::Winograd => winograd::plan_any(g).map(|p| p.scratch_len(g)),
+    }
+}
+
+/// `conv2d_fwd` by the given path (`scratch`: `fwd_by_scratch_len`). Returns
+/// false, computing nothing, when the path does not apply to `g`.
+pub fn conv2d_fwd_by(g: &Conv2dGeom, path: FwdPath, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) -> bool {
+    match path {
+        FwdPath::Im2col => fwd::blocked(g, &fwd_plan(g), x, w, Epilogue::from(b), y, scratch),
+        FwdPath::Winograd => match winograd::plan_any(g) {
+            Some(p) => winograd::fwd(g, &p, x, w, Epilogue::from(b), y, scratch),
+            None => return false,
+        },
+    }
+    true
 }
 
 /// `dx[n, ih, iw, ci] = sum dy[n, oh, ow, co] · w[kh, kw, ci, co]` over the

@@ -55,7 +55,46 @@ pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, 
         j += 4;
     }
     for col in j..k.cols {
-        scalar_column(k, col, a, b, c, first, bias);
+        scalar_column(k, col, a, b, col, c, first, bias);
+    }
+}
+
+/// Index in a pre-packed `B` (`gemm_kblock_packed`) of element `(q, col)` of
+/// a `kc × cols` block: the column panels `gemm_kblock` would pack (8 wide,
+/// then one 4 wide if 4 columns remain, then the last 0-3 columns), each
+/// stored whole, `kc` rows of its width.
+#[inline(always)]
+pub fn packed_b_index(kc: usize, cols: usize, q: usize, col: usize) -> usize {
+    let full = cols / NR * NR;
+    let (start, width) = if col < full {
+        (col / NR * NR, NR)
+    } else if cols - full >= 4 && col < full + 4 {
+        (full, 4)
+    } else {
+        let start = full + if cols - full >= 4 { 4 } else { 0 };
+        (start, cols - start)
+    };
+    start * kc + q * width + col - start
+}
+
+/// `gemm_kblock` with `B` already packed (`packed_b_index` gives the layout,
+/// `kc · cols` elements): for a `B` that many blocks reuse (Winograd's
+/// transformed kernels), so no panel is copied per call. Same sums, same bits.
+pub fn gemm_kblock_packed(k: KBlock, a: &[f32], bp: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+    debug_assert!(a.len() >= k.rows * k.kc && bp.len() >= k.kc * k.cols, "gemm_kblock_packed {k:?}");
+    debug_assert!(k.rows == 0 || c.len() >= (k.rows - 1) * k.ldc + k.cols, "gemm_kblock_packed {k:?}: c");
+    let mut j = 0;
+    while j + NR <= k.cols {
+        row_tiles::<2>(k, j, a, &bp[j * k.kc..][..k.kc * NR], c, first, bias);
+        j += NR;
+    }
+    if j + 4 <= k.cols {
+        row_tiles::<1>(k, j, a, &bp[j * k.kc..][..k.kc * 4], c, first, bias);
+        j += 4;
+    }
+    let tail = KBlock { ldb: k.cols - j, ..k };
+    for col in j..k.cols {
+        scalar_column(tail, col, a, &bp[j * k.kc..], col - j, c, first, bias);
     }
 }
 
@@ -130,14 +169,16 @@ fn tile<const R: usize, const V: usize>(
     }
 }
 
-/// One column of every row, in the same summation order as the tiles.
+/// Column `col` of every row (column `b_col` of `b`, rows `k.ldb` apart), in
+/// the same summation order as the tiles.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn scalar_column(k: KBlock, col: usize, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
+fn scalar_column(k: KBlock, col: usize, a: &[f32], b: &[f32], b_col: usize, c: &mut [f32], first: bool, bias: Option<&[f32]>) {
     for i in 0..k.rows {
         let a_row = &a[i * k.kc..][..k.kc];
         let mut acc = if first { 0.0 } else { c[i * k.ldc + col] };
         for (q, b_row) in b.chunks(k.ldb).take(k.kc).enumerate() {
-            acc += a_row[q] * b_row[col];
+            acc += a_row[q] * b_row[b_col];
         }
         c[i * k.ldc + col] = match bias {
             Some(bias) => acc + bias[col],

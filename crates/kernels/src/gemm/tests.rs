@@ -97,6 +97,33 @@ crate::kernel_tests! {
         }
     }
 
+    fn gemm_kblock_packed_equals_gemm_kblock_bit_for_bit() {
+        // Column counts with 8-wide panels, a 4-wide one and 1-3 tail columns;
+        // a second k-block accumulating into C and the bias on it.
+        for (i, cols) in [1, 3, 4, 7, 8, 13, 17, 20].into_iter().enumerate() {
+            let (rows, kc) = (6, 5);
+            let mut rng = TestRng::new(900 + i as u64);
+            let (a, b, bias) = (rng.vec(2 * rows * kc), rng.vec(2 * kc * cols), rng.vec(cols));
+            let k = super::KBlock { rows, kc, cols, ldb: cols, ldc: cols };
+            let mut want = nan_filled(rows * cols);
+            let mut panel = nan_filled(super::kblock_panel_len(kc));
+            let mut got = nan_filled(rows * cols);
+            for blk in 0..2 {
+                let (a_blk, b_blk) = (&a[blk * rows * kc..][..rows * kc], &b[blk * kc * cols..][..kc * cols]);
+                let bias = (blk == 1).then_some(&bias[..]);
+                super::gemm_kblock(k, a_blk, b_blk, &mut want, blk == 0, bias, &mut panel);
+                let mut packed = nan_filled(kc * cols);
+                for q in 0..kc {
+                    for col in 0..cols {
+                        packed[super::packed_b_index(kc, cols, q, col)] = b_blk[q * cols + col];
+                    }
+                }
+                super::gemm_kblock_packed(k, a_blk, &packed, &mut got, blk == 0, bias);
+            }
+            assert_bits_eq(&got, &want, &format!("gemm_kblock_packed cols={cols}"));
+        }
+    }
+
     fn gemm_result_does_not_depend_on_chunking() {
         // Serial run vs the parallel driver: the same roundings per element.
         let g = GemmGeom::new(129, 45, 37).unwrap();

@@ -1,0 +1,306 @@
+//! 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3): each 2×2 output tile
+//! costs 16 multiply-adds per (input, output) channel pair instead of 36, so
+//! ResNet's 3×3 layers do 2.25× fewer multiplies than im2col + GEMM
+//! (transforms in `transforms.rs`). F(2,3) rather than F(4,3): its transforms
+//! are exact additions and halvings, so its error stays that of a short
+//! reordered dot product (bound in `tests.rs`), and its 2×2 tiles waste little
+//! on ResNet's 7×7 and 14×14 maps.
+//!
+//! Passes:
+//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), once per
+//!    call, one ξ per parallel chunk, pre-packed for the GEMM;
+//! 2. per unit (a range of tile rows, over the batch) and per block of `tb`
+//!    tiles: the input transform `V[ξ][tile][ci]` (padding as zeros, any
+//!    padding and any map size), 16 GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
+//!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
+//!    reaches them), then the output transform with the epilogue (bias, clamp)
+//!    written to `y`.
+//!
+//! Units and blocks come from the geometry alone and every output is the same
+//! function of the same inputs whichever unit computes it, so results are
+//! bit-identical for any thread count. They differ from the im2col path's in
+//! the last bits (different summation), so the choice of path is made from the
+//! geometry only (`plan`), never from the threads.
+
+mod transforms;
+
+use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock};
+use crate::geom::Conv2dGeom;
+use crate::par;
+use crate::simd::F32x4;
+
+/// Positions of a 4×4 transformed tile: one GEMM each.
+const XI: usize = 16;
+/// Input channels per k-block of the GEMMs (a multiple of 4, so no vector of
+/// four channels straddles two k-blocks).
+const KC: usize = 256;
+/// Floats of `V` and `M` per unit, at most (2 MiB): a block of tiles is then
+/// 32 to 64 tiles for ResNet's 128-512 channel layers, so each `U[ξ]` panel is
+/// reused over that many rows.
+const UNIT_FLOATS: usize = 1 << 19;
+/// Tiles per block, at most and at least.
+const MAX_TB: usize = 64;
+const MIN_TB: usize = 4;
+/// Upper bound on units: bounds the scratch (a unit holds up to
+/// `UNIT_FLOATS`) while leaving work for several threads.
+const MAX_UNITS: usize = 8;
+/// Multiply-adds per unit, at least, before a further split.
+const UNIT_MIN_MACS: f64 = (1 << 18) as f64;
+/// Multiply-adds below which the pass runs serially.
+const PARALLEL_MIN_MACS: f64 = 1.0e5;
+
+/// Dispatch (`plan`): Winograd is used from this many channels in and out. It
+/// pays for its transforms with the GEMMs' savings, which scale with the
+/// channel counts; RGB stems and thin layers stay on im2col.
+const MIN_CHANNELS: usize = 16;
+/// ... and from this many tiles per image-batch: the kernel transform `U`
+/// (16/9 of the weights) is rebuilt on each call, so it must be shared by
+/// enough tiles (ResNet-18's 7×7 maps at batch 1 have 16 tiles, which stay on
+/// im2col; measured with `npm run bench:conv`, see benches/README.md).
+const MIN_TILES: usize = 32;
+
+/// The Winograd forward's tiling, blocking and split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WinoPlan {
+    pub tiles_h: usize,
+    pub tiles_w: usize,
+    /// Tile rows per unit (over the batch: `n·tiles_h` in all).
+    pub unit_tile_rows: usize,
+    pub units: usize,
+    /// Tiles per block.
+    pub tb: usize,
+    pub parallel: bool,
+}
+
+/// Whether `g` is a 3×3 stride-1 convolution (any padding).
+pub(crate) fn applies(g: &Conv2dGeom) -> bool {
+    g.k_h == 3 && g.k_w == 3 && g.stride_h == 1 && g.stride_w == 1
+}
+
+/// The plan when Winograd is the faster path for `g` (see `MIN_CHANNELS` and
+/// `MIN_TILES`), from the geometry alone.
+pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
+    let p = plan_any(g)?;
+    let wins = g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && g.n * p.tiles_h * p.tiles_w >= MIN_TILES;
+    wins.then_some(p)
+}
+
+/// The plan for any 3×3 stride-1 convolution (tests run it on every shape).
+pub(crate) fn plan_any(g: &Conv2dGeom) -> Option<WinoPlan> {
+    if !applies(g) {
+        return None;
+    }
+    let (tiles_h, tiles_w) = (g.h_out.div_ceil(2), g.w_out.div_ceil(2));
+    let tile_rows = g.n * tiles_h;
+    let row_macs = (tiles_w * XI * g.c_in * g.c_out) as f64;
+    let total = row_macs * tile_rows as f64;
+    let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
+    let unit_tile_rows = tile_rows.div_ceil(wanted);
+    let units = tile_rows.div_ceil(unit_tile_rows);
+    let tb = (UNIT_FLOATS / (XI * (g.c_in + g.c_out))).clamp(MIN_TB, MAX_TB) / 4 * 4;
+    let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(4));
+    Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows, units, tb, parallel: total >= PARALLEL_MIN_MACS })
+}
+
+impl WinoPlan {
+    fn u_len(g: &Conv2dGeom) -> usize {
+        XI * g.c_in * g.c_out
+    }
+
+    /// One unit's scratch: `V` and `M` of a block.
+    fn unit_len(&self, g: &Conv2dGeom) -> usize {
+        XI * self.tb * (g.c_in + g.c_out)
+    }
+
+    pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
+        Self::u_len(g) + self.units * self.unit_len(g)
+    }
+
+    /// First output row (over the batch, `n·h_out` rows) of global tile row `r`.
+    fn out_row(&self, g: &Conv2dGeom, r: usize) -> usize {
+        (r / self.tiles_h) * g.h_out + (2 * (r % self.tiles_h)).min(g.h_out)
+    }
+}
+
+/// `y = clamp(conv2d(x, w) + b)` by F(2×2, 3×3) under plan `p` (from `plan` or
+/// `plan_any` for `g`); `scratch` holds at least `p.scratch_len(g)` elements.
+pub(crate) fn fwd(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    let (u, rest) = scratch.split_at_mut(WinoPlan::u_len(g));
+    kernel_transform(g, p, w, u);
+    let u: &[f32] = u;
+    let unit_len = p.unit_len(g);
+    let tile_rows = g.n * p.tiles_h;
+    let row_len = g.w_out * g.c_out;
+    let start = |unit: usize| p.out_row(g, (unit * p.unit_tile_rows).min(tile_rows)) * row_len;
+    par::for_each_span_pair_mut(y, start, p.units, &mut rest[..p.units * unit_len], unit_len, p.parallel, |unit, y_unit, s| {
+        let r0 = unit * p.unit_tile_rows;
+        let r1 = (r0 + p.unit_tile_rows).min(tile_rows);
+        let unit_tiles = (r1 - r0) * p.tiles_w;
+        let (v, s) = s.split_at_mut(XI * p.tb * g.c_in);
+        let m = &mut s[..XI * p.tb * g.c_out];
+        let first_row = p.out_row(g, r0);
+        let mut t0 = 0;
+        while t0 < unit_tiles {
+            let rows = p.tb.min(unit_tiles - t0);
+            let tiles = Tiles { g, p, first: r0 * p.tiles_w + t0, rows };
+            input_transform(&tiles, x, v);
+            products(&tiles, v, u, m);
+            output_transform(&tiles, m, ep, first_row, y_unit);
+            t0 += rows;
+        }
+    });
+}
+
+/// `U[ξ]` from `w[kh][kw][ci][co]`, one ξ per chunk, each `c_in × c_out`
+/// matrix stored as the k-blocks of `KC` rows that the GEMMs read, each packed
+/// in `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
+/// instead of re-packing its panels for every block of tiles.
+fn kernel_transform(g: &Conv2dGeom, p: &WinoPlan, w: &[f32], u: &mut [f32]) {
+    let (ci_n, co_n) = (g.c_in, g.c_out);
+    par::for_each_chunk_mut(u, ci_n * co_n, p.parallel, |xi, u_xi| {
+        let (i, j) = (xi / 4, xi % 4);
+        for ci in 0..ci_n {
+            let (kb, q) = (ci / KC, ci % KC);
+            let kcb = KC.min(ci_n - kb * KC);
+            let block = &mut u_xi[kb * KC * co_n..][..kcb * co_n];
+            for_each_quad(co_n, |co, len| {
+                let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
+                store(transforms::kernel_at(&taps, i, j), &mut block[packed_b_index(kcb, co_n, q, co)..][..len]);
+            });
+        }
+    });
+}
+
+/// A block of `rows` consecutive tiles, from tile `first` (over the batch, in
+/// `(n, tile row, tile col)` order).
+struct Tiles<'a> {
+    g: &'a Conv2dGeom,
+    p: &'a WinoPlan,
+    first: usize,
+    rows: usize,
+}
+
+impl Tiles<'_> {
+    /// Image, first output row and first output column of the block's tile `t`.
+    fn origin(&self, t: usize) -> (usize, usize, usize) {
+        let tile = self.first + t;
+        let per_image = self.p.tiles_h * self.p.tiles_w;
+        let (n, rc) = (tile / per_image, tile % per_image);
+        (n, 2 * (rc / self.p.tiles_w), 2 * (rc % self.p.tiles_w))
+    }
+
+    /// Offset of `V[ξ]`'s (or `M[ξ]`'s, with `c = c_out`) k-block `kb` in a
+    /// block buffer of `c` columns, packed `rows × kcb`.
+    fn panel_at(&self, xi: usize, c: usize, kb: usize) -> usize {
+        xi * self.p.tb * c + kb * KC * self.rows
+    }
+}
+
+/// `V[ξ][t][ci]` of the block's tiles, laid out per ξ as `gemm_kblock`'s packed
+/// `rows × kc` k-blocks.
+fn input_transform(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
+    let g = tiles.g;
+    let ci_n = g.c_in;
+    for t in 0..tiles.rows {
+        let (n, oh, ow) = tiles.origin(t);
+        // Offsets in `x` of the tile's 16 input pixels, `None` in the padding.
+        let at: [Option<usize>; 16] = core::array::from_fn(|e| {
+            let ih = (oh + e / 4).checked_sub(g.pad_top).filter(|&ih| ih < g.h_in)?;
+            let iw = (ow + e % 4).checked_sub(g.pad_left).filter(|&iw| iw < g.w_in)?;
+            Some(((n * g.h_in + ih) * g.w_in + iw) * ci_n)
+        });
+        for_each_quad(ci_n, |ci, len| {
+            let d: [F32x4; 16] = core::array::from_fn(|e| at[e].map_or(F32x4::zero(), |o| load(&x[o + ci..], len)));
+            let vt = transforms::input(&d);
+            let (kb, q) = (ci / KC, ci % KC);
+            let kcb = KC.min(ci_n - kb * KC);
+            for (xi, val) in vt.into_iter().enumerate() {
+                store(val, &mut v[tiles.panel_at(xi, ci_n, kb) + t * kcb + q..][..len]);
+            }
+        });
+    }
+}
+
+/// `M[ξ] = V[ξ] · U[ξ]` for the 16 positions, `KC` input channels at a time.
+fn products(tiles: &Tiles<'_>, v: &[f32], u: &[f32], m: &mut [f32]) {
+    let g = tiles.g;
+    let (ci_n, co_n) = (g.c_in, g.c_out);
+    for xi in 0..XI {
+        let m_xi = &mut m[xi * tiles.p.tb * co_n..][..tiles.rows * co_n];
+        for kb in 0..ci_n.div_ceil(KC) {
+            let kc = KC.min(ci_n - kb * KC);
+            let k = KBlock { rows: tiles.rows, kc, cols: co_n, ldb: co_n, ldc: co_n };
+            let a = &v[tiles.panel_at(xi, ci_n, kb)..][..tiles.rows * kc];
+            let b = &u[(xi * ci_n + kb * KC) * co_n..][..kc * co_n];
+            gemm_kblock_packed(k, a, b, m_xi, kb == 0, None);
+        }
+    }
+}
+
+/// `y` of the block's tiles from `M` (`[ξ][t][co]`): the output transform, the
+/// epilogue, and only the outputs inside the map (odd sizes cut the last
+/// tiles). `y_unit` starts at output row `first_row` (over the batch).
+fn output_transform(tiles: &Tiles<'_>, m: &[f32], ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
+    let g = tiles.g;
+    let co_n = g.c_out;
+    let tb = tiles.p.tb;
+    for t in 0..tiles.rows {
+        let (n, oh, ow) = tiles.origin(t);
+        for_each_quad(co_n, |co, len| {
+            let sums: [F32x4; 16] = core::array::from_fn(|xi| load(&m[(xi * tb + t) * co_n + co..], len));
+            let out = transforms::output(&sums);
+            for (e, val) in out.into_iter().enumerate() {
+                let (oy, ox) = (oh + e / 2, ow + e % 2);
+                if oy < g.h_out && ox < g.w_out {
+                    let at = ((n * g.h_out + oy - first_row) * g.w_out + ox) * co_n + co;
+                    let dst = &mut y_unit[at..][..len];
+                    if len == 4 {
+                        ep.apply4(val, co).store(dst);
+                    } else {
+                        let mut lanes = [0.0; 4];
+                        val.store(&mut lanes);
+                        for (l, d) in dst.iter_mut().enumerate() {
+                            *d = ep.apply1(lanes[l], co + l);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Calls `f(c, len)` for channels `c..c + len` in fours (`len` 4, the last 1-4).
+#[inline(always)]
+fn for_each_quad(channels: usize, mut f: impl FnMut(usize, usize)) {
+    let mut c = 0;
+    while c < channels {
+        let len = (channels - c).min(4);
+        f(c, len);
+        c += len;
+    }
+}
+
+/// The first `len` (1-4) elements of `s` as a vector, zeros after them.
+#[inline(always)]
+fn load(s: &[f32], len: usize) -> F32x4 {
+    if len == 4 {
+        return F32x4::load(s);
+    }
+    let mut lanes = [0.0; 4];
+    lanes[..len].copy_from_slice(&s[..len]);
+    F32x4::load(&lanes)
+}
+
+/// Stores the first `dst.len()` (1-4) lanes of `v`.
+#[inline(always)]
+fn store(v: F32x4, dst: &mut [f32]) {
+    if dst.len() == 4 {
+        return v.store(dst);
+    }
+    let mut lanes = [0.0; 4];
+    v.store(&mut lanes);
+    dst.copy_from_slice(&lanes[..dst.len()]);
+}
+
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod tests;

@@ -1,0 +1,187 @@
+//! Winograd F(2×2, 3×3) against the f64 reference on awkward shapes, its
+//! epilogue, its dispatch, and its determinism.
+//!
+//! Tolerance: in exact arithmetic F(2,3) equals the direct convolution. In
+//! f32 every intermediate is a short sum (coefficients 0, ±1, ±½), so with
+//! `|·|` taken of every matrix and value, `|y - y_exact| ≤ γ_k · S` where `S =
+//! Σ_ci |Aᵀ| (|G||g||Gᵀ| ⊙ |Bᵀ||d||B|) |A| + |b|` (the algorithm evaluated on
+//! absolute values, `winograd_scale` below) and `k = c_in + 12` roundings on
+//! the longest chain: 2 in `V`, 4 in `U`, 1 product, `c_in` in the channel
+//! sum, 4 in the output transform, 1 bias. `S` is the transform's growth over
+//! the direct `Σ|x||w|` (it pairs every tap with every pixel of the 4×4
+//! window), so the bound is derived, not tuned; the relaxed artifact's fused
+//! multiply-add only removes roundings.
+
+use super::{plan, plan_any, WinoPlan, MIN_CHANNELS};
+use crate::gemm::{Clamp, Epilogue};
+use crate::geom::{Conv2dGeom, Padding};
+use crate::reference;
+use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
+
+const BT: [[f64; 4]; 4] = [[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]];
+const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+const AT: [[f64; 4]; 2] = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
+
+/// `|L| · X · |R|ᵀ` for an `r × c` matrix `X` (all values non-negative).
+fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[[f64; I]; R], x: &[[f64; I]; I], r: &[[f64; I]; C]) -> [[f64; C]; R] {
+    core::array::from_fn(|i| core::array::from_fn(|j| {
+        (0..I).map(|a| (0..I).map(|b| l[i][a].abs() * x[a][b] * r[j][b].abs()).sum::<f64>()).sum()
+    }))
+}
+
+/// `S` of the module doc for every output element (layout of `y`).
+fn winograd_scale(g: &Conv2dGeom, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
+    let mut s = vec![0.0; g.y_len()];
+    for n in 0..g.n {
+        for oh in (0..g.h_out).step_by(2) {
+            for ow in (0..g.w_out).step_by(2) {
+                for co in 0..g.c_out {
+                    let mut m = [[0.0f64; 4]; 4];
+                    for ci in 0..g.c_in {
+                        let gk: [[f64; 3]; 3] = core::array::from_fn(|kh| core::array::from_fn(|kw| w[((kh * 3 + kw) * g.c_in + ci) * g.c_out + co].abs() as f64));
+                        let d: [[f64; 4]; 4] = core::array::from_fn(|r| core::array::from_fn(|c| {
+                            let (ih, iw) = ((oh + r) as isize - g.pad_top as isize, (ow + c) as isize - g.pad_left as isize);
+                            let inside = ih >= 0 && iw >= 0 && (ih as usize) < g.h_in && (iw as usize) < g.w_in;
+                            if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * g.c_in + ci].abs() as f64 } else { 0.0 }
+                        }));
+                        let u = abs_sandwich(&G, &gk, &G);
+                        let v = abs_sandwich(&BT, &d, &BT);
+                        for (mr, (ur, vr)) in m.iter_mut().zip(u.iter().zip(&v)) {
+                            for (mv, (uv, vv)) in mr.iter_mut().zip(ur.iter().zip(vr)) {
+                                *mv += uv * vv;
+                            }
+                        }
+                    }
+                    let out = abs_sandwich(&AT, &m, &AT);
+                    for (dy, row) in out.iter().enumerate() {
+                        for (dx, val) in row.iter().enumerate() {
+                            if oh + dy < g.h_out && ow + dx < g.w_out {
+                                s[((n * g.h_out + oh + dy) * g.w_out + ow + dx) * g.c_out + co] = val + b[co].abs() as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+fn geom(n: usize, h: usize, w: usize, ci: usize, co: usize, pad: Padding) -> Conv2dGeom {
+    Conv2dGeom::new(n, h, w, ci, co, 3, 3, 1, 1, pad).unwrap()
+}
+
+/// Runs the Winograd forward under `p` with NaN-filled output and scratch.
+fn run(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>) -> Vec<f32> {
+    let mut y = nan_filled(g.y_len());
+    let mut scratch = nan_filled(p.scratch_len(g));
+    super::fwd(g, p, x, w, ep, &mut y, &mut scratch);
+    y
+}
+
+fn check(g: &Conv2dGeom, p: &WinoPlan, seed: u64) {
+    let mut rng = TestRng::new(seed);
+    let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+    let y = run(g, p, &x, &w, Some(&b[..]).into());
+    let want = reference::conv2d_fwd(g, &x, &w, Some(&b));
+    assert_dot_close(&y, &want, &winograd_scale(g, &x, &w, &b), g.c_in + 12, &format!("winograd {g:?} {p:?}"));
+}
+
+const PADS: [Padding; 5] = [
+    Padding::Same,
+    Padding::Valid,
+    Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 },
+    Padding::Explicit { top: 2, bottom: 1, left: 0, right: 2 },
+    // Windows wholly in the padding: those outputs are the bias alone.
+    Padding::Explicit { top: 4, bottom: 0, left: 0, right: 3 },
+];
+
+/// ResNet-18's 3×3 stride-1 layers (and their dispatch) at batch 1 and 32.
+const RESNET: [(usize, usize, usize); 4] = [(56, 64, 64), (28, 128, 128), (14, 256, 256), (7, 512, 512)];
+
+crate::kernel_tests! {
+    fn winograd_matches_reference_on_awkward_shapes() {
+        // Maps 1x1 .. 7x9 (odd sizes cut the last tiles), channels not
+        // multiples of 4, batch > 1, every padding kind.
+        let maps = [(1, 1), (2, 2), (5, 7), (3, 4), (7, 9), (4, 1)];
+        let chans = [(1, 1), (3, 5), (5, 3), (4, 8), (17, 9), (6, 13)];
+        let mut seed = 100;
+        for (i, &(h, w)) in maps.iter().enumerate() {
+            for (j, &pad) in PADS.iter().enumerate() {
+                let (ci, co) = chans[(i + j) % chans.len()];
+                let Ok(g) = Conv2dGeom::new(1 + (i + j) % 3, h, w, ci, co, 3, 3, 1, 1, pad) else { continue };
+                check(&g, &plan_any(&g).unwrap(), seed);
+                seed += 1;
+            }
+        }
+    }
+
+    fn winograd_blocks_units_and_k_blocks_match_reference() {
+        // Several tile blocks and units (small `tb` forced), and input
+        // channels over one k-block (KC = 256) with a ragged last one.
+        let g = geom(3, 11, 13, 7, 10, Padding::Same);
+        let p = plan_any(&g).unwrap();
+        for tb in [4, 8, 12] {
+            check(&g, &WinoPlan { tb, ..p }, 200 + tb as u64);
+        }
+        let g = geom(1, 5, 6, 261, 6, Padding::Explicit { top: 1, bottom: 0, left: 2, right: 1 });
+        check(&g, &plan_any(&g).unwrap(), 210);
+        let g = geom(2, 16, 15, 24, 20, Padding::Same);
+        let p = plan(&g).expect("dispatched");
+        assert!(p.units > 1, "{p:?}");
+        check(&g, &p, 211);
+    }
+
+    fn winograd_epilogue_equals_fwd_then_relu() {
+        let g = geom(2, 7, 6, 9, 11, Padding::Same);
+        let p = plan_any(&g).unwrap();
+        let mut rng = TestRng::new(300);
+        let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+        let plain = run(&g, &p, &x, &w, Some(&b[..]).into());
+        for clamp in [Clamp::Relu, Clamp::BoundedRelu { max: 0.5 }] {
+            let fused = run(&g, &p, &x, &w, Epilogue { bias: Some(&b), clamp });
+            let mut want = plain.clone();
+            clamp.apply_slice(&mut want);
+            assert_bits_eq(&fused, &want, &format!("winograd {clamp:?} epilogue"));
+        }
+    }
+
+    fn winograd_dispatch_is_from_geometry() {
+        // ResNet-18's 3x3 stride-1 layers take Winograd except the 7x7 map at
+        // batch 1 (16 tiles); thin, strided and non-3x3 convolutions do not.
+        for (hw, ci, co) in RESNET {
+            assert!(plan(&geom(32, hw, hw, ci, co, Padding::Same)).is_some(), "batch 32 {hw}x{hw}x{ci}");
+            assert_eq!(plan(&geom(1, hw, hw, ci, co, Padding::Same)).is_some(), hw > 7, "batch 1 {hw}x{hw}x{ci}");
+        }
+        assert!(plan(&geom(8, 32, 32, 3, 64, Padding::Same)).is_none());
+        assert!(plan(&geom(8, 32, 32, MIN_CHANNELS, MIN_CHANNELS - 1, Padding::Same)).is_none());
+        let strided = Conv2dGeom::new(8, 32, 32, 64, 64, 3, 3, 2, 2, Padding::Same).unwrap();
+        let five = Conv2dGeom::new(8, 32, 32, 64, 64, 5, 5, 1, 1, Padding::Same).unwrap();
+        assert!(plan(&strided).is_none() && plan(&five).is_none());
+    }
+
+    fn winograd_serial_equals_parallel() {
+        let g = geom(2, 13, 11, 20, 24, Padding::Same);
+        let p = plan(&g).expect("dispatched");
+        let mut rng = TestRng::new(400);
+        let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+        let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
+        let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
+        assert_bits_eq(&a, &s, "winograd pool vs serial");
+    }
+}
+
+#[cfg(all(test, feature = "threads"))]
+#[test]
+fn winograd_bit_identical_with_1_and_2_threads() {
+    for g in [geom(3, 20, 20, 16, 32, Padding::Same), geom(1, 14, 14, 64, 40, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 })] {
+        let p = plan(&g).expect("dispatched");
+        let mut rng = TestRng::new(500);
+        let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| run(&g, &p, &x, &w, Some(&b[..]).into()))
+        };
+        assert_bits_eq(&on(1), &on(2), &format!("winograd 1 vs 2 threads {g:?}"));
+    }
+}
