@@ -6,7 +6,7 @@
  * predicts exactly as it does low in memory.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, Dense, Engine, OutOfMemoryError, Sequential } from '@lite-cnn/sdk';
+import { Adam, ConfigError, Dense, Engine, OutOfMemoryError, Sequential } from '@lite-cnn/sdk';
 import { mnistNet } from './nets.js';
 
 const GIB = 2 ** 30;
@@ -14,7 +14,7 @@ const GIB = 2 ** 30;
 /** One training step and a prediction of the seeded MNIST net on fixed data. */
 async function trainAndPredict(engine: Engine): Promise<{ loss: number; probs: Float32Array; weights: Float32Array[] }> {
   const model = mnistNet({ seed: 3, engine });
-  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', learningRate: 0.01 });
+  model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
   const x = Float32Array.from({ length: 8 * 28 * 28 }, (_, i) => ((i * 7919) % 255) / 255);
   const y = Int32Array.from({ length: 8 }, (_, i) => i % 10);
   const history = await model.fit({ data: x, shape: [8, 28, 28, 1] }, y, { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });
