@@ -104,8 +104,10 @@ describe('training memory', () => {
   });
 
   it('a model too large for the engine is an OutOfMemoryError naming the bytes asked and the limit', async () => {
+    // An engine capped at 1 GiB (Node's default is wasm32's 4 GiB), so 1.6 GB of weights cannot fit.
+    const capped = await Engine.create({ threads: 2, maxMemoryMiB: 1024 });
     const x = input({ shape: [1, 1, 20_000] });
-    const huge = new Model({ inputs: x, outputs: new Dense({ units: 20_000 }).apply(x), engine });
+    const huge = new Model({ inputs: x, outputs: new Dense({ units: 20_000 }).apply(x), engine: capped });
     const error = await huge.build({ batchSize: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutOfMemoryError);
     expect(error).toBeInstanceOf(RuntimeError);
@@ -115,9 +117,10 @@ describe('training memory', () => {
     expect(oom.message).toMatch(/cannot allocate params \(400020000 values, 1600080000 bytes\)/);
     expect(oom.message).toMatch(/of at most 1073741824 bytes/);
     // The engine is still usable.
-    const small = applications.resnet18({ inputShape: [SIDE, SIDE, 3], classes: 3, seed: 5, engine });
+    const small = applications.resnet18({ inputShape: [SIDE, SIDE, 3], classes: 3, seed: 5, engine: capped });
     expect((await small.predict(data(1, 6).x)).length).toBe(3);
     small.dispose();
+    await capped.shutdown();
   });
 });
 
