@@ -1,6 +1,6 @@
 /**
  * The engine's memory limit: all of wasm32's 4 GiB in Node by default (so a
- * VGG16-sized network can be fine-tuned), a smaller `maxMemoryMiB` on
+ * network with ImageNet-sized weights fits), a smaller `maxMemoryMiB` on
  * request, and addresses past 2 GiB (negative as wasm's i32 results) read
  * unsigned everywhere: a model whose buffers all live above 2 GiB trains and
  * predicts exactly as it does low in memory.

@@ -14,8 +14,8 @@ const MIB = 2 ** 20;
 /** wasm32's whole address space, the modules' --max-memory (cargo-config/wasm-common.toml). */
 export const WASM32_MAX_MEMORY_MIB = 4096;
 /**
- * The default maximum: all of wasm32 in Node (a fine-tuned VGG16 needs
- * ~2.7 GiB); 1 GiB in browsers, where a shared memory reserves its maximum
+ * The default maximum: all of wasm32 in Node (VGG16's weights with their
+ * gradients and Adam moments alone take 2.15 GB); 1 GiB in browsers, where a shared memory reserves its maximum
  * up front and a tab (or a 32-bit or mobile browser) may not get more.
  */
 export function defaultMaxMemoryMiB(host: HostKind): number {
