@@ -3,7 +3,9 @@
  * model that only predicts, the trainable parameters only for a frozen
  * backbone (allocated at the first training step), re-planned when layers are
  * unfrozen between compiles; checkpoints keep their parameter-shaped layout;
- * a model the engine cannot hold is an OutOfMemoryError, not a shape error.
+ * a model the engine cannot hold is an OutOfMemoryError, not a shape error;
+ * training plans the batch it trains, and re-planning for another batch size
+ * happens in place (no second copy of the weights and optimizer state).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Adam, applications, Dense, Engine, freezeAllButLast, input, Model, OutOfMemoryError, RuntimeError, ShapeError } from '@lite-cnn/sdk';
@@ -101,6 +103,48 @@ describe('training memory', () => {
     expect(changed(`layers.${index('layer4.1.bn2')}.gamma`), 'the unfrozen BatchNorm trains').toBe(true);
     expect(changed(`layers.${index('layer4.1.conv1')}.kernel`), 'a frozen conv does not').toBe(false);
     m.dispose();
+  });
+
+  it('fit plans the batch it trains; re-planning in between keeps training bit-identical', async () => {
+    const { x, y } = data(8, 7);
+    const straight = resnet(8);
+    await straight.fit(x, y, { epochs: 2, batchSize: 4 });
+    expect(straight.executor.maxBatch).toBe(4);
+    const replanned = resnet(8);
+    await replanned.build();
+    expect(replanned.executor.maxBatch).toBe(32);
+    await replanned.fit(x, y, { epochs: 1, batchSize: 4 });
+    expect(replanned.executor.maxBatch, 'planned down to the training batch').toBe(4);
+    await replanned.predict(data(6, 8).x, { batchSize: 6 });
+    expect(replanned.executor.maxBatch, 'planned up for a larger prediction batch').toBe(6);
+    await replanned.fit(x, y, { epochs: 2, initialEpoch: 1, batchSize: 4 });
+    expect(replanned.executor.maxBatch).toBe(4);
+    for (const [name, v] of straight.getWeights()) expect(bits(replanned.getWeights().get(name)!).equals(bits(v)), name).toBe(true);
+    for (const b of ['Slot1', 'Slot2'] as const) expect(bits(replanned.executor.buffer(b)).equals(bits(straight.executor.buffer(b))), b).toBe(true);
+    const probe = data(3, 9).x;
+    expect(bits(await replanned.predict(probe)).equals(bits(await straight.predict(probe)))).toBe(true);
+    straight.dispose();
+    replanned.dispose();
+  });
+
+  it('re-planning for a larger batch holds no second copy of the weights and optimizer state', async () => {
+    // 10 M weights: 160 MB with gradients and both Adam slots, in an engine
+    // capped at 256 MiB: a second copy during the re-plan could not fit.
+    const capped = await Engine.create({ threads: 2, maxMemoryMiB: 256 });
+    const features = 2500;
+    const x = input({ shape: [1, 1, features] });
+    const m = new Model({ inputs: x, outputs: new Dense({ units: 4000, activation: 'softmax' }).apply(x), engine: capped, seed: 3 });
+    m.compile({ optimizer: new Adam({ learningRate: 1e-3 }), loss: 'sparseCategoricalCrossentropy' });
+    const sample = (n: number) => ({ data: Float32Array.from({ length: n * features }, (_, i) => (i % 7) / 7), shape: [n, 1, 1, features] });
+    await m.fit(sample(2), [1, 2], { epochs: 1, batchSize: 2 });
+    expect(lengths(m)).toEqual([10_004_000, 10_004_000, 10_004_000]);
+    const slot = m.executor.buffer('Slot1').slice();
+    const p = await m.predict(sample(16), { batchSize: 16 });
+    expect(m.executor.maxBatch).toBe(16);
+    expect(p.length).toBe(16 * 4000);
+    expect(bits(m.executor.buffer('Slot1')).equals(bits(slot)), 'the optimizer state survives the re-plan').toBe(true);
+    m.dispose();
+    await capped.shutdown();
   });
 
   it('a model too large for the engine is an OutOfMemoryError naming the bytes asked and the limit', async () => {

@@ -27,3 +27,5 @@ pub(crate) mod train_fusion_tests;
 pub(crate) mod trainable_tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod frozen_prefix_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod replan_tests;

@@ -121,6 +121,8 @@ enum Kept {
 
 pub struct Model {
     pub input: Shape3,
+    /// The steps as described: re-planning for another batch size plans them again.
+    nodes: Vec<StepNode>,
     pub max_batch: usize,
     pub graph: Graph,
     pub params: Vec<f32>,
@@ -141,7 +143,9 @@ pub struct Model {
     grad_tmp: Vec<f32>,
     scratch: Vec<f32>,
     targets_f32: Vec<f32>,
-    /// Gradient left by `backward_from` (w.r.t. the stop step's output).
+    sizes: BatchSizes,
+    /// Gradient left by `backward_from` (w.r.t. the stop step's output);
+    /// allocated by the first `backward_from` (Grad-CAM), not by training.
     pub backward_result: Vec<f32>,
     infer: Arc<Schedule>,
     inspect: Option<Arc<Schedule>>,
@@ -216,10 +220,31 @@ fn arena_views<'a>(arena: &'a mut [f32], reads: &[(usize, usize)], writes: &[(us
     }
 }
 
-impl Model {
-    /// Plans a model: infers and validates every shape, places every tensor,
-    /// and allocates the buffers for batches of up to `max_batch`.
-    pub fn new(input: Shape3, max_batch: usize, nodes: &[StepNode]) -> Result<Self, KernelError> {
+/// A model's plan for batches of up to `max_batch`: its graph, the inference
+/// placement, and the sizes of the buffers that depend on the batch. Planning
+/// allocates none of the model's large buffers, so a model can re-plan for
+/// another batch size in place, keeping its weights and optimizer state.
+struct Planned {
+    max_batch: usize,
+    graph: Graph,
+    infer: Arc<Schedule>,
+    fusion: Option<Fusion>,
+    sizes: BatchSizes,
+}
+
+/// Lengths of the buffers whose size the plan decides besides the arenas.
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchSizes {
+    aux: usize,
+    /// Max-pool indices of the largest batch.
+    argmax: usize,
+    scratch: usize,
+}
+
+impl Planned {
+    /// Infers and validates every shape and places every tensor.
+    /// Also returns the offsets the planning reached (the buffer lengths).
+    fn new(input: Shape3, max_batch: usize, nodes: &[StepNode]) -> Result<(Self, Offsets), KernelError> {
         if max_batch == 0 || max_batch > MAX_BATCH {
             return Err(KernelError::geometry(format!("model: max_batch must be in 1..={MAX_BATCH}, got {max_batch}")));
         }
@@ -256,34 +281,110 @@ impl Model {
         }
         let graph = Graph::new(steps, nodes.iter().map(|n| n.inputs.clone()).collect(), shapes, max_batch);
         let last = graph.len();
-        let head = Self::fused_head(&graph).unwrap_or(last);
+        let head = Model::fused_head(&graph).unwrap_or(last);
         let infer = Arc::new(graph.schedule(Purpose::Forward { keep_all: false, head })?);
         let fusion = Fusion::plan(&graph, &[last, head], &vec![true; last], Purpose::Forward { keep_all: false, head })?;
-        let largest = graph.shapes.iter().map(Shape3::size).max().unwrap_or(0);
-        Ok(Self {
+        let sizes = BatchSizes { aux: off.aux, argmax: off.argmax, scratch };
+        Ok((Self { max_batch, graph, infer, fusion, sizes }, off))
+    }
+}
+
+impl Model {
+    /// Plans a model: infers and validates every shape, places every tensor,
+    /// and allocates the buffers for batches of up to `max_batch`.
+    pub fn new(input: Shape3, max_batch: usize, nodes: &[StepNode]) -> Result<Self, KernelError> {
+        let (planned, off) = Planned::new(input, max_batch, nodes)?;
+        let mut model = Self {
             input,
+            nodes: nodes.to_vec(),
             max_batch,
             params: zeroed(Some(off.params), "params")?,
             grads: Vec::new(),
             slot1: Vec::new(),
             slot2: Vec::new(),
             state: zeroed(Some(off.state), "state")?,
-            aux: zeroed(Some(off.aux), "aux")?,
-            argmax: zeroed_u32(off.argmax)?,
-            acts: zeroed(Some(infer.acts.len), "activations")?,
+            aux: Vec::new(),
+            argmax: Vec::new(),
+            acts: Vec::new(),
             grad_acts: Vec::new(),
             grad_tmp: Vec::new(),
-            scratch: zeroed(Some(scratch), "scratch")?,
-            targets_f32: zeroed(Some(max_batch), "targets_f32")?,
-            backward_result: zeroed(largest.checked_mul(max_batch), "backward_result")?,
-            infer,
+            scratch: Vec::new(),
+            targets_f32: Vec::new(),
+            backward_result: Vec::new(),
+            infer: planned.infer,
             inspect: None,
-            fusion,
+            fusion: planned.fusion,
             current: None,
             train: None,
             fuse_training: true,
-            graph,
-        })
+            graph: planned.graph,
+            sizes: planned.sizes,
+        };
+        model.allocate_batch_buffers()?;
+        Ok(model)
+    }
+
+    /// Re-plans for batches of up to `max_batch` in place: the parameters,
+    /// moving statistics, gradients and optimizer slots stay where they are
+    /// (so no second copy of the model exists at any time); the buffers that
+    /// depend on the batch are freed first and allocated for the new size.
+    /// The training configuration is kept. On failure (out of memory) the
+    /// model is planned for its previous batch size again.
+    pub fn replan(&mut self, max_batch: usize) -> Result<(), KernelError> {
+        let (planned, off) = Planned::new(self.input, max_batch, &self.nodes)?;
+        if off.params != self.params.len() || off.state != self.state.len() {
+            return Err(KernelError::value("model: internal error: re-planning moved the parameters"));
+        }
+        let previous = self.install(planned);
+        let outcome = self.allocate_batch_buffers().and_then(|()| self.reconfigure());
+        if let Err(e) = outcome {
+            self.install(previous);
+            // The previous sizes were just freed, so they are there to take again.
+            self.allocate_batch_buffers()?;
+            self.reconfigure()?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Makes `planned` the model's plan and frees every buffer that depends
+    /// on the batch (`allocate_batch_buffers` takes them again); returns the
+    /// plan it replaced.
+    fn install(&mut self, planned: Planned) -> Planned {
+        let previous = Planned {
+            max_batch: std::mem::replace(&mut self.max_batch, planned.max_batch),
+            graph: std::mem::replace(&mut self.graph, planned.graph),
+            infer: std::mem::replace(&mut self.infer, planned.infer),
+            fusion: std::mem::replace(&mut self.fusion, planned.fusion),
+            sizes: std::mem::replace(&mut self.sizes, planned.sizes),
+        };
+        for v in [&mut self.acts, &mut self.grad_acts, &mut self.grad_tmp, &mut self.scratch, &mut self.targets_f32, &mut self.aux, &mut self.backward_result] {
+            *v = Vec::new();
+        }
+        self.argmax = Vec::new();
+        self.inspect = None;
+        self.current = None;
+        previous
+    }
+
+    /// Allocates the buffers an inference batch needs under the current plan
+    /// (training's own are grown by `prepare_training`, Grad-CAM's by `backward_from`).
+    fn allocate_batch_buffers(&mut self) -> Result<(), KernelError> {
+        let BatchSizes { aux, argmax, scratch } = self.sizes;
+        grow(&mut self.aux, Some(aux), "aux")?;
+        self.argmax = zeroed_u32(argmax)?;
+        grow(&mut self.scratch, Some(scratch), "scratch")?;
+        grow(&mut self.targets_f32, Some(self.max_batch), "targets_f32")?;
+        grow(&mut self.acts, Some(self.infer.acts.len), "activations")
+    }
+
+    /// Plans the training configuration again on the current graph (after a
+    /// re-plan). The trainable set is unchanged, so `configure` keeps the
+    /// gradients and optimizer slots.
+    fn reconfigure(&mut self) -> Result<(), KernelError> {
+        let Some(tr) = &self.train else { return Ok(()) };
+        let (spec, class_weights, frozen) = (tr.spec, tr.class_weights.clone(), tr.frozen.clone());
+        self.configure(spec, &class_weights, &frozen)
     }
 
     /// A chain: step `i` reads the output of step `i - 1` (the first reads the input).
@@ -706,6 +807,7 @@ impl Model {
         self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
         self.run_backward(x, batch, mode, &schedule, Pass::Model)?;
         let (o, out_len) = grad_range(&self.graph, &schedule, stop + 1, batch)?;
+        grow(&mut self.backward_result, Some(out_len), "backward result")?;
         self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
     }

@@ -111,6 +111,15 @@ fn buffer(m: &mut Model, which: u32) -> Result<&mut Vec<f32>, KernelError> {
     })
 }
 
+/// Re-plans a model for batches of up to `max_batch` in place, keeping its
+/// weights, moving statistics, training configuration and optimizer state
+/// (see `Model::replan`). Addresses of the gradient and optimizer buffers
+/// stay valid; activations of an earlier forward pass do not.
+#[no_mangle]
+pub extern "C" fn lc_model_replan(handle: u32, max_batch: u32) -> i32 {
+    status(with_model(handle, |m| m.replan(max_batch as usize)))
+}
+
 /// Address of one of the model's flat buffers (0 on error). The address is
 /// fixed for the model's life.
 #[no_mangle]

@@ -131,12 +131,13 @@ export class CompiledModel {
   readonly inputShape: readonly [number, number, number];
   readonly outputShape: readonly [number, number, number];
   private readonly stepShapes: readonly (readonly [number, number, number])[];
-  readonly maxBatch: number;
+  private planned: number;
   readonly stepCount: number;
   readonly tensors: readonly TensorPlacement[];
   private readonly owned: Owned;
-  private readonly xPtr: number;
-  private readonly targetsPtr: number;
+  /** The staging blocks of the input and the targets, sized for `maxBatch` (re-planning moves them). */
+  private xPtr: number;
+  private targetsPtr: number;
   private readonly argsPtr: number;
   private readonly statsPtr: number;
   private readonly scanPtr: number;
@@ -151,7 +152,7 @@ export class CompiledModel {
     description: ModelDescription,
   ) {
     const heap = engine.memory;
-    this.maxBatch = description.maxBatch;
+    this.planned = description.maxBatch;
     this.stepCount = description.steps.length;
     this.inputShape = description.input;
     this.inputSize = description.input[0] * description.input[1] * description.input[2];
@@ -171,8 +172,8 @@ export class CompiledModel {
     // [address, bytes]: what the finalizer frees.
     const block = (bytes: number): [number, number] => [heap.alloc(bytes), bytes];
     const blocks = [
-      block(this.maxBatch * this.inputSize * 4),
-      block(this.maxBatch * this.outputSize * 4),
+      block(this.planned * this.inputSize * 4),
+      block(this.planned * this.outputSize * 4),
       block(structBytes(STEP_ARGS)),
       block(structBytes(STEP_STATS)),
       block(4),
@@ -234,6 +235,38 @@ export class CompiledModel {
       heap.free(descPtr, total, 16);
     }
     return new CompiledModel(engine, handle, description);
+  }
+
+  /** The largest batch the executor's buffers are planned for. */
+  get maxBatch(): number {
+    return this.planned;
+  }
+
+  /**
+   * Re-plans for batches of up to `maxBatch` (larger or smaller) in place:
+   * the weights, moving statistics, training configuration and optimizer
+   * state stay where they are, so memory never holds two copies of the
+   * model; the buffers that grow with the batch are freed before the new
+   * ones are taken. Views from `inputView` and activations of earlier passes
+   * are invalid afterwards. Throws `OutOfMemoryError` when the new size does
+   * not fit (the model then keeps its previous plan).
+   */
+  replan(maxBatch: number): void {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ConfigError(`model: maxBatch must be a positive integer, got ${maxBatch}`);
+    if (maxBatch === this.planned) return;
+    const handle = this.handle;
+    this.engine.call('model: re-plan', () => this.engine.raw.lc_model_replan(handle, maxBatch));
+    const heap = this.engine.memory;
+    const staging = [maxBatch * this.inputSize * 4, maxBatch * this.outputSize * 4];
+    staging.forEach((bytes, i) => {
+      // Taken before the old block is freed, so the finalizer never sees a freed block.
+      const next = heap.alloc(bytes);
+      const [ptr, old] = this.owned.blocks[i]!;
+      this.owned.blocks[i] = [next, bytes];
+      heap.free(ptr, old, 16);
+    });
+    [this.xPtr, this.targetsPtr] = [this.owned.blocks[0]![0], this.owned.blocks[1]![0]];
+    this.planned = maxBatch;
   }
 
   private get handle(): number {

@@ -76,7 +76,9 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
   if (args.validationData) {
     val = isDataset(args.validationData) ? args.validationData : model.toDataset(args.validationData[0], args.validationData[1], 'fit validationData');
   }
-  const compiled = await model.ensureCompiled(batchSize);
+  // Planned for exactly the batch trained: the activations and their
+  // gradients are the largest buffers of a training step besides the weights.
+  const compiled = await model.ensureCompiled(batchSize, { exact: true });
   // Sample weights of the loss: set once per fit (they do not reset the optimizer).
   model.configureExecutor(classWeights(args.classWeight, train.labels(), model.classes));
 
@@ -178,7 +180,8 @@ export async function evaluateDataset(model: Model, data: Dataset, batchSize: nu
 }
 
 export async function predictDataset(model: Model, data: Dataset, batchSize: number): Promise<Float32Array> {
-  const compiled = await model.ensureCompiled(batchSize);
+  // No larger plan than the data needs (a few images through a big network).
+  const compiled = await model.ensureCompiled(Math.max(1, Math.min(batchSize, data.size)));
   const k = model.outputShape[2];
   const out = new Float32Array(data.size * k);
   const per = model.inputSize;

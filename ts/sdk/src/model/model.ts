@@ -213,32 +213,28 @@ export class Model implements TrainingModel {
     return this.compiled !== undefined;
   }
 
-  /** @internal the executor model, planned for at least `batch`. */
-  async ensureCompiled(batch: number): Promise<CompiledModel> {
+  /**
+   * @internal the executor model, planned for at least `batch` samples per
+   * call; with `exact`, for exactly `batch` (training plans the batch it
+   * trains, so activation memory follows the batch size, not a default).
+   * An existing plan is changed in place (`CompiledModel.replan`): the
+   * weights and optimizer state are never copied.
+   */
+  async ensureCompiled(batch: number, opts: { exact?: boolean } = {}): Promise<CompiledModel> {
     this.assertNotDisposed();
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batchSize must be a positive integer, got ${batch}`);
-    if (this.compiled && this.compiled.maxBatch >= batch) return this.compiled;
+    const current = this.compiled;
+    if (current) {
+      if (opts.exact ? current.maxBatch !== batch : current.maxBatch < batch) current.replan(batch);
+      return current;
+    }
     this.engineRef ??= await defaultEngine();
     const plan = this.plan();
-    const next = CompiledModel.create(this.engineRef, { input: plan.input, maxBatch: Math.max(batch, MIN_PLANNED_BATCH), steps: plan.steps });
+    const next = CompiledModel.create(this.engineRef, { input: plan.input, maxBatch: opts.exact ? batch : Math.max(batch, MIN_PLANNED_BATCH), steps: plan.steps });
     this.checkPlacement(next, plan);
-    const previous = this.compiled;
-    if (previous) {
-      for (const which of ['Params', 'State'] as const) next.buffer(which).set(previous.buffer(which));
-    } else {
-      this.initialize(next, plan);
-    }
+    this.initialize(next, plan);
     this.compiled = next;
     if (this.compileConfig) this.configureExecutor(undefined);
-    if (previous) {
-      // Re-planned for a bigger batch: carry the optimizer state over (same
-      // trainable set, so the same compact layout), if training allocated it.
-      if (previous.buffer('Grads').length > 0) {
-        next.prepareTraining();
-        for (const which of ['Slot1', 'Slot2'] as const) next.buffer(which).set(previous.buffer(which));
-      }
-      previous.free();
-    }
     return next;
   }
 

@@ -23,6 +23,7 @@ export interface KernelExports {
   // Training executor (crates/kernels/src/ffi/model.rs); handles are >= 1, 0 = failure.
   lc_model_new(descPtr: number): number;
   lc_model_free(handle: number): void;
+  lc_model_replan(handle: number, maxBatch: number): number;
   lc_model_configure(handle: number, descPtr: number): number;
   lc_model_buffer_ptr(handle: number, which: number): number;
   lc_model_buffer_len(handle: number, which: number): number;
