@@ -181,6 +181,16 @@ pub(super) fn grow(v: &mut Vec<f32>, len: Option<usize>, what: &str) -> Result<(
     Ok(())
 }
 
+/// Makes `v` at least `len` long without keeping its contents (arenas,
+/// scratch): one too small is freed before the larger one is taken, so the two
+/// never coexist in an engine whose memory only grows.
+fn fresh(v: &mut Vec<f32>, len: usize, what: &str) -> Result<(), KernelError> {
+    if v.len() < len {
+        *v = Vec::new();
+    }
+    grow(v, Some(len), what)
+}
+
 fn zeroed_u32(len: usize) -> Result<Vec<u32>, KernelError> {
     let mut v = Vec::new();
     v.try_reserve_exact(len).map_err(|_| KernelError { code: ErrorCode::OutOfMemory, message: format!("model: cannot allocate max-pool indices ({len} values)") })?;
@@ -487,12 +497,18 @@ impl Model {
         let tr = self.training("train")?;
         let (layout, (schedule, _)) = (&tr.layout, tr.pass());
         let (len, slot1, slot2) = (layout.len, layout.slot_len(1), layout.slot_len(2));
+        // The arenas first: one that must grow is usually the newest block,
+        // so freeing it lets the larger one start at the same address rather
+        // than leave a hole below the gradients and slots.
+        if self.acts.len() < schedule.acts.len {
+            self.current = None; // the kept activations go with the smaller arena
+        }
+        fresh(&mut self.acts, schedule.acts.len, "activations")?;
+        fresh(&mut self.grad_acts, schedule.grads.len, "activation gradients")?;
+        fresh(&mut self.grad_tmp, schedule.tmp_len, "gradient accumulation")?;
         grow(&mut self.grads, Some(len), "gradients")?;
         grow(&mut self.slot1, Some(slot1), "optimizer slot 1")?;
-        grow(&mut self.slot2, Some(slot2), "optimizer slot 2")?;
-        grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
-        grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
-        grow(&mut self.acts, Some(schedule.acts.len), "activations")
+        grow(&mut self.slot2, Some(slot2), "optimizer slot 2")
     }
 
     /// Groups the training step fuses in the frozen prefix (0: it runs unfused).
@@ -587,8 +603,8 @@ impl Model {
     /// of `schedule`; what stays readable afterwards is what it keeps.
     fn run_forward(&mut self, x: &[f32], batch: usize, mode: Mode, schedule: &Arc<Schedule>, kept: Kept, pass: Pass) -> Result<(), KernelError> {
         self.check_batch(batch, x)?;
-        grow(&mut self.acts, Some(schedule.acts.len), "activations")?;
         self.current = None;
+        fresh(&mut self.acts, schedule.acts.len, "activations")?;
         if matches!(mode, Mode::Train { .. }) {
             // Batch statistics update the moving ones: fused inference refolds.
             // (The frozen prefix's BatchNorms run in inference mode and keep
@@ -801,13 +817,13 @@ impl Model {
         let mut schedule = self.graph.schedule(Purpose::BackwardFrom { from, stop: stop + 1 })?;
         // Activations stay where the kept forward pass put them.
         schedule.acts = inspect.acts.clone();
-        grow(&mut self.grad_acts, Some(schedule.grads.len), "activation gradients")?;
-        grow(&mut self.grad_tmp, Some(schedule.tmp_len), "gradient accumulation")?;
+        fresh(&mut self.grad_acts, schedule.grads.len, "activation gradients")?;
+        fresh(&mut self.grad_tmp, schedule.tmp_len, "gradient accumulation")?;
         let (o, _) = grad_range(&self.graph, &schedule, from + 1, batch)?;
         self.grad_acts[o..o + len].copy_from_slice(&dy[..len]);
         self.run_backward(x, batch, mode, &schedule, Pass::Model)?;
         let (o, out_len) = grad_range(&self.graph, &schedule, stop + 1, batch)?;
-        grow(&mut self.backward_result, Some(out_len), "backward result")?;
+        fresh(&mut self.backward_result, out_len, "backward result")?;
         self.backward_result[..out_len].copy_from_slice(&self.grad_acts[o..o + out_len]);
         Ok(out_len)
     }
@@ -825,7 +841,7 @@ impl Model {
             &mut self.grad_acts[go..go + batch * classes]
         } else {
             // Evaluation: the kernel writes a gradient nobody reads.
-            grow(&mut self.grad_tmp, Some(batch * classes), "loss gradient")?;
+            fresh(&mut self.grad_tmp, batch * classes, "loss gradient")?;
             &mut self.grad_tmp[..batch * classes]
         };
         let weighted = grad;

@@ -10,7 +10,7 @@ import { EXIT, RunError } from '../errors.js';
 import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
 import { patientSummary, type GroupEvaluation } from '../model/group-evaluation.js';
 import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
-import { count, percent, fixed, seconds } from '../ui/format.js';
+import { count, percent, fixed, rate, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
 import { describeEngine } from '../engine.js';
@@ -246,7 +246,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   }
   if (test) testLines(out, test, pos, byPatient?.patients ?? null);
   const images = data.train.size * epochsRun;
-  out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${count(Math.round(images / trainSeconds))} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
+  out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${rate(images / trainSeconds)} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
 
   if (test) {
     const written = await writeTrainingReport(runDir.path, {

@@ -11,6 +11,11 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** A rate such as images per second: whole numbers from 10 up, two significant digits below (never rounded to 0). */
+export function rate(v: number): string {
+  return v >= 10 ? count(Math.round(v)) : v.toPrecision(2);
+}
+
 export function seconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);

@@ -6,7 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Logs, ProgressEvent } from '@lite-cnn/sdk';
-import { count, fixed, lr, percent, seconds } from './format.js';
+import { count, fixed, lr, percent, rate, seconds } from './format.js';
 import type { Output } from './output.js';
 
 export interface ProgressView {
@@ -21,7 +21,7 @@ function valPart(logs: Logs): string {
 }
 
 function epochLine(e: Extract<ProgressEvent, { type: 'epoch' }>, ips: number | undefined): string {
-  const speed = ips === undefined ? '' : `  ${count(Math.round(ips))} img/s`;
+  const speed = ips === undefined ? '' : `  ${rate(ips)} img/s`;
   return `Epoch ${e.epoch + 1}/${e.epochs}  ${seconds(e.seconds)}  loss ${fixed(e.logs.loss)}  acc ${percent(e.logs.accuracy)}${valPart(e.logs)}  lr ${e.logs.lr === undefined ? 'n/a' : lr(e.logs.lr)}${speed}`;
 }
 
@@ -73,7 +73,7 @@ class BarView implements ProgressView {
         loss: fixed(e.logs.loss),
         acc: percent(e.logs.accuracy),
         val: this.val,
-        ips: count(Math.round(e.samplesPerSecond)),
+        ips: rate(e.samplesPerSecond),
         lr: lr(e.learningRate),
       };
       if (!this.active) {

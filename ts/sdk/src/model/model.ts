@@ -52,7 +52,11 @@ export interface CompiledConfig {
   frozen: boolean[];
 }
 
-/** Batches planned at least: the executor's buffers grow when a call needs more. */
+/**
+ * The smallest batch an inference plan is made for (build, load, predict), so
+ * small calls do not re-plan one after another; training plans exactly the
+ * batch it trains (see `ensureCompiled`), and any call needing more re-plans.
+ */
 const MIN_PLANNED_BATCH = 32;
 
 export interface ModelArgs extends ModelOptions {
@@ -203,9 +207,13 @@ export class Model implements TrainingModel {
     }
   }
 
-  /** Plans the model in the engine and initializes its weights (done by fit/predict when needed). */
+  /**
+   * Plans the model in the engine and initializes its weights (done by
+   * fit/predict when needed). With `batchSize`, for exactly that many samples
+   * per call (default: at least 32); a later call that needs more re-plans in place.
+   */
   async build(opts: { batchSize?: number } = {}): Promise<this> {
-    await this.ensureCompiled(opts.batchSize ?? MIN_PLANNED_BATCH);
+    await this.ensureCompiled(opts.batchSize ?? MIN_PLANNED_BATCH, { exact: opts.batchSize !== undefined });
     return this;
   }
 
@@ -523,7 +531,10 @@ export class Model implements TrainingModel {
         throw new ModelFormatError(`${where}: invalid training configuration: ${(cause as Error).message}`, { cause });
       }
     }
-    await model.build();
+    // Planned for one sample: the first call needing more re-plans in place, so
+    // a loaded network holds no activations for a batch it may never run
+    // (ImageNet-sized ones need that memory for their fine-tuning).
+    await model.build({ batchSize: 1 });
     model.setWeights(new Map(file.weights.map((w) => [w.name, w.data])));
     if (file.training?.state) {
       try {
