@@ -204,6 +204,37 @@ crate::kernel_tests! {
         }
     }
 
+    fn simd_interior_path_is_bit_identical_to_scalar() {
+        // Under SIMD128 (the wasm selftests), interior RGB pixels interpolate
+        // as f32x4 lanes: results must equal the scalar path's bits, on sizes
+        // where the last pixels fall back to scalar (the 4-byte load guard).
+        let mut rng = TestRng::new(77);
+        let mut u = move || (rng.uniform() + 1.0) as f64 / 2.0;
+        let mut case = 100;
+        for &(h, w) in &[(2usize, 2usize), (3, 5), (7, 4), (16, 17), (31, 9)] {
+            for fill in FILLS {
+                for _ in 0..4 {
+                    case += 1;
+                    let sym = |u: f64, r: f64| r * (2.0 * u - 1.0);
+                    let p = AffineParams {
+                        theta: sym(u(), 45.0),
+                        tx: sym(u(), 0.25) * h as f64,
+                        ty: sym(u(), 0.25) * w as f64,
+                        shear: sym(u(), 10.0),
+                        zx: 0.7 + 0.6 * u(),
+                        zy: 0.7 + 0.6 * u(),
+                        hflip: u() < 0.5,
+                        vflip: u() < 0.5,
+                    };
+                    let src = random_u8(h * w * 3, case);
+                    let mut scalar = nan_filled(h * w * 3);
+                    super::augment::warp_image_scalar(&p, fill, 9.0, h, w, 3, &src, &mut scalar);
+                    assert_bits_eq(&warp(&p, fill, 9.0, h, w, 3, &src), &scalar, &format!("warp {h}x{w}x3 {fill:?} {p:?}: SIMD vs scalar"));
+                }
+            }
+        }
+    }
+
     fn affine_matrix_agrees_with_keras_composition() {
         let p = AffineParams { theta: 17.0, tx: 2.5, ty: -1.25, shear: 11.0, zx: 0.9, zy: 1.2, hflip: false, vflip: false };
         let (h, w) = (9usize, 14usize);
