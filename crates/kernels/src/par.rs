@@ -30,6 +30,24 @@ where
     }
 }
 
+/// Runs `a` and `b`, concurrently on the pool when one is available (`b`
+/// may be stolen by an idle thread while `a` runs), else `a` then `b`. For
+/// independent work only: each closure must produce the same bits whichever
+/// thread runs it and whenever (e.g. a training step beside the preparation
+/// of the next batch's inputs, ffi::model's `lc_model_train_step_prefetch`).
+pub fn join<RA, RB>(a: impl FnOnce() -> RA + Send, b: impl FnOnce() -> RB + Send) -> (RA, RB)
+where
+    RA: Send,
+    RB: Send,
+{
+    #[cfg(feature = "threads")]
+    if pool_available() {
+        return rayon::join(a, b);
+    }
+    let ra = a();
+    (ra, b())
+}
+
 #[cfg(feature = "threads")]
 fn pool_available() -> bool {
     if cfg!(target_arch = "wasm32") {

@@ -82,7 +82,7 @@ export { seededPermutation } from './data/seeded-shuffle.js';
 export { classCounts, oversampledOrder } from './data/balance.js';
 export { ImageDataset, channelStats, type ImageDatasetOptions, type ImageDatasetInit, type FromSamplesOptions, type ImageBatchOptions, type PositionBatchOptions, type ChannelStats } from './data/image-dataset.js';
 export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type AugmentationConfig, type ResolvedAugmentation, type FillMode, type WasmImageTransformerOptions, type TransformImagesArgs } from './data/augment.js';
-export type { ImageBatch, ImageBatchTransformer } from './data/transform.js';
+export type { ImageBatch, ImageBatchTransformer, StagedTransform } from './data/transform.js';
 export { mnistDataset, MNIST_CLASS_NAMES, type MnistDatasetOptions } from './data/mnist-dataset.js';
 export { mnistNetLayers, breakhisNetLayers } from './presets.js';
 export * as applications from './applications/index.js';

@@ -105,11 +105,18 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
     a.0 < b.0 + b.1 && b.0 < a.0 + a.1
 }
 
-/// Transforms `n` images (see `ImageTransformArgs` and crate::image).
-/// Returns 0 or an `ErrorCode` (message via `lc_last_error_*`).
-#[no_mangle]
-pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
-    let checked = (|| {
+/// A validated `lc_image_transform` call: its spec and its buffers' addresses.
+pub(super) struct CheckedTransform {
+    spec: TransformSpec,
+    src: usize,
+    dst: usize,
+    ids: usize,
+}
+
+impl CheckedTransform {
+    /// Reads and validates the `ImageTransformArgs` at `args_ptr`: every
+    /// range, every buffer inside memory, `dst` overlapping neither input.
+    pub(super) fn read(args_ptr: usize) -> Result<Self, KernelError> {
         check_f32_range(args_ptr, core::mem::size_of::<ImageTransformArgs>() / 4, "image_transform: args")?;
         // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
         let a: ImageTransformArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const ImageTransformArgs) };
@@ -119,23 +126,38 @@ pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
         check_byte_range(src, len, "image_transform: src")?;
         check_f32_range(dst, len, "image_transform: dst")?;
         check_f32_range(ids, spec.geom.n, "image_transform: ids")?;
-        if overlap((dst, len * 4), (src, len)) || overlap((dst, len * 4), (ids, spec.geom.n * 4)) {
+        let checked = Self { spec, src, dst, ids };
+        if checked.writes_into(src, len) || checked.writes_into(ids, spec.geom.n * 4) {
             return Err(KernelError::pointer("image_transform: dst overlaps src or ids"));
         }
-        Ok((spec, src, dst, ids))
-    })();
-    let (spec, src, dst, ids) = match checked {
-        Ok(v) => v,
-        Err(e) => return status(Err(e)),
-    };
-    let (len, n) = (spec.geom.len(), spec.geom.n);
-    // SAFETY: every range was checked above and dst overlaps neither input.
-    let (src, ids, dst) = unsafe {
-        (
-            std::slice::from_raw_parts(src as *const u8, len),
-            std::slice::from_raw_parts(ids as *const u32, n),
-            std::slice::from_raw_parts_mut(dst as *mut f32, len),
-        )
-    };
-    status(pool::run(|| transform_images(&spec, src, ids, dst)))
+        Ok(checked)
+    }
+
+    /// Whether `dst` overlaps the `bytes` bytes at `ptr`.
+    pub(super) fn writes_into(&self, ptr: usize, bytes: usize) -> bool {
+        overlap((self.dst, self.spec.geom.len() * 4), (ptr, bytes))
+    }
+
+    /// Transforms the batch on the calling thread (its loop joins the pool when
+    /// the caller is on it). The caller must not let anything else access
+    /// `dst` meanwhile.
+    pub(super) fn run(&self) {
+        let (len, n) = (self.spec.geom.len(), self.spec.geom.n);
+        // SAFETY: every range was checked by `read` and dst overlaps neither input.
+        let (src, ids, dst) = unsafe {
+            (
+                std::slice::from_raw_parts(self.src as *const u8, len),
+                std::slice::from_raw_parts(self.ids as *const u32, n),
+                std::slice::from_raw_parts_mut(self.dst as *mut f32, len),
+            )
+        };
+        transform_images(&self.spec, src, ids, dst);
+    }
+}
+
+/// Transforms `n` images (see `ImageTransformArgs` and crate::image).
+/// Returns 0 or an `ErrorCode` (message via `lc_last_error_*`).
+#[no_mangle]
+pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
+    status(CheckedTransform::read(args_ptr).and_then(|t| pool::run(|| t.run())))
 }

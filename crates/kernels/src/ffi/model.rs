@@ -3,9 +3,11 @@
 //! never a wild pointer. Every call that computes runs through `pool::run`:
 //! one entry into the thread pool per training step or inference batch.
 
+use super::image::CheckedTransform;
 use super::memory::check_f32_range;
 use super::{fail, pool, status};
 use crate::error::KernelError;
+use crate::par;
 use crate::exec::abi::{buffer_code, StepArgs, TensorInfo};
 use crate::exec::spec::{train_code, ModelDesc, StepDesc, TrainDesc, MODEL_DESC_MAGIC, MODEL_DESC_VERSION};
 use crate::exec::{Mode, Model, Shape3, StepNode, StepSpec, StepStats, StepTargets, TrainSpec};
@@ -232,18 +234,45 @@ pub extern "C" fn lc_model_trainable_runs(handle: u32, out_ptr: usize, cap: u32)
 /// Runs one training step; writes a `StepStats` to `out_ptr`.
 #[no_mangle]
 pub extern "C" fn lc_model_train_step(handle: u32, args_ptr: usize, out_ptr: usize) -> i32 {
-    status(with_model(handle, |m| {
+    status(train_step_alongside(handle, args_ptr, out_ptr, None))
+}
+
+/// Runs one training step and, in the same call, the `lc_image_transform` at
+/// `transform_args_ptr` (the next batch's inputs): concurrently on the pool,
+/// so the transform fills the step's idle threads. Results are those of the
+/// two calls made one after the other. The transform's `dst` must not overlap
+/// this step's inputs or targets.
+#[no_mangle]
+pub extern "C" fn lc_model_train_step_prefetch(handle: u32, args_ptr: usize, out_ptr: usize, transform_args_ptr: usize) -> i32 {
+    status(CheckedTransform::read(transform_args_ptr).and_then(|t| train_step_alongside(handle, args_ptr, out_ptr, Some(t))))
+}
+
+fn train_step_alongside(handle: u32, args_ptr: usize, out_ptr: usize, prefetch: Option<CheckedTransform>) -> Result<(), KernelError> {
+    with_model(handle, |m| {
         let a: StepArgs = read_struct(args_ptr, "train_step: args")?;
         check_f32_range(out_ptr, core::mem::size_of::<StepStats>() / 4, "train_step: out")?;
         let batch = a.batch as usize;
         let x = f32_slice(a.x_ptr as usize, batch * m.input.size(), "train_step: x")?;
         let targets = step_targets(&a, batch, m.output().c)?;
+        if let Some(t) = &prefetch {
+            let targets_bytes = match &targets {
+                StepTargets::Labels(l) => l.len() * 4,
+                StepTargets::Dense(d) => d.len() * 4,
+            };
+            if t.writes_into(x.as_ptr() as usize, x.len() * 4) || t.writes_into(a.targets_ptr as usize, targets_bytes) {
+                return Err(KernelError::pointer("train_step_prefetch: the transform's dst overlaps the step's inputs or targets"));
+            }
+        }
         let seed = (a.seed_hi as u64) << 32 | a.seed_lo as u64;
-        let stats = pool::run(|| m.train_step(x, targets, batch, a.lr, a.step, seed))??;
+        let step = || m.train_step(x, targets, batch, a.lr, a.step, seed);
+        let stats = match &prefetch {
+            Some(t) => pool::run(|| par::join(step, || t.run()).0)??,
+            None => pool::run(step)??,
+        };
         // SAFETY: range checked above.
         unsafe { core::ptr::write_unaligned(out_ptr as *mut StepStats, stats) };
         Ok(())
-    }))
+    })
 }
 
 /// Loss and correct count of one batch in inference mode (`StepArgs`; `lr`,

@@ -196,10 +196,24 @@ pub fn warp_image(p: &AffineParams, fill: FillMode, fill_value: f32, h: usize, w
         b1: a.b[1] as f32,
     };
     if c == 1 {
-        warp::<1>(&k, fill, fill_value, h, w, src, out);
+        warp::<1, false>(&k, fill, fill_value, h, w, src, out);
     } else {
         debug_assert_eq!(c, 3);
-        warp::<3>(&k, fill, fill_value, h, w, src, out);
+        warp::<3, true>(&k, fill, fill_value, h, w, src, out);
+    }
+}
+
+/// `warp_image` with every pixel on the scalar path: the oracle the SIMD
+/// interior path must match bit for bit.
+#[cfg(any(test, feature = "selftest"))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn warp_image_scalar(p: &AffineParams, fill: FillMode, fill_value: f32, h: usize, w: usize, c: usize, src: &[u8], out: &mut [f32]) {
+    let a = Affine::new(p, h, w);
+    let k = Coeffs { m00: a.m[0][0] as f32, m01: a.m[0][1] as f32, m10: a.m[1][0] as f32, m11: a.m[1][1] as f32, b0: a.b[0] as f32, b1: a.b[1] as f32 };
+    if c == 1 {
+        warp::<1, false>(&k, fill, fill_value, h, w, src, out);
+    } else {
+        warp::<3, false>(&k, fill, fill_value, h, w, src, out);
     }
 }
 
@@ -212,7 +226,9 @@ struct Coeffs {
     b1: f32,
 }
 
-fn warp<const C: usize>(k: &Coeffs, fill: FillMode, fill_value: f32, h: usize, w: usize, src: &[u8], out: &mut [f32]) {
+/// `VECTOR`: interior RGB pixels interpolate their three channels as lanes of
+/// one f32x4 (the same IEEE operations per channel as `bilerp`, so the same bits).
+fn warp<const C: usize, const VECTOR: bool>(k: &Coeffs, fill: FillMode, fill_value: f32, h: usize, w: usize, src: &[u8], out: &mut [f32]) {
     let (hm1, wm1) = ((h - 1) as f32, (w - 1) as f32);
     let row_len = w * C;
     for (r, out_row) in out.chunks_exact_mut(row_len).enumerate() {
@@ -227,6 +243,9 @@ fn warp<const C: usize>(k: &Coeffs, fill: FillMode, fill_value: f32, h: usize, w
                 let (y0, x0) = (y as usize, x as usize);
                 let (fy, fx) = (y - y0 as f32, x - x0 as f32);
                 let i00 = (y0 * w + x0) * C;
+                if VECTOR && C == 3 && bilerp_rgb_simd(src, i00, row_len, fy, fx, px) {
+                    continue;
+                }
                 bilerp::<C>(src, [i00, i00 + C, i00 + row_len, i00 + row_len + C], fy, fx, px);
                 continue;
             }
@@ -265,6 +284,41 @@ pub(crate) fn reflect(i: i64, n: usize) -> usize {
     let n2 = 2 * n as i64;
     let m = i.rem_euclid(n2);
     (if m >= n as i64 { n2 - 1 - m } else { m }) as usize
+}
+
+/// `bilerp::<3>` of the interior pixel whose top-left neighbour starts at
+/// byte `i00`, with each neighbour's channels loaded as one 4-byte lane
+/// group (the 4th byte belongs to the next pixel and is computed but never
+/// stored). Returns false, doing nothing, when the last neighbour's 4th byte
+/// would lie past `src` (the image's last pixels) or without SIMD128.
+#[inline(always)]
+fn bilerp_rgb_simd(src: &[u8], i00: usize, row_len: usize, fy: f32, fx: f32, px: &mut [f32]) -> bool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        if i00 + row_len + 3 + 4 > src.len() || px.len() < 3 {
+            return false;
+        }
+        // SAFETY: the four 4-byte loads end at i00 + row_len + 7 <= src.len() (checked above).
+        let load = |i: usize| unsafe {
+            let v = v128_load32_zero(src.as_ptr().add(i) as *const u32);
+            f32x4_convert_u32x4(u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(v)))
+        };
+        let (p00, p01, p10, p11) = (load(i00), load(i00 + 3), load(i00 + row_len), load(i00 + row_len + 3));
+        let (fx4, fy4) = (f32x4_splat(fx), f32x4_splat(fy));
+        let top = f32x4_add(p00, f32x4_mul(fx4, f32x4_sub(p01, p00)));
+        let bot = f32x4_add(p10, f32x4_mul(fx4, f32x4_sub(p11, p10)));
+        let v = f32x4_add(top, f32x4_mul(fy4, f32x4_sub(bot, top)));
+        px[0] = f32x4_extract_lane::<0>(v);
+        px[1] = f32x4_extract_lane::<1>(v);
+        px[2] = f32x4_extract_lane::<2>(v);
+        true
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = (src, i00, row_len, fy, fx, px);
+        false
+    }
 }
 
 /// `px[ch] = lerp(lerp(p00, p01, fx), lerp(p10, p11, fx), fy)` with

@@ -36,6 +36,22 @@ fn run(s: &TransformSpec, src: &[u8], ids: &[u32]) -> Vec<f32> {
     dst
 }
 
+/// Every geometric parameter drawn (`u` uniform in [0, 1)): rotation up to
+/// 180°, shifts up to 0.3 of the size, shear up to 30°, zoom 0.7-1.3, flips.
+fn random_affine(u: &mut impl FnMut() -> f64, h: usize, w: usize) -> AffineParams {
+    let sym = |u: f64, r: f64| r * (2.0 * u - 1.0);
+    AffineParams {
+        theta: sym(u(), 180.0),
+        tx: sym(u(), 0.3) * h as f64,
+        ty: sym(u(), 0.3) * w as f64,
+        shear: sym(u(), 30.0),
+        zx: 0.7 + 0.6 * u(),
+        zy: 0.7 + 0.6 * u(),
+        hflip: u() < 0.5,
+        vflip: u() < 0.5,
+    }
+}
+
 /// Every augmentation on, with moderate ranges.
 fn full_config(fill_mode: FillMode) -> AugmentConfig {
     AugmentConfig {
@@ -168,18 +184,7 @@ crate::kernel_tests! {
                                 p.zx = 0.6 + 0.9 * u();
                                 p.zy = 0.6 + 0.9 * u();
                             }
-                            _ => {
-                                p = AffineParams {
-                                    theta: sym(u(), 180.0),
-                                    tx: sym(u(), 0.3) * h as f64,
-                                    ty: sym(u(), 0.3) * w as f64,
-                                    shear: sym(u(), 30.0),
-                                    zx: 0.7 + 0.6 * u(),
-                                    zy: 0.7 + 0.6 * u(),
-                                    hflip: u() < 0.5,
-                                    vflip: u() < 0.5,
-                                }
-                            }
+                            _ => p = random_affine(&mut u, h, w),
                         }
                         let src = random_u8(h * w * c, case);
                         let out = warp(&p, fill, 42.0, h, w, c, &src);
@@ -199,6 +204,27 @@ crate::kernel_tests! {
                             assert!(err <= 0.02, "{ctx}: element {i} (r={r}, c={col}): got {}, want {} (error {err:e})", out[i], want[i]);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    fn simd_interior_path_is_bit_identical_to_scalar() {
+        // Under SIMD128 (the wasm selftests), interior RGB pixels interpolate
+        // as f32x4 lanes: results must equal the scalar path's bits, on sizes
+        // where the last pixels fall back to scalar (the 4-byte load guard).
+        let mut rng = TestRng::new(77);
+        let mut u = move || (rng.uniform() + 1.0) as f64 / 2.0;
+        let mut case = 100;
+        for &(h, w) in &[(2usize, 2usize), (3, 5), (7, 4), (16, 17), (31, 9)] {
+            for fill in FILLS {
+                for _ in 0..4 {
+                    case += 1;
+                    let p = random_affine(&mut u, h, w);
+                    let src = random_u8(h * w * 3, case);
+                    let mut scalar = nan_filled(h * w * 3);
+                    super::augment::warp_image_scalar(&p, fill, 9.0, h, w, 3, &src, &mut scalar);
+                    assert_bits_eq(&warp(&p, fill, 9.0, h, w, 3, &src), &scalar, &format!("warp {h}x{w}x3 {fill:?} {p:?}: SIMD vs scalar"));
                 }
             }
         }

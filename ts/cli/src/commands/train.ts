@@ -16,7 +16,7 @@ import { THRESHOLD_RULES } from '../train/threshold-rule.js';
 import { runThresholdCvTraining } from '../train/threshold-cv-run.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
-const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'json']);
+const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'prefetch', 'json']);
 
 export function registerTrain(program: Command, setExitCode: (code: number) => void): void {
   program
@@ -48,6 +48,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
+    .option('--no-prefetch', 'augment each batch before its step instead of during the previous step (slower on 2+ threads; results are identical)')
     .option('--seed <n>', 'seed of initialization, shuffling, dropout, augmentation and splits (default 0)', parse.seed)
     .option('--out <run_dir>', 'run directory (default runs/<timestamp>)')
     .option('--resume <run_dir>', 'continue an interrupted run from its last epoch boundary (options come from its config.json)')
@@ -124,11 +125,11 @@ Examples:
       const engineThreads = raw.threads ?? null;
       if (raw.resume !== undefined) {
         const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
-        if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads and --json may be given)`);
+        if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads, --no-prefetch and --json may be given)`);
         const runDir = await openRunDir(path.resolve(raw.resume));
         try {
           const engine = await startEngine(engineThreads);
-          const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
+          const ctx: TrainContext = { out, argv, startedAt, runDir, engine, prefetch: raw.prefetch === false ? false : undefined };
           const prepared = await prepareResume(ctx);
           setExitCode(await runTraining(prepared, ctx));
         } finally {
@@ -140,7 +141,7 @@ Examples:
       const runDir = await createRunDir(raw.out !== undefined ? path.resolve(raw.out) : defaultRunDir(process.cwd()), { unique: raw.out === undefined });
       try {
         const engine = await startEngine(engineThreads);
-        const ctx: TrainContext = { out, argv, startedAt, runDir, engine };
+        const ctx: TrainContext = { out, argv, startedAt, runDir, engine, prefetch: raw.prefetch === false ? false : undefined };
         if (options.cv) {
           setExitCode(await runCrossValidation(options, ctx));
           return;

@@ -194,9 +194,9 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       out.line();
       out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
       const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
-      const fold: FoldContext = { o, engine, data, history, interrupt, out, fileOf, pos, posName, classNames };
+      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, history, interrupt, out, fileOf, pos, posName, classNames };
       const trained = o.thresholdCv
-        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, positiveClass: pos!, classes: classNames.length, inputShape: template.inputShape, out, interrupt })
+        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, inputShape: template.inputShape, out, interrupt })
         : await validationFold(fold);
       await history.flush();
       if (trained === null) break;
@@ -334,6 +334,7 @@ function selection(o: TrainOptions, grouped: boolean): string {
 interface FoldContext {
   o: TrainOptions;
   engine: Engine;
+  prefetch: boolean | undefined;
   data: TrainingData;
   history: HistoryCsv;
   interrupt: Interrupt;
@@ -366,7 +367,7 @@ async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
   const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
   const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
   const schedule = lrScheduler(o);
-  const epochSeconds = await fitWithProgress(model, data.train, fitSettings(o, data.val), c.out, [...(schedule ? [schedule] : []), interrupt, c.history, best, ...(early ? [early] : [])]);
+  const epochSeconds = await fitWithProgress(model, data.train, fitSettings(o, data.val, c.prefetch), c.out, [...(schedule ? [schedule] : []), interrupt, c.history, best, ...(early ? [early] : [])]);
   if (interrupt.signal !== undefined) {
     model.dispose();
     return null;

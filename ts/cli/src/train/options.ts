@@ -31,6 +31,8 @@ export interface RawTrainOptions {
   lrWarmup?: number;
   evalEvery?: number;
   threads?: number;
+  /** --no-prefetch: false (a runtime choice like --threads: not recorded in config.json). */
+  prefetch?: boolean;
   seed?: number;
   out?: string;
   resume?: string;

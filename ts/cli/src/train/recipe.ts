@@ -36,9 +36,13 @@ export function lrScheduler(o: TrainOptions): LearningRateScheduler | null {
   }
 }
 
-/** The epoch loop's settings that a training run and every cross-validation fold share. */
-export function fitSettings(o: TrainOptions, val: Dataset | null): FitArgs {
+/**
+ * The epoch loop's settings that a training run and every cross-validation
+ * fold share; `prefetch` (--no-prefetch: false; undefined: the SDK's default) changes speed, never results.
+ */
+export function fitSettings(o: TrainOptions, val: Dataset | null, prefetch: boolean | undefined): FitArgs {
   return {
+    ...(prefetch === undefined ? {} : { prefetch }),
     epochs: o.epochs,
     batchSize: o.batchSize,
     ...(val ? { validationData: val } : {}),

@@ -30,6 +30,8 @@ import { readRunStatus, writeRunSummary, type Metrics, type RunSummary } from '.
 export interface TrainContext {
   out: Output;
   engine: Engine;
+  /** fit's prefetch: false with --no-prefetch, else undefined (the SDK's default: on with 2+ threads). */
+  prefetch: boolean | undefined;
   runDir: RunDir;
   argv: string[];
   startedAt: number;
@@ -171,7 +173,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
 
   interrupt.listen();
   try {
-    await model.fit(data.train, { ...fitSettings(o, data.val), initialEpoch: start.epochsCompleted, callbacks });
+    await model.fit(data.train, { ...fitSettings(o, data.val, ctx.prefetch), initialEpoch: start.epochsCompleted, callbacks });
   } finally {
     view.close();
   }

@@ -52,7 +52,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const t0 = performance.now();
   let trained;
   try {
-    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, positiveClass: pos, classes: classNames.length, inputShape, out, interrupt }, history);
+    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos, classes: classNames.length, inputShape, out, interrupt }, history);
   } finally {
     interrupt.dispose();
   }

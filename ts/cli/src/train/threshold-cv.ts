@@ -74,6 +74,8 @@ export interface ThresholdCvContext {
   opened: OpenedFolder;
   options: TrainOptions;
   engine: Engine;
+  /** fit's prefetch (TrainContext.prefetch). */
+  prefetch: boolean | undefined;
   /** The positive class (index into the class names); the model is binary. */
   positiveClass: number;
   /** Classes of the data (the model's head is fitted to them: --from, torchvision presets). */
@@ -103,7 +105,7 @@ export function finalAssignment(assignments: readonly SplitAssignment[]): SplitA
 /** Fits with the recipe's schedule, the interrupt and `extra` for `epochs` epochs (no validation data); each epoch's seconds. */
 function fit(model: Model, train: Dataset, epochs: number, c: ThresholdCvContext, extra: Callback[]): Promise<number[]> {
   const schedule = lrScheduler(c.options);
-  return fitWithProgress(model, train, { ...fitSettings(c.options, null), epochs }, c.out, [...(schedule ? [schedule] : []), c.interrupt, ...extra]);
+  return fitWithProgress(model, train, { ...fitSettings(c.options, null, c.prefetch), epochs }, c.out, [...(schedule ? [schedule] : []), c.interrupt, ...extra]);
 }
 
 /** A binary model's outputs as two columns (a one-unit sigmoid gives class 1's probability). */

@@ -19,7 +19,7 @@ import type { Shape3 } from '../layers/shape.js';
 import type { PreprocessingConfig } from '../model/metadata.js';
 import type { Engine } from '../runtime/engine.js';
 import { splitSeed } from '../runtime/rng.js';
-import type { ImageBatch, ImageBatchTransformer } from './transform.js';
+import type { ImageBatch, ImageBatchTransformer, StagedTransform } from './transform.js';
 
 export type FillMode = 'nearest' | 'reflect' | 'constant';
 
@@ -250,6 +250,17 @@ export class WasmImageTransformer implements ImageBatchTransformer {
   }
 
   run(batch: ImageBatch): void {
+    const { argsPtr } = this.stage(batch);
+    this.engine.call('imageTransform', () => this.engine.raw.lc_image_transform(argsPtr));
+  }
+
+  /**
+   * Validates `batch` and writes its kernel arguments without running them:
+   * the returned `lc_image_transform` arguments are run by a later engine call
+   * (`CompiledModel.trainStep`'s `prefetch`, beside a training step). Valid
+   * until the next `stage` or `run`; `dst` must not be read before that call.
+   */
+  stage(batch: ImageBatch): StagedTransform {
     if (this.freed) throw new RuntimeError('WasmImageTransformer: used after free()');
     const { n, shape, epoch, augment } = batch;
     const [h, w, c] = shape;
@@ -321,7 +332,7 @@ export class WasmImageTransformer implements ImageBatchTransformer {
       std2: std[2] ?? 1,
     };
     writeStruct(this.engine.memory.memory.buffer, this.staging.argsPtr, IMAGE_TRANSFORM_ARGS, values);
-    this.engine.call('imageTransform', () => this.engine.raw.lc_image_transform(this.staging.argsPtr));
+    return { engine: this.engine, argsPtr: this.staging.argsPtr };
   }
 
   /** Copies `images` into wasm memory, transforms them and returns a new array (for previews, tests, one-off inference). */

@@ -17,7 +17,7 @@ import { splitSeed } from '../runtime/rng.js';
 import { classCounts, oversampledOrder } from './balance.js';
 import { checkImageShape, decodeImages, type AspectPolicy, type BadImagePolicy, type SkippedImage } from './decode.js';
 import { classNamesOf, type ImageSample } from './samples.js';
-import type { ImageBatchTransformer } from './transform.js';
+import type { ImageBatch, ImageBatchTransformer } from './transform.js';
 
 export interface ImageDatasetOptions {
   /** Turns each uint8 batch into model inputs (e.g. the wasm WasmImageTransformer). */
@@ -259,21 +259,25 @@ export class ImageDataset implements Dataset {
       const batchIds = ids.subarray(start, start + n);
       const targets = new Uint32Array(n);
       for (let i = 0; i < n; i++) targets[i] = this.labelArray[batchPositions[i]!]!;
+      // The batch's images gathered into the staging buffer, as the transformer's input.
+      const gather = (target: Float32Array): ImageBatch => {
+        if (target.length !== n * per) throw new ShapeError(`ImageDataset: expected an input view of ${n} × ${this.sampleShape.join(' × ')} = ${n * per} values, got ${target.length}`);
+        const heap = staging.engine.memory;
+        const src = heap.u8(staging.src, n * per);
+        for (let i = 0; i < n; i++) {
+          const slot = this.index[batchPositions[i]!]!;
+          src.set(this.cache.images.subarray(slot * per, (slot + 1) * per), i * per);
+        }
+        const sampleIds = heap.u32(staging.ids, n);
+        sampleIds.set(batchIds);
+        return { src, dst: target, n, shape: this.sampleShape, sampleIds, epoch, augment: this.augment };
+      };
       yield {
         size: n,
         targets,
-        fill: (target: Float32Array) => {
-          if (target.length !== n * per) throw new ShapeError(`ImageDataset: expected an input view of ${n} × ${this.sampleShape.join(' × ')} = ${n * per} values, got ${target.length}`);
-          const heap = staging.engine.memory;
-          const src = heap.u8(staging.src, n * per);
-          for (let i = 0; i < n; i++) {
-            const slot = this.index[batchPositions[i]!]!;
-            src.set(this.cache.images.subarray(slot * per, (slot + 1) * per), i * per);
-          }
-          const sampleIds = heap.u32(staging.ids, n);
-          sampleIds.set(batchIds);
-          this.transformer.run({ src, dst: target, n, shape: this.sampleShape, sampleIds, epoch, augment: this.augment });
-        },
+        fill: (target: Float32Array) => this.transformer.run(gather(target)),
+        // The staging buffer is shared by the dataset's batches: a staged batch must run before the next one is gathered.
+        stage: (target: Float32Array) => (this.transformer.stage ? this.transformer.stage(gather(target)) : undefined),
       };
     }
   }

@@ -7,6 +7,7 @@
  * one threaded, seeded kernel call per batch.
  */
 import type { Shape3 } from '../layers/shape.js';
+import type { Engine } from '../runtime/engine.js';
 
 export interface ImageBatch {
   /** `n` images `[n, h, w, c]`, uint8, in wasm memory (a view). */
@@ -22,6 +23,19 @@ export interface ImageBatch {
   augment: boolean;
 }
 
+/** A transform whose arguments are written into `engine`'s memory, to be run by a later call there. */
+export interface StagedTransform {
+  engine: Engine;
+  /** `lc_image_transform`'s arguments (IMAGE_TRANSFORM_ARGS). */
+  argsPtr: number;
+}
+
 export interface ImageBatchTransformer {
   run(batch: ImageBatch): void;
+  /**
+   * Optional: prepares `batch` like `run` but leaves the work to a later
+   * engine call, which may run it concurrently with a training step (fit's
+   * `prefetch`). Transformers without it are run before each step.
+   */
+  stage?(batch: ImageBatch): StagedTransform;
 }

@@ -9,6 +9,7 @@
  * the object is garbage-collected, or at once with `free()`.
  */
 import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
+import type { StagedTransform } from '../data/transform.js';
 import type { Engine } from '../runtime/engine.js';
 import { splitSeed } from '../runtime/rng.js';
 import { ErrorCode } from '../runtime/error-codes.js';
@@ -99,6 +100,10 @@ export interface StepInput {
   step: number;
   /** Seed of this run's dropout masks. */
   seed: number;
+  /** Address of inputs already written elsewhere in this engine's memory (fit's second input buffer); default `inputView`'s. */
+  inputPtr?: number;
+  /** A staged image transform (the next batch's inputs) to run in the same call, concurrently with the step. */
+  prefetch?: StagedTransform;
 }
 
 const roles: Record<number, TensorRole> = {
@@ -137,6 +142,7 @@ export class CompiledModel {
   private readonly owned: Owned;
   /** The staging blocks of the input and the targets, sized for `maxBatch` (re-planning moves them). */
   private xPtr: number;
+  private inputViews = 0;
   private targetsPtr: number;
   private readonly argsPtr: number;
   private readonly statsPtr: number;
@@ -436,6 +442,7 @@ export class CompiledModel {
   /** Where to write a batch of inputs without a copy (live view). */
   inputView(batch: number): Float32Array {
     this.checkBatch(batch);
+    this.inputViews++;
     return this.engine.memory.f32(this.xPtr, batch * this.inputSize);
   }
 
@@ -467,8 +474,19 @@ export class CompiledModel {
   /** One training step (forward, loss, backward, update) as one call. */
   trainStep(s: StepInput): StepStats {
     this.stageStep(s);
-    this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
+    const p = s.prefetch;
+    if (p === undefined) {
+      this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
+    } else {
+      if (p.engine !== this.engine) throw new RuntimeError("model: a prefetched transform must be staged in the model's engine");
+      this.engine.call('train step', () => this.engine.raw.lc_model_train_step_prefetch(this.handle, this.argsPtr, this.statsPtr, p.argsPtr));
+    }
     return this.readStats();
+  }
+
+  /** How many times `inputView` was taken: fit's prefetch sees whether inputs it left there may have been overwritten. */
+  get inputViewCount(): number {
+    return this.inputViews;
   }
 
   /** Loss and correct count of one batch in inference mode, without class weights or updates. */
@@ -484,6 +502,7 @@ export class CompiledModel {
   }
 
   private stageStep(s: StepInput): void {
+    if (s.x !== undefined && s.inputPtr !== undefined) throw new ConfigError('model: a step takes its inputs from x or from inputPtr, not both');
     this.stageInput(s.x, s.batch);
     const dense = s.targets instanceof Float32Array;
     const want = dense ? s.batch * this.outputSize : s.batch;
@@ -495,7 +514,7 @@ export class CompiledModel {
     else heap.u32(this.targetsPtr, want).set(s.targets);
     const [seedLo, seedHi] = splitSeed(s.seed);
     writeStruct(heap.memory.buffer, this.argsPtr, STEP_ARGS, {
-      xPtr: this.xPtr,
+      xPtr: s.inputPtr ?? this.xPtr,
       targetsKind: dense ? TargetsCode.DENSE : TargetsCode.LABELS,
       targetsPtr: this.targetsPtr,
       batch: s.batch,

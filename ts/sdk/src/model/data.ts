@@ -8,6 +8,7 @@ import { DataError, ShapeError } from '../errors.js';
 import type { Shape3 } from '../layers/shape.js';
 import { shapeSize } from '../layers/shape.js';
 import { argmaxRows } from '../metrics/probs.js';
+import type { StagedTransform } from '../data/transform.js';
 
 /** An array with its shape, e.g. `{ data, shape: [n, 28, 28, 1] }`. */
 export interface TensorLike {
@@ -24,6 +25,14 @@ export interface DataBatch {
   fill(target: Float32Array): void;
   /** Class indices (`size`) or dense targets (`size × classes`). */
   targets: Uint32Array | Float32Array;
+  /**
+   * Optional, for fit's `prefetch`: does the JavaScript part of `fill(target)`
+   * now and returns the engine work that completes it, for fit to run in the
+   * same call as the previous batch's training step (`target` is in that
+   * engine's memory). Undefined when this batch cannot be staged (fit then
+   * calls `fill`).
+   */
+  stage?(target: Float32Array): StagedTransform | undefined;
 }
 
 export interface BatchOptions {

@@ -1,7 +1,8 @@
 /**
  * The training loop (Keras' fit) and batched evaluation and prediction. Each
  * batch is written straight into the executor's input buffer and a whole
- * training step is one call into the wasm thread pool.
+ * training step is one call into the wasm thread pool; with `prefetch` that
+ * call also prepares the next batch's inputs (train-feed.ts).
  */
 import { Callback, CallbackList } from '../callbacks/callback.js';
 import { positiveInt } from '../checks.js';
@@ -11,6 +12,7 @@ import { checkFiniteOutputs, nonFiniteLossError } from './finite-outputs.js';
 import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
 import { History, type Logs } from './history.js';
 import type { Model } from './model.js';
+import { PrefetchBuffer, TrainFeed } from './train-feed.js';
 
 export interface FitArgs {
   /** Default 1. */
@@ -34,6 +36,15 @@ export interface FitArgs {
   initialEpoch?: number;
   /** Also evaluate on the validation data every this many steps (the study logged 20 points per epoch). */
   evaluateEvery?: number;
+  /**
+   * Prepare the next batch's inputs (augmentation, preprocessing) during the
+   * current training step, in the same engine call, so the pool's threads
+   * that the step leaves idle do it: same results, bit for bit. Applies to
+   * datasets whose batches can be staged (`ImageDataset` with the wasm
+   * transformer); costs one more input buffer of a batch. Default: on when
+   * the engine has more than one thread.
+   */
+  prefetch?: boolean;
 }
 
 export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array | undefined, classes: number): Float32Array | undefined {
@@ -87,64 +98,82 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
   callbacks.setModel(model);
   model.stopTraining = false;
   const batches = Math.ceil(train.size / batchSize);
-  await callbacks.trainBegin({});
-  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
-    await callbacks.epochBegin(epoch, {});
-    const order = args.shuffle === false ? undefined : permutation(compiled.engine, train.size, seed, epoch);
-    let seen = 0;
-    let lossSum = 0;
-    let correct = 0;
-    let b = 0;
-    const t0 = performance.now();
-    for await (const batch of train.batches({ batchSize, epoch, ...(order ? { order } : {}) })) {
-      await callbacks.batchBegin(b, {});
-      batch.fill(compiled.inputView(batch.size));
-      const step = model.step + 1;
-      const lr = model.optimizer.learningRate;
-      const s = compiled.trainStep({ batch: batch.size, targets: batch.targets, learningRate: lr, step, seed });
-      const loss = s.loss + s.penalty;
-      if (!s.updated || !Number.isFinite(loss)) {
-        // grad_norm tells TerminateOnNaN about overflowing gradients even when the loss is finite.
-        const logs = { loss, accuracy: seen ? correct / seen : Number.NaN, lr, grad_norm: s.gradNorm };
-        await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
-        if (model.stopTraining) break;
-        throw new RuntimeError(
-          `fit: the loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1} (learning rate ${lr}); ` +
-            'the weights from before this step are kept. Lower the learning rate, check the inputs, or add TerminateOnNaN to stop quietly.',
-        );
+  const prefetch = prefetchOption(args.prefetch, compiled.engine.threads);
+  const buffer = prefetch ? new PrefetchBuffer(compiled.engine, batchSize, model.inputSize) : undefined;
+  try {
+    await callbacks.trainBegin({});
+    for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+      await callbacks.epochBegin(epoch, {});
+      const order = args.shuffle === false ? undefined : permutation(compiled.engine, train.size, seed, epoch);
+      let seen = 0;
+      let lossSum = 0;
+      let correct = 0;
+      let b = 0;
+      const t0 = performance.now();
+      const feed = new TrainFeed(compiled, train.batches({ batchSize, epoch, ...(order ? { order } : {}) }), buffer);
+      try {
+        for (let fed = await feed.next(); fed; fed = await feed.next()) {
+          await callbacks.batchBegin(b, {});
+          const step = model.step + 1;
+          const lr = model.optimizer.learningRate;
+          // An evaluation after this step takes the model's input view: the next batch is then prepared after it.
+          const evaluates = evaluateEvery > 0 && val !== undefined && step % evaluateEvery === 0;
+          const s = await feed.step(fed, { learningRate: lr, step, seed }, !evaluates);
+          const loss = s.loss + s.penalty;
+          if (!s.updated || !Number.isFinite(loss)) {
+            // grad_norm tells TerminateOnNaN about overflowing gradients even when the loss is finite.
+            const logs = { loss, accuracy: seen ? correct / seen : Number.NaN, lr, grad_norm: s.gradNorm };
+            await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
+            if (model.stopTraining) break;
+            throw new RuntimeError(
+              `fit: the loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1} (learning rate ${lr}); ` +
+                'the weights from before this step are kept. Lower the learning rate, check the inputs, or add TerminateOnNaN to stop quietly.',
+            );
+          }
+          model.advanceStep();
+          seen += fed.batch.size;
+          lossSum += loss * fed.batch.size;
+          correct += s.correct;
+          const logs = { loss: lossSum / seen, accuracy: correct / seen, lr };
+          await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
+          if (evaluates && val) {
+            const v = await evaluateDataset(model, val, batchSize);
+            const point = { ...logs, val_loss: v.loss!, val_accuracy: v.accuracy! };
+            history.steps.push({ step, epoch, logs: point });
+            await callbacks.evaluation(step, point);
+          }
+          b++;
+          if (model.stopTraining) break;
+        }
+      } finally {
+        await feed.close();
       }
-      model.advanceStep();
-      seen += batch.size;
-      lossSum += loss * batch.size;
-      correct += s.correct;
-      const logs = { loss: lossSum / seen, accuracy: correct / seen, lr };
-      await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
-      if (evaluateEvery && val && step % evaluateEvery === 0) {
+      // An epoch stopped before its first completed step has no metrics: NaN, never a fake 0.
+      const logs: Logs = { loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? correct / seen : Number.NaN };
+      if (val) {
         const v = await evaluateDataset(model, val, batchSize);
-        const point = { ...logs, val_loss: v.loss!, val_accuracy: v.accuracy! };
-        history.steps.push({ step, epoch, logs: point });
-        await callbacks.evaluation(step, point);
+        logs.val_loss = v.loss!;
+        logs.val_accuracy = v.accuracy!;
       }
-      b++;
-      if (model.stopTraining) break;
+      logs.lr = model.optimizer.learningRate;
+      history.record(epoch, logs);
+      if (args.verbose === 1) {
+        const secs = ((performance.now() - t0) / 1000).toFixed(1);
+        console.log(`Epoch ${epoch + 1}/${epochs} - ${secs}s - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toPrecision(4)}`).join(' - ')}`);
+      }
+      await callbacks.epochEnd(epoch, logs);
     }
-    // An epoch stopped before its first completed step has no metrics: NaN, never a fake 0.
-    const logs: Logs = { loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? correct / seen : Number.NaN };
-    if (val) {
-      const v = await evaluateDataset(model, val, batchSize);
-      logs.val_loss = v.loss!;
-      logs.val_accuracy = v.accuracy!;
-    }
-    logs.lr = model.optimizer.learningRate;
-    history.record(epoch, logs);
-    if (args.verbose === 1) {
-      const secs = ((performance.now() - t0) / 1000).toFixed(1);
-      console.log(`Epoch ${epoch + 1}/${epochs} - ${secs}s - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toPrecision(4)}`).join(' - ')}`);
-    }
-    await callbacks.epochEnd(epoch, logs);
+  } finally {
+    buffer?.dispose();
   }
   await callbacks.trainEnd(history.epoch.length ? lastLogs(history) : {});
   return history;
+}
+
+function prefetchOption(v: FitArgs['prefetch'], threads: number): boolean {
+  if (v === undefined) return threads > 1;
+  if (typeof v !== 'boolean') throw new ConfigError(`fit: prefetch must be true or false, got ${String(v)}`);
+  return v;
 }
 
 function lastLogs(h: History): Logs {

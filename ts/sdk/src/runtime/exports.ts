@@ -32,6 +32,7 @@ export interface KernelExports {
   lc_model_step_shape(handle: number, step: number, outPtr: number): number;
   lc_model_activation_ptr(handle: number, step: number): number;
   lc_model_train_step(handle: number, argsPtr: number, outPtr: number): number;
+  lc_model_train_step_prefetch(handle: number, argsPtr: number, outPtr: number, transformArgsPtr: number): number;
   lc_model_forward(handle: number, xPtr: number, batch: number, training: number, keep: number): number;
   lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
   lc_model_backward_result_ptr(handle: number): number;
