@@ -172,6 +172,30 @@ crate::kernel_tests! {
         }
     }
 
+    fn conv2d_strided_input_gradient_matches_reference() {
+        // The direct gather: strides 2-4 (also unequal), kernels narrower than
+        // the stride (pixels no tap reaches: zeros), pads before and after and
+        // at least a kernel wide at stride 1, channels off the SIMD width,
+        // batches above 1, and BreakHis' second layer (several parallel
+        // chunks); NaN-filled dx and scratch (check_all).
+        for (i, s) in [
+            (2, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid),
+            (3, 17, 19, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 2, bottom: 1, left: 0, right: 3 }),
+            (2, 11, 9, 6, 3, 2, 2, 3, 3, Padding::Valid),
+            (1, 9, 10, 9, 4, 3, 3, 4, 1, Padding::Same),
+            (2, 12, 13, 3, 9, 4, 4, 2, 3, Padding::Same),
+            (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            (2, 5, 5, 7, 5, 2, 2, 1, 1, Padding::Explicit { top: 2, bottom: 2, left: 3, right: 0 }),
+        ].into_iter().enumerate() {
+            let g = geom(s);
+            assert!(transposed(&g).is_none(), "{g:?} takes the stride-1 path");
+            check_all(&g, i % 2 == 0, 5500 + i as u64);
+        }
+        let g = geom((2, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid));
+        let p = dx_plan(&g);
+        assert!(g.n * g.h_in > p.chunk_rows && p.parallel, "{p:?}");
+    }
+
     fn conv2d_multi_group_plans_match_reference() {
         // Big enough for several row blocks and groups, and for the pool.
         for (i, s) in [
@@ -249,6 +273,9 @@ crate::kernel_tests! {
             (2, 3, 3, 5, 4, 1, 1, 1, 1, Padding::Valid),
             (1, 7, 6, 1, 5, 3, 2, 4, 3, Padding::Valid),
             (2, 5, 6, 3, 4, 3, 3, 2, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
+            // Strided input gradient (direct gather): edges, a kernel narrower than its stride.
+            (2, 9, 8, 5, 6, 3, 3, 2, 2, Padding::Valid),
+            (1, 8, 9, 6, 3, 2, 3, 3, 2, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 2 }),
         ].into_iter().enumerate() {
             let g = geom(s);
             let mut d = data(&g, 6000 + i as u64);
@@ -365,7 +392,7 @@ crate::kernel_tests! {
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn conv2d_bit_identical_with_1_and_2_threads() {
-    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
+    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
     for s in shapes.into_iter().chain(BLOCKED_SHAPES) {
         let g = geom(s);
         let d = data(&g, 9000);
