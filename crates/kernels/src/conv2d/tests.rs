@@ -173,25 +173,35 @@ crate::kernel_tests! {
     }
 
     fn conv2d_strided_input_gradient_matches_reference() {
-        // The direct gather: strides 2-4 (also unequal), kernels narrower than
-        // the stride (pixels no tap reaches: zeros), pads before and after and
-        // at least a kernel wide at stride 1, channels off the SIMD width,
-        // batches above 1, and BreakHis' second layer (several parallel
-        // chunks); NaN-filled dx and scratch (check_all).
-        for (i, s) in [
+        // Both strided paths, by phases (rows of at least PHASE_MIN_ROW_PIXELS
+        // per phase) and the direct gather: strides 2-4 (also unequal),
+        // kernels narrower than the stride (pixels no tap reaches: zeros),
+        // pads before and after and at least a kernel wide at stride 1,
+        // channels off the SIMD width, batches above 1, and BreakHis' second
+        // layer (several parallel chunks); NaN-filled dx and scratch (check_all).
+        let shapes: [Shape; 12] = [
             (2, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid),
+            (3, 17, 27, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 2, bottom: 1, left: 0, right: 3 }),
+            (2, 11, 40, 6, 3, 2, 2, 3, 3, Padding::Valid),
+            (1, 9, 50, 9, 4, 3, 3, 4, 1, Padding::Same),
+            (2, 12, 37, 3, 9, 4, 4, 2, 3, Padding::Same),
+            (1, 6, 26, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            (2, 5, 14, 7, 5, 2, 2, 1, 1, Padding::Explicit { top: 2, bottom: 2, left: 3, right: 0 }),
             (3, 17, 19, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 2, bottom: 1, left: 0, right: 3 }),
             (2, 11, 9, 6, 3, 2, 2, 3, 3, Padding::Valid),
             (1, 9, 10, 9, 4, 3, 3, 4, 1, Padding::Same),
-            (2, 12, 13, 3, 9, 4, 4, 2, 3, Padding::Same),
-            (1, 6, 6, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
             (2, 5, 5, 7, 5, 2, 2, 1, 1, Padding::Explicit { top: 2, bottom: 2, left: 3, right: 0 }),
-        ].into_iter().enumerate() {
+        ];
+        let mut phases = 0;
+        for (i, &s) in shapes.iter().enumerate() {
             let g = geom(s);
             assert!(transposed(&g).is_none(), "{g:?} takes the stride-1 path");
+            phases += usize::from(dx_plan(&g).phase_buf.is_some());
             check_all(&g, i % 2 == 0, 5500 + i as u64);
         }
-        let g = geom((2, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid));
+        assert_eq!(phases, 7, "the first 7 shapes run by phases, the others by the direct gather");
+        let g = geom(shapes[0]);
         let p = dx_plan(&g);
         assert!(g.n * g.h_in > p.chunk_rows && p.parallel, "{p:?}");
     }
@@ -273,8 +283,9 @@ crate::kernel_tests! {
             (2, 3, 3, 5, 4, 1, 1, 1, 1, Padding::Valid),
             (1, 7, 6, 1, 5, 3, 2, 4, 3, Padding::Valid),
             (2, 5, 6, 3, 4, 3, 3, 2, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
-            // Strided input gradient (direct gather): edges, a kernel narrower than its stride.
-            (2, 9, 8, 5, 6, 3, 3, 2, 2, Padding::Valid),
+            // Strided input gradient: by phases (interior GEMM and edge
+            // pixels), then the direct gather with a kernel narrower than its stride.
+            (1, 5, 24, 3, 2, 3, 3, 2, 2, Padding::Valid),
             (1, 8, 9, 6, 3, 2, 3, 3, 2, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 2 }),
         ].into_iter().enumerate() {
             let g = geom(s);
@@ -340,7 +351,7 @@ crate::kernel_tests! {
 
     fn conv2d_results_do_not_depend_on_parallelism() {
         // The same plans run serially and on the pool: bit-identical.
-        for s in [(3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same), BLOCKED_SHAPES[0], BLOCKED_SHAPES[2], BLOCKED_SHAPES[4]] {
+        for s in [(3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same), (3, 40, 56, 16, 32, 3, 3, 2, 2, Padding::Valid), BLOCKED_SHAPES[0], BLOCKED_SHAPES[2], BLOCKED_SHAPES[4]] {
             let g = geom(s);
             let mut d = data(&g, 8000);
             let run = |parallel: bool, scratch: &mut [f32]| {
@@ -353,7 +364,7 @@ crate::kernel_tests! {
                         let tp = super::FwdPlan { parallel, ..fwd_plan(&t) };
                         super::bwd_input::transposed_fwd(&g, &t, &tp, &d.w, &d.dy, &mut dx, scratch);
                     }
-                    None => super::bwd_input::direct(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
+                    None => super::strided_dx(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
                 }
                 let mut dw = nan_filled(g.w_len());
                 let mut db = nan_filled(g.c_out);
