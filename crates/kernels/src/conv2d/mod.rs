@@ -16,9 +16,12 @@
 //!   `y` so each thread reads only its share of the weights;
 //! - input gradient: for stride 1, the forward of the transposed convolution
 //!   (`dy` padded by `k - 1 - pad`, taps flipped, `c_in`/`c_out` swapped) on
-//!   the same blocked GEMM; otherwise a direct gather over each input pixel's
-//!   contributing taps, so no col2im scatter, no atomics and no wasted work on
-//!   the holes of strided kernels (`bwd_input.rs`);
+//!   the same blocked GEMM; otherwise, when each phase has enough pixels per
+//!   row, by phases: the pixels one stride apart meet the same taps, so each
+//!   phase is a GEMM of `dy` windows read in place with those taps' weights
+//!   (`subpixel.rs`); else a direct gather over each input pixel's
+//!   contributing taps (`bwd_input.rs`). Neither scatters (no col2im, no
+//!   atomics) nor works on the holes of strided kernels;
 //! - weight and bias gradients: `colsᵀ · dY` (`bwd_weight.rs`), for small
 //!   kernels over fixed row groups into partials combined in group order, for
 //!   large ones (ResNet's 128-512 channel layers) by units that each own a
@@ -33,6 +36,7 @@
 mod bwd_input;
 mod bwd_weight;
 mod fwd;
+mod subpixel;
 pub(crate) mod winograd;
 
 use crate::gemm::Epilogue;
@@ -67,6 +71,14 @@ const GROUP_MIN_MACS: f64 = (1 << 16) as f64;
 
 /// Multiply-adds below which a pass runs serially (a fork-join costs more).
 const PARALLEL_MIN_MACS: f64 = 1.0e5;
+
+/// Pixels per phase along an input row (`w_in / stride_w`) from which the
+/// strided input gradient runs by phases (`subpixel.rs`): each phase's GEMM
+/// then has enough rows and few edge pixels. Below it (13x13 maps at stride
+/// 2: the MNIST net, BreakHis' third layer) the direct gather was faster;
+/// at and above it (BreakHis' second layer, ResNet-18's stride-2 layers on
+/// 56x56 and 28x28 maps) the phases ran 1.2-1.6x faster on one thread.
+const PHASE_MIN_ROW_PIXELS: usize = 12;
 
 /// Target multiply-adds per input-gradient chunk.
 const DX_CHUNK_MACS: f64 = (1 << 16) as f64;
@@ -196,19 +208,41 @@ pub(crate) fn wgrad_plan(g: &Conv2dGeom) -> WgradPlan {
     WgradPlan { rows, patch, block_rows, split: WgradSplit::Partials { group_rows, groups }, parallel }
 }
 
-/// The input gradient's split for the direct gather: input image rows
-/// (`n·h_in` of them) per chunk.
+/// How a strided input gradient runs: by phases (`subpixel.rs`) or by the
+/// direct gather (`bwd_input::direct`); either way over chunks of
+/// `chunk_rows` input image rows (`n·h_in` of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DxPlan {
     pub chunk_rows: usize,
+    /// `Some(floats per chunk of GEMM output along one row)` for phases (at
+    /// most `MAX_GROUPS` chunks then), `None` for the direct gather.
+    pub phase_buf: Option<usize>,
     pub parallel: bool,
+}
+
+impl DxPlan {
+    fn units(&self, g: &Conv2dGeom) -> usize {
+        (g.n * g.h_in).div_ceil(self.chunk_rows)
+    }
+
+    fn scratch_len(&self, g: &Conv2dGeom) -> usize {
+        g.w_len() + self.phase_buf.map_or(0, |buf| self.units(g) * buf)
+    }
 }
 
 pub(crate) fn dx_plan(g: &Conv2dGeom) -> DxPlan {
     // About k_h/stride_h · k_w/stride_w taps reach each input pixel.
     let taps = g.k_h.div_ceil(g.stride_h) * g.k_w.div_ceil(g.stride_w);
     let row_macs = (g.w_in * g.c_in * g.c_out * taps) as f64;
-    DxPlan { chunk_rows: ((DX_CHUNK_MACS / row_macs) as usize).max(1), parallel: g.macs() >= PARALLEL_MIN_MACS }
+    let chunk_rows = ((DX_CHUNK_MACS / row_macs) as usize).max(1);
+    let parallel = g.macs() >= PARALLEL_MIN_MACS;
+    let row_pixels = g.w_in.div_ceil(g.stride_w);
+    if row_pixels < PHASE_MIN_ROW_PIXELS {
+        return DxPlan { chunk_rows, phase_buf: None, parallel };
+    }
+    // Phases: a GEMM output buffer per chunk, so at most MAX_GROUPS chunks.
+    let chunk_rows = chunk_rows.max((g.n * g.h_in).div_ceil(MAX_GROUPS));
+    DxPlan { chunk_rows, phase_buf: Some(row_pixels * g.c_in), parallel }
 }
 
 /// For a stride-1 convolution, the convolution whose forward is `g`'s input
@@ -250,7 +284,10 @@ impl Conv2dGeom {
             Some(p) => p.scratch_len(self),
             None => fwd_plan(self).scratch_len(),
         };
-        let bwd_input = self.w_len() + transposed(self).map_or(0, |t| fwd_plan(&t).scratch_len());
+        let bwd_input = match transposed(self) {
+            Some(t) => self.w_len() + fwd_plan(&t).scratch_len(),
+            None => dx_plan(self).scratch_len(self),
+        };
         let bwd_weight = bwd_weight::scratch_len(self, &wgrad_plan(self));
         fwd.max(bwd_weight).max(bwd_input)
     }
@@ -321,7 +358,15 @@ pub fn conv2d_bwd_input(g: &Conv2dGeom, w: &[f32], dy: &[f32], dx: &mut [f32], s
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_bwd_input {g:?}: scratch");
     match transposed(g) {
         Some(t) => bwd_input::transposed_fwd(g, &t, &fwd_plan(&t), w, dy, dx, scratch),
-        None => bwd_input::direct(g, &dx_plan(g), w, dy, dx, scratch),
+        None => strided_dx(g, &dx_plan(g), w, dy, dx, scratch),
+    }
+}
+
+/// The input gradient of a convolution `transposed` does not take, as `p` says.
+fn strided_dx(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+    match p.phase_buf {
+        Some(buf_len) => subpixel::run(g, p.chunk_rows, p.units(g), buf_len, p.parallel, w, dy, dx, scratch),
+        None => bwd_input::direct(g, p, w, dy, dx, scratch),
     }
 }
 

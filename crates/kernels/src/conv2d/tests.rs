@@ -172,6 +172,40 @@ crate::kernel_tests! {
         }
     }
 
+    fn conv2d_strided_input_gradient_matches_reference() {
+        // Both strided paths, by phases (rows of at least PHASE_MIN_ROW_PIXELS
+        // per phase) and the direct gather: strides 2-4 (also unequal),
+        // kernels narrower than the stride (pixels no tap reaches: zeros),
+        // pads before and after and at least a kernel wide at stride 1,
+        // channels off the SIMD width, batches above 1, and BreakHis' second
+        // layer (several parallel chunks); NaN-filled dx and scratch (check_all).
+        let shapes: [Shape; 12] = [
+            (2, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid),
+            (3, 17, 27, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 2, bottom: 1, left: 0, right: 3 }),
+            (2, 11, 40, 6, 3, 2, 2, 3, 3, Padding::Valid),
+            (1, 9, 50, 9, 4, 3, 3, 4, 1, Padding::Same),
+            (2, 12, 37, 3, 9, 4, 4, 2, 3, Padding::Same),
+            (1, 6, 26, 1, 1, 1, 1, 2, 2, Padding::Valid),
+            (2, 5, 14, 7, 5, 2, 2, 1, 1, Padding::Explicit { top: 2, bottom: 2, left: 3, right: 0 }),
+            (3, 17, 19, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 2, bottom: 1, left: 0, right: 3 }),
+            (2, 11, 9, 6, 3, 2, 2, 3, 3, Padding::Valid),
+            (1, 9, 10, 9, 4, 3, 3, 4, 1, Padding::Same),
+            (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
+            (2, 5, 5, 7, 5, 2, 2, 1, 1, Padding::Explicit { top: 2, bottom: 2, left: 3, right: 0 }),
+        ];
+        let mut phases = 0;
+        for (i, &s) in shapes.iter().enumerate() {
+            let g = geom(s);
+            assert!(transposed(&g).is_none(), "{g:?} takes the stride-1 path");
+            phases += usize::from(dx_plan(&g).phase_buf.is_some());
+            check_all(&g, i % 2 == 0, 5500 + i as u64);
+        }
+        assert_eq!(phases, 7, "the first 7 shapes run by phases, the others by the direct gather");
+        let g = geom(shapes[0]);
+        let p = dx_plan(&g);
+        assert!(g.n * g.h_in > p.chunk_rows && p.parallel, "{p:?}");
+    }
+
     fn conv2d_multi_group_plans_match_reference() {
         // Big enough for several row blocks and groups, and for the pool.
         for (i, s) in [
@@ -249,6 +283,10 @@ crate::kernel_tests! {
             (2, 3, 3, 5, 4, 1, 1, 1, 1, Padding::Valid),
             (1, 7, 6, 1, 5, 3, 2, 4, 3, Padding::Valid),
             (2, 5, 6, 3, 4, 3, 3, 2, 1, Padding::Explicit { top: 0, bottom: 2, left: 2, right: 1 }),
+            // Strided input gradient: by phases (interior GEMM and edge
+            // pixels), then the direct gather with a kernel narrower than its stride.
+            (1, 5, 24, 3, 2, 3, 3, 2, 2, Padding::Valid),
+            (1, 8, 9, 6, 3, 2, 3, 3, 2, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 2 }),
         ].into_iter().enumerate() {
             let g = geom(s);
             let mut d = data(&g, 6000 + i as u64);
@@ -313,7 +351,7 @@ crate::kernel_tests! {
 
     fn conv2d_results_do_not_depend_on_parallelism() {
         // The same plans run serially and on the pool: bit-identical.
-        for s in [(3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same), BLOCKED_SHAPES[0], BLOCKED_SHAPES[2], BLOCKED_SHAPES[4]] {
+        for s in [(3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same), (3, 40, 56, 16, 32, 3, 3, 2, 2, Padding::Valid), BLOCKED_SHAPES[0], BLOCKED_SHAPES[2], BLOCKED_SHAPES[4]] {
             let g = geom(s);
             let mut d = data(&g, 8000);
             let run = |parallel: bool, scratch: &mut [f32]| {
@@ -326,7 +364,7 @@ crate::kernel_tests! {
                         let tp = super::FwdPlan { parallel, ..fwd_plan(&t) };
                         super::bwd_input::transposed_fwd(&g, &t, &tp, &d.w, &d.dy, &mut dx, scratch);
                     }
-                    None => super::bwd_input::direct(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
+                    None => super::strided_dx(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
                 }
                 let mut dw = nan_filled(g.w_len());
                 let mut db = nan_filled(g.c_out);
@@ -365,7 +403,7 @@ crate::kernel_tests! {
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn conv2d_bit_identical_with_1_and_2_threads() {
-    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
+    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
     for s in shapes.into_iter().chain(BLOCKED_SHAPES) {
         let g = geom(s);
         let d = data(&g, 9000);
