@@ -323,7 +323,11 @@ crate::kernel_tests! {
                 let mut dx = nan_filled(g.x_len());
                 match transposed(&g) {
                     Some(t) => {
-                        let tp = super::FwdPlan { parallel, ..fwd_plan(&t) };
+                        use super::bwd_input::TransposedPlan;
+                        let tp = match TransposedPlan::of(&t) {
+                            TransposedPlan::Winograd(p) => TransposedPlan::Winograd(super::winograd::WinoPlan { parallel, ..p }),
+                            TransposedPlan::Blocked(p) => TransposedPlan::Blocked(super::FwdPlan { parallel, ..p }),
+                        };
                         super::bwd_input::transposed_fwd(&g, &t, &tp, &d.w, &d.dy, &mut dx, scratch);
                     }
                     None => super::bwd_input::direct(&g, &super::DxPlan { parallel, ..dx_plan(&g) }, &d.w, &d.dy, &mut dx, scratch),
