@@ -127,6 +127,16 @@ fn winograd_block() -> Vec<StepNode> {
     ]
 }
 
+/// Plain SGD on softmax cross-entropy: a training step that changes every weight.
+fn plain_sgd() -> TrainSpec {
+    TrainSpec {
+        loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
+        optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),
+        l2: L2::None,
+        clip_norm: None,
+    }
+}
+
 /// The fused output of `m` at batch 1 on each of `x`'s `batch` samples in turn.
 fn fused_one_at_a_time(m: &mut Model, x: &[f32], batch: usize) -> Vec<f32> {
     let (len, out) = (m.input.size(), m.output().size());
@@ -168,13 +178,7 @@ crate::kernel_tests! {
             f.weights_changed();
             fused_one_at_a_time(&mut f, &x, batch)
         };
-        let spec = TrainSpec {
-            loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
-            optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),
-            l2: L2::None,
-            clip_norm: None,
-        };
-        m.configure(spec, &[], &[]).unwrap();
+        m.configure(plain_sgd(), &[], &[]).unwrap();
         m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
         let trained = fused_one_at_a_time(&mut m, &x, batch);
         assert!(trained != before, "the training step changed nothing");
@@ -230,13 +234,7 @@ crate::kernel_tests! {
         assert_bits_eq(&m.params, &params, "trained parameters after a fused pass");
         assert_bits_eq(&m.state, &state, "moving statistics after a fused pass");
         // A training step changes weights and statistics: the next fused pass refolds.
-        let spec = TrainSpec {
-            loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
-            optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),
-            l2: L2::None,
-            clip_norm: None,
-        };
-        m.configure(spec, &[], &[]).unwrap();
+        m.configure(plain_sgd(), &[], &[]).unwrap();
         m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
         let (after, plain) = fused_and_unfused(&mut m, &x, batch);
         assert!(after.iter().zip(&before).any(|(a, b)| a != b), "the training step changed nothing");
