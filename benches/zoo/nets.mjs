@@ -1,9 +1,13 @@
 // The networks of the zoo benchmark and what "fine-tuning" freezes: every
 // layer before the last stage (ResNet-18's layer4, MobileNetV2's last two
 // inverted-residual blocks and final conv), a 2-class head, batch 32.
-export const NETS = [
+// `--only NAME` (run.mjs, lite.mjs) restricts a run to one of them.
+const ALL = [
   { name: 'resnet18', app: 'resnet18', torch: 'resnet18', trainFrom: 'layer4.' },
   { name: 'mobilenetv2', app: 'mobilenetV2', torch: 'mobilenet_v2', trainFrom: 'features.16' },
 ];
+export const onlyArgs = process.argv.includes('--only') ? ['--only', process.argv[process.argv.indexOf('--only') + 1]] : [];
+export const NETS = ALL.filter((net) => !onlyArgs.length || net.name === onlyArgs[1]);
+if (!NETS.length) throw new Error(`--only: expected one of ${ALL.map((n) => n.name).join(', ')}, got ${onlyArgs[1]}`);
 export const SIZE = 224;
 export const CLASSES = 2;

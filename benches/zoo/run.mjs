@@ -3,7 +3,7 @@
 // threads, in one run. A benchmark, not a test: it prints markdown and writes
 // it into benches/README.md between <!-- zoo:begin --> and <!-- zoo:end -->.
 //   npm run bench:zoo              (builds first)
-//   node benches/zoo/run.mjs --quick | --no-write
+//   node benches/zoo/run.mjs --quick | --no-write | --only resnet18
 // Ratios are peer time / lite-cnn time at the same thread count (> 1: lite-cnn
 // is faster); "tune/fwd" is a frozen-backbone fine-tuning step over a
 // training-mode forward pass at batch 32 (target: at most 1.2).
@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, saveSection } from '../readme-section.mjs';
 import { quick } from '../peers/measure.mjs';
-import { NETS } from './nets.mjs';
+import { NETS, onlyArgs } from './nets.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-const q = quick ? ['--quick'] : [];
+const q = [...(quick ? ['--quick'] : []), ...onlyArgs];
 
 function child(cmd, args, what) {
   console.error(`\n== ${what}`);

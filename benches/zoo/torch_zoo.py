@@ -4,7 +4,7 @@ mobilenet_v2 (random weights, 2-class head) at 224x224, timed the same way,
 at 1 and 2 threads. With --onnx DIR, also writes DIR/<net>.onnx (input x,
 NCHW, dynamic batch) for onnxruntime-web. Prints one JSON line.
 
-    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR]
+    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR] [--only NET]
 """
 import json
 import statistics
@@ -18,6 +18,8 @@ QUICK = "--quick" in sys.argv
 RUNS, WARMUP, MIN_MS = (3, 1, 50) if QUICK else (15, 3, 300)
 BATCH, SIZE, CLASSES = 32, 224, 2
 NETS = [("resnet18", "resnet18", "layer4."), ("mobilenetv2", "mobilenet_v2", "features.16")]
+if "--only" in sys.argv:  # as in nets.mjs
+    NETS = [n for n in NETS if n[0] == sys.argv[sys.argv.index("--only") + 1]]
 
 
 def timed(fn):

@@ -1,5 +1,6 @@
 //! Input gradient (formula in `mod.rs`). For stride 1 it is the forward of
-//! the transposed convolution (`transposed_fwd`); otherwise a direct gather
+//! the transposed convolution (`transposed_fwd`, Winograd for 3×3 kernels
+//! with enough channels and tiles, as a forward of that geometry would be); otherwise a direct gather
 //! (`direct`): each `dx` pixel sums,
 //! over the taps `(kh, kw)` that reach it from an output pixel `(oh, ow)`,
 //! `dy[oh, ow, :] · w[kh, kw, :, :]ᵀ`.
@@ -13,24 +14,52 @@
 //! Each element sums taps in `(kh, kw)` order, then `co` in order, from zero:
 //! independent of the chunking, so bit-identical with any thread count.
 
-use super::{fwd, DxPlan, FwdPlan};
+use super::winograd::{self, WinoPlan};
+use super::{fwd, fwd_plan, DxPlan, FwdPlan};
 use crate::gemm::Epilogue;
 use crate::taps::Taps;
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
 
-/// `dx` as the forward of `t = transposed(g)` on `dy`, with `g`'s weights
-/// flipped and transposed into the start of `scratch` (tap `t` of the flipped
-/// kernel is tap `k_h·k_w - 1 - t` of `w`, transposed to `[co, ci]`). Each
-/// element sums its taps in `t`'s order, `co` innermost, from zero.
-pub(super) fn transposed_fwd(g: &Conv2dGeom, t: &Conv2dGeom, p: &FwdPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+/// How `transposed_fwd` runs the forward of `t = transposed(g)`: the path a
+/// forward of `t`'s geometry takes (Winograd for ResNet's 3×3 stride-1
+/// layers, else the blocked GEMM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TransposedPlan {
+    Winograd(WinoPlan),
+    Blocked(FwdPlan),
+}
+
+impl TransposedPlan {
+    pub(super) fn of(t: &Conv2dGeom) -> Self {
+        winograd::plan(t).map_or_else(|| Self::Blocked(fwd_plan(t)), Self::Winograd)
+    }
+
+    /// Scratch after the flipped weights.
+    pub(super) fn scratch_len(&self, t: &Conv2dGeom) -> usize {
+        match self {
+            Self::Winograd(p) => p.scratch_len(t),
+            Self::Blocked(p) => p.scratch_len(),
+        }
+    }
+}
+
+/// `dx` as the forward of `t = transposed(g)` on `dy` under `p`
+/// (`TransposedPlan::of(t)`), with `g`'s weights flipped and transposed into
+/// the start of `scratch` (tap `t` of the flipped kernel is tap `k_h·k_w - 1 -
+/// t` of `w`, transposed to `[co, ci]`). `scratch`: `g.w_len() +
+/// p.scratch_len(t)` elements.
+pub(super) fn transposed_fwd(g: &Conv2dGeom, t: &Conv2dGeom, p: &TransposedPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
     let tap_len = g.c_in * g.c_out;
     let (wf, rest) = scratch.split_at_mut(g.w_len());
     for (w_tap, wf_tap) in w.chunks_exact(tap_len).rev().zip(wf.chunks_exact_mut(tap_len)) {
         crate::vecops::transpose(w_tap, g.c_in, g.c_out, wf_tap);
     }
-    fwd::blocked(t, p, dy, wf, Epilogue::default(), dx, rest);
+    match p {
+        TransposedPlan::Winograd(p) => winograd::fwd(t, p, dy, wf, Epilogue::default(), dx, rest),
+        TransposedPlan::Blocked(p) => fwd::blocked(t, p, dy, wf, Epilogue::default(), dx, rest),
+    }
 }
 
 pub(super) fn direct(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {

@@ -15,13 +15,14 @@
 //!   are few output pixels (batch 1 on 7×7 or 14×14 maps), column chunks of
 //!   `y` so each thread reads only its share of the weights;
 //! - input gradient: for stride 1, the forward of the transposed convolution
-//!   (`dy` padded by `k - 1 - pad`, taps flipped, `c_in`/`c_out` swapped) on
-//!   the same blocked GEMM; otherwise, when each phase has enough pixels per
-//!   row, by phases: the pixels one stride apart meet the same taps, so each
-//!   phase is a GEMM of `dy` windows read in place with those taps' weights
-//!   (`subpixel.rs`); else a direct gather over each input pixel's
-//!   contributing taps (`bwd_input.rs`). Neither scatters (no col2im, no
-//!   atomics) nor works on the holes of strided kernels;
+//!   (`dy` padded by `k - 1 - pad`, taps flipped, `c_in`/`c_out` swapped),
+//!   dispatched like a forward (3×3: Winograd, else the blocked GEMM);
+//!   otherwise, when each phase has enough pixels per row, by phases: the
+//!   pixels one stride apart meet the same taps, so each phase is a GEMM of
+//!   `dy` windows read in place with those taps' weights (`subpixel.rs`); else
+//!   a direct gather over each input pixel's contributing taps
+//!   (`bwd_input.rs`). Neither scatters (no col2im, no atomics) nor works on
+//!   the holes of strided kernels;
 //! - weight and bias gradients: `colsᵀ · dY` (`bwd_weight.rs`), for small
 //!   kernels over fixed row groups into partials combined in group order, for
 //!   large ones (ResNet's 128-512 channel layers) by units that each own a
@@ -284,12 +285,13 @@ impl Conv2dGeom {
             Some(p) => p.scratch_len(self),
             None => fwd_plan(self).scratch_len(),
         };
+        let prepared = winograd::plan_prepared(self).map_or(0, |p| p.prepared_scratch_len(self));
         let bwd_input = match transposed(self) {
-            Some(t) => self.w_len() + fwd_plan(&t).scratch_len(),
+            Some(t) => self.w_len() + bwd_input::TransposedPlan::of(&t).scratch_len(&t),
             None => dx_plan(self).scratch_len(self),
         };
         let bwd_weight = bwd_weight::scratch_len(self, &wgrad_plan(self));
-        fwd.max(bwd_weight).max(bwd_input)
+        fwd.max(prepared).max(bwd_weight).max(bwd_input)
     }
 }
 
@@ -312,6 +314,35 @@ pub fn conv2d_fwd_with(g: &Conv2dGeom, x: &[f32], w: &[f32], ep: Epilogue<'_>, y
         Some(p) => winograd::fwd(g, &p, x, w, ep, y, scratch),
         None => fwd::blocked(g, &fwd_plan(g), x, w, ep, y, scratch),
     }
+}
+
+/// Length of the transformed kernel that `g`'s forward can keep between calls
+/// (Winograd's `U`, 16/9 of the weights; see `conv2d_prepare`), `None` when
+/// `g` is not a convolution that keeps one (3×3 stride 1, at least 16
+/// channels in and out).
+pub fn prepared_kernel_len(g: &Conv2dGeom) -> Option<usize> {
+    winograd::plan_prepared(g).map(|_| winograd::WinoPlan::u_len(g))
+}
+
+/// Transforms the weights `w` into `u` (`prepared_kernel_len(g)` elements)
+/// for `conv2d_fwd_prepared`. Rebuild it whenever `w` changes.
+pub fn conv2d_prepare(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
+    debug_assert_eq!(Some(u.len()), prepared_kernel_len(g), "conv2d_prepare {g:?}: u");
+    debug_assert_eq!(w.len(), g.w_len(), "conv2d_prepare {g:?}: w");
+    winograd::prepare_kernel(g, w, u);
+}
+
+/// `conv2d_fwd_with` from the kept transformed kernel `u` (`conv2d_prepare`):
+/// Winograd at any batch and map size, without the per-call kernel
+/// transform. Not bit-identical to `conv2d_fwd_with` where that takes im2col
+/// (few tiles); `scratch` holds at least `g.im2col_scratch_len()` elements.
+pub fn conv2d_fwd_prepared(g: &Conv2dGeom, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    let p = winograd::plan_prepared(g).expect("conv2d_fwd_prepared: a geometry with prepared_kernel_len");
+    debug_assert_eq!(x.len(), g.x_len(), "conv2d_fwd_prepared {g:?}: x");
+    debug_assert_eq!(u.len(), winograd::WinoPlan::u_len(g), "conv2d_fwd_prepared {g:?}: u");
+    debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd_prepared {g:?}: y");
+    debug_assert!(scratch.len() >= p.prepared_scratch_len(g), "conv2d_fwd_prepared {g:?}: scratch");
+    winograd::fwd_prepared(g, &p, x, u, ep, y, scratch);
 }
 
 /// A forward algorithm, for benchmarks that compare the paths on one shape
@@ -357,7 +388,7 @@ pub fn conv2d_bwd_input(g: &Conv2dGeom, w: &[f32], dy: &[f32], dx: &mut [f32], s
     debug_assert_eq!(dx.len(), g.x_len(), "conv2d_bwd_input {g:?}: dx");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_bwd_input {g:?}: scratch");
     match transposed(g) {
-        Some(t) => bwd_input::transposed_fwd(g, &t, &fwd_plan(&t), w, dy, dx, scratch),
+        Some(t) => bwd_input::transposed_fwd(g, &t, &bwd_input::TransposedPlan::of(&t), w, dy, dx, scratch),
         None => strided_dx(g, &dx_plan(g), w, dy, dx, scratch),
     }
 }

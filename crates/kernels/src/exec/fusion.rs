@@ -28,6 +28,14 @@
 //! does not materialise). Depthwise convolutions fold a BatchNorm but keep a
 //! following ReLU as a step (their kernel has no epilogue).
 //!
+//! A folded 3×3 stride-1 convolution that Winograd can run (see
+//! `conv2d::prepared_kernel_len`) also keeps its transformed folded kernel in
+//! `weights`, rebuilt with the fold: its forward then skips the per-call
+//! kernel transform and takes Winograd at any batch, where the per-call
+//! transform would not pay on few tiles (ResNet-18's 7×7 and 14×14 maps at
+//! batch 1). That path sums in another order than im2col, so a fused pass may
+//! differ from the model's own graph in the last bits there too.
+//!
 //! Folding: `scale = gamma / sqrt(var + eps)`, `w' = w · scale[channel]`,
 //! `b' = (b - mean) · scale + beta`, computed in f64 and rounded once. The
 //! result equals the unfused pass up to rounding, not bit for bit (tests state
@@ -38,8 +46,10 @@ use std::sync::Arc;
 use super::graph::{Graph, Purpose, Schedule, ValueId};
 use super::model::grow;
 use super::ops::{BatchNormFold, FusionRole, KernelTensors, Step};
+use crate::conv2d;
 use crate::error::KernelError;
 use crate::gemm::Clamp;
+use crate::geom::Conv2dGeom;
 use crate::optim::ParamRange;
 
 /// One producer whose kernel and bias are folded with a BatchNorm.
@@ -51,6 +61,9 @@ struct Fold {
     /// Where the folded kernel and bias live in `Fusion::weights`.
     folded: KernelTensors,
     channels: usize,
+    /// A convolution that keeps its transformed folded kernel: where in
+    /// `Fusion::weights` (after `folded`), and the geometry to transform with.
+    prepared: Option<(ParamRange, Conv2dGeom)>,
 }
 
 /// The inference graph with its folded tensors.
@@ -100,18 +113,25 @@ impl Fusion {
         for grp in &groups {
             let p = grp.producer;
             let source = *g.steps[p].kernel_tensors().expect("a producer has a kernel");
-            let tensors = match grp.bn {
+            let (tensors, prepared) = match grp.bn {
                 Some((_, bn)) => {
                     let channels = g.shapes[p + 1].c;
                     let folded = KernelTensors { weight: take(source.weight.len), bias: Some(take(channels)), regularized: false };
-                    folds.push(Fold { source, bn, folded, channels });
+                    let prepared = match &g.steps[p] {
+                        Step::Conv2d(c) => c.prepared_geom().and_then(|cg| Some((take(conv2d::prepared_kernel_len(&cg)?), cg))),
+                        _ => None,
+                    };
+                    folds.push(Fold { source, bn, folded, channels, prepared });
                     folded_step[p] = true;
-                    folded
+                    (folded, prepared.map(|(u, _)| u))
                 }
-                None => source,
+                None => (source, None),
             };
             let clamp = grp.clamp.map_or(Clamp::None, |(_, c)| c);
-            steps[p] = g.steps[p].fused(tensors, clamp).expect("groups only pair producers with what they can run");
+            steps[p] = match (&g.steps[p], prepared) {
+                (Step::Conv2d(c), Some(u)) => Step::Conv2d(c.fused(tensors, clamp).with_prepared(u)),
+                (step, _) => step.fused(tensors, clamp).expect("groups only pair producers with what they can run"),
+            };
             let absorbed: Vec<usize> = grp.bn.map(|b| b.0).into_iter().chain(grp.clamp.map(|c| c.0)).collect();
             unmaterialised[p + 1] = true;
             for &s in &absorbed {
@@ -155,6 +175,10 @@ impl Fusion {
             // Dense, and depthwise's [kh, kw, c, multiplier]).
             for (i, (dst, &src)) in self.weights[fw.offset..fw.end()].iter_mut().zip(w).enumerate() {
                 *dst = (src as f64 * scale[i % c]) as f32;
+            }
+            if let Some((u, cg)) = f.prepared {
+                let (head, tail) = self.weights.split_at_mut(u.offset);
+                conv2d::conv2d_prepare(&cg, &head[fw.offset..fw.end()], &mut tail[..u.len]);
             }
             let b = f.source.bias(params);
             let fb = f.folded.bias.expect("folded tensors have a bias");

@@ -107,7 +107,90 @@ fn resnet_block() -> Vec<StepNode> {
     ]
 }
 
+/// 3×3 stride-1 convolutions with at least 16 channels in and out, each
+/// followed by a BatchNorm: their fused steps keep a transformed (Winograd)
+/// folded kernel and take Winograd at any batch, on a 7×7 map (16 tiles per
+/// image: the model's own graph takes im2col at batch 1, Winograd from 2).
+fn winograd_block() -> Vec<StepNode> {
+    use StepSpec::*;
+    let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
+    vec![
+        node(same_conv(16, 1, true), &[0]),  // s0 -> v1: 3 channels in, no kept kernel
+        node(same_conv(20, 3, false), &[1]), // s1 -> v2: kept kernel
+        node(bn(), &[2]),                    // s2 -> v3
+        node(Relu, &[3]),                    // s3 -> v4
+        node(same_conv(16, 3, false), &[4]), // s4 -> v5: kept kernel
+        node(bn(), &[5]),                    // s5 -> v6
+        node(Add, &[6, 1]),                  // s6 -> v7
+        node(GlobalAvgPool, &[7]),           // s7 -> v8
+        node(StepSpec::Dense { units: 3, use_bias: true, regularized: false }, &[8]), // s8 -> v9
+    ]
+}
+
+/// Plain SGD on softmax cross-entropy: a training step that changes every weight.
+fn plain_sgd() -> TrainSpec {
+    TrainSpec {
+        loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
+        optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),
+        l2: L2::None,
+        clip_norm: None,
+    }
+}
+
+/// The fused output of `m` at batch 1 on each of `x`'s `batch` samples in turn.
+fn fused_one_at_a_time(m: &mut Model, x: &[f32], batch: usize) -> Vec<f32> {
+    let (len, out) = (m.input.size(), m.output().size());
+    (0..batch).flat_map(|i| {
+        m.forward(&x[i * len..(i + 1) * len], 1, Mode::Infer, false).unwrap();
+        output(m)[..out].to_vec()
+    }).collect()
+}
+
 crate::kernel_tests! {
+    fn fusion_kept_winograd_kernels_match_unfused_and_any_batch() {
+        let batch = 2;
+        let mut m = Model::new(Shape3 { h: 7, w: 7, c: 3 }, batch, &winograd_block()).unwrap();
+        init(&mut m, 15);
+        let x = TestRng::new(16).vec(batch * m.input.size());
+        // At batch 2 both graphs run Winograd: they differ by the folding only.
+        let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
+        assert_fused_close(&fused, &plain, "Winograd block");
+        // Batch 1 (kept kernels, all tiles one block, the 16 GEMMs as units)
+        // computes each sample as batch 2 does: the same bits.
+        assert_bits_eq(&fused_one_at_a_time(&mut m, &x, batch), &fused, "fused Winograd block, batch 1 vs 2");
+    }
+
+    fn fusion_kept_winograd_kernels_follow_the_weights() {
+        // After a training step, and after weights written from outside, the
+        // fused pass equals that of a fresh model given the same weights: the
+        // kept transformed kernels were rebuilt, not reused.
+        let batch = 2;
+        let nodes = winograd_block();
+        let input = Shape3 { h: 7, w: 7, c: 3 };
+        let mut m = Model::new(input, batch, &nodes).unwrap();
+        init(&mut m, 17);
+        let x = TestRng::new(18).vec(batch * m.input.size());
+        let before = fused_one_at_a_time(&mut m, &x, batch);
+        let fresh = |m: &Model| {
+            let mut f = Model::new(input, batch, &nodes).unwrap();
+            f.params.copy_from_slice(&m.params);
+            f.state.copy_from_slice(&m.state);
+            f.weights_changed();
+            fused_one_at_a_time(&mut f, &x, batch)
+        };
+        m.configure(plain_sgd(), &[], &[]).unwrap();
+        m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
+        let trained = fused_one_at_a_time(&mut m, &x, batch);
+        assert!(trained != before, "the training step changed nothing");
+        assert_bits_eq(&trained, &fresh(&m), "after a training step vs a fresh model");
+        let kernel = m.tensors().into_iter().filter(|t| t.role == Role::Kernel).nth(1).unwrap().range;
+        m.params[kernel.offset..kernel.end()].iter_mut().for_each(|w| *w *= -0.5);
+        m.weights_changed();
+        let written = fused_one_at_a_time(&mut m, &x, batch);
+        assert!(written != trained, "the new kernel changed nothing");
+        assert_bits_eq(&written, &fresh(&m), "after writing a kernel vs a fresh model");
+    }
+
     fn fusion_breakhis_net_matches_unfused_within_tolerance() {
         // Without the final Softmax: the logits show differences that
         // probabilities would squash.
@@ -151,13 +234,7 @@ crate::kernel_tests! {
         assert_bits_eq(&m.params, &params, "trained parameters after a fused pass");
         assert_bits_eq(&m.state, &state, "moving statistics after a fused pass");
         // A training step changes weights and statistics: the next fused pass refolds.
-        let spec = TrainSpec {
-            loss: LossKind::SoftmaxCrossEntropy { label_smoothing: 0.0 },
-            optimizer: OptimizerKind::Sgd(SgdParams { momentum: 0.0, nesterov: false }),
-            l2: L2::None,
-            clip_norm: None,
-        };
-        m.configure(spec, &[], &[]).unwrap();
+        m.configure(plain_sgd(), &[], &[]).unwrap();
         m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
         let (after, plain) = fused_and_unfused(&mut m, &x, batch);
         assert!(after.iter().zip(&before).any(|(a, b)| a != b), "the training step changed nothing");
@@ -204,7 +281,11 @@ fn fusion_bit_identical_with_1_and_2_threads() {
         })
     };
     let chain: Vec<StepNode> = breakhis_net().into_iter().enumerate().map(|(i, spec)| StepNode { spec, inputs: vec![i] }).collect();
-    for (nodes, input, what) in [(chain, Shape3 { h: 67, w: 67, c: 3 }, "BreakHis net"), (resnet_block(), Shape3 { h: 9, w: 7, c: 3 }, "residual block")] {
+    for (nodes, input, what) in [
+        (chain, Shape3 { h: 67, w: 67, c: 3 }, "BreakHis net"),
+        (resnet_block(), Shape3 { h: 9, w: 7, c: 3 }, "residual block"),
+        (winograd_block(), Shape3 { h: 7, w: 7, c: 3 }, "Winograd block"),
+    ] {
         assert_bits_eq(&run(1, &nodes, input), &run(2, &nodes, input), &format!("{what} fused inference, 1 vs 2 threads"));
     }
 }

@@ -7,14 +7,20 @@
 //! on ResNet's 7×7 and 14×14 maps.
 //!
 //! Passes:
-//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), once per
-//!    call, one ξ per parallel chunk, pre-packed for the GEMM;
+//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), one ξ
+//!    per parallel chunk, pre-packed for the GEMM: once per call (`fwd`), or
+//!    once per weight version by a caller that keeps `U` (`prepare_kernel`,
+//!    then `fwd_prepared`: fused inference keeps it beside the folded weights);
 //! 2. per unit (a range of tile rows, over the batch) and per block of `tb`
 //!    tiles: the input transform `V[ξ][tile][ci]` (padding as zeros, any
 //!    padding and any map size), 16 GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
 //!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
 //!    reaches them), then the output transform with the epilogue (bias, clamp)
-//!    written to `y`.
+//!    written to `y`. When all tiles fit one block (batch 1 on 7×7 and 14×14
+//!    maps) tile-row units would each stream all of `U` for a handful of
+//!    tiles: the 16 GEMMs are the parallel units instead (`by_position`),
+//!    each reading only its `U[ξ]`, between a shared input and output
+//!    transform. Every `M` element is the same sum either way.
 //!
 //! Units and blocks come from the geometry alone and every output is the same
 //! function of the same inputs whichever unit computes it, so results are
@@ -56,7 +62,8 @@ const MIN_CHANNELS: usize = 16;
 /// ... and from this many tiles per image-batch: the kernel transform `U`
 /// (16/9 of the weights) is rebuilt on each call, so it must be shared by
 /// enough tiles (ResNet-18's 7×7 maps at batch 1 have 16 tiles, which stay on
-/// im2col; measured with `npm run bench:conv`, see benches/README.md).
+/// im2col; measured with `npm run bench:conv`, see benches/README.md). A
+/// caller that keeps `U` (`plan_prepared`) has no such minimum.
 const MIN_TILES: usize = 32;
 
 /// The Winograd forward's tiling, blocking and split.
@@ -69,6 +76,8 @@ pub(crate) struct WinoPlan {
     pub units: usize,
     /// Tiles per block.
     pub tb: usize,
+    /// All tiles are one block and the 16 GEMMs are the parallel units.
+    pub by_position: bool,
     pub parallel: bool,
 }
 
@@ -85,6 +94,13 @@ pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
     wins.then_some(p)
 }
 
+/// The plan when the caller keeps the transformed kernel (`prepare_kernel`):
+/// then Winograd wins whatever the number of tiles, from `MIN_CHANNELS`.
+pub(crate) fn plan_prepared(g: &Conv2dGeom) -> Option<WinoPlan> {
+    let p = plan_any(g)?;
+    (g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS).then_some(p)
+}
+
 /// The plan for any 3×3 stride-1 convolution (tests run it on every shape).
 pub(crate) fn plan_any(g: &Conv2dGeom) -> Option<WinoPlan> {
     if !applies(g) {
@@ -94,16 +110,23 @@ pub(crate) fn plan_any(g: &Conv2dGeom) -> Option<WinoPlan> {
     let tile_rows = g.n * tiles_h;
     let row_macs = (tiles_w * XI * g.c_in * g.c_out) as f64;
     let total = row_macs * tile_rows as f64;
+    let parallel = total >= PARALLEL_MIN_MACS;
+    let tiles = tile_rows * tiles_w;
+    if tiles <= MAX_TB {
+        let tb = tiles.next_multiple_of(4);
+        return Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, by_position: true, parallel });
+    }
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
     let unit_tile_rows = tile_rows.div_ceil(wanted);
     let units = tile_rows.div_ceil(unit_tile_rows);
     let tb = (UNIT_FLOATS / (XI * (g.c_in + g.c_out))).clamp(MIN_TB, MAX_TB) / 4 * 4;
     let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(4));
-    Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows, units, tb, parallel: total >= PARALLEL_MIN_MACS })
+    Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
 }
 
 impl WinoPlan {
-    fn u_len(g: &Conv2dGeom) -> usize {
+    /// Length of the transformed kernel `U`.
+    pub(crate) fn u_len(g: &Conv2dGeom) -> usize {
         XI * g.c_in * g.c_out
     }
 
@@ -113,7 +136,12 @@ impl WinoPlan {
     }
 
     pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
-        Self::u_len(g) + self.units * self.unit_len(g)
+        Self::u_len(g) + self.prepared_scratch_len(g)
+    }
+
+    /// Scratch of `fwd_prepared` (no room for `U`).
+    pub(crate) fn prepared_scratch_len(&self, g: &Conv2dGeom) -> usize {
+        self.units * self.unit_len(g)
     }
 
     /// First output row (over the batch, `n·h_out` rows) of global tile row `r`.
@@ -126,13 +154,28 @@ impl WinoPlan {
 /// `plan_any` for `g`); `scratch` holds at least `p.scratch_len(g)` elements.
 pub(crate) fn fwd(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     let (u, rest) = scratch.split_at_mut(WinoPlan::u_len(g));
-    kernel_transform(g, p, w, u);
-    let u: &[f32] = u;
+    kernel_transform(g, p.parallel, w, u);
+    fwd_prepared(g, p, x, u, ep, y, rest);
+}
+
+/// Writes `U` of `w` into `u` (`WinoPlan::u_len(g)` elements) for
+/// `fwd_prepared`; depends on `g`'s channel counts only.
+pub(crate) fn prepare_kernel(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
+    let parallel = XI as f64 * (g.c_in * g.c_out) as f64 >= PARALLEL_MIN_MACS;
+    kernel_transform(g, parallel, w, u);
+}
+
+/// `fwd` with `U` already transformed (`prepare_kernel`); `scratch` holds at
+/// least `p.prepared_scratch_len(g)` elements. Same bits as `fwd`.
+pub(crate) fn fwd_prepared(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    if p.by_position {
+        return fwd_by_position(g, p, x, u, ep, y, scratch);
+    }
     let unit_len = p.unit_len(g);
     let tile_rows = g.n * p.tiles_h;
     let row_len = g.w_out * g.c_out;
     let start = |unit: usize| p.out_row(g, (unit * p.unit_tile_rows).min(tile_rows)) * row_len;
-    par::for_each_span_pair_mut(y, start, p.units, &mut rest[..p.units * unit_len], unit_len, p.parallel, |unit, y_unit, s| {
+    par::for_each_span_pair_mut(y, start, p.units, &mut scratch[..p.units * unit_len], unit_len, p.parallel, |unit, y_unit, s| {
         let r0 = unit * p.unit_tile_rows;
         let r1 = (r0 + p.unit_tile_rows).min(tile_rows);
         let unit_tiles = (r1 - r0) * p.tiles_w;
@@ -144,20 +187,34 @@ pub(crate) fn fwd(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilog
             let rows = p.tb.min(unit_tiles - t0);
             let tiles = Tiles { g, p, first: r0 * p.tiles_w + t0, rows };
             input_transform(&tiles, x, v);
-            products(&tiles, v, u, m);
+            for xi in 0..XI {
+                product(&tiles, xi, v, u, &mut m[xi * p.tb * g.c_out..]);
+            }
             output_transform(&tiles, m, ep, first_row, y_unit);
             t0 += rows;
         }
     });
 }
 
+/// All tiles as one block: the input transform, the 16 GEMMs as parallel
+/// units (each streams only its `U[ξ]`), then the output transform.
+fn fwd_by_position(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    let tiles = Tiles { g, p, first: 0, rows: g.n * p.tiles_h * p.tiles_w };
+    let (v, s) = scratch.split_at_mut(XI * p.tb * g.c_in);
+    let m = &mut s[..XI * p.tb * g.c_out];
+    input_transform(&tiles, x, v);
+    let v: &[f32] = v;
+    par::for_each_chunk_mut(m, p.tb * g.c_out, p.parallel, |xi, m_xi| product(&tiles, xi, v, u, m_xi));
+    output_transform(&tiles, m, ep, 0, y);
+}
+
 /// `U[ξ]` from `w[kh][kw][ci][co]`, one ξ per chunk, each `c_in × c_out`
 /// matrix stored as the k-blocks of `KC` rows that the GEMMs read, each packed
 /// in `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
 /// instead of re-packing its panels for every block of tiles.
-fn kernel_transform(g: &Conv2dGeom, p: &WinoPlan, w: &[f32], u: &mut [f32]) {
+fn kernel_transform(g: &Conv2dGeom, parallel: bool, w: &[f32], u: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
-    par::for_each_chunk_mut(u, ci_n * co_n, p.parallel, |xi, u_xi| {
+    par::for_each_chunk_mut(u, ci_n * co_n, parallel, |xi, u_xi| {
         let (i, j) = (xi / 4, xi % 4);
         for ci in 0..ci_n {
             let (kb, q) = (ci / KC, ci % KC);
@@ -221,19 +278,18 @@ fn input_transform(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
     }
 }
 
-/// `M[ξ] = V[ξ] · U[ξ]` for the 16 positions, `KC` input channels at a time.
-fn products(tiles: &Tiles<'_>, v: &[f32], u: &[f32], m: &mut [f32]) {
+/// `M[ξ] = V[ξ] · U[ξ]` for position `xi`, `KC` input channels at a time;
+/// `m_xi` starts at `M[ξ]`.
+fn product(tiles: &Tiles<'_>, xi: usize, v: &[f32], u: &[f32], m_xi: &mut [f32]) {
     let g = tiles.g;
     let (ci_n, co_n) = (g.c_in, g.c_out);
-    for xi in 0..XI {
-        let m_xi = &mut m[xi * tiles.p.tb * co_n..][..tiles.rows * co_n];
-        for kb in 0..ci_n.div_ceil(KC) {
-            let kc = KC.min(ci_n - kb * KC);
-            let k = KBlock { rows: tiles.rows, kc, cols: co_n, ldb: co_n, ldc: co_n };
-            let a = &v[tiles.panel_at(xi, ci_n, kb)..][..tiles.rows * kc];
-            let b = &u[(xi * ci_n + kb * KC) * co_n..][..kc * co_n];
-            gemm_kblock_packed(k, a, b, m_xi, kb == 0, None);
-        }
+    let m_xi = &mut m_xi[..tiles.rows * co_n];
+    for kb in 0..ci_n.div_ceil(KC) {
+        let kc = KC.min(ci_n - kb * KC);
+        let k = KBlock { rows: tiles.rows, kc, cols: co_n, ldb: co_n, ldc: co_n };
+        let a = &v[tiles.panel_at(xi, ci_n, kb)..][..tiles.rows * kc];
+        let b = &u[(xi * ci_n + kb * KC) * co_n..][..kc * co_n];
+        gemm_kblock_packed(k, a, b, m_xi, kb == 0, None);
     }
 }
 

@@ -12,7 +12,7 @@
 //! window), so the bound is derived, not tuned; the relaxed artifact's fused
 //! multiply-add only removes roundings.
 
-use super::{plan, plan_any, WinoPlan, MIN_CHANNELS};
+use super::{plan, plan_any, plan_prepared, WinoPlan, MIN_CHANNELS, MAX_TB};
 use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference;
@@ -79,12 +79,32 @@ fn run(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>) -> 
     y
 }
 
+/// Runs the forward from a kept transformed kernel (`prepare_kernel`, then
+/// `fwd_prepared`), with NaN-filled `U`, output and scratch.
+fn run_prepared(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>) -> Vec<f32> {
+    let mut u = nan_filled(WinoPlan::u_len(g));
+    super::prepare_kernel(g, w, &mut u);
+    let mut y = nan_filled(g.y_len());
+    let mut scratch = nan_filled(p.prepared_scratch_len(g));
+    super::fwd_prepared(g, p, x, &u, ep, &mut y, &mut scratch);
+    y
+}
+
 fn check(g: &Conv2dGeom, p: &WinoPlan, seed: u64) {
     let mut rng = TestRng::new(seed);
     let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
     let y = run(g, p, &x, &w, Some(&b[..]).into());
     let want = reference::conv2d_fwd(g, &x, &w, Some(&b));
     assert_dot_close(&y, &want, &winograd_scale(g, &x, &w, &b), g.c_in + 12, &format!("winograd {g:?} {p:?}"));
+    // The kept-kernel forward does the same arithmetic: the same bits.
+    assert_bits_eq(&run_prepared(g, p, &x, &w, Some(&b[..]).into()), &y, &format!("winograd prepared {g:?} {p:?}"));
+}
+
+/// The tile-row split of `g` (even when all its tiles fit one block).
+fn tile_rows_plan(g: &Conv2dGeom, unit_tile_rows: usize, tb: usize) -> WinoPlan {
+    let p = plan_any(g).unwrap();
+    let units = (g.n * p.tiles_h).div_ceil(unit_tile_rows);
+    WinoPlan { unit_tile_rows, units, tb, by_position: false, ..p }
 }
 
 const PADS: [Padding; 5] = [
@@ -132,6 +152,82 @@ crate::kernel_tests! {
         check(&g, &p, 211);
     }
 
+    fn winograd_by_position_matches_reference_and_tile_rows() {
+        // Few tiles (batch 1 on small maps): the 16 GEMMs are the units. Each
+        // M element is the same sum as under a tile-row split: same bits.
+        for (i, (n, h, w, ci, co, pad)) in [
+            (1, 7, 7, 40, 24, Padding::Same),
+            (1, 1, 1, 17, 16, Padding::Same),
+            (1, 2, 2, 16, 21, Padding::Explicit { top: 0, bottom: 1, left: 2, right: 0 }),
+            (2, 5, 9, 19, 18, Padding::Valid),
+            (1, 14, 14, 20, 24, Padding::Same),
+        ].into_iter().enumerate() {
+            let g = geom(n, h, w, ci, co, pad);
+            let p = plan_any(&g).unwrap();
+            assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= MAX_TB, "{g:?}: {p:?}");
+            check(&g, &p, 250 + i as u64);
+            let mut rng = TestRng::new(260 + i as u64);
+            let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+            let rows = tile_rows_plan(&g, 2, 8);
+            assert_bits_eq(&run(&g, &p, &x, &wt, Some(&b[..]).into()), &run(&g, &rows, &x, &wt, Some(&b[..]).into()), &format!("by position vs tile rows {g:?}"));
+        }
+    }
+
+    fn winograd_prepared_dispatch_has_no_tile_minimum() {
+        // With a kept kernel, ResNet-18's 7x7 maps at batch 1 take Winograd too.
+        for (hw, ci, co) in RESNET {
+            assert!(plan_prepared(&geom(1, hw, hw, ci, co, Padding::Same)).is_some(), "batch 1 {hw}x{hw}x{ci}");
+        }
+        assert!(plan_prepared(&geom(1, 7, 7, MIN_CHANNELS - 1, 64, Padding::Same)).is_none());
+        let strided = Conv2dGeom::new(1, 14, 14, 64, 64, 3, 3, 2, 2, Padding::Same).unwrap();
+        assert!(plan_prepared(&strided).is_none());
+    }
+
+    fn winograd_input_gradient_matches_reference() {
+        // A stride-1 3x3 input gradient is the forward of the transposed
+        // convolution (flipped taps, channels swapped): with enough channels
+        // and tiles it runs on Winograd, so its bound is the Winograd bound of
+        // that forward (`winograd_scale` of dy and the flipped kernel), with
+        // k = c_out + 12 roundings.
+        use crate::conv2d::{bwd_input::TransposedPlan, conv2d_bwd_input, transposed};
+        for (i, (n, h, w, ci, co, pad)) in [
+            (2, 8, 8, 16, 16, Padding::Same),
+            (1, 13, 11, 17, 20, Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 }),
+            (3, 9, 7, 20, 17, Padding::Valid),
+            (1, 14, 14, 24, 36, Padding::Same),
+        ].into_iter().enumerate() {
+            let g = geom(n, h, w, ci, co, pad);
+            let t = transposed(&g).unwrap();
+            assert!(matches!(TransposedPlan::of(&t), TransposedPlan::Winograd(_)), "{g:?}");
+            let mut rng = TestRng::new(600 + i as u64);
+            let (wt, dy) = (rng.vec(g.w_len()), rng.vec(g.y_len()));
+            let mut dx = nan_filled(g.x_len());
+            conv2d_bwd_input(&g, &wt, &dy, &mut dx, &mut nan_filled(g.im2col_scratch_len()));
+            let want = reference::conv2d_bwd_input(&g, &wt, &dy);
+            // t's kernel [kh, kw, c_out of g, c_in of g]: g's taps reversed, transposed.
+            let flipped: Vec<f32> = (0..g.w_len()).map(|e| {
+                let (tap, o, c) = (e / (ci * co), (e / ci) % co, e % ci);
+                wt[((8 - tap) * ci + c) * co + o]
+            }).collect();
+            let scale = winograd_scale(&t, &dy, &flipped, &vec![0.0; t.c_out]);
+            assert_dot_close(&dx, &want, &scale, g.c_out + 12, &format!("winograd dx {g:?}"));
+        }
+    }
+
+    fn winograd_input_gradient_matches_central_differences() {
+        // L = sum(y · r) through the f64 reference forward; dx from the kernel fed dy = r.
+        use crate::conv2d::conv2d_bwd_input;
+        use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
+        let g = geom(2, 8, 8, 16, 16, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 });
+        let mut rng = TestRng::new(700);
+        let (x, wt, r) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.y_len()));
+        let w64: Vec<f64> = wt.iter().map(|&v| v as f64).collect();
+        let mut dx = nan_filled(g.x_len());
+        conv2d_bwd_input(&g, &wt, &r, &mut dx, &mut nan_filled(g.im2col_scratch_len()));
+        let num = numeric_grad(&x, 1e-6, |xp| project(&reference::conv2d_fwd(&g, xp, &w64, None), &r));
+        assert_grad_close(&dx, &num, 1e-4, 1e-5, &format!("winograd dx {g:?}"));
+    }
+
     fn winograd_epilogue_equals_fwd_then_relu() {
         let g = geom(2, 7, 6, 9, 11, Padding::Same);
         let p = plan_any(&g).unwrap();
@@ -168,14 +264,19 @@ crate::kernel_tests! {
         let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
         let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
         assert_bits_eq(&a, &s, "winograd pool vs serial");
+        let g = geom(1, 7, 7, 24, 20, Padding::Same);
+        let p = plan_any(&g).unwrap();
+        let a = run(&g, &WinoPlan { parallel: true, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
+        let s = run(&g, &WinoPlan { parallel: false, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
+        assert_bits_eq(&a, &s, "winograd by position pool vs serial");
     }
 }
 
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn winograd_bit_identical_with_1_and_2_threads() {
-    for g in [geom(3, 20, 20, 16, 32, Padding::Same), geom(1, 14, 14, 64, 40, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 })] {
-        let p = plan(&g).expect("dispatched");
+    for g in [geom(3, 20, 20, 16, 32, Padding::Same), geom(1, 14, 14, 64, 40, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 }), geom(1, 7, 7, 64, 48, Padding::Same)] {
+        let p = plan_prepared(&g).expect("dispatched");
         let mut rng = TestRng::new(500);
         let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
         let on = |threads: usize| {

@@ -1,11 +1,12 @@
 //! Conv2D step: NHWC input, kernel `[k_h, k_w, c_in, filters]`, optional bias.
 
-use super::{BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
+use super::{slice, BwdIo, FwdIo, KernelTensors, Op, Plan, Shape3};
 use crate::conv2d;
 use crate::gemm::{Clamp, Epilogue};
 use crate::error::KernelError;
 use crate::exec::spec::StepSpec;
 use crate::geom::{Conv2dGeom, Padding};
+use crate::optim::ParamRange;
 
 #[derive(Debug, Clone)]
 pub struct Conv2d {
@@ -18,6 +19,11 @@ pub struct Conv2d {
     tensors: KernelTensors,
     /// ReLU run in the GEMM epilogue (fused inference only).
     clamp: Clamp,
+    /// Where the transformed kernel (`conv2d::conv2d_prepare` of the kernel
+    /// tensor) is kept, in the same buffer as the tensors: fused inference
+    /// rebuilds it with the folded weights, and the forward reads it instead
+    /// of transforming the kernel on every call.
+    prepared: Option<ParamRange>,
 }
 
 impl Conv2d {
@@ -28,13 +34,28 @@ impl Conv2d {
         let input = p.input();
         let g = Conv2dGeom::new(1, input.h, input.w, input.c, filters, kernel[0], kernel[1], strides[0], strides[1], padding).map_err(p.ctx())?;
         let tensors = KernelTensors::place(p.off, g.w_len(), filters, use_bias, regularized);
-        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, tensors, clamp: Clamp::None })
+        Ok(Self { input, output: Shape3 { h: g.h_out, w: g.w_out, c: filters }, filters, kernel, strides, padding, tensors, clamp: Clamp::None, prepared: None })
     }
 
     /// This convolution with other kernel and bias tensors (folded ones) and a
     /// clamp in its epilogue: the producer of a fused inference group.
     pub fn fused(&self, tensors: KernelTensors, clamp: Clamp) -> Self {
         Self { tensors, clamp, ..self.clone() }
+    }
+
+    /// The geometry (at batch 1) with which to transform this convolution's
+    /// kernel (`conv2d::conv2d_prepare`), when it is one that keeps a
+    /// transformed kernel (`conv2d::prepared_kernel_len`, which does not
+    /// depend on the batch).
+    pub fn prepared_geom(&self) -> Option<Conv2dGeom> {
+        let g = self.geom(1).ok()?;
+        conv2d::prepared_kernel_len(&g).map(|_| g)
+    }
+
+    /// This convolution reading its transformed kernel from `range` of the
+    /// buffer its tensors live in (`prepared_kernel_len` elements).
+    pub fn with_prepared(&self, range: ParamRange) -> Self {
+        Self { prepared: Some(range), ..self.clone() }
     }
 
     fn geom(&self, n: usize) -> Result<Conv2dGeom, KernelError> {
@@ -59,7 +80,11 @@ impl Op for Conv2d {
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
         let ep = Epilogue { bias: self.tensors.bias(io.params), clamp: self.clamp };
-        conv2d::conv2d_fwd_with(&g, &io.xs[0][..g.x_len()], self.tensors.kernel(io.params), ep, io.y, io.scratch);
+        let x = &io.xs[0][..g.x_len()];
+        match self.prepared {
+            Some(u) => conv2d::conv2d_fwd_prepared(&g, x, slice(io.params, u), ep, io.y, io.scratch),
+            None => conv2d::conv2d_fwd_with(&g, x, self.tensors.kernel(io.params), ep, io.y, io.scratch),
+        }
         Ok(())
     }
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
