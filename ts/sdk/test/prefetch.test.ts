@@ -210,6 +210,14 @@ describe('fit prefetch', () => {
     expectSameTraining(plain, byDefault.result);
   });
 
+  it('a callback that re-plans the model between steps changes nothing (a re-plan moves the input view)', async () => {
+    // build({ batchSize }) re-plans in place without taking the input view: a batch prepared there is gone.
+    const replanning = () => [0, 1, 2, 3].map((at) => new AtBatch(at, async (m) => void (await m.build({ batchSize: BATCH + 1 + at }))));
+    const plain = await train(false, { callbacks: replanning() });
+    const overlapped = await train(true, { callbacks: replanning() });
+    expectSameTraining(plain, overlapped);
+  });
+
   it('closes the data source and frees its buffer when a callback stops training mid-epoch', async () => {
     const mem = liveAllocations(BUFFER_BYTES);
     try {

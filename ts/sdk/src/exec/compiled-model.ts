@@ -142,7 +142,8 @@ export class CompiledModel {
   private readonly owned: Owned;
   /** The staging blocks of the input and the targets, sized for `maxBatch` (re-planning moves them). */
   private xPtr: number;
-  private inputViews = 0;
+  /** Bumped whenever the input block may be written or moved outside a step (see `inputGeneration`). */
+  private inputChanges = 0;
   private targetsPtr: number;
   private readonly argsPtr: number;
   private readonly statsPtr: number;
@@ -272,6 +273,7 @@ export class CompiledModel {
       heap.free(ptr, old, 16);
     });
     [this.xPtr, this.targetsPtr] = [this.owned.blocks[0]![0], this.owned.blocks[1]![0]];
+    this.inputChanges++;
     this.planned = maxBatch;
   }
 
@@ -442,7 +444,7 @@ export class CompiledModel {
   /** Where to write a batch of inputs without a copy (live view). */
   inputView(batch: number): Float32Array {
     this.checkBatch(batch);
-    this.inputViews++;
+    this.inputChanges++;
     return this.engine.memory.f32(this.xPtr, batch * this.inputSize);
   }
 
@@ -484,9 +486,13 @@ export class CompiledModel {
     return this.readStats();
   }
 
-  /** How many times `inputView` was taken: fit's prefetch sees whether inputs it left there may have been overwritten. */
-  get inputViewCount(): number {
-    return this.inputViews;
+  /**
+   * Changes whenever the input block's contents may have changed outside a
+   * step: each `inputView` taken, each re-plan (which moves the block). fit's
+   * prefetch sees from it whether inputs it left there are still there.
+   */
+  get inputGeneration(): number {
+    return this.inputChanges;
   }
 
   /** Loss and correct count of one batch in inference mode, without class weights or updates. */

@@ -62,8 +62,8 @@ type Slot = 'view' | 'buffer';
 /** A batch of the epoch, its inputs possibly prepared by the previous step. */
 export interface FedBatch {
   batch: DataBatch;
-  /** Set when a step prepared this batch's inputs: where, and the model's `inputViewCount` right after. */
-  prepared?: { slot: Slot; views: number };
+  /** Set when a step prepared this batch's inputs: where, and the model's `inputGeneration` right after. */
+  prepared?: { slot: Slot; generation: number };
 }
 
 /** The step's own arguments (the feed supplies the batch, its targets and where its inputs are). */
@@ -111,7 +111,7 @@ export class TrainFeed {
         const staged = next.batch.stage?.(target);
         if (staged) {
           input.prefetch = staged;
-          prepared = { slot: other, views: this.compiled.inputViewCount };
+          prepared = { slot: other, generation: this.compiled.inputGeneration };
         }
       }
     }
@@ -123,7 +123,7 @@ export class TrainFeed {
   /** Where `fed`'s inputs are, writing them into the model's view unless a step prepared them and nothing took the view since (an evaluation, a callback's predict, a re-plan). */
   private load(fed: FedBatch): Slot {
     const p = fed.prepared;
-    if (p && (p.slot === 'buffer' || p.views === this.compiled.inputViewCount)) return p.slot;
+    if (p && (p.slot === 'buffer' || p.generation === this.compiled.inputGeneration)) return p.slot;
     fed.batch.fill(this.compiled.inputView(fed.batch.size));
     return 'view';
   }
