@@ -1,5 +1,5 @@
-// Convolution kernels one layer shape at a time (ResNet-18 and MobileNetV2 at
-// 224x224), through the kernel-level `lc_conv2d` export: forward at batch 1
+// Convolution kernels one layer shape at a time (ResNet-18, the BreakHis net and
+// MobileNetV2 at 224x224), through the kernel-level `lc_conv2d` export: forward at batch 1
 // and 32 (`fwd*`: the path the executor takes; `im2col*`: im2col + GEMM
 // forced, the path before Winograd; `wino*`, on request: Winograd F(2x2,3x3)
 // forced, 3x3 stride-1 only), input and weight gradients at batch 32, on 1
@@ -37,6 +37,11 @@ const SHAPES = {
     ['layer4.0 3x3/2', 14, 256, 512, 3, 2, 1],
     ['layer4.0 down 1x1/2', 14, 256, 512, 1, 2, 0],
     ['layer4 3x3', 7, 512, 512, 3, 1, 1],
+  ],
+  breakhis: [
+    ['conv1 3x3/4 valid', 224, 3, 16, 3, 4, 0],
+    ['conv2 3x3/2 valid', 55, 16, 32, 3, 2, 0],
+    ['conv3 3x3/2 valid', 13, 32, 64, 3, 2, 0],
   ],
   mobilenetv2: [
     ['stem 3x3/2', 224, 3, 32, 3, 2, 1],
