@@ -100,6 +100,10 @@ describe('non-finite weights and outputs', () => {
     const base = { classNames: null, preprocessing: { kind: 'none' } };
     await expect(load({ ...base, threshold: { positiveClass: 5, value: 0.3 } })).rejects.toThrow(/b\.safetensors: invalid metadata: threshold\.positiveClass must be 0 or 1 for a binary model, got 5/);
     await expect(load({ ...base, threshold: { positiveClass: -1, value: 0.3 } })).rejects.toThrow(ModelFormatError);
+    // Errors of the metadata itself name the file and its entry too.
+    await expect(load({ ...base, preprocessing: { kind: 'sepia' }, threshold: null })).rejects.toThrow(
+      /b\.safetensors: __metadata__ metadata: invalid metadata: preprocessing\.kind must be one of none, minmax, caffe, standardize/,
+    );
     const ok = await load({ ...base, classNames: ['benign', 'malignant'], threshold: { positiveClass: 0, value: 0.3 } });
     expect([...ok.classesFromProbabilities(new Float32Array([0.35, 0.65, 0.2, 0.8]))]).toEqual([0, 1]);
 

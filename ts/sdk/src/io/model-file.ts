@@ -132,7 +132,7 @@ export function decodeModelFile(bytes: Uint8Array, name = 'model file', options:
     throw new ModelFormatError(`${name}: topology must be { name, seed, layers: [...] }`);
   }
   checkTopology(topology, name);
-  const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata', name));
+  const metadata = checkMetadata(parseJson<unknown>(meta.metadata, 'metadata', name), `${name}: __metadata__ metadata`);
   const weights: SavedWeight[] = [];
   let slot1: Float32Array | undefined;
   let slot2: Float32Array | undefined;
