@@ -67,7 +67,7 @@ export { ProgressLogger, type ProgressEvent, type ProgressListener, type Progres
 export type { MonitorMode } from './callbacks/monitor.js';
 export { writeFileAtomic, type WriteFileAtomicOptions } from './io/atomic-write.js';
 export { MAX_BATCH_SIZE } from './checks.js';
-export { DEFAULT_LOAD_LIMITS, inferenceBytes, plannedBytes, type LoadLimits } from './io/load-limits.js';
+export { DEFAULT_LOAD_LIMITS, plannedBytes, type LoadLimits } from './io/load-limits.js';
 export type { DecodeModelOptions } from './io/model-file.js';
 export { permutation } from './runtime/rng.js';
 export { featureMaps, gradCam, heatmapToRgba, overlay, resizeBilinear, normalizeMax, featureMapGrid, type FeatureGrid, type FeatureGridOptions, type FeatureMaps, type GradCamOptions, type GradCamResult, type GradCamMap, type ColormapName, type ColormapOptions, type LayerRef } from './explain/index.js';

@@ -32,10 +32,12 @@ export async function loadModel(p: string, engine: Engine): Promise<Model> {
 }
 
 /**
- * Load limit for `train --from`: the user names the file to fine-tune, so its
- * size is theirs to choose (VGG16's weights alone are 553 MB, above the
- * default 512 MiB); the engine still refuses what does not fit in wasm's
- * 4 GiB, and the input-size limit stays.
+ * Planned-memory bound for `train --from`: the load limit's estimate counts
+ * every activation of a training step at batch 32, which overstates a
+ * pretrained network with a frozen backbone many times (ResNet50 at 224x224
+ * with its last 20 layers trainable: estimated 5.3 GiB, planned 0.95 GiB).
+ * The user names the file to fine-tune; the engine still refuses what does
+ * not fit in wasm's 4 GiB, and the input-size limit stays.
  */
 const PRETRAINED_PLANNED_BYTES = 16 * 2 ** 30;
 
@@ -55,7 +57,7 @@ export function checkThresholdOption(model: Model, threshold: number | undefined
 
 /** `--max-memory <MiB>` of the commands that run a model file (predict, evaluate, explain). */
 export function maxMemoryOption(): Option {
-  return new Option('--max-memory <MiB>', 'engine memory the model file may need to run one sample, MiB (load limit maxPlannedBytes; default 512: raise it for networks whose weights come near it, such as VGG16)').argParser(parse.positiveInt);
+  return new Option('--max-memory <MiB>', 'engine memory the model file may plan, MiB (load limit maxPlannedBytes; default 512: raise it for large pretrained networks such as ResNet50)').argParser(parse.positiveInt);
 }
 
 /**

@@ -4,8 +4,8 @@
  * grow its memory by a gigabyte, which wasm never gives back) or a header with
  * millions of keys. Every limit is checked before the work it bounds: the
  * header size before it is parsed, the key and tensor counts before any tensor
- * is decoded, the input size and the memory a load plans (inference at batch
- * 1) before the engine allocates anything. The defaults are far above what lite-cnn's small CNNs
+ * is decoded, the input size and the planned memory before the engine
+ * allocates anything. The defaults are far above what lite-cnn's small CNNs
  * need; raise them per call (`Sequential.load(path, { limits })`) for larger ones.
  */
 import { ConfigError, ModelFormatError } from '../errors.js';
@@ -21,7 +21,7 @@ export interface LoadLimits {
   maxTensors: number;
   /** Largest per-sample input, values (h·w·c). */
   maxInputValues: number;
-  /** Largest engine memory the model may need when loaded (its weights and one sample's activations: `inferenceBytes` at batch 1), bytes. */
+  /** Largest engine memory the model may plan when loaded (weights, optimizer slots, activations), bytes. */
   maxPlannedBytes: number;
 }
 
@@ -55,11 +55,11 @@ export interface PlannedShapes {
 }
 
 /**
- * A lower bound of the engine memory a model plans for training batches of
- * `batch`, in bytes: weights, their gradients and two optimizer slots (4x the
- * tensors), the input and every layer's output per sample, and the executor's
- * three gradient buffers of the largest activation. Scratch space (im2col)
- * comes on top, so a model this rejects would certainly need more.
+ * A lower bound of the engine memory a model plans for batches of `batch`, in
+ * bytes: weights, their gradients and two optimizer slots (4x the tensors), the
+ * input and every layer's output per sample, and the executor's three
+ * gradient buffers of the largest activation. Scratch space (im2col) comes on
+ * top, so a model this rejects would certainly need more.
  */
 export function plannedBytes(plan: PlannedShapes, batch: number): number {
   const weights = plan.tensors.reduce((a, t) => a + t.size, 0);
@@ -73,26 +73,7 @@ export function plannedBytes(plan: PlannedShapes, batch: number): number {
   return 4 * (4 * weights + batch * (perSample + 3 * largest));
 }
 
-/**
- * A lower bound of the engine memory a model needs to run inference on batches
- * of `batch` (what loading it allocates), in bytes: the weights once (no
- * gradients or optimizer slots: those come with the first training step), the
- * input and the largest layer output per sample (inference reuses activation
- * memory as layers finish with it, but the largest output must exist at once
- * beside the input). Folded weights and scratch come on top.
- */
-export function inferenceBytes(plan: PlannedShapes, batch: number): number {
-  const weights = plan.tensors.reduce((a, t) => a + t.size, 0);
-  const largest = plan.shapes.reduce((a, s) => Math.max(a, shapeSize(s)), 0);
-  return 4 * (weights + batch * (shapeSize(plan.input) + largest));
-}
-
-/**
- * Checks a planned model's input size and the memory it needs to run at
- * `batch` (`inferenceBytes`: loading plans inference; training asks for more
- * when it starts, and the engine refuses what does not fit with an
- * OutOfMemoryError) against the limits, before the engine allocates anything.
- */
+/** Checks a planned model's input size and memory against the limits before the engine allocates anything. */
 export function checkPlanBudget(plan: PlannedShapes, batch: number, limits: LoadLimits, where: string): void {
   const input = shapeSize(plan.input);
   if (input > limits.maxInputValues) {
@@ -100,11 +81,11 @@ export function checkPlanBudget(plan: PlannedShapes, batch: number, limits: Load
       `${where}: input shape [${plan.input.join(', ')}] has ${input} values per sample, above the limit of ${limits.maxInputValues} (load limit maxInputValues)`,
     );
   }
-  const bytes = inferenceBytes(plan, batch);
+  const bytes = plannedBytes(plan, batch);
   if (bytes > limits.maxPlannedBytes) {
     const mb = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
     throw new ModelFormatError(
-      `${where}: the model needs at least ${mb(bytes)} of engine memory to run at batch ${batch}, above the limit of ${mb(limits.maxPlannedBytes)} (load limit maxPlannedBytes)`,
+      `${where}: the model needs at least ${mb(bytes)} of engine memory at batch ${batch}, above the limit of ${mb(limits.maxPlannedBytes)} (load limit maxPlannedBytes)`,
     );
   }
 }

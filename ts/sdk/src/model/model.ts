@@ -521,7 +521,7 @@ export class Model implements TrainingModel {
       saved.delete(t.name);
     }
     if (saved.size > 0) throw new ModelFormatError(`${where}: tensors not in the topology: ${[...saved.keys()].join(', ')}`);
-    checkPlanBudget(plan, 1, resolveLoadLimits(opts.limits), where);
+    checkPlanBudget(plan, MIN_PLANNED_BATCH, resolveLoadLimits(opts.limits), where);
     model.metadata = file.metadata;
     checkMetadataForClasses(file.metadata, model.classes, where);
     if (file.training) {
