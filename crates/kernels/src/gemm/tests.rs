@@ -124,6 +124,46 @@ crate::kernel_tests! {
         }
     }
 
+    fn gemm_wide_tiles_equal_the_narrow_tiles_bit_for_bit() {
+        // C with 16-32 columns takes 2-row × 16-column tiles (then 8-, 4-wide
+        // and single columns); every output must have the bits of the 4 × 8
+        // tiles and match the reference. Rows 1-7 give every row tail of both
+        // tiles; odd k; A packed or in segments with gaps between them (the
+        // in-place convolution's layout), with a bias and with a ReLU.
+        use super::microkernel::{gemm_rows_with, rows_with, RowLayout, MR};
+        use super::{Clamp, Epilogue};
+        let mut seed = 1000;
+        for n in [8, 15, 16, 17, 19, 20, 24, 28, 31, 32, 33] {
+            for m in 1..=7 {
+                for (segments, seg_len, gap) in [(1, 1, 0), (1, 27, 0), (3, 9, 3), (3, 5, 1), (2, 7, 2)] {
+                    let layout = RowLayout { segments, seg_len, seg_stride: seg_len + gap };
+                    let (k, row_span) = (segments * seg_len, segments * (seg_len + gap));
+                    let mut rng = TestRng::new(seed);
+                    seed += 1;
+                    let (data, b, bias) = (rng.vec(m * row_span), rng.vec(k * n), rng.vec(n));
+                    let a: Vec<f32> = (0..m)
+                        .flat_map(|i| (0..segments).flat_map(move |s| (0..seg_len).map(move |q| i * row_span + s * layout.seg_stride + q)))
+                        .map(|at| data[at])
+                        .collect();
+                    let ctx = format!("gemm_rows m={m} k={k} n={n} segments={segments}");
+                    for ep in [Epilogue::from(Some(bias.as_slice())), Epilogue { bias: None, clamp: Clamp::Relu }] {
+                        let bases = || (0..m).map(|i| i * row_span);
+                        let mut got = nan_filled(m * n);
+                        gemm_rows_with(layout, &data, bases(), n, &b, ep, &mut got);
+                        let mut narrow = nan_filled(m * n);
+                        rows_with::<MR, 2>(layout, &data, bases(), n, &b, ep, &mut narrow);
+                        assert_bits_eq(&got, &narrow, &format!("{ctx} {:?}: wide vs 4x8 tiles", ep.clamp));
+                        if ep.clamp == Clamp::None {
+                            let want = reference::gemm(m, k, n, &a, &b, ep.bias);
+                            let scale = reference::gemm_abs(m, k, n, &a, &b, ep.bias);
+                            assert_dot_close(&got, &want, &scale, k + 1, &ctx);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn gemm_result_does_not_depend_on_chunking() {
         // Serial run vs the parallel driver: the same roundings per element.
         let g = GemmGeom::new(129, 45, 37).unwrap();
