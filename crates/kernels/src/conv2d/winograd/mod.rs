@@ -41,16 +41,17 @@ use transforms::{Tile, F2, F4, MAX_XI};
 /// Input channels per k-block of the GEMMs (a multiple of 4, so no vector of
 /// four channels straddles two k-blocks).
 const KC: usize = 256;
-/// Floats of `V` and `M` per unit and tile position, at most (`XI` times this
-/// per unit: 2 MiB for F(2,3), 4.5 MiB for F(4,3)): a block of tiles is then
-/// 32 to 64 tiles for ResNet's 128-512 channel layers whichever the tile, so
-/// each `U[ξ]` panel is reused over that many rows.
-const UNIT_FLOATS_PER_XI: usize = 1 << 15;
-/// Tiles per block, at most and at least.
-const MAX_TB: usize = 64;
+/// Floats of `V` and `M` per unit, at most (2 MiB): a block of tiles is then
+/// 32 to 64 F(2,3) tiles (12 to 28 F(4,3) tiles) for ResNet's 128-512 channel
+/// layers, so each `U[ξ]` panel is reused over that many rows.
+const UNIT_FLOATS: usize = 1 << 19;
+/// Tile positions (tiles times `XI`) per block, at most: 64 F(2,3) tiles, 28
+/// F(4,3) tiles, so a unit's scratch is the same whichever the tile.
+const MAX_BLOCK_POSITIONS: usize = 1024;
+/// Tiles per block, at least.
 const MIN_TB: usize = 4;
 /// Upper bound on units: bounds the scratch (a unit holds up to
-/// `XI · UNIT_FLOATS_PER_XI`) while leaving work for several threads.
+/// `UNIT_FLOATS`) while leaving work for several threads.
 const MAX_UNITS: usize = 8;
 /// Multiply-adds per unit, at least, before a further split.
 const UNIT_MIN_MACS: f64 = (1 << 18) as f64;
@@ -131,16 +132,21 @@ pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
     let total = row_macs * tile_rows as f64;
     let parallel = total >= PARALLEL_MIN_MACS;
     let tiles = tile_rows * tiles_w;
-    if tiles <= MAX_TB {
+    if tiles <= max_tb(tile) {
         let tb = tiles.next_multiple_of(4);
         return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, by_position: true, parallel });
     }
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
     let unit_tile_rows = tile_rows.div_ceil(wanted);
     let units = tile_rows.div_ceil(unit_tile_rows);
-    let tb = (UNIT_FLOATS_PER_XI / (g.c_in + g.c_out)).clamp(MIN_TB, MAX_TB) / 4 * 4;
+    let tb = (UNIT_FLOATS / (xi * (g.c_in + g.c_out))).clamp(MIN_TB, max_tb(tile)) / 4 * 4;
     let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(4));
     Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
+}
+
+/// Tiles per block of `tile`, at most (a multiple of 4).
+pub(crate) const fn max_tb(tile: TileSize) -> usize {
+    MAX_BLOCK_POSITIONS / tile.xi() / 4 * 4
 }
 
 impl WinoPlan {

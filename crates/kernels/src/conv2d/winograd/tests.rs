@@ -20,7 +20,7 @@
 //! only removes roundings. Measured (`winograd_f4_error_vs_f2`, ResNet-like
 //! 64-channel layer, errors relative to the direct `Σ|x||w|`): see that test.
 
-use super::{plan, plan_any, plan_prepared, prepared_tile, TileSize, WinoPlan, MIN_CHANNELS, MAX_TB};
+use super::{plan, plan_any, plan_prepared, prepared_tile, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
 use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference;
@@ -225,7 +225,7 @@ crate::kernel_tests! {
             let g = geom(n, h, w, ci, co, pad);
             for tile in TILES {
                 let p = plan_any(&g, tile).unwrap();
-                assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= MAX_TB, "{g:?}: {p:?}");
+                assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
                 check(&g, &p, 250 + i as u64);
                 let mut rng = TestRng::new(260 + i as u64);
                 let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
