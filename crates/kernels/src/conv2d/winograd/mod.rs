@@ -1,24 +1,34 @@
-//! 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3): each 2×2 output tile
-//! costs 16 multiply-adds per (input, output) channel pair instead of 36, so
-//! ResNet's 3×3 layers do 2.25× fewer multiplies than im2col + GEMM
-//! (transforms in `transforms.rs`). F(2,3) rather than F(4,3): its transforms
-//! are exact additions and halvings, so its error stays that of a short
-//! reordered dot product (bound in `tests.rs`), and its 2×2 tiles waste little
-//! on ResNet's 7×7 and 14×14 maps.
+//! 3×3 stride-1 convolutions by Winograd's F(m×m, 3×3), one code path generic
+//! over the tile (`transforms::Tile`, run-time choice `TileSize`):
+//! - F(2×2, 3×3): each 2×2 output tile costs 16 multiply-adds per (input,
+//!   output) channel pair instead of 36 (2.25× fewer multiplies than im2col +
+//!   GEMM). Its transforms are exact additions and halvings, so its error
+//!   stays that of a short reordered dot product (bound in `tests.rs`), and
+//!   its kernel transform (16/9 of the weights) is cheap enough to rebuild on
+//!   every call: the per-call forward and input gradient (`plan`) use it;
+//! - F(4×4, 3×3): each 4×4 tile costs 36 (2.25 per output instead of 4: 1.78×
+//!   fewer than F(2,3)), with inexact coefficients (error about 16× F(2,3)'s,
+//!   bound and measurement in `tests.rs`) and a kernel transform of 36/9 of
+//!   the weights. Kept kernels (`plan_prepared`, fused inference) use it on
+//!   maps of `F4_MIN_MAP` and more. The per-call forward keeps F(2,3): with the
+//!   kernel transform in each call, F(4,3) is slower on few tiles (batch 1 on
+//!   28×28 and 14×14 maps) and only some 10-30% faster at batch 32 (bench:conv
+//!   `wino32` vs `wino4_32`), left for a later measured change.
 //!
 //! Passes:
-//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), one ξ
-//!    per parallel chunk, pre-packed for the GEMM: once per call (`fwd`), or
+//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the `XI` = 16 or 36 tile
+//!    positions), one ξ per parallel chunk, pre-packed for the GEMM: once per
+//!    call (`fwd`), or
 //!    once per weight version by a caller that keeps `U` (`prepare_kernel`,
 //!    then `fwd_prepared`: fused inference keeps it beside the folded weights);
 //! 2. per unit (a range of tile rows, over the batch) and per block of `tb`
 //!    tiles: the input transform `V[ξ][tile][ci]` (padding as zeros, any
-//!    padding and any map size), 16 GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
+//!    padding and any map size), `XI` GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
 //!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
 //!    reaches them), then the output transform with the epilogue (bias, clamp)
-//!    written to `y`. When all tiles fit one block (batch 1 on 7×7 and 14×14
-//!    maps) tile-row units would each stream all of `U` for a handful of
-//!    tiles: the 16 GEMMs are the parallel units instead (`by_position`),
+//!    written to `y`. When all tiles fit one block (batch 1 on small maps)
+//!    tile-row units would each stream all of `U` for a handful of tiles:
+//!    the `XI` GEMMs are the parallel units instead (`by_position`),
 //!    each reading only its `U[ξ]`, between a shared input and output
 //!    transform. Every `M` element is the same sum either way.
 //!

@@ -17,8 +17,9 @@
 //! `S` is the transform's growth over the direct `Σ|x||w|` (it pairs every tap
 //! with every pixel of the α×α window, with F(4,3)'s larger coefficients), so
 //! the bound is derived, not tuned; the relaxed artifact's fused multiply-add
-//! only removes roundings. Measured (`winograd_f4_error_vs_f2`, ResNet-like
-//! 64-channel layer, errors relative to the direct `Σ|x||w|`): see that test.
+//! only removes roundings. Measured (`winograd_f4_error_vs_f2`, a 64-channel
+//! layer, max error relative to the direct `Σ|x||w| + |b|`): F(2,3) 9.1e-8,
+//! F(4,3) 1.45e-6 (16×; f32 epsilon is 1.2e-7).
 
 use super::{plan, plan_any, plan_prepared, prepared_tile, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
 use crate::gemm::{Clamp, Epilogue};
