@@ -1,8 +1,9 @@
 // Convolution kernels one layer shape at a time (ResNet-18, the BreakHis net and
 // MobileNetV2 at 224x224), through the kernel-level `lc_conv2d` export: forward at batch 1
 // and 32 (`fwd*`: the path the executor takes; `im2col*`: im2col + GEMM
-// forced, the path before Winograd; `wino*`, on request: Winograd F(2x2,3x3)
-// forced, 3x3 stride-1 only), input and weight gradients at batch 32, on 1
+// forced, the path before Winograd; `wino*` and `wino4_*`, on request:
+// Winograd F(2x2,3x3) or F(4x4,3x3) forced with the kernel transform in each
+// call, 3x3 stride-1 only), input and weight gradients at batch 32, on 1
 // and 2 pool threads. Winograd does fewer multiplies than the convolution's
 // flop count, so its GFLOP/s are effective (direct-convolution flops / time)
 // and may pass 100% of the peak.
@@ -10,7 +11,7 @@
 // fraction of the exact artifacts' SIMD128 peak (benches/peak.mjs) at the clock
 // /proc/cpuinfo reports, or at --ghz.
 //   npm run bench:conv                 (all shapes)
-//   node benches/conv.mjs --quick --only resnet18 --passes fwd1,fwd32,wino1,wino32
+//   node benches/conv.mjs --quick --only resnet18 --passes fwd1,fwd32,wino1,wino32,wino4_1,wino4_32
 import os from 'node:os';
 import { Engine } from '@lite-cnn/sdk';
 import { settings, time } from './peers/timing.mjs';
@@ -58,11 +59,13 @@ const PASSES = {
   im2col32: { code: 3, batch: 32 },
   wino1: { code: 4, batch: 1, only: winogradApplies },
   wino32: { code: 4, batch: 32, only: winogradApplies },
+  wino4_1: { code: 5, batch: 1, only: winogradApplies },
+  wino4_32: { code: 5, batch: 32, only: winogradApplies },
   dx32: { code: 1, batch: 32 },
   dw32: { code: 2, batch: 32 },
 };
 const DEFAULT_PASSES = ['fwd1', 'fwd32', 'im2col1', 'im2col32', 'dx32', 'dw32'];
-/** Whether Winograd F(2x2,3x3) can run `shape` (3x3, stride 1). */
+/** Whether Winograd can run `shape` (3x3, stride 1). */
 function winogradApplies([, , , , k, stride]) {
   return k === 3 && stride === 1;
 }

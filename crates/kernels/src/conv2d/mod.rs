@@ -5,7 +5,9 @@
 //! runs, from the geometry alone (`winograd::plan`, `fwd_plan`, `wgrad_plan`):
 //! - forward: a 3×3 stride-1 convolution with at least 16 channels in and out
 //!   and enough 2×2 output tiles runs Winograd's F(2×2, 3×3) (`winograd/`,
-//!   2.25× fewer multiplies; the thresholds are in `winograd/mod.rs`); an
+//!   2.25× fewer multiplies; the thresholds are in `winograd/mod.rs`), or
+//!   with a kept transformed kernel F(4×4, 3×3) on maps of 8×8 and more
+//!   (4× fewer); an
 //!   unpadded convolution with a small kernel (weights that stay in L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
 //!   `fwd.rs`); any other is a cache-blocked GEMM of the im2col matrix with the
 //!   weights: `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
@@ -39,6 +41,8 @@ mod bwd_weight;
 mod fwd;
 mod subpixel;
 pub(crate) mod winograd;
+
+pub use winograd::TileSize;
 
 use crate::gemm::Epilogue;
 use crate::geom::Conv2dGeom;
@@ -317,11 +321,11 @@ pub fn conv2d_fwd_with(g: &Conv2dGeom, x: &[f32], w: &[f32], ep: Epilogue<'_>, y
 }
 
 /// Length of the transformed kernel that `g`'s forward can keep between calls
-/// (Winograd's `U`, 16/9 of the weights; see `conv2d_prepare`), `None` when
+/// (Winograd's `U`, 16/9 or 36/9 of the weights; see `conv2d_prepare`), `None` when
 /// `g` is not a convolution that keeps one (3×3 stride 1, at least 16
 /// channels in and out).
 pub fn prepared_kernel_len(g: &Conv2dGeom) -> Option<usize> {
-    winograd::plan_prepared(g).map(|_| winograd::WinoPlan::u_len(g))
+    winograd::plan_prepared(g).map(|p| winograd::WinoPlan::u_len(p.tile, g))
 }
 
 /// Transforms the weights `w` into `u` (`prepared_kernel_len(g)` elements)
@@ -329,7 +333,7 @@ pub fn prepared_kernel_len(g: &Conv2dGeom) -> Option<usize> {
 pub fn conv2d_prepare(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
     debug_assert_eq!(Some(u.len()), prepared_kernel_len(g), "conv2d_prepare {g:?}: u");
     debug_assert_eq!(w.len(), g.w_len(), "conv2d_prepare {g:?}: w");
-    winograd::prepare_kernel(g, w, u);
+    winograd::prepare_kernel(g, winograd::prepared_tile(g), w, u);
 }
 
 /// `conv2d_fwd_with` from the kept transformed kernel `u` (`conv2d_prepare`):
@@ -339,7 +343,7 @@ pub fn conv2d_prepare(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
 pub fn conv2d_fwd_prepared(g: &Conv2dGeom, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     let p = winograd::plan_prepared(g).expect("conv2d_fwd_prepared: a geometry with prepared_kernel_len");
     debug_assert_eq!(x.len(), g.x_len(), "conv2d_fwd_prepared {g:?}: x");
-    debug_assert_eq!(u.len(), winograd::WinoPlan::u_len(g), "conv2d_fwd_prepared {g:?}: u");
+    debug_assert_eq!(u.len(), winograd::WinoPlan::u_len(p.tile, g), "conv2d_fwd_prepared {g:?}: u");
     debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd_prepared {g:?}: y");
     debug_assert!(scratch.len() >= p.prepared_scratch_len(g), "conv2d_fwd_prepared {g:?}: scratch");
     winograd::fwd_prepared(g, &p, x, u, ep, y, scratch);
@@ -351,8 +355,8 @@ pub fn conv2d_fwd_prepared(g: &Conv2dGeom, x: &[f32], u: &[f32], ep: Epilogue<'_
 pub enum FwdPath {
     /// im2col + blocked GEMM, whatever the dispatch would choose.
     Im2col,
-    /// Winograd F(2×2, 3×3) (3×3 stride-1 convolutions only).
-    Winograd,
+    /// Winograd with the given tile (3×3 stride-1 convolutions only).
+    Winograd(winograd::TileSize),
 }
 
 /// Scratch elements `conv2d_fwd_by` needs for `path`; `None` when the path
@@ -360,7 +364,7 @@ pub enum FwdPath {
 pub fn fwd_by_scratch_len(g: &Conv2dGeom, path: FwdPath) -> Option<usize> {
     match path {
         FwdPath::Im2col => Some(fwd_plan(g).scratch_len()),
-        FwdPath::Winograd => winograd::plan_any(g).map(|p| p.scratch_len(g)),
+        FwdPath::Winograd(tile) => winograd::plan_any(g, tile).map(|p| p.scratch_len(g)),
     }
 }
 
@@ -369,7 +373,7 @@ pub fn fwd_by_scratch_len(g: &Conv2dGeom, path: FwdPath) -> Option<usize> {
 pub fn conv2d_fwd_by(g: &Conv2dGeom, path: FwdPath, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) -> bool {
     match path {
         FwdPath::Im2col => fwd::blocked(g, &fwd_plan(g), x, w, Epilogue::from(b), y, scratch),
-        FwdPath::Winograd => match winograd::plan_any(g) {
+        FwdPath::Winograd(tile) => match winograd::plan_any(g, tile) {
             Some(p) => winograd::fwd(g, &p, x, w, Epilogue::from(b), y, scratch),
             None => return false,
         },

@@ -109,8 +109,10 @@ fn resnet_block() -> Vec<StepNode> {
 
 /// 3×3 stride-1 convolutions with at least 16 channels in and out, each
 /// followed by a BatchNorm: their fused steps keep a transformed (Winograd)
-/// folded kernel and take Winograd at any batch, on a 7×7 map (16 tiles per
-/// image: the model's own graph takes im2col at batch 1, Winograd from 2).
+/// folded kernel and take Winograd at any batch. On a 7×7 map (16 tiles per
+/// image: the model's own graph takes im2col at batch 1, Winograd from 2) the
+/// kept kernel is F(2×2, 3×3)'s; on `F4_MAP` (9×9), F(4×4, 3×3)'s, while the
+/// model's own graph runs F(2×2, 3×3).
 fn winograd_block() -> Vec<StepNode> {
     use StepSpec::*;
     let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
@@ -146,18 +148,24 @@ fn fused_one_at_a_time(m: &mut Model, x: &[f32], batch: usize) -> Vec<f32> {
     }).collect()
 }
 
+/// A map on which kept Winograd kernels are F(4×4, 3×3)'s.
+const F4_MAP: Shape3 = Shape3 { h: 9, w: 9, c: 3 };
+
 crate::kernel_tests! {
     fn fusion_kept_winograd_kernels_match_unfused_and_any_batch() {
         let batch = 2;
-        let mut m = Model::new(Shape3 { h: 7, w: 7, c: 3 }, batch, &winograd_block()).unwrap();
-        init(&mut m, 15);
-        let x = TestRng::new(16).vec(batch * m.input.size());
-        // At batch 2 both graphs run Winograd: they differ by the folding only.
-        let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
-        assert_fused_close(&fused, &plain, "Winograd block");
-        // Batch 1 (kept kernels, all tiles one block, the 16 GEMMs as units)
-        // computes each sample as batch 2 does: the same bits.
-        assert_bits_eq(&fused_one_at_a_time(&mut m, &x, batch), &fused, "fused Winograd block, batch 1 vs 2");
+        for input in [Shape3 { h: 7, w: 7, c: 3 }, F4_MAP] {
+            let mut m = Model::new(input, batch, &winograd_block()).unwrap();
+            init(&mut m, 15);
+            let x = TestRng::new(16).vec(batch * m.input.size());
+            // At batch 2 both graphs run Winograd: they differ by the folding
+            // (and on F4_MAP the tile) only.
+            let (fused, plain) = fused_and_unfused(&mut m, &x, batch);
+            assert_fused_close(&fused, &plain, &format!("Winograd block {input:?}"));
+            // Batch 1 (kept kernels, all tiles one block, the GEMMs as units)
+            // computes each sample as batch 2 does: the same bits.
+            assert_bits_eq(&fused_one_at_a_time(&mut m, &x, batch), &fused, &format!("fused Winograd block {input:?}, batch 1 vs 2"));
+        }
     }
 
     fn fusion_kept_winograd_kernels_follow_the_weights() {
@@ -166,29 +174,30 @@ crate::kernel_tests! {
         // kept transformed kernels were rebuilt, not reused.
         let batch = 2;
         let nodes = winograd_block();
-        let input = Shape3 { h: 7, w: 7, c: 3 };
-        let mut m = Model::new(input, batch, &nodes).unwrap();
-        init(&mut m, 17);
-        let x = TestRng::new(18).vec(batch * m.input.size());
-        let before = fused_one_at_a_time(&mut m, &x, batch);
-        let fresh = |m: &Model| {
-            let mut f = Model::new(input, batch, &nodes).unwrap();
-            f.params.copy_from_slice(&m.params);
-            f.state.copy_from_slice(&m.state);
-            f.weights_changed();
-            fused_one_at_a_time(&mut f, &x, batch)
-        };
-        m.configure(plain_sgd(), &[], &[]).unwrap();
-        m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
-        let trained = fused_one_at_a_time(&mut m, &x, batch);
-        assert!(trained != before, "the training step changed nothing");
-        assert_bits_eq(&trained, &fresh(&m), "after a training step vs a fresh model");
-        let kernel = m.tensors().into_iter().filter(|t| t.role == Role::Kernel).nth(1).unwrap().range;
-        m.params[kernel.offset..kernel.end()].iter_mut().for_each(|w| *w *= -0.5);
-        m.weights_changed();
-        let written = fused_one_at_a_time(&mut m, &x, batch);
-        assert!(written != trained, "the new kernel changed nothing");
-        assert_bits_eq(&written, &fresh(&m), "after writing a kernel vs a fresh model");
+        for input in [Shape3 { h: 7, w: 7, c: 3 }, F4_MAP] {
+            let mut m = Model::new(input, batch, &nodes).unwrap();
+            init(&mut m, 17);
+            let x = TestRng::new(18).vec(batch * m.input.size());
+            let before = fused_one_at_a_time(&mut m, &x, batch);
+            let fresh = |m: &Model| {
+                let mut f = Model::new(input, batch, &nodes).unwrap();
+                f.params.copy_from_slice(&m.params);
+                f.state.copy_from_slice(&m.state);
+                f.weights_changed();
+                fused_one_at_a_time(&mut f, &x, batch)
+            };
+            m.configure(plain_sgd(), &[], &[]).unwrap();
+            m.train_step(&x, StepTargets::Labels(&[0, 2]), batch, 0.5, 1, 1).unwrap();
+            let trained = fused_one_at_a_time(&mut m, &x, batch);
+            assert!(trained != before, "the training step changed nothing");
+            assert_bits_eq(&trained, &fresh(&m), &format!("{input:?}: after a training step vs a fresh model"));
+            let kernel = m.tensors().into_iter().filter(|t| t.role == Role::Kernel).nth(1).unwrap().range;
+            m.params[kernel.offset..kernel.end()].iter_mut().for_each(|w| *w *= -0.5);
+            m.weights_changed();
+            let written = fused_one_at_a_time(&mut m, &x, batch);
+            assert!(written != trained, "the new kernel changed nothing");
+            assert_bits_eq(&written, &fresh(&m), &format!("{input:?}: after writing a kernel vs a fresh model"));
+        }
     }
 
     fn fusion_breakhis_net_matches_unfused_within_tolerance() {

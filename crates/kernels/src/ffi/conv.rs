@@ -4,7 +4,7 @@
 
 use super::memory::{check_disjoint, check_f32_range, f32_slice, f32_slice_mut};
 use super::{pool, status};
-use crate::conv2d::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_fwd_by, fwd_by_scratch_len, FwdPath};
+use crate::conv2d::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_fwd_by, fwd_by_scratch_len, FwdPath, TileSize};
 use crate::error::KernelError;
 use crate::geom::{Conv2dGeom, Padding};
 
@@ -49,19 +49,21 @@ pub extern "C" fn lc_conv2d_scratch_len(geom_ptr: usize) -> usize {
     }
 }
 
+/// The forward paths of passes 3, 4 and 5.
+const FORCED: [FwdPath; 3] = [FwdPath::Im2col, FwdPath::Winograd(TileSize::F2), FwdPath::Winograd(TileSize::F4)];
+
 /// Scratch for every pass of `g`, including the forced forward paths.
 fn scratch_len(g: &Conv2dGeom) -> usize {
-    let forced = [FwdPath::Im2col, FwdPath::Winograd].map(|p| fwd_by_scratch_len(g, p).unwrap_or(0));
-    g.im2col_scratch_len().max(forced[0]).max(forced[1]).max(1)
+    FORCED.iter().map(|&p| fwd_by_scratch_len(g, p).unwrap_or(0)).fold(g.im2col_scratch_len(), usize::max).max(1)
 }
 
 /// One pass of the convolution whose geometry `geom_ptr` holds:
 /// - `pass = 0`, forward: `out = y` from `a = x`, `b = w` (no bias);
 /// - `pass = 1`, input gradient: `out = dx` from `a = w`, `b = dy`;
 /// - `pass = 2`, weight and bias gradients: `out = dw` from `a = x`, `b = dy`;
-/// - `pass = 3` and `4`, the forward by im2col + GEMM or by Winograd whatever
-///   the dispatch chooses (benches/conv.mjs compares them; 4 needs a 3×3
-///   stride-1 geometry).
+/// - `pass = 3`, `4` and `5`, the forward by im2col + GEMM, by Winograd
+///   F(2×2, 3×3) or by Winograd F(4×4, 3×3) whatever the dispatch chooses
+///   (benches/conv.mjs compares them; 4 and 5 need a 3×3 stride-1 geometry).
 ///
 /// `scratch` holds `lc_conv2d_scratch_len(geom_ptr)` floats. Returns 0 or an
 /// `ErrorCode` (message via `lc_last_error_*`).
@@ -71,13 +73,13 @@ pub extern "C" fn lc_conv2d(pass: u32, geom_ptr: usize, a_ptr: usize, b_ptr: usi
         let g = read_geom(geom_ptr)?;
         let (a_len, b_len, out_len) = match pass {
             0 | 3 => (g.x_len(), g.w_len(), g.y_len()),
-            4 if fwd_by_scratch_len(&g, FwdPath::Winograd).is_none() => {
-                return Err(KernelError::value(format!("conv2d: pass 4 (Winograd) needs a 3x3 stride-1 geometry, got {g:?}")))
+            4 | 5 if fwd_by_scratch_len(&g, FORCED[pass as usize - 3]).is_none() => {
+                return Err(KernelError::value(format!("conv2d: pass {pass} (Winograd) needs a 3x3 stride-1 geometry, got {g:?}")))
             }
-            4 => (g.x_len(), g.w_len(), g.y_len()),
+            4 | 5 => (g.x_len(), g.w_len(), g.y_len()),
             1 => (g.w_len(), g.y_len(), g.x_len()),
             2 => (g.x_len(), g.y_len(), g.w_len()),
-            _ => return Err(KernelError::value(format!("conv2d: pass must be 0 to 4, got {pass}"))),
+            _ => return Err(KernelError::value(format!("conv2d: pass must be 0 to 5, got {pass}"))),
         };
         let scratch_len = scratch_len(&g);
         check_f32_range(a_ptr, a_len, "conv2d: a")?;
@@ -102,7 +104,6 @@ pub extern "C" fn lc_conv2d(pass: u32, geom_ptr: usize, a_ptr: usize, b_ptr: usi
         0 => conv2d_fwd(&g, a, b, None, out, scratch),
         1 => conv2d_bwd_input(&g, a, b, out, scratch),
         2 => conv2d_bwd_weight(&g, a, b, out, None, scratch),
-        3 => _ = conv2d_fwd_by(&g, FwdPath::Im2col, a, b, None, out, scratch),
-        _ => _ = conv2d_fwd_by(&g, FwdPath::Winograd, a, b, None, out, scratch),
+        _ => _ = conv2d_fwd_by(&g, FORCED[pass as usize - 3], a, b, None, out, scratch),
     }))
 }

@@ -1,24 +1,34 @@
-//! 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3): each 2×2 output tile
-//! costs 16 multiply-adds per (input, output) channel pair instead of 36, so
-//! ResNet's 3×3 layers do 2.25× fewer multiplies than im2col + GEMM
-//! (transforms in `transforms.rs`). F(2,3) rather than F(4,3): its transforms
-//! are exact additions and halvings, so its error stays that of a short
-//! reordered dot product (bound in `tests.rs`), and its 2×2 tiles waste little
-//! on ResNet's 7×7 and 14×14 maps.
+//! 3×3 stride-1 convolutions by Winograd's F(m×m, 3×3), one code path generic
+//! over the tile (`transforms::Tile`, run-time choice `TileSize`):
+//! - F(2×2, 3×3): each 2×2 output tile costs 16 multiply-adds per (input,
+//!   output) channel pair instead of 36 (2.25× fewer multiplies than im2col +
+//!   GEMM). Its transforms are exact additions and halvings, so its error
+//!   stays that of a short reordered dot product (bound in `tests.rs`), and
+//!   its kernel transform (16/9 of the weights) is cheap enough to rebuild on
+//!   every call: the per-call forward and input gradient (`plan`) use it;
+//! - F(4×4, 3×3): each 4×4 tile costs 36 (2.25 per output instead of 4: 1.78×
+//!   fewer than F(2,3)), with inexact coefficients (error about 16× F(2,3)'s,
+//!   bound and measurement in `tests.rs`) and a kernel transform of 36/9 of
+//!   the weights. Kept kernels (`plan_prepared`, fused inference) use it on
+//!   maps of `F4_MIN_MAP` and more. The per-call forward keeps F(2,3): with the
+//!   kernel transform in each call, F(4,3) is slower on few tiles (batch 1 on
+//!   28×28 and 14×14 maps) and only some 10-30% faster at batch 32 (bench:conv
+//!   `wino32` vs `wino4_32`), left for a later measured change.
 //!
 //! Passes:
-//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the 16 tile positions), one ξ
-//!    per parallel chunk, pre-packed for the GEMM: once per call (`fwd`), or
+//! 1. the kernel transform `U[ξ][ci][co]` (ξ = the `XI` = 16 or 36 tile
+//!    positions), one ξ per parallel chunk, pre-packed for the GEMM: once per
+//!    call (`fwd`), or
 //!    once per weight version by a caller that keeps `U` (`prepare_kernel`,
 //!    then `fwd_prepared`: fused inference keeps it beside the folded weights);
 //! 2. per unit (a range of tile rows, over the batch) and per block of `tb`
 //!    tiles: the input transform `V[ξ][tile][ci]` (padding as zeros, any
-//!    padding and any map size), 16 GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
+//!    padding and any map size), `XI` GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
 //!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
 //!    reaches them), then the output transform with the epilogue (bias, clamp)
-//!    written to `y`. When all tiles fit one block (batch 1 on 7×7 and 14×14
-//!    maps) tile-row units would each stream all of `U` for a handful of
-//!    tiles: the 16 GEMMs are the parallel units instead (`by_position`),
+//!    written to `y`. When all tiles fit one block (batch 1 on small maps)
+//!    tile-row units would each stream all of `U` for a handful of tiles:
+//!    the `XI` GEMMs are the parallel units instead (`by_position`),
 //!    each reading only its `U[ξ]`, between a shared input and output
 //!    transform. Every `M` element is the same sum either way.
 //!
@@ -30,22 +40,25 @@
 
 mod transforms;
 
+pub use transforms::TileSize;
+
 use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
+use transforms::{Tile, F2, F4, MAX_XI};
 
-/// Positions of a 4×4 transformed tile: one GEMM each.
-const XI: usize = 16;
 /// Input channels per k-block of the GEMMs (a multiple of 4, so no vector of
 /// four channels straddles two k-blocks).
 const KC: usize = 256;
 /// Floats of `V` and `M` per unit, at most (2 MiB): a block of tiles is then
-/// 32 to 64 tiles for ResNet's 128-512 channel layers, so each `U[ξ]` panel is
-/// reused over that many rows.
+/// 32 to 64 F(2,3) tiles (12 to 28 F(4,3) tiles) for ResNet's 128-512 channel
+/// layers, so each `U[ξ]` panel is reused over that many rows.
 const UNIT_FLOATS: usize = 1 << 19;
-/// Tiles per block, at most and at least.
-const MAX_TB: usize = 64;
+/// Tile positions (tiles times `XI`) per block, at most: 64 F(2,3) tiles, 28
+/// F(4,3) tiles, so a unit's scratch is the same whichever the tile.
+const MAX_BLOCK_POSITIONS: usize = 1024;
+/// Tiles per block, at least.
 const MIN_TB: usize = 4;
 /// Upper bound on units: bounds the scratch (a unit holds up to
 /// `UNIT_FLOATS`) while leaving work for several threads.
@@ -65,10 +78,17 @@ const MIN_CHANNELS: usize = 16;
 /// im2col; measured with `npm run bench:conv`, see benches/README.md). A
 /// caller that keeps `U` (`plan_prepared`) has no such minimum.
 const MIN_TILES: usize = 32;
+/// Kept kernels (`plan_prepared`) take F(4×4, 3×3) on maps from this many
+/// output rows and columns: ResNet-18's 56×56, 28×28 and 14×14 maps. Its 7×7
+/// maps stay on F(2×2, 3×3): 4×4 tiles cover 8×8 there (31% wasted, as for
+/// 2×2 tiles), `U` would be 36/9 of the weights (37.7 MB per 512-channel
+/// layer instead of 16.8 MB) and at batch 1 streaming `U` is the cost.
+const F4_MIN_MAP: usize = 8;
 
-/// The Winograd forward's tiling, blocking and split.
+/// The Winograd forward's tile, tiling, blocking and split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WinoPlan {
+    pub tile: TileSize,
     pub tiles_h: usize,
     pub tiles_w: usize,
     /// Tile rows per unit (over the batch: `n·tiles_h` in all).
@@ -76,7 +96,7 @@ pub(crate) struct WinoPlan {
     pub units: usize,
     /// Tiles per block.
     pub tb: usize,
-    /// All tiles are one block and the 16 GEMMs are the parallel units.
+    /// All tiles are one block and the `XI` GEMMs are the parallel units.
     pub by_position: bool,
     pub parallel: bool,
 }
@@ -87,56 +107,71 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 }
 
 /// The plan when Winograd is the faster path for `g` (see `MIN_CHANNELS` and
-/// `MIN_TILES`), from the geometry alone.
+/// `MIN_TILES`), from the geometry alone: the forward and, through the
+/// transposed convolution, the stride-1 input gradient.
 pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
-    let p = plan_any(g)?;
+    let p = plan_any(g, TileSize::F2)?;
     let wins = g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && g.n * p.tiles_h * p.tiles_w >= MIN_TILES;
     wins.then_some(p)
 }
 
 /// The plan when the caller keeps the transformed kernel (`prepare_kernel`):
-/// then Winograd wins whatever the number of tiles, from `MIN_CHANNELS`.
+/// then Winograd wins whatever the number of tiles, from `MIN_CHANNELS`, with
+/// `prepared_tile`'s tile (which does not depend on the batch, so one `U`
+/// serves every batch size).
 pub(crate) fn plan_prepared(g: &Conv2dGeom) -> Option<WinoPlan> {
-    let p = plan_any(g)?;
+    let p = plan_any(g, prepared_tile(g))?;
     (g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS).then_some(p)
 }
 
-/// The plan for any 3×3 stride-1 convolution (tests run it on every shape).
-pub(crate) fn plan_any(g: &Conv2dGeom) -> Option<WinoPlan> {
+/// The tile of a kept kernel for `g`'s map size (see `F4_MIN_MAP`).
+pub(crate) fn prepared_tile(g: &Conv2dGeom) -> TileSize {
+    if g.h_out.min(g.w_out) >= F4_MIN_MAP { TileSize::F4 } else { TileSize::F2 }
+}
+
+/// The plan with `tile` for any 3×3 stride-1 convolution (tests run it on
+/// every shape).
+pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
     if !applies(g) {
         return None;
     }
-    let (tiles_h, tiles_w) = (g.h_out.div_ceil(2), g.w_out.div_ceil(2));
+    let (m, xi) = (tile.m(), tile.xi());
+    let (tiles_h, tiles_w) = (g.h_out.div_ceil(m), g.w_out.div_ceil(m));
     let tile_rows = g.n * tiles_h;
-    let row_macs = (tiles_w * XI * g.c_in * g.c_out) as f64;
+    let row_macs = (tiles_w * xi * g.c_in * g.c_out) as f64;
     let total = row_macs * tile_rows as f64;
     let parallel = total >= PARALLEL_MIN_MACS;
     let tiles = tile_rows * tiles_w;
-    if tiles <= MAX_TB {
+    if tiles <= max_tb(tile) {
         let tb = tiles.next_multiple_of(4);
-        return Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, by_position: true, parallel });
+        return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, by_position: true, parallel });
     }
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
     let unit_tile_rows = tile_rows.div_ceil(wanted);
     let units = tile_rows.div_ceil(unit_tile_rows);
-    let tb = (UNIT_FLOATS / (XI * (g.c_in + g.c_out))).clamp(MIN_TB, MAX_TB) / 4 * 4;
+    let tb = (UNIT_FLOATS / (xi * (g.c_in + g.c_out))).clamp(MIN_TB, max_tb(tile)) / 4 * 4;
     let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(4));
-    Some(WinoPlan { tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
+    Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
+}
+
+/// Tiles per block of `tile`, at most (a multiple of 4).
+pub(crate) const fn max_tb(tile: TileSize) -> usize {
+    MAX_BLOCK_POSITIONS / tile.xi() / 4 * 4
 }
 
 impl WinoPlan {
-    /// Length of the transformed kernel `U`.
-    pub(crate) fn u_len(g: &Conv2dGeom) -> usize {
-        XI * g.c_in * g.c_out
+    /// Length of the transformed kernel `U` with `tile`.
+    pub(crate) fn u_len(tile: TileSize, g: &Conv2dGeom) -> usize {
+        tile.xi() * g.c_in * g.c_out
     }
 
     /// One unit's scratch: `V` and `M` of a block.
     fn unit_len(&self, g: &Conv2dGeom) -> usize {
-        XI * self.tb * (g.c_in + g.c_out)
+        self.tile.xi() * self.tb * (g.c_in + g.c_out)
     }
 
     pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
-        Self::u_len(g) + self.prepared_scratch_len(g)
+        Self::u_len(self.tile, g) + self.prepared_scratch_len(g)
     }
 
     /// Scratch of `fwd_prepared` (no room for `U`).
@@ -146,30 +181,46 @@ impl WinoPlan {
 
     /// First output row (over the batch, `n·h_out` rows) of global tile row `r`.
     fn out_row(&self, g: &Conv2dGeom, r: usize) -> usize {
-        (r / self.tiles_h) * g.h_out + (2 * (r % self.tiles_h)).min(g.h_out)
+        (r / self.tiles_h) * g.h_out + (self.tile.m() * (r % self.tiles_h)).min(g.h_out)
     }
 }
 
-/// `y = clamp(conv2d(x, w) + b)` by F(2×2, 3×3) under plan `p` (from `plan` or
+/// `y = clamp(conv2d(x, w) + b)` by Winograd under plan `p` (from `plan` or
 /// `plan_any` for `g`); `scratch` holds at least `p.scratch_len(g)` elements.
 pub(crate) fn fwd(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
-    let (u, rest) = scratch.split_at_mut(WinoPlan::u_len(g));
-    kernel_transform(g, p.parallel, w, u);
+    let (u, rest) = scratch.split_at_mut(WinoPlan::u_len(p.tile, g));
+    kernel_transform(g, p.tile, p.parallel, w, u);
     fwd_prepared(g, p, x, u, ep, y, rest);
 }
 
-/// Writes `U` of `w` into `u` (`WinoPlan::u_len(g)` elements) for
-/// `fwd_prepared`; depends on `g`'s channel counts only.
-pub(crate) fn prepare_kernel(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
-    let parallel = XI as f64 * (g.c_in * g.c_out) as f64 >= PARALLEL_MIN_MACS;
-    kernel_transform(g, parallel, w, u);
+/// Writes `U` of `w` for `tile` into `u` (`WinoPlan::u_len(tile, g)`
+/// elements) for `fwd_prepared`; depends on `g`'s channel counts only.
+pub(crate) fn prepare_kernel(g: &Conv2dGeom, tile: TileSize, w: &[f32], u: &mut [f32]) {
+    let parallel = tile.xi() as f64 * (g.c_in * g.c_out) as f64 >= PARALLEL_MIN_MACS;
+    kernel_transform(g, tile, parallel, w, u);
 }
 
-/// `fwd` with `U` already transformed (`prepare_kernel`); `scratch` holds at
-/// least `p.prepared_scratch_len(g)` elements. Same bits as `fwd`.
+/// `fwd` with `U` already transformed (`prepare_kernel` with `p.tile`);
+/// `scratch` holds at least `p.prepared_scratch_len(g)` elements. Same bits
+/// as `fwd`.
 pub(crate) fn fwd_prepared(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    match p.tile {
+        TileSize::F2 => fwd_tiled::<F2>(g, p, x, u, ep, y, scratch),
+        TileSize::F4 => fwd_tiled::<F4>(g, p, x, u, ep, y, scratch),
+    }
+}
+
+fn kernel_transform(g: &Conv2dGeom, tile: TileSize, parallel: bool, w: &[f32], u: &mut [f32]) {
+    match tile {
+        TileSize::F2 => kernel_transform_tiled::<F2>(g, parallel, w, u),
+        TileSize::F4 => kernel_transform_tiled::<F4>(g, parallel, w, u),
+    }
+}
+
+/// `fwd_prepared` with the tile `T` (`p.tile`).
+fn fwd_tiled<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     if p.by_position {
-        return fwd_by_position(g, p, x, u, ep, y, scratch);
+        return fwd_by_position::<T>(g, p, x, u, ep, y, scratch);
     }
     let unit_len = p.unit_len(g);
     let tile_rows = g.n * p.tiles_h;
@@ -179,50 +230,50 @@ pub(crate) fn fwd_prepared(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], e
         let r0 = unit * p.unit_tile_rows;
         let r1 = (r0 + p.unit_tile_rows).min(tile_rows);
         let unit_tiles = (r1 - r0) * p.tiles_w;
-        let (v, s) = s.split_at_mut(XI * p.tb * g.c_in);
-        let m = &mut s[..XI * p.tb * g.c_out];
+        let (v, s) = s.split_at_mut(T::XI * p.tb * g.c_in);
+        let m = &mut s[..T::XI * p.tb * g.c_out];
         let first_row = p.out_row(g, r0);
         let mut t0 = 0;
         while t0 < unit_tiles {
             let rows = p.tb.min(unit_tiles - t0);
             let tiles = Tiles { g, p, first: r0 * p.tiles_w + t0, rows };
-            input_transform(&tiles, x, v);
-            for xi in 0..XI {
+            input_transform::<T>(&tiles, x, v);
+            for xi in 0..T::XI {
                 product(&tiles, xi, v, u, &mut m[xi * p.tb * g.c_out..]);
             }
-            output_transform(&tiles, m, ep, first_row, y_unit);
+            output_transform::<T>(&tiles, m, ep, first_row, y_unit);
             t0 += rows;
         }
     });
 }
 
-/// All tiles as one block: the input transform, the 16 GEMMs as parallel
+/// All tiles as one block: the input transform, the `XI` GEMMs as parallel
 /// units (each streams only its `U[ξ]`), then the output transform.
-fn fwd_by_position(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+fn fwd_by_position<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     let tiles = Tiles { g, p, first: 0, rows: g.n * p.tiles_h * p.tiles_w };
-    let (v, s) = scratch.split_at_mut(XI * p.tb * g.c_in);
-    let m = &mut s[..XI * p.tb * g.c_out];
-    input_transform(&tiles, x, v);
+    let (v, s) = scratch.split_at_mut(T::XI * p.tb * g.c_in);
+    let m = &mut s[..T::XI * p.tb * g.c_out];
+    input_transform::<T>(&tiles, x, v);
     let v: &[f32] = v;
     par::for_each_chunk_mut(m, p.tb * g.c_out, p.parallel, |xi, m_xi| product(&tiles, xi, v, u, m_xi));
-    output_transform(&tiles, m, ep, 0, y);
+    output_transform::<T>(&tiles, m, ep, 0, y);
 }
 
 /// `U[ξ]` from `w[kh][kw][ci][co]`, one ξ per chunk, each `c_in × c_out`
 /// matrix stored as the k-blocks of `KC` rows that the GEMMs read, each packed
 /// in `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
 /// instead of re-packing its panels for every block of tiles.
-fn kernel_transform(g: &Conv2dGeom, parallel: bool, w: &[f32], u: &mut [f32]) {
+fn kernel_transform_tiled<T: Tile>(g: &Conv2dGeom, parallel: bool, w: &[f32], u: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
     par::for_each_chunk_mut(u, ci_n * co_n, parallel, |xi, u_xi| {
-        let (i, j) = (xi / 4, xi % 4);
+        let (i, j) = (xi / T::ALPHA, xi % T::ALPHA);
         for ci in 0..ci_n {
             let (kb, q) = (ci / KC, ci % KC);
             let kcb = KC.min(ci_n - kb * KC);
             let block = &mut u_xi[kb * KC * co_n..][..kcb * co_n];
             for_each_quad(co_n, |co, len| {
                 let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
-                store(transforms::kernel_at(&taps, i, j), &mut block[packed_b_index(kcb, co_n, q, co)..][..len]);
+                store(T::kernel_at(&taps, i, j), &mut block[packed_b_index(kcb, co_n, q, co)..][..len]);
             });
         }
     });
@@ -243,7 +294,8 @@ impl Tiles<'_> {
         let tile = self.first + t;
         let per_image = self.p.tiles_h * self.p.tiles_w;
         let (n, rc) = (tile / per_image, tile % per_image);
-        (n, 2 * (rc / self.p.tiles_w), 2 * (rc % self.p.tiles_w))
+        let m = self.p.tile.m();
+        (n, m * (rc / self.p.tiles_w), m * (rc % self.p.tiles_w))
     }
 
     /// Offset of `V[ξ]`'s (or `M[ξ]`'s, with `c = c_out`) k-block `kb` in a
@@ -255,23 +307,28 @@ impl Tiles<'_> {
 
 /// `V[ξ][t][ci]` of the block's tiles, laid out per ξ as `gemm_kblock`'s packed
 /// `rows × kc` k-blocks.
-fn input_transform(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
+fn input_transform<T: Tile>(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
     let g = tiles.g;
     let ci_n = g.c_in;
+    let mut d = [F32x4::zero(); MAX_XI];
+    let mut vt = [F32x4::zero(); MAX_XI];
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
-        // Offsets in `x` of the tile's 16 input pixels, `None` in the padding.
-        let at: [Option<usize>; 16] = core::array::from_fn(|e| {
-            let ih = (oh + e / 4).checked_sub(g.pad_top).filter(|&ih| ih < g.h_in)?;
-            let iw = (ow + e % 4).checked_sub(g.pad_left).filter(|&iw| iw < g.w_in)?;
-            Some(((n * g.h_in + ih) * g.w_in + iw) * ci_n)
-        });
+        // Offsets in `x` of the tile's `α²` input pixels, `None` in the padding.
+        let mut at = [None; MAX_XI];
+        for (e, at) in at[..T::XI].iter_mut().enumerate() {
+            let ih = (oh + e / T::ALPHA).checked_sub(g.pad_top).filter(|&ih| ih < g.h_in);
+            let iw = (ow + e % T::ALPHA).checked_sub(g.pad_left).filter(|&iw| iw < g.w_in);
+            *at = ih.zip(iw).map(|(ih, iw)| ((n * g.h_in + ih) * g.w_in + iw) * ci_n);
+        }
         for_each_quad(ci_n, |ci, len| {
-            let d: [F32x4; 16] = core::array::from_fn(|e| at[e].map_or(F32x4::zero(), |o| load(&x[o + ci..], len)));
-            let vt = transforms::input(&d);
+            for (d, at) in d[..T::XI].iter_mut().zip(&at) {
+                *d = at.map_or(F32x4::zero(), |o| load(&x[o + ci..], len));
+            }
+            T::input(&d[..T::XI], &mut vt[..T::XI]);
             let (kb, q) = (ci / KC, ci % KC);
             let kcb = KC.min(ci_n - kb * KC);
-            for (xi, val) in vt.into_iter().enumerate() {
+            for (xi, &val) in vt[..T::XI].iter().enumerate() {
                 store(val, &mut v[tiles.panel_at(xi, ci_n, kb) + t * kcb + q..][..len]);
             }
         });
@@ -294,19 +351,24 @@ fn product(tiles: &Tiles<'_>, xi: usize, v: &[f32], u: &[f32], m_xi: &mut [f32])
 }
 
 /// `y` of the block's tiles from `M` (`[ξ][t][co]`): the output transform, the
-/// epilogue, and only the outputs inside the map (odd sizes cut the last
-/// tiles). `y_unit` starts at output row `first_row` (over the batch).
-fn output_transform(tiles: &Tiles<'_>, m: &[f32], ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
+/// epilogue, and only the outputs inside the map (sizes not a multiple of `m`
+/// cut the last tiles). `y_unit` starts at output row `first_row` (over the
+/// batch).
+fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
     let g = tiles.g;
     let co_n = g.c_out;
     let tb = tiles.p.tb;
+    let mut sums = [F32x4::zero(); MAX_XI];
+    let mut out = [F32x4::zero(); MAX_XI];
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
         for_each_quad(co_n, |co, len| {
-            let sums: [F32x4; 16] = core::array::from_fn(|xi| load(&m[(xi * tb + t) * co_n + co..], len));
-            let out = transforms::output(&sums);
-            for (e, val) in out.into_iter().enumerate() {
-                let (oy, ox) = (oh + e / 2, ow + e % 2);
+            for (xi, s) in sums[..T::XI].iter_mut().enumerate() {
+                *s = load(&m[(xi * tb + t) * co_n + co..], len);
+            }
+            T::output(&sums[..T::XI], &mut out[..T::M * T::M]);
+            for (e, &val) in out[..T::M * T::M].iter().enumerate() {
+                let (oy, ox) = (oh + e / T::M, ow + e % T::M);
                 if oy < g.h_out && ox < g.w_out {
                     let at = ((n * g.h_out + oy - first_row) * g.w_out + ox) * co_n + co;
                     let dst = &mut y_unit[at..][..len];

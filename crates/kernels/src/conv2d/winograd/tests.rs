@@ -1,26 +1,71 @@
-//! Winograd F(2×2, 3×3) against the f64 reference on awkward shapes, its
-//! epilogue, its dispatch, and its determinism.
+//! Winograd F(2×2, 3×3) and F(4×4, 3×3) against the f64 reference on
+//! awkward shapes, their epilogue, their dispatch, and their determinism.
 //!
-//! Tolerance: in exact arithmetic F(2,3) equals the direct convolution. In
-//! f32 every intermediate is a short sum (coefficients 0, ±1, ±½), so with
-//! `|·|` taken of every matrix and value, `|y - y_exact| ≤ γ_k · S` where `S =
-//! Σ_ci |Aᵀ| (|G||g||Gᵀ| ⊙ |Bᵀ||d||B|) |A| + |b|` (the algorithm evaluated on
-//! absolute values, `winograd_scale` below) and `k = c_in + 12` roundings on
-//! the longest chain: 2 in `V`, 4 in `U`, 1 product, `c_in` in the channel
-//! sum, 4 in the output transform, 1 bias. `S` is the transform's growth over
-//! the direct `Σ|x||w|` (it pairs every tap with every pixel of the 4×4
-//! window), so the bound is derived, not tuned; the relaxed artifact's fused
-//! multiply-add only removes roundings.
+//! Tolerance: in exact arithmetic both equal the direct convolution. In f32,
+//! with `|·|` taken of every matrix and value, `|y - y_exact| ≤ γ_k · S` where
+//! `S = Σ_ci |Aᵀ| (|G||g||Gᵀ| ⊙ |Bᵀ||d||B|) |A| + |b|` (the algorithm evaluated
+//! on absolute values, `winograd_scale` below) and `k` the roundings on the
+//! longest chain (`Mats::roundings`):
+//! - F(2,3), `k = c_in + 12`: every coefficient 0, ±1, ±½, so 2 in `V`, 4 in
+//!   `U`, 1 product, `c_in` in the channel sum, 4 in the output transform, 1
+//!   bias;
+//! - F(4,3), `k = c_in + 20`: 6 in `V` (3 per pass: `4d₀ - 5d₂ + d₄`, the 5
+//!   rounds), 6 in `U` (2 per pass, then the scale `S_i·S_j` rounded to f32
+//!   and the product by it), 1 product, `c_in`, 6 in the output transform
+//!   (`(m₁ - m₂) + 8(m₃ - m₄) + m₅` per pass), 1 bias.
+//!
+//! `S` is the transform's growth over the direct `Σ|x||w|` (it pairs every tap
+//! with every pixel of the α×α window, with F(4,3)'s larger coefficients), so
+//! the bound is derived, not tuned; the relaxed artifact's fused multiply-add
+//! only removes roundings. Measured (`winograd_f4_error_vs_f2`, a 64-channel
+//! layer, max error relative to the direct `Σ|x||w| + |b|`): F(2,3) 9.1e-8,
+//! F(4,3) 1.45e-6 (16×; f32 epsilon is 1.2e-7).
 
-use super::{plan, plan_any, plan_prepared, WinoPlan, MIN_CHANNELS, MAX_TB};
+use super::{plan, plan_any, plan_prepared, prepared_tile, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
 use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference;
 use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
 
-const BT: [[f64; 4]; 4] = [[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]];
-const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
-const AT: [[f64; 4]; 2] = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
+/// Both tiles, for the tests that hold for either.
+const TILES: [TileSize; 2] = [TileSize::F2, TileSize::F4];
+
+/// A tile's matrices (`α = A`, `m = M`), in f64, and its roundings beyond the
+/// channel sum (module doc).
+struct Mats<const A: usize, const M: usize> {
+    bt: [[f64; A]; A],
+    g: [[f64; 3]; A],
+    at: [[f64; A]; M],
+    roundings: usize,
+}
+
+const F2_MATS: Mats<4, 2> = Mats {
+    bt: [[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]],
+    g: [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
+    at: [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]],
+    roundings: 12,
+};
+
+const F4_MATS: Mats<6, 4> = Mats {
+    bt: [
+        [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
+        [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],
+        [0.0, 4.0, -4.0, -1.0, 1.0, 0.0],
+        [0.0, -2.0, -1.0, 2.0, 1.0, 0.0],
+        [0.0, 2.0, -1.0, -2.0, 1.0, 0.0],
+        [0.0, 4.0, 0.0, -5.0, 0.0, 1.0],
+    ],
+    g: [
+        [0.25, 0.0, 0.0],
+        [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+        [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+        [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+        [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+        [0.0, 0.0, 1.0],
+    ],
+    at: [[1.0, 1.0, 1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, 2.0, -2.0, 0.0], [0.0, 1.0, 1.0, 4.0, 4.0, 0.0], [0.0, 1.0, -1.0, 8.0, -8.0, 1.0]],
+    roundings: 20,
+};
 
 /// `|L| · X · |R|ᵀ` for an `r × c` matrix `X` (all values non-negative).
 fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[[f64; I]; R], x: &[[f64; I]; I], r: &[[f64; I]; C]) -> [[f64; C]; R] {
@@ -30,29 +75,29 @@ fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[[f64; I]; R
 }
 
 /// `S` of the module doc for every output element (layout of `y`).
-fn winograd_scale(g: &Conv2dGeom, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
+fn winograd_scale<const A: usize, const M: usize>(mats: &Mats<A, M>, g: &Conv2dGeom, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
     let mut s = vec![0.0; g.y_len()];
     for n in 0..g.n {
-        for oh in (0..g.h_out).step_by(2) {
-            for ow in (0..g.w_out).step_by(2) {
+        for oh in (0..g.h_out).step_by(M) {
+            for ow in (0..g.w_out).step_by(M) {
                 for co in 0..g.c_out {
-                    let mut m = [[0.0f64; 4]; 4];
+                    let mut m = [[0.0f64; A]; A];
                     for ci in 0..g.c_in {
                         let gk: [[f64; 3]; 3] = core::array::from_fn(|kh| core::array::from_fn(|kw| w[((kh * 3 + kw) * g.c_in + ci) * g.c_out + co].abs() as f64));
-                        let d: [[f64; 4]; 4] = core::array::from_fn(|r| core::array::from_fn(|c| {
+                        let d: [[f64; A]; A] = core::array::from_fn(|r| core::array::from_fn(|c| {
                             let (ih, iw) = ((oh + r) as isize - g.pad_top as isize, (ow + c) as isize - g.pad_left as isize);
                             let inside = ih >= 0 && iw >= 0 && (ih as usize) < g.h_in && (iw as usize) < g.w_in;
                             if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * g.c_in + ci].abs() as f64 } else { 0.0 }
                         }));
-                        let u = abs_sandwich(&G, &gk, &G);
-                        let v = abs_sandwich(&BT, &d, &BT);
+                        let u = abs_sandwich(&mats.g, &gk, &mats.g);
+                        let v = abs_sandwich(&mats.bt, &d, &mats.bt);
                         for (mr, (ur, vr)) in m.iter_mut().zip(u.iter().zip(&v)) {
                             for (mv, (uv, vv)) in mr.iter_mut().zip(ur.iter().zip(vr)) {
                                 *mv += uv * vv;
                             }
                         }
                     }
-                    let out = abs_sandwich(&AT, &m, &AT);
+                    let out = abs_sandwich(&mats.at, &m, &mats.at);
                     for (dy, row) in out.iter().enumerate() {
                         for (dx, val) in row.iter().enumerate() {
                             if oh + dy < g.h_out && ow + dx < g.w_out {
@@ -65,6 +110,16 @@ fn winograd_scale(g: &Conv2dGeom, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
         }
     }
     s
+}
+
+/// Asserts `y` (`g`'s forward with `tile`, `k = c + roundings` for a channel
+/// sum of `c` terms) within the module doc's bound of `want`.
+fn assert_wino_close(tile: TileSize, g: &Conv2dGeom, c: usize, (x, w, b): (&[f32], &[f32], &[f32]), y: &[f32], want: &[f64], context: &str) {
+    let (scale, roundings) = match tile {
+        TileSize::F2 => (winograd_scale(&F2_MATS, g, x, w, b), F2_MATS.roundings),
+        TileSize::F4 => (winograd_scale(&F4_MATS, g, x, w, b), F4_MATS.roundings),
+    };
+    assert_dot_close(y, want, &scale, c + roundings, context);
 }
 
 fn geom(n: usize, h: usize, w: usize, ci: usize, co: usize, pad: Padding) -> Conv2dGeom {
@@ -82,8 +137,8 @@ fn run(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>) -> 
 /// Runs the forward from a kept transformed kernel (`prepare_kernel`, then
 /// `fwd_prepared`), with NaN-filled `U`, output and scratch.
 fn run_prepared(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>) -> Vec<f32> {
-    let mut u = nan_filled(WinoPlan::u_len(g));
-    super::prepare_kernel(g, w, &mut u);
+    let mut u = nan_filled(WinoPlan::u_len(p.tile, g));
+    super::prepare_kernel(g, p.tile, w, &mut u);
     let mut y = nan_filled(g.y_len());
     let mut scratch = nan_filled(p.prepared_scratch_len(g));
     super::fwd_prepared(g, p, x, &u, ep, &mut y, &mut scratch);
@@ -95,14 +150,14 @@ fn check(g: &Conv2dGeom, p: &WinoPlan, seed: u64) {
     let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
     let y = run(g, p, &x, &w, Some(&b[..]).into());
     let want = reference::conv2d_fwd(g, &x, &w, Some(&b));
-    assert_dot_close(&y, &want, &winograd_scale(g, &x, &w, &b), g.c_in + 12, &format!("winograd {g:?} {p:?}"));
+    assert_wino_close(p.tile, g, g.c_in, (&x, &w, &b), &y, &want, &format!("winograd {g:?} {p:?}"));
     // The kept-kernel forward does the same arithmetic: the same bits.
     assert_bits_eq(&run_prepared(g, p, &x, &w, Some(&b[..]).into()), &y, &format!("winograd prepared {g:?} {p:?}"));
 }
 
-/// The tile-row split of `g` (even when all its tiles fit one block).
-fn tile_rows_plan(g: &Conv2dGeom, unit_tile_rows: usize, tb: usize) -> WinoPlan {
-    let p = plan_any(g).unwrap();
+/// The tile-row split of `g` with `tile` (even when all its tiles fit one block).
+fn tile_rows_plan(g: &Conv2dGeom, tile: TileSize, unit_tile_rows: usize, tb: usize) -> WinoPlan {
+    let p = plan_any(g, tile).unwrap();
     let units = (g.n * p.tiles_h).div_ceil(unit_tile_rows);
     WinoPlan { unit_tile_rows, units, tb, by_position: false, ..p }
 }
@@ -125,13 +180,17 @@ crate::kernel_tests! {
         // multiples of 4, batch > 1, every padding kind.
         let maps = [(1, 1), (2, 2), (5, 7), (3, 4), (7, 9), (4, 1)];
         let chans = [(1, 1), (3, 5), (5, 3), (4, 8), (17, 9), (6, 13)];
+        // F(4,3) also on maps over one 4x4 tile (6x5, 9x11).
+        let maps_f4 = [(6, 5), (9, 11)];
         let mut seed = 100;
-        for (i, &(h, w)) in maps.iter().enumerate() {
-            for (j, &pad) in PADS.iter().enumerate() {
-                let (ci, co) = chans[(i + j) % chans.len()];
-                let Ok(g) = Conv2dGeom::new(1 + (i + j) % 3, h, w, ci, co, 3, 3, 1, 1, pad) else { continue };
-                check(&g, &plan_any(&g).unwrap(), seed);
-                seed += 1;
+        for tile in TILES {
+            for (i, &(h, w)) in maps.iter().chain(if tile == TileSize::F4 { &maps_f4[..] } else { &[] }).enumerate() {
+                for (j, &pad) in PADS.iter().enumerate() {
+                    let (ci, co) = chans[(i + j) % chans.len()];
+                    let Ok(g) = Conv2dGeom::new(1 + (i + j) % 3, h, w, ci, co, 3, 3, 1, 1, pad) else { continue };
+                    check(&g, &plan_any(&g, tile).unwrap(), seed);
+                    seed += 1;
+                }
             }
         }
     }
@@ -139,17 +198,19 @@ crate::kernel_tests! {
     fn winograd_blocks_units_and_k_blocks_match_reference() {
         // Several tile blocks and units (small `tb` forced), and input
         // channels over one k-block (KC = 256) with a ragged last one.
-        let g = geom(3, 11, 13, 7, 10, Padding::Same);
-        let p = plan_any(&g).unwrap();
-        for tb in [4, 8, 12] {
-            check(&g, &WinoPlan { tb, ..p }, 200 + tb as u64);
+        for tile in TILES {
+            let g = geom(3, 11, 13, 7, 10, Padding::Same);
+            let p = plan_any(&g, tile).unwrap();
+            for tb in [4, 8, 12] {
+                check(&g, &WinoPlan { tb, by_position: false, ..p }, 200 + tb as u64);
+            }
+            let g = geom(1, 5, 6, 261, 6, Padding::Explicit { top: 1, bottom: 0, left: 2, right: 1 });
+            check(&g, &plan_any(&g, tile).unwrap(), 210);
+            let g = geom(2, 32, 30, 24, 20, Padding::Same);
+            let p = plan_any(&g, tile).unwrap();
+            assert!(p.units > 1 && !p.by_position, "{p:?}");
+            check(&g, &p, 211);
         }
-        let g = geom(1, 5, 6, 261, 6, Padding::Explicit { top: 1, bottom: 0, left: 2, right: 1 });
-        check(&g, &plan_any(&g).unwrap(), 210);
-        let g = geom(2, 16, 15, 24, 20, Padding::Same);
-        let p = plan(&g).expect("dispatched");
-        assert!(p.units > 1, "{p:?}");
-        check(&g, &p, 211);
     }
 
     fn winograd_by_position_matches_reference_and_tile_rows() {
@@ -163,20 +224,28 @@ crate::kernel_tests! {
             (1, 14, 14, 20, 24, Padding::Same),
         ].into_iter().enumerate() {
             let g = geom(n, h, w, ci, co, pad);
-            let p = plan_any(&g).unwrap();
-            assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= MAX_TB, "{g:?}: {p:?}");
-            check(&g, &p, 250 + i as u64);
-            let mut rng = TestRng::new(260 + i as u64);
-            let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
-            let rows = tile_rows_plan(&g, 2, 8);
-            assert_bits_eq(&run(&g, &p, &x, &wt, Some(&b[..]).into()), &run(&g, &rows, &x, &wt, Some(&b[..]).into()), &format!("by position vs tile rows {g:?}"));
+            for tile in TILES {
+                let p = plan_any(&g, tile).unwrap();
+                assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
+                check(&g, &p, 250 + i as u64);
+                let mut rng = TestRng::new(260 + i as u64);
+                let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+                let rows = tile_rows_plan(&g, tile, 2, 8);
+                assert_bits_eq(&run(&g, &p, &x, &wt, Some(&b[..]).into()), &run(&g, &rows, &x, &wt, Some(&b[..]).into()), &format!("by position vs tile rows {g:?}"));
+            }
         }
     }
 
     fn winograd_prepared_dispatch_has_no_tile_minimum() {
-        // With a kept kernel, ResNet-18's 7x7 maps at batch 1 take Winograd too.
+        // With a kept kernel, ResNet-18's 7x7 maps at batch 1 take Winograd
+        // too; F(4,3) on the 56, 28 and 14 maps, F(2,3) on 7x7, at any batch.
         for (hw, ci, co) in RESNET {
-            assert!(plan_prepared(&geom(1, hw, hw, ci, co, Padding::Same)).is_some(), "batch 1 {hw}x{hw}x{ci}");
+            for n in [1, 32] {
+                let g = geom(n, hw, hw, ci, co, Padding::Same);
+                let p = plan_prepared(&g).unwrap_or_else(|| panic!("batch {n} {hw}x{hw}x{ci}"));
+                let tile = if hw > 7 { TileSize::F4 } else { TileSize::F2 };
+                assert_eq!((p.tile, prepared_tile(&g)), (tile, tile), "batch {n} {hw}x{hw}x{ci}");
+            }
         }
         assert!(plan_prepared(&geom(1, 7, 7, MIN_CHANNELS - 1, 64, Padding::Same)).is_none());
         let strided = Conv2dGeom::new(1, 14, 14, 64, 64, 3, 3, 2, 2, Padding::Same).unwrap();
@@ -209,8 +278,8 @@ crate::kernel_tests! {
                 let (tap, o, c) = (e / (ci * co), (e / ci) % co, e % ci);
                 wt[((8 - tap) * ci + c) * co + o]
             }).collect();
-            let scale = winograd_scale(&t, &dy, &flipped, &vec![0.0; t.c_out]);
-            assert_dot_close(&dx, &want, &scale, g.c_out + 12, &format!("winograd dx {g:?}"));
+            let TransposedPlan::Winograd(p) = TransposedPlan::of(&t) else { unreachable!() };
+            assert_wino_close(p.tile, &t, g.c_out, (&dy, &flipped, &vec![0.0; t.c_out]), &dx, &want, &format!("winograd dx {g:?}"));
         }
     }
 
@@ -230,15 +299,17 @@ crate::kernel_tests! {
 
     fn winograd_epilogue_equals_fwd_then_relu() {
         let g = geom(2, 7, 6, 9, 11, Padding::Same);
-        let p = plan_any(&g).unwrap();
         let mut rng = TestRng::new(300);
         let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
-        let plain = run(&g, &p, &x, &w, Some(&b[..]).into());
-        for clamp in [Clamp::Relu, Clamp::BoundedRelu { max: 0.5 }] {
-            let fused = run(&g, &p, &x, &w, Epilogue { bias: Some(&b), clamp });
-            let mut want = plain.clone();
-            clamp.apply_slice(&mut want);
-            assert_bits_eq(&fused, &want, &format!("winograd {clamp:?} epilogue"));
+        for tile in TILES {
+            let p = plan_any(&g, tile).unwrap();
+            let plain = run(&g, &p, &x, &w, Some(&b[..]).into());
+            for clamp in [Clamp::Relu, Clamp::BoundedRelu { max: 0.5 }] {
+                let fused = run(&g, &p, &x, &w, Epilogue { bias: Some(&b), clamp });
+                let mut want = plain.clone();
+                clamp.apply_slice(&mut want);
+                assert_bits_eq(&fused, &want, &format!("winograd {tile:?} {clamp:?} epilogue"));
+            }
         }
     }
 
@@ -257,32 +328,59 @@ crate::kernel_tests! {
     }
 
     fn winograd_serial_equals_parallel() {
-        let g = geom(2, 13, 11, 20, 24, Padding::Same);
-        let p = plan(&g).expect("dispatched");
+        let g = geom(2, 23, 21, 20, 24, Padding::Same);
         let mut rng = TestRng::new(400);
         let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
-        let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
-        let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
-        assert_bits_eq(&a, &s, "winograd pool vs serial");
-        let g = geom(1, 7, 7, 24, 20, Padding::Same);
-        let p = plan_any(&g).unwrap();
-        let a = run(&g, &WinoPlan { parallel: true, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
-        let s = run(&g, &WinoPlan { parallel: false, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
-        assert_bits_eq(&a, &s, "winograd by position pool vs serial");
+        for tile in TILES {
+            let p = plan_any(&g, tile).unwrap();
+            assert!(p.units > 1, "{p:?}");
+            let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
+            let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
+            assert_bits_eq(&a, &s, &format!("winograd {tile:?} pool vs serial"));
+            let g = geom(1, 7, 7, 24, 20, Padding::Same);
+            let p = plan_any(&g, tile).unwrap();
+            let a = run(&g, &WinoPlan { parallel: true, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
+            let s = run(&g, &WinoPlan { parallel: false, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
+            assert_bits_eq(&a, &s, &format!("winograd {tile:?} by position pool vs serial"));
+        }
+    }
+
+    fn winograd_f4_error_vs_f2() {
+        // A ResNet-like layer (64 channels in and out, 'same', values in
+        // [-1, 1)): both tiles within their bounds (checked in `check`), and
+        // their measured max errors relative to the direct Σ|x||w| + |b|.
+        let g = geom(2, 18, 17, 64, 64, Padding::Same);
+        let mut rng = TestRng::new(800);
+        let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+        let want = reference::conv2d_fwd(&g, &x, &w, Some(&b));
+        let direct = reference::conv2d_fwd(&g, &x.iter().map(|v| v.abs()).collect::<Vec<_>>(), &w.iter().map(|v| v.abs()).collect::<Vec<_>>(), Some(&b.iter().map(|v| v.abs()).collect::<Vec<_>>()));
+        let rel_err = |tile| {
+            let p = plan_any(&g, tile).unwrap();
+            check(&g, &p, 800);
+            let y = run(&g, &p, &x, &w, Some(&b[..]).into());
+            y.iter().zip(&want).zip(&direct).map(|((&y, &r), &s)| (y as f64 - r).abs() / s).fold(0.0, f64::max)
+        };
+        let (f2, f4) = (rel_err(TileSize::F2), rel_err(TileSize::F4));
+        #[cfg(test)]
+        eprintln!("winograd max error / direct sum of |terms|: F(2,3) {f2:.2e}, F(4,3) {f4:.2e} ({:.1}x)", f4 / f2);
+        assert!(f2 > 0.0 && f4 > 0.0, "{f2} {f4}");
     }
 }
 
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn winograd_bit_identical_with_1_and_2_threads() {
-    for g in [geom(3, 20, 20, 16, 32, Padding::Same), geom(1, 14, 14, 64, 40, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 }), geom(1, 7, 7, 64, 48, Padding::Same)] {
-        let p = plan_prepared(&g).expect("dispatched");
+    let shapes = [geom(3, 20, 20, 16, 32, Padding::Same), geom(2, 30, 28, 32, 24, Padding::Same), geom(1, 14, 14, 64, 40, Padding::Explicit { top: 1, bottom: 0, left: 0, right: 1 }), geom(1, 7, 7, 64, 48, Padding::Same)];
+    for (g, tile) in shapes.iter().flat_map(|g| TILES.map(|tile| (g, tile))) {
+        let p = plan_any(g, tile).expect("3x3 stride 1");
         let mut rng = TestRng::new(500);
         let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| run(&g, &p, &x, &w, Some(&b[..]).into()))
+            pool.install(|| (run(g, &p, &x, &w, Some(&b[..]).into()), run_prepared(g, &p, &x, &w, Some(&b[..]).into())))
         };
-        assert_bits_eq(&on(1), &on(2), &format!("winograd 1 vs 2 threads {g:?}"));
+        let (one, two) = (on(1), on(2));
+        assert_bits_eq(&one.0, &two.0, &format!("winograd 1 vs 2 threads {g:?} {p:?}"));
+        assert_bits_eq(&one.1, &two.1, &format!("winograd prepared 1 vs 2 threads {g:?} {p:?}"));
     }
 }

@@ -1,0 +1,81 @@
+//! The transforms of Winograd's F(m×m, 3×3) (Lavin & Gray, 2015) for a
+//! correlation `y = x ⋆ g` with a 3×3 kernel, on four channels at a time, for
+//! the two tile sizes the forward runs (`Tile`): F(2×2, 3×3) (`f2.rs`, exact
+//! coefficients) and F(4×4, 3×3) (`f4.rs`, fewer multiplies, inexact
+//! coefficients). The forward (`winograd/mod.rs`) is one code path generic
+//! over `Tile`; `TileSize` is the plan's run-time choice between them.
+
+mod f2;
+mod f4;
+
+pub(super) use f2::F2;
+pub(super) use f4::F4;
+
+use crate::simd::F32x4;
+
+/// Positions of the largest transformed tile (F(4×4, 3×3)'s 6×6): the size
+/// of the stack buffers the generic forward passes to the transforms.
+pub(super) const MAX_XI: usize = 36;
+
+/// One Winograd algorithm F(m×m, 3×3): `U = G g Gᵀ` of a 3×3 kernel, `V =
+/// Bᵀ d B` of an `α×α` input tile (`α = m + 2`), and `Y = Aᵀ M A`, the `m×m`
+/// output tile of the sums `M = Σ_ci U ⊙ V`. Elements are indexed `α·row +
+/// col` (`m·row + col` in `Y`).
+pub(super) trait Tile {
+    /// Output tile side `m`.
+    const M: usize;
+    /// Input tile side `α = m + 2`.
+    const ALPHA: usize = Self::M + 2;
+    /// Positions of a transformed tile (`α²`): one GEMM each.
+    const XI: usize = Self::ALPHA * Self::ALPHA;
+
+    /// Element `(i, j)` of `U = G g Gᵀ` for the 3×3 kernels `g` (indexed
+    /// `3·kh + kw`). One element per call, so each position can be computed
+    /// by its own parallel chunk.
+    fn kernel_at(g: &[F32x4; 9], i: usize, j: usize) -> F32x4;
+
+    /// `V = Bᵀ d B` of the input tile `d` (`XI` elements of each).
+    fn input(d: &[F32x4], v: &mut [F32x4]);
+
+    /// `Y = Aᵀ M A` of the sums `m` (`XI` elements) into `y` (`M²`).
+    fn output(m: &[F32x4], y: &mut [F32x4]);
+}
+
+/// The plan's choice of `Tile`, from the geometry (`winograd::plan*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TileSize {
+    /// F(2×2, 3×3): 16 positions, 4 multiply-adds per output.
+    F2,
+    /// F(4×4, 3×3): 36 positions, 2.25 multiply-adds per output.
+    F4,
+}
+
+impl TileSize {
+    /// Output tile side `m`.
+    pub(crate) const fn m(self) -> usize {
+        match self {
+            Self::F2 => F2::M,
+            Self::F4 => F4::M,
+        }
+    }
+
+    /// Positions of a transformed tile (`(m + 2)²`).
+    pub(crate) const fn xi(self) -> usize {
+        match self {
+            Self::F2 => F2::XI,
+            Self::F4 => F4::XI,
+        }
+    }
+}
+
+/// Applies the 1-D transform `f` (`n` values to `out.len()`) to each column
+/// of the `n×n` tile `d`, then to each row of the result: `y = T d Tᵀ` for the
+/// matrix `T` of `f`, row-major with `k = out.len()` columns.
+#[inline(always)]
+pub(super) fn sandwich<const N: usize, const K: usize>(d: &[F32x4], y: &mut [F32x4], f: impl Fn(&[F32x4; N]) -> [F32x4; K]) {
+    let cols: [[F32x4; K]; N] = core::array::from_fn(|c| f(&core::array::from_fn(|r| d[N * r + c])));
+    for r in 0..K {
+        let row = f(&core::array::from_fn(|c| cols[c][r]));
+        y[K * r..K * r + K].copy_from_slice(&row);
+    }
+}
