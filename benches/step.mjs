@@ -6,6 +6,14 @@
 //   node benches/step.mjs --quick  (5 timed runs; smoke test only)
 //   --artifact exact               (the exact artifacts; default 'auto': relaxed SIMD where supported)
 //
+// Rounds: lite-cnn and PyTorch are measured alternately, one thread count at a
+// time (lite-cnn 1 thread, PyTorch 1 thread, lite-cnn 2 threads, PyTorch 2
+// threads), ROUNDS times over (--rounds N; 3, or 1 with --quick). This shared
+// host's speed drifts by tens of percent over minutes, so a ratio is taken
+// within each round (the two measurements a minute apart at most) and the
+// median of the rounds' ratios is reported, beside each round's ratio; times
+// are the medians of the rounds' medians.
+//
 // What is timed (median of the timed runs after warm-up runs):
 //   train    one CompiledModel.trainStep at batch 32: forward (BatchNorm batch
 //            statistics), fused softmax cross-entropy, backward, Adam update —
@@ -36,6 +44,9 @@ const ARTIFACT = artifactAt >= 0 ? process.argv[artifactAt + 1] : 'auto';
 const RUNS = quick ? 5 : 25;
 const WARMUP = quick ? 2 : 5;
 const MIN_MS = quick ? 50 : 300; // short measurements (MNIST) repeat beyond RUNS until this much time has passed
+const roundsAt = process.argv.indexOf('--rounds');
+const ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : quick ? 1 : 3;
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`--rounds must be a positive integer, got ${process.argv[roundsAt + 1]}`);
 const BATCH = 32;
 const THREADS = [1, 2];
 const PYTHON = '/usr/bin/python3';
@@ -279,18 +290,19 @@ function breakdown(engine, net) {
   return { rows, flops, train, forwardTrain, prefixInfer: fwdInfer[n], prefixTrain: fwdTrain[n], backwardAbove0: bwdAbove[0], rest };
 }
 
-function runTorch() {
+/** PyTorch's measurements at `threads` (benches/torch_step.py --threads), or { skipped }. */
+function runTorch(threads) {
   if (!existsSync(PYTHON)) return { skipped: `${PYTHON} not found` };
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return { skipped: `${PYTHON} cannot import torch (install Debian's python3-torch)` };
-  const r = spawnSync(PYTHON, [TORCH_SCRIPT, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(PYTHON, [TORCH_SCRIPT, '--threads', String(threads), ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) return { skipped: `torch_step.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 const f = (ms) => (ms === null || ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 const load = (w) => (w.foreign === null ? '?' : w.wall < 100 ? 'n/a' : w.foreign.toFixed(2));
-const ratio = (torchMs, oursMs) => (torchMs === undefined ? '—' : `${(torchMs / oursMs).toFixed(2)}x`);
+const ratioText = (r) => (r === null ? '—' : `${r.toFixed(2)}x`);
 
 // ---------------------------------------------------------------------------
 
@@ -302,30 +314,74 @@ print(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${
 print('train = one trainStep (forward, softmax CE, backward, Adam) with inputs already in model.inputView(32): the step, not an input copy.');
 print('infer = forward(undefined, batch) in inference mode, including the copy of the output to JS.');
 
-const ours = {}; // ours[net][threads]
+const METRICS = ['train', 'infer1', 'infer32', 'forwardTrain'];
+const oursRounds = {}; // oursRounds[net][threads]: measureNet's result per round
+const theirsRounds = {}; // theirsRounds[net][threads]: torch_step.py's result per round
+let torchSkipped = null;
+let torchInfo = null;
+for (let round = 0; round < ROUNDS; round++) {
+  for (const threads of THREADS) {
+    const engine = await Engine.create({ threads, artifact: ARTIFACT });
+    if (round === 0 && threads === THREADS[0]) print(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}, relaxed SIMD ${engine.relaxedSimd}`);
+    for (const net of NETS) {
+      const r = measureNet(engine, net);
+      if (r.params !== net.params) print(`WARNING: ${net.name} has ${r.params} params, expected ${net.params}`);
+      ((oursRounds[net.name] ??= {})[threads] ??= []).push(r);
+    }
+    await engine.shutdown();
+    if (torchSkipped) continue;
+    const torch = runTorch(threads);
+    if (torch.skipped) {
+      torchSkipped = torch.skipped;
+      continue;
+    }
+    torchInfo = torch;
+    for (const r of torch.results) ((theirsRounds[r.net] ??= {})[threads] ??= []).push(r);
+  }
+}
 const breakdowns = {};
 for (const threads of THREADS) {
   const engine = await Engine.create({ threads, artifact: ARTIFACT });
-  if (threads === THREADS[0]) print(`engine: artifact ${engine.artifact}, SIMD ${engine.simd}, relaxed SIMD ${engine.relaxedSimd}`);
-  for (const net of NETS) {
-    (ours[net.name] ??= {})[threads] = measureNet(engine, net);
-    if (ours[net.name][threads].params !== net.params) {
-      print(`WARNING: ${net.name} has ${ours[net.name][threads].params} params, expected ${net.params}`);
-    }
-  }
   const b = watched(() => breakdown(engine, NETS[1]), 1);
   breakdowns[threads] = { ...b.ms, foreign: b.foreign, wall: b.wall };
   await engine.shutdown();
 }
 
-const torch = runTorch();
-const theirs = {}; // theirs[net][threads]
-if (torch.skipped) {
-  print(`\nPyTorch: skipped — ${torch.skipped}`);
-} else {
-  print(`\nPyTorch ${torch.torch} (Python ${torch.python}, ${PYTHON}), median of ${torch.runs} after ${torch.warmup} warm-up; torch.set_num_threads(1|2); inference in eval mode under no_grad`);
-  for (const r of torch.results) (theirs[r.net] ??= {})[r.threads] = r;
+// ours[net][threads]: measureNet's shape, each time the median over rounds and
+// the other load the largest; theirs[net][threads]: medians likewise;
+// ratios[net][threads][metric]: { median, rounds } of the per-round ratios.
+const ours = {};
+const theirs = {};
+const ratios = {};
+for (const net of NETS) {
+  for (const threads of THREADS) {
+    const rs = oursRounds[net.name][threads];
+    const o = { params: rs[0].params, flops: rs[0].flops };
+    for (const m of METRICS) {
+      const ws = rs.map((r) => r[m]);
+      o[m] = { ms: median(ws.map((w) => w.ms)), foreign: ws.some((w) => w.foreign === null) ? null : Math.max(...ws.map((w) => w.foreign)), wall: Math.min(...ws.map((w) => w.wall)) };
+    }
+    (ours[net.name] ??= {})[threads] = o;
+    const ts = theirsRounds[net.name]?.[threads];
+    if (!ts) continue;
+    const t = { foreign: ts[0].foreign.map((_, i) => (ts.some((x) => x.foreign[i] === null) ? null : Math.max(...ts.map((x) => x.foreign[i])))) };
+    const rr = {};
+    for (const m of ['train', 'infer1', 'infer32']) {
+      t[m] = median(ts.map((x) => x[m]));
+      const perRound = ts.map((x, i) => x[m] / rs[i][m].ms);
+      rr[m] = { median: median(perRound), rounds: perRound };
+    }
+    (theirs[net.name] ??= {})[threads] = t;
+    (ratios[net.name] ??= {})[threads] = rr;
+  }
 }
+
+if (torchSkipped) {
+  print(`\nPyTorch: skipped — ${torchSkipped}`);
+} else {
+  print(`\nPyTorch ${torchInfo.torch} (Python ${torchInfo.python}, ${PYTHON}), median of ${torchInfo.runs} after ${torchInfo.warmup} warm-up; torch.set_num_threads(1|2); inference in eval mode under no_grad`);
+}
+print(`${ROUNDS} round(s), each: lite-cnn then PyTorch at 1 thread, then both at 2 threads. Times: median over rounds; ratio: median over rounds of the round's PyTorch time / lite-cnn time.`);
 
 print('');
 print('| net | threads | lite-cnn train b32 ms | lite-cnn infer b1 ms | lite-cnn infer b32 ms | torch train b32 ms | torch infer b1 ms | torch infer b32 ms | train torch/lite-cnn | infer b1 torch/lite-cnn | infer b32 torch/lite-cnn | other load, cores (lite-cnn train/b1/b32; torch) |');
@@ -334,12 +390,27 @@ for (const net of NETS) {
   for (const threads of THREADS) {
     const o = ours[net.name][threads];
     const t = theirs[net.name]?.[threads];
+    const r = ratios[net.name]?.[threads];
+    const cell = (m) => ratioText(r ? r[m].median : null);
     print(
-      `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${ratio(t?.train, o.train.ms)} | ${ratio(t?.infer1, o.infer1.ms)} | ${ratio(t?.infer32, o.infer32.ms)} | ${[o.train, o.infer1, o.infer32].map(load).join(', ')}; torch ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join(', ') : '—'} |`,
+      `| ${net.name} | ${threads} | ${f(o.train.ms)} | ${f(o.infer1.ms)} | ${f(o.infer32.ms)} | ${f(t?.train)} | ${f(t?.infer1)} | ${f(t?.infer32)} | ${cell('train')} | ${cell('infer1')} | ${cell('infer32')} | ${[o.train, o.infer1, o.infer32].map(load).join(', ')}; torch ${t ? t.foreign.map((x) => (x === null ? 'n/a' : x.toFixed(2))).join(', ') : '—'} |`,
     );
   }
 }
-print('(ratio > 1: lite-cnn is faster. "other load": CPU used by other processes during the measurement, in cores of 2; a value was re-measured up to 3 times when it exceeded 0.25 and the least-disturbed attempt kept; "n/a": too short to tell)');
+print(`(ratio > 1: lite-cnn is faster. "other load": CPU used by other processes during the measurement, in cores of 2, the largest over rounds; a value was re-measured up to 3 times when it exceeded 0.25 and the least-disturbed attempt kept; "n/a": too short to tell)`);
+if (ROUNDS > 1 && !torchSkipped) {
+  print('');
+  print('Ratio in each round (PyTorch time / lite-cnn time, both measured in that round), to show the drift:');
+  print('');
+  print('| net | threads | train | infer b1 | infer b32 |');
+  print('|---|---:|---|---|---|');
+  for (const net of NETS) {
+    for (const threads of THREADS) {
+      const r = ratios[net.name][threads];
+      print(`| ${net.name} | ${threads} | ${['train', 'infer1', 'infer32'].map((m) => r[m].rounds.map((x) => x.toFixed(2)).join(', ')).join(' | ')} |`);
+    }
+  }
+}
 
 print('');
 print('Training step split (batch 32): training-mode forward (batch statistics) vs the rest (loss, backward, Adam):');

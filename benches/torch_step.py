@@ -7,6 +7,7 @@ python does not) and parses the JSON it prints on stdout.
 
     /usr/bin/python3 benches/torch_step.py            # >= 25 timed runs each
     /usr/bin/python3 benches/torch_step.py --quick    # >= 5 timed runs each
+    /usr/bin/python3 benches/torch_step.py --threads 1  # one thread count only
 
 For each net and for torch.set_num_threads(1) and (2), in separate
 measurements:
@@ -34,6 +35,8 @@ import torch
 import torch.nn as nn
 
 QUICK = "--quick" in sys.argv
+# benches/step.mjs measures one thread count at a time, alternating with lite-cnn.
+THREADS = [int(sys.argv[sys.argv.index("--threads") + 1])] if "--threads" in sys.argv else [1, 2]
 RUNS = 5 if QUICK else 25
 WARMUP = 3 if QUICK else 5
 MIN_MS = 50 if QUICK else 300  # short measurements repeat beyond RUNS until this much time has passed
@@ -158,7 +161,7 @@ def main():
     torch.set_num_interop_threads(1)
     results = []
     for net in NETS:
-        for threads in (1, 2):
+        for threads in THREADS:
             results.append(measure(*net, threads))
     print(json.dumps({
         "torch": torch.__version__,

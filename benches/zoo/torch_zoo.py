@@ -4,7 +4,7 @@ mobilenet_v2 (random weights, 2-class head) at 224x224, timed the same way,
 at 1 and 2 threads. With --onnx DIR, also writes DIR/<net>.onnx (input x,
 NCHW, dynamic batch) for onnxruntime-web. Prints one JSON line.
 
-    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR] [--only NET]
+    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR] [--only NET] [--threads 1|2]
 """
 import json
 import statistics
@@ -18,6 +18,8 @@ QUICK = "--quick" in sys.argv
 RUNS, WARMUP, MIN_MS = (3, 1, 50) if QUICK else (15, 3, 300)
 BATCH, SIZE, CLASSES = 32, 224, 2
 NETS = [("resnet18", "resnet18", "layer4."), ("mobilenetv2", "mobilenet_v2", "features.16")]
+# benches/zoo/run.mjs measures one thread count at a time, alternating with lite-cnn.
+THREADS = [int(sys.argv[sys.argv.index("--threads") + 1])] if "--threads" in sys.argv else [1, 2]
 if "--only" in sys.argv:  # as in nets.mjs
     NETS = [n for n in NETS if n[0] == sys.argv[sys.argv.index("--only") + 1]]
 
@@ -54,7 +56,7 @@ def freeze_before(model, prefix):
 def main():
     onnx_dir = sys.argv[sys.argv.index("--onnx") + 1] if "--onnx" in sys.argv else None
     out = {"library": "pytorch", "version": torch.__version__, "results": []}
-    for threads in (1, 2):
+    for threads in THREADS:
         torch.set_num_threads(threads)
         for name, arch, prefix in NETS:
             torch.manual_seed(0)
@@ -66,7 +68,7 @@ def main():
             with torch.no_grad():
                 r["infer1"] = timed(lambda: model(x1))
                 r["infer32"] = timed(lambda: model(x32))
-            if onnx_dir and threads == 1:
+            if onnx_dir and threads == THREADS[0]:
                 torch.onnx.export(model, x1, f"{onnx_dir}/{name}.onnx", input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
             frozen_bn = freeze_before(model, prefix)
             model.train()
