@@ -260,6 +260,15 @@ impl Conv2dGeom {
     pub fn macs(&self) -> f64 {
         self.out_pixels() as f64 * self.patch_len() as f64 * self.c_out as f64
     }
+    /// Whether every tap of every output pixel falls inside the input (no
+    /// padding is read): a patch is then `k_h` runs of `k_w·c_in` floats of
+    /// `x`, one input row apart.
+    pub fn taps_inside(&self) -> bool {
+        self.pad_top == 0
+            && self.pad_left == 0
+            && (self.h_out - 1) * self.stride_h + self.k_h <= self.h_in
+            && (self.w_out - 1) * self.stride_w + self.k_w <= self.w_in
+    }
 }
 
 /// Depthwise 2-D convolution, NHWC, with the Keras `DepthwiseConv2D` weight

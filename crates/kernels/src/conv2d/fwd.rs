@@ -98,7 +98,7 @@ fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f
 
 /// Offsets in `x` of the top-left tap of consecutive output pixels' patches,
 /// from output pixel `row` on (pixels in `n, oh, ow` order, as the rows of y).
-struct PatchStarts<'g> {
+pub(super) struct PatchStarts<'g> {
     g: &'g Conv2dGeom,
     n: usize,
     oh: usize,
@@ -106,7 +106,7 @@ struct PatchStarts<'g> {
 }
 
 impl<'g> PatchStarts<'g> {
-    fn new(g: &'g Conv2dGeom, row: usize) -> Self {
+    pub(super) fn new(g: &'g Conv2dGeom, row: usize) -> Self {
         PatchStarts { g, n: row / (g.h_out * g.w_out), oh: (row / g.w_out) % g.h_out, ow: row % g.w_out }
     }
 }

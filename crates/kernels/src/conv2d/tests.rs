@@ -384,6 +384,46 @@ crate::kernel_tests! {
         }
     }
 
+    fn im2col_range_copies_the_patches_exactly() {
+        // Against the patch formula, element by element: whole rows (valid
+        // geometries take the unclipped whole-row path) and k-ranges, from
+        // row offsets that start mid-image, padded and not.
+        let shapes = [
+            (2, 13, 17, 3, 1, 3, 3, 4, 4, Padding::Valid),
+            (2, 11, 11, 16, 1, 3, 3, 2, 2, Padding::Valid),
+            (1, 9, 10, 5, 1, 2, 3, 1, 2, Padding::Valid),
+            (3, 6, 5, 1, 1, 1, 1, 1, 1, Padding::Valid),
+            (2, 7, 9, 6, 1, 3, 3, 1, 1, Padding::Same),
+            (1, 8, 8, 3, 1, 7, 7, 2, 2, Padding::Explicit { top: 3, bottom: 3, left: 3, right: 3 }),
+        ];
+        for (i, &s) in shapes.iter().enumerate() {
+            let g = geom(s);
+            let x = TestRng::new(9100 + i as u64).vec(g.x_len());
+            let patch = g.patch_len();
+            let want = |row: usize, p: usize| {
+                let (n, oh, ow) = (row / (g.h_out * g.w_out), (row / g.w_out) % g.h_out, row % g.w_out);
+                let (kh, kw, ci) = (p / (g.k_w * g.c_in), (p / g.c_in) % g.k_w, p % g.c_in);
+                let ih = (oh * g.stride_h + kh) as isize - g.pad_top as isize;
+                let iw = (ow * g.stride_w + kw) as isize - g.pad_left as isize;
+                let inside = (0..g.h_in as isize).contains(&ih) && (0..g.w_in as isize).contains(&iw);
+                if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * g.c_in + ci] } else { 0.0 }
+            };
+            for (row0, p0, kc) in [(0, 0, patch), (3, 0, patch), (g.w_out + 1, 1, patch - 1), (2, patch / 2, patch - patch / 2)] {
+                if kc == 0 {
+                    continue; // a 1-element patch has no proper sub-range
+                }
+                let rows = g.out_pixels() - row0;
+                let mut cols = nan_filled(rows * kc);
+                im2col_range(&g, &x, row0, p0, kc, &mut cols);
+                for (r, got) in cols.chunks_exact(kc).enumerate() {
+                    for (q, &v) in got.iter().enumerate() {
+                        assert_eq!(v.to_bits(), want(row0 + r, p0 + q).to_bits(), "{g:?} row {} element {}", row0 + r, p0 + q);
+                    }
+                }
+            }
+        }
+    }
+
     fn conv2d_scratch_stays_bounded() {
         // BreakHis first layer at batch 32: scratch is a few blocks, not the
         // whole im2col matrix (32·56·56 × 27 floats).
