@@ -8,13 +8,18 @@
 //! `kc`-row panel are reused from cache instead of the whole weight matrix
 //! being streamed once per four rows.
 //!
+//! Fused inference keeps the weights packed as those panels (`pack_panels`,
+//! `Weights::Panels`): the same products in the same order without the
+//! per-call copy, which at batch 1 (a few dozen rows per call) is a copy of
+//! the whole weight matrix for little arithmetic.
+//!
 //! Each `y` element is `sum_p cols(r, p)·w(p, co)` in `p = (kh, kw, ci)` order
 //! from zero, then `+ b(co)`, padding taps contributing exact zeros: the
 //! rounding sequence of one unblocked `gemm` over the whole im2col matrix, so
 //! the result depends neither on the blocking nor on the threads.
 
 use super::{im2col_range, FwdPlan, Split};
-use crate::gemm::{gemm_kblock, gemm_rows_with, Epilogue, KBlock, RowLayout};
+use crate::gemm::{gemm_kblock, gemm_kblock_packed, gemm_rows_with, packed_b_index, Epilogue, KBlock, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
@@ -24,6 +29,11 @@ use crate::par;
 /// way it is the same function of the same sum, so the bits do not depend on
 /// the path.
 pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    blocked_with(g, p, x, Weights::Rows(w), ep, y, scratch);
+}
+
+/// `blocked` with the weights as given or as kept panels.
+pub(super) fn blocked_with(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: Weights<'_>, ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
     let b = ep.bias;
     let n = g.c_out;
     let unit_len = p.unit_len();
@@ -35,6 +45,7 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], ep: Epi
             // reads each output pixel's patch straight from `x` as `k_h` runs
             // of `k_w·c_in` floats, one input row apart, in the same
             // `(kh, kw, ci)` order as an im2col row (same bits, no copy).
+            let Weights::Rows(w) = w else { unreachable!("kept panels only for geometries that do not read in place") };
             let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
             par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
                 gemm_rows_with(layout, x, PatchStarts::new(g, u * group_rows), n, w, ep, y_group);
@@ -65,6 +76,36 @@ pub(super) fn blocked(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], ep: Epi
     }
 }
 
+/// The weights as the forward GEMM reads them.
+#[derive(Clone, Copy)]
+pub(super) enum Weights<'w> {
+    /// `[k_h, k_w, c_in, c_out]` as given: each k-block's column panels are
+    /// packed into scratch on every call.
+    Rows(&'w [f32]),
+    /// Packed by `pack_panels`.
+    Panels(&'w [f32]),
+}
+
+/// Packs `w` as `gemm_kblock_packed` reads each k-block of the forward: the
+/// `kc × c_out` block of rows `p0 ..` at `p0·c_out`, laid out by
+/// `packed_b_index`. The k-blocks depend on the geometry but not on the batch
+/// (`fwd_plan`'s `kc`), and a column chunk (a multiple of 8 columns from a
+/// multiple of 8) is a contiguous run of its k-block's panels.
+pub(super) fn pack_panels(g: &Conv2dGeom, w: &[f32], packed: &mut [f32]) {
+    let (n, patch, kc) = (g.c_out, g.patch_len(), super::fwd_plan(g).kc);
+    let mut p0 = 0;
+    while p0 < patch {
+        let kcb = kc.min(patch - p0);
+        let block = &mut packed[p0 * n..][..kcb * n];
+        for (q, w_row) in w[p0 * n..][..kcb * n].chunks_exact(n).enumerate() {
+            for (col, &v) in w_row.iter().enumerate() {
+                block[packed_b_index(kcb, n, q, col)] = v;
+            }
+        }
+        p0 += kcb;
+    }
+}
+
 /// Columns `j0 .. j0 + len` of `y`, stored `ldc` apart per row.
 #[derive(Clone, Copy)]
 struct Cols {
@@ -76,7 +117,7 @@ struct Cols {
 /// `c` = columns `cols` of `y`'s rows `row0 ..` (`c.len() / cols.ldc` of
 /// them), `mc` rows and `kc` patch elements at a time.
 #[allow(clippy::too_many_arguments)]
-fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f32]>, row0: usize, cols: Cols, c: &mut [f32], pack: &mut [f32]) {
+fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: Weights<'_>, b: Option<&[f32]>, row0: usize, cols: Cols, c: &mut [f32], pack: &mut [f32]) {
     let n = g.c_out;
     let bias = b.map(|b| &b[cols.j0..cols.j0 + cols.len]);
     for (block, c_block) in c.chunks_mut(p.mc * cols.ldc).enumerate() {
@@ -90,7 +131,11 @@ fn rows_times_w(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: &[f32], b: Option<&[f
             im2col_range(g, x, r0, p0, kc, a);
             let last = p0 + kc == p.patch;
             let k = KBlock { rows, kc, cols: cols.len, ldb: n, ldc: cols.ldc };
-            gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, p0 == 0, if last { bias } else { None }, panel);
+            let (first, bias) = (p0 == 0, if last { bias } else { None });
+            match w {
+                Weights::Rows(w) => gemm_kblock(k, a, &w[p0 * n + cols.j0..], c_block, first, bias, panel),
+                Weights::Panels(u) => gemm_kblock_packed(k, a, &u[p0 * n + cols.j0 * kc..][..kc * cols.len], c_block, first, bias),
+            }
             p0 += kc;
         }
     }

@@ -15,7 +15,10 @@
 //!   k-block at a time and multiplied into `y` while they and the weights'
 //!   k-block panel are in cache. Parallel units are row groups, or, when there
 //!   are few output pixels (batch 1 on 7×7 or 14×14 maps), column chunks of
-//!   `y` so each thread reads only its share of the weights;
+//!   `y` so each thread reads only its share of the weights. A caller that
+//!   keeps a prepared kernel (`conv2d_prepare`: fused inference) gets
+//!   Winograd at any batch, or for the blocked GEMM the weights kept packed
+//!   in its panels (same bits, no per-call panel copies);
 //! - input gradient: for stride 1, the forward of the transposed convolution
 //!   (`dy` padded by `k - 1 - pad`, taps flipped, `c_in`/`c_out` swapped),
 //!   dispatched like a forward (3×3: Winograd, else the blocked GEMM);
@@ -158,17 +161,24 @@ pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
     if wanted == 1 || rows / wanted >= MIN_UNIT_ROWS {
         let group_rows = rows.div_ceil(wanted).next_multiple_of(4).min(rows);
         let units = rows.div_ceil(group_rows);
-        let unpadded = g.pad_top == 0
-            && g.pad_left == 0
-            && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
-            && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
-        let in_place = unpadded && g.w_len() <= IN_PLACE_MAX_W;
+        let in_place = reads_in_place(g);
         return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, units, parallel };
     }
     let chunks = wanted.min((g.c_out / MIN_CHUNK_COLS).max(1));
     let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(8).min(g.c_out);
     let units = g.c_out.div_ceil(chunk_cols);
     FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, units, parallel }
+}
+
+/// Whether a row-split forward of `g` reads its patches from `x` in place:
+/// every tap inside the input and the weights small enough to stay in L2.
+/// Depends on the geometry but not on the batch.
+fn reads_in_place(g: &Conv2dGeom) -> bool {
+    let unpadded = g.pad_top == 0
+        && g.pad_left == 0
+        && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
+        && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
+    unpadded && g.w_len() <= IN_PLACE_MAX_W
 }
 
 /// How the weight gradient reduces over the output pixels.
@@ -320,33 +330,70 @@ pub fn conv2d_fwd_with(g: &Conv2dGeom, x: &[f32], w: &[f32], ep: Epilogue<'_>, y
     }
 }
 
-/// Length of the transformed kernel that `g`'s forward can keep between calls
-/// (Winograd's `U`, 16/9 or 36/9 of the weights; see `conv2d_prepare`), `None` when
-/// `g` is not a convolution that keeps one (3×3 stride 1, at least 16
-/// channels in and out).
-pub fn prepared_kernel_len(g: &Conv2dGeom) -> Option<usize> {
-    winograd::plan_prepared(g).map(|p| winograd::WinoPlan::u_len(p.tile, g))
+/// What a kept kernel (`conv2d_prepare`) holds for a geometry; the choice
+/// depends on the geometry but not on the batch, so one kept kernel serves
+/// every batch size.
+enum Kept {
+    /// Winograd's transformed kernel `U` (16/9 or 36/9 of the weights).
+    Winograd(winograd::WinoPlan),
+    /// The weights packed in the column panels of the blocked GEMM's
+    /// k-blocks (`pack_panels`, as long as the weights), so the im2col
+    /// forward copies no panel per call: for the geometries that do not read
+    /// their patches in place (padded or large kernels: stems, strided
+    /// convolutions, wide 1×1 downsamples), whose in-place GEMM reads the
+    /// weights themselves.
+    Panels,
 }
 
-/// Transforms the weights `w` into `u` (`prepared_kernel_len(g)` elements)
-/// for `conv2d_fwd_prepared`. Rebuild it whenever `w` changes.
+fn kept(g: &Conv2dGeom) -> Option<Kept> {
+    match winograd::plan_prepared(g) {
+        Some(p) => Some(Kept::Winograd(p)),
+        None => (!reads_in_place(g)).then_some(Kept::Panels),
+    }
+}
+
+/// Length of the kernel that `g`'s forward can keep between calls (see
+/// `conv2d_prepare`): Winograd's transformed kernel `U` for a 3×3 stride-1
+/// convolution with at least 16 channels in and out, else the weights packed
+/// for the blocked GEMM, unless the forward reads patches in place (`None`).
+pub fn prepared_kernel_len(g: &Conv2dGeom) -> Option<usize> {
+    kept(g).map(|k| match k {
+        Kept::Winograd(p) => winograd::WinoPlan::u_len(p.tile, g),
+        Kept::Panels => g.w_len(),
+    })
+}
+
+/// Transforms or packs the weights `w` into `u` (`prepared_kernel_len(g)`
+/// elements) for `conv2d_fwd_prepared`. Rebuild it whenever `w` changes.
 pub fn conv2d_prepare(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
     debug_assert_eq!(Some(u.len()), prepared_kernel_len(g), "conv2d_prepare {g:?}: u");
     debug_assert_eq!(w.len(), g.w_len(), "conv2d_prepare {g:?}: w");
-    winograd::prepare_kernel(g, winograd::prepared_tile(g), w, u);
+    match kept(g).expect("conv2d_prepare: a geometry with prepared_kernel_len") {
+        Kept::Winograd(_) => winograd::prepare_kernel(g, winograd::prepared_tile(g), w, u),
+        Kept::Panels => fwd::pack_panels(g, w, u),
+    }
 }
 
-/// `conv2d_fwd_with` from the kept transformed kernel `u` (`conv2d_prepare`):
-/// Winograd at any batch and map size, without the per-call kernel
-/// transform. Not bit-identical to `conv2d_fwd_with` where that takes im2col
-/// (few tiles); `scratch` holds at least `g.im2col_scratch_len()` elements.
+/// `conv2d_fwd_with` from the kept kernel `u` (`conv2d_prepare`). Winograd
+/// runs at any batch and map size, without the per-call kernel transform,
+/// and is then not bit-identical to `conv2d_fwd_with` where that takes
+/// im2col (few tiles); kept panels give `conv2d_fwd_with`'s bits. `scratch`
+/// holds at least `g.im2col_scratch_len()` elements.
 pub fn conv2d_fwd_prepared(g: &Conv2dGeom, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
-    let p = winograd::plan_prepared(g).expect("conv2d_fwd_prepared: a geometry with prepared_kernel_len");
     debug_assert_eq!(x.len(), g.x_len(), "conv2d_fwd_prepared {g:?}: x");
-    debug_assert_eq!(u.len(), winograd::WinoPlan::u_len(p.tile, g), "conv2d_fwd_prepared {g:?}: u");
+    debug_assert_eq!(Some(u.len()), prepared_kernel_len(g), "conv2d_fwd_prepared {g:?}: u");
     debug_assert_eq!(y.len(), g.y_len(), "conv2d_fwd_prepared {g:?}: y");
-    debug_assert!(scratch.len() >= p.prepared_scratch_len(g), "conv2d_fwd_prepared {g:?}: scratch");
-    winograd::fwd_prepared(g, &p, x, u, ep, y, scratch);
+    debug_assert!(ep.bias.is_none_or(|b| b.len() == g.c_out), "conv2d_fwd_prepared {g:?}: b");
+    match kept(g).expect("conv2d_fwd_prepared: a geometry with prepared_kernel_len") {
+        Kept::Winograd(p) => {
+            debug_assert!(scratch.len() >= p.prepared_scratch_len(g), "conv2d_fwd_prepared {g:?}: scratch");
+            winograd::fwd_prepared(g, &p, x, u, ep, y, scratch);
+        }
+        Kept::Panels => {
+            debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_fwd_prepared {g:?}: scratch");
+            fwd::blocked_with(g, &fwd_plan(g), x, fwd::Weights::Panels(u), ep, y, scratch);
+        }
+    }
 }
 
 /// A forward algorithm, for benchmarks that compare the paths on one shape

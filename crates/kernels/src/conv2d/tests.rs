@@ -1,7 +1,8 @@
 //! Convolution kernels against the f64 reference on awkward shapes, gradient
 //! checks against central differences, geometry validation, and determinism.
 
-use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, dx_plan, fwd_plan, im2col_range, transposed, wgrad_plan, Split, WgradSplit};
+use super::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_fwd_with, dx_plan, fwd_plan, im2col_range, transposed, wgrad_plan, Split, WgradSplit};
+use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference::{self, abs64};
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
@@ -422,6 +423,57 @@ crate::kernel_tests! {
                 }
             }
         }
+    }
+
+    fn conv2d_kept_panels_give_the_per_call_bits() {
+        // Geometries that keep packed weight panels (padded or large kernels,
+        // not Winograd): column tails of 0-7 past the 8-wide panels, one and
+        // several k-blocks, row and column splits, with bias and ReLU and
+        // without. The kept forward must give conv2d_fwd_with's bits, which
+        // the tests above hold to the reference; it is checked against the
+        // reference here too, with NaN-filled kept panels, output and scratch.
+        let shapes: [Shape; 7] = [
+            (1, 64, 64, 3, 64, 7, 7, 2, 2, Padding::Explicit { top: 3, bottom: 3, left: 3, right: 3 }),
+            (2, 15, 13, 3, 13, 7, 7, 2, 2, Padding::Same),
+            (1, 14, 14, 40, 36, 3, 3, 2, 2, Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }),
+            (3, 9, 11, 37, 21, 3, 3, 2, 1, Padding::Same),
+            (1, 14, 14, 256, 301, 1, 1, 2, 2, Padding::Valid),
+            // Few rows, many columns: column splits over several k-blocks.
+            (1, 14, 14, 96, 80, 3, 3, 2, 2, Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }),
+            (1, 5, 6, 37, 131, 3, 2, 1, 1, Padding::Explicit { top: 0, bottom: 2, left: 1, right: 1 }),
+        ];
+        let mut splits = (false, false, false);
+        for (i, s) in shapes.into_iter().enumerate() {
+            let g = geom(s);
+            let p = fwd_plan(&g);
+            let len = super::prepared_kernel_len(&g).unwrap_or_else(|| panic!("{g:?} keeps no kernel"));
+            assert_eq!(len, g.w_len(), "{g:?}: kept panels are as long as the weights");
+            assert!(!p.in_place, "{g:?} {p:?}");
+            splits.0 |= matches!(p.split, Split::Cols { .. }) && p.units > 1;
+            splits.1 |= matches!(p.split, Split::Rows { .. }) && p.units > 1;
+            splits.2 |= p.patch > p.kc;
+            let mut d = data(&g, 9500 + i as u64);
+            let mut u = nan_filled(len);
+            super::conv2d_prepare(&g, &d.w, &mut u);
+            for ep in [Epilogue { bias: Some(&d.b), clamp: Clamp::Relu }, Epilogue::default()] {
+                let ctx = format!("{g:?} {p:?} {ep:?}");
+                let mut want = nan_filled(g.y_len());
+                conv2d_fwd_with(&g, &d.x, &d.w, ep, &mut want, &mut d.scratch);
+                d.scratch.fill(f32::NAN);
+                let mut y = nan_filled(g.y_len());
+                super::conv2d_fwd_prepared(&g, &d.x, &u, ep, &mut y, &mut d.scratch);
+                assert_bits_eq(&y, &want, &format!("kept panels vs per call {ctx}"));
+                let reference = reference::conv2d_fwd(&g, &d.x, &d.w, ep.bias);
+                let abs_b = abs64(&d.b);
+                let scale = reference::conv2d_fwd(&g, &abs64(&d.x), &abs64(&d.w), ep.bias.map(|_| &abs_b[..]));
+                let clamped: Vec<f64> = reference.iter().map(|&v| if ep.clamp == Clamp::Relu { v.max(0.0) } else { v }).collect();
+                assert_dot_close(&y, &clamped, &scale, g.patch_len() + 1, &format!("kept panels vs reference {ctx}"));
+            }
+        }
+        assert_eq!(splits, (true, true, true), "every blocked split and several k-blocks are covered");
+        // Winograd keeps its transformed kernel, in-place geometries nothing.
+        assert_ne!(super::prepared_kernel_len(&geom((1, 7, 7, 32, 32, 3, 3, 1, 1, Padding::Same))), Some(7 * 7 * 32 * 32));
+        assert_eq!(super::prepared_kernel_len(&geom((1, 56, 56, 64, 128, 1, 1, 2, 2, Padding::Valid))), None);
     }
 
     fn conv2d_scratch_stays_bounded() {

@@ -34,7 +34,9 @@
 //! kernel transform and takes Winograd at any batch, where the per-call
 //! transform would not pay on few tiles (ResNet-18's 7×7 and 14×14 maps at
 //! batch 1). That path sums in another order than im2col, so a fused pass may
-//! differ from the model's own graph in the last bits there too.
+//! differ from the model's own graph in the last bits there too. Other folded
+//! convolutions that run the blocked im2col GEMM keep their folded weights
+//! packed in its column panels instead (same sums, same bits).
 //!
 //! Folding: `scale = gamma / sqrt(var + eps)`, `w' = w · scale[channel]`,
 //! `b' = (b - mean) · scale + beta`, computed in f64 and rounded once. The

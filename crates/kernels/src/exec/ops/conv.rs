@@ -19,10 +19,11 @@ pub struct Conv2d {
     tensors: KernelTensors,
     /// ReLU run in the GEMM epilogue (fused inference only).
     clamp: Clamp,
-    /// Where the transformed kernel (`conv2d::conv2d_prepare` of the kernel
-    /// tensor) is kept, in the same buffer as the tensors: fused inference
-    /// rebuilds it with the folded weights, and the forward reads it instead
-    /// of transforming the kernel on every call.
+    /// Where the kept kernel (`conv2d::conv2d_prepare` of the kernel tensor:
+    /// Winograd-transformed or packed in GEMM panels) lives, in the same
+    /// buffer as the tensors: fused inference rebuilds it with the folded
+    /// weights, and the forward reads it instead of transforming or packing
+    /// the kernel on every call.
     prepared: Option<ParamRange>,
 }
 
@@ -43,16 +44,16 @@ impl Conv2d {
         Self { tensors, clamp, ..self.clone() }
     }
 
-    /// The geometry (at batch 1) with which to transform this convolution's
-    /// kernel (`conv2d::conv2d_prepare`), when it is one that keeps a
-    /// transformed kernel (`conv2d::prepared_kernel_len`, which does not
-    /// depend on the batch).
+    /// The geometry (at batch 1) with which to prepare this convolution's
+    /// kept kernel (`conv2d::conv2d_prepare`), when it is one that keeps a
+    /// kernel (`conv2d::prepared_kernel_len`, which does not depend on the
+    /// batch).
     pub fn prepared_geom(&self) -> Option<Conv2dGeom> {
         let g = self.geom(1).ok()?;
         conv2d::prepared_kernel_len(&g).map(|_| g)
     }
 
-    /// This convolution reading its transformed kernel from `range` of the
+    /// This convolution reading its kept kernel from `range` of the
     /// buffer its tensors live in (`prepared_kernel_len` elements).
     pub fn with_prepared(&self, range: ParamRange) -> Self {
         Self { prepared: Some(range), ..self.clone() }
