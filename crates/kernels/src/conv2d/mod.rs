@@ -174,11 +174,7 @@ pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
 /// every tap inside the input and the weights small enough to stay in L2.
 /// Depends on the geometry but not on the batch.
 fn reads_in_place(g: &Conv2dGeom) -> bool {
-    let unpadded = g.pad_top == 0
-        && g.pad_left == 0
-        && (g.h_out - 1) * g.stride_h + g.k_h <= g.h_in
-        && (g.w_out - 1) * g.stride_w + g.k_w <= g.w_in;
-    unpadded && g.w_len() <= IN_PLACE_MAX_W
+    g.taps_inside() && g.w_len() <= IN_PLACE_MAX_W
 }
 
 /// How the weight gradient reduces over the output pixels.
@@ -369,7 +365,7 @@ pub fn conv2d_prepare(g: &Conv2dGeom, w: &[f32], u: &mut [f32]) {
     debug_assert_eq!(Some(u.len()), prepared_kernel_len(g), "conv2d_prepare {g:?}: u");
     debug_assert_eq!(w.len(), g.w_len(), "conv2d_prepare {g:?}: w");
     match kept(g).expect("conv2d_prepare: a geometry with prepared_kernel_len") {
-        Kept::Winograd(_) => winograd::prepare_kernel(g, winograd::prepared_tile(g), w, u),
+        Kept::Winograd(p) => winograd::prepare_kernel(g, p.tile, w, u),
         Kept::Panels => fwd::pack_panels(g, w, u),
     }
 }
