@@ -156,9 +156,17 @@ fn tile<const R: usize, const V: usize>(
     let mut acc = [[F32x4::zero(); V]; R];
     for s in 0..layout.segments {
         let seg: [&[f32]; R] = core::array::from_fn(|r| &a[at[r] + s * layout.seg_stride..][..layout.seg_len]);
-        let b_rows = b[s * layout.seg_len * n..].chunks_exact(n).take(layout.seg_len);
-        for (q, b_row) in b_rows.enumerate() {
-            let b_row = &b_row[j..j + 4 * V];
+        // B's rows of this segment, indexed without a check per row:
+        // `chunks_exact` computed a remainder (an integer division) per
+        // segment and checked every row, which cost a convolution with short
+        // segments (3 pixels × 3 channels, BreakHis conv1) as much as its
+        // multiply-adds.
+        let b_seg = &b[s * layout.seg_len * n..][..layout.seg_len * n];
+        assert!(j + 4 * V <= n, "gemm tile: columns {j}..{} outside {n}", j + 4 * V);
+        for q in 0..layout.seg_len {
+            // SAFETY: q < seg_len and j + 4·V <= n (asserted above), so
+            // q·n + j + 4·V <= seg_len·n = b_seg.len().
+            let b_row = unsafe { b_seg.get_unchecked(q * n + j..q * n + j + 4 * V) };
             if V > 2 {
                 // Wide tiles: each B vector meets every row as soon as it is
                 // loaded, so one is live at a time and a 2 × 16 tile's 8
