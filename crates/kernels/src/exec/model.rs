@@ -613,6 +613,9 @@ impl Model {
                 f.mark_stale();
             }
         }
+        // Backward passes follow training forwards and `keep_all` ones
+        // (Grad-CAM); an output-only inference pass records nothing for them.
+        let backward_follows = matches!(mode, Mode::Train { .. }) || kept == Kept::All;
         let fusion = fusion_of(pass, &self.fusion, &self.train);
         let graph = pass_graph(&self.graph, &self.fusion, &self.train, pass);
         for i in 0..graph.len() {
@@ -653,6 +656,7 @@ impl Model {
                 scratch: &mut self.scratch,
                 mode,
                 frozen: self.train.as_ref().is_some_and(|t| t.frozen[i]),
+                backward_follows,
             })?;
         }
         self.current = Some((schedule.clone(), kept, pass));

@@ -154,6 +154,10 @@ pub struct FwdIo<'a> {
     pub mode: Mode,
     /// Keras' `trainable = false`: BatchNormalization then runs in inference mode.
     pub frozen: bool,
+    /// Whether a backward pass may follow and read what this forward records
+    /// for it (max pooling's argmax indices): false for an inference pass that
+    /// keeps only the output, which then skips the recording.
+    pub backward_follows: bool,
 }
 
 /// The buffers a step's backward pass reads and writes. `dxs[i] = None` skips

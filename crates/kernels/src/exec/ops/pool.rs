@@ -71,7 +71,10 @@ impl Op for Pool {
         let g = self.geom(io.batch)?;
         let x = &io.xs[0][..g.x_len()];
         match self.reduce {
-            Reduce::Max { argmax_offset } => pool::maxpool2d_fwd(&g, x, io.y, Some(&mut io.argmax[argmax_offset..argmax_offset + g.y_len()])),
+            Reduce::Max { argmax_offset } => {
+                let argmax = io.backward_follows.then(|| &mut io.argmax[argmax_offset..argmax_offset + g.y_len()]);
+                pool::maxpool2d_fwd(&g, x, io.y, argmax)
+            }
             Reduce::Avg => pool::avgpool2d_fwd(&g, x, io.y),
         }
         Ok(())
