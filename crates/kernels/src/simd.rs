@@ -95,6 +95,12 @@ mod imp {
             let capped = v128_bitselect(self.0, max.0, f32x4_lt(self.0, max.0));
             Self(v128_bitselect(capped, zero, f32x4_gt(self.0, zero)))
         }
+        /// Per lane `x > self ? x : self`: a running maximum that keeps the
+        /// earlier value on ties and NaN (`f32x4.pmax`, one `maxps` on x86).
+        #[inline(always)]
+        pub fn max_if_greater(self, x: Self) -> Self {
+            Self(f32x4_pmax(self.0, x.0))
+        }
     }
 }
 
@@ -166,6 +172,10 @@ mod imp {
                     0.0
                 }
             }))
+        }
+        #[inline(always)]
+        pub fn max_if_greater(self, x: Self) -> Self {
+            Self(core::array::from_fn(|i| if x.0[i] > self.0[i] { x.0[i] } else { self.0[i] }))
         }
     }
 }

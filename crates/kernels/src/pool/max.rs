@@ -6,6 +6,7 @@
 
 use super::{for_each_dx_image, for_each_out_row, for_each_out_row_pair, Window};
 use crate::geom::Pool2dGeom;
+use crate::simd::F32x4;
 
 /// Forward. `x`: `[n, h_in, w_in, c]`; `y`: `[n, h_out, w_out, c]`, fully
 /// overwritten. If `argmax` (same layout and length as `y`) is given, each
@@ -98,12 +99,25 @@ fn max_row<const TRACK: bool>(g: &Pool2dGeom, x: &[f32], img: usize, oh: usize, 
                     }
                 }
             } else {
-                for (yv, &xv) in y_px.iter_mut().zip(x_px) {
-                    if xv > *yv {
-                        *yv = xv;
-                    }
-                }
+                max_into(y_px, x_px);
             }
+        }
+    }
+}
+
+/// `y[ch] = x[ch]` where `x[ch] > y[ch]`, four channels per vector: the same
+/// strict comparison as the tracking scan, so ties and NaN keep `y`.
+#[inline(always)]
+fn max_into(y: &mut [f32], x: &[f32]) {
+    let c = y.len();
+    let mut ch = 0;
+    while ch + 4 <= c {
+        F32x4::load(&y[ch..]).max_if_greater(F32x4::load(&x[ch..])).store(&mut y[ch..]);
+        ch += 4;
+    }
+    for (yv, &xv) in y[ch..].iter_mut().zip(&x[ch..c]) {
+        if xv > *yv {
+            *yv = xv;
         }
     }
 }
