@@ -252,6 +252,27 @@ crate::kernel_tests! {
         assert_eq!(y, vec![-3.0, -1.0, -1.0]);
     }
 
+    fn maxpool2d_fwd_without_indices_keeps_what_the_tracking_scan_keeps() {
+        // The vector path (no indices) against the scalar tracking scan on
+        // equal values, signed zeros and NaN, 6 channels (a vector and a
+        // tail), overlapping windows: the same strict comparison must keep
+        // the same value, bit for bit.
+        let g = Pool2dGeom::new([2, 4, 5, 6], [3, 2], [1, 2], Padding::Same).unwrap();
+        let pool = [1.5, -0.0, 0.0, f32::NAN, -1.0, 1.5, f32::INFINITY, -f32::NAN];
+        let mut rng = TestRng::new(77);
+        let x: Vec<f32> = (0..g.x_len()).map(|_| pool[(rng.next_u64() % pool.len() as u64) as usize]).collect();
+        let mut y = nan_filled(g.y_len());
+        super::maxpool2d_fwd(&g, &x, &mut y, None);
+        let mut tracked = nan_filled(g.y_len());
+        let mut arg = vec![u32::MAX; g.y_len()];
+        super::maxpool2d_fwd(&g, &x, &mut tracked, Some(&mut arg));
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<u32>>();
+        assert_eq!(bits(&y), bits(&tracked), "maxpool2d_fwd without indices {g:?}");
+        for (j, (&a, &v)) in arg.iter().zip(&tracked).enumerate() {
+            assert_eq!(x[a as usize].to_bits(), v.to_bits(), "output {j} and the input its index names");
+        }
+    }
+
     fn maxpool2d_ties_route_to_first_maximum() {
         // One image 3×3, 2 channels, pool 2, stride 1 (windows overlap).
         // Channel 0 is all equal: every window's first cell wins. Channel 1 has
