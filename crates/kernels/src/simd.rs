@@ -102,6 +102,23 @@ mod imp {
             Self(f32x4_pmax(self.0, x.0))
         }
     }
+
+    /// Four lanes of a running maximum with the index of its first
+    /// occurrence: where `x[i] > max[i]`, `max[i] = x[i]` and `at[i] = first
+    /// + i`; elsewhere (ties, NaN) both are kept. Each slice holds at least 4.
+    #[inline(always)]
+    pub fn max_with_index4(max: &mut [f32], at: &mut [u32], x: &[f32], first: u32) {
+        assert!(max.len() >= 4 && at.len() >= 4 && x.len() >= 4, "max_with_index4: slices shorter than 4");
+        // SAFETY: each slice holds at least 4 elements (asserted); v128
+        // loads and stores allow unaligned addresses.
+        unsafe {
+            let (m, a, v) = (v128_load(max.as_ptr() as *const v128), v128_load(at.as_ptr() as *const v128), v128_load(x.as_ptr() as *const v128));
+            let greater = f32x4_gt(v, m);
+            let idx = u32x4_add(u32x4_splat(first), u32x4(0, 1, 2, 3));
+            v128_store(max.as_mut_ptr() as *mut v128, v128_bitselect(v, m, greater));
+            v128_store(at.as_mut_ptr() as *mut v128, v128_bitselect(idx, a, greater));
+        }
+    }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -178,9 +195,20 @@ mod imp {
             Self(core::array::from_fn(|i| if x.0[i] > self.0[i] { x.0[i] } else { self.0[i] }))
         }
     }
+
+    /// See the SIMD128 twin.
+    #[inline(always)]
+    pub fn max_with_index4(max: &mut [f32], at: &mut [u32], x: &[f32], first: u32) {
+        for i in 0..4 {
+            if x[i] > max[i] {
+                max[i] = x[i];
+                at[i] = first + i as u32;
+            }
+        }
+    }
 }
 
-pub use imp::F32x4;
+pub use imp::{max_with_index4, F32x4};
 
 /// True when this build's `F32x4` is SIMD128 (reported to JS for diagnostics).
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));

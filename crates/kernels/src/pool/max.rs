@@ -6,7 +6,7 @@
 
 use super::{for_each_dx_image, for_each_out_row, for_each_out_row_pair, Window};
 use crate::geom::Pool2dGeom;
-use crate::simd::F32x4;
+use crate::simd::{max_with_index4, F32x4};
 
 /// Forward. `x`: `[n, h_in, w_in, c]`; `y`: `[n, h_out, w_out, c]`, fully
 /// overwritten. If `argmax` (same layout and length as `y`) is given, each
@@ -91,13 +91,7 @@ fn max_row<const TRACK: bool>(g: &Pool2dGeom, x: &[f32], img: usize, oh: usize, 
         for off in cells {
             let x_px = &x_img[off..off + c];
             if TRACK {
-                let a_px = &mut a_row[ow * c..(ow + 1) * c];
-                for ch in 0..c {
-                    if x_px[ch] > y_px[ch] {
-                        y_px[ch] = x_px[ch];
-                        a_px[ch] = (base + off + ch) as u32;
-                    }
-                }
+                max_and_index_into(y_px, &mut a_row[ow * c..(ow + 1) * c], x_px, base + off);
             } else {
                 max_into(y_px, x_px);
             }
@@ -118,6 +112,23 @@ fn max_into(y: &mut [f32], x: &[f32]) {
     for (yv, &xv) in y[ch..].iter_mut().zip(&x[ch..c]) {
         if xv > *yv {
             *yv = xv;
+        }
+    }
+}
+
+/// `max_into` that also sets `at[ch] = first + ch` where it takes `x[ch]`.
+#[inline(always)]
+fn max_and_index_into(y: &mut [f32], at: &mut [u32], x: &[f32], first: usize) {
+    let c = y.len();
+    let mut ch = 0;
+    while ch + 4 <= c {
+        max_with_index4(&mut y[ch..], &mut at[ch..], &x[ch..], (first + ch) as u32);
+        ch += 4;
+    }
+    for ch in ch..c {
+        if x[ch] > y[ch] {
+            y[ch] = x[ch];
+            at[ch] = (first + ch) as u32;
         }
     }
 }

@@ -252,11 +252,11 @@ crate::kernel_tests! {
         assert_eq!(y, vec![-3.0, -1.0, -1.0]);
     }
 
-    fn maxpool2d_fwd_without_indices_keeps_what_the_tracking_scan_keeps() {
-        // The vector path (no indices) against the scalar tracking scan on
-        // equal values, signed zeros and NaN, 6 channels (a vector and a
-        // tail), overlapping windows: the same strict comparison must keep
-        // the same value, bit for bit.
+    fn maxpool2d_fwd_keeps_first_maxima_on_ties_signed_zeros_and_nan() {
+        // The vector paths (with and without indices) against each other and
+        // the reference scan on equal values, signed zeros and NaN, 6 channels
+        // (a vector and a tail), overlapping windows: the same strict
+        // comparison must keep the same value, bit for bit, and index.
         let g = Pool2dGeom::new([2, 4, 5, 6], [3, 2], [1, 2], Padding::Same).unwrap();
         let pool = [1.5, -0.0, 0.0, f32::NAN, -1.0, 1.5, f32::INFINITY, -f32::NAN];
         let mut rng = TestRng::new(77);
@@ -271,6 +271,9 @@ crate::kernel_tests! {
         for (j, (&a, &v)) in arg.iter().zip(&tracked).enumerate() {
             assert_eq!(x[a as usize].to_bits(), v.to_bits(), "output {j} and the input its index names");
         }
+        // The indices are the reference scan's first maxima (strict `>`).
+        let (_, want_arg) = reference::maxpool2d_with_argmax(&g, &reference::widen(&x));
+        assert_eq!(arg, want_arg.iter().map(|&a| a as u32).collect::<Vec<u32>>(), "maxpool2d_fwd argmax on ties and NaN {g:?}");
     }
 
     fn maxpool2d_ties_route_to_first_maximum() {
