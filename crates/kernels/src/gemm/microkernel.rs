@@ -154,6 +154,7 @@ fn tile<const R: usize, const V: usize>(
     c: &mut [f32],
 ) {
     let mut acc = [[F32x4::zero(); V]; R];
+    assert!(j + 4 * V <= n, "gemm tile: columns {j}..{} outside {n}", j + 4 * V);
     for s in 0..layout.segments {
         let seg: [&[f32]; R] = core::array::from_fn(|r| &a[at[r] + s * layout.seg_stride..][..layout.seg_len]);
         // B's rows of this segment, indexed without a check per row:
@@ -162,9 +163,8 @@ fn tile<const R: usize, const V: usize>(
         // segments (3 pixels × 3 channels, BreakHis conv1) as much as its
         // multiply-adds.
         let b_seg = &b[s * layout.seg_len * n..][..layout.seg_len * n];
-        assert!(j + 4 * V <= n, "gemm tile: columns {j}..{} outside {n}", j + 4 * V);
         for q in 0..layout.seg_len {
-            // SAFETY: q < seg_len and j + 4·V <= n (asserted above), so
+            // SAFETY: q < seg_len and j + 4·V <= n (asserted before the loop), so
             // q·n + j + 4·V <= seg_len·n = b_seg.len().
             let b_row = unsafe { b_seg.get_unchecked(q * n + j..q * n + j + 4 * V) };
             if V > 2 {
