@@ -2,7 +2,7 @@
  * The built CLI (`npm run build` first) on image folders, spawned as users run
  * it: a small folder generated here with sharp (2 classes, 12 images each,
  * mostly 32x32 with some 40x28, a manifest.csv with a patient column), a tiny
- * arch.json, 1-2 epochs at --image-size 32. Then bad input, and the real
+ * arch.json (32x32 input: the images are resized to it), 1-2 epochs. Then bad input, and the real
  * BreakHis tiles when ../shared/data/breakhis-200x-tiles is present.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -113,7 +113,8 @@ function modelMetadata(path: string): { classNames: string[]; preprocessing: { k
 }
 
 /** The common arguments of a tiny run on `data`. */
-const tiny = (data: string, archFile: string) => ['train', '--data', data, '--model', archFile, '--image-size', '32', '--val-ratio', '0.25', '--test-ratio', '0.25'];
+// No --image-size: the images are resized to the arch.json's own 32x32 input.
+const tiny = (data: string, archFile: string) => ['train', '--data', data, '--model', archFile, '--val-ratio', '0.25', '--test-ratio', '0.25'];
 
 let root: string;
 let data: string;

@@ -62,4 +62,10 @@ describe('torchvision presets and --from take the data\'s classes', () => {
     expect(resolve({ from: 'm.safetensors', data: 'tiles', trainableLast: 3, imageSize: [64, 64] })).toMatchObject({ trainableLast: 3, data: { folder: { imageSize: [64, 64] } } });
     expect(resolve({ preset: 'breakhis', data: 'tiles' }).trainableLast).toBeNull();
   });
+
+  it("an arch.json's images are resized to its own input, not to the default recipe's 28x28 (unless --image-size says so)", () => {
+    expect(resolve({ model: 'arch.json', data: 'tiles' }).data.folder!.imageSize).toBeNull();
+    expect(resolve({ model: 'arch.json', data: 'tiles', imageSize: [64, 48] }).data.folder!.imageSize).toEqual([64, 48]);
+    expect(resolve({ preset: 'breakhis', data: 'tiles' }).data.folder!.imageSize).toEqual([224, 224]);
+  });
 });

@@ -198,7 +198,8 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
   const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? DEFAULT_SPLIT_RATIO);
   checkSplitRatios(valRatio, testRatio);
   return {
-    imageSize: raw.imageSize ?? (raw.from !== undefined ? null : [recipe.inputShape[0], recipe.inputShape[1]]),
+    // A preset's input is its recipe's; an arch.json or a pretrained model has its own (null: the network's).
+    imageSize: raw.imageSize ?? (raw.from !== undefined || raw.model !== undefined ? null : [recipe.inputShape[0], recipe.inputShape[1]]),
     aspect: raw.aspect ?? 'squash',
     splitBy: splitByOption(raw.splitBy),
     valRatio,
