@@ -25,6 +25,7 @@ import { baselinesMarkdown, runBaselines } from './reproduce/baselines.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'ts/cli/dist/main.js');
+const STAIN_SWAP = path.join(ROOT, 'scripts/stain-swap.mjs');
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -92,11 +93,23 @@ let logIndex = 0;
 async function cli(args, { record = true } = {}) {
   const shown = `lite-cnn ${args.map(quoteArg).join(' ')}`;
   if (record) commands.push(shown);
-  const log = path.join(opts.runs, 'logs', `${String(++logIndex).padStart(3, '0')}-${args[0]}.log`);
+  return runJson(MAIN, args, shown, args[0]);
+}
+
+/** Runs scripts/stain-swap.mjs (the stain stress test, docs/histology.md) with `args`; returns its JSON summary. */
+async function stainSwap(args) {
+  const shown = `node scripts/stain-swap.mjs ${args.map(quoteArg).join(' ')}`;
+  commands.push(shown);
+  return runJson(STAIN_SWAP, args, shown, 'stain-swap');
+}
+
+/** Runs the Node script `entry` with `args`, logging its stderr under `name`; returns its parsed JSON stdout. */
+async function runJson(entry, args, shown, name) {
+  const log = path.join(opts.runs, 'logs', `${String(++logIndex).padStart(3, '0')}-${name}.log`);
   const t0 = performance.now();
   process.stderr.write(`$ ${shown}\n`);
   const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
     child.stdout.on('data', (d) => out.push(d));
@@ -224,9 +237,10 @@ process.stderr.write(`reproduce: ${QUICK ? 'QUICK smoke mode; ' : ''}run folders
 /** The "New patients" section: its runs, and its markdown with its own commands. */
 async function newPatientsSection() {
   const own = [];
-  const show = (args) => `lite-cnn ${args.map(quoteArg).join(' ')}`.replaceAll(opts.runs, '$RUNS').replaceAll(opts.data, rel(opts.data));
+  const show = (args, program = 'lite-cnn') => `${program} ${args.map(quoteArg).join(' ')}`.replaceAll(opts.runs, '$RUNS').replaceAll(opts.data, rel(opts.data));
   const results = await runNewPatients({
     cli: (args) => (own.push(show(args)), cli(args)),
+    stainSwap: (args) => (own.push(show(args, 'node scripts/stain-swap.mjs')), stainSwap(args)),
     note: (args, partial) => own.push(`${show(args)}   # ${partial ? `${partial} (deadline)` : 'finished earlier in $RUNS'}: reused`),
     runs: opts.runs,
     data: opts.data,

@@ -4,8 +4,10 @@
 // histology: from its inner --threshold-cv 3). Each fold's best model is then
 // evaluated on its fold's test split with `evaluate --group-by patient` (image
 // and patient level, per subtype, at the fold's stored threshold), and the
-// histology models once more with `--tta d4`. Every number comes from
-// `evaluate --json` (the same model, split and threshold as the CV's own test).
+// histology models once more with `--tta d4`, and each recipe's fold models under
+// scripts/stain-swap.mjs (every test tile given the other class's stain colour).
+// Every number comes from `evaluate --json` (the same model, split and threshold
+// as the CV's own test), directly or through the stain-swap script.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -68,7 +70,7 @@ async function evaluateFolds(cli, data, dir, folds, extra, from = 1) {
  * CVs in RUNS as they are (interrupted ones with their completed folds; a seed
  * without a run is left out), for a deadline: the section then says which folds.
  */
-export async function runNewPatients({ cli, note, runs, data, seeds, noTrain = false }) {
+export async function runNewPatients({ cli, stainSwap, note, runs, data, seeds, noTrain = false }) {
   const out = {};
   for (const recipe of RECIPES) {
     out[recipe] = [];
@@ -82,7 +84,8 @@ export async function runNewPatients({ cli, note, runs, data, seeds, noTrain = f
         await cli(args);
         cv = await readJson(path.join(dir, 'cv.json'));
       }
-      out[recipe].push({ seed, of: cv.folds, folds: await evaluateFolds(cli, data, dir, cv.completed, []) });
+      const swap = cv.completed === cv.folds ? await stainSwap(['--cv', dir, '--data', data, '--out', path.join(runs, 'stain-swap', `${recipe}-s${seed}`), '--json']) : null;
+      out[recipe].push({ seed, of: cv.folds, folds: await evaluateFolds(cli, data, dir, cv.completed, []), swap });
     }
   }
   // The study's models decided by --threshold-rule floor: the same models (the rule does not change
@@ -119,9 +122,10 @@ function evaluatedSeeds(runs) {
     }
     return [...by.values()].map((s) => ({ ...s, recall: s.correct / s.images }));
   };
-  return runs.map(({ seed, of, folds }) => ({
+  return runs.map(({ seed, of, folds, swap = null }) => ({
     seed,
     of,
+    swappedAccuracy: swap?.swappedAccuracy ?? null,
     folds: folds.map((ev, i) => ({
       fold: i + 1,
       accuracy: ev.accuracy,
@@ -144,7 +148,8 @@ function summaryRow(label, seeds) {
     label,
     cells: [label, seeds.map((s) => (s.folds.length < s.of ? `${s.seed} (folds 1-${s.folds.length} of ${s.of} only)` : String(s.seed))).join(', '), pct(perSeed('accuracy')), pct(perSeed('recall')), `${one(mean(perSeed('auc')), 3)}`, pct(perSeed('patientAccuracy')), pct(perSeed('patientRecall')),
       `seed ${worst.seed} fold ${worst.fold}: ${one(worst.accuracy, 1, 100)}% / ${one(worst.recall, 1, 100)}% (patients ${one(worst.patientAccuracy, 1, 100)}%)`,
-      `${one(Math.min(...all.map((f) => f.threshold)), 3)}-${one(Math.max(...all.map((f) => f.threshold)), 3)}`],
+      `${one(Math.min(...all.map((f) => f.threshold)), 3)}-${one(Math.max(...all.map((f) => f.threshold)), 3)}`,
+      seeds.every((s) => s.swappedAccuracy === null) ? 'not run' : pct(seeds.map((s) => s.swappedAccuracy))],
     accuracy: mean(perSeed('accuracy')),
     recall: mean(perSeed('recall')),
     subtypes: subtypeMeans(seeds, 'subtypes'),
@@ -176,10 +181,11 @@ export function newPatientsMarkdown(results, { seeds }) {
       'image level and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
       'Cells: mean ± std over seeds of the fold means; the worst fold is the one with the lowest image accuracy over all seeds and folds (image accuracy / malignant recall). ' +
       'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold). ' +
-      'The last column is the range of the folds\' stored thresholds: how much the choice moves from fold to fold.',
+      'The stored-thresholds column is the range of the folds\' stored thresholds: how much the choice moves from fold to fold. ' +
+      'The last column is the stain stress test (`node scripts/stain-swap.mjs`, docs/histology.md): the image accuracy of the same fold models when each test tile is recoloured to the median colour statistics of the other class\'s training tiles. A model that reads morphology keeps its accuracy; one that reads the stain falls towards 0% (mean ± std over seeds of the fold means; not run for rows that re-decide or re-evaluate the same models).',
   );
   md.push('');
-  md.push(table(['recipe', 'seeds', 'image accuracy', 'malignant recall', 'AUC', 'patient accuracy', 'patient malignant recall', 'worst fold', 'stored thresholds'], rows.map((r) => r.cells)));
+  md.push(table(['recipe', 'seeds', 'image accuracy', 'malignant recall', 'AUC', 'patient accuracy', 'patient malignant recall', 'worst fold', 'stored thresholds', 'with the other class\'s stain'], rows.map((r) => r.cells)));
   md.push('');
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.subtypes)))].sort();
   md.push('Recall per subtype (images of every test fold, each at its fold\'s threshold; mean over seeds). A-TA are benign (recall = specificity), DC-PC carcinomas:');
