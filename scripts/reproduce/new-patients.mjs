@@ -1,7 +1,7 @@
 // "New patients" section of docs/results.md (issue 14): patient-level 5-fold
 // cross-validation over seeds of the study's recipe (--preset breakhis: epoch
 // and threshold from the validation split) and the recommended one (--preset
-// histology: from its inner --threshold-cv 3). Each fold's best model is then
+// histology: the same split, with --threshold-rule floor). Each fold's best model is then
 // evaluated on its fold's test split with `evaluate --group-by patient` (image
 // and patient level, per subtype, at the fold's stored threshold), and the
 // histology models once more with `--tta d4`, and each recipe's fold models under
