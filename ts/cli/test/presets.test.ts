@@ -63,6 +63,19 @@ describe('torchvision presets and --from take the data\'s classes', () => {
     expect(resolve({ preset: 'breakhis', data: 'tiles' }).trainableLast).toBeNull();
   });
 
+  it("--preset P --model arch.json: P's recipe for the arch.json's network; --from still excludes both", () => {
+    const o = resolve({ preset: 'histology', model: 'net.json', data: 'tiles', targetRecall: 0.9, positive: 'malignant' });
+    expect(o).toMatchObject({ preset: null, architecture: '/abs/net.json', recipe: 'histology', epochs: 30, minEpochs: 10, learningRate: 0.001, classWeight: 'balanced', l2: { lambda: 0.1, form: 'keras' } });
+    expect(o.operatingPoint).toMatchObject({ targetRecall: 0.9, rule: 'floor' });
+    expect(o.data.folder!.augment).not.toBeNull();
+    expect(o.data.folder!.imageSize).toBeNull();
+    // Without --preset an arch.json keeps the mnist defaults, and records no recipe.
+    expect(resolve({ model: 'net.json', data: 'tiles' })).toMatchObject({ recipe: null, epochs: 1, learningRate: 0.01, l2: null });
+    expect(() => resolve({ preset: 'histology', model: 'net.json' })).toThrow(/--preset histology needs --data DIR/);
+    expect(() => resolve({ preset: 'breakhis', from: 'm.onnx', data: 'tiles' })).toThrow(/not --preset and --from/);
+    expect(() => resolve({ model: 'net.json', from: 'm.onnx', data: 'tiles' })).toThrow(/not --model and --from/);
+  });
+
   it("an arch.json's images are resized to its own input, not to the default recipe's 28x28 (unless --image-size says so)", () => {
     expect(resolve({ model: 'arch.json', data: 'tiles' }).data.folder!.imageSize).toBeNull();
     expect(resolve({ model: 'arch.json', data: 'tiles', imageSize: [64, 48] }).data.folder!.imageSize).toEqual([64, 48]);

@@ -23,7 +23,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .command('train')
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
     .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe), histology (the recommended H&E recipe for new patients: 30 epochs, best epoch from 10 on, --threshold-rule floor: docs/results.md), resnet18 or mobilenetv2 (torchvision's, from scratch, with a head for the data's classes); all but mnist need --data").choices(PRESET_NAMES))
-    .option('--model <arch.json>', 'train the network of an architecture file (a list of layer configs, or { inputShape, layers })')
+    .option('--model <arch.json>', "train the network of an architecture file (a list of layer configs, or { inputShape, layers }); with --preset, that preset's recipe (optimizer, epochs, L2, class weights, augmentation, threshold rule) instead of the mnist defaults")
     .option('--from <model>', 'fine-tune a pretrained model (.onnx, imported; or .safetensors) on --data: a new classifier head for its classes, the last --trainable-last layers trainable, the fine-tuning recipe (Adam 1e-4, 2 epochs, torchvision preprocessing)')
     .option('--trainable-last <n>', 'freeze all but the last N layers (Keras sense: every layer counts, ReLU and Add included); default with --from: 20, as the study', parse.positiveInt)
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')

@@ -80,6 +80,12 @@ export interface TrainOptions {
   preset: PresetName | null;
   /** The arch.json the topology comes from (absolute), or null for a preset. */
   architecture: string | null;
+  /**
+   * `--preset P --model arch.json`: the preset whose recipe (optimizer, epochs,
+   * L2, class weights, augmentation, threshold rule...) trains the arch.json's
+   * network; null otherwise (absent in configs before it existed: null).
+   */
+  recipe?: PresetName | null;
   /** --from: the pretrained model (.onnx or .safetensors, absolute) fine-tuned with a new head for the data's classes (absent in configs before it existed: null). */
   from?: string | null;
   /** --trainable-last N: all layers but the last N are frozen (Keras' sense of layers); null: all trainable. */
@@ -155,7 +161,7 @@ export const CV_VAL_RATIO = 0.2;
 export function describeModelSource(o: TrainOptions): string {
   if (o.preset) return `preset '${o.preset}'`;
   if (o.from) return `${o.from} fine-tuned${o.trainableLast ? ` (last ${o.trainableLast} layers trainable)` : ''}`;
-  return String(o.architecture);
+  return o.recipe ? `${o.architecture} with the recipe of preset '${o.recipe}'` : String(o.architecture);
 }
 
 /** `imageSize` -> `--image-size`, for messages. */
@@ -265,18 +271,20 @@ function presetMinEpochs(recipe: Recipe, epochs: number, hasValidation: boolean)
 }
 
 export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
+  // --preset with --model: the preset's recipe for the arch.json's network; --from brings its own network and recipe.
   const sources = (['preset', 'model', 'from'] as const).filter((k) => raw[k] !== undefined);
-  if (sources.length > 1) throw new UsageError(`give one of --preset, --model arch.json or --from model.onnx|model.safetensors, not ${sources.map(flag).join(' and ')}`);
+  if (raw.from !== undefined && sources.length > 1) throw new UsageError(`give one of --preset, --model arch.json or --from model.onnx|model.safetensors, not ${sources.map(flag).join(' and ')}`);
   if (raw.from !== undefined && raw.data === undefined) throw new UsageError('--from fine-tunes a pretrained model on an image folder: it needs --data DIR');
   if (raw.model !== undefined && !raw.model.toLowerCase().endsWith('.json')) {
     throw new UsageError(`--model for train takes an architecture file (arch.json), got '${raw.model}'; to continue a run use --resume RUN_DIR`);
   }
   const presetName: PresetName | null = raw.model !== undefined || raw.from !== undefined ? null : (raw.preset ?? 'mnist');
-  // An arch.json brings no recipe: it trains with the MNIST defaults unless told otherwise.
-  const recipe = raw.from !== undefined ? FINE_TUNE_RECIPE : PRESETS[presetName ?? 'mnist'].recipe;
+  const recipeName: PresetName | null = raw.from !== undefined ? null : (raw.preset ?? presetName);
+  // An arch.json without --preset brings no recipe: it trains with the MNIST defaults unless told otherwise.
+  const recipe = raw.from !== undefined ? FINE_TUNE_RECIPE : PRESETS[recipeName ?? 'mnist'].recipe;
   const folder = raw.data !== undefined;
-  if (!folder && presetName !== null && recipe.defaultData === null) {
-    throw new UsageError(`--preset ${presetName} needs --data DIR (a folder of class subfolders, e.g. benign/ and malignant/)`);
+  if (!folder && recipeName !== null && recipe.defaultData === null) {
+    throw new UsageError(`--preset ${recipeName} needs --data DIR (a folder of class subfolders, e.g. benign/ and malignant/)`);
   }
   if (!folder) {
     const given = FOLDER_ONLY.filter((k) => raw[k] !== undefined);
@@ -301,6 +309,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   return {
     preset: presetName,
     architecture: raw.model === undefined ? null : resolvePath(raw.model),
+    recipe: raw.model !== undefined && raw.preset !== undefined ? raw.preset : null,
     from: raw.from === undefined ? null : resolvePath(raw.from),
     trainableLast: raw.trainableLast ?? (raw.from !== undefined ? DEFAULT_TRAINABLE_LAST : null),
     epochs,
