@@ -17,7 +17,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeImages, fitStainNormalization, normalizeStains } from '@lite-cnn/sdk';
+import { decodeImages, fitStainNormalization, formatCsv, manifestKey, normalizeStains, parseCsv, readSplitCsv, writeSplitCsv } from '@lite-cnn/sdk';
 import sharp from 'sharp';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,12 +50,8 @@ function parseArgs(argv) {
   return o;
 }
 
-/** split.csv (path,label,class,group,split) as objects; paths are relative to the data folder. */
-async function readSplit(file) {
-  const [head, ...lines] = (await readFile(file, 'utf8')).trim().split('\n');
-  const cols = head.split(',');
-  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
-}
+/** The recoloured copy's path: the same relative path as PNG (lossless). */
+const pngPath = (p) => p.replace(/\.[^./]+$/, '.png');
 
 function runCli(args) {
   return new Promise((resolve, reject) => {
@@ -68,9 +64,9 @@ function runCli(args) {
   });
 }
 
-/** The fold's test images recoloured to the other class's training stain, written as PNG with a filtered split.csv (and manifest.csv when the data has one). */
+/** The fold's test images recoloured to the other class's training stain, written as PNG with their split.csv (and manifest.csv when the data has one). */
 async function swapFold(data, rows, out, shape, aspect) {
-  const classes = [...new Set(rows.map((r) => r.class))].sort();
+  const classes = [...new Set(rows.map((r) => r.className))].sort();
   if (classes.length !== 2) throw new Error(`stain swap needs exactly 2 classes, the split has ${classes.length} (${classes.join(', ')})`);
   const decode = async (list) => (await decodeImages(list.map((r) => path.join(data, r.path)), { shape, aspect })).images;
   const training = rows.filter((r) => r.split !== 'test');
@@ -78,24 +74,25 @@ async function swapFold(data, rows, out, shape, aspect) {
   const per = shape[0] * shape[1] * shape[2];
   for (const [k, cls] of classes.entries()) {
     const other = classes[1 - k];
-    const target = await fitStainNormalization(await decode(training.filter((r) => r.class === other)), shape, 'reinhard');
-    const mine = test.filter((r) => r.class === cls);
+    const target = await fitStainNormalization(await decode(training.filter((r) => r.className === other)), shape, 'reinhard');
+    const mine = test.filter((r) => r.className === cls);
     const { images } = await normalizeStains(await decode(mine), shape, target);
     for (const [i, r] of mine.entries()) {
-      const file = path.join(out, r.path.replace(/\.[^./]+$/, '.png'));
+      const file = path.join(out, pngPath(r.path));
       await mkdir(path.dirname(file), { recursive: true });
       await sharp(Buffer.from(images.subarray(i * per, (i + 1) * per)), { raw: { width: shape[1], height: shape[0], channels: 3 } }).png().toFile(file);
     }
   }
-  const renamed = (p) => p.replace(/\.[^./]+$/, '.png');
-  await writeFile(path.join(out, 'split.csv'), ['path,label,class,group,split', ...test.map((r) => [renamed(r.path), r.label, r.class, r.group, r.split].join(','))].join('\n') + '\n');
+  await writeSplitCsv(path.join(out, 'split.csv'), test.map((r) => ({ ...r, path: pngPath(r.path) })));
+  // The manifest's rows of the test images (subtype and patient columns for evaluate), renamed like them.
   const manifest = path.join(data, 'manifest.csv');
   if (existsSync(manifest)) {
-    const [head, ...lines] = (await readFile(manifest, 'utf8')).trim().split('\n');
-    const wanted = new Set(test.map((r) => r.path));
-    const file = head.split(',').indexOf('file');
-    const kept = lines.filter((l) => wanted.has(l.split(',')[file])).map((l) => l.split(',').map((v, i) => (i === file ? renamed(v) : v)).join(','));
-    await writeFile(path.join(out, 'manifest.csv'), [head, ...kept].join('\n') + '\n');
+    const table = parseCsv(await readFile(manifest, 'utf8'), manifest);
+    const file = ['file', 'path'].map((c) => table.header.indexOf(c)).find((i) => i >= 0);
+    if (file === undefined) throw new Error(`${manifest}: expected a 'file' (or 'path') column, got ${table.header.join(', ')}`);
+    const wanted = new Set(test.map((r) => manifestKey(r.path)));
+    const kept = table.rows.filter((row) => wanted.has(manifestKey(row[file]))).map((row) => row.map((v, i) => (i === file ? pngPath(manifestKey(v)) : v)));
+    await writeFile(path.join(out, 'manifest.csv'), formatCsv(table.header, kept));
   }
   return test.length;
 }
@@ -114,7 +111,7 @@ async function main() {
   for (const row of cv.rows) {
     const dir = path.join(o.cv, `fold-${row.fold}`);
     const swapped = path.join(out, `fold-${row.fold}`);
-    const rows = await readSplit(path.join(dir, 'split.csv'));
+    const rows = await readSplitCsv(path.join(dir, 'split.csv'));
     const images = await swapFold(o.data, rows, swapped, shape, aspect);
     const ev = await runCli(['evaluate', '--model', path.join(dir, 'model.safetensors'), '--data', swapped, '--split-csv', path.join(swapped, 'split.csv'), '--json']);
     const at = ev.atThreshold ?? ev;

@@ -44,10 +44,11 @@ beforeAll(async () => {
     mkdirSync(join(data, cls), { recursive: true });
     for (let p = 0; p < PATIENTS; p++) {
       for (let i = 0; i < PER_PATIENT; i++) {
-        const file = `${cls}/p${p}-${i}.png`;
+        // One name per patient holds a comma: split.csv and manifest.csv are read and written as quoted CSV.
+        const file = `${cls}/p${p}-${i}${i === 0 ? ',first' : ''}.png`;
         const { tint, spread } = STAINS[cls];
         await sharp(tile(1000 * k + 100 * p + i, tint, spread), { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toFile(join(data, file));
-        manifest.push(`${file},${cls},${cls}-${p}`);
+        manifest.push(`"${file}",${cls},${cls}-${p}`);
       }
     }
   }
