@@ -333,7 +333,7 @@ describe('lite-cnn split', () => {
 describe('stain augmentation and normalization', () => {
   it('--stain-normalize stores the training split\'s target; evaluate and predict apply it as training did', { timeout: 90_000 }, () => {
     const dir = join(tmp('stain'), 'run');
-    const r = run([...tiny(data, archFile), '--epochs', '1', '--stain-normalize', 'reinhard', '--stain-scale', '0.1', '--stain-shift', '0.02', '--out', dir, '--json']);
+    const r = run([...tiny(data, archFile), '--epochs', '1', '--stain-normalize', 'reinhard', '--stain-scale', '0.1', '--stain-shift', '0.02', '--stain-randomize', '0.5', '--out', dir, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     // Patients are known (manifest.csv): the test split is also scored per patient, in summary.json and report.html.
@@ -347,7 +347,10 @@ describe('stain augmentation and normalization', () => {
     expect(md.stainNormalization.std.every((v) => v > 0)).toBe(true);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     expect(config.options.data.folder.stainNormalize).toBe('reinhard');
-    expect(config.options.data.folder.augment).toMatchObject({ stainScale: 0.1, stainShift: 0.02 });
+    expect(config.options.data.folder.augment).toMatchObject({ stainScale: 0.1, stainShift: 0.02, stainRandomize: 0.5, stainRandomizeProbability: 1 });
+    // Stain randomization's distribution is fitted on the training split (of the normalized images).
+    const trainImages = readSplit(join(dir, 'split.csv')).filter((s) => s.split === 'train').length;
+    expect(config.data.description).toContain(`stain randomization (spread 0.5, fitted on ${trainImages} training images)`);
     // The test split evaluated again from the files: the same normalization, the same accuracy.
     const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--data', data, '--json']);
     expect(ev.status, ev.stderr).toBe(0);
@@ -398,6 +401,12 @@ describe('stain augmentation and normalization', () => {
     const range = run([...tiny(data, archFile), '--stain-scale', '1.5']);
     expect(range.status).not.toBe(0);
     expect(range.stderr).toMatch(/stainScale must be a number in \[0, 1\], got 1.5/);
+    const probability = run([...tiny(data, archFile), '--stain-randomize', '1', '--stain-randomize-probability', '0']);
+    expect(probability.status).toBe(2);
+    expect(probability.stderr).toMatch(/--stain-randomize-probability.*expected a factor in \(0, 1\], got '0'/);
+    const off = run([...tiny(data, archFile), '--stain-randomize', '1', '--no-augment']);
+    expect(off.status).toBe(2);
+    expect(off.stderr).toMatch(/--stain-randomize cannot be combined with --no-augment/);
     const mnist = run(['train', '--stain-normalize', 'macenko']);
     expect(mnist.status).toBe(2);
     expect(mnist.stderr).toMatch(/--stain-normalize only apply to image folders/);

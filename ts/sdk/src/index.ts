@@ -53,7 +53,7 @@ export type { LossName, LossArg, LossConfig } from './model/losses.js';
 export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type TensorLike, type LabelsLike } from './model/data.js';
 export { STAIN_NORMALIZATION_KINDS, type ModelMetadata, type PreprocessingConfig, type StainNormalizationConfig, type StainNormalizationKind } from './model/metadata.js';
 export { predictWithTta, ttaViews, applyView, TTA_MODES, type TtaMode, type TtaOptions, type View as TtaView, type Predictor } from './inference/tta.js';
-export { fitStainNormalization, normalizeStains, stainTarget, fitDatasetStains, stainNormalizedDataset, type StainOptions } from './stain/index.js';
+export { fitStainNormalization, normalizeStains, stainTarget, fitDatasetStains, stainNormalizedDataset, fitStainDistribution, fitDatasetStainDistribution, type StainDistribution, type StainOptions } from './stain/index.js';
 export type { ParamCounts } from './model/summary.js';
 export { Callback, type TrainingModel, type TrainingProgress } from './callbacks/callback.js';
 export { EarlyStopping, type EarlyStoppingArgs } from './callbacks/early-stopping.js';
@@ -81,7 +81,7 @@ export { splitSamples, groupKFold, writeSplitCsv, readSplitCsv, parseSplitCsv, c
 export { seededPermutation } from './data/seeded-shuffle.js';
 export { classCounts, oversampledOrder } from './data/balance.js';
 export { ImageDataset, channelStats, type ImageDatasetOptions, type ImageDatasetInit, type FromSamplesOptions, type ImageBatchOptions, type PositionBatchOptions, type ChannelStats } from './data/image-dataset.js';
-export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type AugmentationConfig, type ResolvedAugmentation, type FillMode, type WasmImageTransformerOptions, type TransformImagesArgs } from './data/augment.js';
+export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type AugmentationConfig, type ResolvedAugmentation, type StainRandomization, type ResolvedStainRandomization, type FillMode, type WasmImageTransformerOptions, type TransformImagesArgs } from './data/augment.js';
 export type { ImageBatch, ImageBatchTransformer, StagedTransform } from './data/transform.js';
 export { mnistDataset, MNIST_CLASS_NAMES, type MnistDatasetOptions } from './data/mnist-dataset.js';
 export { mnistNetLayers, breakhisNetLayers } from './presets.js';

@@ -5,7 +5,7 @@
 use super::memory::{check_byte_range, check_f32_range};
 use super::{pool, status};
 use crate::error::KernelError;
-use crate::image::{transform_images, AugmentConfig, FillMode, ImageGeom, Preprocess, TransformSpec};
+use crate::image::{transform_images, AugmentConfig, FillMode, ImageGeom, Preprocess, RandStainConfig, TransformSpec};
 
 /// Arguments of `lc_image_transform`; every field is 4 bytes (u32 or f32).
 /// The TypeScript twin is `IMAGE_TRANSFORM_ARGS` in ts/sdk/src/exec/abi.ts.
@@ -52,13 +52,20 @@ pub struct ImageTransformArgs {
     /// HED stain jitter ranges (crate::image::hed).
     pub stain_scale: f32,
     pub stain_shift: f32,
+    /// Stain randomization (crate::image::randstain): the fitted L*a*b*
+    /// distribution and the chance per image (0: off).
+    pub rand_stain_mean_avg: [f32; 3],
+    pub rand_stain_mean_std: [f32; 3],
+    pub rand_stain_std_avg: [f32; 3],
+    pub rand_stain_std_std: [f32; 3],
+    pub rand_stain_probability: f32,
     /// 0 none, 1 minmax, 2 caffe, 3 standardize.
     pub preprocess: u32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
 }
 
-const _: () = assert!(core::mem::size_of::<ImageTransformArgs>() == 136);
+const _: () = assert!(core::mem::size_of::<ImageTransformArgs>() == 188);
 
 fn flag(v: u32, name: &str) -> Result<bool, KernelError> {
     match v {
@@ -87,6 +94,13 @@ fn decode(a: &ImageTransformArgs) -> Result<TransformSpec, KernelError> {
         hue: a.hue,
         stain_scale: a.stain_scale,
         stain_shift: a.stain_shift,
+        rand_stain: RandStainConfig {
+            mean_avg: a.rand_stain_mean_avg,
+            mean_std: a.rand_stain_mean_std,
+            std_avg: a.rand_stain_std_avg,
+            std_std: a.rand_stain_std_std,
+            probability: a.rand_stain_probability,
+        },
     };
     // Ranges are validated even when this call does not augment.
     augment_cfg.validate()?;

@@ -28,6 +28,7 @@
 
 use super::color::JitterParams;
 use super::hed::StainJitterParams;
+use super::randstain::StainTarget;
 use super::{AugmentConfig, FillMode};
 use crate::rng::CounterRng;
 
@@ -63,6 +64,17 @@ pub fn stain_draw(id: u32, d: u64) -> u64 {
     STAIN_DRAW_BASE + id as u64 * 8 + d
 }
 
+/// The stain randomization's draws sit above the stain jitter's (which end
+/// below 2^36 + 2^40): image `id`'s value `d` (0-2: standard normals of the
+/// L, a, b target means, 3-5: of the target standard deviations, 6: the
+/// uniform that decides whether it is applied) is `RAND_STAIN_DRAW_BASE + id·8 + d`.
+pub const RAND_STAIN_DRAW_BASE: u64 = 1 << 41;
+
+/// The stream index of image `id`'s stain randomization draw `d` (see `RAND_STAIN_DRAW_BASE`).
+pub fn rand_stain_draw(id: u32, d: u64) -> u64 {
+    RAND_STAIN_DRAW_BASE + id as u64 * 8 + d
+}
+
 /// One image's geometric parameters, named like Keras' transform parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AffineParams {
@@ -92,6 +104,8 @@ pub struct SampleParams {
     pub affine: AffineParams,
     pub jitter: JitterParams,
     pub stain: StainJitterParams,
+    /// The drawn stain randomization target; `None` when disabled or not drawn for this image.
+    pub rand_stain: Option<StainTarget>,
 }
 
 /// Draws image `id`'s parameters from `rng` (the `(seed, epoch)` stream).
@@ -126,7 +140,15 @@ pub fn draw_params(cfg: &AugmentConfig, h: usize, w: usize, rng: &CounterRng, id
         scale: [0, 1, 2].map(|k| 1.0 + stain_sym(k, cfg.stain_scale)),
         shift: [3, 4, 5].map(|k| stain_sym(k, cfg.stain_shift)),
     };
-    SampleParams { affine, jitter, stain }
+    let rs = &cfg.rand_stain;
+    let rand_stain = (rs.probability > 0.0 && rng.uniform_f32(rand_stain_draw(id, 6)) < rs.probability).then(|| {
+        let z = |d: u64| rng.normal_f32(rand_stain_draw(id, d));
+        StainTarget {
+            mean: [0, 1, 2].map(|ch| rs.mean_avg[ch] + rs.mean_std[ch] * z(ch as u64)),
+            std: [0, 1, 2].map(|ch| (rs.std_avg[ch] + rs.std_std[ch] * z(3 + ch as u64)).max(0.0)),
+        }
+    });
+    SampleParams { affine, jitter, stain, rand_stain }
 }
 
 /// Permutation number `v mod 24` of `[0, 1, 2, 3]` (Lehmer code), like

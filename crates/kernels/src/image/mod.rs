@@ -2,10 +2,15 @@
 //! with optional random augmentation (training) and the model's preprocessing.
 //!
 //! For each image `i` of a batch (all `[h, w, c]`, `c` = 1 or 3):
+//! 0. see below;
 //! 1. **Affine warp** (augmenting only): one bilinear resampling combining
 //!    rotation, shifts, shear, zoom and flips, with Keras'
 //!    `ImageDataGenerator` / `apply_affine_transform` conventions (see
 //!    `augment`). Without augmentation the pixels are copied.
+//! 0. **Stain randomization** (augmenting, RGB only): the 8-bit image is
+//!    Reinhard-transferred to a random L*a*b* target drawn from the training
+//!    images' fitted statistics (RandStainNA, see `randstain`), before the
+//!    warp so that fill pixels do not enter its statistics.
 //! 2. **Stain jitter** (augmenting, RGB only): HED colour-deconvolution
 //!    scale and shift of the haematoxylin/eosin/DAB concentrations (see `hed`).
 //! 3. **Colour jitter** (augmenting only): brightness, contrast, saturation and
@@ -13,10 +18,11 @@
 //! 4. **Preprocessing** (always): `none`, `minmax`, `caffe` or `standardize`
 //!    (see `Preprocess`).
 //!
-//! Steps 1-3 work on the 0-255 scale. Every random value of image `i` is
+//! Steps 0-3 work on the 0-255 scale. Every random value of image `i` is
 //! `CounterRng::new(seed, epoch)` value `ids[i]·DRAWS_PER_SAMPLE + d` for a
-//! fixed draw index `d` (`augment::draw`; the stain jitter's six values live in
-//! a separate range, `augment::stain_draw`), so an image's result depends only
+//! fixed draw index `d` (`augment::draw`; the stain jitter's six values and
+//! the stain randomization's seven live in separate ranges,
+//! `augment::stain_draw` and `augment::rand_stain_draw`), so an image's result depends only
 //! on `(seed, epoch, ids[i])` and its pixels: not on the thread count, nor on
 //! the batch it lands in, nor on its position there.
 //!
@@ -28,11 +34,13 @@ pub mod fast_math;
 pub mod hed;
 pub mod normalize;
 pub mod preprocess;
+pub mod randstain;
 
 pub use augment::{draw_params, warp_image, Affine, AffineParams, SampleParams, DRAWS_PER_SAMPLE};
 pub use color::{apply_jitter, JitterParams};
 pub use hed::{apply_stain_jitter, StainJitterParams};
 pub use preprocess::{preprocess_image, Preprocess};
+pub use randstain::{RandStainConfig, StainTarget};
 
 use crate::error::KernelError;
 use crate::par;
@@ -135,6 +143,8 @@ pub struct AugmentConfig {
     /// Each concentration's shift is uniform in `[-stain_shift, stain_shift]`
     /// (Tellez' `beta`, optical-density units), `<= 1`.
     pub stain_shift: f32,
+    /// Stain randomization (3-channel only; `RandStainConfig::OFF`: none).
+    pub rand_stain: RandStainConfig,
 }
 
 impl AugmentConfig {
@@ -155,6 +165,7 @@ impl AugmentConfig {
         hue: 0.0,
         stain_scale: 0.0,
         stain_shift: 0.0,
+        rand_stain: RandStainConfig::OFF,
     };
 
     /// Checks every range; messages name the field, the expected and the received value.
@@ -179,7 +190,7 @@ impl AugmentConfig {
         check("hue", self.hue, 0.0, 0.5, "in [0, 0.5]")?;
         check("stain_scale", self.stain_scale, 0.0, 1.0, "in [0, 1]")?;
         check("stain_shift", self.stain_shift, 0.0, 1.0, "in [0, 1]")?;
-        Ok(())
+        self.rand_stain.validate()
     }
 
     /// True when some geometric augmentation is enabled.
@@ -246,9 +257,19 @@ pub fn transform_images(spec: &TransformSpec, src: &[u8], ids: &[u32], dst: &mut
 pub fn transform_one(spec: &TransformSpec, id: u32, src: &[u8], out: &mut [f32]) {
     let g = spec.geom;
     match &spec.augment {
-        Some(cfg) if cfg.geometric() || cfg.stain(g.c) || cfg.jitter(g.c) => {
+        Some(cfg) if cfg.geometric() || cfg.stain(g.c) || cfg.jitter(g.c) || cfg.rand_stain.enabled(g.c) => {
             let rng = CounterRng::new(spec.seed, spec.epoch as u64);
             let p = draw_params(cfg, g.h, g.w, &rng, id);
+            let recoloured;
+            let src = match &p.rand_stain {
+                Some(target) if cfg.rand_stain.enabled(g.c) => {
+                    let mut img = src.to_vec();
+                    randstain::apply(&randstain::FastLab::new(), target, &mut img);
+                    recoloured = img;
+                    &recoloured[..]
+                }
+                _ => src,
+            };
             if cfg.geometric() {
                 warp_image(&p.affine, cfg.fill_mode, cfg.fill_value, g.h, g.w, g.c, src, out);
             } else {
@@ -276,3 +297,5 @@ fn copy_u8(src: &[u8], out: &mut [f32]) {
 pub(crate) mod tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod stain_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod randstain_tests;

@@ -70,6 +70,7 @@ fn full_config(fill_mode: FillMode) -> AugmentConfig {
         hue: 0.1,
         stain_scale: 0.0,
         stain_shift: 0.0,
+        rand_stain: RandStainConfig::OFF,
     }
 }
 

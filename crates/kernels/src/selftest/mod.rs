@@ -54,8 +54,10 @@ pub fn all() -> Vec<Case> {
         crate::exec::train_fusion_tests::CASES,
         crate::exec::trainable_tests::CASES,
         crate::exec::frozen_prefix_tests::CASES,
+        crate::exec::replan_tests::CASES,
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
+        crate::image::randstain_tests::CASES,
         crate::finite::tests::CASES,
         crate::vecops::tests::CASES,
     ]

@@ -77,6 +77,8 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--hue <f>', 'colour jitter: hue', parse.nonNegativeNumber)
     .option('--stain-scale <f>', 'HED stain jitter (H&E): each stain concentration scaled by a factor in [1 - f, 1 + f], f <= 1 (default 0: off)', parse.nonNegativeNumber)
     .option('--stain-shift <f>', 'HED stain jitter (H&E): each stain concentration shifted by up to ±f (optical density), f <= 1 (default 0: off)', parse.nonNegativeNumber)
+    .option('--stain-randomize <spread>', 'stain randomization (H&E, RandStainNA): each training image recoloured to L*a*b* statistics drawn from those of the training split, their spread times this factor (1: as fitted; default 0: off)', parse.nonNegativeNumber)
+    .option('--stain-randomize-probability <p>', 'stain randomization: the chance per image and epoch (default 1)', parse.factor)
     .addOption(new Option('--stain-normalize <method>', 'normalize H&E stains to a target fitted on the training split, stored in the model file and applied by evaluate/predict/explain').choices(['reinhard', 'macenko', 'none']))
     .option('--oversample', 'oversample minority classes in each training epoch')
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))

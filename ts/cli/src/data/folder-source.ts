@@ -5,7 +5,7 @@
  * the wasm transformer for preprocessing and augmentation.
  */
 import {
-  applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
+  applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
 import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
@@ -28,9 +28,21 @@ export function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
   return [h, w, inputShape[2]];
 }
 
-function augmentation(a: AugmentOptions | null): AugmentationConfig | undefined {
-  if (a === null) return undefined;
-  return { ...a };
+/**
+ * The SDK augmentation of the options; `--stain-randomize` fits its L*a*b*
+ * distribution on the training positions (after any stain normalization:
+ * the images the model trains on).
+ */
+async function augmentation(a: AugmentOptions | null, all: ImageDataset, trainPos: number[], engine: Engine): Promise<{ config?: AugmentationConfig; note: string }> {
+  if (a === null) return { note: '' };
+  const { stainRandomize = 0, stainRandomizeProbability = 1, ...ranges } = a;
+  if (stainRandomize === 0) return { config: ranges, note: '' };
+  if (all.sampleShape[2] !== 3) throw new ConfigError(`--stain-randomize recolours RGB images; the network input has ${all.sampleShape[2]} channel(s)`);
+  const distribution = await fitDatasetStainDistribution(all.subset(trainPos), { engine });
+  return {
+    config: { ...ranges, stainRandomization: { distribution, spread: stainRandomize, probability: stainRandomizeProbability } },
+    note: `, stain randomization (spread ${stainRandomize}${stainRandomizeProbability < 1 ? `, probability ${stainRandomizeProbability}` : ''}, fitted on ${distribution.images} training images)`,
+  };
 }
 
 export function split(samples: readonly ImageSample[], f: Pick<FolderOptions, 'splitBy' | 'valRatio' | 'testRatio'>, seed: number): SplitAssignment[] {
@@ -160,7 +172,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
       preprocessing = { kind: opts.preprocess };
   }
   const evalT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed });
-  const aug = augmentation(f.augment);
+  const { config: aug, note: augNote } = await augmentation(f.augment, all, trainPos!, engine);
   const trainT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed, ...(aug ? { augmentation: aug } : {}) });
   // --limit N keeps N images of each split, taken from the classes in turn (the listing is sorted by class: a plain prefix would hold one class only).
   const labels = all.labels();
@@ -187,7 +199,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
     decodeSeconds: opened.decodeSeconds,
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
-      `(${grouped ? 'split by patient' : 'split by image'}${aug ? ', augmented' : ''}${f.oversample ? ', oversampled' : ''}` +
+      `(${grouped ? 'split by patient' : 'split by image'}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
       `${stain.config ? `, ${stain.config.kind} stain normalization${stain.untouched ? ` (${stain.untouched} image${stain.untouched === 1 ? '' : 's'} without enough tissue left as they were)` : ''}` : ''}), ` +
       `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
     source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config },

@@ -28,6 +28,12 @@ export interface AugmentOptions {
   /** HED stain jitter (Tellez et al.): concentration scale range and shift range (absent in configs before it existed: 0). */
   stainScale?: number;
   stainShift?: number;
+  /**
+   * Stain randomization (RandStainNA): the spread factor of the L*a*b* distribution fitted on the
+   * training split, 0 off (absent in configs before it existed: off), and the chance per image.
+   */
+  stainRandomize?: number;
+  stainRandomizeProbability?: number;
 }
 
 /** Options that only make sense for image folders. */

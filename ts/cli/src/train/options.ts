@@ -58,6 +58,8 @@ export interface RawTrainOptions {
   hue?: number;
   stainScale?: number;
   stainShift?: number;
+  stainRandomize?: number;
+  stainRandomizeProbability?: number;
   stainNormalize?: StainNormalizationKind | 'none';
   oversample?: boolean;
   onBadImage?: 'skip' | 'fail';
@@ -145,12 +147,14 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
   hue: 0,
   stainScale: 0,
   stainShift: 0,
+  stainRandomize: 0,
+  stainRandomizeProbability: 1,
   ...(studyAugmentation as Partial<AugmentOptions>),
 };
 
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
-  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
+  'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomize', 'stainRandomizeProbability', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
   'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
 ];
 
@@ -186,6 +190,8 @@ function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | nu
     hue: raw.hue,
     stainScale: raw.stainScale,
     stainShift: raw.stainShift,
+    stainRandomize: raw.stainRandomize,
+    stainRandomizeProbability: raw.stainRandomizeProbability,
   };
   const given = Object.entries(ranges).filter(([, v]) => v !== undefined);
   const on = raw.augment ?? (given.length > 0 || recipe.augment);

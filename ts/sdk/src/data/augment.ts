@@ -9,7 +9,9 @@
  * and torchvision's `ColorJitter` for colour (brightness, contrast,
  * saturation, hue, in a random order); for H&E histology, HED stain jitter
  * (Tellez et al. 2019: each haematoxylin/eosin/DAB concentration scaled and
- * shifted in optical density). Every random value of an image is a
+ * shifted in optical density) and stain randomization (RandStainNA, Shen et
+ * al. 2022: each image Reinhard-recoloured to L*a*b* statistics drawn from
+ * the training images' fitted spread). Every random value of an image is a
  * pure function of `(seed, epoch, sample id)`, so results do not depend on
  * the thread count, the batch size or the image's position in its batch.
  */
@@ -19,6 +21,7 @@ import type { Shape3 } from '../layers/shape.js';
 import type { PreprocessingConfig } from '../model/metadata.js';
 import type { Engine } from '../runtime/engine.js';
 import { splitSeed } from '../runtime/rng.js';
+import { checkStainDistribution, type StainDistribution } from '../stain/randomization.js';
 import type { ImageBatch, ImageBatchTransformer, StagedTransform } from './transform.js';
 
 export type FillMode = 'nearest' | 'reflect' | 'constant';
@@ -61,6 +64,31 @@ export interface AugmentationConfig {
   stainScale?: number;
   /** HED stain jitter: each concentration is shifted by a value uniform in `[-s, s]` (optical density), `s <= 1`. Default 0. */
   stainShift?: number;
+  /** Stain randomization (RGB only, RandStainNA); absent: none. */
+  stainRandomization?: StainRandomization;
+}
+
+/**
+ * RandStainNA stain randomization: each image (with `probability`) is
+ * Reinhard-recoloured, before the geometric warp, to an L*a*b* target whose
+ * per-channel mean and standard deviation are drawn from normal
+ * distributions centred on the fitted averages, with the fitted spreads
+ * multiplied by `spread`.
+ */
+export interface StainRandomization {
+  /** Fitted on the training images: `fitStainDistribution` / `fitDatasetStainDistribution`. */
+  distribution: StainDistribution;
+  /** Multiplies the fitted spreads (RandStainNA's `1 + std_hyper`): 0 recolours every image to the average statistics. Default 1. */
+  spread?: number;
+  /** Chance that an image is randomized, in (0, 1]. Default 1. */
+  probability?: number;
+}
+
+/** A `StainRandomization` with every field present and validated. */
+export interface ResolvedStainRandomization {
+  distribution: StainDistribution;
+  spread: number;
+  probability: number;
 }
 
 /** An `AugmentationConfig` with every field present and validated. */
@@ -80,6 +108,7 @@ export interface ResolvedAugmentation {
   hue: number;
   stainScale: number;
   stainShift: number;
+  stainRandomization: ResolvedStainRandomization | null;
 }
 
 /**
@@ -124,7 +153,7 @@ function flag(cfg: AugmentationConfig, field: 'horizontalFlip' | 'verticalFlip')
 /** Validates an `AugmentationConfig` (errors name the field, the expected and the received value) and fills in defaults. */
 export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentation {
   if (typeof cfg !== 'object' || cfg === null) throw new ConfigError(`augmentation: expected an object, got ${String(cfg)}`);
-  const known = new Set(['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift']);
+  const known = new Set(['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomization']);
   for (const k of Object.keys(cfg)) {
     if (!known.has(k)) throw new ConfigError(`augmentation: unknown option '${k}' (expected one of ${[...known].join(', ')})`);
   }
@@ -159,7 +188,21 @@ export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentati
     hue: range(cfg, 'hue', 0, 0.5, 'a fraction of the colour wheel in [0, 0.5]'),
     stainScale: range(cfg, 'stainScale', 0, 1, 'a number in [0, 1]'),
     stainShift: range(cfg, 'stainShift', 0, 1, 'a number in [0, 1]'),
+    stainRandomization: cfg.stainRandomization === undefined ? null : resolveStainRandomization(cfg.stainRandomization),
   };
+}
+
+function resolveStainRandomization(r: StainRandomization): ResolvedStainRandomization {
+  if (typeof r !== 'object' || r === null) fail('stainRandomization', 'an object { distribution, spread?, probability? }', r);
+  const known = new Set(['distribution', 'spread', 'probability']);
+  for (const k of Object.keys(r)) {
+    if (!known.has(k)) throw new ConfigError(`augmentation: unknown stainRandomization option '${k}' (expected one of ${[...known].join(', ')})`);
+  }
+  const spread = r.spread ?? 1;
+  if (typeof spread !== 'number' || !Number.isFinite(spread) || spread < 0 || spread > 10) fail('stainRandomization.spread', 'a number in [0, 10]', spread);
+  const probability = r.probability ?? 1;
+  if (typeof probability !== 'number' || !(probability > 0 && probability <= 1)) fail('stainRandomization.probability', 'a number in (0, 1]', probability);
+  return { distribution: checkStainDistribution(r.distribution, 'augmentation: stainRandomization'), spread, probability };
 }
 
 const NO_AUGMENTATION: ResolvedAugmentation = resolveAugmentation({});
@@ -187,6 +230,22 @@ export interface WasmImageTransformerOptions {
   augmentation?: AugmentationConfig;
   /** Seeds the augmentation draws (a non-negative safe integer). */
   seed: number;
+}
+
+type RandStainArgs = Pick<StructValues<typeof IMAGE_TRANSFORM_ARGS>, Extract<(typeof IMAGE_TRANSFORM_ARGS)[number][0], `randStain${string}`>>;
+
+/** The kernel's stain randomization fields: the distribution with its spreads scaled; probability 0 when off. */
+function randStainArgs(r: ResolvedStainRandomization | null): RandStainArgs {
+  const d = r?.distribution;
+  const k = r?.spread ?? 0;
+  const at = (v: readonly number[] | undefined, i: number, scale = 1) => (v ? v[i]! * scale : 0);
+  return {
+    randStainMeanAvg0: at(d?.means.mean, 0), randStainMeanAvg1: at(d?.means.mean, 1), randStainMeanAvg2: at(d?.means.mean, 2),
+    randStainMeanStd0: at(d?.means.std, 0, k), randStainMeanStd1: at(d?.means.std, 1, k), randStainMeanStd2: at(d?.means.std, 2, k),
+    randStainStdAvg0: at(d?.stds.mean, 0), randStainStdAvg1: at(d?.stds.mean, 1), randStainStdAvg2: at(d?.stds.mean, 2),
+    randStainStdStd0: at(d?.stds.std, 0, k), randStainStdStd1: at(d?.stds.std, 1, k), randStainStdStd2: at(d?.stds.std, 2, k),
+    randStainProbability: r?.probability ?? 0,
+  };
 }
 
 /** Arguments of `WasmImageTransformer.transform` (copying convenience). */
@@ -323,6 +382,7 @@ export class WasmImageTransformer implements ImageBatchTransformer {
       hue: g.hue,
       stainScale: g.stainScale,
       stainShift: g.stainShift,
+      ...randStainArgs(c === 3 ? g.stainRandomization : null),
       preprocess: PreprocessCode[p.kind],
       mean0: mean[0] ?? 0,
       mean1: mean[1] ?? 0,
