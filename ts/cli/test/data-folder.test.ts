@@ -351,6 +351,8 @@ describe('stain augmentation and normalization', () => {
     // Stain randomization's distribution is fitted on the training split (of the normalized images).
     const trainImages = readSplit(join(dir, 'split.csv')).filter((s) => s.split === 'train').length;
     expect(config.data.description).toContain(`stain randomization (spread 0.5, fitted on ${trainImages} training images)`);
+    expect(config.data.source.stainRandomization.images).toBe(trainImages);
+    expect(config.data.source.stainRandomization.stds.mean.every((v: number) => v > 0)).toBe(true);
     // The test split evaluated again from the files: the same normalization, the same accuracy.
     const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--data', data, '--json']);
     expect(ev.status, ev.stderr).toBe(0);

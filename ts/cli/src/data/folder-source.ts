@@ -6,7 +6,7 @@
  */
 import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
-  type AugmentationConfig, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
+  type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
 import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
@@ -33,15 +33,16 @@ export function imageShape(f: FolderOptions, inputShape: Shape3): Shape3 {
  * distribution on the training positions (after any stain normalization:
  * the images the model trains on).
  */
-async function augmentation(a: AugmentOptions | null, all: ImageDataset, trainPos: number[], engine: Engine): Promise<{ config?: AugmentationConfig; note: string }> {
-  if (a === null) return { note: '' };
+async function augmentation(a: AugmentOptions | null, all: ImageDataset, trainPos: number[], engine: Engine): Promise<{ config?: AugmentationConfig; note: string; stainDistribution: StainDistribution | null }> {
+  if (a === null) return { note: '', stainDistribution: null };
   const { stainRandomize = 0, stainRandomizeProbability = 1, ...ranges } = a;
-  if (stainRandomize === 0) return { config: ranges, note: '' };
+  if (stainRandomize === 0) return { config: ranges, note: '', stainDistribution: null };
   if (all.sampleShape[2] !== 3) throw new ConfigError(`--stain-randomize recolours RGB images; the network input has ${all.sampleShape[2]} channel(s)`);
   const distribution = await fitDatasetStainDistribution(all.subset(trainPos), { engine });
   return {
     config: { ...ranges, stainRandomization: { distribution, spread: stainRandomize, probability: stainRandomizeProbability } },
     note: `, stain randomization (spread ${stainRandomize}${stainRandomizeProbability < 1 ? `, probability ${stainRandomizeProbability}` : ''}, fitted on ${distribution.images} training images)`,
+    stainDistribution: distribution,
   };
 }
 
@@ -172,7 +173,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
       preprocessing = { kind: opts.preprocess };
   }
   const evalT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed });
-  const { config: aug, note: augNote } = await augmentation(f.augment, all, trainPos!, engine);
+  const { config: aug, note: augNote, stainDistribution } = await augmentation(f.augment, all, trainPos!, engine);
   const trainT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed, ...(aug ? { augmentation: aug } : {}) });
   // --limit N keeps N images of each split, taken from the classes in turn (the listing is sorted by class: a plain prefix would hold one class only).
   const labels = all.labels();
@@ -202,7 +203,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
       `(${grouped ? 'split by patient' : 'split by image'}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
       `${stain.config ? `, ${stain.config.kind} stain normalization${stain.untouched ? ` (${stain.untouched} image${stain.untouched === 1 ? '' : 's'} without enough tissue left as they were)` : ''}` : ''}), ` +
       `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
-    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config },
+    source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config, stainRandomization: stainDistribution },
     writeSplit: (path) => writeSplitCsv(path, assignments, { relativeTo: dir }),
   };
 }
