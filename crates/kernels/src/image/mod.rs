@@ -248,23 +248,31 @@ pub fn transform_images(spec: &TransformSpec, src: &[u8], ids: &[u32], dst: &mut
     debug_assert_eq!(ids.len(), g.n, "image {g:?}");
     let plane = g.plane();
     let parallel = g.n > 1 && g.len() >= PARALLEL_MIN_ELEMENTS;
+    // The colour tables are built once per batch, not per image.
+    let lab = spec.augment.filter(|a| a.rand_stain.enabled(g.c)).map(|_| randstain::FastLab::new());
     par::for_each_chunk_mut(dst, plane, parallel, |i, out| {
-        transform_one(spec, ids[i], &src[i * plane..(i + 1) * plane], out);
+        transform_with(spec, lab.as_ref(), ids[i], &src[i * plane..(i + 1) * plane], out);
     });
 }
 
 /// One image (`src`, `out`: `[h, w, c]`) with sample id `id`.
 pub fn transform_one(spec: &TransformSpec, id: u32, src: &[u8], out: &mut [f32]) {
+    let lab = spec.augment.filter(|a| a.rand_stain.enabled(spec.geom.c)).map(|_| randstain::FastLab::new());
+    transform_with(spec, lab.as_ref(), id, src, out);
+}
+
+/// `transform_one` with the stain randomization's tables (present when it is enabled).
+fn transform_with(spec: &TransformSpec, lab: Option<&randstain::FastLab>, id: u32, src: &[u8], out: &mut [f32]) {
     let g = spec.geom;
     match &spec.augment {
         Some(cfg) if cfg.geometric() || cfg.stain(g.c) || cfg.jitter(g.c) || cfg.rand_stain.enabled(g.c) => {
             let rng = CounterRng::new(spec.seed, spec.epoch as u64);
             let p = draw_params(cfg, g.h, g.w, &rng, id);
             let recoloured;
-            let src = match &p.rand_stain {
-                Some(target) if cfg.rand_stain.enabled(g.c) => {
+            let src = match (&p.rand_stain, lab) {
+                (Some(target), Some(lab)) => {
                     let mut img = src.to_vec();
-                    randstain::apply(&randstain::FastLab::new(), target, &mut img);
+                    randstain::apply(lab, target, &mut img);
                     recoloured = img;
                     &recoloured[..]
                 }

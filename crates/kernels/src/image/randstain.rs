@@ -84,9 +84,16 @@ pub struct FastLab {
     to_xyzn: [[f32; 3]; 3],
     /// inv(XYZ_FROM_RGB) with each column multiplied by the white point's component.
     from_xyzn: [[f32; 3]; 3],
-    /// `steps[k]`: the least linear value whose encoding rounds to `k + 1` or more.
-    steps: [f32; 255],
+    /// `steps[k]` (k < 255): the least linear value whose encoding rounds to
+    /// `k + 1` or more; `steps[255]` is +∞.
+    steps: [f32; 256],
+    /// `bins[i]`: how many steps lie at or below `i / ENCODE_BINS`.
+    bins: [u8; ENCODE_BINS],
 }
+
+/// Bins of the linear range `[0, 1)` for `encode`: narrower than the closest
+/// two steps (3.04e-4 apart, at the dark end), so each holds at most one.
+pub(crate) const ENCODE_BINS: usize = 4096;
 
 impl Default for FastLab {
     fn default() -> Self {
@@ -102,11 +109,24 @@ impl FastLab {
         let inv = exact.rgb_from_xyz();
         let from_xyzn = core::array::from_fn(|i| core::array::from_fn(|j| (inv[i][j] * WHITE[j]) as f32));
         // Output k + 1 starts where 255·encode(l) reaches k + 0.5, i.e. at decode((k + 0.5) / 255).
-        let steps = core::array::from_fn(|k| {
+        let steps: [f32; 256] = core::array::from_fn(|k| {
             let c = (k as f64 + 0.5) / 255.0;
-            (if c > 0.04045 { ((c + 0.055) / 1.055).powf(2.4) } else { c / 12.92 }) as f32
+            if k == 255 {
+                f32::INFINITY
+            } else {
+                (if c > 0.04045 { ((c + 0.055) / 1.055).powf(2.4) } else { c / 12.92 }) as f32
+            }
         });
-        Self { linear, to_xyzn, from_xyzn, steps }
+        // Bin starts and steps both ascend: one merged pass.
+        let mut below = 0usize;
+        let bins = core::array::from_fn(|i| {
+            let start = i as f32 / ENCODE_BINS as f32;
+            while steps[below] <= start {
+                below += 1;
+            }
+            below as u8
+        });
+        Self { linear, to_xyzn, from_xyzn, steps, bins }
     }
 
     /// One 8-bit RGB pixel to `[L, a, b]`.
@@ -130,36 +150,89 @@ impl FastLab {
     }
 
     /// The 8-bit sRGB value of linear `l`: how many steps lie at or below it
-    /// (NaN gives 0). A binary search whose comparisons select instead of
-    /// branch: colours are random to a branch predictor, and mispredicted
-    /// branches made this search the costliest part of a pixel.
+    /// (NaN gives 0). Its bin's count, plus one if the bin's one possible step
+    /// lies at or below `l`: one table read and one comparison, where a
+    /// binary search over the steps took eight dependent ones.
     #[inline(always)]
-    fn encode(&self, l: f32) -> u8 {
-        let mut k = 0usize;
-        for half in [128usize, 64, 32, 16, 8, 4, 2, 1] {
-            // Steps k .. k+half-1 lie at or below `l` when the last of them does
-            // (after the larger halves k <= 256 - 2·half: the index is at most 254).
-            k += half * usize::from(self.steps[k + half - 1] <= l);
+    pub(crate) fn encode(&self, l: f32) -> u8 {
+        // `l·4096` is exact (a power of two), so `l` lies in its bin; `as` saturates (negative, NaN: 0).
+        let bin = ((l * ENCODE_BINS as f32) as usize).min(ENCODE_BINS - 1);
+        let k = self.bins[bin] as usize;
+        // (`min`: +∞ itself passes the +∞ sentinel.)
+        (k + usize::from(self.steps[k] <= l)).min(255) as u8
+    }
+
+    /// The encoding's steps (tests).
+    #[cfg(any(test, feature = "selftest"))]
+    pub(crate) fn steps(&self) -> &[f32] {
+        &self.steps[..255]
+    }
+
+    /// `[L, a, b]` of every pixel of an RGB image into `lab` (same length):
+    /// four pixels at a time as f32x4 lanes where SIMD128 is on (the same
+    /// IEEE operations per lane as `from_rgb`, so the same bits), the rest one by one.
+    pub fn convert(&self, img: &[u8], lab: &mut [f32]) {
+        debug_assert_eq!(img.len(), lab.len());
+        let done = self.convert_simd(img, lab);
+        for (px, out) in img[done..].chunks_exact(3).zip(lab[done..].chunks_exact_mut(3)) {
+            out.copy_from_slice(&self.from_rgb(px));
         }
-        k as u8
+    }
+
+    /// Converts whole groups of four pixels; returns how many values it wrote.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn convert_simd(&self, img: &[u8], lab: &mut [f32]) -> usize {
+        use core::arch::wasm32::*;
+        let m = &self.to_xyzn;
+        let row = |i: usize, r: v128, g: v128, b: v128| {
+            f32x4_add(f32x4_add(f32x4_mul(f32x4_splat(m[i][0]), r), f32x4_mul(f32x4_splat(m[i][1]), g)), f32x4_mul(f32x4_splat(m[i][2]), b))
+        };
+        let groups = img.len() / 12;
+        for (px, out) in img.chunks_exact(12).zip(lab.chunks_exact_mut(12)) {
+            let lin = |c: usize| f32x4(self.linear[px[c] as usize], self.linear[px[3 + c] as usize], self.linear[px[6 + c] as usize], self.linear[px[9 + c] as usize]);
+            let (r, g, b) = (lin(0), lin(1), lin(2));
+            let (fx, fy, fz) = (lab_f4(row(0, r, g, b)), lab_f4(row(1, r, g, b)), lab_f4(row(2, r, g, b)));
+            let l = f32x4_sub(f32x4_mul(f32x4_splat(116.0), fy), f32x4_splat(16.0));
+            let a = f32x4_mul(f32x4_splat(500.0), f32x4_sub(fx, fy));
+            let bb = f32x4_mul(f32x4_splat(200.0), f32x4_sub(fy, fz));
+            let lanes = |v: v128| [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+            let (l, a, bb) = (lanes(l), lanes(a), lanes(bb));
+            for k in 0..4 {
+                out[3 * k] = l[k];
+                out[3 * k + 1] = a[k];
+                out[3 * k + 2] = bb[k];
+            }
+        }
+        groups * 12
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn convert_simd(&self, _img: &[u8], _lab: &mut [f32]) -> usize {
+        0
     }
 
     /// Per-channel mean and population standard deviation of an RGB image (f64 sums).
     pub fn stats(&self, img: &[u8]) -> ([f32; 3], [f32; 3]) {
-        let mut sum = [0.0f64; 3];
-        let mut sq = [0.0f64; 3];
-        for px in img.chunks_exact(3) {
-            let v = self.from_rgb(px);
-            for ch in 0..3 {
-                sum[ch] += v[ch] as f64;
-                sq[ch] += v[ch] as f64 * v[ch] as f64;
-            }
-        }
-        let n = (img.len() / 3).max(1) as f64;
-        let mean = sum.map(|s| s / n);
-        let std = [0, 1, 2].map(|ch| (sq[ch] / n - mean[ch] * mean[ch]).max(0.0).sqrt() as f32);
-        (mean.map(|m| m as f32), std)
+        let mut lab = vec![0.0f32; img.len()];
+        self.convert(img, &mut lab);
+        lab_stats(&lab)
     }
+}
+
+/// Per-channel mean and population standard deviation of `[L, a, b]` triples (f64 sums).
+pub fn lab_stats(lab: &[f32]) -> ([f32; 3], [f32; 3]) {
+    let mut sum = [0.0f64; 3];
+    let mut sq = [0.0f64; 3];
+    for v in lab.chunks_exact(3) {
+        for ch in 0..3 {
+            sum[ch] += v[ch] as f64;
+            sq[ch] += v[ch] as f64 * v[ch] as f64;
+        }
+    }
+    let n = (lab.len() / 3).max(1) as f64;
+    let mean = sum.map(|s| s / n);
+    let std = [0, 1, 2].map(|ch| (sq[ch] / n - mean[ch] * mean[ch]).max(0.0).sqrt() as f32);
+    (mean.map(|m| m as f32), std)
 }
 
 /// CIE `f(t)`: the cube root above `δ³`, the linear segment below.
@@ -174,6 +247,32 @@ fn lab_f(t: f32) -> f32 {
     }
 }
 
+/// `lab_f` on four lanes: both branches, selected per lane.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn lab_f4(t: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    const D3: f32 = (LAB_DELTA * LAB_DELTA * LAB_DELTA) as f32;
+    const SLOPE: f32 = (1.0 / (3.0 * LAB_DELTA * LAB_DELTA)) as f32;
+    let linear = f32x4_add(f32x4_mul(t, f32x4_splat(SLOPE)), f32x4_splat(4.0 / 29.0));
+    v128_bitselect(cbrt_pos4(t), linear, f32x4_gt(t, f32x4_splat(D3)))
+}
+
+/// `cbrt_pos` on four lanes (the same operations, so the same bits).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn cbrt_pos4(x: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    let third = f32x4_mul(f32x4_convert_u32x4(x), f32x4_splat(1.0 / 3.0));
+    let mut y = i32x4_add(u32x4_trunc_sat_f32x4(third), i32x4_splat(CBRT_MAGIC as i32));
+    for _ in 0..2 {
+        let y3 = f32x4_mul(f32x4_mul(y, y), y);
+        let two_x = f32x4_mul(f32x4_splat(2.0), x);
+        y = f32x4_mul(y, f32x4_div(f32x4_add(y3, two_x), f32x4_add(f32x4_mul(f32x4_splat(2.0), y3), x)));
+    }
+    y
+}
+
 /// Inverse of `lab_f`.
 #[inline(always)]
 fn lab_f_inv(f: f32) -> f32 {
@@ -186,12 +285,18 @@ fn lab_f_inv(f: f32) -> f32 {
     }
 }
 
+/// Kahan's constant for the cube root's first estimate on the bits.
+const CBRT_MAGIC: u32 = 0x2a50_8935;
+
 /// Cube root of a positive normal `x`: the exponent divided by three on the
-/// bits (Kahan's constant: within ~4%), then two Halley steps `y·(y³ + 2x)/(2y³ + x)` (each
-/// cubes the relative error), a few ulp from the exact root.
+/// bits (within ~4%; the division is done in f32, as SIMD128 has no integer
+/// division: its rounding moves the estimate by under 1e-5), then two Halley
+/// steps `y·(y³ + 2x)/(2y³ + x)` (each cubes the relative error), a few ulp
+/// from the exact root.
 #[inline(always)]
 pub fn cbrt_pos(x: f32) -> f32 {
-    let mut y = f32::from_bits(x.to_bits() / 3 + 0x2a50_8935);
+    let third = (x.to_bits() as f32 * (1.0 / 3.0)) as u32;
+    let mut y = f32::from_bits(third.wrapping_add(CBRT_MAGIC));
     for _ in 0..2 {
         let y3 = y * y * y;
         y *= (y3 + 2.0 * x) / (2.0 * y3 + x);
@@ -200,13 +305,16 @@ pub fn cbrt_pos(x: f32) -> f32 {
 }
 
 /// Maps `img` (RGB, in place) to `target`, from its own statistics.
+/// The image's L*a*b* values are converted once, kept for the mapping pass
+/// (0.6 MB for 224x224: the conversion is the costlier half of the work).
 pub fn apply(lab: &FastLab, target: &StainTarget, img: &mut [u8]) {
-    let (mean, std) = lab.stats(img);
+    let mut values = vec![0.0f32; img.len()];
+    lab.convert(img, &mut values);
+    let (mean, std) = lab_stats(&values);
     // The per-channel map v·gain + offset (a flat channel is only shifted, as in `reinhard`).
     let gain = [0, 1, 2].map(|ch| if (std[ch] as f64) < FLAT_STD { 1.0 } else { target.std[ch] / std[ch] });
     let offset = [0, 1, 2].map(|ch| target.mean[ch] - mean[ch] * gain[ch]);
-    for px in img.chunks_exact_mut(3) {
-        let v = lab.from_rgb(px);
+    for (px, v) in img.chunks_exact_mut(3).zip(values.chunks_exact(3)) {
         lab.to_rgb([0, 1, 2].map(|ch| v[ch] * gain[ch] + offset[ch]), px);
     }
 }

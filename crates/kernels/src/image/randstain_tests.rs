@@ -4,7 +4,7 @@
 
 use super::augment::{draw, rand_stain_draw, stain_draw};
 use super::normalize::lab::Lab;
-use super::randstain::{apply, cbrt_pos, FastLab, RandStainConfig, StainTarget};
+use super::randstain::{apply, cbrt_pos, FastLab, RandStainConfig, StainTarget, ENCODE_BINS};
 use super::*;
 use crate::rng::CounterRng;
 use crate::selftest::util::{assert_bits_eq, nan_filled, TestRng};
@@ -64,6 +64,29 @@ crate::kernel_tests! {
         assert_eq!(cbrt_pos(8.0), 2.0);
     }
 
+    fn encode_counts_the_steps_at_or_below_its_input() {
+        let fast = FastLab::new();
+        let steps = fast.steps();
+        // Each bin holds at most one step.
+        let closest = steps.windows(2).map(|w| w[1] - w[0]).fold(f32::INFINITY, f32::min);
+        assert!(closest > 1.0 / ENCODE_BINS as f32, "closest steps {closest:e} apart");
+        let count = |l: f32| steps.iter().filter(|&&t| t <= l).count();
+        // Every step, its neighbours in f32, bin edges, out-of-range values and a dense sweep.
+        let mut inputs = vec![-1.0f32, -0.0, 0.0, 1.0, 1.5, f32::INFINITY];
+        for &t in steps {
+            inputs.extend([t, f32::from_bits(t.to_bits() - 1), f32::from_bits(t.to_bits() + 1)]);
+        }
+        inputs.extend((0..=ENCODE_BINS).flat_map(|i| {
+            let e = i as f32 / ENCODE_BINS as f32;
+            [e, f32::from_bits(e.to_bits().saturating_sub(1)), f32::from_bits(e.to_bits() + 1)]
+        }));
+        inputs.extend((0..100_000).map(|i| i as f32 / 99_999.0));
+        for l in inputs {
+            assert_eq!(fast.encode(l) as usize, count(l), "linear {l:e}");
+        }
+        assert_eq!(fast.encode(f32::NAN), 0);
+    }
+
     fn fast_lab_matches_f64_lab_and_encodes_like_its_rounding() {
         let (fast, exact) = (FastLab::new(), Lab::new());
         let mut rng = TestRng::new(5);
@@ -79,6 +102,14 @@ crate::kernel_tests! {
             exact.to_rgb(e, &mut b);
             assert_eq!(a, px, "fast round trip of {px:?}");
             assert_eq!(b, px, "f64 round trip of {px:?}");
+        }
+        // Whole images: the four-pixel path (SIMD128 in wasm) gives the per-pixel bits, tail included.
+        for pixels in [1usize, 4, 7, 37] {
+            let img = tissue(pixels, [150.0, 70.0, 160.0], pixels as u64);
+            let mut got = vec![f32::NAN; img.len()];
+            fast.convert(&img, &mut got);
+            let want: Vec<f32> = img.chunks_exact(3).flat_map(|px| fast.from_rgb(px)).collect();
+            assert_bits_eq(&got, &want, &format!("convert of {pixels} pixels"));
         }
         // Out of gamut clamps like the f64 path.
         let (mut a, mut b) = ([0u8; 3], [0u8; 3]);
@@ -236,3 +267,4 @@ fn stain_randomization_bit_identical_with_1_and_2_threads() {
     };
     assert_bits_eq(&run_with(1), &run_with(2), "transform with stain randomization, 1 vs 2 threads");
 }
+
