@@ -2,15 +2,14 @@
 //! with optional random augmentation (training) and the model's preprocessing.
 //!
 //! For each image `i` of a batch (all `[h, w, c]`, `c` = 1 or 3):
-//! 0. see below;
-//! 1. **Affine warp** (augmenting only): one bilinear resampling combining
-//!    rotation, shifts, shear, zoom and flips, with Keras'
-//!    `ImageDataGenerator` / `apply_affine_transform` conventions (see
-//!    `augment`). Without augmentation the pixels are copied.
 //! 0. **Stain randomization** (augmenting, RGB only): the 8-bit image is
 //!    Reinhard-transferred to a random L*a*b* target drawn from the training
 //!    images' fitted statistics (RandStainNA, see `randstain`), before the
 //!    warp so that fill pixels do not enter its statistics.
+//! 1. **Affine warp** (augmenting only): one bilinear resampling combining
+//!    rotation, shifts, shear, zoom and flips, with Keras'
+//!    `ImageDataGenerator` / `apply_affine_transform` conventions (see
+//!    `augment`). Without augmentation the pixels are copied.
 //! 2. **Stain jitter** (augmenting, RGB only): HED colour-deconvolution
 //!    scale and shift of the haematoxylin/eosin/DAB concentrations (see `hed`).
 //! 3. **Colour jitter** (augmenting only): brightness, contrast, saturation and
@@ -249,7 +248,7 @@ pub fn transform_images(spec: &TransformSpec, src: &[u8], ids: &[u32], dst: &mut
     let plane = g.plane();
     let parallel = g.n > 1 && g.len() >= PARALLEL_MIN_ELEMENTS;
     // The colour tables are built once per batch, not per image.
-    let lab = spec.augment.filter(|a| a.rand_stain.enabled(g.c)).map(|_| randstain::FastLab::new());
+    let lab = rand_stain_tables(spec);
     par::for_each_chunk_mut(dst, plane, parallel, |i, out| {
         transform_with(spec, lab.as_ref(), ids[i], &src[i * plane..(i + 1) * plane], out);
     });
@@ -257,8 +256,12 @@ pub fn transform_images(spec: &TransformSpec, src: &[u8], ids: &[u32], dst: &mut
 
 /// One image (`src`, `out`: `[h, w, c]`) with sample id `id`.
 pub fn transform_one(spec: &TransformSpec, id: u32, src: &[u8], out: &mut [f32]) {
-    let lab = spec.augment.filter(|a| a.rand_stain.enabled(spec.geom.c)).map(|_| randstain::FastLab::new());
-    transform_with(spec, lab.as_ref(), id, src, out);
+    transform_with(spec, rand_stain_tables(spec).as_ref(), id, src, out);
+}
+
+/// The stain randomization's colour tables, when `spec` randomizes stains.
+fn rand_stain_tables(spec: &TransformSpec) -> Option<randstain::FastLab> {
+    spec.augment.filter(|a| a.rand_stain.enabled(spec.geom.c)).map(|_| randstain::FastLab::new())
 }
 
 /// `transform_one` with the stain randomization's tables (present when it is enabled).
