@@ -27,7 +27,7 @@
 //! operations: every target and artifact rounds identically.
 
 use super::normalize::lab::{Lab, LAB_DELTA, WHITE, XYZ_FROM_RGB};
-use super::normalize::reinhard::FLAT_STD;
+use super::normalize::reinhard::{channel_stats, FLAT_STD};
 use crate::error::KernelError;
 
 /// The fitted distribution of per-image L*a*b* statistics, and how often to
@@ -220,20 +220,10 @@ impl FastLab {
     }
 }
 
-/// Per-channel mean and population standard deviation of `[L, a, b]` triples (f64 sums).
+/// Per-channel mean and population standard deviation of `[L, a, b]` triples (`reinhard::channel_stats`).
 pub fn lab_stats(lab: &[f32]) -> ([f32; 3], [f32; 3]) {
-    let mut sum = [0.0f64; 3];
-    let mut sq = [0.0f64; 3];
-    for v in lab.chunks_exact(3) {
-        for ch in 0..3 {
-            sum[ch] += v[ch] as f64;
-            sq[ch] += v[ch] as f64 * v[ch] as f64;
-        }
-    }
-    let n = (lab.len() / 3).max(1) as f64;
-    let mean = sum.map(|s| s / n);
-    let std = [0, 1, 2].map(|ch| (sq[ch] / n - mean[ch] * mean[ch]).max(0.0).sqrt() as f32);
-    (mean.map(|m| m as f32), std)
+    let (mean, std) = channel_stats(lab.chunks_exact(3).map(|v| [v[0] as f64, v[1] as f64, v[2] as f64]));
+    (mean.map(|m| m as f32), std.map(|s| s as f32))
 }
 
 /// CIE `f(t)`: the cube root above `δ³`, the linear segment below.

@@ -4,6 +4,7 @@
 
 use super::augment::{draw, rand_stain_draw, stain_draw};
 use super::normalize::lab::Lab;
+use super::normalize::reinhard;
 use super::randstain::{apply, cbrt_pos, FastLab, RandStainConfig, StainTarget, ENCODE_BINS};
 use super::*;
 use crate::rng::CounterRng;
@@ -26,26 +27,11 @@ fn distribution() -> RandStainConfig {
     RandStainConfig { mean_avg: [62.0, 22.0, -12.0], mean_std: [8.0, 6.0, 4.0], std_avg: [14.0, 7.0, 5.0], std_std: [3.0, 2.0, 1.5], probability: 1.0 }
 }
 
-/// The f64 reference of `apply`: Reinhard with `normalize::lab` (f64 `cbrt`, `powf`, `round`).
+/// The f64 reference of `apply`: `normalize::reinhard` (f64 `cbrt`, `powf`, `round`) towards the target.
 fn reference_apply(target: &StainTarget, img: &[u8]) -> Vec<u8> {
-    let lab = Lab::new();
-    let n = (img.len() / 3) as f64;
-    let (mut sum, mut sq) = ([0.0f64; 3], [0.0f64; 3]);
-    for px in img.chunks_exact(3) {
-        let v = lab.from_rgb(px);
-        for ch in 0..3 {
-            sum[ch] += v[ch];
-            sq[ch] += v[ch] * v[ch];
-        }
-    }
-    let mean = sum.map(|s| s / n);
-    let std = [0, 1, 2].map(|ch| (sq[ch] / n - mean[ch] * mean[ch]).max(0.0).sqrt());
+    let [m, s] = [target.mean, target.std].map(|v| v.map(|x| x as f64));
     let mut out = img.to_vec();
-    for px in out.chunks_exact_mut(3) {
-        let v = lab.from_rgb(px);
-        let mapped = [0, 1, 2].map(|ch| (v[ch] - mean[ch]) * target.std[ch] as f64 / std[ch] + target.mean[ch] as f64);
-        lab.to_rgb(mapped, px);
-    }
+    reinhard::apply(&[m[0], m[1], m[2], s[0], s[1], s[2], 0.0, 0.0], &mut out);
     out
 }
 

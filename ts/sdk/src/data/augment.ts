@@ -138,6 +138,13 @@ function fail(field: string, expected: string, got: unknown): never {
   throw new ConfigError(`augmentation: ${field} must be ${expected}, got ${show(got)}`);
 }
 
+/** A key of `obj` outside `known` (a misspelt option) is a `ConfigError`, never silently ignored. */
+function rejectUnknown(obj: object, what: string, known: readonly string[]): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw new ConfigError(`augmentation: unknown ${what} '${k}' (expected one of ${known.join(', ')})`);
+  }
+}
+
 function range(cfg: AugmentationConfig, field: keyof AugmentationConfig, lo: number, hi: number, expected: string): number {
   const v = cfg[field] ?? 0;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) fail(field, expected, v);
@@ -153,10 +160,7 @@ function flag(cfg: AugmentationConfig, field: 'horizontalFlip' | 'verticalFlip')
 /** Validates an `AugmentationConfig` (errors name the field, the expected and the received value) and fills in defaults. */
 export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentation {
   if (typeof cfg !== 'object' || cfg === null) throw new ConfigError(`augmentation: expected an object, got ${String(cfg)}`);
-  const known = new Set(['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomization']);
-  for (const k of Object.keys(cfg)) {
-    if (!known.has(k)) throw new ConfigError(`augmentation: unknown option '${k}' (expected one of ${[...known].join(', ')})`);
-  }
+  rejectUnknown(cfg, 'option', ['rotationRange', 'widthShiftRange', 'heightShiftRange', 'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'cval', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomization']);
   let zoomRange: [number, number];
   const z = cfg.zoomRange ?? 0;
   if (typeof z === 'number') {
@@ -194,10 +198,7 @@ export function resolveAugmentation(cfg: AugmentationConfig): ResolvedAugmentati
 
 function resolveStainRandomization(r: StainRandomization): ResolvedStainRandomization {
   if (typeof r !== 'object' || r === null) fail('stainRandomization', 'an object { distribution, spread?, probability? }', r);
-  const known = new Set(['distribution', 'spread', 'probability']);
-  for (const k of Object.keys(r)) {
-    if (!known.has(k)) throw new ConfigError(`augmentation: unknown stainRandomization option '${k}' (expected one of ${[...known].join(', ')})`);
-  }
+  rejectUnknown(r, 'stainRandomization option', ['distribution', 'spread', 'probability']);
   const spread = r.spread ?? 1;
   if (typeof spread !== 'number' || !Number.isFinite(spread) || spread < 0 || spread > 10) fail('stainRandomization.spread', 'a number in [0, 10]', spread);
   const probability = r.probability ?? 1;

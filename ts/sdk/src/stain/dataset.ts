@@ -1,7 +1,8 @@
-/** Stain normalization of an `ImageDataset`'s decoded images. */
+/** Stain normalization and randomization fits over an `ImageDataset`'s decoded images. */
 import { ImageDataset } from '../data/image-dataset.js';
 import type { StainNormalizationConfig, StainNormalizationKind } from '../model/metadata.js';
 import { fitStainNormalization, normalizeStains, type StainOptions } from './normalization.js';
+import { fitStainDistribution, type StainDistribution } from './randomization.js';
 
 /** The dataset's images (in position order) as one `[n, h, w, c]` array. */
 function gather(dataset: ImageDataset): Uint8Array {
@@ -14,6 +15,11 @@ function gather(dataset: ImageDataset): Uint8Array {
 /** Fits a target on a dataset's images (use the training split). */
 export function fitDatasetStains(dataset: ImageDataset, kind: StainNormalizationKind, opts: StainOptions = {}): Promise<StainNormalizationConfig> {
   return fitStainNormalization(gather(dataset), dataset.sampleShape, kind, opts);
+}
+
+/** Fits the stain randomization distribution on a dataset's images (use the training split). */
+export function fitDatasetStainDistribution(dataset: ImageDataset, opts: StainOptions = {}): Promise<StainDistribution> {
+  return fitStainDistribution(gather(dataset), dataset.sampleShape, opts);
 }
 
 /**

@@ -1,3 +1,3 @@
 export { fitStainNormalization, normalizeStains, stainTarget, type StainOptions } from './normalization.js';
-export { fitDatasetStains, stainNormalizedDataset } from './dataset.js';
-export { fitStainDistribution, fitDatasetStainDistribution, checkStainDistribution, type StainDistribution, type LabTriple } from './randomization.js';
+export { fitDatasetStains, fitDatasetStainDistribution, stainNormalizedDataset } from './dataset.js';
+export { fitStainDistribution, checkStainDistribution, type StainDistribution, type LabTriple } from './randomization.js';

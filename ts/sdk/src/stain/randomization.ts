@@ -1,14 +1,13 @@
 /**
  * Stain randomization (RandStainNA, Shen et al. 2022): the distribution that
  * the augmentation kernel draws each training image's random L*a*b* target
- * from. `fitStainDistribution` measures every training image's per-channel
+ * from. `fitStainDistribution` (`fitDatasetStainDistribution` for an `ImageDataset`) measures every training image's per-channel
  * L*a*b* mean and standard deviation (the Reinhard statistics) and keeps, per
  * statistic, their mean and standard deviation over the images; pass it as
  * `AugmentationConfig.stainRandomization.distribution`. Fit it on the
  * training split only: it describes the stains a model may meet.
  */
 import { ConfigError, DataError } from '../errors.js';
-import type { ImageDataset } from '../data/image-dataset.js';
 import type { Shape3 } from '../layers/shape.js';
 import { defaultEngine } from '../runtime/default-engine.js';
 import { STAIN_PARAMS } from './abi.js';
@@ -42,14 +41,6 @@ export async function fitStainDistribution(images: Uint8Array, shape: Shape3, op
   const column = (k: number) => meanStd(Array.from({ length: n }, (_, i) => params[i * STAIN_PARAMS + k]!));
   const triple = (first: number, which: 0 | 1): LabTriple => [column(first)[which], column(first + 1)[which], column(first + 2)[which]];
   return { means: { mean: triple(0, 0), std: triple(0, 1) }, stds: { mean: triple(3, 0), std: triple(3, 1) }, images: n };
-}
-
-/** Fits the distribution on a dataset's images (use the training split). */
-export function fitDatasetStainDistribution(dataset: ImageDataset, opts: StainOptions = {}): Promise<StainDistribution> {
-  const per = dataset.sampleShape[0] * dataset.sampleShape[1] * dataset.sampleShape[2];
-  const images = new Uint8Array(dataset.size * per);
-  for (let i = 0; i < dataset.size; i++) images.set(dataset.image(i), i * per);
-  return fitStainDistribution(images, dataset.sampleShape, opts);
 }
 
 /** Checks a distribution's shape and values (errors name the field and the received value). */

@@ -9,19 +9,27 @@ use super::StainParams;
 /// (population standard deviation, over every pixel).
 pub fn fit(img: &[u8]) -> StainParams {
     let lab = Lab::new();
+    let (mean, std) = channel_stats(img.chunks_exact(3).map(|px| lab.from_rgb(px)));
+    [mean[0], mean[1], mean[2], std[0], std[1], std[2], 0.0, 0.0]
+}
+
+/// Per-channel mean and population standard deviation of `[L, a, b]`
+/// triples, from f64 sums of the values and their squares.
+pub fn channel_stats(values: impl Iterator<Item = [f64; 3]>) -> ([f64; 3], [f64; 3]) {
     let mut sum = [0.0f64; 3];
     let mut sq = [0.0f64; 3];
-    for px in img.chunks_exact(3) {
-        let v = lab.from_rgb(px);
+    let mut n = 0usize;
+    for v in values {
         for ch in 0..3 {
             sum[ch] += v[ch];
             sq[ch] += v[ch] * v[ch];
         }
+        n += 1;
     }
-    let n = (img.len() / 3) as f64;
+    let n = n as f64;
     let mean = sum.map(|s| s / n);
     let std = [0, 1, 2].map(|ch| (sq[ch] / n - mean[ch] * mean[ch]).max(0.0).sqrt());
-    [mean[0], mean[1], mean[2], std[0], std[1], std[2], 0.0, 0.0]
+    (mean, std)
 }
 
 /// A channel with a smaller standard deviation than this is flat: it is only
