@@ -85,6 +85,16 @@ function arch(dir: string, units = 2): string {
   return path;
 }
 
+/** The test folder plus a third class, 'normal' (8 images of 4 patients, a pattern of its own). */
+async function threeClassFolder(): Promise<string> {
+  const extras: Extra[] = [];
+  for (let i = 0; i < 8; i++) {
+    const px = Buffer.alloc(32 * 32 * 3, 120 + 10 * (i % 2));
+    extras.push({ file: `normal/normal-${i}.png`, bytes: await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer(), patient: `n${i >> 1}` });
+  }
+  return makeFolder(join(tmp('three'), 'data'), extras);
+}
+
 /** split.csv rows as objects. */
 function readSplit(path: string): { path: string; label: string; class: string; group: string; split: string }[] {
   const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
@@ -218,7 +228,7 @@ describe('train on an image folder', () => {
     for (const p of JSON.parse(low.stdout).predictions) expect(p.class).toBe('malignant');
   });
 
-  it('--target-recall is validated: R in (0, 1], a known positive class, a binary model', () => {
+  it('--target-recall is validated: R in (0, 1], a known positive class, a binary model', async () => {
     for (const bad of ['0', '1.5', 'x']) {
       const r = run([...tiny(data, archFile), '--target-recall', bad, '--positive', 'malignant']);
       expect(r.status).toBe(2);
@@ -234,7 +244,7 @@ describe('train on an image folder', () => {
     expect(unknown.stderr).toMatch(/--positive 'tumour' is not one of the classes: benign, malignant/);
     expect(readdirSync(dir)).toEqual([]);
 
-    const three = run([...tiny(data, arch(dir, 3)), '--target-recall', '0.9', '--positive', 'malignant', '--out', join(dir, 'run3')]);
+    const three = run([...tiny(await threeClassFolder(), arch(dir, 3)), '--target-recall', '0.9', '--positive', 'malignant', '--out', join(dir, 'run3')]);
     expect(three.status).toBe(1);
     expect(three.stderr).toMatch(/--target-recall needs a binary model \(2 classes\), but this one has 3/);
     expect(existsSync(join(dir, 'run3'))).toBe(false);
@@ -295,6 +305,29 @@ describe('train --preset P --model arch.json', () => {
     expect(options.data.folder.augment).toMatchObject({ rotationRange: 20, horizontalFlip: true });
     // The network is the arch.json's (32x32 input), not the preset's.
     expect(model.inputShape).toEqual([32, 32, 3]);
+  });
+});
+
+describe("the network's head and the data's classes", () => {
+  it('a preset builds its classifier head for the folder\'s classes: the BreakHis net on 3 classes', { timeout: 90_000 }, async () => {
+    const dir = tmp('preset-head');
+    const r = run(['train', '--preset', 'breakhis', '--data', await threeClassFolder(), '--epochs', '1', '--val-ratio', '0.25', '--test-ratio', '0.25', '--out', join(dir, 'run'), '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(modelMetadata(join(dir, 'run', 'model.safetensors')).classNames).toEqual(['benign', 'malignant', 'normal']);
+    const head = tensors(join(dir, 'run', 'model.safetensors'));
+    // Dense(128) -> Dense(3): 128·3 weights and 3 biases in the last layer; 319,106 + 128 + 1 in all.
+    const sizes = [...head.values()].map((b) => b.byteLength / 4);
+    expect(sizes.slice(-2)).toEqual([128 * 3, 3]);
+    const summary = run(['summary', '--model', join(dir, 'run', 'model.safetensors'), '--json']);
+    expect(JSON.parse(summary.stdout).params.trainable).toBe(319_106 + 129);
+  });
+
+  it("an arch.json whose last layer does not fit the data's classes is refused before anything is written", async () => {
+    const dir = tmp('arch-head');
+    const r = run([...tiny(await threeClassFolder(), archFile), '--out', join(dir, 'run')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${archFile}: the network's output has 2 unit(s) (2 classes, layer 'dense'), but the data has 3 classes: make its last Dense layer 3 units`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -45,12 +45,24 @@ describe('--preset histology', () => {
   });
 });
 
-describe('torchvision presets and --from take the data\'s classes', () => {
+describe('presets and --from take the data\'s classes', () => {
   it('resnet18 and mobilenetv2 build their head for the class count they are given', () => {
     for (const name of ['resnet18', 'mobilenetv2'] as const) {
-      expect(PRESETS[name].headFromData).toBe(true);
       const model = PRESETS[name].layers(5);
       expect('classes' in model && model.classes).toBe(5);
+    }
+  });
+
+  it("the study's nets keep their own head by default (10 and 2 classes) and size it for the data's classes", () => {
+    const units = (layers: ReturnType<(typeof PRESETS)['mnist']['layers']>) => {
+      const last = Array.isArray(layers) ? layers.at(-1)!.getConfig() : null;
+      return last?.kind === 'Dense' ? last.units : null;
+    };
+    expect(units(PRESETS.mnist.layers())).toBe(10);
+    expect(units(PRESETS.mnist.layers(3))).toBe(3);
+    for (const name of ['breakhis', 'histology'] as const) {
+      expect(units(PRESETS[name].layers())).toBe(2);
+      expect(units(PRESETS[name].layers(8))).toBe(8);
     }
   });
 

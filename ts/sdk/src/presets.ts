@@ -11,13 +11,16 @@ import { ReLU } from './layers/activation-layers.js';
 import { Flatten } from './layers/reshape-layers.js';
 import type { L2Regularizer } from './layers/regularizers.js';
 
-/** 28x28x1 → Conv(8, 3x3, s2, relu) → Conv(8, 3x3, s2, relu) → Flatten(288) → Dense(10, softmax): 3,554 parameters. */
-export function mnistNetLayers(): AnyLayer[] {
+/**
+ * 28x28x1 → Conv(8, 3x3, s2, relu) → Conv(8, 3x3, s2, relu) → Flatten(288) → Dense(classes, softmax):
+ * 3,554 parameters for MNIST's 10 classes (the default).
+ */
+export function mnistNetLayers(opts: { classes?: number } = {}): AnyLayer[] {
   return [
     new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu', inputShape: [28, 28, 1] }),
     new Conv2D({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu' }),
     new Flatten(),
-    new Dense({ units: 10, activation: 'softmax' }),
+    new Dense({ units: opts.classes ?? 10, activation: 'softmax' }),
   ];
 }
 

@@ -46,17 +46,16 @@ export interface Preset {
   recipe: Recipe;
   /**
    * A fresh copy of the layers of a chain, or a fresh graph model (layers
-   * belong to one model). Presets whose head follows the data take its class
-   * count (`classes`; default 2 before the data is known).
+   * belong to one model), with a classifier head for `classes` classes (the
+   * data's, like Keras applications' `classes`; absent before the data is
+   * known: the study's count).
    */
   layers(classes?: number): AnyLayer[] | Model;
-  /** Whether `layers(classes)` sizes the classifier head for the data's classes. */
-  headFromData?: boolean;
 }
 
 const mnist: Preset = {
   name: 'mnist',
-  description: "the study's MNIST net: Conv(8, 3x3, s2, relu) x2, Flatten, Dense(10, softmax)",
+  description: "the study's MNIST net: Conv(8, 3x3, s2, relu) x2, Flatten, Dense(10 or the data's classes, softmax)",
   recipe: {
     optimizer: 'adam',
     learningRate: 0.01,
@@ -70,12 +69,12 @@ const mnist: Preset = {
     inputShape: [28, 28, 1],
     defaultData: 'mnist',
   },
-  layers: mnistNetLayers,
+  layers: (classes) => mnistNetLayers(classes === undefined ? {} : { classes }),
 };
 
 const breakhis: Preset = {
   name: 'breakhis',
-  description: "the study's BreakHis net (319,106 parameters): 3 Conv+BN+ReLU blocks, Dense(128), Dense(2, softmax)",
+  description: "the study's BreakHis net (319,106 parameters with 2 classes): 3 Conv+BN+ReLU blocks, Dense(128), Dense(the data's classes, softmax)",
   recipe: {
     optimizer: 'adam',
     // 0.01 swings validation accuracy by up to 44 points between epochs; 0.001 is smooth (§7).
@@ -94,7 +93,7 @@ const breakhis: Preset = {
   // BatchNorm momentum 0.9 (PyTorch's default) instead of Keras' 0.99: with a few hundred steps
   // per run the 0.99 moving statistics lag and validation collapses to one class; on the same
   // patient-level 5-fold CV, 0.99 gave 83.3% ± 10.1 accuracy, 0.9 gave 90.8% ± 5.5 (AUC 0.978).
-  layers: () => breakhisNetLayers({ batchNormMomentum: 0.9 }),
+  layers: (classes) => breakhisNetLayers({ batchNormMomentum: 0.9, ...(classes === undefined ? {} : { classes }) }),
 };
 
 /**
@@ -119,7 +118,6 @@ function torchvisionPreset(name: 'resnet18' | 'mobilenetv2', make: typeof applic
       defaultData: null,
     },
     layers: (classes = 2) => make({ inputShape: [224, 224, 3], classes }),
-    headFromData: true,
   };
 }
 

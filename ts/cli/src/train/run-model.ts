@@ -4,7 +4,7 @@
  * once the classes are known: a classifier head for them (torchvision
  * presets and --from), and --trainable-last freezing.
  */
-import { freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
+import { ConfigError, freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { imageShape, openFolder, type OpenedFolder } from '../data/folder-source.js';
 import { loadPretrained } from '../model/load.js';
@@ -27,16 +27,22 @@ export async function modelFor(o: TrainOptions, engine: Engine): Promise<Model> 
 
 /**
  * `model` ready for data with `classes` classes: with --from, a new
- * classifier head (the pretrained one is for its own task); with a
- * torchvision preset, the network built for that many classes; then all
- * but the last --trainable-last layers frozen.
+ * classifier head (the pretrained one is for its own task); with a preset,
+ * the network built for that many classes; an arch.json's network must
+ * already have them. Then all but the last --trainable-last layers frozen.
  */
 export async function fitToClasses(model: Model, o: TrainOptions, classes: number, engine: Engine): Promise<Model> {
   let fitted = model;
   if (o.from) {
     fitted = await withNewHead(model, { classes, seed: o.seed, engine, disposeSource: true });
-  } else if (o.preset !== null && PRESETS[o.preset].headFromData && model.classes !== classes) {
+  } else if (o.preset !== null && model.classes !== classes) {
+    model.dispose();
     fitted = presetModel({ ...o, preset: o.preset }, engine, classes);
+  } else if (model.classes !== classes) {
+    // Caught here rather than by the loss kernel's label range check at the first step.
+    throw new ConfigError(
+      `${o.architecture}: the network's output has ${model.outputShape[2]} unit(s) (${model.classes} classes, layer '${model.layers.at(-1)?.name}'), but the data has ${classes} classes: make its last Dense layer ${classes === 2 ? '2 units (softmax) or 1 (sigmoid)' : `${classes} units`}`,
+    );
   }
   if (o.trainableLast) freezeAllButLast(fitted, o.trainableLast);
   return fitted;
