@@ -592,7 +592,28 @@ describe('import and train --from: a pretrained ONNX network fine-tuned on the f
     expect(after.get('layers.11.kernel')!.length).toBe(8 * 7 * 7 * 2 * 4);
   });
 
-  it('--from needs --data and excludes --preset and --model', () => {
+  it("train --from a lite-cnn model file keeps the preprocessing it was trained with; --preprocess overrides it", { timeout: 90_000 }, () => {
+    const dir = tmp('from-own');
+    // A 'standardize' model: its file stores the channel statistics fitted on its own training split.
+    const source = join(dir, 'source');
+    expect(run([...tiny(data, archFile), '--preprocess', 'standardize', '--epochs', '1', '--out', source]).status).toBe(0);
+    const stored = modelMetadata(join(source, 'model.safetensors')).preprocessing as { kind: string; mean: number[]; std: number[] };
+    expect(stored.kind).toBe('standardize');
+    const sourceFile = join(source, 'model.safetensors');
+    const tuned = join(dir, 'tuned');
+    // A different split of the same folder would fit other statistics: the file's are kept as they are.
+    const r = run(['train', '--from', sourceFile, '--trainable-last', '3', '--data', data, '--epochs', '1', '--val-ratio', '0.5', '--test-ratio', '0.25', '--out', tuned]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(modelMetadata(join(tuned, 'model.safetensors')).preprocessing).toEqual(stored);
+    const overridden = join(dir, 'overridden');
+    expect(run(['train', '--from', sourceFile, '--preprocess', 'minmax', '--data', data, '--epochs', '1', '--val-ratio', '0.25', '--test-ratio', '0.25', '--out', overridden]).status).toBe(0);
+    expect(modelMetadata(join(overridden, 'model.safetensors')).preprocessing).toEqual({ kind: 'minmax' });
+  });
+
+  it('--from needs --data and excludes --preset, --model and --l2', () => {
+    const l2 = run(['train', '--from', ONNX_FIXTURE, '--data', data, '--l2', '0.1']);
+    expect(l2.status).toBe(2);
+    expect(l2.stderr).toMatch(/--l2 sets the kernel penalty of a --preset or --model network; a --from model keeps the regularizers stored with its layers/);
     const noData = run(['train', '--from', ONNX_FIXTURE]);
     expect(noData.status).toBe(2);
     expect(noData.stderr).toMatch(/--from fine-tunes a pretrained model on an image folder: it needs --data DIR/);

@@ -24,7 +24,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .description("train a model; with no options, the study's MNIST net for one epoch on the bundled MNIST")
     .addOption(new Option('--preset <name>', "network and recipe: mnist (default), breakhis (the study's recipe), histology (the recommended H&E recipe for new patients: 30 epochs, best epoch from 10 on, --threshold-rule floor: docs/results.md), resnet18 or mobilenetv2 (torchvision's, from scratch, with a head for the data's classes); all but mnist need --data").choices(PRESET_NAMES))
     .option('--model <arch.json>', "train the network of an architecture file (a list of layer configs, or { inputShape, layers }); with --preset, that preset's recipe (optimizer, epochs, L2, class weights, augmentation, threshold rule) instead of the mnist defaults")
-    .option('--from <model>', 'fine-tune a pretrained model (.onnx, imported; or .safetensors) on --data: a new classifier head for its classes, the last --trainable-last layers trainable, the fine-tuning recipe (Adam 1e-4, 2 epochs, torchvision preprocessing)')
+    .option('--from <model>', 'fine-tune a pretrained model (.onnx, imported; or .safetensors) on --data: a new classifier head for its classes, the last --trainable-last layers trainable, the fine-tuning recipe (Adam 1e-4, 2 epochs; preprocessing: torchvision\'s for ONNX, the file\'s own for .safetensors)')
     .option('--trainable-last <n>', 'freeze all but the last N layers (Keras sense: every layer counts, ReLU and Add included); default with --from: 20, as the study', parse.positiveInt)
     .option('--data <dir>', 'image folder: <dir>/<class>/*.{png,jpg,...} with optional manifest.csv (default: bundled MNIST)')
     .option('--epochs <n>', 'epochs (preset default: mnist 1, breakhis 2)', parse.positiveInt)
@@ -57,7 +57,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     // Image folders (--data).
     .option('--image-size <size>', 'resize images to N or HxW (default: the network input, 224 for breakhis)', parse.imageSize)
     .addOption(new Option('--aspect <policy>', 'squash (default, as the study) or center-crop').choices(['squash', 'center-crop']))
-    .addOption(new Option('--preprocess <kind>', 'pixel preprocessing, stored in the model file (default minmax: [0, 1])').choices(PREPROCESS_NAMES))
+    .addOption(new Option('--preprocess <kind>', 'pixel preprocessing, stored in the model file (default minmax: [0, 1]; with --from, see there)').choices(PREPROCESS_NAMES))
     .option('--split-by <column>', "keep each value of this manifest column in one split (default: patient when known; 'none' splits by image)")
     .option('--val-ratio <r>', 'validation fraction (default 0.1)', parse.ratio)
     .option('--test-ratio <r>', 'test fraction (default 0.1)', parse.ratio)

@@ -147,6 +147,25 @@ async function stainNormalized(opened: OpenedFolder, trainPos: number[], f: Fold
   return { all: dataset, config, untouched };
 }
 
+/** The preprocessing config of `--preprocess`: fitted on the training positions ('standardize'), a fixed kind, or given whole (a pretrained model's). */
+function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDataset, trainPos: number[]): PreprocessingConfig {
+  if (typeof preprocess === 'object') return preprocess;
+  switch (preprocess) {
+    case 'standardize': {
+      const stats = channelStats(all.subset(trainPos));
+      return { kind: 'standardize', mean: stats.mean, std: stats.std };
+    }
+    case 'caffe':
+      return { kind: 'caffe', mean: CAFFE_MEAN };
+    case 'torchvision': {
+      const { mean, std } = applications.TORCHVISION_PREPROCESSING;
+      return { kind: 'standardize', mean: [...mean], std: [...std] };
+    }
+    default:
+      return { kind: preprocess };
+  }
+}
+
 /** Train/val/test datasets of one assignment over an opened folder. */
 export async function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): Promise<TrainingData> {
   const f = opts.folder!;
@@ -154,24 +173,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
   const { train: trainPos, val: valPos, test: testPos } = positionsBySplit(opened.all, assignments, ['train', 'val', 'test'] as const);
   const stain = await stainNormalized(opened, trainPos, f);
   const all = stain.all;
-  let preprocessing: PreprocessingConfig;
-  switch (opts.preprocess) {
-    case 'standardize': {
-      const stats = channelStats(all.subset(trainPos!));
-      preprocessing = { kind: 'standardize', mean: stats.mean, std: stats.std };
-      break;
-    }
-    case 'caffe':
-      preprocessing = { kind: 'caffe', mean: CAFFE_MEAN };
-      break;
-    case 'torchvision': {
-      const { mean, std } = applications.TORCHVISION_PREPROCESSING;
-      preprocessing = { kind: 'standardize', mean: [...mean], std: [...std] };
-      break;
-    }
-    default:
-      preprocessing = { kind: opts.preprocess };
-  }
+  const preprocessing = preprocessingFor(opts.preprocess, all, trainPos!);
   const evalT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed });
   const { config: aug, note: augNote, stainDistribution } = await augmentation(f.augment, all, trainPos!, engine);
   const trainT = new WasmImageTransformer(engine, { preprocessing, seed: opts.seed, ...(aug ? { augmentation: aug } : {}) });

@@ -11,7 +11,8 @@ const VALIDATION = 5_000;
 const CLASS_NAMES = [...MNIST_CLASS_NAMES];
 const SHAPE: [number, number, number] = [28, 28, 1];
 
-function preprocessing(kind: DataOptions['preprocess']): PreprocessingConfig {
+function preprocessing(preprocess: DataOptions['preprocess'] | PreprocessingConfig['kind']): PreprocessingConfig {
+  const kind = typeof preprocess === 'object' ? preprocess.kind : preprocess;
   if (kind === 'minmax' || kind === 'none') return { kind };
   throw new ConfigError(`MNIST: preprocessing '${kind}' is not available for MNIST; use 'minmax' ([0, 1], the default) or 'none' (raw 0-255)`);
 }

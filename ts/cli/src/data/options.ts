@@ -61,7 +61,8 @@ export interface DataOptions {
   source: DataSource;
   /** Per-sample input shape of the model. */
   inputShape: Shape3;
-  preprocess: PreprocessName;
+  /** A kind fitted on (or fixed for) the training split, or a fixed preprocessing: a pretrained model's own (`train --from`). */
+  preprocess: PreprocessName | PreprocessingConfig;
   /** Use only the first N training samples (and at most N validation and test samples): for smoke tests. */
   limit: number | null;
   seed: number;

@@ -158,8 +158,9 @@ const histology: Preset = {
  * baselines: a new head for the data's classes, the last 20 layers trainable
  * (--trainable-last), 2 epochs, the study's augmentation and balanced class
  * weights; Adam at 1e-4 (a pretrained backbone needs smaller steps than the
- * from-scratch 1e-3) and torchvision's ImageNet preprocessing. The input
- * size is the model's.
+ * from-scratch 1e-3) and torchvision's ImageNet preprocessing for an ONNX
+ * network (a lite-cnn model file keeps the preprocessing it stores:
+ * options.ts, PRETRAINED_PREPROCESSING). The input size is the model's.
  */
 export const FINE_TUNE_RECIPE: Recipe = {
   optimizer: 'adam',

@@ -147,7 +147,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const K = o.cv!.folds;
   const f = o.data.folder!;
   const dir = (o.data.source as { dir: string }).dir;
-  const { opened, classNames, template } = await openFolderWithModel(o, engine);
+  const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
   const pos = positiveIndex(o, template, classNames);
   const posName = pos === null ? null : classNames[pos]!;
   const folds = foldAssignments(opened, f, K, o.seed);
@@ -187,7 +187,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       });
       const fileOf = (name: string) => path.join(foldDir, name);
       // --threshold-cv: the stored model trains on all non-test images; its inner CV splits them itself.
-      const data = await folderDatasets(opened, o.thresholdCv ? finalAssignment(folds[k]!) : folds[k]!, { ...o.data, inputShape: template.inputShape });
+      const data = await folderDatasets(opened, o.thresholdCv ? finalAssignment(folds[k]!) : folds[k]!, dataOptions);
       await data.writeSplit!(fileOf(RUN_FILES.split));
       const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
       const test = splits.find((s) => s.split === 'test')!;
@@ -196,7 +196,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
       const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, history, interrupt, out, fileOf, pos, posName, classNames };
       const trained = o.thresholdCv
-        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, inputShape: template.inputShape, out, interrupt })
+        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })
         : await validationFold(fold);
       await history.flush();
       if (trained === null) break;

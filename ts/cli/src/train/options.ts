@@ -5,6 +5,7 @@
  */
 import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
+import { isOnnxPath } from '../model/load.js';
 import type { ThresholdRule } from './threshold-rule.js';
 import { DEFAULT_TRAINABLE_LAST, FINE_TUNE_RECIPE, PRESETS, type PresetName, type Recipe } from '../model/presets.js';
 import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
@@ -124,8 +125,11 @@ export interface TrainOptions {
    * model is trained on all of them (train/threshold-cv.ts); null: the validation split decides.
    */
   thresholdCv?: { folds: number } | null;
-  /** Data as DataOptions without the model's input shape (known once the model is built). */
-  data: Omit<DataOptions, 'inputShape'>;
+  /**
+   * Data as DataOptions without the model's input shape (known once the model is built); its
+   * preprocessing is a kind, or PRETRAINED_PREPROCESSING: the --from model file's own (run-model.ts, dataOptionsFor).
+   */
+  data: Omit<DataOptions, 'inputShape' | 'preprocess'> & { preprocess: PreprocessName | typeof PRETRAINED_PREPROCESSING };
 }
 
 /**
@@ -276,6 +280,9 @@ function presetMinEpochs(recipe: Recipe, epochs: number, hasValidation: boolean)
   return m !== undefined && hasValidation && m <= epochs ? m : null;
 }
 
+/** `train --from model.safetensors` without --preprocess: the preprocessing stored in that file, which its weights were trained with. */
+export const PRETRAINED_PREPROCESSING = 'pretrained';
+
 export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: string) => string): TrainOptions {
   // --preset with --model: the preset's recipe for the arch.json's network; --from brings its own network and recipe.
   const sources = (['preset', 'model', 'from'] as const).filter((k) => raw[k] !== undefined);
@@ -301,6 +308,9 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     throw new UsageError('--weight-decay is AdamW\'s decoupled decay: add --optimizer adamw (for a loss penalty use --l2)');
   }
   const epochs = raw.epochs ?? recipe.epochs;
+  if (raw.from !== undefined && (raw.l2 !== undefined || raw.l2Form !== undefined)) {
+    throw new UsageError('--l2 sets the kernel penalty of a --preset or --model network; a --from model keeps the regularizers stored with its layers');
+  }
   const l2Lambda = raw.l2 ?? recipe.l2?.lambda;
   if (raw.l2Form !== undefined && l2Lambda === undefined) throw new UsageError('--l2-form needs --l2 <lambda>');
   if (raw.patience !== undefined && folder && raw.valRatio === 0) throw new UsageError('--patience watches val_loss: it needs a validation split (--val-ratio > 0)');
@@ -336,7 +346,8 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     seed: raw.seed ?? 0,
     data: {
       source: folder ? { kind: 'folder', dir: resolvePath(raw.data!) } : { kind: 'mnist' },
-      preprocess: raw.preprocess ?? recipe.preprocess,
+      // An ONNX network brings no preprocessing (the fine-tuning recipe's torchvision one fits torchvision's weights); a lite-cnn file has its own.
+      preprocess: raw.preprocess ?? (raw.from !== undefined && !isOnnxPath(raw.from) ? PRETRAINED_PREPROCESSING : recipe.preprocess),
       limit: raw.limit ?? null,
       seed: raw.seed ?? 0,
       folder: folder ? folderOptions(raw, recipe) : null,

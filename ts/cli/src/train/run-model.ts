@@ -9,7 +9,8 @@ import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRe
 import { imageShape, openFolder, type OpenedFolder } from '../data/folder-source.js';
 import { loadPretrained } from '../model/load.js';
 import { PRESETS } from '../model/presets.js';
-import type { TrainOptions } from './options.js';
+import type { DataOptions } from '../data/options.js';
+import { PRETRAINED_PREPROCESSING, type TrainOptions } from './options.js';
 
 function presetModel(o: TrainOptions & { preset: NonNullable<TrainOptions['preset']> }, engine: Engine, classes?: number): Model {
   const preset = PRESETS[o.preset];
@@ -59,10 +60,22 @@ export async function modelForClasses(o: TrainOptions, engine: Engine, classes: 
  * the network's input shape decides how images are decoded, the folder's
  * classes decide the head.
  */
-export async function openFolderWithModel(o: TrainOptions, engine: Engine): Promise<{ opened: OpenedFolder; classNames: OpenedFolder['listing']['classNames']; template: Model }> {
+export async function openFolderWithModel(o: TrainOptions, engine: Engine): Promise<{ opened: OpenedFolder; classNames: OpenedFolder['listing']['classNames']; template: Model; dataOptions: DataOptions }> {
   const f = o.data.folder!;
   const base = await modelFor(o, engine);
   const opened = await openFolder((o.data.source as { dir: string }).dir, f, imageShape(f, base.inputShape));
   const classNames = opened.listing.classNames;
-  return { opened, classNames, template: await fitToClasses(base, o, classNames.length, engine) };
+  const template = await fitToClasses(base, o, classNames.length, engine);
+  return { opened, classNames, template, dataOptions: dataOptionsFor(o, template) };
+}
+
+/**
+ * The run's data options for `model`: its input shape, and with `--from` a
+ * lite-cnn model file and no --preprocess, the preprocessing that model was
+ * trained with (stored in its file): its weights expect that input scaling.
+ */
+export function dataOptionsFor(o: TrainOptions, model: Model): DataOptions {
+  const { preprocess, ...rest } = o.data;
+  if (preprocess !== PRETRAINED_PREPROCESSING) return { ...rest, preprocess, inputShape: model.inputShape };
+  return { ...rest, preprocess: model.metadata.preprocessing, inputShape: model.inputShape };
 }

@@ -28,17 +28,16 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const { out, runDir, engine } = ctx;
   const file = (name: string) => runDir.file(name);
   const f = o.data.folder!;
-  const { opened, classNames, template } = await openFolderWithModel(o, engine);
+  const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
   // Binary and --positive checked (options require --target-recall) before anything is written.
   const pos = positiveIndex(o, template, classNames)!;
   const assignments = split(opened.listing.samples, f, o.seed);
-  const data = await folderDatasets(opened, finalAssignment(assignments), { ...o.data, inputShape: template.inputShape });
+  const data = await folderDatasets(opened, finalAssignment(assignments), dataOptions);
   compileModel(template, o);
   const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
   await writeRunConfig(file(RUN_FILES.config), config);
   await data.writeSplit!(file(RUN_FILES.split));
   const parameters = template.countParams().total;
-  const inputShape = template.inputShape;
   template.dispose();
   const K = o.thresholdCv!.folds;
   out.line(`lite-cnn train --threshold-cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(parameters)} parameters)`);
@@ -52,7 +51,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const t0 = performance.now();
   let trained;
   try {
-    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos, classes: classNames.length, inputShape, out, interrupt }, history);
+    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos, classes: classNames.length, data: dataOptions, out, interrupt }, history);
   } finally {
     interrupt.dispose();
   }

@@ -18,9 +18,10 @@
  * - the stored model trains on the whole pool for that many epochs (the
  *   same learning-rate schedule, cut there) and carries that threshold.
  */
-import { Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type Dataset, type Engine, type Model, type Shape3, type SplitAssignment } from '@lite-cnn/sdk';
+import { Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type Dataset, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
 import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
 import { folderDatasets, groupedOption, type OpenedFolder } from '../data/folder-source.js';
+import type { DataOptions } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { positiveScores } from '../model/evaluation.js';
 import { fixed, percent } from '../ui/format.js';
@@ -80,8 +81,8 @@ export interface ThresholdCvContext {
   positiveClass: number;
   /** Classes of the data (the model's head is fitted to them: --from, torchvision presets). */
   classes: number;
-  /** The network's input shape (every model of the inner CV is the same network). */
-  inputShape: Shape3;
+  /** The run's data options for its network (every model of the inner CV is the same network: run-model.ts, dataOptionsFor). */
+  data: DataOptions;
   out: Output;
   interrupt: Interrupt;
 }
@@ -162,7 +163,7 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
   const innerFolds: InnerCvChoice['innerFolds'] = [];
   let outputs = 2;
   for (let j = 0; j < K; j++) {
-    const data = await folderDatasets(c.opened, innerAssignment(pool, new Set(folds[j]!.test)), { ...o.data, inputShape: c.inputShape });
+    const data = await folderDatasets(c.opened, innerAssignment(pool, new Set(folds[j]!.test)), c.data);
     const val = data.val!;
     const model = await modelForClasses(o, c.engine, c.classes);
     compileModel(model, o);
