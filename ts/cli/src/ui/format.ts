@@ -16,10 +16,12 @@ export function rate(v: number): string {
   return v >= 10 ? count(Math.round(v)) : v.toPrecision(2);
 }
 
+/** A duration: tenths of a second under a minute, then whole minutes and seconds (rounded first, so 119.6 s reads 2 min 0 s, not 1 min 60 s). */
 export function seconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${(s - m * 60).toFixed(0)} s`;
+  if (s < 59.95) return `${s.toFixed(1)} s`;
+  const whole = Math.round(s);
+  const m = Math.floor(whole / 60);
+  return `${m} min ${whole - m * 60} s`;
 }
 
 /** A learning rate: short, but never rounded to 0. */
