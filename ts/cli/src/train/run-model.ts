@@ -1,8 +1,8 @@
 /**
  * The model a training run starts from: a preset, an arch.json, or a
  * pretrained model (`--from`, ONNX or lite-cnn) — and its fit to the data
- * once the classes are known: a classifier head for them (torchvision
- * presets and --from), and --trainable-last freezing.
+ * once the classes are known: a classifier head for them (presets
+ * and --from), and --trainable-last freezing.
  */
 import { ConfigError, freezeAllButLast, withNewHead, type Engine, type Model } from '@lite-cnn/sdk';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
