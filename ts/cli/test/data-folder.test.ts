@@ -470,6 +470,19 @@ describe('train --cv', () => {
     expect(tested.sort()).toEqual(readSplit(join(dir, 'fold-1', 'split.csv')).map((s) => s.path).sort());
     for (const k of [1, 2, 3]) expectNoPatientInTwoSplits(readSplit(join(dir, `fold-${k}`, 'split.csv')));
     expect(modelMetadata(join(dir, 'fold-1', 'model.safetensors')).threshold?.positiveClass).toBe(1);
+    // config.json records the preprocessing every fold used (it said 'none' before, whatever the folds had).
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(config.data.preprocessing).toEqual({ kind: 'minmax' });
+    expect(modelMetadata(join(dir, 'fold-2', 'model.safetensors')).preprocessing).toEqual({ kind: 'minmax' });
+
+    // Statistics fitted per fold: config.json says so (null), each fold's model file holds its own.
+    const standardized = join(tmp('cv-standardize'), 'run');
+    const s = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '1', '--cv', '2', '--preprocess', 'standardize', '--out', standardized]);
+    expect(s.status, s.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(standardized, 'config.json'), 'utf8')).data.preprocessing).toBeNull();
+    const [p1, p2] = [1, 2].map((k) => modelMetadata(join(standardized, `fold-${k}`, 'model.safetensors')).preprocessing as { kind: string; mean: number[] });
+    expect(p1!.kind).toBe('standardize');
+    expect(p1!.mean).not.toEqual(p2!.mean);
 
     const both = run([...tiny(data, archFile), '--cv', '3']);
     expect(both.status).toBe(2);

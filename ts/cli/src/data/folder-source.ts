@@ -147,14 +147,16 @@ async function stainNormalized(opened: OpenedFolder, trainPos: number[], f: Fold
   return { all: dataset, config, untouched };
 }
 
-/** The preprocessing config of `--preprocess`: fitted on the training positions ('standardize'), a fixed kind, or given whole (a pretrained model's). */
-function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDataset, trainPos: number[]): PreprocessingConfig {
+/**
+ * The preprocessing config of `--preprocess` when it does not depend on the
+ * training images: a fixed kind, or one given whole (a pretrained model's);
+ * null for 'standardize', whose statistics are fitted on each training split.
+ */
+export function fixedPreprocessing(preprocess: DataOptions['preprocess']): PreprocessingConfig | null {
   if (typeof preprocess === 'object') return preprocess;
   switch (preprocess) {
-    case 'standardize': {
-      const stats = channelStats(all.subset(trainPos));
-      return { kind: 'standardize', mean: stats.mean, std: stats.std };
-    }
+    case 'standardize':
+      return null;
     case 'caffe':
       return { kind: 'caffe', mean: CAFFE_MEAN };
     case 'torchvision': {
@@ -164,6 +166,14 @@ function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDatas
     default:
       return { kind: preprocess };
   }
+}
+
+/** The preprocessing config of `--preprocess` for a split: fixed, or fitted on its training positions. */
+function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDataset, trainPos: number[]): PreprocessingConfig {
+  const fixed = fixedPreprocessing(preprocess);
+  if (fixed) return fixed;
+  const stats = channelStats(all.subset(trainPos));
+  return { kind: 'standardize', mean: stats.mean, std: stats.std };
 }
 
 /** Train/val/test datasets of one assignment over an opened folder. */

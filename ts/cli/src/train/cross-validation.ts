@@ -22,7 +22,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type SubtypeRecall } from '@lite-cnn/sdk';
-import { foldAssignments, folderDatasets } from '../data/folder-source.js';
+import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
@@ -161,7 +161,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation ${grouped ? 'by patient' : 'by image'}`,
       source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
       classNames,
-      preprocessing: { kind: 'none' },
+      // Each fold's model file holds its own; fitted statistics ('standardize') differ between folds.
+      preprocessing: fixedPreprocessing(dataOptions.preprocess),
     },
     model: template,
   });

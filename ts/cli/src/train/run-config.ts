@@ -25,7 +25,8 @@ export interface RunConfig {
   engine: { artifact: string; threads: number; simd128: boolean };
   seed: number;
   options: TrainOptions;
-  data: { description: string; source: Record<string, unknown>; classNames: string[]; preprocessing: PreprocessingConfig };
+  /** `preprocessing`: null in a cross-validation with per-fold statistics (each fold's model file holds its own). */
+  data: { description: string; source: Record<string, unknown>; classNames: string[]; preprocessing: PreprocessingConfig | null };
   model: { name: string; inputShape: number[]; layers: LayerConfig[]; params: ParamCounts; loss: string; regularizer: string | null };
   /** Every `--resume` of this run: when, at which epoch, with which engine. */
   resumes: { at: string; epoch: number; argv: string[]; engine: { artifact: string; threads: number } }[];
