@@ -6,7 +6,7 @@
  * BreakHis tiles when ../shared/data/breakhis-200x-tiles is present.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -305,6 +305,19 @@ describe('train --preset P --model arch.json', () => {
     expect(options.data.folder.augment).toMatchObject({ rotationRange: 20, horizontalFlip: true });
     // The network is the arch.json's (32x32 input), not the preset's.
     expect(model.inputShape).toEqual([32, 32, 3]);
+  });
+});
+
+describe('a folder without patient ids', () => {
+  it('is split by image, and the run says what that costs', async () => {
+    const dir = await makeFolder(join(tmp('no-patients'), 'data'));
+    rmSync(join(dir, 'manifest.csv'));
+    const r = run([...tiny(dir, archFile), '--epochs', '1', '--out', join(tmp('no-patients-run'), 'run')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("split by image: no patient ids in a manifest, so one patient's tiles can be in train and test alike");
+    const asked = run([...tiny(data, archFile), '--epochs', '1', '--split-by', 'none', '--out', join(tmp('split-none-run'), 'run')]);
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(asked.stdout).toMatch(/\(split by image[,)]/);
   });
 });
 

@@ -176,6 +176,13 @@ function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDatas
   return { kind: 'standardize', mean: stats.mean, std: stats.std };
 }
 
+/** How the images were split; by image for want of patient ids, it says what that costs. */
+function splitNote(grouped: boolean, splitBy: string | null): string {
+  if (grouped) return 'split by patient';
+  // --split-by none asked for it; otherwise no manifest column gave patients.
+  return splitBy === null ? 'split by image' : 'split by image: no patient ids in a manifest, so one patient\'s tiles can be in train and test alike';
+}
+
 /** Train/val/test datasets of one assignment over an opened folder. */
 export async function folderDatasets(opened: OpenedFolder, assignments: readonly SplitAssignment[], opts: DataOptions): Promise<TrainingData> {
   const f = opts.folder!;
@@ -212,7 +219,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
     decodeSeconds: opened.decodeSeconds,
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
-      `(${grouped ? 'split by patient' : 'split by image'}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
+      `(${splitNote(grouped, f.splitBy)}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
       `${stain.config ? `, ${stain.config.kind} stain normalization${stain.untouched ? ` (${stain.untouched} image${stain.untouched === 1 ? '' : 's'} without enough tissue left as they were)` : ''}` : ''}), ` +
       `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
     source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config, stainRandomization: stainDistribution },
