@@ -431,6 +431,10 @@ describe('stain augmentation and normalization', () => {
     const text = run(['evaluate', '--model', model, '--data', data, '--split', 'all', '--group-by', 'patient']);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/per patient \(12 groups, mean of their images\): accuracy/);
+    expect(text.stdout).toMatch(/loss \d+\.\d+ {3}/);
+    // The loss is not test-time augmented: the line says so.
+    const ttaText = run(['evaluate', '--model', model, '--data', data, '--split', 'all', '--tta', 'flips']);
+    expect(ttaText.stdout).toMatch(/loss \d+\.\d+ \(of the plain images\)/);
     const noGroup = run(['evaluate', '--model', model, '--data', data, '--aggregate', 'median']);
     expect(noGroup.status).toBe(2);
     expect(noGroup.stderr).toMatch(/--aggregate needs --group-by COLUMN/);

@@ -82,7 +82,7 @@ export function registerEvaluate(program: Command): void {
     .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s, else 0)', parse.seed)
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
-    .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns)").choices(TTA_MODES).default('none'))
+    .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns); the reported loss stays that of the plain images").choices(TTA_MODES).default('none'))
     .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
     .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
@@ -150,7 +150,7 @@ export function registerEvaluate(program: Command): void {
       }
       out.line(`model:    ${opts.model} (${bytes(size)})`);
       out.line(`data:     ${data.description}, ${count(ev.samples)} images`);
-      out.line(`accuracy: ${percent(ev.accuracy)}${ev.operating ? ` (at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold}; ${percent(ev.atDefault.accuracy)} at 0.5)` : ''}${ev.loss !== null ? `   loss ${fixed(ev.loss)}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
+      out.line(`accuracy: ${percent(ev.accuracy)}${ev.operating ? ` (at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold}; ${percent(ev.atDefault.accuracy)} at 0.5)` : ''}${ev.loss !== null ? `   loss ${fixed(ev.loss)}${opts.tta !== 'none' ? ' (of the plain images)' : ''}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
       out.line(`speed:    ${fixed(ev.msPerImage, 3)} ms per image${opts.tta !== 'none' ? ` (test-time augmentation: ${opts.tta})` : ''}`);
       const sections: [string, ClassificationReport][] = [[ev.atDefault.decision.rule === 'threshold' ? 'at threshold 0.5' : '', ev.atDefault]];
       if (ev.operating) {
