@@ -492,11 +492,16 @@ describe('train --cv', () => {
     expect(config.data.preprocessing).toEqual({ kind: 'minmax' });
     expect(modelMetadata(join(dir, 'fold-2', 'model.safetensors')).preprocessing).toEqual({ kind: 'minmax' });
 
-    // Statistics fitted per fold: config.json says so (null), each fold's model file holds its own.
+    // Statistics fitted per fold: config.json says so (null), each fold's model file holds its own;
+    // so does cv.json for each fold's stain randomization distribution.
     const standardized = join(tmp('cv-standardize'), 'run');
-    const s = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '1', '--cv', '2', '--preprocess', 'standardize', '--out', standardized]);
+    const s = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '1', '--cv', '2', '--preprocess', 'standardize', '--stain-randomize', '1', '--out', standardized]);
     expect(s.status, s.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(standardized, 'config.json'), 'utf8')).data.preprocessing).toBeNull();
+    const cvRows = JSON.parse(readFileSync(join(standardized, 'cv.json'), 'utf8')).rows as { trainImages: number; stainRandomization: { images: number; means: { mean: number[] } } }[];
+    for (const row of cvRows) expect(row.stainRandomization.images).toBe(row.trainImages);
+    expect(cvRows[0]!.stainRandomization.means.mean).not.toEqual(cvRows[1]!.stainRandomization.means.mean);
+    expect(out.cv.rows[0].stainRandomization).toBeNull();
     const [p1, p2] = [1, 2].map((k) => modelMetadata(join(standardized, `fold-${k}`, 'model.safetensors')).preprocessing as { kind: string; mean: number[] });
     expect(p1!.kind).toBe('standardize');
     expect(p1!.mean).not.toEqual(p2!.mean);

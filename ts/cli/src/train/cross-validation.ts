@@ -21,7 +21,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type SubtypeRecall } from '@lite-cnn/sdk';
+import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
 import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
@@ -73,6 +73,8 @@ export interface FoldResult {
   bestEpoch: number | null;
   secondsPerEpoch: number;
   firstEpochSeconds: number;
+  /** --stain-randomize: the distribution fitted on this fold's training images (cv.json only: each fold fits its own); null without it. */
+  stainRandomization: StainDistribution | null;
 }
 
 const COLUMNS: (keyof FoldResult)[] = [
@@ -244,6 +246,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         bestEpoch,
         secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
         firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
+        stainRandomization: (data.source.stainRandomization as StainDistribution | null | undefined) ?? null,
       };
       rows.push(row);
       // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
