@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { copySplit, DataError, listImageFolder, SPLIT_NAMES, writeSplitCsv } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
-import { checkSplitRatios, DEFAULT_SPLIT_RATIO, listingFor, splitByOption } from '../data/options.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, listingFor, splitByOption, splitNote } from '../data/options.js';
 import { split } from '../data/folder-source.js';
 import { count } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -78,7 +78,7 @@ export function registerSplit(program: Command): void {
         out.result(result);
         return;
       }
-      out.line(`${dir}: ${count(listing.samples.length)} images, classes ${listing.classNames.join(', ')}; split ${grouped ? 'by patient' : 'by image'}, seed ${seed}${listing.ignored.length ? `; ${listing.ignored.length} non-image file${listing.ignored.length === 1 ? '' : 's'} ignored` : ''}`);
+      out.line(`${dir}: ${count(listing.samples.length)} images, classes ${listing.classNames.join(', ')}; ${splitNote(grouped, splitBy)}, seed ${seed}${listing.ignored.length ? `; ${listing.ignored.length} non-image file${listing.ignored.length === 1 ? '' : 's'} ignored` : ''}`);
       const cols = ['split', 'images', ...listing.classNames, ...(grouped ? ['patients'] : [])];
       const cells = table.map((t) => [t.split, String(t.images), ...listing.classNames.map((c) => String(t.perClass[c])), ...(grouped ? [String(t.patients)] : [])]);
       const w = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));

@@ -8,7 +8,7 @@ import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import { DEFAULT_SPLIT_RATIO, listingFor, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
+import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -174,13 +174,6 @@ function preprocessingFor(preprocess: DataOptions['preprocess'], all: ImageDatas
   if (fixed) return fixed;
   const stats = channelStats(all.subset(trainPos));
   return { kind: 'standardize', mean: stats.mean, std: stats.std };
-}
-
-/** How the images were split; by image for want of patient ids, it says what that costs. */
-function splitNote(grouped: boolean, splitBy: string | null): string {
-  if (grouped) return 'split by patient';
-  // --split-by none asked for it; otherwise no manifest column gave patients.
-  return splitBy === null ? 'split by image' : 'split by image: no patient ids in a manifest, so one patient\'s tiles can be in train and test alike';
 }
 
 /** Train/val/test datasets of one assignment over an opened folder. */

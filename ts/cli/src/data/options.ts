@@ -90,3 +90,10 @@ export function listingFor(splitBy: string | null, followSymlinks = false): { gr
 export function checkSplitRatios(valRatio: number, testRatio: number): void {
   if (valRatio + testRatio >= 1) throw new UsageError(`--val-ratio ${valRatio} + --test-ratio ${testRatio} leave nothing to train on; their sum must be < 1`);
 }
+
+/** How the images were split; by image for want of patient ids, it says what that costs. */
+export function splitNote(grouped: boolean, splitBy: string | null): string {
+  if (grouped) return 'split by patient';
+  // --split-by none asked for it; otherwise no manifest column gave patients.
+  return splitBy === null ? 'split by image' : 'split by image: no patient ids in a manifest, so one patient\'s tiles can be in train and test alike';
+}
