@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Engine, RuntimeError } from '@lite-cnn/sdk';
 
@@ -8,6 +9,8 @@ const selftestWasm = new URL('../wasm/lite_cnn_selftest.wasm', import.meta.url);
 
 describe('a trap in a pool worker', () => {
   it('becomes a thrown RuntimeError carrying the panic message, never a hang', async () => {
+    // Built by `npm run build:selftest` (npm test and CI do it): a missing file is a setup mistake, not a pass.
+    if (!existsSync(selftestWasm)) throw new Error(`${fileURLToPath(selftestWasm)} is missing: run \`npm run build:selftest\` first (npm test does)`);
     const module = await WebAssembly.compile(readFileSync(selftestWasm));
     const engine = await Engine.create({ threads: 2, artifact: 'threaded', wasm: { threaded: module } });
     const raw = engine.raw as unknown as { lc_selftest_trap_in_pool(): number };
