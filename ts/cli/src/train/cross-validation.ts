@@ -246,7 +246,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         bestEpoch,
         secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
         firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
-        stainRandomization: (data.source.stainRandomization as StainDistribution | null | undefined) ?? null,
+        stainRandomization: data.stainDistribution ?? null,
       };
       rows.push(row);
       // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
