@@ -2,7 +2,8 @@
  * Run folders under concurrency, interruption and odd locations, with real
  * processes of the built CLI (`npm run build` first): one run per folder (a
  * lock with pid and host, stale locks taken over), folders without a
- * checkpoint restartable, options the engine would reject refused before
+ * checkpoint restartable, a run failing before its first epoch leaving
+ * nothing behind, options the engine would reject refused before
  * anything is created, `--out` on /proc failing fast, and model files with
  * non-finite weights refused by predict.
  */
@@ -130,6 +131,26 @@ describe('one run per run folder', () => {
     const again = run([...QUICK, '--out', dir]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already holds a run \(last\.safetensors, model\.safetensors, history\.csv, summary\.json\); choose another --out, or continue it with --resume/);
+  });
+
+  it('a run that fails before completing an epoch keeps none of its files, so the retry into the same --out runs', { timeout: 240_000 }, () => {
+    const parent = tmp('diverged');
+    const created = join(parent, 'new-run');
+    // A learning rate that makes the loss NaN at the second step: fit throws before the first epoch ends.
+    const diverged = run([...QUICK, '--lr', '1e30', '--out', created]);
+    expect(diverged.status).toBe(1);
+    expect(diverged.stderr).toMatch(/the loss became NaN at epoch 1, batch 2/);
+    expect(diverged.stdout).toContain(`No epoch completed: ${created} keeps none of this run's files.`);
+    expect(existsSync(created), 'the folder this run created is removed again').toBe(false);
+    // An existing folder keeps what was there before the run, and only that.
+    const existing = join(parent, 'existing');
+    mkdirSync(existing);
+    writeFileSync(join(existing, 'notes.txt'), 'mine');
+    expect(run([...QUICK, '--lr', '1e30', '--out', existing]).status).toBe(1);
+    expect(readdirSync(existing)).toEqual(['notes.txt']);
+    const retry = run([...QUICK, '--out', existing]);
+    expect(retry.status, retry.stderr).toBe(0);
+    expect(existsSync(join(existing, 'model.safetensors'))).toBe(true);
   });
 });
 

@@ -63,6 +63,7 @@ export async function readLastCheckpoint(path: string, engine: Engine): Promise<
 /** Writes last.safetensors at the start (a fresh run) and after every completed epoch. */
 export class LastCheckpoint extends Callback {
   private step: number;
+  private written: number | null = null;
 
   constructor(
     private readonly path: string,
@@ -87,8 +88,14 @@ export class LastCheckpoint extends Callback {
     if (this.interrupt.completed(epoch)) await this.write({ epochsCompleted: epoch + 1, step: this.step, ...this.extras() });
   }
 
+  /** The epochs completed in the last file written (null: none written yet). */
+  get epochsWritten(): number | null {
+    return this.written;
+  }
+
   private async write(state: RunState): Promise<void> {
     await writeFileAtomic(this.path, withRunState(this.model.toBytes({ includeOptimizer: true }), state));
+    this.written = state.epochsCompleted;
   }
 }
 

@@ -5,8 +5,11 @@
  * a second run into the same folder fails at once instead of mixing its files
  * with the first one's. A folder holds a run once a checkpoint or a result is
  * in it; a folder with only config.json (a run stopped before its first
- * checkpoint) is restarted by a fresh run. A directory this run created is
- * removed again if the run fails before writing anything into it.
+ * checkpoint) is restarted by a fresh run. A run that fails before it
+ * completes an epoch removes its files (`discardRunFiles`: its last.safetensors
+ * holds only the initial state, which a retry recreates), so the retry into
+ * the same --out is not refused; a directory this run created is removed
+ * again when nothing else is in it.
  */
 import { mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,6 +33,8 @@ export interface RunDir {
   release(): void;
   /** Releases the lock and removes what this run created if nothing was written into it (after a failure). */
   discardIfEmpty(): Promise<void>;
+  /** Removes the run files (`RUN_FILES`) from the folder, for a run that failed before completing an epoch; other files stay. */
+  discardRunFiles(): Promise<void>;
 }
 
 /** Files whose presence means the folder holds a run's results (config.json alone does not: no checkpoint was written). */
@@ -130,6 +135,9 @@ function handle(dir: string, created: string | undefined, lock: RunLock): RunDir
     discardIfEmpty: async () => {
       lock.release();
       await removeIfEmpty(dir, created);
+    },
+    discardRunFiles: async () => {
+      await Promise.all(Object.values(RUN_FILES).map((name) => rm(path.join(dir, name), { force: true })));
     },
   };
 }

@@ -174,6 +174,15 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   interrupt.listen();
   try {
     await model.fit(data.train, { ...fitSettings(o, data.val, ctx.prefetch), initialEpoch: start.epochsCompleted, callbacks });
+  } catch (err) {
+    view.close();
+    // Nothing to keep when no epoch completed: last.safetensors holds the initial state only, and leaving it would make
+    // the folder "hold a run", refusing the retry (say with a lower --lr) into the same --out.
+    if ((last.epochsWritten ?? start.epochsCompleted) === 0) {
+      await runDir.discardRunFiles();
+      out.line(`No epoch completed: ${runDir.path} keeps none of this run's files.`);
+    }
+    throw err;
   } finally {
     view.close();
   }
