@@ -315,6 +315,11 @@ describe('a folder without patient ids', () => {
     const r = run([...tiny(dir, archFile), '--epochs', '1', '--out', join(tmp('no-patients-run'), 'run')]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("split by image: no patient ids in a manifest, so one patient's tiles can be in train and test alike");
+    // Cross-validation's data line says the same of its folds.
+    const noTestRatio = tiny(dir, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio');
+    const cv = run([...noTestRatio, '--epochs', '1', '--cv', '2', '--out', join(tmp('no-patients-cv'), 'run')]);
+    expect(cv.status, cv.stderr).toBe(0);
+    expect(cv.stdout).toContain("2-fold cross-validation, split by image: no patient ids in a manifest, so one patient's tiles can be in train and test alike");
     const asked = run([...tiny(data, archFile), '--epochs', '1', '--split-by', 'none', '--out', join(tmp('split-none-run'), 'run')]);
     expect(asked.status, asked.stderr).toBe(0);
     expect(asked.stdout).toMatch(/\(split by image[,)]/);

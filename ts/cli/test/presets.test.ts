@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveTrainOptions } from '../src/train/options.js';
+import { Sequential } from '@lite-cnn/sdk';
 import { PRESETS } from '../src/model/presets.js';
 
 const resolve = (raw: Parameters<typeof resolveTrainOptions>[0]) => resolveTrainOptions(raw, (p) => `/abs/${p}`);
@@ -50,6 +51,14 @@ describe('presets and --from take the data\'s classes', () => {
     for (const name of ['resnet18', 'mobilenetv2'] as const) {
       const model = PRESETS[name].layers(5);
       expect('classes' in model && model.classes).toBe(5);
+    }
+  });
+
+  it("every preset's recipe input shape (what the data is decoded to before the network is built for its classes) is its network's", () => {
+    for (const preset of Object.values(PRESETS)) {
+      const layers = preset.layers(3);
+      const shape = Array.isArray(layers) ? new Sequential(layers).inputShape : layers.inputShape;
+      expect(shape, preset.name).toEqual(preset.recipe.inputShape);
     }
   });
 

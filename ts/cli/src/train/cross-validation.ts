@@ -23,6 +23,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
 import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
+import { splitNote } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
@@ -160,7 +161,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
     engine,
     options: o,
     data: {
-      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation ${grouped ? 'by patient' : 'by image'}`,
+      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation, ${splitNote(grouped, f.splitBy)}`,
       source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
       classNames,
       // Each fold's model file holds its own; fitted statistics ('standardize') differ between folds.

@@ -19,7 +19,7 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import { describeModelSource, type TrainOptions } from './options.js';
-import { dataOptionsFor, fitToClasses, modelFor } from './run-model.js';
+import { dataOptionsFor, modelInput, runStart } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
@@ -47,9 +47,9 @@ interface Prepared {
 
 /** A new run: model, data, config.json. */
 export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise<Prepared> {
-  const base = await modelFor(o, ctx.engine);
-  const data = await loadTrainingData(dataOptionsFor(o, base));
-  const model = await fitToClasses(base, o, data.classNames.length, ctx.engine);
+  const start = await runStart(o, ctx.engine);
+  const data = await loadTrainingData(dataOptionsFor(o, start.input));
+  const model = await start.forClasses(data.classNames.length);
   model.metadata = { classNames: data.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
   // Checked before anything is written: a wrong --positive must not leave a half-made run.
   positiveIndex(o, model, data.classNames);
@@ -76,7 +76,7 @@ export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
   if ((await readRunStatus(dir.file(RUN_FILES.summary))) === 'completed') throw new RunError(`${dir.path}: this run has already completed; nothing to resume`);
   const { model, state } = await readLastCheckpoint(dir.file(RUN_FILES.last), ctx.engine);
   if (state.epochsCompleted >= o.epochs) throw new RunError(`${dir.path}: all ${o.epochs} epochs are already completed; nothing to resume`);
-  const data = await loadTrainingData(dataOptionsFor(o, model));
+  const data = await loadTrainingData(dataOptionsFor(o, modelInput(model)));
   const history = historyBefore(await readHistory(dir.file(RUN_FILES.history)).catch(() => []), state.epochsCompleted);
   config.resumes.push({ at: new Date().toISOString(), epoch: state.epochsCompleted, argv: ctx.argv, engine: describeEngine(ctx.engine) });
   await writeRunConfig(dir.file(RUN_FILES.config), config);
