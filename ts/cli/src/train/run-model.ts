@@ -50,10 +50,10 @@ export function modelInput(model: Model): ModelInput {
 
 export async function runStart(o: TrainOptions, engine: Engine): Promise<RunStart> {
   if (o.preset !== null) {
-    const preset = PRESETS[o.preset];
+    const withPreset = { ...o, preset: o.preset };
     return {
-      input: { inputShape: preset.recipe.inputShape, storedPreprocessing: null },
-      forClasses: async (classes) => frozenAsAsked(presetModel({ ...o, preset: o.preset! }, engine, classes), o),
+      input: { inputShape: PRESETS[o.preset].recipe.inputShape, storedPreprocessing: null },
+      forClasses: async (classes) => frozenAsAsked(presetModel(withPreset, engine, classes), o),
     };
   }
   if (o.from) {
