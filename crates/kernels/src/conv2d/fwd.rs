@@ -89,8 +89,8 @@ pub(super) enum Weights<'w> {
 /// Packs `w` as `gemm_kblock_packed` reads each k-block of the forward: the
 /// `kc × c_out` block of rows `p0 ..` at `p0·c_out`, laid out by
 /// `packed_b_index`. The k-blocks depend on the geometry but not on the batch
-/// (`fwd_plan`'s `kc`), and a column chunk (a multiple of 8 columns from a
-/// multiple of 8) is a contiguous run of its k-block's panels.
+/// (`fwd_plan`'s `kc`), and a column chunk (whole panels from a panel's
+/// first column, `fwd_plan`) is a contiguous run of its k-block's panels.
 pub(super) fn pack_panels(g: &Conv2dGeom, w: &[f32], packed: &mut [f32]) {
     let (n, patch, kc) = (g.c_out, g.patch_len(), super::fwd_plan(g).kc);
     let mut p0 = 0;

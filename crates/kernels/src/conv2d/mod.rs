@@ -165,7 +165,8 @@ pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
         return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, units, parallel };
     }
     let chunks = wanted.min((g.c_out / MIN_CHUNK_COLS).max(1));
-    let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(8).min(g.c_out);
+    // Whole panels of the k-block GEMM: a chunk's kept weight panels are then a contiguous run of the layer's.
+    let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(crate::gemm::KBLOCK_PANEL_COLS).min(g.c_out);
     let units = g.c_out.div_ceil(chunk_cols);
     FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, units, parallel }
 }

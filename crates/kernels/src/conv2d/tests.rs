@@ -427,7 +427,7 @@ crate::kernel_tests! {
 
     fn conv2d_kept_panels_give_the_per_call_bits() {
         // Geometries that keep packed weight panels (padded or large kernels,
-        // not Winograd): column tails of 0-7 past the 8-wide panels, one and
+        // not Winograd): column tails of 0-11 past the 12-wide panels, one and
         // several k-blocks, row and column splits, with bias and ReLU and
         // without. The kept forward must give conv2d_fwd_with's bits, which
         // the tests above hold to the reference; it is checked against the

@@ -18,7 +18,7 @@ mod kblock;
 mod microkernel;
 
 pub use epilogue::{Clamp, Epilogue};
-pub(crate) use kblock::{gemm_kblock, gemm_kblock_packed, kblock_panel_len, packed_b_index, KBlock};
+pub(crate) use kblock::{gemm_kblock, gemm_kblock_packed, kblock_panel_len, packed_b_index, KBlock, NR as KBLOCK_PANEL_COLS};
 pub(crate) use microkernel::{gemm_rows_with, RowLayout};
 
 use crate::geom::GemmGeom;

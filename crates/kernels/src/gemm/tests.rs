@@ -97,11 +97,13 @@ crate::kernel_tests! {
         }
     }
 
-    fn gemm_kblock_packed_equals_gemm_kblock_bit_for_bit() {
-        // Column counts with 8-wide panels, a 4-wide one and 1-3 tail columns;
-        // a second k-block accumulating into C and the bias on it.
-        for (i, cols) in [1, 3, 4, 7, 8, 13, 17, 20].into_iter().enumerate() {
-            let (rows, kc) = (6, 5);
+    fn gemm_kblock_matches_reference_and_packed_b_bit_for_bit() {
+        // Column counts with every mix of 12-wide panels, an 8-wide and a
+        // 4-wide one and 1-3 tail columns, row counts with every row tail; a
+        // second k-block accumulating into C and the bias on it.
+        let cases = [(1, 1), (2, 3), (3, 4), (4, 7), (5, 8), (7, 11), (6, 12), (3, 13), (8, 16), (2, 20), (7, 23), (4, 24), (5, 28), (6, 36), (1, 45)];
+        for (i, (rows, cols)) in cases.into_iter().enumerate() {
+            let kc = 5;
             let mut rng = TestRng::new(900 + i as u64);
             let (a, b, bias) = (rng.vec(2 * rows * kc), rng.vec(2 * kc * cols), rng.vec(cols));
             let k = super::KBlock { rows, kc, cols, ldb: cols, ldc: cols };
@@ -120,7 +122,35 @@ crate::kernel_tests! {
                 }
                 super::gemm_kblock_packed(k, a_blk, &packed, &mut got, blk == 0, bias);
             }
-            assert_bits_eq(&got, &want, &format!("gemm_kblock_packed cols={cols}"));
+            assert_bits_eq(&got, &want, &format!("gemm_kblock_packed rows={rows} cols={cols}"));
+            // Both k-blocks together are one GEMM of 2·kc: A's blocks side by side, B's stacked.
+            let a_full: Vec<f32> = (0..rows).flat_map(|r| (0..2).flat_map(move |blk| (0..kc).map(move |q| (r, blk, q)))).map(|(r, blk, q)| a[blk * rows * kc + r * kc + q]).collect();
+            let reference = reference::gemm(rows, 2 * kc, cols, &a_full, &b, Some(&bias));
+            let scale = reference::gemm_abs(rows, 2 * kc, cols, &a_full, &b, Some(&bias));
+            assert_dot_close(&want, &reference, &scale, 2 * kc + 1, &format!("gemm_kblock rows={rows} cols={cols}"));
+        }
+    }
+
+    fn packed_b_index_is_a_permutation() {
+        for cols in 1..=50 {
+            let kc = 3;
+            let mut seen = vec![false; kc * cols];
+            for q in 0..kc {
+                for col in 0..cols {
+                    let at = super::packed_b_index(kc, cols, q, col);
+                    assert!(!seen[at], "packed_b_index(kc={kc}, cols={cols}) maps two elements to {at}");
+                    seen[at] = true;
+                }
+            }
+            // Four consecutive columns from a multiple of 4 are contiguous (Winograd's kernel transform stores them as one vector).
+            for q in 0..kc {
+                for col in (0..cols / 4 * 4).step_by(4) {
+                    let at = super::packed_b_index(kc, cols, q, col);
+                    for d in 1..4 {
+                        assert_eq!(super::packed_b_index(kc, cols, q, col + d), at + d, "cols={cols} q={q} col={col}");
+                    }
+                }
+            }
         }
     }
 
