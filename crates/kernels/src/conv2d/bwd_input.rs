@@ -16,7 +16,7 @@
 
 use super::winograd::{self, WinoPlan};
 use super::{fwd, fwd_plan, DxPlan, FwdPlan};
-use crate::gemm::Epilogue;
+use crate::gemm::{fma_step, Epilogue};
 use crate::taps::Taps;
 use crate::geom::Conv2dGeom;
 use crate::par;
@@ -185,12 +185,7 @@ impl Pixels<'_> {
             for co in 0..co_n {
                 let wt_row = &wt_tap[co * ci_n + ci..co * ci_n + ci + 4 * V];
                 let wv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&wt_row[4 * v..]));
-                for p in 0..P {
-                    let dv = F32x4::splat(dy_px[p][co]);
-                    for v in 0..V {
-                        acc[p][v] = acc[p][v].mul_add(dv, wv[v]);
-                    }
-                }
+                fma_step(&mut acc, core::array::from_fn(|p| dy_px[p][co]), &wv);
             }
         });
         for p in 0..P {

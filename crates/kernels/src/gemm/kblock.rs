@@ -11,6 +11,7 @@
 //! `+ bias(j)`: the same sequence of roundings as `gemm`, whatever the
 //! k-blocking. Register tiles of `MR` rows × `NR` columns (see `MR`).
 
+use super::tile::fma_step;
 use crate::simd::F32x4;
 
 /// Register tile: `MR` rows × `NR` columns, 9 four-lane accumulators. Each
@@ -179,12 +180,7 @@ fn tile<const R: usize, const V: usize>(
     let a_rows: [&[f32]; R] = core::array::from_fn(|r| &a[(i + r) * kc..][..kc]);
     for (q, b_row) in bp.chunks_exact(4 * V).take(kc).enumerate() {
         let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-        for r in 0..R {
-            let av = F32x4::splat(a_rows[r][q]);
-            for v in 0..V {
-                acc[r][v] = acc[r][v].mul_add(av, bv[v]);
-            }
-        }
+        fma_step(&mut acc, core::array::from_fn(|r| a_rows[r][q]), &bv);
     }
     for r in 0..R {
         for v in 0..V {

@@ -27,6 +27,7 @@
 //! tile shape gives the same bits for the same A values.
 
 use super::epilogue::Epilogue;
+use super::tile::fma_step;
 use crate::simd::F32x4;
 
 /// Rows of the narrow register tile (4 rows × 2 vectors), and the row
@@ -196,12 +197,7 @@ fn tile<const R: usize, const V: usize>(
                 }
             } else {
                 let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-                for r in 0..R {
-                    let av = F32x4::splat(seg[r][q]);
-                    for v in 0..V {
-                        acc[r][v] = acc[r][v].mul_add(av, bv[v]);
-                    }
-                }
+                fma_step(&mut acc, core::array::from_fn(|r| seg[r][q]), &bv);
             }
         }
     }

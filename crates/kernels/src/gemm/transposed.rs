@@ -17,6 +17,7 @@
 //! in chunk order (see `conv2d::bwd_weight`).
 
 use crate::geom::GemmGeom;
+use super::tile::fma_step;
 use crate::simd::F32x4;
 
 /// Rows of C per register tile (indices of A's columns).
@@ -117,12 +118,7 @@ fn tile<const R: usize, const V: usize>(
         let a_row = &a_row[i..i + R];
         let b_row = &b_row[j..j + 4 * V];
         let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-        for r in 0..R {
-            let av = F32x4::splat(a_row[r]);
-            for v in 0..V {
-                acc[r][v] = acc[r][v].mul_add(av, bv[v]);
-            }
-        }
+        fma_step(&mut acc, core::array::from_fn(|r| a_row[r]), &bv);
     }
     for r in 0..R {
         for v in 0..V {
