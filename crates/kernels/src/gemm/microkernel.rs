@@ -1,42 +1,29 @@
 //! Register-tiled GEMM over one block of rows.
 //!
-//! A tile of `R` rows × `4·V` columns of C lives in `R × V` four-lane
-//! accumulators; for each `p` the tile loads B's row `p` (`V` vectors) and
-//! broadcasts one A element per row. The tile's shape comes from C's width
-//! (`gemm_rows_with`):
-//! - 12 columns or more (other than 16-32): `DEEP_MR` = 3 rows × 12 columns,
-//!   9 accumulators. Each accumulator's multiply-add waits on its previous
-//!   one (4 cycles on current x86) and two issue per cycle, so the 8 of a
-//!   4 × 8 tile leave no slack for the loads and address instructions V8
-//!   emits between them; 12 or more spill (MobileNetV2 inference at batch 32
-//!   1.05x, the same tile in `kblock.rs` ResNet-18's 1.03-1.05x);
-//! - 16 to 32 columns (the BreakHis net's first two convolutions, `n` = 16
-//!   and 32): `WIDE_MR` = 2 rows × 16 columns: each broadcast A element then
-//!   serves 16 columns and each row's pass over `k` (three short runs of the
-//!   input per output pixel in a convolution read in place) is made once per
-//!   16 columns, not per 8 (BreakHis conv1 forward 1.4-1.5x, its packed-A
-//!   GEMM on conv2's shape 1.25-1.5x on one thread);
-//! - fewer than 12 (the MNIST net's 8 and 10): `MR` = 4 rows × 8 columns.
-//!
-//! Column tails use 8 then 4 columns, then scalars; row tails use the same
-//! code with a smaller `R`.
+//! A tile of `MR` rows × `8` columns of C lives in `MR × 2` four-lane
+//! accumulators; for each `p` the tile loads two vectors of B's row `p` and
+//! broadcasts one A element per row. A C of 16 to 32 columns (the BreakHis
+//! net's first two convolutions, `n` = 16 and 32) is tiled `WIDE_MR` = 2 rows
+//! × 16 columns instead: each broadcast A element then serves 16 columns and
+//! each row's pass over `k` (three short runs of the input per output pixel
+//! in a convolution read in place) is made once per 16 columns, not per 8
+//! (BreakHis conv1 forward 1.4-1.5x, its packed-A GEMM on conv2's shape
+//! 1.25-1.5x on one thread; wider C kept 4 × 8, which measured the same or
+//! better). Column tails use 8 then 4 columns, then scalars; row tails use the
+//! same code with a smaller `R`.
 //!
 //! The tile reads A through a `RowLayout`: a packed `m × k` matrix, or the
 //! input of a valid convolution read in place (implicit im2col). Either way
-//! each `C(i, j)` sums `A(i, p)·B(p, j)` over `p = 0..k` in order, so every
-//! tile shape gives the same bits for the same A values.
+//! each `C(i, j)` sums `A(i, p)·B(p, j)` over `p = 0..k` in order, so both
+//! give the same bits for the same A values.
 
 use super::epilogue::Epilogue;
-use super::tile::fma_step;
 use crate::simd::F32x4;
 
-/// Rows of the narrow register tile (4 rows × 2 vectors), and the row
-/// multiple callers block rows by.
+/// Rows per register tile. 4 rows × 2 vectors = 8 accumulators + 2 B vectors
+/// + 1 broadcast fit the 16 vector registers of x86-64 hosts without spills.
 pub const MR: usize = 4;
 const NR: usize = 8;
-/// The deep tile: 3 rows × 3 vectors (see the module doc).
-const DEEP_MR: usize = 3;
-const DEEP_V: usize = 3;
 
 /// Where row `i` of A lives in its buffer: `segments` runs of `seg_len`
 /// consecutive elements, `seg_stride` apart, the first starting at the row's
@@ -80,8 +67,6 @@ pub fn gemm_rows_with(
 ) {
     if wide_tiles(n) {
         rows_with::<WIDE_MR, WIDE_V>(layout, data, bases, n, b, ep, c_block);
-    } else if n >= 4 * DEEP_V {
-        rows_with::<DEEP_MR, DEEP_V>(layout, data, bases, n, b, ep, c_block);
     } else {
         rows_with::<MR, { NR / 4 }>(layout, data, bases, n, b, ep, c_block);
     }
@@ -91,7 +76,7 @@ pub fn gemm_rows_with(
 const WIDE_MR: usize = 2;
 const WIDE_V: usize = 4;
 
-/// Whether C's rows are tiled `WIDE_MR` rows × 16 columns:
+/// Whether C's rows are tiled `WIDE_MR` rows × 16 columns instead of `MR` × 8:
 /// for a narrow C (16 to 32 columns: the first convolutions of small nets)
 /// each A element loaded then serves 16 columns, and a row's `k` loop is
 /// entered once per 16 columns instead of once per 8.
@@ -197,7 +182,12 @@ fn tile<const R: usize, const V: usize>(
                 }
             } else {
                 let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-                fma_step(&mut acc, core::array::from_fn(|r| seg[r][q]), &bv);
+                for r in 0..R {
+                    let av = F32x4::splat(seg[r][q]);
+                    for v in 0..V {
+                        acc[r][v] = acc[r][v].mul_add(av, bv[v]);
+                    }
+                }
             }
         }
     }

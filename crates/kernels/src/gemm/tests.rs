@@ -155,12 +155,11 @@ crate::kernel_tests! {
     }
 
     fn gemm_wide_tiles_equal_the_narrow_tiles_bit_for_bit() {
-        // C with 16-32 columns takes 2-row × 16-column tiles, with 12-15 or
-        // 33+ columns 3-row × 12-column tiles (then 8-, 4-wide and single
-        // columns); every output must have the bits of the 4 × 8 tiles and
-        // match the reference. Rows 1-7 give every row tail of the tiles; odd
-        // k; A packed or in segments with gaps between them (the in-place
-        // convolution's layout), with a bias and with a ReLU.
+        // C with 16-32 columns takes 2-row × 16-column tiles (then 8-, 4-wide
+        // and single columns); every output must have the bits of the 4 × 8
+        // tiles and match the reference. Rows 1-7 give every row tail of both
+        // tiles; odd k; A packed or in segments with gaps between them (the
+        // in-place convolution's layout), with a bias and with a ReLU.
         use super::microkernel::{gemm_rows_with, rows_with, RowLayout, MR};
         use super::{Clamp, Epilogue};
         let mut seed = 1000;
@@ -183,7 +182,7 @@ crate::kernel_tests! {
                         gemm_rows_with(layout, &data, bases(), n, &b, ep, &mut got);
                         let mut narrow = nan_filled(m * n);
                         rows_with::<MR, 2>(layout, &data, bases(), n, &b, ep, &mut narrow);
-                        assert_bits_eq(&got, &narrow, &format!("{ctx} {:?}: wide or deep vs 4x8 tiles", ep.clamp));
+                        assert_bits_eq(&got, &narrow, &format!("{ctx} {:?}: wide vs 4x8 tiles", ep.clamp));
                         if ep.clamp == Clamp::None {
                             let want = reference::gemm(m, k, n, &a, &b, ep.bias);
                             let scale = reference::gemm_abs(m, k, n, &a, &b, ep.bias);

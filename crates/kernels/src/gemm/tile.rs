@@ -1,6 +1,8 @@
-//! One reduction step of a register tile, the inner loop every GEMM-shaped
-//! kernel shares (`kblock.rs`, `microkernel.rs`, `transposed.rs`, the
-//! convolution's input gradient).
+//! One reduction step of a register tile, the inner loop of the GEMM-shaped
+//! kernels (`kblock.rs`, `transposed.rs`, the convolution's input gradient).
+//! `microkernel.rs` keeps its own loop: through this function its 4 × 8 tile
+//! ran a 32 × 2304 × 128 GEMM (the BreakHis net's dense layer at batch 32)
+//! at 0.77x, where the other kernels measured the same either way.
 
 use crate::simd::F32x4;
 
