@@ -44,8 +44,8 @@ pub fn kblock_panel_len(kc: usize) -> usize {
 
 /// `c = a · b` (`first`) or `c += a · b`, then `+ bias` when given: `a` holds
 /// `rows × kc` packed, row `p` of `B` is `b[p·ldb..][..cols]`, row `i` of `C`
-/// is `c[i·ldc..][..cols]`. Each 8-column panel of `B` is first copied into
-/// `panel` (`kblock_panel_len(kc)` elements): `kc × 8` contiguous floats stay
+/// is `c[i·ldc..][..cols]`. Each column panel of `B` (`panels`) is first copied
+/// into `panel` (`kblock_panel_len(kc)` elements): `kc × 12` contiguous floats stay
 /// in L1 while the row tiles sweep `A`, where the panel's rows in `b` (one
 /// `ldb` apart, often a multiple of 4 KiB) would map to a few cache sets.
 pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>, panel: &mut [f32]) {
@@ -53,24 +53,13 @@ pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, 
     debug_assert!(k.kc == 0 || b.len() >= (k.kc - 1) * k.ldb + k.cols, "gemm_kblock {k:?}: b");
     debug_assert!(k.rows == 0 || c.len() >= (k.rows - 1) * k.ldc + k.cols, "gemm_kblock {k:?}: c");
     debug_assert!(bias.is_none_or(|bias| bias.len() >= k.cols), "gemm_kblock {k:?}: bias");
-    let mut j = 0;
-    while j + NR <= k.cols {
-        let bp = pack_panel::<NR>(k, j, b, panel);
-        row_tiles::<3>(k, j, a, bp, c, first, bias);
-        j += NR;
-    }
-    if j + 8 <= k.cols {
-        let bp = pack_panel::<8>(k, j, b, panel);
-        row_tiles::<2>(k, j, a, bp, c, first, bias);
-        j += 8;
-    }
-    if j + 4 <= k.cols {
-        let bp = pack_panel::<4>(k, j, b, panel);
-        row_tiles::<1>(k, j, a, bp, c, first, bias);
-        j += 4;
-    }
-    for col in j..k.cols {
-        scalar_column(k, col, a, b, col, c, first, bias);
+    for (j, width) in panels(k.cols) {
+        match width {
+            NR => row_tiles::<{ NR / 4 }>(k, j, a, pack_panel::<NR>(k, j, b, panel), c, first, bias),
+            8 => row_tiles::<2>(k, j, a, pack_panel::<8>(k, j, b, panel), c, first, bias),
+            4 => row_tiles::<1>(k, j, a, pack_panel::<4>(k, j, b, panel), c, first, bias),
+            _ => (j..j + width).for_each(|col| scalar_column(k, col, a, b, col, c, first, bias)),
+        }
     }
 }
 
@@ -88,20 +77,36 @@ pub fn packed_b_index(kc: usize, cols: usize, q: usize, col: usize) -> usize {
 /// `col` of `cols`.
 #[inline(always)]
 fn panel_of(cols: usize, col: usize) -> (usize, usize) {
-    let full = cols / NR * NR;
-    if col < full {
+    if col < cols / NR * NR {
         return (col / NR * NR, NR);
     }
-    let mut start = full;
-    for w in TAIL_PANELS {
+    tail_panels(cols).find(|&(start, width)| col < start + width).expect("col < cols")
+}
+
+/// The column panels of a `cols`-wide block in order, as (first column,
+/// width): `NR` wide, then `tail_panels`. The GEMMs dispatch on the width
+/// (`NR` and each `TAIL_PANELS` width has its tile; the last 0-3 columns run
+/// one at a time), and `packed_b_index` lays `B` out by the same panels.
+#[inline(always)]
+fn panels(cols: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..cols / NR).map(|p| (p * NR, NR)).chain(tail_panels(cols))
+}
+
+/// The panels after the full `NR`-wide ones: one of each `TAIL_PANELS`
+/// width that still fits, then the last 0-3 columns as one panel; empty ones
+/// left out.
+#[inline(always)]
+fn tail_panels(cols: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut start = cols / NR * NR;
+    let mut tails = [(0, 0); TAIL_PANELS.len() + 1];
+    for (tail, w) in tails.iter_mut().zip(TAIL_PANELS) {
         if cols - start >= w {
-            if col < start + w {
-                return (start, w);
-            }
+            *tail = (start, w);
             start += w;
         }
     }
-    (start, cols - start)
+    tails[TAIL_PANELS.len()] = (start, cols - start);
+    tails.into_iter().filter(|&(_, width)| width > 0)
 }
 
 /// `gemm_kblock` with `B` already packed (`packed_b_index` gives the layout,
@@ -110,22 +115,17 @@ fn panel_of(cols: usize, col: usize) -> (usize, usize) {
 pub fn gemm_kblock_packed(k: KBlock, a: &[f32], bp: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>) {
     debug_assert!(a.len() >= k.rows * k.kc && bp.len() >= k.kc * k.cols, "gemm_kblock_packed {k:?}");
     debug_assert!(k.rows == 0 || c.len() >= (k.rows - 1) * k.ldc + k.cols, "gemm_kblock_packed {k:?}: c");
-    let mut j = 0;
-    while j + NR <= k.cols {
-        row_tiles::<3>(k, j, a, &bp[j * k.kc..][..k.kc * NR], c, first, bias);
-        j += NR;
-    }
-    if j + 8 <= k.cols {
-        row_tiles::<2>(k, j, a, &bp[j * k.kc..][..k.kc * 8], c, first, bias);
-        j += 8;
-    }
-    if j + 4 <= k.cols {
-        row_tiles::<1>(k, j, a, &bp[j * k.kc..][..k.kc * 4], c, first, bias);
-        j += 4;
-    }
-    let tail = KBlock { ldb: k.cols - j, ..k };
-    for col in j..k.cols {
-        scalar_column(tail, col, a, &bp[j * k.kc..], col - j, c, first, bias);
+    for (j, width) in panels(k.cols) {
+        let bp = &bp[j * k.kc..][..k.kc * width];
+        match width {
+            NR => row_tiles::<{ NR / 4 }>(k, j, a, bp, c, first, bias),
+            8 => row_tiles::<2>(k, j, a, bp, c, first, bias),
+            4 => row_tiles::<1>(k, j, a, bp, c, first, bias),
+            _ => {
+                let tail = KBlock { ldb: width, ..k };
+                (j..j + width).for_each(|col| scalar_column(tail, col, a, bp, col - j, c, first, bias));
+            }
+        }
     }
 }
 
