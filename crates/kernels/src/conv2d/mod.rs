@@ -55,8 +55,10 @@ use crate::vecops::{copy, zero};
 /// its patches in place: the whole weight matrix (256 KiB) stays in L2 while
 /// the GEMM streams it once per four rows, and no im2col copy is made.
 const IN_PLACE_MAX_W: usize = 1 << 16;
-/// Rows (output pixels) per packed im2col block of the forward GEMM.
-const FWD_MC: usize = 64;
+/// Rows (output pixels) per packed im2col block of the forward GEMM: a whole
+/// number of its register tiles (`KBLOCK_TILE_ROWS`), so no block but a
+/// unit's last ends in a short row tail.
+const FWD_MC: usize = 21 * crate::gemm::KBLOCK_TILE_ROWS;
 /// Patch elements per k-block: an `FWD_MC × FWD_KC` block (64 KiB) stays in L2
 /// and a `FWD_KC × 8` weight panel in L1 while the register tiles sweep them.
 const FWD_KC: usize = 256;

@@ -20,7 +20,7 @@ use crate::simd::F32x4;
 /// slack for the loads and address arithmetic V8 emits between them, 9 do
 /// (ResNet-18 inference 1.03-1.05x, bit-identical). 12 or more (4 × 12,
 /// 5 × 8, 6 × 8) exceed the 15 vector registers V8 allocates and spill.
-const MR: usize = 3;
+pub(crate) const MR: usize = 3;
 pub(crate) const NR: usize = 12;
 /// Narrower panels for the columns after the full `NR`-wide ones, widest
 /// first; each runs the `MR`-row tile at its width.

@@ -42,7 +42,7 @@ mod transforms;
 
 pub use transforms::TileSize;
 
-use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock};
+use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock, KBLOCK_TILE_ROWS};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
@@ -52,14 +52,14 @@ use transforms::{Tile, F2, F4, MAX_XI};
 /// four channels straddles two k-blocks).
 const KC: usize = 256;
 /// Floats of `V` and `M` per unit, at most (2 MiB): a block of tiles is then
-/// 32 to 64 F(2,3) tiles (12 to 28 F(4,3) tiles) for ResNet's 128-512 channel
+/// 30 to 63 F(2,3) tiles (12 to 27 F(4,3) tiles) for ResNet's 128-512 channel
 /// layers, so each `U[ξ]` panel is reused over that many rows.
 const UNIT_FLOATS: usize = 1 << 19;
-/// Tile positions (tiles times `XI`) per block, at most: 64 F(2,3) tiles, 28
+/// Tile positions (tiles times `XI`) per block, at most: 63 F(2,3) tiles, 27
 /// F(4,3) tiles, so a unit's scratch is the same whichever the tile.
 const MAX_BLOCK_POSITIONS: usize = 1024;
 /// Tiles per block, at least.
-const MIN_TB: usize = 4;
+const MIN_TB: usize = KBLOCK_TILE_ROWS;
 /// Upper bound on units: bounds the scratch (a unit holds up to
 /// `UNIT_FLOATS`) while leaving work for several threads.
 const MAX_UNITS: usize = 8;
@@ -149,14 +149,15 @@ pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
     let unit_tile_rows = tile_rows.div_ceil(wanted);
     let units = tile_rows.div_ceil(unit_tile_rows);
-    let tb = (UNIT_FLOATS / (xi * (g.c_in + g.c_out))).clamp(MIN_TB, max_tb(tile)) / 4 * 4;
-    let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(4));
+    let tb = (UNIT_FLOATS / (xi * (g.c_in + g.c_out))).clamp(MIN_TB, max_tb(tile)) / KBLOCK_TILE_ROWS * KBLOCK_TILE_ROWS;
+    let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(KBLOCK_TILE_ROWS));
     Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
 }
 
-/// Tiles per block of `tile`, at most (a multiple of 4).
+/// Tiles per block of `tile`, at most: a whole number of the GEMM's register
+/// tiles, so no block ends in a short row tail.
 pub(crate) const fn max_tb(tile: TileSize) -> usize {
-    MAX_BLOCK_POSITIONS / tile.xi() / 4 * 4
+    MAX_BLOCK_POSITIONS / tile.xi() / KBLOCK_TILE_ROWS * KBLOCK_TILE_ROWS
 }
 
 impl WinoPlan {
