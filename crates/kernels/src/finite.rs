@@ -41,7 +41,10 @@ fn scan(x: &[f32]) -> Option<usize> {
     None
 }
 
+/// The `v - v` screen of the module doc (deliberate, so clippy's `eq_op` is
+/// allowed).
 #[inline(always)]
+#[allow(clippy::eq_op)]
 fn block_is_finite(block: &[f32]) -> bool {
     let mut acc = F32x4::zero();
     let mut quads = block.chunks_exact(4);

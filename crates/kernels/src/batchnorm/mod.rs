@@ -20,7 +20,7 @@
 //! `dbeta = sum(dy)`, `dgamma = sum(dy·xhat)`,
 //! `dx = gamma·inv_std/rows · (rows·dy - dbeta - xhat·dgamma)`.
 //!
-//! Fused with a following ReLU (`batchnorm_relu_fwd_train`, `batchnorm_relu_bwd`;
+//! Fused with a following ReLU (`BatchNormOutput::Relu`, `OutputGrad::Relu`;
 //! the training fusion of exec/train_fusion.rs): the forward clamps as it
 //! writes `y = max(bn(x), 0)`, and the backward reads the ReLU's mask from that
 //! `y` (`dy` counts where `y > 0`, else 0) inside its own two passes, so neither
@@ -72,59 +72,39 @@ impl BatchNormParams {
     }
 }
 
+/// What the normalisation writes: `bn(x)` itself, or `max(bn(x), 0)` (the
+/// training fusion with a following ReLU, bit-identical to the two kernels one
+/// after the other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchNormOutput {
+    Linear,
+    Relu,
+}
+
+/// The per-channel tensors (each `[c]`) of a training-mode forward: the
+/// learned scale and shift it reads, the batch statistics it saves for the
+/// backward, and the running statistics it updates in place.
+pub struct TrainChannels<'a> {
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+    pub save_mean: &'a mut [f32],
+    pub save_inv_std: &'a mut [f32],
+    pub running_mean: &'a mut [f32],
+    pub running_var: &'a mut [f32],
+}
+
 /// Training-mode forward: normalises with the batch statistics, writes `y`,
 /// `save_mean` and `save_inv_std`, and updates `running_mean`/`running_var`
 /// in place (Keras convention, see the module doc).
-#[allow(clippy::too_many_arguments)]
-pub fn batchnorm_fwd_train(
-    g: &BatchNormGeom,
-    p: &BatchNormParams,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    y: &mut [f32],
-    save_mean: &mut [f32],
-    save_inv_std: &mut [f32],
-    running_mean: &mut [f32],
-    running_var: &mut [f32],
-    scratch: &mut [f32],
-) {
-    fwd_train::<false>(g, p, x, gamma, beta, y, save_mean, save_inv_std, running_mean, running_var, scratch);
+pub fn batchnorm_fwd_train(g: &BatchNormGeom, p: &BatchNormParams, out: BatchNormOutput, x: &[f32], ch: TrainChannels<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    match out {
+        BatchNormOutput::Linear => fwd_train::<false>(g, p, x, ch, y, scratch),
+        BatchNormOutput::Relu => fwd_train::<true>(g, p, x, ch, y, scratch),
+    }
 }
 
-/// `batchnorm_fwd_train` followed by ReLU in the same pass: `y = max(bn(x), 0)`
-/// (bit-identical to the two kernels one after the other).
-#[allow(clippy::too_many_arguments)]
-pub fn batchnorm_relu_fwd_train(
-    g: &BatchNormGeom,
-    p: &BatchNormParams,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    y: &mut [f32],
-    save_mean: &mut [f32],
-    save_inv_std: &mut [f32],
-    running_mean: &mut [f32],
-    running_var: &mut [f32],
-    scratch: &mut [f32],
-) {
-    fwd_train::<true>(g, p, x, gamma, beta, y, save_mean, save_inv_std, running_mean, running_var, scratch);
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fwd_train<const RELU: bool>(
-    g: &BatchNormGeom,
-    p: &BatchNormParams,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    y: &mut [f32],
-    save_mean: &mut [f32],
-    save_inv_std: &mut [f32],
-    running_mean: &mut [f32],
-    running_var: &mut [f32],
-    scratch: &mut [f32],
-) {
+fn fwd_train<const RELU: bool>(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], ch: TrainChannels<'_>, y: &mut [f32], scratch: &mut [f32]) {
+    let TrainChannels { gamma, beta, save_mean, save_inv_std, running_mean, running_var } = ch;
     debug_check(g, "batchnorm_fwd_train", &[x, y], &[gamma, beta, save_mean, save_inv_std, running_mean, running_var], scratch);
     let (c, rows) = (g.c, g.rows as f64);
     let (coef, parts) = scratch.split_at_mut(4 * c);
@@ -202,62 +182,51 @@ pub fn batchnorm_bwd_infer(g: &BatchNormGeom, p: &BatchNormParams, dy: &[f32], g
     }
 }
 
-/// Training-mode backward: writes `dx`, `dgamma`, `dbeta` (all overwritten)
-/// from `x`, `dy`, `gamma` and the `save_mean`/`save_inv_std` of the forward pass.
-#[allow(clippy::too_many_arguments)]
-pub fn batchnorm_bwd(
-    g: &BatchNormGeom,
-    x: &[f32],
-    dy: &[f32],
-    gamma: &[f32],
-    save_mean: &[f32],
-    save_inv_std: &[f32],
-    dx: &mut [f32],
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
-    scratch: &mut [f32],
-) {
-    debug_check(g, "batchnorm_bwd", &[x, dy, dx], &[gamma, save_mean, save_inv_std, dgamma, dbeta], scratch);
-    bwd::<false>(g, x, dy, &[], gamma, save_mean, save_inv_std, dx, dgamma, dbeta, scratch);
+/// The gradient arriving at a training-mode forward's output: of `bn(x)`, or
+/// (`Relu`) of the fused forward's `y = max(bn(x), 0)`, masked by `y > 0` as it
+/// is read, which reproduces `activation::relu_bwd` then the plain backward
+/// bit for bit.
+#[derive(Clone, Copy)]
+pub enum OutputGrad<'a> {
+    Linear(&'a [f32]),
+    Relu { dy: &'a [f32], y: &'a [f32] },
 }
 
-/// Backward of `batchnorm_relu_fwd_train`: `dy` is the gradient of the ReLU's
-/// output `y` (the fused forward's output), masked by `y > 0` as it is read;
-/// otherwise as `batchnorm_bwd`, whose results it reproduces bit for bit after
-/// `activation::relu_bwd`.
-#[allow(clippy::too_many_arguments)]
-pub fn batchnorm_relu_bwd(
-    g: &BatchNormGeom,
-    x: &[f32],
-    y: &[f32],
-    dy: &[f32],
-    gamma: &[f32],
-    save_mean: &[f32],
-    save_inv_std: &[f32],
-    dx: &mut [f32],
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
-    scratch: &mut [f32],
-) {
-    debug_check(g, "batchnorm_relu_bwd", &[x, y, dy, dx], &[gamma, save_mean, save_inv_std, dgamma, dbeta], scratch);
-    bwd::<true>(g, x, dy, y, gamma, save_mean, save_inv_std, dx, dgamma, dbeta, scratch);
+/// What the training-mode backward reads of its forward (each `[c]`).
+#[derive(Clone, Copy)]
+pub struct SavedChannels<'a> {
+    pub gamma: &'a [f32],
+    pub save_mean: &'a [f32],
+    pub save_inv_std: &'a [f32],
+}
+
+/// The parameter gradients of the training-mode backward (each `[c]`,
+/// overwritten).
+pub struct ParamGrads<'a> {
+    pub dgamma: &'a mut [f32],
+    pub dbeta: &'a mut [f32],
+}
+
+/// Training-mode backward: writes `dx`, `dgamma`, `dbeta` (all overwritten)
+/// from `x`, the output gradient and the forward's saved statistics.
+pub fn batchnorm_bwd(g: &BatchNormGeom, x: &[f32], dy: OutputGrad<'_>, saved: SavedChannels<'_>, dx: &mut [f32], grads: ParamGrads<'_>, scratch: &mut [f32]) {
+    let SavedChannels { gamma, save_mean, save_inv_std } = saved;
+    let full: &[&[f32]] = match dy {
+        OutputGrad::Linear(dy) => &[x, dy, dx],
+        OutputGrad::Relu { dy, y } => &[x, y, dy, dx],
+    };
+    debug_check(g, "batchnorm_bwd", full, &[gamma, save_mean, save_inv_std, grads.dgamma, grads.dbeta], scratch);
+    match dy {
+        OutputGrad::Linear(dy) => bwd::<false>(g, x, dy, &[], saved, dx, grads, scratch),
+        OutputGrad::Relu { dy, y } => bwd::<true>(g, x, dy, y, saved, dx, grads, scratch),
+    }
 }
 
 /// With `RELU`, `dy` counts only where `relu_y > 0`; otherwise `relu_y` is empty.
 #[allow(clippy::too_many_arguments)]
-fn bwd<const RELU: bool>(
-    g: &BatchNormGeom,
-    x: &[f32],
-    dy: &[f32],
-    relu_y: &[f32],
-    gamma: &[f32],
-    save_mean: &[f32],
-    save_inv_std: &[f32],
-    dx: &mut [f32],
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
-    scratch: &mut [f32],
-) {
+fn bwd<const RELU: bool>(g: &BatchNormGeom, x: &[f32], dy: &[f32], relu_y: &[f32], saved: SavedChannels<'_>, dx: &mut [f32], grads: ParamGrads<'_>, scratch: &mut [f32]) {
+    let SavedChannels { gamma, save_mean, save_inv_std } = saved;
+    let ParamGrads { dgamma, dbeta } = grads;
     let (c, rows) = (g.c, g.rows as f64);
     let (coef, parts) = scratch.split_at_mut(4 * c);
     let (neg_mean, coef) = coef.split_at_mut(c);

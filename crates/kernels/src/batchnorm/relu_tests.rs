@@ -1,11 +1,11 @@
-//! BatchNorm fused with a following ReLU (`batchnorm_relu_fwd_train`,
-//! `batchnorm_relu_bwd`): bit-identical to the BatchNorm kernels followed by
+//! BatchNorm fused with a following ReLU (`BatchNormOutput::Relu`,
+//! `OutputGrad::Relu`): bit-identical to the BatchNorm kernels followed by
 //! `relu_fwd` / preceded by `relu_bwd` on awkward shapes (NaN-prefilled
 //! outputs, NaN gradients where the ReLU is off), gradients of the composite
 //! against f64 finite differences, and bit-identical for 1 and 2 threads.
 
-use super::tests::{input, run_bwd, run_train, shapes, Train};
-use super::{batchnorm_relu_bwd, batchnorm_relu_fwd_train, scratch_len, BatchNormParams};
+use super::tests::{input, run_bwd, run_bwd_of, run_train, run_train_as, shapes, Train};
+use super::{BatchNormOutput, BatchNormParams, OutputGrad};
 use crate::activation::{relu_bwd, relu_fwd};
 use crate::geom::BatchNormGeom;
 use crate::reference;
@@ -13,24 +13,12 @@ use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
 use crate::selftest::util::{assert_bits_eq, nan_filled, TestRng};
 
 fn run_fused_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f32], beta: &[f32]) -> Train {
-    let mut t = Train {
-        y: nan_filled(g.len()),
-        mean: nan_filled(g.c),
-        inv_std: nan_filled(g.c),
-        running_mean: vec![0.1; g.c],
-        running_var: vec![0.9; g.c],
-    };
-    let mut scratch = nan_filled(scratch_len(g));
-    batchnorm_relu_fwd_train(g, p, x, gamma, beta, &mut t.y, &mut t.mean, &mut t.inv_std, &mut t.running_mean, &mut t.running_var, &mut scratch);
-    t
+    run_train_as(g, p, BatchNormOutput::Relu, x, gamma, beta, (&vec![0.1; g.c], &vec![0.9; g.c]))
 }
 
 /// (dx, dgamma, dbeta) of the fused backward from the fused forward's `t`.
 fn run_fused_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let (mut dx, mut dgamma, mut dbeta) = (nan_filled(g.len()), nan_filled(g.c), nan_filled(g.c));
-    let mut scratch = nan_filled(scratch_len(g));
-    batchnorm_relu_bwd(g, x, &t.y, dy, gamma, &t.mean, &t.inv_std, &mut dx, &mut dgamma, &mut dbeta, &mut scratch);
-    (dx, dgamma, dbeta)
+    run_bwd_of(g, x, OutputGrad::Relu { dy, y: &t.y }, gamma, t)
 }
 
 /// Gamma of both signs and beta shifted down, so about half the outputs are

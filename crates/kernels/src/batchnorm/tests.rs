@@ -1,7 +1,7 @@
 //! Batch normalisation against the f64 reference, gradient checks, running
 //! statistics, determinism.
 
-use super::{batchnorm_bwd, batchnorm_bwd_infer, batchnorm_fwd_infer, batchnorm_fwd_train, scratch_len, BatchNormParams};
+use super::{batchnorm_bwd, batchnorm_bwd_infer, batchnorm_fwd_infer, batchnorm_fwd_train, scratch_len, BatchNormOutput, BatchNormParams, OutputGrad, ParamGrads, SavedChannels, TrainChannels};
 use crate::geom::BatchNormGeom;
 use crate::reference;
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
@@ -29,6 +29,10 @@ pub(super) struct Train {
 }
 
 pub(super) fn run_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f32], beta: &[f32], running: (&[f32], &[f32])) -> Train {
+    run_train_as(g, p, BatchNormOutput::Linear, x, gamma, beta, running)
+}
+
+pub(super) fn run_train_as(g: &BatchNormGeom, p: &BatchNormParams, out: BatchNormOutput, x: &[f32], gamma: &[f32], beta: &[f32], running: (&[f32], &[f32])) -> Train {
     let mut t = Train {
         y: nan_filled(g.len()),
         mean: nan_filled(g.c),
@@ -37,15 +41,22 @@ pub(super) fn run_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma
         running_var: running.1.to_vec(),
     };
     let mut scratch = nan_filled(scratch_len(g));
-    batchnorm_fwd_train(g, p, x, gamma, beta, &mut t.y, &mut t.mean, &mut t.inv_std, &mut t.running_mean, &mut t.running_var, &mut scratch);
+    let channels = TrainChannels { gamma, beta, save_mean: &mut t.mean, save_inv_std: &mut t.inv_std, running_mean: &mut t.running_mean, running_var: &mut t.running_var };
+    batchnorm_fwd_train(g, p, out, x, channels, &mut t.y, &mut scratch);
     t
 }
 
 /// (dx, dgamma, dbeta)
 pub(super) fn run_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    run_bwd_of(g, x, OutputGrad::Linear(dy), gamma, t)
+}
+
+/// (dx, dgamma, dbeta) for the output gradient `dy` of the forward that gave `t`.
+pub(super) fn run_bwd_of(g: &BatchNormGeom, x: &[f32], dy: OutputGrad<'_>, gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (mut dx, mut dgamma, mut dbeta) = (nan_filled(g.len()), nan_filled(g.c), nan_filled(g.c));
     let mut scratch = nan_filled(scratch_len(g));
-    batchnorm_bwd(g, x, dy, gamma, &t.mean, &t.inv_std, &mut dx, &mut dgamma, &mut dbeta, &mut scratch);
+    let saved = SavedChannels { gamma, save_mean: &t.mean, save_inv_std: &t.inv_std };
+    batchnorm_bwd(g, x, dy, saved, &mut dx, ParamGrads { dgamma: &mut dgamma, dbeta: &mut dbeta }, &mut scratch);
     (dx, dgamma, dbeta)
 }
 

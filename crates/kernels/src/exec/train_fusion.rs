@@ -1,6 +1,6 @@
 //! Training fusion: in a training step, a BatchNorm followed by a ReLU runs
-//! as one step (`batchnorm::batchnorm_relu_fwd_train` and
-//! `batchnorm_relu_bwd`): the forward clamps as it normalises, the backward
+//! as one step (`batchnorm::BatchNormOutput::Relu` and
+//! `batchnorm::OutputGrad::Relu`): the forward clamps as it normalises, the backward
 //! reads the ReLU's mask from the fused output inside BatchNorm's own passes.
 //! That removes the ReLU's pass over the activations in each direction, and
 //! its output and gradient buffers.

@@ -5,7 +5,7 @@
 //! the step also applies the ReLU that follows it, in the same kernel passes.
 
 use super::{slice, BackwardReads, BufferKind, BwdIo, FwdIo, Mode, Op, Plan, Role, Shape3};
-use crate::batchnorm::{self, BatchNormParams};
+use crate::batchnorm::{self, BatchNormOutput, BatchNormParams, OutputGrad, ParamGrads, SavedChannels, TrainChannels};
 use crate::error::KernelError;
 use crate::geom::BatchNormGeom;
 use crate::optim::ParamRange;
@@ -103,8 +103,9 @@ impl Op for BatchNorm {
         if Self::batch_statistics(io.mode, io.frozen) {
             let (sm, si) = (self.saved_mean, self.saved_inv_std);
             let (save_mean, save_inv_std) = io.aux[sm.offset..si.end()].split_at_mut(sm.len);
-            let fwd = if self.relu { batchnorm::batchnorm_relu_fwd_train } else { batchnorm::batchnorm_fwd_train };
-            fwd(&g, &self.params, x, gamma, beta, io.y, save_mean, save_inv_std, mean_state, var_state, io.scratch);
+            let out = if self.relu { BatchNormOutput::Relu } else { BatchNormOutput::Linear };
+            let channels = TrainChannels { gamma, beta, save_mean, save_inv_std, running_mean: mean_state, running_var: var_state };
+            batchnorm::batchnorm_fwd_train(&g, &self.params, out, x, channels, io.y, io.scratch);
         } else {
             batchnorm::batchnorm_fwd_infer(&g, &self.params, x, gamma, beta, mean_state, var_state, io.y, io.scratch);
             if self.relu {
@@ -129,13 +130,11 @@ impl Op for BatchNorm {
                 &mut dropped
             };
             let (dgamma, dbeta) = grads[..self.beta.end() - self.gamma.offset].split_at_mut(self.gamma.len);
-            let (x, mean, inv_std) = (&io.xs[0][..g.rows * g.c], slice(io.aux, self.saved_mean), slice(io.aux, self.saved_inv_std));
-            let dbeta = &mut dbeta[..self.beta.len];
-            if self.relu {
-                batchnorm::batchnorm_relu_bwd(&g, x, io.y, io.dy, gamma, mean, inv_std, dx, dgamma, dbeta, io.scratch);
-            } else {
-                batchnorm::batchnorm_bwd(&g, x, io.dy, gamma, mean, inv_std, dx, dgamma, dbeta, io.scratch);
-            }
+            let x = &io.xs[0][..g.rows * g.c];
+            let saved = SavedChannels { gamma, save_mean: slice(io.aux, self.saved_mean), save_inv_std: slice(io.aux, self.saved_inv_std) };
+            let dy = if self.relu { OutputGrad::Relu { dy: io.dy, y: io.y } } else { OutputGrad::Linear(io.dy) };
+            let grads = ParamGrads { dgamma, dbeta: &mut dbeta[..self.beta.len] };
+            batchnorm::batchnorm_bwd(&g, x, dy, saved, dx, grads, io.scratch);
         } else if self.relu {
             // The training fusion leaves frozen BatchNorms unfused.
             return Err(KernelError::value(format!("step {step}: internal error: a frozen BatchNorm has no fused ReLU backward")));
