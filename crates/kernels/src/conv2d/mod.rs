@@ -291,7 +291,8 @@ impl Conv2dGeom {
     /// blocking: at most `MAX_GROUPS` im2col blocks of 64 KiB (plus, when few
     /// output pixels split the forward by columns, one copy of `y`), the
     /// flipped weights of the input gradient, and the weight gradient's
-    /// partials (only for kernels under `WGRAD_SPLIT_MIN_W`) or im2col blocks;
+    /// partials (only for kernels under `WGRAD_SPLIT_MIN_W`) or im2col blocks,
+    /// or its Winograd sums `dU` (16/9 of the weights) and transformed tiles;
     /// never the whole im2col matrix.
     pub fn im2col_scratch_len(&self) -> usize {
         let fwd = match winograd::plan(self) {
@@ -303,7 +304,10 @@ impl Conv2dGeom {
             Some(t) => self.w_len() + bwd_input::TransposedPlan::of(&t).scratch_len(&t),
             None => dx_plan(self).scratch_len(self),
         };
-        let bwd_weight = bwd_weight::scratch_len(self, &wgrad_plan(self));
+        let bwd_weight = match winograd::wgrad::plan(self) {
+            Some(p) => p.scratch_len(self),
+            None => bwd_weight::scratch_len(self, &wgrad_plan(self)),
+        };
         fwd.max(prepared).max(bwd_weight).max(bwd_input)
     }
 }
@@ -456,7 +460,8 @@ fn strided_dx(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32],
 /// `db[co] = sum_{n, oh, ow} dy[n, oh, ow, co]`: the gradients of `L` given
 /// `dy = dL/dy`. `dw` (`[k_h, k_w, c_in, c_out]`) and `db` (`[c_out]`, when
 /// given) are fully overwritten; `scratch` holds at least
-/// `g.im2col_scratch_len()` elements.
+/// `g.im2col_scratch_len()` elements. 3×3 stride-1 convolutions with enough
+/// channels and tiles run on Winograd (`winograd::wgrad`), the rest on im2col.
 pub fn conv2d_bwd_weight(
     g: &Conv2dGeom,
     x: &[f32],
@@ -470,7 +475,10 @@ pub fn conv2d_bwd_weight(
     debug_assert_eq!(dw.len(), g.w_len(), "conv2d_bwd_weight {g:?}: dw");
     debug_assert!(db.as_ref().is_none_or(|db| db.len() == g.c_out), "conv2d_bwd_weight {g:?}: db");
     debug_assert!(scratch.len() >= g.im2col_scratch_len(), "conv2d_bwd_weight {g:?}: scratch");
-    bwd_weight::run(g, &wgrad_plan(g), x, dy, dw, db, scratch);
+    match winograd::wgrad::plan(g) {
+        Some(p) => winograd::wgrad::bwd_weight(g, &p, x, dy, dw, db, scratch),
+        None => bwd_weight::run(g, &wgrad_plan(g), x, dy, dw, db, scratch),
+    }
 }
 
 /// Writes patch elements `p0 .. p0 + kc` (in `[kh, kw, ci]` order, like the

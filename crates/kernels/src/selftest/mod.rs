@@ -36,6 +36,7 @@ pub fn all() -> Vec<Case> {
         crate::gemm::transposed::tests::CASES,
         crate::conv2d::tests::CASES,
         crate::conv2d::winograd::tests::CASES,
+        crate::conv2d::winograd::wgrad::tests::CASES,
         crate::depthwise::tests::CASES,
         crate::loss::tests::softmax_ce::CASES,
         crate::loss::tests::bce::CASES,

@@ -39,6 +39,7 @@
 //! geometry only (`plan`), never from the threads.
 
 mod transforms;
+pub(crate) mod wgrad;
 
 pub use transforms::TileSize;
 

@@ -32,14 +32,14 @@ const TILES: [TileSize; 2] = [TileSize::F2, TileSize::F4];
 
 /// A tile's matrices (`α = A`, `m = M`), in f64, and its roundings beyond the
 /// channel sum (module doc).
-struct Mats<const A: usize, const M: usize> {
-    bt: [[f64; A]; A],
-    g: [[f64; 3]; A],
-    at: [[f64; A]; M],
+pub(super) struct Mats<const A: usize, const M: usize> {
+    pub bt: [[f64; A]; A],
+    pub g: [[f64; 3]; A],
+    pub at: [[f64; A]; M],
     roundings: usize,
 }
 
-const F2_MATS: Mats<4, 2> = Mats {
+pub(super) const F2_MATS: Mats<4, 2> = Mats {
     bt: [[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]],
     g: [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]],
     at: [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]],
@@ -68,7 +68,7 @@ const F4_MATS: Mats<6, 4> = Mats {
 };
 
 /// `|L| · X · |R|ᵀ` for an `r × c` matrix `X` (all values non-negative).
-fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[[f64; I]; R], x: &[[f64; I]; I], r: &[[f64; I]; C]) -> [[f64; C]; R] {
+pub(super) fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[[f64; I]; R], x: &[[f64; I]; I], r: &[[f64; I]; C]) -> [[f64; C]; R] {
     core::array::from_fn(|i| core::array::from_fn(|j| {
         (0..I).map(|a| (0..I).map(|b| l[i][a].abs() * x[a][b] * r[j][b].abs()).sum::<f64>()).sum()
     }))
@@ -122,7 +122,7 @@ fn assert_wino_close(tile: TileSize, g: &Conv2dGeom, c: usize, (x, w, b): (&[f32
     assert_dot_close(y, want, &scale, c + roundings, context);
 }
 
-fn geom(n: usize, h: usize, w: usize, ci: usize, co: usize, pad: Padding) -> Conv2dGeom {
+pub(super) fn geom(n: usize, h: usize, w: usize, ci: usize, co: usize, pad: Padding) -> Conv2dGeom {
     Conv2dGeom::new(n, h, w, ci, co, 3, 3, 1, 1, pad).unwrap()
 }
 
@@ -162,7 +162,7 @@ fn tile_rows_plan(g: &Conv2dGeom, tile: TileSize, unit_tile_rows: usize, tb: usi
     WinoPlan { unit_tile_rows, units, tb, by_position: false, ..p }
 }
 
-const PADS: [Padding; 5] = [
+pub(super) const PADS: [Padding; 5] = [
     Padding::Same,
     Padding::Valid,
     Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 },
@@ -172,7 +172,7 @@ const PADS: [Padding; 5] = [
 ];
 
 /// ResNet-18's 3×3 stride-1 layers (and their dispatch) at batch 1 and 32.
-const RESNET: [(usize, usize, usize); 4] = [(56, 64, 64), (28, 128, 128), (14, 256, 256), (7, 512, 512)];
+pub(super) const RESNET: [(usize, usize, usize); 4] = [(56, 64, 64), (28, 128, 128), (14, 256, 256), (7, 512, 512)];
 
 crate::kernel_tests! {
     fn winograd_matches_reference_on_awkward_shapes() {

@@ -6,9 +6,13 @@
 //! - output: `Y = Aᵀ M A`, `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]`, a 2×2
 //!   output tile.
 //!
+//! The weight gradient (`winograd/wgrad.rs`) runs the transposes of two of
+//! them: `Z = A dY Aᵀ` of a 2×2 output-gradient tile, and `dW = Gᵀ dU G` of
+//! the 4×4 sums `dU = Σ_tiles V ⊙ Z`.
+//!
 //! Every coefficient is 0, ±1 or ±½, so the transforms are additions and exact
 //! halvings: their rounding errors are those of short sums (see the tests'
-//! bound in `winograd/tests.rs`).
+//! bounds in `winograd/tests.rs` and `winograd/wgrad/tests.rs`).
 
 use super::{sandwich, Tile};
 use crate::simd::F32x4;
@@ -36,6 +40,21 @@ impl Tile for F2 {
     }
 }
 
+impl F2 {
+    /// `Z = A dY Aᵀ` (4×4) of the 2×2 output-gradient tile `dy`: the gradient
+    /// of a tile's sums `M` from the gradient of its outputs `Y = Aᵀ M A`.
+    #[inline(always)]
+    pub(in crate::conv2d::winograd) fn output_grad(dy: &[F32x4; 4], z: &mut [F32x4; 16]) {
+        sandwich::<2, 4>(dy, z, |&[p, q]| a2(p, q));
+    }
+
+    /// `dW = Gᵀ dU G` (3×3, indexed `3·kh + kw`) of the 4×4 sums `du`: the
+    /// gradient of a 3×3 kernel from the gradient of its transform `U = G g Gᵀ`.
+    #[inline(always)]
+    pub(in crate::conv2d::winograd) fn kernel_grad(du: &[F32x4; 16], dw: &mut [F32x4; 9]) {
+        sandwich::<4, 3>(du, dw, |&[a, b, c, d]| gt4(a, b, c, d));
+    }
+}
 
 /// Row `i` of `G` applied to one column (or row) of three: `a`, `(a + c + b)·½`,
 /// `(a + c - b)·½` or `c`.
@@ -62,4 +81,19 @@ fn bt4(a: F32x4, b: F32x4, c: F32x4, d: F32x4) -> [F32x4; 4] {
 #[inline(always)]
 fn at4(a: F32x4, b: F32x4, c: F32x4, d: F32x4) -> [F32x4; 2] {
     [a.add(b).add(c), b.sub(c).sub(d)]
+}
+
+/// `[p, q] ↦ [p, p + q, p - q, -q]`: `A` applied to one column (or row) of two.
+#[inline(always)]
+fn a2(p: F32x4, q: F32x4) -> [F32x4; 4] {
+    [p, p.add(q), p.sub(q), F32x4::zero().sub(q)]
+}
+
+/// `[a, b, c, d] ↦ [a + (b + c)·½, (b - c)·½, (b + c)·½ + d]`: `Gᵀ` applied to
+/// one column (or row) of four.
+#[inline(always)]
+fn gt4(a: F32x4, b: F32x4, c: F32x4, d: F32x4) -> [F32x4; 3] {
+    let half = F32x4::splat(0.5);
+    let mid = b.add(c).mul(half);
+    [a.add(mid), b.sub(c).mul(half), mid.add(d)]
 }
