@@ -67,6 +67,10 @@ crate::kernel_tests! {
         assert_close(&m.params[at..], &alone.params, "head weights after 3 steps");
         assert_bits_eq(&m.params[..at], &backbone, "the frozen backbone's weights");
         assert_bits_eq(&m.state, &state, "the frozen backbone's moving statistics");
+        // So the steps kept the backbone's folds: only an outside write refolds them.
+        assert!(!m.fused_prefix_stale(), "a training step made the frozen prefix's folds stale");
+        m.weights_changed();
+        assert!(m.fused_prefix_stale(), "a write of the weights must refold the frozen prefix");
         // Nothing the fused backbone skips is handed out as if it were kept.
         assert!(m.activation(0).is_err(), "a fused-away activation is not readable");
     }

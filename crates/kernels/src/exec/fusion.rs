@@ -20,7 +20,8 @@
 //! parameters, and are recomputed before the next fused pass whenever the
 //! weights may have changed (`mark_stale`: after a training step or a
 //! training-mode forward, and whenever the parameter or state buffer is handed
-//! out for writing).
+//! out for writing). A frozen prefix's folds change only on such a write: its
+//! steps are frozen, so training steps leave them as they are.
 //!
 //! A group is `producer → BatchNorm → clamp`, `producer → BatchNorm` or
 //! `producer → clamp` along values that nothing else reads and that are
@@ -158,6 +159,11 @@ impl Fusion {
     /// The trained weights or the moving statistics may have changed.
     pub fn mark_stale(&mut self) {
         self.stale = true;
+    }
+
+    #[cfg(any(test, feature = "selftest"))]
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale
     }
 
     /// Recomputes the folded tensors from `params` and `state` if they may be out of date.

@@ -516,6 +516,13 @@ impl Model {
         self.train.as_ref().and_then(|t| t.fused.as_ref()).map_or(0, Fusion::groups)
     }
 
+    /// Whether the training step's fused prefix will refold before its next
+    /// step (tests: a step must not make it stale, only outside writes).
+    #[cfg(any(test, feature = "selftest"))]
+    pub(crate) fn fused_prefix_stale(&self) -> bool {
+        self.train.as_ref().and_then(|t| t.fused.as_ref()).is_some_and(Fusion::is_stale)
+    }
+
     /// The trainable parameter runs of the configured training, with their
     /// offsets in the compact gradient and slot buffers (empty before `configure`).
     pub fn trainable_runs(&self) -> &[super::trainable::TrainRun] {
@@ -985,7 +992,14 @@ impl Model {
             }
         }
         out.updated = 1;
-        self.weights_changed();
+        // The trainable weights changed: fused inference refolds (the
+        // training forward marked it already). The step's own fused prefix
+        // holds frozen steps only, whose weights and moving statistics no
+        // step changes, so it keeps its folds and kept Winograd kernels
+        // instead of rebuilding them every step.
+        if let Some(f) = &mut self.fusion {
+            f.mark_stale();
+        }
         Ok(out)
     }
 }
