@@ -48,6 +48,12 @@ pub fn kblock_panel_len(kc: usize) -> usize {
 /// into `panel` (`kblock_panel_len(kc)` elements): `kc × 12` contiguous floats stay
 /// in L1 while the row tiles sweep `A`, where the panel's rows in `b` (one
 /// `ldb` apart, often a multiple of 4 KiB) would map to a few cache sets.
+///
+/// Never inlined: inlined into the im2col forward's block loop
+/// (`conv2d::fwd`), V8 compiled the combined function to code that ran its
+/// GEMMs about 1.5x slower (ResNet-18's training forward 1.11x slower in
+/// all, `perf`); called, it gets a function of its own.
+#[inline(never)]
 pub fn gemm_kblock(k: KBlock, a: &[f32], b: &[f32], c: &mut [f32], first: bool, bias: Option<&[f32]>, panel: &mut [f32]) {
     debug_assert!(a.len() >= k.rows * k.kc, "gemm_kblock {k:?}: a");
     debug_assert!(k.kc == 0 || b.len() >= (k.kc - 1) * k.ldb + k.cols, "gemm_kblock {k:?}: b");
