@@ -49,3 +49,29 @@ unsafe impl GlobalAlloc for CacheLineAligned {
 
 #[global_allocator]
 static ALLOCATOR: CacheLineAligned = CacheLineAligned;
+
+#[cfg(feature = "selftest")]
+pub(crate) mod tests {
+    use super::{CACHE_LINE, LINE_ALIGNED_FROM};
+
+    crate::kernel_tests! {
+        fn allocator_aligns_large_blocks_to_cache_lines() {
+            // Buffers like a model's parameters and arenas, of awkward sizes,
+            // allocated, grown and cloned.
+            for floats in [LINE_ALIGNED_FROM / 4, 1000, 4097, 1 << 20] {
+                let mut v = vec![0.5f32; floats];
+                assert_eq!(v.as_ptr() as usize % CACHE_LINE, 0, "{floats} floats");
+                let copy = v.clone();
+                assert_eq!(copy.as_ptr() as usize % CACHE_LINE, 0, "a clone of {floats} floats");
+                v.resize(floats * 3 + 1, 1.0);
+                assert_eq!(v.as_ptr() as usize % CACHE_LINE, 0, "{floats} floats grown");
+                assert!(v[..floats].iter().all(|&x| x == 0.5) && v[floats..].iter().all(|&x| x == 1.0), "contents kept");
+            }
+            // A small block that grows past the threshold moves to an aligned one.
+            let mut small = vec![7u8; 16];
+            small.resize(LINE_ALIGNED_FROM * 4, 7);
+            assert_eq!(small.as_ptr() as usize % CACHE_LINE, 0);
+            assert!(small.iter().all(|&b| b == 7));
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! executes on the rayon pool and a worker trap becomes `WorkerFault` instead
 //! of a hang. Nothing here panics on bad input.
 
-mod allocator;
+pub(crate) mod allocator;
 pub mod memory;
 pub mod panic;
 pub mod pool;

@@ -61,6 +61,8 @@ pub fn all() -> Vec<Case> {
         crate::image::randstain_tests::CASES,
         crate::finite::tests::CASES,
         crate::vecops::tests::CASES,
+        #[cfg(target_arch = "wasm32")]
+        crate::ffi::allocator::tests::CASES,
     ]
     .concat()
 }
