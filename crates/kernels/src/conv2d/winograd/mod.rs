@@ -261,21 +261,27 @@ fn fwd_by_position<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], 
     output_transform::<T>(&tiles, m, ep, 0, y);
 }
 
-/// `U[ξ]` from `w[kh][kw][ci][co]`, one ξ per chunk, each `c_in × c_out`
-/// matrix stored as the k-blocks of `KC` rows that the GEMMs read, each packed
-/// in `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
-/// instead of re-packing its panels for every block of tiles.
+/// `U[ξ]` from `w[kh][kw][ci][co]`, each `c_in × c_out` matrix stored as the
+/// k-blocks of `KC` rows that the GEMMs read, each packed in
+/// `gemm_kblock_packed`'s panel layout: the GEMMs then read `U` in order
+/// instead of re-packing its panels for every block of tiles. One row `i` of
+/// the transformed tile (ξ = `i·α .. i·α + α`, contiguous in `u`) per parallel
+/// chunk, so each chunk loads a kernel's nine taps once for its `α` positions
+/// (one ξ per chunk loaded them `α²` times, and the loads cost more than the
+/// additions).
 fn kernel_transform_tiled<T: Tile>(g: &Conv2dGeom, parallel: bool, w: &[f32], u: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
-    par::for_each_chunk_mut(u, ci_n * co_n, parallel, |xi, u_xi| {
-        let (i, j) = (xi / T::ALPHA, xi % T::ALPHA);
+    let plane = ci_n * co_n;
+    par::for_each_chunk_mut(u, T::ALPHA * plane, parallel, |i, u_row| {
         for ci in 0..ci_n {
             let (kb, q) = (ci / KC, ci % KC);
             let kcb = KC.min(ci_n - kb * KC);
-            let block = &mut u_xi[kb * KC * co_n..][..kcb * co_n];
             for_each_quad(co_n, |co, len| {
                 let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
-                store(T::kernel_at(&taps, i, j), &mut block[packed_b_index(kcb, co_n, q, co)..][..len]);
+                let at = kb * KC * co_n + packed_b_index(kcb, co_n, q, co);
+                for (j, u_xi) in u_row.chunks_exact_mut(plane).enumerate() {
+                    store(T::kernel_at(&taps, i, j), &mut u_xi[at..][..len]);
+                }
             });
         }
     });
