@@ -40,9 +40,10 @@ use crate::par;
 use crate::simd::F32x4;
 use crate::vecops::{add_assign, transpose};
 
-/// Floats of `V` and `Z` per sub-block, at most (4 MiB): 128 tiles for
-/// 64-channel layers, 64 for 512-channel ones. Each GEMM call reduces over a
-/// sub-block's tiles, so more tiles load and store each `dU` tile less often.
+/// Floats of `V` and `Z` per sub-block, at most (4 MiB; `Vᵀ` adds `V`'s
+/// again): 128 tiles for 64-channel layers, 64 for 512-channel ones. Each GEMM
+/// call reduces over a sub-block's tiles, so more tiles load and store each
+/// `dU` tile less often.
 const SUB_FLOATS: usize = 1 << 20;
 /// Tiles per sub-block, at least and at most.
 const MIN_SUB_TILES: usize = 16;
