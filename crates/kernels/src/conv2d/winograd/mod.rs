@@ -5,15 +5,18 @@
 //!   GEMM). Its transforms are exact additions and halvings, so its error
 //!   stays that of a short reordered dot product (bound in `tests.rs`), and
 //!   its kernel transform (16/9 of the weights) is cheap enough to rebuild on
-//!   every call: the per-call forward and input gradient (`plan`) use it;
+//!   every call: the per-call forward and input gradient (`plan`) use it on
+//!   7×7 maps and on calls with few tiles, and the weight gradient always;
 //! - F(4×4, 3×3): each 4×4 tile costs 36 (2.25 per output instead of 4: 1.78×
 //!   fewer than F(2,3)), with inexact coefficients (error about 16× F(2,3)'s,
 //!   bound and measurement in `tests.rs`) and a kernel transform of 36/9 of
 //!   the weights. Kept kernels (`plan_prepared`, fused inference) use it on
-//!   maps of `F4_MIN_MAP` and more. The per-call forward keeps F(2,3): with the
-//!   kernel transform in each call, F(4,3) is slower on few tiles (batch 1 on
-//!   28×28 and 14×14 maps) and only some 10-30% faster at batch 32 (bench:conv
-//!   `wino32` vs `wino4_32`), left for a later measured change.
+//!   maps of `F4_MIN_MAP` and more; the per-call forward and input gradient
+//!   (`plan`) too when a call has `F4_MIN_CALL_TILES` 4×4 tiles or more (with
+//!   its kernel transform in each call, F(4,3) is slower on fewer: ResNet-18
+//!   training 0.96-0.98x at batch 1-2 with every map on it; with the minimum,
+//!   the training step 1.02-1.03x at batch 2-4 and 1.09x at batch 32, its
+//!   training forward 1.15x).
 //!
 //! Passes:
 //! 1. the kernel transform `U[ξ][ci][co]` (ξ = the `XI` = 16 or 36 tile
@@ -85,6 +88,11 @@ const MIN_TILES: usize = 32;
 /// 2×2 tiles), `U` would be 36/9 of the weights (37.7 MB per 512-channel
 /// layer instead of 16.8 MB) and at batch 1 streaming `U` is the cost.
 const F4_MIN_MAP: usize = 8;
+/// The per-call forward (and input gradient) takes F(4×4, 3×3) on such maps
+/// from this many 4×4 tiles per call, where its kernel transform (36/9 of the
+/// weights, rebuilt each call) is shared by enough tiles: ResNet-18's 56×56
+/// maps from batch 1, 28×28 from 2, 14×14 from 4.
+const F4_MIN_CALL_TILES: usize = 64;
 
 /// The Winograd forward's tile, tiling, blocking and split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,12 +116,18 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 }
 
 /// The plan when Winograd is the faster path for `g` (see `MIN_CHANNELS` and
-/// `MIN_TILES`), from the geometry alone: the forward and, through the
-/// transposed convolution, the stride-1 input gradient.
+/// `MIN_TILES`), with F(4×4, 3×3) where a call has enough of its tiles (see
+/// `F4_MIN_CALL_TILES`), from the geometry alone: the forward and, through
+/// the transposed convolution, the stride-1 input gradient.
 pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
     let p = plan_any(g, TileSize::F2)?;
     let wins = g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && g.n * p.tiles_h * p.tiles_w >= MIN_TILES;
-    wins.then_some(p)
+    if !wins {
+        return None;
+    }
+    let f4 = plan_any(g, TileSize::F4)?;
+    let many = g.h_out.min(g.w_out) >= F4_MIN_MAP && g.n * f4.tiles_h * f4.tiles_w >= F4_MIN_CALL_TILES;
+    Some(if many { f4 } else { p })
 }
 
 /// The plan when the caller keeps the transformed kernel (`prepare_kernel`):

@@ -320,6 +320,10 @@ crate::kernel_tests! {
             assert!(plan(&geom(32, hw, hw, ci, co, Padding::Same)).is_some(), "batch 32 {hw}x{hw}x{ci}");
             assert_eq!(plan(&geom(1, hw, hw, ci, co, Padding::Same)).is_some(), hw > 7, "batch 1 {hw}x{hw}x{ci}");
         }
+        // F(4,3) per call from 64 of its tiles on maps of 8x8 and more: 56x56
+        // from batch 1, 28x28 from 2, 14x14 from 4; 7x7 maps never.
+        let tile = |n, hw, c| plan(&geom(n, hw, hw, c, c, Padding::Same)).unwrap().tile;
+        assert_eq!([tile(1, 56, 64), tile(1, 28, 128), tile(2, 28, 128), tile(2, 14, 256), tile(4, 14, 256), tile(32, 7, 512)], [TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2]);
         assert!(plan(&geom(8, 32, 32, 3, 64, Padding::Same)).is_none());
         assert!(plan(&geom(8, 32, 32, MIN_CHANNELS, MIN_CHANNELS - 1, Padding::Same)).is_none());
         let strided = Conv2dGeom::new(8, 32, 32, 64, 64, 3, 3, 2, 2, Padding::Same).unwrap();
