@@ -19,6 +19,15 @@ pub fn add_assign(acc: &mut [f32], x: &[f32]) {
     }
 }
 
+/// `sums = Σ_r rows[r]` over the `sums.len()`-wide rows of `rows`, added in
+/// row order from zero (a bias gradient: `db = Σ dy` over the pixels).
+pub fn sum_rows(rows: &[f32], sums: &mut [f32]) {
+    sums.fill(0.0);
+    for row in rows.chunks_exact(sums.len()) {
+        add_assign(sums, row);
+    }
+}
+
 /// `acc[i] *= s`.
 #[inline]
 pub fn scale_assign(acc: &mut [f32], s: f32) {

@@ -39,10 +39,7 @@ pub(super) fn run(g: &Conv2dGeom, p: &WgradPlan, x: &[f32], dy: &[f32], dw: &mut
         WgradSplit::DwRows { unit_rows, units } => {
             dw_rows(g, p, unit_rows, units, x, dy, dw, scratch);
             if let Some(db) = db {
-                db.fill(0.0);
-                for dy_row in dy.chunks_exact(g.c_out) {
-                    add_assign(db, dy_row);
-                }
+                vecops::sum_rows(dy, db);
             }
         }
     }

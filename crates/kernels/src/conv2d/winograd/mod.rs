@@ -120,14 +120,23 @@ pub(crate) fn applies(g: &Conv2dGeom) -> bool {
 /// `F4_MIN_CALL_TILES`), from the geometry alone: the forward and, through
 /// the transposed convolution, the stride-1 input gradient.
 pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
-    let p = plan_any(g, TileSize::F2)?;
-    let wins = g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && g.n * p.tiles_h * p.tiles_w >= MIN_TILES;
-    if !wins {
+    if !per_call_wins(g) {
         return None;
     }
-    let f4 = plan_any(g, TileSize::F4)?;
-    let many = g.h_out.min(g.w_out) >= F4_MIN_MAP && g.n * f4.tiles_h * f4.tiles_w >= F4_MIN_CALL_TILES;
-    Some(if many { f4 } else { p })
+    let many_f4 = prepared_tile(g) == TileSize::F4 && tiles(g, TileSize::F4) >= F4_MIN_CALL_TILES;
+    plan_any(g, if many_f4 { TileSize::F4 } else { TileSize::F2 })
+}
+
+/// Whether Winograd pays for a call that transforms the kernel itself: 3×3
+/// stride 1, `MIN_CHANNELS` in and out, `MIN_TILES` F(2,3) tiles. The forward
+/// and input gradient (`plan`) and the weight gradient (`wgrad::plan`) share it.
+pub(crate) fn per_call_wins(g: &Conv2dGeom) -> bool {
+    applies(g) && g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && tiles(g, TileSize::F2) >= MIN_TILES
+}
+
+/// `tile`'s tiles over `g`'s batch (maps not a multiple of its side round up).
+fn tiles(g: &Conv2dGeom, tile: TileSize) -> usize {
+    g.n * g.h_out.div_ceil(tile.m()) * g.w_out.div_ceil(tile.m())
 }
 
 /// The plan when the caller keeps the transformed kernel (`prepare_kernel`):

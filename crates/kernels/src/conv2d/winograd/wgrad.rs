@@ -33,12 +33,12 @@
 //! geometry only (`plan`).
 
 use super::transforms::{Tile, F2};
-use super::{for_each_quad, input_transform, load, store, Tiles, TileSize, WinoPlan, MIN_CHANNELS, MIN_TILES};
+use super::{for_each_quad, input_transform, load, per_call_wins, store, Tiles, TileSize, WinoPlan};
 use crate::gemm::{gemm_kblock, kblock_panel_len, KBlock};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
-use crate::vecops::{add_assign, transpose};
+use crate::vecops::{sum_rows, transpose};
 
 /// Floats of `V` and `Z` per sub-block, at most (4 MiB; `Vᵀ` adds `V`'s
 /// again): 128 tiles for 64-channel layers, 64 for 512-channel ones. Each GEMM
@@ -63,12 +63,12 @@ pub(crate) struct WgradPlan {
 }
 
 /// The plan when Winograd is the faster path for `g`'s weight gradient: the
-/// forward's criteria (`plan`: 3×3 stride 1, `MIN_CHANNELS`, `MIN_TILES`),
-/// from the geometry alone.
+/// forward's criteria (`per_call_wins`), from the geometry alone.
 pub(crate) fn plan(g: &Conv2dGeom) -> Option<WgradPlan> {
-    let p = plan_any(g)?;
-    let tiles = g.n * p.wino.tiles_h * p.wino.tiles_w;
-    (g.c_in >= MIN_CHANNELS && g.c_out >= MIN_CHANNELS && tiles >= MIN_TILES).then_some(p)
+    if !per_call_wins(g) {
+        return None;
+    }
+    plan_any(g)
 }
 
 /// The plan for any 3×3 stride-1 convolution (tests run it on every shape).
@@ -134,10 +134,7 @@ pub(crate) fn bwd_weight(g: &Conv2dGeom, p: &WgradPlan, x: &[f32], dy: &[f32], d
     }
     kernel_grad_transform(g, du, dw);
     if let Some(db) = db {
-        db.fill(0.0);
-        for dy_row in dy.chunks_exact(g.c_out) {
-            add_assign(db, dy_row);
-        }
+        sum_rows(dy, db);
     }
 }
 
