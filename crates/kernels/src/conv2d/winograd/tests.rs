@@ -74,6 +74,16 @@ pub(super) fn abs_sandwich<const R: usize, const C: usize, const I: usize>(l: &[
     }))
 }
 
+/// `|d|`: the `A×A` input tile of channel `ci` for the output tile at
+/// `(n, oh, ow)`, zeros in the padding.
+pub(super) fn abs_input_tile<const A: usize>(g: &Conv2dGeom, x: &[f32], (n, oh, ow): (usize, usize, usize), ci: usize) -> [[f64; A]; A] {
+    core::array::from_fn(|r| core::array::from_fn(|c| {
+        let (ih, iw) = ((oh + r) as isize - g.pad_top as isize, (ow + c) as isize - g.pad_left as isize);
+        let inside = ih >= 0 && iw >= 0 && (ih as usize) < g.h_in && (iw as usize) < g.w_in;
+        if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * g.c_in + ci].abs() as f64 } else { 0.0 }
+    }))
+}
+
 /// `S` of the module doc for every output element (layout of `y`).
 fn winograd_scale<const A: usize, const M: usize>(mats: &Mats<A, M>, g: &Conv2dGeom, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
     let mut s = vec![0.0; g.y_len()];
@@ -84,11 +94,7 @@ fn winograd_scale<const A: usize, const M: usize>(mats: &Mats<A, M>, g: &Conv2dG
                     let mut m = [[0.0f64; A]; A];
                     for ci in 0..g.c_in {
                         let gk: [[f64; 3]; 3] = core::array::from_fn(|kh| core::array::from_fn(|kw| w[((kh * 3 + kw) * g.c_in + ci) * g.c_out + co].abs() as f64));
-                        let d: [[f64; A]; A] = core::array::from_fn(|r| core::array::from_fn(|c| {
-                            let (ih, iw) = ((oh + r) as isize - g.pad_top as isize, (ow + c) as isize - g.pad_left as isize);
-                            let inside = ih >= 0 && iw >= 0 && (ih as usize) < g.h_in && (iw as usize) < g.w_in;
-                            if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * g.c_in + ci].abs() as f64 } else { 0.0 }
-                        }));
+                        let d = abs_input_tile::<A>(g, x, (n, oh, ow), ci);
                         let u = abs_sandwich(&mats.g, &gk, &mats.g);
                         let v = abs_sandwich(&mats.bt, &d, &mats.bt);
                         for (mr, (ur, vr)) in m.iter_mut().zip(u.iter().zip(&v)) {

@@ -9,7 +9,7 @@
 //! pass). `db` is a plain in-order sum (`k` = output pixels).
 
 use super::{bwd_weight, plan, plan_any, WgradPlan};
-use crate::conv2d::winograd::tests::{abs_sandwich, geom, F2_MATS, PADS, RESNET};
+use crate::conv2d::winograd::tests::{abs_input_tile, abs_sandwich, geom, F2_MATS, PADS, RESNET};
 use crate::conv2d::winograd::WinoPlan;
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference::{self, abs64};
@@ -30,14 +30,7 @@ fn wgrad_scale(g: &Conv2dGeom, x: &[f32], dy: &[f32]) -> Vec<f64> {
     for n in 0..g.n {
         for oh in (0..g.h_out).step_by(2) {
             for ow in (0..g.w_out).step_by(2) {
-                let v: Vec<[[f64; 4]; 4]> = (0..ci_n).map(|ci| {
-                    let d: [[f64; 4]; 4] = core::array::from_fn(|r| core::array::from_fn(|c| {
-                        let (ih, iw) = ((oh + r) as isize - g.pad_top as isize, (ow + c) as isize - g.pad_left as isize);
-                        let inside = ih >= 0 && iw >= 0 && (ih as usize) < g.h_in && (iw as usize) < g.w_in;
-                        if inside { x[((n * g.h_in + ih as usize) * g.w_in + iw as usize) * ci_n + ci].abs() as f64 } else { 0.0 }
-                    }));
-                    abs_sandwich(&F2_MATS.bt, &d, &F2_MATS.bt)
-                }).collect();
+                let v: Vec<[[f64; 4]; 4]> = (0..ci_n).map(|ci| abs_sandwich(&F2_MATS.bt, &abs_input_tile(g, x, (n, oh, ow), ci), &F2_MATS.bt)).collect();
                 for co in 0..co_n {
                     let t: [[f64; 2]; 2] = core::array::from_fn(|r| core::array::from_fn(|c| {
                         let (oy, ox) = (oh + r, ow + c);
