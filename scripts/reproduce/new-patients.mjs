@@ -25,7 +25,13 @@ const RECIPE = {
   breakhis: { args: ['--epochs', '20'], epochs: 20, thresholdCv: null, thresholdRule: 'recall' },
   histology: { args: [], epochs: null, thresholdCv: null, thresholdRule: 'floor' },
 };
-const CV_ARGS = ['--target-recall', '0.9', '--positive', 'malignant', '--cv', '5'];
+/**
+ * BreakHis slide ids that share the number (14-23060AB / 14-23060CD) may be one
+ * person (the data's README): the folds and the patient-level decisions group by
+ * the numeric part, so no person is in a fold's training and test patients alike.
+ */
+const PERSON_PATTERN = '^\\d+-\\d+';
+const CV_ARGS = ['--target-recall', '0.9', '--positive', 'malignant', '--cv', '5', '--group-pattern', PERSON_PATTERN];
 const CARCINOMAS = ['DC', 'LC', 'MC', 'PC'];
 /** --threshold-rule floor's ceiling (train/threshold-rule.ts DEFAULT_THRESHOLD). */
 const FLOOR_THRESHOLD = 0.5;
@@ -48,7 +54,10 @@ async function finishedCv(dir, recipe, partial) {
   }
   const rule = cv.scheme.thresholdRule ?? 'recall';
   if (rule !== want.thresholdRule) throw new Error(`${dir}: made with --threshold-rule ${rule}, but --preset ${recipe} now uses ${want.thresholdRule}; move it away to retrain`);
-  const epochs = (await readJson(path.join(dir, 'config.json'))).options.epochs;
+  const { options } = await readJson(path.join(dir, 'config.json'));
+  const pattern = options.data.folder?.groupPattern ?? null;
+  if (pattern !== PERSON_PATTERN) throw new Error(`${dir}: its folds group ${pattern === null ? 'by slide id' : `by /${pattern}/`}, but this section groups by person (/${PERSON_PATTERN}/); move it away to retrain`);
+  const epochs = options.epochs;
   if (want.epochs !== null && epochs !== want.epochs) throw new Error(`${dir}: made with --epochs ${epochs}, but this section runs ${recipe} with ${want.epochs}; move it away to retrain`);
   return cv.completed === cv.folds || (partial && cv.completed > 0) ? cv : null;
 }
@@ -58,7 +67,7 @@ async function evaluateFolds(cli, data, dir, folds, extra, from = 1) {
   const out = [];
   for (let k = from; k <= folds; k++) {
     const fold = path.join(dir, `fold-${k}`);
-    out.push(await cli(['evaluate', '--model', path.join(fold, 'model.safetensors'), '--data', data, '--split-csv', path.join(fold, 'split.csv'), '--group-by', 'patient', ...extra, '--json']));
+    out.push(await cli(['evaluate', '--model', path.join(fold, 'model.safetensors'), '--data', data, '--split-csv', path.join(fold, 'split.csv'), '--group-by', 'patient', '--group-pattern', PERSON_PATTERN, ...extra, '--json']));
   }
   return out;
 }
@@ -173,11 +182,13 @@ export function newPatientsMarkdown(results, { seeds }) {
   md.push('## New patients (issue 14)');
   md.push('');
   md.push(
-    `Patient-level 5-fold cross-validation on the shared tiles, seeds ${seeds.join(', ')} (the seeds column says which finished): \`train --preset P ${CV_ARGS.join(' ')} --seed S\` (breakhis with \`${RECIPE.breakhis.args.join(' ')}\`, histology at its preset's defaults). In each fold the test patients are ` +
-      'seen by nothing before the final evaluation. `breakhis` chooses the best epoch and the decision threshold (90% malignant recall) on the validation patients of the training folds (20% of their images, 7-8 patients). ' +
+    `Patient-level 5-fold cross-validation on the shared tiles, seeds ${seeds.join(', ')} (the seeds column says which finished): \`train --preset P ${CV_ARGS.map((x) => (x === PERSON_PATTERN ? `'${x}'` : x)).join(' ')} --seed S\` (breakhis with \`${RECIPE.breakhis.args.join(' ')}\`, histology at its preset's defaults). In each fold the test patients are ` +
+      'seen by nothing before the final evaluation. ' +
+      `A patient here is a person: slide ids that share the number (\`14-23060AB\` and \`14-23060CD\`; four such pairs among the 40 slides) may come from one person (the data's README), so \`--group-pattern '${PERSON_PATTERN}'\` keeps each pair in one fold and pools it in the patient-level figures (36 people). ` +
+      '`breakhis` chooses the best epoch and the decision threshold (90% malignant recall) on the validation patients of the training folds (20% of their images, 7-8 patients). ' +
       '`histology` (docs/histology.md) chooses them on the same validation patients, but with `--threshold-rule floor`: 0.5 unless the malignant recall there is below 90%, then the threshold that reaches it (never above 0.5). ' +
       'The row "`--preset breakhis` models, decided by `--threshold-rule floor`" re-evaluates the study recipe\'s fold models at min(0.5, stored threshold): exactly what `train --preset breakhis --threshold-rule floor` stores, since the rule does not change training. ' +
-      'Each fold\'s model is then evaluated on its test split (`evaluate --split-csv fold-k/split.csv --group-by patient`): metrics are at the fold\'s stored threshold, ' +
+      'Each fold\'s model is then evaluated on its test split (`evaluate --split-csv fold-k/split.csv --group-by patient --group-pattern \'^\\d+-\\d+\'`): metrics are at the fold\'s stored threshold, ' +
       'image level and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
       'Cells: mean ± std over seeds of the fold means; the worst fold is the one with the lowest image accuracy over all seeds and folds (image accuracy / malignant recall). ' +
       'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold). ' +

@@ -42,7 +42,7 @@ describe('lite-cnn --help', () => {
 
   it('train --help documents the options and outputs', () => {
     const out = run(['train', '--help']).stdout;
-    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image']) {
+    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image']) {
       expect(out).toContain(flag);
     }
     expect(out).toMatch(/history\.csv/);

@@ -349,6 +349,77 @@ describe("the network's head and the data's classes", () => {
   });
 });
 
+describe('--group-pattern: the slides of one person stay in one split', () => {
+  /** The test folder with slide ids b0AB, b0CD, ... : two slides (2 images each) per person, 3 people per class. */
+  async function slidesFolder(): Promise<string> {
+    const dir = await makeFolder(join(tmp('slides'), 'data'));
+    const rows = ['file,label,patient'];
+    for (const cls of CLASSES) {
+      for (let i = 0; i < 12; i++) rows.push(`${cls}/${cls}-${String(i).padStart(2, '0')}.${i % 2 ? 'png' : 'jpg'},${cls},${cls[0]}${Math.floor(i / 4)}${i % 4 < 2 ? 'AB' : 'CD'}`);
+    }
+    writeFileSync(join(dir, 'manifest.csv'), `${rows.join('\n')}\n`);
+    return dir;
+  }
+  const PATTERN = '^[a-z]\\d';
+
+  it('split, train --cv and evaluate --group-by group by the part of each id the pattern matches', { timeout: 120_000 }, async () => {
+    const dir = await slidesFolder();
+    const slidesOut = join(tmp('slides-split'), 'o');
+    const bySlide = run(['split', '--data', dir, '--out', slidesOut, '--val-ratio', '0.3', '--test-ratio', '0.3', '--json']);
+    expect(bySlide.status, bySlide.stderr).toBe(0);
+    expect(new Set(readSplit(join(slidesOut, 'split.csv')).map((r) => r.group)).size).toBe(12);
+
+    const out = join(tmp('people-split'), 'o');
+    const byPerson = run(['split', '--data', dir, '--out', out, '--val-ratio', '0.3', '--test-ratio', '0.3', '--group-pattern', PATTERN, '--json']);
+    expect(byPerson.status, byPerson.stderr).toBe(0);
+    expect(JSON.parse(byPerson.stdout)).toMatchObject({ grouped: true, groupColumn: 'patient', groupPattern: PATTERN });
+    const rows = readSplit(join(out, 'split.csv'));
+    expect([...new Set(rows.map((r) => r.group))].sort()).toEqual(['b0', 'b1', 'b2', 'm0', 'm1', 'm2']);
+    expectNoPatientInTwoSplits(rows);
+
+    // Cross-validation: every fold (and its validation split) keeps each person whole; config.json records the pattern.
+    const cvDir = join(tmp('people-cv'), 'run');
+    const noTestRatio = tiny(dir, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio');
+    const cv = run([...noTestRatio, '--epochs', '1', '--cv', '3', '--val-ratio', '0.34', '--group-pattern', PATTERN, '--out', cvDir]);
+    expect(cv.status, cv.stderr).toBe(0);
+    expect(cv.stdout).toContain(`3-fold cross-validation, split by patient (the part of each id matching /${PATTERN}/)`);
+    expect(JSON.parse(readFileSync(join(cvDir, 'config.json'), 'utf8')).options.data.folder.groupPattern).toBe(PATTERN);
+    for (const k of [1, 2, 3]) {
+      const fold = readSplit(join(cvDir, `fold-${k}`, 'split.csv'));
+      expect(fold.every((r) => /^[bm]\d$/.test(r.group)), `fold ${k}`).toBe(true);
+      expectNoPatientInTwoSplits(fold);
+    }
+
+    // evaluate --group-by pools a person's slides with --group-pattern, and each slide without it.
+    const model = join(cvDir, 'fold-1', 'model.safetensors');
+    const evaluate = (extra: string[]) => {
+      const r = run(['evaluate', '--model', model, '--data', dir, '--split', 'all', '--group-by', 'patient', ...extra, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).groups;
+    };
+    expect(evaluate([]).groups).toBe(12);
+    expect(evaluate(['--group-pattern', PATTERN]).groups).toBe(6);
+  });
+
+  it('refuses a pattern it cannot apply, naming the flag, the value and the manifest line', async () => {
+    const dir = await slidesFolder();
+    const bad = run(['split', '--data', dir, '--out', join(tmp('bad-pattern'), 'o'), '--group-pattern', '[']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--group-pattern: expected a regular expression, got '\['/);
+    const none = run(['split', '--data', dir, '--out', join(tmp('none-pattern'), 'o'), '--split-by', 'none', '--group-pattern', PATTERN]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('--group-pattern cuts the group of a grouped split: it cannot be combined with --split-by none');
+    const unmatchedOut = join(tmp('unmatched-pattern'), 'o');
+    const unmatched = run(['split', '--data', dir, '--out', unmatchedOut, '--group-pattern', '^b']);
+    expect(unmatched.status).toBe(1);
+    expect(unmatched.stderr).toMatch(/manifest\.csv: line 14: the patient 'm0AB' does not match the group pattern \/\^b\//);
+    expect(existsSync(join(unmatchedOut, 'split.csv'))).toBe(false);
+    const alone = run(['evaluate', '--model', join(tmp('x'), 'model.safetensors'), '--data', dir, '--group-pattern', PATTERN]);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--group-pattern cuts the --group-by column: it needs --group-by COLUMN');
+  });
+});
+
 describe('lite-cnn split', () => {
   it('writes split.csv and copies the files into train/ val/ test/<class>/', () => {
     const out = join(tmp('split'), 'out');

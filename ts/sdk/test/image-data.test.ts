@@ -31,6 +31,7 @@ import {
   oversampledOrder,
   parseBreakhisName,
   parseCsv,
+  parseManifest,
   permutation,
   readSplitCsv,
   seededPermutation,
@@ -184,6 +185,26 @@ describe('image folder listing', () => {
     await fs.writeFile(path.join(root, 'manifest.csv'), 'file,patient\na/1.png,"p1\n');
     await expect(listImageFolder(root)).rejects.toThrow(/line 2: a quoted field is never closed/);
     expect(parseCsv('a,b\n"x""y",2\n', 't').rows).toEqual([['x"y', '2']]);
+  });
+
+  it('a group pattern groups by the part of each value it matches (BreakHis slides of one person)', async () => {
+    const text = 'file,patient\na/1.png,14-23060AB\na/2.png,14-23060CD\nb/3.png,14-2523\n';
+    const byPerson = parseManifest(text, 'm.csv', { groupPattern: /^\d+-\d+/ });
+    expect([...byPerson.entries.values()].map((e) => e.group)).toEqual(['14-23060', '14-23060', '14-2523']);
+    expect(byPerson.groupColumn).toBe('patient');
+    // The first capture group when there is one; a global flag does not carry lastIndex from one row to the next.
+    const captured = parseManifest(text, 'm.csv', { groupPattern: /-(\d+)/g });
+    expect([...captured.entries.values()].map((e) => e.group)).toEqual(['23060', '23060', '2523']);
+    // A value the pattern does not match (or whose capture is empty) is an error naming the line, never left whole.
+    expect(() => parseManifest(text, 'm.csv', { groupPattern: /^\d+-\d+[A-Z]/ })).toThrow(/m\.csv: line 4: the patient '14-2523' does not match the group pattern \/\^\\d\+-\\d\+\[A-Z\]\//);
+    expect(() => parseManifest(text, 'm.csv', { groupPattern: /^\d+-\d+([A-Z]*)/ })).toThrow(DataError);
+    // Through listImageFolder: the split's groups are the people.
+    const root = path.join(tmp, 'person-manifest');
+    for (const c of ['a', 'b']) await fs.mkdir(path.join(root, c), { recursive: true });
+    for (const f of ['a/1.png', 'a/2.png', 'b/3.png']) await solid(4, 4, { r: 9, g: 9, b: 9 }).png().toFile(path.join(root, f));
+    await fs.writeFile(path.join(root, 'manifest.csv'), text);
+    const l = await listImageFolder(root, { groupPattern: /^\d+-\d+/ });
+    expect(l.samples.map((s) => s.group)).toEqual(['14-23060', '14-23060', '14-2523']);
   });
 });
 

@@ -7,7 +7,7 @@ import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SPLIT_RATIO } from '../data/options.js';
+import { DEFAULT_SPLIT_RATIO, groupPatternRegExp } from '../data/options.js';
 import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
@@ -35,6 +35,7 @@ interface EvaluateOptions {
   followSymlinks?: boolean;
   tta: TtaMode;
   groupBy?: string;
+  groupPattern?: string;
   aggregate?: GroupAggregation;
   json?: boolean;
 }
@@ -57,7 +58,7 @@ async function splitSource(opts: EvaluateOptions): Promise<{ from: EvaluationSpl
   if (await access(csv).then(() => true, () => false)) return { from: { kind: 'csv', path: csv }, aspect, note: null };
   if (folder && config?.options) {
     const seed = opts.seed ?? config.options.seed ?? 0;
-    return { from: { kind: 'resplit', splitBy: folder.splitBy, valRatio: folder.valRatio, testRatio: folder.testRatio, seed }, aspect, note: `no split.csv beside the model: the test split is re-made from ${path.join(runDir, 'config.json')}` };
+    return { from: { kind: 'resplit', splitBy: folder.splitBy, groupPattern: folder.groupPattern ?? null, valRatio: folder.valRatio, testRatio: folder.testRatio, seed }, aspect, note: `no split.csv beside the model: the test split is re-made from ${path.join(runDir, 'config.json')}` };
   }
   const seed = opts.seed ?? 0;
   return {
@@ -84,12 +85,15 @@ export function registerEvaluate(program: Command): void {
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns); the reported loss stays that of the plain images").choices(TTA_MODES).default('none'))
     .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
+    .option('--group-pattern <regex>', "--group-by pools the images whose column values share the part this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' for BreakHis slides of one person")
     .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .addOption(maxMemoryOption())
     .option('--json', 'print JSON')
     .action(async (opts: EvaluateOptions) => {
       if (opts.aggregate !== undefined && opts.groupBy === undefined) throw new UsageError('--aggregate needs --group-by COLUMN');
+      if (opts.groupPattern !== undefined && opts.groupBy === undefined) throw new UsageError('--group-pattern cuts the --group-by column: it needs --group-by COLUMN');
+      const groupPattern = opts.groupPattern === undefined ? null : groupPatternRegExp(opts.groupPattern);
       if (opts.groupBy !== undefined && opts.data === undefined) throw new UsageError('--group-by reads a manifest column: it needs --data DIR (an image folder with manifest.csv)');
       if (opts.data !== undefined && opts.mnist) throw new UsageError('give either --data DIR or --mnist, not both');
       if (opts.data === undefined && !opts.mnist) throw new UsageError('which data? give --data DIR (an image folder) or --mnist (the bundled MNIST test set)');
@@ -117,7 +121,7 @@ export function registerEvaluate(program: Command): void {
       const dataset = data.sets.length === 1 ? data.sets[0]!.data : new ConcatDataset(data.sets.map((s) => s.data));
       const classNames = model.metadata.classNames ?? data.classNames;
       const ev = await evaluateModel(model, dataset, { batchSize: opts.batchSize, classNames, tta: opts.tta, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}) });
-      const annotations = await imageAnnotations(source.kind === 'folder' ? source.dir : null, data.sets, opts.groupBy ?? null);
+      const annotations = await imageAnnotations(source.kind === 'folder' ? source.dir : null, data.sets, opts.groupBy ?? null, groupPattern);
       const ctx = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: model.metadata.threshold?.positiveClass ?? 1 };
       const subtypes = annotations.subtypes.some((s) => s !== undefined) ? imageSubtypeRecall(ev, ctx, annotations.subtypes) : [];
       const grouped = annotations.groups ? evaluateGroups(ev, ctx, { column: opts.groupBy!, method: opts.aggregate ?? 'mean', groups: annotations.groups, subtypes: annotations.subtypes }) : null;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { copySplit, DataError, listImageFolder, SPLIT_NAMES, writeSplitCsv } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
-import { checkSplitRatios, DEFAULT_SPLIT_RATIO, listingFor, splitByOption, splitNote } from '../data/options.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, GROUP_PATTERN_HELP, groupPatternOption, listingFor, splitByOption, splitNote } from '../data/options.js';
 import { split } from '../data/folder-source.js';
 import { count } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
@@ -21,6 +21,7 @@ interface SplitOptions {
   valRatio?: number;
   testRatio?: number;
   splitBy?: string;
+  groupPattern?: string;
   seed?: number;
   followSymlinks?: boolean;
   json?: boolean;
@@ -35,6 +36,7 @@ export function registerSplit(program: Command): void {
     .option('--val-ratio <r>', 'validation fraction (default 0.1)', parse.ratio)
     .option('--test-ratio <r>', 'test fraction (default 0.1)', parse.ratio)
     .option('--split-by <column>', "keep each value of this manifest column in one split (default: patient when known; 'none' splits by image)")
+    .option('--group-pattern <regex>', GROUP_PATTERN_HELP)
     .option('--seed <n>', 'split seed (default 0, as train)', parse.seed)
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .option('--json', 'print JSON')
@@ -44,13 +46,14 @@ export function registerSplit(program: Command): void {
       const testRatio = opts.testRatio ?? DEFAULT_SPLIT_RATIO;
       checkSplitRatios(valRatio, testRatio);
       const splitBy = splitByOption(opts.splitBy);
+      const grouping = { splitBy, groupPattern: groupPatternOption(opts.groupPattern, splitBy) };
       const seed = opts.seed ?? 0;
       const dir = path.resolve(opts.data);
       const outDir = path.resolve(opts.out);
       const csv = path.join(outDir, 'split.csv');
       if (await access(csv).then(() => true, () => false)) throw new DataError(`${csv} already exists; expected a fresh output folder (nothing was copied)`);
-      const listing = await listImageFolder(dir, listingFor(splitBy, opts.followSymlinks));
-      const assignments = split(listing.samples, { splitBy, valRatio, testRatio }, seed);
+      const listing = await listImageFolder(dir, listingFor(grouping, opts.followSymlinks));
+      const assignments = split(listing.samples, { ...grouping, valRatio, testRatio }, seed);
       const grouped = splitBy !== null && listing.groupsKnown;
       // Copy first (all-or-nothing in the SDK), then the CSV: a failure leaves no split.csv claiming folders that are not there.
       const copied = await copySplit(outDir, assignments);
@@ -68,6 +71,7 @@ export function registerSplit(program: Command): void {
         splitFile: csv,
         grouped,
         groupColumn: grouped ? (splitBy === 'auto' ? 'patient' : splitBy) : null,
+        groupPattern: grouped ? grouping.groupPattern : null,
         ratios: { train: 1 - valRatio - testRatio, val: valRatio, test: testRatio },
         seed,
         classNames: listing.classNames,
@@ -78,7 +82,7 @@ export function registerSplit(program: Command): void {
         out.result(result);
         return;
       }
-      out.line(`${dir}: ${count(listing.samples.length)} images, classes ${listing.classNames.join(', ')}; ${splitNote(grouped, splitBy)}, seed ${seed}${listing.ignored.length ? `; ${listing.ignored.length} non-image file${listing.ignored.length === 1 ? '' : 's'} ignored` : ''}`);
+      out.line(`${dir}: ${count(listing.samples.length)} images, classes ${listing.classNames.join(', ')}; ${splitNote(grouped, grouping)}, seed ${seed}${listing.ignored.length ? `; ${listing.ignored.length} non-image file${listing.ignored.length === 1 ? '' : 's'} ignored` : ''}`);
       const cols = ['split', 'images', ...listing.classNames, ...(grouped ? ['patients'] : [])];
       const cells = table.map((t) => [t.split, String(t.images), ...listing.classNames.map((c) => String(t.perClass[c])), ...(grouped ? [String(t.patients)] : [])]);
       const w = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));

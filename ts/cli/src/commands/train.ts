@@ -6,7 +6,7 @@ import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { startEngine } from '../engine.js';
 import { PRESET_NAMES } from '../model/presets.js';
-import { PREPROCESS_NAMES } from '../data/options.js';
+import { GROUP_PATTERN_HELP, PREPROCESS_NAMES } from '../data/options.js';
 import { resolveTrainOptions, flag, type RawTrainOptions } from '../train/options.js';
 import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
 import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
@@ -59,6 +59,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .addOption(new Option('--aspect <policy>', 'squash (default, as the study) or center-crop').choices(['squash', 'center-crop']))
     .addOption(new Option('--preprocess <kind>', 'pixel preprocessing, stored in the model file (default minmax: [0, 1]; with --from, see there)').choices(PREPROCESS_NAMES))
     .option('--split-by <column>', "keep each value of this manifest column in one split (default: patient when known; 'none' splits by image)")
+    .option('--group-pattern <regex>', GROUP_PATTERN_HELP)
     .option('--val-ratio <r>', 'validation fraction (default 0.1)', parse.ratio)
     .option('--test-ratio <r>', 'test fraction (default 0.1)', parse.ratio)
     .option('--augment', "augment training images (breakhis default: the study's augmentation)")

@@ -8,7 +8,7 @@ import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions } from './options.js';
+import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -70,9 +70,9 @@ export interface OpenedFolder {
 }
 
 /** Lists and decodes a folder once, as uint8; splits and folds are views over it. */
-export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'aspect' | 'onBadImage' | 'followSymlinks'>, shape: Shape3): Promise<OpenedFolder> {
+export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'groupPattern' | 'aspect' | 'onBadImage' | 'followSymlinks'>, shape: Shape3): Promise<OpenedFolder> {
   const t0 = performance.now();
-  const listing = await listImageFolder(dir, listingFor(f.splitBy, f.followSymlinks));
+  const listing = await listImageFolder(dir, listingFor(f, f.followSymlinks));
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
   const placeholder = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, seed: 0 });
@@ -213,7 +213,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
     decodeSeconds: opened.decodeSeconds,
     description:
       `${dir}: ${listing.classNames.join(' / ')}, ${splitCounts.map((c) => `${c.images} ${c.split === 'val' ? 'validation' : c.split}${c.patients !== null ? ` (${c.patients} patients)` : ''}`).join(' / ')} ` +
-      `(${splitNote(grouped, f.splitBy)}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
+      `(${splitNote(grouped, f)}${aug ? `, augmented${augNote}` : ''}${f.oversample ? ', oversampled' : ''}` +
       `${stain.config ? `, ${stain.config.kind} stain normalization${stain.untouched ? ` (${stain.untouched} image${stain.untouched === 1 ? '' : 's'} without enough tissue left as they were)` : ''}` : ''}), ` +
       `${skipped} image${skipped === 1 ? '' : 's'} skipped${ignored ? `, ${ignored} non-image file${ignored === 1 ? '' : 's'} ignored` : ''}${duplicateNote(listing)}`,
     source: { kind: 'folder', dir, manifest: listing.manifest, classNames: listing.classNames, images: listing.samples.length, skipped: all.skipped, ignored: listing.ignored, duplicates: listing.duplicates, grouped, splits: splitCounts, splitFile: 'split.csv', stainNormalization: stain.config, stainRandomization: stainDistribution },
@@ -224,7 +224,7 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
 /** Which images `evaluate --split test` reads: the run's split.csv, or a split re-made as train would make it. */
 export type EvaluationSplit =
   | { kind: 'csv'; path: string }
-  | { kind: 'resplit'; splitBy: string | null; valRatio: number; testRatio: number; seed: number };
+  | ({ kind: 'resplit'; valRatio: number; testRatio: number; seed: number } & Grouping);
 
 /** What evaluating a model needs of its data (whichever the source). */
 export interface EvaluationOptions {
@@ -245,7 +245,7 @@ export interface EvaluationOptions {
 export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
   const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed: opts.seed };
-  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from.splitBy : null, opts.followSymlinks));
+  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from : { splitBy: null }, opts.followSymlinks));
   if (opts.classNames && opts.classNames.join('\n') !== listing.classNames.join('\n')) {
     throw new ConfigError(`${dir}: its classes (${listing.classNames.join(', ')}) differ from the model's (${opts.classNames.join(', ')})`);
   }
@@ -264,7 +264,7 @@ export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions)
       description = `${dir} (test split of ${from.path})`;
     } else {
       samples = split(listing.samples, { splitBy: from.splitBy, valRatio: from.valRatio, testRatio: from.testRatio }, from.seed).filter((a) => a.split === 'test');
-      description = `${dir} (test split re-made: ${from.testRatio} of the images, ${from.splitBy === null ? 'by image' : 'by patient when known'}, seed ${from.seed})`;
+      description = `${dir} (test split re-made: ${from.testRatio} of the images, ${from.splitBy === null ? 'by image' : `by patient when known${from.groupPattern ? ` (the part of each id matching /${from.groupPattern}/)` : ''}`}, seed ${from.seed})`;
     }
   }
   if (opts.limit !== null) samples = samples.slice(0, opts.limit);

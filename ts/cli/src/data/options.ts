@@ -46,6 +46,12 @@ export interface FolderOptions {
    * groups by patient when the source knows patients; null splits by image.
    */
   splitBy: string | null;
+  /**
+   * --group-pattern: the split groups by the part of the column's value this
+   * regular expression matches (its first capture group if it has one), e.g.
+   * '^\\d+-\\d+' for BreakHis slides of one person (absent in older configs: none).
+   */
+  groupPattern?: string | null;
   valRatio: number;
   testRatio: number;
   augment: AugmentOptions | null;
@@ -81,9 +87,39 @@ export function splitByOption(raw: string | undefined): string | null {
   return raw === 'none' ? null : (raw ?? 'auto');
 }
 
+/** --group-pattern's help, for train and split. */
+export const GROUP_PATTERN_HELP =
+  "group by the part of each --split-by value this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' keeps BreakHis slides 14-23060AB and 14-23060CD, which may be one person, in one split";
+
+/**
+ * `--group-pattern` checked: a valid regular expression, for a grouped split.
+ * Kept as its source text (what config.json records); `groupPatternRegExp` compiles it.
+ */
+export function groupPatternOption(raw: string | undefined, splitBy: string | null): string | null {
+  if (raw === undefined) return null;
+  if (splitBy === null) throw new UsageError('--group-pattern cuts the group of a grouped split: it cannot be combined with --split-by none');
+  groupPatternRegExp(raw);
+  return raw;
+}
+
+export function groupPatternRegExp(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (cause) {
+    throw new UsageError(`--group-pattern: expected a regular expression, got '${source}' (${(cause as Error).message})`);
+  }
+}
+
+/** What decides a split's groups: the column (--split-by) and the part of its values that counts (--group-pattern). */
+export type Grouping = Pick<FolderOptions, 'splitBy' | 'groupPattern'>;
+
 /** How to list a folder for a split: a named manifest column groups the samples; 'auto' and null need none. */
-export function listingFor(splitBy: string | null, followSymlinks = false): { groupColumn?: string; followSymlinks: boolean } {
-  return { ...(splitBy && splitBy !== 'auto' ? { groupColumn: splitBy } : {}), followSymlinks };
+export function listingFor(g: Grouping, followSymlinks = false): { groupColumn?: string; groupPattern?: RegExp; followSymlinks: boolean } {
+  return {
+    ...(g.splitBy && g.splitBy !== 'auto' ? { groupColumn: g.splitBy } : {}),
+    ...(g.splitBy !== null && g.groupPattern ? { groupPattern: groupPatternRegExp(g.groupPattern) } : {}),
+    followSymlinks,
+  };
 }
 
 /** `--val-ratio` + `--test-ratio` must leave images to train on. */
@@ -92,8 +128,9 @@ export function checkSplitRatios(valRatio: number, testRatio: number): void {
 }
 
 /** How the images were split; by image for want of patient ids, it says what that costs. */
-export function splitNote(grouped: boolean, splitBy: string | null): string {
-  if (grouped) return 'split by patient';
+export function splitNote(grouped: boolean, g: Grouping): string {
+  if (grouped) return g.groupPattern ? `split by patient (the part of each id matching /${g.groupPattern}/)` : 'split by patient';
+  const splitBy = g.splitBy;
   // --split-by none asked for it; otherwise no manifest column gave patients.
   return splitBy === null ? 'split by image' : 'split by image: no patient ids in a manifest, so one patient\'s tiles can be in train and test alike';
 }

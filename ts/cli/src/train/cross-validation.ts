@@ -161,7 +161,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
     engine,
     options: o,
     data: {
-      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation, ${splitNote(grouped, f.splitBy)}`,
+      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation, ${splitNote(grouped, f)}`,
       source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
       classNames,
       // Each fold's model file holds its own; fitted statistics ('standardize') differ between folds.

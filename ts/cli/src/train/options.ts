@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { isOnnxPath } from '../model/load.js';
 import type { ThresholdRule } from './threshold-rule.js';
 import { DEFAULT_TRAINABLE_LAST, FINE_TUNE_RECIPE, PRESETS, type PresetName, type Recipe } from '../model/presets.js';
-import { checkSplitRatios, DEFAULT_SPLIT_RATIO, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, groupPatternOption, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
 
 export interface RawTrainOptions {
   preset?: PresetName;
@@ -42,6 +42,7 @@ export interface RawTrainOptions {
   aspect?: 'squash' | 'center-crop';
   preprocess?: PreprocessName;
   splitBy?: string;
+  groupPattern?: string;
   valRatio?: number;
   testRatio?: number;
   augment?: boolean;
@@ -157,7 +158,7 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 };
 
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
-  'imageSize', 'aspect', 'splitBy', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
+  'imageSize', 'aspect', 'splitBy', 'groupPattern', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomize', 'stainRandomizeProbability', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
   'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
 ];
@@ -213,11 +214,13 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
   const valRatio = raw.valRatio ?? (raw.cv !== undefined ? CV_VAL_RATIO : DEFAULT_SPLIT_RATIO);
   const testRatio = raw.cv !== undefined ? 0 : (raw.testRatio ?? DEFAULT_SPLIT_RATIO);
   checkSplitRatios(valRatio, testRatio);
+  const splitBy = splitByOption(raw.splitBy);
   return {
     // A preset's input is its recipe's; an arch.json or a pretrained model has its own (null: the network's).
     imageSize: raw.imageSize ?? (raw.from !== undefined || raw.model !== undefined ? null : [recipe.inputShape[0], recipe.inputShape[1]]),
     aspect: raw.aspect ?? 'squash',
-    splitBy: splitByOption(raw.splitBy),
+    splitBy,
+    groupPattern: groupPatternOption(raw.groupPattern, splitBy),
     valRatio,
     testRatio,
     augment: augmentation(raw, recipe),

@@ -109,7 +109,10 @@ export async function listImageFolder(root: string, options: ImageFolderOptions 
     const mPath = typeof options.manifest === 'string' ? options.manifest : path.join(root, 'manifest.csv');
     const exists = await fs.stat(mPath).then((s) => s.isFile(), () => false);
     if (exists || typeof options.manifest === 'string') {
-      manifest = await readManifest(mPath, options.groupColumn !== undefined ? { groupColumn: options.groupColumn } : {});
+      manifest = await readManifest(mPath, {
+        ...(options.groupColumn !== undefined ? { groupColumn: options.groupColumn } : {}),
+        ...(options.groupPattern !== undefined ? { groupPattern: options.groupPattern } : {}),
+      });
     }
   }
   const missing: string[] = [];

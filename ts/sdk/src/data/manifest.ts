@@ -4,7 +4,10 @@
  * patient-level split, and the subtype. The format is the one of the shared
  * BreakHis tiles: a `file` (or `path`) column relative to the folder, an
  * optional `label` (checked against the class folder), `subtype`, and a
- * group column (`group`, else `patient`, or one named by the caller).
+ * group column (`group`, else `patient`, or one named by the caller),
+ * optionally cut down to the part a pattern matches: BreakHis slide ids such as
+ * `14-23060AB` and `14-23060CD` may be one person, and a split that keeps
+ * people apart groups by the numeric part (`/^\d+-\d+/`).
  */
 import { DataError } from '../errors.js';
 import { csvColumn, parseCsv } from './csv.js';
@@ -30,6 +33,21 @@ export interface Manifest {
 export interface ManifestOptions {
   /** Column holding the group. Default: 'group' when present, else 'patient'. */
   groupColumn?: string;
+  /**
+   * The group is the part of the column's value this pattern matches (its first
+   * capture group when it has one): `/^\d+-\d+/` puts BreakHis slides
+   * `14-23060AB` and `14-23060CD` in one group. A value it does not match is a
+   * DataError: a group silently left whole could split one person.
+   */
+  groupPattern?: RegExp;
+}
+
+/** A group value cut down to what `pattern` matches; null when it does not match (or matches nothing). */
+export function groupKey(value: string, pattern: RegExp): string | null {
+  // A global or sticky pattern keeps lastIndex between calls; a copy without those flags does not.
+  const match = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).exec(value);
+  const key = match === null ? undefined : match.length > 1 ? match[1] : match[0];
+  return key === undefined || key === '' ? null : key;
 }
 
 /** Normalizes a relative path for matching: '/' separators, no leading './'. */
@@ -63,7 +81,7 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
     const entry: ManifestEntry = { line };
     const group = groupCol >= 0 ? row[groupCol]!.trim() : '';
     if (group !== '') {
-      entry.group = group;
+      entry.group = options.groupPattern === undefined ? group : patternGroup(group, options.groupPattern, `${path}: line ${line}: the ${table.header[groupCol]!}`);
       anyGroup = true;
     }
     const subtype = subtypeCol >= 0 ? row[subtypeCol]!.trim() : '';
@@ -74,6 +92,12 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
   });
   // A group column that is empty everywhere (LC25000 publishes no patient ids) means "groups unknown".
   return { path, entries, groupColumn: groupCol >= 0 && anyGroup ? table.header[groupCol]! : null };
+}
+
+function patternGroup(value: string, pattern: RegExp, where: string): string {
+  const key = groupKey(value, pattern);
+  if (key === null) throw new DataError(`${where} '${value}' does not match the group pattern ${pattern}; expected every group value to match (or its capture group to be non-empty)`);
+  return key;
 }
 
 /** Reads and parses a manifest file (Node only). */
