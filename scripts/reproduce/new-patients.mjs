@@ -191,7 +191,7 @@ export function newPatientsMarkdown(results, { seeds }) {
       'Each fold\'s model is then evaluated on its test split (`evaluate --split-csv fold-k/split.csv --group-by patient --group-pattern \'^\\d+-\\d+\'`): metrics are at the fold\'s stored threshold, ' +
       'image level and patient level (the mean malignant probability of each test patient\'s images, at the same threshold). ' +
       'Cells: mean ± std over seeds of the fold means; the worst fold is the one with the lowest image accuracy over all seeds and folds (image accuracy / malignant recall). ' +
-      'The TTA row re-evaluates the same histology fold models with `evaluate --tta d4 --group-by patient` on each fold\'s test split (same stored threshold). ' +
+      'The TTA row re-evaluates the same histology fold models with the same `evaluate` command plus `--tta d4` (same stored threshold). ' +
       'The stored-thresholds column is the range of the folds\' stored thresholds: how much the choice moves from fold to fold. ' +
       'The last column is the stain stress test (`node scripts/stain-swap.mjs`, docs/histology.md): the image accuracy of the same fold models when each test tile is recoloured to the median colour statistics of the other class\'s training tiles. A model that reads morphology keeps its accuracy; one that reads the stain falls towards 0% (mean ± std over seeds of the fold means; not run for rows that re-decide or re-evaluate the same models).',
   );
