@@ -102,6 +102,7 @@ export function groupPatternOption(raw: string | undefined, splitBy: string | nu
   return raw;
 }
 
+/** `--group-pattern`'s text compiled; a UsageError (exit 2) names it when it is not a regular expression. */
 export function groupPatternRegExp(source: string): RegExp {
   try {
     return new RegExp(source);
