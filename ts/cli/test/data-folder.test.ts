@@ -414,6 +414,15 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     expect(unmatched.status).toBe(1);
     expect(unmatched.stderr).toMatch(/manifest\.csv: line 14: the patient 'm0AB' does not match the group pattern \/\^b\//);
     expect(existsSync(join(unmatchedOut, 'split.csv'))).toBe(false);
+    // Without patient ids there is nothing to cut: an error, not a silent split by image.
+    const bare = await makeFolder(join(tmp('no-ids'), 'data'));
+    rmSync(join(bare, 'manifest.csv'));
+    const noIds = run(['split', '--data', bare, '--out', join(tmp('no-ids-split'), 'o'), '--group-pattern', PATTERN]);
+    expect(noIds.status).toBe(1);
+    expect(noIds.stderr).toContain(`--group-pattern /${PATTERN}/ groups by patient id, but ${bare} has no manifest.csv; drop the pattern to split by image`);
+    const noIdsTrain = run([...tiny(bare, archFile), '--epochs', '1', '--group-pattern', PATTERN, '--out', join(tmp('no-ids-train'), 'run')]);
+    expect(noIdsTrain.status).toBe(1);
+    expect(noIdsTrain.stderr).toContain('groups by patient id, but');
     const alone = run(['evaluate', '--model', join(tmp('x'), 'model.safetensors'), '--data', dir, '--group-pattern', PATTERN]);
     expect(alone.status).toBe(2);
     expect(alone.stderr).toContain('--group-pattern cuts the --group-by column: it needs --group-by COLUMN');

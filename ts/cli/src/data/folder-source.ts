@@ -8,7 +8,7 @@ import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
+import { checkGroupPattern, DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -73,6 +73,7 @@ export interface OpenedFolder {
 export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'groupPattern' | 'aspect' | 'onBadImage' | 'followSymlinks'>, shape: Shape3): Promise<OpenedFolder> {
   const t0 = performance.now();
   const listing = await listImageFolder(dir, listingFor(f, f.followSymlinks));
+  checkGroupPattern(f, listing, dir);
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
   const placeholder = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, seed: 0 });

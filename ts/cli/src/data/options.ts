@@ -2,7 +2,7 @@
  * What the command line says about data, resolved: where it comes from and
  * how it is turned into model inputs. Shared by train, evaluate and predict.
  */
-import type { PreprocessingConfig, Shape3, StainNormalizationKind } from '@lite-cnn/sdk';
+import { DataError, type ImageFolderListing, type PreprocessingConfig, type Shape3, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 
 /** The SDK's preprocessing kinds, and 'torchvision' (ImageNet mean/std standardization, fixed: what torchvision's pretrained weights expect). */
@@ -121,6 +121,13 @@ export function listingFor(g: Grouping, followSymlinks = false): { groupColumn?:
     ...(g.splitBy !== null && g.groupPattern ? { groupPattern: groupPatternRegExp(g.groupPattern) } : {}),
     followSymlinks,
   };
+}
+
+/** A --group-pattern needs group ids to cut: without them the split would fall back to images unasked. */
+export function checkGroupPattern(g: Grouping, listing: Pick<ImageFolderListing, 'groupsKnown' | 'manifest'>, dir: string): void {
+  if (!g.groupPattern || g.splitBy === null || listing.groupsKnown) return;
+  const where = listing.manifest ? `${listing.manifest} has no ${g.splitBy === 'auto' ? "'group' or 'patient'" : `'${g.splitBy}'`} value for every image` : `${dir} has no manifest.csv`;
+  throw new DataError(`--group-pattern /${g.groupPattern}/ groups by patient id, but ${where}; drop the pattern to split by image`);
 }
 
 /** `--val-ratio` + `--test-ratio` must leave images to train on. */
