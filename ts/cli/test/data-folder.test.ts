@@ -228,6 +228,52 @@ describe('train on an image folder', () => {
     for (const p of JSON.parse(low.stdout).predictions) expect(p.class).toBe('malignant');
   });
 
+  it('predict --group-by decides each patient from its pooled images: mean at the image threshold, a vote by majority', () => {
+    const images = ['benign-00.jpg', 'benign-01.png', 'benign-02.jpg', 'malignant-00.jpg', 'malignant-01.png'].map((f) => join(data, f.split('-')[0]!, f));
+    const model = join(run1, 'model.safetensors');
+    const t = summary.operatingPoint.threshold;
+    const predict = (extra: string[]) => {
+      const r = run(['predict', '--model', model, ...images, '--group-by', 'patient', '--manifest', join(data, 'manifest.csv'), ...extra, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { predictions: { probabilities: { malignant: number }; class: string }[]; groups: { column: string; method: string; rows: { group: string; images: number; class: string; probabilities: { malignant: number } }[] } };
+    };
+    const mean = predict([]);
+    const p = mean.predictions.map((r) => r.probabilities.malignant);
+    // The manifest's patients: b0 (benign-00, -01), b1 (benign-02), m0 (malignant-00, -01), in order of first appearance.
+    expect(mean.groups).toMatchObject({ column: 'patient', method: 'mean' });
+    expect(mean.groups.rows.map((g) => [g.group, g.images])).toEqual([['b0', 2], ['b1', 1], ['m0', 2]]);
+    const pooled = [(p[0]! + p[1]!) / 2, p[2]!, (p[3]! + p[4]!) / 2];
+    mean.groups.rows.forEach((g, i) => {
+      expect(g.probabilities.malignant).toBeCloseTo(pooled[i]!, 6);
+      expect(g.class).toBe(pooled[i]! >= t ? 'malignant' : 'benign');
+    });
+    const vote = predict(['--aggregate', 'vote']);
+    const decided = vote.predictions.map((r) => (r.class === 'malignant' ? 1 : 0));
+    const shares = [(decided[0]! + decided[1]!) / 2, decided[2]!, (decided[3]! + decided[4]!) / 2];
+    vote.groups.rows.forEach((g, i) => {
+      expect(g.probabilities.malignant).toBe(shares[i]);
+      expect(g.class).toBe(shares[i]! >= 0.5 ? 'malignant' : 'benign');
+    });
+    // A pattern pools by the part of each id it matches: here the class letter.
+    expect(predict(['--group-pattern', '^[a-z]']).groups.rows.map((g) => [g.group, g.images])).toEqual([['b', 3], ['m', 2]]);
+
+    // Text output, and the errors: an image the manifest does not list, options without --group-by, --group-by without a manifest.
+    const text = run(['predict', '--model', model, ...images, '--group-by', 'patient', '--manifest', join(data, 'manifest.csv')]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/per patient \(mean of its images' probabilities, at the same decision\):\nb0: (benign|malignant) {2}\(benign [\d.]+%, malignant [\d.]+%; 2 images\)/);
+    const stray = join(tmp('stray'), 'x.jpg');
+    writeFileSync(stray, readFileSync(images[0]!));
+    const unlisted = run(['predict', '--model', model, stray, '--group-by', 'patient', '--manifest', join(data, 'manifest.csv')]);
+    expect(unlisted.status).toBe(1);
+    expect(unlisted.stderr).toMatch(/manifest\.csv: no 'patient' value for .*x\.jpg; --group-by needs one for every image/);
+    const alone = run(['predict', '--model', model, images[0]!, '--aggregate', 'vote', '--manifest', join(data, 'manifest.csv')]);
+    expect(alone.status).toBe(2);
+    expect(alone.stderr).toContain('--manifest, --aggregate: only with --group-by COLUMN, which pools the images per group');
+    const noManifest = run(['predict', '--model', model, images[0]!, '--group-by', 'patient']);
+    expect(noManifest.status).toBe(2);
+    expect(noManifest.stderr).toContain('--group-by reads a column of a manifest: add --manifest FILE');
+  });
+
   it('--target-recall is validated: R in (0, 1], a known positive class, a binary model', async () => {
     for (const bad of ['0', '1.5', 'x']) {
       const r = run([...tiny(data, archFile), '--target-recall', bad, '--positive', 'malignant']);

@@ -23,7 +23,7 @@ export {
   type StepInput,
 } from './exec/compiled-model.js';
 export { StepKind, EXECUTOR_ABI } from './exec/abi.js';
-export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, groupOutputs, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type SubtypeRecall, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
+export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, groupOutputs, poolGroups, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type PooledOutputs, type SubtypeRecall, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
 export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
 export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
 export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';

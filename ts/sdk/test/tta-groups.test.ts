@@ -3,7 +3,7 @@
  * group-level aggregation / per-subtype recall on hand-computed values.
  */
 import { describe, expect, it } from 'vitest';
-import { applyView, ConfigError, DataError, decideClasses, groupOutputs, predictWithTta, ShapeError, subtypeRecall, ttaViews, type Dataset, type Predictor } from '@lite-cnn/sdk';
+import { applyView, ConfigError, DataError, decideClasses, groupOutputs, poolGroups, predictWithTta, ShapeError, subtypeRecall, ttaViews, type Dataset, type Predictor } from '@lite-cnn/sdk';
 import { mnistNet } from './nets.js';
 
 /** A stand-in model whose one output is the first pixel of each input: the views it saw are readable from its outputs. */
@@ -85,6 +85,17 @@ describe('group-level decisions', () => {
     // One sigmoid unit: the output is the fraction of positive decisions.
     const sig = groupOutputs(Float32Array.from([0.1, 0.4, 0.3, 0.8, 0.9]), 1, labels, groups, { method: 'vote' });
     expect(Array.from(sig.probs)).toEqual([0, 2 / 3].map(Math.fround));
+  });
+
+  it('poolGroups pools unlabelled images (what predict --group-by decides on) as groupOutputs does', () => {
+    const pooled = poolGroups(probs, 2, groups, { method: 'mean' });
+    expect(pooled.groups).toEqual(['a', 'b']);
+    expect(pooled.members).toEqual([[0, 1], [2, 3, 4]]);
+    expect(Array.from(pooled.probs)).toEqual(Array.from(groupOutputs(probs, 2, labels, groups, { method: 'mean' }).probs));
+    // No labels, so a group may hold images of any class; only a missing group is an error.
+    expect(() => groupOutputs(probs, 2, [0, 1, 1, 1, 1], groups, { method: 'mean' })).toThrow(/group 'a' has images of 2 classes/);
+    expect(() => poolGroups(probs, 2, ['a', '', 'b', 'b', 'b'], { method: 'mean' })).toThrow(DataError);
+    expect(() => poolGroups(probs, 2, groups.slice(1), { method: 'mean' })).toThrow(ShapeError);
   });
 
   it('decisions and per-subtype recall', () => {

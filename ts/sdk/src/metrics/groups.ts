@@ -56,31 +56,38 @@ export function decideClasses(probs: Float32Array, outputs: number, opts: { thre
   return argmaxRows(probs, outputs);
 }
 
+export interface PooledOutputs {
+  /** Group names, in order of first appearance. */
+  groups: string[];
+  /** `[groups, outputs]`: the aggregated outputs (for `vote`: class fractions, with the outputs' layout). */
+  probs: Float32Array;
+  /** Images per group. */
+  sizes: number[];
+  /** Each group's images (positions in `probs`' rows), in order. */
+  members: number[][];
+}
+
 /**
- * Pools image outputs `probs` `[n, outputs]` with class `labels` `[n]` into
- * one row per group (`groups[i]`: image i's group). Throws a `DataError` when
- * an image has no group or a group mixes classes.
+ * Pools image outputs `probs` `[n, outputs]` into one row per group
+ * (`groups[i]`: image i's group), whatever the images' classes: what
+ * `predict --group-by` decides on for unlabelled images. Throws a `DataError`
+ * when an image has no group.
  */
-export function groupOutputs(probs: Float32Array, outputs: number, labels: ArrayLike<number>, groups: readonly (string | undefined)[], opts: GroupOutputsOptions): GroupedOutputs {
+export function poolGroups(probs: Float32Array, outputs: number, groups: readonly (string | undefined)[], opts: GroupOutputsOptions): PooledOutputs {
   if (!GROUP_AGGREGATIONS.includes(opts.method)) throw new ConfigError(`group aggregation: method must be one of ${GROUP_AGGREGATIONS.join(', ')}, got ${JSON.stringify(opts.method)}`);
-  const n = labels.length;
-  if (probs.length !== n * outputs) throw new ShapeError(`group aggregation: expected ${n} × ${outputs} outputs (one row per label), got ${probs.length} values`);
-  if (groups.length !== n) throw new ShapeError(`group aggregation: expected ${n} groups (one per image), got ${groups.length}`);
-  const members = new Map<string, number[]>();
+  const n = groups.length;
+  if (probs.length !== n * outputs) throw new ShapeError(`group aggregation: expected ${n} × ${outputs} outputs (one row per image), got ${probs.length} values`);
+  const byName = new Map<string, number[]>();
   for (let i = 0; i < n; i++) {
     const g = groups[i];
     if (g === undefined || g === '') throw new DataError(`group aggregation: image ${i} has no group`);
-    (members.get(g) ?? members.set(g, []).get(g)!).push(i);
+    (byName.get(g) ?? byName.set(g, []).get(g)!).push(i);
   }
-  const names = [...members.keys()];
+  const names = [...byName.keys()];
+  const members = names.map((g) => byName.get(g)!);
   const out = new Float32Array(names.length * outputs);
-  const groupLabels = new Uint32Array(names.length);
   const voted = opts.method === 'vote' ? decideClasses(probs, outputs, opts) : null;
-  names.forEach((name, gi) => {
-    const idx = members.get(name)!;
-    const classes = new Set(idx.map((i) => labels[i]!));
-    if (classes.size > 1) throw new DataError(`group aggregation: group '${name}' has images of ${classes.size} classes (${[...classes].join(', ')}); a group must have one class`);
-    groupLabels[gi] = labels[idx[0]!]!;
+  members.forEach((idx, gi) => {
     for (let k = 0; k < outputs; k++) {
       let v: number;
       if (voted) v = idx.filter((i) => (outputs === 1 ? voted[i] === 1 : voted[i] === k)).length / idx.length;
@@ -89,7 +96,24 @@ export function groupOutputs(probs: Float32Array, outputs: number, labels: Array
       out[gi * outputs + k] = v;
     }
   });
-  return { groups: names, probs: out, labels: groupLabels, sizes: names.map((g) => members.get(g)!.length) };
+  return { groups: names, probs: out, sizes: members.map((m) => m.length), members };
+}
+
+/**
+ * Pools image outputs `probs` `[n, outputs]` with class `labels` `[n]` into
+ * one row per group (`poolGroups`) and gives each group its class. Throws a
+ * `DataError` when an image has no group or a group mixes classes.
+ */
+export function groupOutputs(probs: Float32Array, outputs: number, labels: ArrayLike<number>, groups: readonly (string | undefined)[], opts: GroupOutputsOptions): GroupedOutputs {
+  if (groups.length !== labels.length) throw new ShapeError(`group aggregation: expected ${labels.length} groups (one per image), got ${groups.length}`);
+  const pooled = poolGroups(probs, outputs, groups, opts);
+  const groupLabels = new Uint32Array(pooled.groups.length);
+  pooled.members.forEach((idx, gi) => {
+    const classes = new Set(idx.map((i) => labels[i]!));
+    if (classes.size > 1) throw new DataError(`group aggregation: group '${pooled.groups[gi]}' has images of ${classes.size} classes (${[...classes].join(', ')}); a group must have one class`);
+    groupLabels[gi] = labels[idx[0]!]!;
+  });
+  return { groups: pooled.groups, probs: pooled.probs, labels: groupLabels, sizes: pooled.sizes };
 }
 
 export interface SubtypeRecall {

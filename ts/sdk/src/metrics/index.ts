@@ -18,4 +18,4 @@ export {
   type MetricBatch,
   type AccumulatedMetrics,
 } from './accumulator.js';
-export { groupOutputs, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type SubtypeRecall } from './groups.js';
+export { groupOutputs, poolGroups, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type PooledOutputs, type SubtypeRecall } from './groups.js';
