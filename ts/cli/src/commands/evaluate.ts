@@ -7,7 +7,7 @@ import type { EvaluationSplit } from '../data/folder-source.js';
 import type { RunConfig } from '../train/run-config.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SPLIT_RATIO, groupPatternRegExp } from '../data/options.js';
+import { DEFAULT_SPLIT_RATIO, GROUP_BY_PATTERN_HELP, groupPatternRegExp } from '../data/options.js';
 import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
 import { ConcatDataset } from '../data/concat.js';
@@ -85,7 +85,7 @@ export function registerEvaluate(program: Command): void {
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns); the reported loss stays that of the plain images").choices(TTA_MODES).default('none'))
     .option('--group-by <column>', 'also decide per value of this manifest column (e.g. patient) by pooling its images, and report group-level metrics')
-    .option('--group-pattern <regex>', "--group-by pools the images whose column values share the part this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' for BreakHis slides of one person")
+    .option('--group-pattern <regex>', GROUP_BY_PATTERN_HELP)
     .addOption(new Option('--aggregate <method>', 'how --group-by pools a group\'s images: mean or median probability, or vote (majority of image decisions); default mean').choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .addOption(maxMemoryOption())

@@ -1,14 +1,15 @@
 /** `lite-cnn predict`: class probabilities of image files under a model file. */
 import { Command, Option } from 'commander';
-import { decideClasses, GROUP_AGGREGATIONS, poolGroups, predictWithTta, TTA_MODES, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
+import { GROUP_AGGREGATIONS, poolGroups, predictWithTta, TTA_MODES, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { startEngine } from '../engine.js';
 import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { imageFilesDataset } from '../data/image-files.js';
 import { fileGroups } from '../data/groups.js';
-import { groupPatternRegExp } from '../data/options.js';
-import { percent } from '../ui/format.js';
+import { decideGroups, type DecisionContext } from '../model/group-evaluation.js';
+import { GROUP_BY_PATTERN_HELP, groupPatternRegExp } from '../data/options.js';
+import { flag, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 
 interface PredictOptions {
@@ -43,14 +44,14 @@ export function registerPredict(program: Command): void {
     .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns)").choices(TTA_MODES).default('none'))
     .option('--group-by <column>', 'also decide per value of this column of --manifest (e.g. patient), pooling the images of each value')
     .option('--manifest <file>', "with --group-by: a manifest.csv listing every image (a 'file' column, paths relative to the manifest's folder) and the column")
-    .option('--group-pattern <regex>', "with --group-by: pool the images whose values share the part this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' for BreakHis slides of one person")
+    .option('--group-pattern <regex>', GROUP_BY_PATTERN_HELP)
     .addOption(new Option('--aggregate <method>', "with --group-by: mean (default) or median probability, decided at the images' threshold, or vote (the share of image decisions, decided by majority)").choices(GROUP_AGGREGATIONS))
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .addOption(maxMemoryOption())
     .option('--json', 'print JSON')
     .action(async (images: string[], opts: PredictOptions) => {
       if (opts.groupBy === undefined) {
-        const needs = (['manifest', 'groupPattern', 'aggregate'] as const).filter((k) => opts[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+        const needs = (['manifest', 'groupPattern', 'aggregate'] as const).filter((k) => opts[k] !== undefined).map(flag);
         if (needs.length) throw new UsageError(`${needs.join(', ')}: only with --group-by COLUMN, which pools the images per group`);
       } else if (opts.manifest === undefined) {
         throw new UsageError('--group-by reads a column of a manifest: add --manifest FILE (a manifest.csv listing the images)');
@@ -77,7 +78,8 @@ export function registerPredict(program: Command): void {
         model.classes === 2
           ? { rule: 'threshold' as const, threshold: threshold ?? 0.5, positiveClass, positiveClassName: names[positiveClass] ?? String(positiveClass), source: opts.threshold !== undefined ? 'option' : stored ? 'stored' : 'default' }
           : { rule: 'argmax' as const };
-      const grouped = groups ? groupRows(probs, k, groups, { method: opts.aggregate ?? 'mean', column: opts.groupBy!, names, positiveClass, ...(decision.rule === 'threshold' ? { threshold: decision.threshold } : {}) }) : null;
+      const ctx = { outputs: k, classes: model.classes, classNames: names, positiveClass };
+      const grouped = groups ? groupRows(probs, groups, { method: opts.aggregate ?? 'mean', column: opts.groupBy!, names, ctx, ...(decision.rule === 'threshold' ? { threshold: decision.threshold } : {}) }) : null;
       if (opts.json) {
         out.result({ model: opts.model, decision, tta: opts.tta, predictions: rows, groups: grouped });
         return;
@@ -93,19 +95,13 @@ export function registerPredict(program: Command): void {
 }
 
 /**
- * Each group's pooled probabilities (the SDK's `poolGroups`) and its class:
- * mean and median at the images' decision, a vote by majority (0.5 on a
- * binary model's vote share, arg-max otherwise), as `evaluate --group-by`.
+ * Each group's pooled probabilities (the SDK's `poolGroups`) and its class,
+ * decided as `evaluate --group-by` decides (`decideGroups`).
  */
-function groupRows(
-  probs: Float32Array,
-  k: number,
-  groups: readonly string[],
-  o: { method: GroupAggregation; column: string; names: readonly string[]; positiveClass: number; threshold?: number },
-) {
-  const pooled = poolGroups(probs, k, groups, { method: o.method, positiveClass: o.positiveClass, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) });
-  const groupThreshold = o.method === 'vote' ? (o.threshold !== undefined ? 0.5 : undefined) : o.threshold;
-  const decided = decideClasses(pooled.probs, k, { positiveClass: o.positiveClass, ...(groupThreshold !== undefined ? { threshold: groupThreshold } : {}) });
+function groupRows(probs: Float32Array, groups: readonly string[], o: { method: GroupAggregation; column: string; names: readonly string[]; ctx: DecisionContext; threshold?: number }) {
+  const k = o.ctx.outputs;
+  const pooled = poolGroups(probs, k, groups, { method: o.method, positiveClass: o.ctx.positiveClass, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) });
+  const decided = decideGroups(pooled.probs, o.ctx, o.method, o.threshold).classes;
   return {
     column: o.column,
     method: o.method,

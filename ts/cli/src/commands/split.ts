@@ -8,10 +8,10 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { copySplit, DataError, listImageFolder, SPLIT_NAMES, writeSplitCsv } from '@lite-cnn/sdk';
+import { copySplit, DataError, SPLIT_NAMES, writeSplitCsv } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
-import { checkGroupPattern, checkSplitRatios, DEFAULT_SPLIT_RATIO, GROUP_PATTERN_HELP, groupPatternOption, listingFor, splitByOption, splitNote } from '../data/options.js';
-import { split } from '../data/folder-source.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, GROUP_PATTERN_HELP, groupPatternOption, splitByOption, splitNote } from '../data/options.js';
+import { listGroupedFolder, split } from '../data/folder-source.js';
 import { count } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 
@@ -52,8 +52,7 @@ export function registerSplit(program: Command): void {
       const outDir = path.resolve(opts.out);
       const csv = path.join(outDir, 'split.csv');
       if (await access(csv).then(() => true, () => false)) throw new DataError(`${csv} already exists; expected a fresh output folder (nothing was copied)`);
-      const listing = await listImageFolder(dir, listingFor(grouping, opts.followSymlinks));
-      checkGroupPattern(grouping, listing, dir);
+      const listing = await listGroupedFolder(dir, grouping, opts.followSymlinks);
       const assignments = split(listing.samples, { ...grouping, valRatio, testRatio }, seed);
       const grouped = splitBy !== null && listing.groupsKnown;
       // Copy first (all-or-nothing in the SDK), then the CSV: a failure leaves no split.csv claiming folders that are not there.

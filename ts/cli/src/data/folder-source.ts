@@ -8,7 +8,7 @@ import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import { checkGroupPattern, DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
+import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -69,11 +69,24 @@ export interface OpenedFolder {
   decodeSeconds: number;
 }
 
+/**
+ * Lists `dir` with the groups a split of `g` needs (--split-by, --group-pattern).
+ * A --group-pattern on a folder without group ids is a DataError: the split
+ * would otherwise fall back to images unasked.
+ */
+export async function listGroupedFolder(dir: string, g: Grouping, followSymlinks = false): Promise<ImageFolderListing> {
+  const listing = await listImageFolder(dir, listingFor(g, followSymlinks));
+  if (g.groupPattern && g.splitBy !== null && !listing.groupsKnown) {
+    const where = listing.manifest ? `${listing.manifest} has no ${g.splitBy === 'auto' ? "'group' or 'patient'" : `'${g.splitBy}'`} value for every image` : `${dir} has no manifest.csv`;
+    throw new DataError(`--group-pattern /${g.groupPattern}/ groups by patient id, but ${where}; drop the pattern to split by image`);
+  }
+  return listing;
+}
+
 /** Lists and decodes a folder once, as uint8; splits and folds are views over it. */
 export async function openFolder(dir: string, f: Pick<FolderOptions, 'splitBy' | 'groupPattern' | 'aspect' | 'onBadImage' | 'followSymlinks'>, shape: Shape3): Promise<OpenedFolder> {
   const t0 = performance.now();
-  const listing = await listImageFolder(dir, listingFor(f, f.followSymlinks));
-  checkGroupPattern(f, listing, dir);
+  const listing = await listGroupedFolder(dir, f, f.followSymlinks);
   const engine = await defaultEngine();
   // Decoded once, as uint8; each split is a view with its own transformer.
   const placeholder = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, seed: 0 });
@@ -246,7 +259,7 @@ export interface EvaluationOptions {
 export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions): Promise<EvaluationData> {
   const shape = opts.inputShape as Shape3;
   const from: EvaluationSplit = opts.from ?? { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed: opts.seed };
-  const listing = await listImageFolder(dir, listingFor(from.kind === 'resplit' ? from : { splitBy: null }, opts.followSymlinks));
+  const listing = await listGroupedFolder(dir, from.kind === 'resplit' ? from : { splitBy: null }, opts.followSymlinks);
   if (opts.classNames && opts.classNames.join('\n') !== listing.classNames.join('\n')) {
     throw new ConfigError(`${dir}: its classes (${listing.classNames.join(', ')}) differ from the model's (${opts.classNames.join(', ')})`);
   }

@@ -2,7 +2,7 @@
  * What the command line says about data, resolved: where it comes from and
  * how it is turned into model inputs. Shared by train, evaluate and predict.
  */
-import { DataError, type ImageFolderListing, type PreprocessingConfig, type Shape3, type StainNormalizationKind } from '@lite-cnn/sdk';
+import type { PreprocessingConfig, Shape3, StainNormalizationKind } from '@lite-cnn/sdk';
 import { UsageError } from '../errors.js';
 
 /** The SDK's preprocessing kinds, and 'torchvision' (ImageNet mean/std standardization, fixed: what torchvision's pretrained weights expect). */
@@ -91,6 +91,10 @@ export function splitByOption(raw: string | undefined): string | null {
 export const GROUP_PATTERN_HELP =
   "group by the part of each --split-by value this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' keeps BreakHis slides 14-23060AB and 14-23060CD, which may be one person, in one split";
 
+/** --group-pattern's help where it cuts --group-by's column (evaluate, predict). */
+export const GROUP_BY_PATTERN_HELP =
+  "with --group-by: pool the images whose column values share the part this regular expression matches (its first capture group if it has one), e.g. '^\\d+-\\d+' for BreakHis slides of one person";
+
 /**
  * `--group-pattern` checked: a valid regular expression, for a grouped split.
  * Kept as its source text (what config.json records); `groupPatternRegExp` compiles it.
@@ -121,13 +125,6 @@ export function listingFor(g: Grouping, followSymlinks = false): { groupColumn?:
     ...(g.splitBy !== null && g.groupPattern ? { groupPattern: groupPatternRegExp(g.groupPattern) } : {}),
     followSymlinks,
   };
-}
-
-/** A --group-pattern needs group ids to cut: without them the split would fall back to images unasked. */
-export function checkGroupPattern(g: Grouping, listing: Pick<ImageFolderListing, 'groupsKnown' | 'manifest'>, dir: string): void {
-  if (!g.groupPattern || g.splitBy === null || listing.groupsKnown) return;
-  const where = listing.manifest ? `${listing.manifest} has no ${g.splitBy === 'auto' ? "'group' or 'patient'" : `'${g.splitBy}'`} value for every image` : `${dir} has no manifest.csv`;
-  throw new DataError(`--group-pattern /${g.groupPattern}/ groups by patient id, but ${where}; drop the pattern to split by image`);
 }
 
 /** `--val-ratio` + `--test-ratio` must leave images to train on. */

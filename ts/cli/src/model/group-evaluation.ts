@@ -44,13 +44,21 @@ export function imageSubtypeRecall(ev: Evaluation, ctx: DecisionContext, subtype
   return subtypeRecall(ev.labels, imagePredictions(ev, ctx), subtypes);
 }
 
+/**
+ * How pooled group outputs are decided: mean and median at the images'
+ * threshold (`imageThreshold`); a vote share by majority (0.5 on a binary
+ * model, arg-max otherwise). `evaluate --group-by` and `predict --group-by`.
+ */
+export function decideGroups(pooled: Float32Array, ctx: DecisionContext, method: GroupAggregation, imageThreshold: number | undefined): { threshold: number | undefined; classes: Int32Array } {
+  const threshold = method === 'vote' ? (ctx.classes === 2 ? 0.5 : undefined) : imageThreshold;
+  return { threshold, classes: decideClasses(pooled, ctx.outputs, { ...(threshold !== undefined ? { threshold } : {}), positiveClass: ctx.positiveClass }) };
+}
+
 export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { column: string; method: GroupAggregation; groups: readonly (string | undefined)[]; subtypes: readonly (string | undefined)[] }): GroupEvaluation {
   const t = decisionThreshold(ev);
   const grouped = groupOutputs(ev.probs, ctx.outputs, ev.labels, opts.groups, { method: opts.method, ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
-  // A vote fraction is decided by majority; mean and median probabilities at the images' threshold.
-  const groupThreshold = opts.method === 'vote' ? (ctx.classes === 2 ? 0.5 : undefined) : t;
+  const { threshold: groupThreshold, classes: predicted } = decideGroups(grouped.probs, ctx, opts.method, t);
   const evaluation = evaluateOutputs(grouped.labels, grouped.probs, { ...ctx, ...(groupThreshold !== undefined ? { threshold: groupThreshold, source: ev.operating?.source ?? 'stored' } : {}) });
-  const predicted = decideClasses(grouped.probs, ctx.outputs, { ...(groupThreshold !== undefined ? { threshold: groupThreshold } : {}), positiveClass: ctx.positiveClass });
   const subtypeOf = new Map<string, string | undefined>();
   opts.groups.forEach((g, i) => g !== undefined && !subtypeOf.has(g) && subtypeOf.set(g, opts.subtypes[i]));
   const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);

@@ -4,6 +4,7 @@
  * `TrainOptions` — the object config.json records and `--resume` reads back.
  */
 import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
+import { flag } from '../ui/format.js';
 import { UsageError } from '../errors.js';
 import { isOnnxPath } from '../model/load.js';
 import type { ThresholdRule } from './threshold-rule.js';
@@ -171,11 +172,6 @@ export function describeModelSource(o: TrainOptions): string {
   if (o.preset) return `preset '${o.preset}'`;
   if (o.from) return `${o.from} fine-tuned${o.trainableLast ? ` (last ${o.trainableLast} layers trainable)` : ''}`;
   return o.recipe ? `${o.architecture} with the recipe of preset '${o.recipe}'` : String(o.architecture);
-}
-
-/** `imageSize` -> `--image-size`, for messages. */
-export function flag(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 function augmentation(raw: RawTrainOptions, recipe: Recipe): AugmentOptions | null {

@@ -42,14 +42,6 @@ export interface ManifestOptions {
   groupPattern?: RegExp;
 }
 
-/** A group value cut down to what `pattern` matches; null when it does not match (or matches nothing). */
-export function groupKey(value: string, pattern: RegExp): string | null {
-  // A global or sticky pattern keeps lastIndex between calls; a copy without those flags does not.
-  const match = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).exec(value);
-  const key = match === null ? undefined : match.length > 1 ? match[1] : match[0];
-  return key === undefined || key === '' ? null : key;
-}
-
 /** Normalizes a relative path for matching: '/' separators, no leading './'. */
 export function manifestKey(rel: string): string {
   return rel.replaceAll('\\', '/').replace(/^(\.\/)+/, '');
@@ -69,6 +61,7 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
   } else {
     groupCol = ['group', 'patient'].map((c) => csvColumn(table, c)).find((i) => i >= 0) ?? -1;
   }
+  const cut = options.groupPattern === undefined ? null : groupCutter(options.groupPattern);
   const labelCol = csvColumn(table, 'label');
   const subtypeCol = csvColumn(table, 'subtype');
   const entries = new Map<string, ManifestEntry>();
@@ -81,7 +74,7 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
     const entry: ManifestEntry = { line };
     const group = groupCol >= 0 ? row[groupCol]!.trim() : '';
     if (group !== '') {
-      entry.group = options.groupPattern === undefined ? group : patternGroup(group, options.groupPattern, `${path}: line ${line}: the ${table.header[groupCol]!}`);
+      entry.group = cut === null ? group : cut(group, `${path}: line ${line}: the ${table.header[groupCol]!}`);
       anyGroup = true;
     }
     const subtype = subtypeCol >= 0 ? row[subtypeCol]!.trim() : '';
@@ -94,10 +87,20 @@ export function parseManifest(text: string, path: string, options: ManifestOptio
   return { path, entries, groupColumn: groupCol >= 0 && anyGroup ? table.header[groupCol]! : null };
 }
 
-function patternGroup(value: string, pattern: RegExp, where: string): string {
-  const key = groupKey(value, pattern);
-  if (key === null) throw new DataError(`${where} '${value}' does not match the group pattern ${pattern}; expected every group value to match (or its capture group to be non-empty)`);
-  return key;
+/**
+ * The group value cut down to what `pattern` matches (its first capture group
+ * when it has one); a DataError naming `where` when it does not match or the
+ * part is empty.
+ */
+function groupCutter(pattern: RegExp): (value: string, where: string) => string {
+  // A global or sticky pattern keeps lastIndex from one exec to the next; one copy without those flags does not.
+  const stateless = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+  return (value, where) => {
+    const match = stateless.exec(value);
+    const key = match === null ? undefined : match.length > 1 ? match[1] : match[0];
+    if (key === undefined || key === '') throw new DataError(`${where} '${value}' does not match the group pattern ${pattern}; expected every group value to match (or its capture group to be non-empty)`);
+    return key;
+  };
 }
 
 /** Reads and parses a manifest file (Node only). */
