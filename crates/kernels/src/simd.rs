@@ -35,6 +35,14 @@ mod imp {
             // SAFETY: at least 4 elements; v128_load allows unaligned addresses.
             Self(unsafe { v128_load(s.as_ptr() as *const v128) })
         }
+        /// Loads the 4 floats at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` must be readable.
+        #[inline(always)]
+        pub unsafe fn load_ptr(p: *const f32) -> Self {
+            Self(v128_load(p as *const v128))
+        }
         #[inline(always)]
         pub fn store(self, s: &mut [f32]) {
             debug_assert!(s.len() >= 4);
@@ -138,6 +146,14 @@ mod imp {
         #[inline(always)]
         pub fn load(s: &[f32]) -> Self {
             Self([s[0], s[1], s[2], s[3]])
+        }
+        /// Loads the 4 floats at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` must be readable.
+        #[inline(always)]
+        pub unsafe fn load_ptr(p: *const f32) -> Self {
+            Self([*p, *p.add(1), *p.add(2), *p.add(3)])
         }
         #[inline(always)]
         pub fn store(self, s: &mut [f32]) {

@@ -183,10 +183,20 @@ fn tile<const R: usize, const V: usize>(
             }
         }
     }
-    let a_rows: [&[f32]; R] = core::array::from_fn(|r| &a[(i + r) * kc..][..kc]);
-    for (q, b_row) in bp.chunks_exact(4 * V).take(kc).enumerate() {
-        let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load(&b_row[4 * v..]));
-        fma_step(&mut acc, core::array::from_fn(|r| a_rows[r][q]), &bv);
+    // Pointers, not the panel's `chunks_exact(..).take(kc)`: V8 compiled the
+    // iterator's loop with an emptiness test and two address sums more per
+    // step; this loop ran ResNet-18's inference 1.07x faster at batch 1 and
+    // 1.05x at batch 32 (1 thread, same bits). The slices are cut to length
+    // here, so the checks stay: each pointer's range is in bounds.
+    let a_rows: [*const f32; R] = core::array::from_fn(|r| a[(i + r) * kc..][..kc].as_ptr());
+    let b_rows = bp[..kc * 4 * V].as_ptr();
+    for q in 0..kc {
+        // SAFETY: q < kc, each row of `a_rows` holds kc elements and `b_rows` kc * 4V (sliced above).
+        unsafe {
+            let b_row = b_rows.add(q * 4 * V);
+            let bv: [F32x4; V] = core::array::from_fn(|v| F32x4::load_ptr(b_row.add(4 * v)));
+            fma_step(&mut acc, core::array::from_fn(|r| *a_rows[r].add(q)), &bv);
+        }
     }
     for r in 0..R {
         for v in 0..V {
