@@ -25,7 +25,7 @@
 //   infer32  forward(undefined, 32), likewise.
 // Rates: GFLOP/s of the convolutions and Dense layers (benches/step-flops.mjs)
 // and their fraction of this CPU's exact and relaxed SIMD128 peaks
-// (benches/peak.mjs; --ghz overrides the clock).
+// (benches/peak.mjs, measured in this process).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -307,7 +307,7 @@ const ratioText = (r) => (r === null ? '—' : `${r.toFixed(2)}x`);
 // ---------------------------------------------------------------------------
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const peak = simdPeak();
+const peak = await simdPeak();
 print(`lite-cnn step benchmark — ${new Date().toISOString()}`);
 print(`Node ${process.version}, ${cpu}, ${os.availableParallelism()} logical CPUs, ${os.platform()} ${os.release()}`);
 print(`pool threads: ${THREADS.join(' and ')} (a separate Engine each); batch ${BATCH}; median of >= ${RUNS} timed runs (more while under ${MIN_MS} ms in total) after ${WARMUP} warm-up runs${quick ? ' (--quick)' : ''}`);
@@ -425,7 +425,7 @@ for (const net of NETS) {
 }
 
 print('');
-print(`Arithmetic rate: GFLOP/s of the convolutions and Dense layers (2 flop per multiply-add; BatchNorm, ReLU, pooling, loss and Adam take time but are not counted), in parentheses the fraction of the exact / relaxed SIMD128 peak of that many threads (${peak.exact.toFixed(1)} / ${peak.relaxed.toFixed(1)} GFLOP/s per thread at ${peak.ghz.toFixed(2)} GHz, benches/peak.mjs):`);
+print(`Arithmetic rate: GFLOP/s of the convolutions and Dense layers (2 flop per multiply-add; BatchNorm, ReLU, pooling, loss and Adam take time but are not counted), in parentheses the fraction of the exact / relaxed SIMD128 peak of that many threads (${peak.exact.toFixed(1)} / ${peak.relaxed.toFixed(1)} GFLOP/s per thread, measured by benches/peak.mjs):`);
 print('');
 print('| net | threads | step GFLOP | train b32 | forward (training mode) | infer b32 |');
 print('|---|---:|---:|---:|---:|---:|');
