@@ -80,7 +80,11 @@ pub fn sum_partials_in_order(parts: &[f32], stride: usize, groups: usize, offset
 const SHORT_RUN: usize = 32;
 
 /// `dst = src`, as vector moves for short runs, so that LLVM cannot turn the
-/// short loop back into a memcpy.
+/// short loop back into a memcpy. The last 1-3 elements of a run of 4 or more
+/// are moved by one more vector ending at the run's end (it rewrites up to 3
+/// elements with the same values): an element loop for them became a
+/// `memory.copy` of 4-12 bytes, which V8 runs as a call into the C library's
+/// memmove (13% of the BreakHis first layer's weight gradient).
 #[inline(always)]
 pub fn copy(dst: &mut [f32], src: &[f32]) {
     debug_assert_eq!(dst.len(), src.len());
@@ -89,18 +93,34 @@ pub fn copy(dst: &mut [f32], src: &[f32]) {
         dst.copy_from_slice(src);
         return;
     }
+    if len < 4 {
+        return copy_few(dst, src);
+    }
     let mut i = 0;
     while i + 4 <= len {
         F32x4::load(&src[i..]).store(&mut dst[i..]);
         i += 4;
     }
-    while i < len {
-        dst[i] = src[i];
-        i += 1;
+    if i < len {
+        F32x4::load(&src[len - 4..]).store(&mut dst[len - 4..]);
     }
 }
 
-/// `dst = 0`, as vector stores for short runs (see `copy`).
+/// `dst = src` for fewer than 4 elements, one assignment per length (a loop
+/// would become a `memory.copy`; see `copy`).
+#[inline(always)]
+fn copy_few(dst: &mut [f32], src: &[f32]) {
+    match (dst, src) {
+        ([], []) => {}
+        ([d0], [s0]) => *d0 = *s0,
+        ([d0, d1], [s0, s1]) => (*d0, *d1) = (*s0, *s1),
+        ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
+        _ => unreachable!("copy_few: fewer than 4 elements of equal length"),
+    }
+}
+
+/// `dst = 0`, as vector stores for short runs (see `copy`: the last 1-3
+/// elements by one more vector ending at the run's end).
 #[inline(always)]
 pub fn zero(dst: &mut [f32]) {
     let len = dst.len();
@@ -108,14 +128,19 @@ pub fn zero(dst: &mut [f32]) {
         dst.fill(0.0);
         return;
     }
+    if len < 4 {
+        for d in dst.iter_mut() {
+            *d = 0.0;
+        }
+        return;
+    }
     let mut i = 0;
     while i + 4 <= len {
         F32x4::zero().store(&mut dst[i..]);
         i += 4;
     }
-    while i < len {
-        dst[i] = 0.0;
-        i += 1;
+    if i < len {
+        F32x4::zero().store(&mut dst[len - 4..]);
     }
 }
 
@@ -145,9 +170,32 @@ pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests {
-    use super::transpose;
+    use super::{copy, transpose, zero, SHORT_RUN};
 
     crate::kernel_tests! {
+        fn copy_and_zero_write_exactly_their_run_at_every_length_and_offset() {
+            // Every run length through the short path's vector, overlapping-tail
+            // and few-element cases into the long path, at every offset in a vector:
+            // the run gets the source's bits (or +0) and nothing around it changes.
+            let src: Vec<f32> = (0..SHORT_RUN + 16).map(|i| i as f32 * 0.25 - 5.0).collect();
+            for len in 0..=SHORT_RUN + 9 {
+                for at in 0..4 {
+                    let mut dst = vec![f32::NAN; len + 8];
+                    copy(&mut dst[at..at + len], &src[3..3 + len]);
+                    for (i, v) in dst.iter().enumerate() {
+                        let want = if (at..at + len).contains(&i) { src[3 + i - at] } else { f32::NAN };
+                        assert_eq!(v.to_bits(), want.to_bits(), "copy of {len} at {at}: element {i}");
+                    }
+                    let mut dst = vec![f32::NAN; len + 8];
+                    zero(&mut dst[at..at + len]);
+                    for (i, v) in dst.iter().enumerate() {
+                        let want = if (at..at + len).contains(&i) { 0.0f32 } else { f32::NAN };
+                        assert_eq!(v.to_bits(), want.to_bits(), "zero of {len} at {at}: element {i}");
+                    }
+                }
+            }
+        }
+
         fn transpose_matches_the_definition_on_awkward_shapes() {
             for (rows, cols) in [(1, 1), (1, 7), (7, 1), (15, 17), (16, 16), (33, 5), (2304, 128), (3, 2304)] {
                 let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect();
