@@ -80,7 +80,11 @@ const MAX_GROUPS: usize = 16;
 const GROUP_MIN_MACS: f64 = (1 << 16) as f64;
 
 /// Multiply-adds below which a pass runs serially (a fork-join costs more).
-const PARALLEL_MIN_MACS: f64 = 1.0e5;
+/// At 1e5, the MNIST net's convolutions (0.4-0.7 M multiply-adds at batch 32)
+/// went to the pool and 2 threads ran slower than 1; at 1e6 they run on the
+/// calling thread (2 threads: MNIST step 1.11x, inference at batch 32 1.44x,
+/// the BreakHis net at batch 1 1.08x; larger passes unchanged; same bits).
+const PARALLEL_MIN_MACS: f64 = 1.0e6;
 
 /// Pixels per phase along an input row (`w_in / stride_w`) from which the
 /// strided input gradient runs by phases (`subpixel.rs`): each phase's GEMM

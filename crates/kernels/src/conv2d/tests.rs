@@ -211,8 +211,8 @@ crate::kernel_tests! {
         // Big enough for several row blocks and groups, and for the pool.
         for (i, s) in [
             (3, 31, 29, 5, 17, 3, 3, 1, 1, Padding::Same),
-            (4, 80, 80, 3, 16, 3, 3, 4, 4, Padding::Valid),
-            (4, 31, 23, 24, 9, 1, 1, 1, 1, Padding::Valid),
+            (8, 80, 80, 3, 16, 3, 3, 4, 4, Padding::Valid),
+            (8, 31, 23, 24, 9, 1, 1, 1, 1, Padding::Valid),
         ].into_iter().enumerate() {
             let g = geom(s);
             let p = fwd_plan(&g);
