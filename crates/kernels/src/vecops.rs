@@ -120,7 +120,8 @@ fn copy_few(dst: &mut [f32], src: &[f32]) {
 }
 
 /// `dst = 0`, as vector stores for short runs (see `copy`: the last 1-3
-/// elements by one more vector ending at the run's end).
+/// elements by one more vector ending at the run's end, fewer than 4 by
+/// `copy_few` from zeros).
 #[inline(always)]
 pub fn zero(dst: &mut [f32]) {
     let len = dst.len();
@@ -129,10 +130,7 @@ pub fn zero(dst: &mut [f32]) {
         return;
     }
     if len < 4 {
-        for d in dst.iter_mut() {
-            *d = 0.0;
-        }
-        return;
+        return copy_few(dst, &[0.0; 3][..len]);
     }
     let mut i = 0;
     while i + 4 <= len {
