@@ -59,7 +59,9 @@ let measured;
 /**
  * `{ exact, relaxed }`: the per-thread SIMD128 peaks in GFLOP/s (2 flop per
  * multiply-add), measured once per process with the V8 flags the SDK sets on
- * Node (TurboFan only, relaxed SIMD on).
+ * Node (TurboFan only, relaxed SIMD on): the same two as the SDK's
+ * `applyNodeWasmFlags` (ts/sdk/src/runtime/artifact.ts), which is internal and
+ * runs only when an engine is created, possibly after this measurement.
  */
 export async function simdPeak() {
   if (measured) return measured;
