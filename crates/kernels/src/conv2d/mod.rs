@@ -232,19 +232,13 @@ pub(crate) fn wgrad_plan(g: &Conv2dGeom) -> WgradPlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DxPlan {
     pub chunk_rows: usize,
-    /// `Some(floats per chunk of GEMM output along one row)` for phases (at
-    /// most `MAX_GROUPS` chunks then), `None` for the direct gather.
-    pub phase_buf: Option<usize>,
+    pub phases: bool,
     pub parallel: bool,
 }
 
 impl DxPlan {
-    fn units(&self, g: &Conv2dGeom) -> usize {
-        (g.n * g.h_in).div_ceil(self.chunk_rows)
-    }
-
     fn scratch_len(&self, g: &Conv2dGeom) -> usize {
-        g.w_len() + self.phase_buf.map_or(0, |buf| self.units(g) * buf)
+        g.w_len()
     }
 }
 
@@ -256,11 +250,13 @@ pub(crate) fn dx_plan(g: &Conv2dGeom) -> DxPlan {
     let parallel = g.macs() >= PARALLEL_MIN_MACS;
     let row_pixels = g.w_in.div_ceil(g.stride_w);
     if row_pixels < PHASE_MIN_ROW_PIXELS {
-        return DxPlan { chunk_rows, phase_buf: None, parallel };
+        return DxPlan { chunk_rows, phases: false, parallel };
     }
-    // Phases: a GEMM output buffer per chunk, so at most MAX_GROUPS chunks.
+    // Phases: at most MAX_GROUPS chunks (each chunk of image rows was one
+    // output buffer when the phases wrote through one; the grain stayed, as
+    // their rows are wide enough to balance two threads).
     let chunk_rows = chunk_rows.max((g.n * g.h_in).div_ceil(MAX_GROUPS));
-    DxPlan { chunk_rows, phase_buf: Some(row_pixels * g.c_in), parallel }
+    DxPlan { chunk_rows, phases: true, parallel }
 }
 
 /// For a stride-1 convolution, the convolution whose forward is `g`'s input
@@ -453,9 +449,10 @@ pub fn conv2d_bwd_input(g: &Conv2dGeom, w: &[f32], dy: &[f32], dx: &mut [f32], s
 
 /// The input gradient of a convolution `transposed` does not take, as `p` says.
 fn strided_dx(g: &Conv2dGeom, p: &DxPlan, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
-    match p.phase_buf {
-        Some(buf_len) => subpixel::run(g, p.chunk_rows, p.units(g), buf_len, p.parallel, w, dy, dx, scratch),
-        None => bwd_input::direct(g, p, w, dy, dx, scratch),
+    if p.phases {
+        subpixel::run(g, p.chunk_rows, p.parallel, w, dy, dx, scratch);
+    } else {
+        bwd_input::direct(g, p, w, dy, dx, scratch);
     }
 }
 

@@ -19,7 +19,7 @@
 //! the edge loop's: valid taps in decreasing `kh`, then decreasing `kw`, then
 //! `co`), so results are bit-identical with any thread count.
 
-use crate::gemm::{gemm_rows_with, Epilogue, RowLayout};
+use crate::gemm::{gemm_rows_strided, Epilogue, OutRows, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::taps::Taps;
@@ -82,36 +82,23 @@ fn pack(g: &Conv2dGeom, w: &[f32], b: &mut [f32]) {
     }
 }
 
-/// `dx` over `units` chunks of `chunk_rows` image rows; `scratch` holds the
-/// packed B (`w_len`) then `buf_len` floats per unit (one phase's GEMM
-/// output along a row, `ceil(w_in / stride_w)·c_in` at least).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn run(
-    g: &Conv2dGeom,
-    chunk_rows: usize,
-    units: usize,
-    buf_len: usize,
-    parallel: bool,
-    w: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    scratch: &mut [f32],
-) {
-    let (b, bufs) = scratch.split_at_mut(g.w_len());
+/// `dx` over chunks of `chunk_rows` image rows; `scratch` holds the packed B
+/// (`w_len`).
+pub(super) fn run(g: &Conv2dGeom, chunk_rows: usize, parallel: bool, w: &[f32], dy: &[f32], dx: &mut [f32], scratch: &mut [f32]) {
+    let b = &mut scratch[..g.w_len()];
     pack(g, w, b);
     let b = &*b;
     let row_len = g.w_in * g.c_in;
-    let bufs = &mut bufs[..units * buf_len];
-    par::for_each_chunk_pair_mut(dx, chunk_rows * row_len, bufs, buf_len, parallel, |chunk, dx_chunk, buf| {
+    par::for_each_chunk_mut(dx, chunk_rows * row_len, parallel, |chunk, dx_chunk| {
         for (r, dx_row) in dx_chunk.chunks_exact_mut(row_len).enumerate() {
             let image_row = chunk * chunk_rows + r;
-            image_row_dx(g, b, dy, image_row / g.h_in, image_row % g.h_in, dx_row, buf);
+            image_row_dx(g, b, dy, image_row / g.h_in, image_row % g.h_in, dx_row);
         }
     });
 }
 
 /// `dx` row `ih` of image `n`, phase by phase along the row.
-fn image_row_dx(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, ih: usize, dx_row: &mut [f32], buf: &mut [f32]) {
+fn image_row_dx(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, ih: usize, dx_row: &mut [f32]) {
     let (h, w) = axes(g);
     let ci_n = g.c_in;
     let rows = Taps::reaching(ih + g.pad_top, g.k_h, g.stride_h, g.h_out);
@@ -148,12 +135,12 @@ fn image_row_dx(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, ih: usize, dx_r
         let first = ((n * g.h_out + oh0) * g.w_out + ow0) * g.c_out;
         let bases = (0..).map(|j| first + j * g.c_out);
         let phase_b = &b[phase_offset(g, ch, cw)..][..th * tw * g.c_out * ci_n];
-        let out = &mut buf[..(hi - lo) * ci_n];
-        gemm_rows_with(layout, dy, bases, ci_n, phase_b, Epilogue::default(), out);
-        for (j, px) in (lo..hi).zip(out.chunks_exact(ci_n)) {
-            let iw = iw0 + j * g.stride_w;
-            dx_row[iw * ci_n..(iw + 1) * ci_n].copy_from_slice(px);
-        }
+        // The phase's pixels are stride_w pixels apart in the row: the GEMM
+        // writes each straight there (a buffer and a copy per pixel cost
+        // BreakHis conv2's input gradient a call into memmove per pixel).
+        let out = OutRows { rows: hi - lo, stride: g.stride_w * ci_n };
+        let first_px = (iw0 + lo * g.stride_w) * ci_n;
+        gemm_rows_strided(layout, dy, bases, ci_n, phase_b, Epilogue::default(), out, &mut dx_row[first_px..]);
     }
 }
 

@@ -65,10 +65,38 @@ pub fn gemm_rows_with(
     ep: Epilogue<'_>,
     c_block: &mut [f32],
 ) {
+    gemm_rows_strided(layout, data, bases, n, b, ep, OutRows { rows: c_block.len() / n, stride: n }, c_block);
+}
+
+/// Where a GEMM writes C: `rows` rows of `n` columns, row `i` at `c[i·stride..]`
+/// (`stride >= n`). A stride above `n` writes C's rows straight into every
+/// `stride / n`-th pixel of an image row (the strided input gradient's phases,
+/// `conv2d/subpixel.rs`) instead of through a buffer and a copy per pixel.
+#[derive(Debug, Clone, Copy)]
+pub struct OutRows {
+    pub rows: usize,
+    pub stride: usize,
+}
+
+/// `gemm_rows_with` writing C's rows `out.stride` apart in `c`, which must
+/// reach the last row's last column.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_rows_strided(
+    layout: RowLayout,
+    data: &[f32],
+    bases: impl Iterator<Item = usize>,
+    n: usize,
+    b: &[f32],
+    ep: Epilogue<'_>,
+    out: OutRows,
+    c: &mut [f32],
+) {
+    assert!(out.stride >= n, "gemm_rows_strided: row stride {} below {n} columns", out.stride);
+    assert!(out.rows == 0 || c.len() >= (out.rows - 1) * out.stride + n, "gemm_rows_strided: {} rows {} apart do not fit {} floats", out.rows, out.stride, c.len());
     if wide_tiles(n) {
-        rows_with::<WIDE_MR, WIDE_V>(layout, data, bases, n, b, ep, c_block);
+        rows_with::<WIDE_MR, WIDE_V>(layout, data, bases, n, b, ep, out, c);
     } else {
-        rows_with::<MR, { NR / 4 }>(layout, data, bases, n, b, ep, c_block);
+        rows_with::<MR, { NR / 4 }>(layout, data, bases, n, b, ep, out, c);
     }
 }
 
@@ -85,8 +113,9 @@ fn wide_tiles(n: usize) -> bool {
     (4 * WIDE_V..=32).contains(&n)
 }
 
-/// `gemm_rows_with` with `R`-row tiles of `V` vectors (then narrower column
-/// tiles for the last `n mod 4·V` columns).
+/// `gemm_rows_strided` with `R`-row tiles of `V` vectors (then narrower
+/// column tiles for the last `n mod 4·V` columns).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn rows_with<const R: usize, const V: usize>(
     layout: RowLayout,
     data: &[f32],
@@ -94,22 +123,23 @@ pub(super) fn rows_with<const R: usize, const V: usize>(
     n: usize,
     b: &[f32],
     ep: Epilogue<'_>,
-    c_block: &mut [f32],
+    out: OutRows,
+    c: &mut [f32],
 ) {
-    let rows = c_block.len() / n;
+    let OutRows { rows, stride } = out;
     let mut next = || bases.next().expect("gemm_rows: fewer row bases than rows");
     let mut i = 0;
     while i + R <= rows {
         let mut at = [0; R];
         at.iter_mut().for_each(|at| *at = next());
-        row_tile::<R, V>(layout, n, data, at, b, &ep, &mut c_block[i * n..]);
+        row_tile::<R, V>(layout, n, stride, data, at, b, &ep, &mut c[i * stride..]);
         i += R;
     }
     match rows - i {
         0 => {}
-        1 => row_tile::<1, V>(layout, n, data, [next()], b, &ep, &mut c_block[i * n..]),
-        2 => row_tile::<2, V>(layout, n, data, [next(), next()], b, &ep, &mut c_block[i * n..]),
-        3 => row_tile::<3, V>(layout, n, data, [next(), next(), next()], b, &ep, &mut c_block[i * n..]),
+        1 => row_tile::<1, V>(layout, n, stride, data, [next()], b, &ep, &mut c[i * stride..]),
+        2 => row_tile::<2, V>(layout, n, stride, data, [next(), next()], b, &ep, &mut c[i * stride..]),
+        3 => row_tile::<3, V>(layout, n, stride, data, [next(), next(), next()], b, &ep, &mut c[i * stride..]),
         _ => unreachable!("row tail is shorter than the tile"),
     }
 }
@@ -120,32 +150,34 @@ pub(super) fn rows_with<const R: usize, const V: usize>(
 /// first `4·⌊n/4⌋` are lanes), so the relaxed artifact's fused multiply-adds
 /// land on the same outputs whatever the tile.
 #[inline(always)]
-fn row_tile<const R: usize, const V: usize>(layout: RowLayout, n: usize, a: &[f32], at: [usize; R], b: &[f32], ep: &Epilogue<'_>, c: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn row_tile<const R: usize, const V: usize>(layout: RowLayout, n: usize, ldc: usize, a: &[f32], at: [usize; R], b: &[f32], ep: &Epilogue<'_>, c: &mut [f32]) {
     let mut j = 0;
     while j + 4 * V <= n {
-        tile::<R, V>(layout, n, j, a, at, b, ep, c);
+        tile::<R, V>(layout, n, ldc, j, a, at, b, ep, c);
         j += 4 * V;
     }
     if V > 2 && j + 8 <= n {
-        tile::<R, 2>(layout, n, j, a, at, b, ep, c);
+        tile::<R, 2>(layout, n, ldc, j, a, at, b, ep, c);
         j += 8;
     }
     if V > 1 && j + 4 <= n {
-        tile::<R, 1>(layout, n, j, a, at, b, ep, c);
+        tile::<R, 1>(layout, n, ldc, j, a, at, b, ep, c);
         j += 4;
     }
     for col in j..n {
-        scalar_column::<R>(layout, n, col, a, at, b, ep, c);
+        scalar_column::<R>(layout, n, ldc, col, a, at, b, ep, c);
     }
 }
 
 /// `R` rows × `V` vectors (4·V columns) starting at column `j`; row `r` of A
-/// starts at `a[at[r]]`.
+/// starts at `a[at[r]]`, row `r` of C at `c[r·ldc]`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn tile<const R: usize, const V: usize>(
     layout: RowLayout,
     n: usize,
+    ldc: usize,
     j: usize,
     a: &[f32],
     at: [usize; R],
@@ -194,7 +226,7 @@ fn tile<const R: usize, const V: usize>(
     for r in 0..R {
         for v in 0..V {
             let col = j + 4 * v;
-            ep.apply4(acc[r][v], col).store(&mut c[r * n + col..]);
+            ep.apply4(acc[r][v], col).store(&mut c[r * ldc + col..]);
         }
     }
 }
@@ -205,6 +237,7 @@ fn tile<const R: usize, const V: usize>(
 fn scalar_column<const R: usize>(
     layout: RowLayout,
     n: usize,
+    ldc: usize,
     col: usize,
     a: &[f32],
     at: [usize; R],
@@ -224,6 +257,6 @@ fn scalar_column<const R: usize>(
         }
     }
     for r in 0..R {
-        c[r * n + col] = ep.apply1(acc[r], col);
+        c[r * ldc + col] = ep.apply1(acc[r], col);
     }
 }

@@ -159,8 +159,10 @@ crate::kernel_tests! {
         // and single columns); every output must have the bits of the 4 × 8
         // tiles and match the reference. Rows 1-7 give every row tail of both
         // tiles; odd k; A packed or in segments with gaps between them (the
-        // in-place convolution's layout), with a bias and with a ReLU.
-        use super::microkernel::{gemm_rows_with, rows_with, RowLayout, MR};
+        // in-place convolution's layout), with a bias and with a ReLU. Written
+        // with a row stride above n (the strided input gradient's phases), the
+        // rows have the same bits and the floats between them stay untouched.
+        use super::microkernel::{gemm_rows_strided, gemm_rows_with, rows_with, OutRows, RowLayout, MR};
         use super::{Clamp, Epilogue};
         let mut seed = 1000;
         for n in [8, 11, 12, 15, 16, 17, 19, 20, 24, 28, 31, 32, 33, 36, 44, 47, 48, 61] {
@@ -181,8 +183,15 @@ crate::kernel_tests! {
                         let mut got = nan_filled(m * n);
                         gemm_rows_with(layout, &data, bases(), n, &b, ep, &mut got);
                         let mut narrow = nan_filled(m * n);
-                        rows_with::<MR, 2>(layout, &data, bases(), n, &b, ep, &mut narrow);
+                        rows_with::<MR, 2>(layout, &data, bases(), n, &b, ep, OutRows { rows: m, stride: n }, &mut narrow);
                         assert_bits_eq(&got, &narrow, &format!("{ctx} {:?}: wide vs 4x8 tiles", ep.clamp));
+                        let stride = n + 1 + m % 3 * n;
+                        let mut spaced = nan_filled((m - 1) * stride + n);
+                        gemm_rows_strided(layout, &data, bases(), n, &b, ep, OutRows { rows: m, stride }, &mut spaced);
+                        for (i, row) in spaced.chunks(stride).enumerate() {
+                            assert_bits_eq(&row[..n], &got[i * n..(i + 1) * n], &format!("{ctx} {:?}: row {i} at stride {stride}", ep.clamp));
+                            assert!(row[n..].iter().all(|v| v.is_nan()), "{ctx}: row {i} wrote past its {n} columns at stride {stride}");
+                        }
                         if ep.clamp == Clamp::None {
                             let want = reference::gemm(m, k, n, &a, &b, ep.bias);
                             let scale = reference::gemm_abs(m, k, n, &a, &b, ep.bias);
