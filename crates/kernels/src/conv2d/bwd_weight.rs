@@ -4,8 +4,8 @@
 //! Deterministic by construction, two ways (chosen in `mod.rs` from the
 //! geometry, never the thread count):
 //! - `Partials` (small kernels): the rows are cut into fixed groups; each
-//!   group sums its rows in order, block by block, into its own partial in
-//!   `scratch`; the partials are then added in group order;
+//!   group sums its rows in order, a sub-block of them at a time, into its
+//!   own partial in `scratch`; the partials are then added in group order;
 //! - `DwRows` (large kernels, whose partials would not fit in cache or a sane
 //!   scratch): each unit owns a range of `dw` rows (patch elements), builds
 //!   just those im2col columns block by block and sums every output pixel in
@@ -28,9 +28,9 @@ pub(super) fn scratch_len(g: &Conv2dGeom, p: &WgradPlan) -> usize {
     }
 }
 
-/// Scratch per group of `Partials`: an im2col block, then the `dw` and `db` partials.
+/// Scratch per group of `Partials`: an im2col sub-block, then the `dw` and `db` partials.
 fn partial_len(g: &Conv2dGeom, p: &WgradPlan) -> usize {
-    p.block_rows * p.patch + g.w_len() + g.c_out
+    p.sub_rows * p.patch + g.w_len() + g.c_out
 }
 
 pub(super) fn run(g: &Conv2dGeom, p: &WgradPlan, x: &[f32], dy: &[f32], dw: &mut [f32], db: Option<&mut [f32]>, scratch: &mut [f32]) {
@@ -78,7 +78,7 @@ fn partials(
     scratch: &mut [f32],
 ) {
     let (k, n) = (p.patch, g.c_out);
-    let cols_len = p.block_rows * k;
+    let cols_len = p.sub_rows * k;
     let group_len = partial_len(g, p);
     let parts = &mut scratch[..groups * group_len];
     par::for_each_chunk_mut(parts, group_len, p.parallel, |group, s| {
@@ -89,7 +89,7 @@ fn partials(
         let row_end = ((group + 1) * group_rows).min(p.rows);
         let mut row0 = group * group_rows;
         while row0 < row_end {
-            let rows = p.block_rows.min(row_end - row0);
+            let rows = p.sub_rows.min(row_end - row0);
             let dy_block = &dy[row0 * n..(row0 + rows) * n];
             let a = &mut cols[..rows * k];
             im2col_range(g, x, row0, 0, k, a);

@@ -69,8 +69,20 @@ const MIN_UNIT_ROWS: usize = 32;
 const MIN_CHUNK_COLS: usize = 32;
 
 /// Elements of im2col matrix per row block of the small-kernel weight
-/// gradient (64 KiB).
+/// gradient (64 KiB). Blocks are the unit of its row groups, which fix the
+/// summation order.
 const COLS_BLOCK_FLOATS: usize = 1 << 14;
+/// Elements of im2col matrix built and multiplied at a time within a block
+/// (24 KiB): with their rows of `dy` they stay in L1 across the transposed
+/// GEMM's sweeps (one per 4 × 8 tile of `dw`), which read whole blocks from
+/// L2 (BreakHis conv1's weight gradient 1.29x on 1 thread). The rows of a
+/// block are summed in the same order either way.
+const COLS_SUB_BLOCK_FLOATS: usize = 6 << 10;
+/// Rows per sub-block, at least: with long patches, fewer rows would cost the
+/// tiles' loads and stores of `dw` per sub-block more than L1 saves (BreakHis
+/// conv2's 144-element patches in 40-row sub-blocks ran 0.96x), so those
+/// blocks stay whole.
+const MIN_SUB_BLOCK_ROWS: usize = 128;
 
 /// Upper bound on parallel units (row groups, column chunks, dw partials):
 /// bounds the scratch while leaving work for up to this many threads.
@@ -202,6 +214,9 @@ pub(crate) struct WgradPlan {
     pub patch: usize,
     /// Output pixels per im2col block.
     pub block_rows: usize,
+    /// Output pixels built and multiplied at a time (`Partials`: at most
+    /// `block_rows`; `DwRows`: `block_rows`). Never changes a bit.
+    pub sub_rows: usize,
     pub split: WgradSplit,
     pub parallel: bool,
 }
@@ -216,14 +231,15 @@ pub(crate) fn wgrad_plan(g: &Conv2dGeom) -> WgradPlan {
         let unit_rows = patch.div_ceil(units_wanted).next_multiple_of(4).min(patch);
         let units = patch.div_ceil(unit_rows);
         let block_rows = (WGRAD_DY_BLOCK_FLOATS / g.c_out).max(4).min(rows);
-        return WgradPlan { rows, patch, block_rows, split: WgradSplit::DwRows { unit_rows, units }, parallel };
+        return WgradPlan { rows, patch, block_rows, sub_rows: block_rows, split: WgradSplit::DwRows { unit_rows, units }, parallel };
     }
     let block_rows = (COLS_BLOCK_FLOATS / patch).max(1).next_multiple_of(4).min(rows);
     let blocks = rows.div_ceil(block_rows);
     let wanted = ((macs / GROUP_MIN_MACS) as usize).clamp(1, MAX_GROUPS).min(blocks);
     let group_rows = blocks.div_ceil(wanted) * block_rows;
     let groups = rows.div_ceil(group_rows);
-    WgradPlan { rows, patch, block_rows, split: WgradSplit::Partials { group_rows, groups }, parallel }
+    let sub_rows = (COLS_SUB_BLOCK_FLOATS / patch).next_multiple_of(4).max(MIN_SUB_BLOCK_ROWS).min(block_rows);
+    WgradPlan { rows, patch, block_rows, sub_rows, split: WgradSplit::Partials { group_rows, groups }, parallel }
 }
 
 /// How a strided input gradient runs: by phases (`subpixel.rs`) or by the

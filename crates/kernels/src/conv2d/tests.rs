@@ -385,6 +385,34 @@ crate::kernel_tests! {
         }
     }
 
+    fn conv2d_wgrad_sub_blocks_change_no_bit() {
+        // Sub-blocks only schedule the im2col and the GEMM within a block:
+        // any size, down to one register tile's rows or with a ragged last
+        // sub-block, gives the bits of whole blocks.
+        for (i, s) in [(8, 80, 80, 3, 16, 3, 3, 4, 4, Padding::Valid), (3, 17, 19, 5, 7, 3, 3, 1, 1, Padding::Same)].into_iter().enumerate() {
+            let g = geom(s);
+            let d = data(&g, 8100 + i as u64);
+            let planned = wgrad_plan(&g);
+            assert!(matches!(planned.split, WgradSplit::Partials { .. }), "{g:?}");
+            if i == 0 {
+                assert!(planned.sub_rows < planned.block_rows, "{g:?}: a 27-element patch takes sub-blocks");
+            }
+            let run = |sub_rows: usize| {
+                let p = super::WgradPlan { sub_rows, ..wgrad_plan(&g) };
+                let mut scratch = nan_filled(super::bwd_weight::scratch_len(&g, &p));
+                let (mut dw, mut db) = (nan_filled(g.w_len()), nan_filled(g.c_out));
+                super::bwd_weight::run(&g, &p, &d.x, &d.dy, &mut dw, Some(&mut db), &mut scratch);
+                [dw, db]
+            };
+            let whole = run(planned.block_rows);
+            for sub_rows in [planned.sub_rows, 4, 12, 36] {
+                for (name, (a, b)) in ["dw", "db"].iter().zip(run(sub_rows.min(planned.block_rows)).iter().zip(&whole)) {
+                    assert_bits_eq(a, b, &format!("{name}: sub-blocks of {sub_rows} rows vs whole blocks {g:?}"));
+                }
+            }
+        }
+    }
+
     fn im2col_range_copies_the_patches_exactly() {
         // Against the patch formula, element by element: whole rows (valid
         // geometries take the unclipped whole-row path) and k-ranges, from
