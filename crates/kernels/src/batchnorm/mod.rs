@@ -32,12 +32,15 @@
 //! rows (chosen from `c` alone). Each chunk sums its rows in row order in f32
 //! into its own slot of `scratch`; the chunk partials are then added serially,
 //! in chunk order, in f64. Element-wise passes use the same chunks. So results
-//! are bit-identical for any thread count.
+//! are bit-identical for any thread count. Each pass walks a chunk's rows a
+//! group of channel vectors at a time (`columns.rs`), which changes no bit of
+//! the row-at-a-time order.
 
+mod columns;
 mod reduce;
 
 use crate::geom::BatchNormGeom;
-use crate::simd::F32x4;
+use columns::{for_columns, GradientSums, InputGradient, Normalize, OutGrad, SquaredDeviations, Sum};
 use reduce::{chunks, combine, for_each_row_chunk, partials};
 
 pub use reduce::{rows_per_chunk, scratch_len};
@@ -113,9 +116,7 @@ fn fwd_train<const RELU: bool>(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32]
 
     // Pass 1: per-chunk sums of x.
     partials(g, parts, 1, |row0, nrows, part| {
-        for r in row0..row0 + nrows {
-            crate::vecops::add_assign(part, &x[r * c..(r + 1) * c]);
-        }
+        for_columns(c, &mut Sum { sums: part, x: &x[row0 * c..(row0 + nrows) * c] });
     });
     combine(parts, chunks(g), c, |ch, sum| save_mean[ch] = (sum / rows) as f32);
     for ch in 0..c {
@@ -124,9 +125,7 @@ fn fwd_train<const RELU: bool>(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32]
     // Pass 2: per-chunk sums of (x - mean)², with the f32 mean backward sees.
     let neg_mean_r: &[f32] = neg_mean;
     partials(g, parts, 1, |row0, nrows, part| {
-        for r in row0..row0 + nrows {
-            add_sq_dev(part, &x[r * c..(r + 1) * c], neg_mean_r);
-        }
+        for_columns(c, &mut SquaredDeviations { sums: part, x: &x[row0 * c..(row0 + nrows) * c], neg_mean: neg_mean_r });
     });
     let (m, one_m) = (p.momentum, 1.0 - p.momentum);
     combine(parts, chunks(g), c, |ch, ssd| {
@@ -237,12 +236,12 @@ fn bwd<const RELU: bool>(g: &BatchNormGeom, x: &[f32], dy: &[f32], relu_y: &[f32
     }
     // Per-chunk sums of dy (slots 0..c) and dy·(x - mean) (slots c..2c).
     let neg_mean_r: &[f32] = neg_mean;
+    let span = |row0: usize, nrows: usize| row0 * c..(row0 + nrows) * c;
+    let grad = |r: core::ops::Range<usize>| OutGrad::<RELU> { dy: &dy[r.clone()], y: if RELU { &relu_y[r] } else { &[] } };
     partials(g, parts, 2, |row0, nrows, part| {
         let (s_dy, s_dyx) = part.split_at_mut(c);
-        for r in row0..row0 + nrows {
-            let dy_r = Dy::<RELU>::row(dy, relu_y, r, c);
-            add_dy_and_dy_dev(s_dy, s_dyx, dy_r, &x[r * c..(r + 1) * c], neg_mean_r);
-        }
+        let r = span(row0, nrows);
+        for_columns(c, &mut GradientSums { s_dy, s_dyx, grad: grad(r.clone()), x: &x[r], neg_mean: neg_mean_r });
     });
     // dx = a·dy + b·(x - mean) + c0 with a = gamma·inv_std,
     // b = -a·inv_std·dgamma/rows, c0 = -a·dbeta/rows.
@@ -260,11 +259,9 @@ fn bwd<const RELU: bool>(g: &BatchNormGeom, x: &[f32], dy: &[f32], relu_y: &[f32
         }
     });
     let (a, b, c0): (&[f32], &[f32], &[f32]) = (a, b, c0);
-    for_each_row_chunk(g, dx, |row0, dx_rows| {
-        for (i, dx_r) in dx_rows.chunks_mut(c).enumerate() {
-            let r = row0 + i;
-            dx_row(dx_r, Dy::<RELU>::row(dy, relu_y, r, c), &x[r * c..(r + 1) * c], neg_mean_r, a, b, c0);
-        }
+    for_each_row_chunk(g, dx, |row0, dx| {
+        let r = span(row0, dx.len() / c);
+        for_columns(c, &mut InputGradient { dx, grad: grad(r.clone()), x: &x[r], neg_mean: neg_mean_r, a, b, c0 });
     });
 }
 
@@ -272,105 +269,10 @@ fn bwd<const RELU: bool>(g: &BatchNormGeom, x: &[f32], dy: &[f32], relu_y: &[f32
 /// `RELU`), in parallel row chunks.
 fn normalize<const RELU: bool>(g: &BatchNormGeom, x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32], y: &mut [f32]) {
     let c = g.c;
-    for_each_row_chunk(g, y, |row0, y_rows| {
-        for (i, y_r) in y_rows.chunks_mut(c).enumerate() {
-            let r = row0 + i;
-            normalize_row::<RELU>(y_r, &x[r * c..(r + 1) * c], neg_mean, scale, beta);
-        }
+    for_each_row_chunk(g, y, |row0, y| {
+        let x = &x[row0 * c..row0 * c + y.len()];
+        for_columns(c, &mut Normalize::<RELU> { y, x, neg_mean, scale, beta });
     });
-}
-
-#[inline]
-fn normalize_row<const RELU: bool>(y: &mut [f32], x: &[f32], neg_mean: &[f32], scale: &[f32], beta: &[f32]) {
-    let c = y.len();
-    let mut j = 0;
-    while j + 4 <= c {
-        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        let v = F32x4::load(&beta[j..]).mul_add(d, F32x4::load(&scale[j..]));
-        (if RELU { v.relu() } else { v }).store(&mut y[j..]);
-        j += 4;
-    }
-    for k in j..c {
-        let v = beta[k] + (x[k] + neg_mean[k]) * scale[k];
-        // ReLU as `activation::relu_fwd` computes it (NaN and -0 give +0).
-        y[k] = if !RELU || v > 0.0 { v } else { 0.0 };
-    }
-}
-
-/// One row of the gradient the BatchNorm backward reads: `dy` itself, or
-/// (`RELU`) `dy` where the ReLU output `y > 0`, else 0, as `relu_bwd` writes it.
-#[derive(Clone, Copy)]
-struct Dy<'a, const RELU: bool> {
-    dy: &'a [f32],
-    y: &'a [f32],
-}
-
-impl<'a, const RELU: bool> Dy<'a, RELU> {
-    #[inline(always)]
-    fn row(dy: &'a [f32], relu_y: &'a [f32], r: usize, c: usize) -> Self {
-        let dy = &dy[r * c..(r + 1) * c];
-        Self { dy, y: if RELU { &relu_y[r * c..(r + 1) * c] } else { dy } }
-    }
-    #[inline(always)]
-    fn lanes(&self, j: usize) -> F32x4 {
-        let d = F32x4::load(&self.dy[j..]);
-        if RELU { d.where_positive(F32x4::load(&self.y[j..])) } else { d }
-    }
-    #[inline(always)]
-    fn at(&self, k: usize) -> f32 {
-        if !RELU || self.y[k] > 0.0 { self.dy[k] } else { 0.0 }
-    }
-}
-
-/// `dx = c0 + dy·a + (x + neg_mean)·b` per channel.
-#[inline]
-fn dx_row<const RELU: bool>(dx: &mut [f32], dy: Dy<'_, RELU>, x: &[f32], neg_mean: &[f32], a: &[f32], b: &[f32], c0: &[f32]) {
-    let c = dx.len();
-    let mut j = 0;
-    while j + 4 <= c {
-        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        let t = F32x4::load(&c0[j..]).mul_add(dy.lanes(j), F32x4::load(&a[j..]));
-        t.mul_add(d, F32x4::load(&b[j..])).store(&mut dx[j..]);
-        j += 4;
-    }
-    for k in j..c {
-        dx[k] = (c0[k] + dy.at(k) * a[k]) + (x[k] + neg_mean[k]) * b[k];
-    }
-}
-
-/// `acc += (x + neg_mean)²`.
-#[inline]
-fn add_sq_dev(acc: &mut [f32], x: &[f32], neg_mean: &[f32]) {
-    let c = acc.len();
-    let mut j = 0;
-    while j + 4 <= c {
-        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        F32x4::load(&acc[j..]).mul_add(d, d).store(&mut acc[j..]);
-        j += 4;
-    }
-    for k in j..c {
-        let d = x[k] + neg_mean[k];
-        acc[k] += d * d;
-    }
-}
-
-/// `s_dy += dy` and `s_dyx += dy·(x + neg_mean)`.
-#[inline]
-fn add_dy_and_dy_dev<const RELU: bool>(s_dy: &mut [f32], s_dyx: &mut [f32], dy: Dy<'_, RELU>, x: &[f32], neg_mean: &[f32]) {
-    let c = s_dy.len();
-    let mut j = 0;
-    while j + 4 <= c {
-        let g = dy.lanes(j);
-        F32x4::load(&s_dy[j..]).add(g).store(&mut s_dy[j..]);
-        let d = F32x4::load(&x[j..]).add(F32x4::load(&neg_mean[j..]));
-        F32x4::load(&s_dyx[j..]).mul_add(g, d).store(&mut s_dyx[j..]);
-        j += 4;
-    }
-    for k in j..c {
-        let g = dy.at(k);
-        s_dy[k] += g;
-        s_dyx[k] += g * (x[k] + neg_mean[k]);
-    }
 }
 
 fn debug_check(g: &BatchNormGeom, op: &str, full: &[&[f32]], per_channel: &[&[f32]], scratch: &[f32]) {
@@ -388,3 +290,5 @@ fn debug_check(g: &BatchNormGeom, op: &str, full: &[&[f32]], per_channel: &[&[f3
 pub(crate) mod tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod relu_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) use columns::tests as column_tests;

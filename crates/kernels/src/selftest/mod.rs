@@ -45,6 +45,7 @@ pub fn all() -> Vec<Case> {
         crate::pool::tests::CASES,
         crate::batchnorm::tests::CASES,
         crate::batchnorm::relu_tests::CASES,
+        crate::batchnorm::column_tests::CASES,
         crate::activation::tests::CASES,
         crate::pad2d::tests::CASES,
         crate::dropout::tests::CASES,
