@@ -117,34 +117,54 @@ impl ColumnPass for SquaredDeviations<'_> {
     }
 }
 
+/// The fused forward's `beta` and `save_scale` (each `[c]`), from which the
+/// ReLU's mask `y > 0` is recomputed: `y = max(beta + (x + neg_mean)·scale, 0)`
+/// is positive exactly where its argument is, computed with the same
+/// operations as `Normalize` (NaN and -0 clamp to +0, so they mask too).
+#[derive(Clone, Copy)]
+pub(super) struct Mask<'a> {
+    pub beta: &'a [f32],
+    pub scale: &'a [f32],
+}
+
 /// The gradient arriving at the output: `dy`, or with `RELU` `dy` where the
-/// fused forward's output `y > 0`, else 0 (as `activation::relu_bwd` writes
-/// it). Without `RELU`, `y` is `dy` and never read.
+/// fused forward's output was positive, else 0 (as `activation::relu_bwd`
+/// writes it). Without `RELU`, `mask` is empty and never read.
 #[derive(Clone, Copy)]
 pub(super) struct OutGrad<'a, const RELU: bool> {
     pub dy: &'a [f32],
-    pub y: &'a [f32],
+    pub mask: Mask<'a>,
 }
 
-impl<'a, const RELU: bool> OutGrad<'a, RELU> {
+/// A group's mask coefficients, loaded once (empty without `RELU`).
+struct MaskLanes<const G: usize> {
+    beta: [F32x4; G],
+    scale: [F32x4; G],
+}
+
+impl<const RELU: bool> OutGrad<'_, RELU> {
     #[inline(always)]
-    fn lanes<const G: usize>(dy: &[f32], y: &[f32], j: usize) -> [F32x4; G] {
+    fn mask_lanes<const G: usize>(&self, j: usize) -> MaskLanes<G> {
+        if RELU {
+            MaskLanes { beta: load::<G>(self.mask.beta, j), scale: load::<G>(self.mask.scale, j) }
+        } else {
+            MaskLanes { beta: [F32x4::zero(); G], scale: [F32x4::zero(); G] }
+        }
+    }
+    /// The gradient lanes of one row, given that row's `x + neg_mean` lanes.
+    #[inline(always)]
+    fn lanes<const G: usize>(dy: &[f32], dev: &[F32x4; G], m: &MaskLanes<G>, j: usize) -> [F32x4; G] {
         let d = load::<G>(dy, j);
         if RELU {
-            let y = load::<G>(y, j);
-            core::array::from_fn(|g| d[g].where_positive(y[g]))
+            core::array::from_fn(|g| d[g].where_positive(m.beta[g].mul_add(dev[g], m.scale[g])))
         } else {
             d
         }
     }
+    /// Channel `k`'s gradient in one row, given that row's `x + neg_mean`.
     #[inline(always)]
-    fn at(dy: &[f32], y: &[f32], k: usize) -> f32 {
-        if !RELU || y[k] > 0.0 { dy[k] } else { 0.0 }
-    }
-    /// The rows of `dy` with their rows of `y` (of `dy` itself without `RELU`).
-    #[inline(always)]
-    fn rows(self, c: usize) -> impl Iterator<Item = (&'a [f32], &'a [f32])> {
-        self.dy.chunks_exact(c).zip(if RELU { self.y } else { self.dy }.chunks_exact(c))
+    fn at(&self, dy: &[f32], dev: f32, k: usize) -> f32 {
+        if !RELU || self.mask.beta[k] + dev * self.mask.scale[k] > 0.0 { dy[k] } else { 0.0 }
     }
 }
 
@@ -164,12 +184,14 @@ impl<const RELU: bool> ColumnPass for GradientSums<'_, RELU> {
         let c = self.s_dy.len();
         let (mut s_dy, mut s_dyx) = (load::<G>(self.s_dy, j), load::<G>(self.s_dyx, j));
         let nm = load::<G>(self.neg_mean, j);
-        for ((dy, y), x) in self.grad.rows(c).zip(self.x.chunks_exact(c)) {
-            let g = OutGrad::<RELU>::lanes::<G>(dy, y, j);
+        let m = self.grad.mask_lanes::<G>(j);
+        for (dy, x) in self.grad.dy.chunks_exact(c).zip(self.x.chunks_exact(c)) {
             let x = row_lanes::<G>(x, j);
+            let dev: [F32x4; G] = core::array::from_fn(|v| x[v].add(nm[v]));
+            let g = OutGrad::<RELU>::lanes::<G>(dy, &dev, &m, j);
             for v in 0..G {
                 s_dy[v] = s_dy[v].add(g[v]);
-                s_dyx[v] = s_dyx[v].mul_add(g[v], x[v].add(nm[v]));
+                s_dyx[v] = s_dyx[v].mul_add(g[v], dev[v]);
             }
         }
         store(s_dy, self.s_dy, j);
@@ -178,10 +200,11 @@ impl<const RELU: bool> ColumnPass for GradientSums<'_, RELU> {
     fn scalar(&mut self, k: usize) {
         let c = self.s_dy.len();
         let (mut s_dy, mut s_dyx, nm) = (self.s_dy[k], self.s_dyx[k], self.neg_mean[k]);
-        for ((dy, y), x) in self.grad.rows(c).zip(self.x.chunks_exact(c)) {
-            let g = OutGrad::<RELU>::at(dy, y, k);
+        for (dy, x) in self.grad.dy.chunks_exact(c).zip(self.x.chunks_exact(c)) {
+            let dev = x[k] + nm;
+            let g = self.grad.at(dy, dev, k);
             s_dy += g;
-            s_dyx += g * (x[k] + nm);
+            s_dyx += g * dev;
         }
         self.s_dy[k] = s_dy;
         self.s_dyx[k] = s_dyx;
@@ -238,18 +261,21 @@ impl<const RELU: bool> ColumnPass for InputGradient<'_, RELU> {
     fn run<const G: usize>(&mut self, j: usize) {
         let c = self.a.len();
         let (nm, a, b, c0) = (load::<G>(self.neg_mean, j), load::<G>(self.a, j), load::<G>(self.b, j), load::<G>(self.c0, j));
-        for ((dx, (dy, y)), x) in self.dx.chunks_exact_mut(c).zip(self.grad.rows(c)).zip(self.x.chunks_exact(c)) {
-            let g = OutGrad::<RELU>::lanes::<G>(dy, y, j);
+        let m = self.grad.mask_lanes::<G>(j);
+        for ((dx, dy), x) in self.dx.chunks_exact_mut(c).zip(self.grad.dy.chunks_exact(c)).zip(self.x.chunks_exact(c)) {
             let x = row_lanes::<G>(x, j);
-            let out: [F32x4; G] = core::array::from_fn(|v| c0[v].mul_add(g[v], a[v]).mul_add(x[v].add(nm[v]), b[v]));
+            let dev: [F32x4; G] = core::array::from_fn(|v| x[v].add(nm[v]));
+            let g = OutGrad::<RELU>::lanes::<G>(dy, &dev, &m, j);
+            let out: [F32x4; G] = core::array::from_fn(|v| c0[v].mul_add(g[v], a[v]).mul_add(dev[v], b[v]));
             store(out, dx, j);
         }
     }
     fn scalar(&mut self, k: usize) {
         let c = self.a.len();
         let (nm, a, b, c0) = (self.neg_mean[k], self.a[k], self.b[k], self.c0[k]);
-        for ((dx, (dy, y)), x) in self.dx.chunks_exact_mut(c).zip(self.grad.rows(c)).zip(self.x.chunks_exact(c)) {
-            dx[k] = (c0 + OutGrad::<RELU>::at(dy, y, k) * a) + (x[k] + nm) * b;
+        for ((dx, dy), x) in self.dx.chunks_exact_mut(c).zip(self.grad.dy.chunks_exact(c)).zip(self.x.chunks_exact(c)) {
+            let dev = x[k] + nm;
+            dx[k] = (c0 + self.grad.at(dy, dev, k) * a) + dev * b;
         }
     }
 }
@@ -282,8 +308,11 @@ pub(crate) mod tests {
                     let mut rng = TestRng::new(seed);
                     seed += 1;
                     let len = rows * c;
-                    let (x, dy, y) = (rng.vec(len), rng.vec(len), rng.vec(len));
+                    let (x, dy) = (rng.vec(len), rng.vec(len));
                     let (nm, a, b, c0, start, start2) = (rng.vec(c), rng.vec(c), rng.vec(c), rng.vec(c), rng.vec(c), rng.vec(c));
+                    // Mask coefficients centred on zero, so about half the outputs are masked.
+                    let (mb, ms): (Vec<f32>, Vec<f32>) = (rng.vec(c).iter().map(|v| v - 0.5).collect(), rng.vec(c).iter().map(|v| v - 0.5).collect());
+                    let mask = Mask { beta: &mb, scale: &ms };
                     let ctx = format!("c={c} rows={rows}");
                     let vec_ch = c / 4 * 4;
                     // Row at a time: a running value per channel, rows in order.
@@ -313,12 +342,16 @@ pub(crate) mod tests {
                     assert_bits_eq(&sums, &want, &format!("SquaredDeviations {ctx}"));
 
                     for relu in [false, true] {
-                        let g = |r: usize, ch: usize| if !relu || y[r * c + ch] > 0.0 { dy[r * c + ch] } else { 0.0 };
+                        let g = |r: usize, ch: usize| {
+                            let d = x[r * c + ch] + nm[ch];
+                            let v = per_element(c, ch, |bv| bv.mul_add(sv(d), sv(ms[ch])), |bs| bs + d * ms[ch], mb[ch]);
+                            if !relu || v > 0.0 { dy[r * c + ch] } else { 0.0 }
+                        };
                         let (mut s_dy, mut s_dyx) = (start.clone(), start2.clone());
                         if relu {
-                            for_columns(c, &mut GradientSums::<true> { s_dy: &mut s_dy, s_dyx: &mut s_dyx, grad: OutGrad { dy: &dy, y: &y }, x: &x, neg_mean: &nm });
+                            for_columns(c, &mut GradientSums::<true> { s_dy: &mut s_dy, s_dyx: &mut s_dyx, grad: OutGrad { dy: &dy, mask }, x: &x, neg_mean: &nm });
                         } else {
-                            for_columns(c, &mut GradientSums::<false> { s_dy: &mut s_dy, s_dyx: &mut s_dyx, grad: OutGrad { dy: &dy, y: &[] }, x: &x, neg_mean: &nm });
+                            for_columns(c, &mut GradientSums::<false> { s_dy: &mut s_dy, s_dyx: &mut s_dyx, grad: OutGrad { dy: &dy, mask }, x: &x, neg_mean: &nm });
                         }
                         let want_dy = fold(&start, &|r, ch, s| if ch < vec_ch { lane(&|v| v.add(sv(g(r, ch))), s) } else { s + g(r, ch) });
                         let want_dyx = fold(&start2, &|r, ch, s| {
@@ -344,9 +377,9 @@ pub(crate) mod tests {
 
                         let mut dx = nan_filled(len);
                         if relu {
-                            for_columns(c, &mut InputGradient::<true> { dx: &mut dx, grad: OutGrad { dy: &dy, y: &y }, x: &x, neg_mean: &nm, a: &a, b: &b, c0: &c0 });
+                            for_columns(c, &mut InputGradient::<true> { dx: &mut dx, grad: OutGrad { dy: &dy, mask }, x: &x, neg_mean: &nm, a: &a, b: &b, c0: &c0 });
                         } else {
-                            for_columns(c, &mut InputGradient::<false> { dx: &mut dx, grad: OutGrad { dy: &dy, y: &[] }, x: &x, neg_mean: &nm, a: &a, b: &b, c0: &c0 });
+                            for_columns(c, &mut InputGradient::<false> { dx: &mut dx, grad: OutGrad { dy: &dy, mask }, x: &x, neg_mean: &nm, a: &a, b: &b, c0: &c0 });
                         }
                         let want: Vec<f32> = (0..len).map(|i| {
                             let (r, ch) = (i / c, i % c);

@@ -17,8 +17,8 @@ fn run_fused_train(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32], gamma: &[f
 }
 
 /// (dx, dgamma, dbeta) of the fused backward from the fused forward's `t`.
-fn run_fused_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], gamma: &[f32], t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    run_bwd_of(g, x, OutputGrad::Relu { dy, y: &t.y }, gamma, t)
+fn run_fused_bwd(g: &BatchNormGeom, x: &[f32], dy: &[f32], (gamma, beta): (&[f32], &[f32]), t: &Train) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    run_bwd_of(g, x, OutputGrad::Relu { dy, beta, save_scale: &t.scale }, gamma, t)
 }
 
 /// Gamma of both signs and beta shifted down, so about half the outputs are
@@ -54,7 +54,7 @@ crate::kernel_tests! {
             let mut relu_dx = nan_filled(g.len());
             relu_bwd(&relu_y, &dy, &mut relu_dx);
             let (dx, dgamma, dbeta) = run_bwd(&g, &x, &relu_dx, &gamma, &plain);
-            let (fdx, fdgamma, fdbeta) = run_fused_bwd(&g, &x, &dy, &gamma, &fused);
+            let (fdx, fdgamma, fdbeta) = run_fused_bwd(&g, &x, &dy, (&gamma, &beta), &fused);
             assert!(fdx.iter().all(|v| v.is_finite()), "{ctx}: dx finite");
             assert_bits_eq(&fdx, &dx, &format!("{ctx}: dx"));
             assert_bits_eq(&fdgamma, &dgamma, &format!("{ctx}: dgamma"));
@@ -76,7 +76,7 @@ crate::kernel_tests! {
             let r = rng.vec(g.len());
             let t = run_fused_train(&g, &p, &x, &gamma, &beta);
             assert!(t.y.iter().any(|&v| v == 0.0) && t.y.iter().any(|&v| v > 0.0), "{g:?}: both sides of the ReLU are exercised");
-            let (dx, dgamma, dbeta) = run_fused_bwd(&g, &x, &r, &gamma, &t);
+            let (dx, dgamma, dbeta) = run_fused_bwd(&g, &x, &r, (&gamma, &beta), &t);
             let (xd, gd, bd) = (reference::widen(&x), reference::widen(&gamma), reference::widen(&beta));
             let ctx = format!("batchnorm_relu_bwd {g:?}");
             let h = 1e-5;
@@ -104,7 +104,7 @@ fn batchnorm_relu_bit_identical_with_1_and_2_threads() {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let t = run_fused_train(&g, &p, &x, &gamma, &beta);
-                let grads = run_fused_bwd(&g, &x, &dy, &gamma, &t);
+                let grads = run_fused_bwd(&g, &x, &dy, (&gamma, &beta), &t);
                 (t, grads)
             })
         };

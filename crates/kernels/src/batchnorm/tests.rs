@@ -24,6 +24,7 @@ pub(super) struct Train {
     pub y: Vec<f32>,
     pub mean: Vec<f32>,
     pub inv_std: Vec<f32>,
+    pub scale: Vec<f32>,
     pub running_mean: Vec<f32>,
     pub running_var: Vec<f32>,
 }
@@ -37,11 +38,12 @@ pub(super) fn run_train_as(g: &BatchNormGeom, p: &BatchNormParams, out: BatchNor
         y: nan_filled(g.len()),
         mean: nan_filled(g.c),
         inv_std: nan_filled(g.c),
+        scale: nan_filled(g.c),
         running_mean: running.0.to_vec(),
         running_var: running.1.to_vec(),
     };
     let mut scratch = nan_filled(scratch_len(g));
-    let channels = TrainChannels { gamma, beta, save_mean: &mut t.mean, save_inv_std: &mut t.inv_std, running_mean: &mut t.running_mean, running_var: &mut t.running_var };
+    let channels = TrainChannels { gamma, beta, save_mean: &mut t.mean, save_inv_std: &mut t.inv_std, save_scale: &mut t.scale, running_mean: &mut t.running_mean, running_var: &mut t.running_var };
     batchnorm_fwd_train(g, p, out, x, channels, &mut t.y, &mut scratch);
     t
 }

@@ -18,9 +18,12 @@ pub struct BatchNorm {
     beta: ParamRange,
     moving_mean: ParamRange,
     moving_var: ParamRange,
-    /// Batch mean and inverse std saved by the training forward (aux buffer).
+    /// Batch mean, inverse std and scale `gamma·inv_std` saved by the training
+    /// forward (aux buffer); the fused ReLU's backward recomputes its mask
+    /// from the input with the scale.
     saved_mean: ParamRange,
     saved_inv_std: ParamRange,
+    saved_scale: ParamRange,
     /// A following ReLU runs inside this step (training fusion): the output
     /// is `max(bn(x), 0)` and `dy` is that output's gradient.
     relu: bool,
@@ -32,8 +35,8 @@ impl BatchNorm {
         let c = shape.c;
         let (gamma, beta) = (p.off.params(c), p.off.params(c));
         let (moving_mean, moving_var) = (p.off.state(c), p.off.state(c));
-        let (saved_mean, saved_inv_std) = (p.off.aux(c), p.off.aux(c));
-        Self { shape, params, gamma, beta, moving_mean, moving_var, saved_mean, saved_inv_std, relu: false }
+        let (saved_mean, saved_inv_std, saved_scale) = (p.off.aux(c), p.off.aux(c), p.off.aux(c));
+        Self { shape, params, gamma, beta, moving_mean, moving_var, saved_mean, saved_inv_std, saved_scale, relu: false }
     }
 
     /// This step with the ReLU that follows it fused in (training fusion):
@@ -90,9 +93,9 @@ impl Op for BatchNorm {
     fn needs_dx_sink(&self) -> bool {
         true
     }
-    /// The fused ReLU's mask comes from the output.
+    /// The fused ReLU's mask is recomputed from the input.
     fn backward_reads(&self) -> BackwardReads {
-        BackwardReads { inputs: true, output: self.relu }
+        BackwardReads { inputs: true, output: false }
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let g = self.geom(io.batch)?;
@@ -101,10 +104,11 @@ impl Op for BatchNorm {
         let (mm, mv) = (self.moving_mean, self.moving_var);
         let (mean_state, var_state) = io.state[mm.offset..mv.end()].split_at_mut(mm.len);
         if Self::batch_statistics(io.mode, io.frozen) {
-            let (sm, si) = (self.saved_mean, self.saved_inv_std);
-            let (save_mean, save_inv_std) = io.aux[sm.offset..si.end()].split_at_mut(sm.len);
+            let (sm, ss) = (self.saved_mean, self.saved_scale);
+            let (save_mean, rest) = io.aux[sm.offset..ss.end()].split_at_mut(sm.len);
+            let (save_inv_std, save_scale) = rest.split_at_mut(self.saved_inv_std.len);
             let out = if self.relu { BatchNormOutput::Relu } else { BatchNormOutput::Linear };
-            let channels = TrainChannels { gamma, beta, save_mean, save_inv_std, running_mean: mean_state, running_var: var_state };
+            let channels = TrainChannels { gamma, beta, save_mean, save_inv_std, save_scale, running_mean: mean_state, running_var: var_state };
             batchnorm::batchnorm_fwd_train(&g, &self.params, out, x, channels, io.y, io.scratch);
         } else {
             batchnorm::batchnorm_fwd_infer(&g, &self.params, x, gamma, beta, mean_state, var_state, io.y, io.scratch);
@@ -132,7 +136,11 @@ impl Op for BatchNorm {
             let (dgamma, dbeta) = grads[..self.beta.end() - self.gamma.offset].split_at_mut(self.gamma.len);
             let x = &io.xs[0][..g.rows * g.c];
             let saved = SavedChannels { gamma, save_mean: slice(io.aux, self.saved_mean), save_inv_std: slice(io.aux, self.saved_inv_std) };
-            let dy = if self.relu { OutputGrad::Relu { dy: io.dy, y: io.y } } else { OutputGrad::Linear(io.dy) };
+            let dy = if self.relu {
+                OutputGrad::Relu { dy: io.dy, beta: slice(io.params, self.beta), save_scale: slice(io.aux, self.saved_scale) }
+            } else {
+                OutputGrad::Linear(io.dy)
+            };
             let grads = ParamGrads { dgamma, dbeta: &mut dbeta[..self.beta.len] };
             batchnorm::batchnorm_bwd(&g, x, dy, saved, dx, grads, io.scratch);
         } else if self.relu {
