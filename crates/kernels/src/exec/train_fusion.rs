@@ -1,7 +1,8 @@
 //! Training fusion: in a training step, a BatchNorm followed by a ReLU runs
 //! as one step (`batchnorm::BatchNormOutput::Relu` and
 //! `batchnorm::OutputGrad::Relu`): the forward clamps as it normalises, the backward
-//! reads the ReLU's mask from the fused output inside BatchNorm's own passes.
+//! applies the ReLU's mask inside BatchNorm's own passes, recomputed from the
+//! BatchNorm's input with the forward's beta and saved scale.
 //! That removes the ReLU's pass over the activations in each direction, and
 //! its output and gradient buffers.
 //!
