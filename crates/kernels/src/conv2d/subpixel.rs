@@ -23,7 +23,8 @@ use crate::gemm::{gemm_rows_strided, Epilogue, OutRows, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::taps::Taps;
-use crate::vecops::{axpy, transpose};
+use crate::simd::F32x4;
+use crate::vecops::transpose;
 
 /// One spatial axis of the convolution, as the phases see it.
 #[derive(Clone, Copy)]
@@ -145,29 +146,89 @@ fn image_row_dx(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, ih: usize, dx_r
 }
 
 /// One `dx` pixel summed tap by tap over the taps that reach it (`rows`: its
-/// row taps), for pixels whose window is cut by an edge of `dy`.
+/// row taps), for pixels whose window is cut by an edge of `dy`. Each
+/// group of up to four vectors of `c_in` stays in registers across all taps
+/// and `co` (a tap at a time through memory, the edge pixels cost BreakHis
+/// conv2's input gradient about a quarter of its time for 7% of its pixels);
+/// every element sums the same products in the same order either way.
 fn edge_pixel(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, rows: Taps, iw: usize, dx_px: &mut [f32]) {
-    let (h, w) = axes(g);
-    let (ci_n, co_n) = (g.c_in, g.c_out);
     let cols = Taps::reaching(iw + g.pad_left, g.k_w, g.stride_w, g.w_out);
-    dx_px.fill(0.0);
     if rows.count == 0 || cols.count == 0 {
+        dx_px.fill(0.0);
         return;
     }
-    let (ch, cw) = (rows.first_k % g.stride_h, cols.first_k % g.stride_w);
-    let phase_b = &b[phase_offset(g, ch, cw)..];
-    let tw = w.taps(cw);
-    // Decreasing taps (increasing output positions), as in the GEMM's window.
-    for a in (0..rows.count).rev() {
-        let (kh, oh) = (rows.first_k + a * g.stride_h, rows.first_o - a);
-        for c in (0..cols.count).rev() {
-            let (kw, ow) = (cols.first_k + c * g.stride_w, cols.first_o - c);
-            let block = h.window_index(kh) * tw + w.window_index(kw);
-            let blk = &phase_b[block * co_n * ci_n..][..co_n * ci_n];
-            let px = ((n * g.h_out + oh) * g.w_out + ow) * co_n;
-            for (&d, b_row) in dy[px..px + co_n].iter().zip(blk.chunks_exact(ci_n)) {
-                axpy(dx_px, d, b_row);
+    let e = EdgeTaps { g, b, dy, n, rows, cols };
+    let ci_n = g.c_in;
+    let mut j = 0;
+    while j + 16 <= ci_n {
+        e.vectors::<4>(j, dx_px);
+        j += 16;
+    }
+    match (ci_n - j) / 4 {
+        0 => {}
+        1 => e.vectors::<1>(j, dx_px),
+        2 => e.vectors::<2>(j, dx_px),
+        3 => e.vectors::<3>(j, dx_px),
+        _ => unreachable!("fewer than four vectors remain"),
+    }
+    for ci in ci_n / 4 * 4..ci_n {
+        let mut acc = 0.0f32;
+        e.for_each_tap(|dy_px, blk| {
+            for (&d, b_row) in dy_px.iter().zip(blk.chunks_exact(ci_n)) {
+                acc += d * b_row[ci];
             }
+        });
+        dx_px[ci] = acc;
+    }
+}
+
+/// The taps reaching one edge pixel of `dx`.
+struct EdgeTaps<'a> {
+    g: &'a Conv2dGeom,
+    b: &'a [f32],
+    dy: &'a [f32],
+    n: usize,
+    rows: Taps,
+    cols: Taps,
+}
+
+impl EdgeTaps<'_> {
+    /// `f(dy pixel, its c_out × c_in block of B)` for each tap, in decreasing
+    /// `kh`, then decreasing `kw` (increasing output positions, as in the
+    /// GEMM's window).
+    #[inline(always)]
+    fn for_each_tap(&self, mut f: impl FnMut(&[f32], &[f32])) {
+        let (g, (h, w)) = (self.g, axes(self.g));
+        let (ci_n, co_n) = (g.c_in, g.c_out);
+        let (ch, cw) = (self.rows.first_k % g.stride_h, self.cols.first_k % g.stride_w);
+        let phase_b = &self.b[phase_offset(g, ch, cw)..];
+        let tw = w.taps(cw);
+        for a in (0..self.rows.count).rev() {
+            let (kh, oh) = (self.rows.first_k + a * g.stride_h, self.rows.first_o - a);
+            for c in (0..self.cols.count).rev() {
+                let (kw, ow) = (self.cols.first_k + c * g.stride_w, self.cols.first_o - c);
+                let block = h.window_index(kh) * tw + w.window_index(kw);
+                let px = ((self.n * g.h_out + oh) * g.w_out + ow) * co_n;
+                f(&self.dy[px..px + co_n], &phase_b[block * co_n * ci_n..][..co_n * ci_n]);
+            }
+        }
+    }
+
+    /// Channels `j .. j + 4·G` of the pixel, summed in registers.
+    #[inline(always)]
+    fn vectors<const G: usize>(&self, j: usize, dx_px: &mut [f32]) {
+        let ci_n = self.g.c_in;
+        let mut acc = [F32x4::zero(); G];
+        self.for_each_tap(|dy_px, blk| {
+            for (&d, b_row) in dy_px.iter().zip(blk.chunks_exact(ci_n)) {
+                let (dv, b_row) = (F32x4::splat(d), &b_row[j..j + 4 * G]);
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = acc.mul_add(dv, F32x4::load(&b_row[4 * v..]));
+                }
+            }
+        });
+        for (v, acc) in acc.into_iter().enumerate() {
+            acc.store(&mut dx_px[j + 4 * v..]);
         }
     }
 }
