@@ -14,6 +14,7 @@
 pub mod activation;
 pub mod batchnorm;
 pub mod chunked;
+pub mod columns;
 pub mod conv2d;
 pub mod depthwise;
 pub mod dropout;

@@ -23,9 +23,7 @@ pub fn add_assign(acc: &mut [f32], x: &[f32]) {
 /// row order from zero (a bias gradient: `db = Σ dy` over the pixels).
 pub fn sum_rows(rows: &[f32], sums: &mut [f32]) {
     sums.fill(0.0);
-    for row in rows.chunks_exact(sums.len()) {
-        add_assign(sums, row);
-    }
+    crate::columns::add_column_sums(sums, rows);
 }
 
 /// `acc[i] *= s`.

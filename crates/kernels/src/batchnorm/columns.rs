@@ -1,90 +1,11 @@
 //! The BatchNorm passes over one chunk of `[rows, c]` rows, a group of up to
-//! four channel vectors at a time down all the chunk's rows.
-//!
-//! Why down the rows: a row at a time, each row's pass over the channels kept
-//! the per-channel sums in memory (a load, an add and a store per vector and
-//! row, every add waiting on the previous row's store) and reloaded the
-//! per-channel coefficients for every row. A group keeps its sums and
-//! coefficients in registers while it walks the rows.
-//!
-//! Every element gets exactly the operations it got a row at a time, and every
-//! sum still adds the rows in row order, so the results are the same bits.
+//! four channel vectors at a time down all the chunk's rows (`crate::columns`
+//! says why; the chunk's sums of `x` are `columns::add_column_sums`). Every
+//! element gets exactly the operations it got a row at a time, and every sum
+//! still adds the rows in row order, so the results are the same bits.
 
+use crate::columns::{load, row_lanes, store, ColumnPass};
 use crate::simd::F32x4;
-
-/// A pass over channel vectors `j .. j + 4·G` of every row (`run`) or over the
-/// single channel `k` (`scalar`, for the last `c mod 4` channels).
-pub(super) trait ColumnPass {
-    fn run<const G: usize>(&mut self, j: usize);
-    fn scalar(&mut self, k: usize);
-}
-
-/// Runs `pass` over all `c` channels: groups of four vectors, one group of
-/// the remaining one to three, then the single channels.
-pub(super) fn for_columns(c: usize, pass: &mut impl ColumnPass) {
-    let mut j = 0;
-    while j + 16 <= c {
-        pass.run::<4>(j);
-        j += 16;
-    }
-    match (c - j) / 4 {
-        0 => {}
-        1 => pass.run::<1>(j),
-        2 => pass.run::<2>(j),
-        3 => pass.run::<3>(j),
-        _ => unreachable!("fewer than four vectors remain"),
-    }
-    for k in c / 4 * 4..c {
-        pass.scalar(k);
-    }
-}
-
-#[inline(always)]
-fn load<const G: usize>(v: &[f32], j: usize) -> [F32x4; G] {
-    let v = &v[j..j + 4 * G];
-    core::array::from_fn(|g| F32x4::load(&v[4 * g..]))
-}
-
-#[inline(always)]
-fn store<const G: usize>(acc: [F32x4; G], v: &mut [f32], j: usize) {
-    let v = &mut v[j..j + 4 * G];
-    for (g, a) in acc.into_iter().enumerate() {
-        a.store(&mut v[4 * g..]);
-    }
-}
-
-/// Channel vectors `j ..` of one row.
-#[inline(always)]
-fn row_lanes<const G: usize>(row: &[f32], j: usize) -> [F32x4; G] {
-    load::<G>(row, j)
-}
-
-/// `sums += Σ x` per channel, in row order.
-pub(super) struct Sum<'a> {
-    pub sums: &'a mut [f32],
-    pub x: &'a [f32],
-}
-
-impl ColumnPass for Sum<'_> {
-    #[inline(always)]
-    fn run<const G: usize>(&mut self, j: usize) {
-        let mut acc = load::<G>(self.sums, j);
-        for row in self.x.chunks_exact(self.sums.len()) {
-            let x = row_lanes::<G>(row, j);
-            for g in 0..G {
-                acc[g] = acc[g].add(x[g]);
-            }
-        }
-        store(acc, self.sums, j);
-    }
-    fn scalar(&mut self, k: usize) {
-        let mut s = self.sums[k];
-        for row in self.x.chunks_exact(self.sums.len()) {
-            s += row[k];
-        }
-        self.sums[k] = s;
-    }
-}
 
 /// `sums += Σ (x + neg_mean)²` per channel, in row order.
 pub(super) struct SquaredDeviations<'a> {
@@ -286,6 +207,7 @@ pub(crate) mod tests {
     //! bit: channel counts that leave every group size and scalar tail, and
     //! row counts from one.
     use super::*;
+    use crate::columns::for_columns;
     use crate::selftest::util::{assert_bits_eq, nan_filled, TestRng};
 
     /// Channel `ch` of a row the way the row-at-a-time loops computed it:
@@ -327,11 +249,6 @@ pub(crate) mod tests {
                     };
                     let lane = |f: &dyn Fn(F32x4) -> F32x4, v: f32| { let mut o = [0.0; 4]; f(F32x4::load(&[v; 4])).store(&mut o); o[0] };
                     let sv = |v: f32| F32x4::load(&[v; 4]);
-
-                    let mut sums = start.clone();
-                    for_columns(c, &mut Sum { sums: &mut sums, x: &x });
-                    let want = fold(&start, &|r, ch, s| if ch < vec_ch { lane(&|v| v.add(sv(x[r * c + ch])), s) } else { s + x[r * c + ch] });
-                    assert_bits_eq(&sums, &want, &format!("Sum {ctx}"));
 
                     let mut sums = start.clone();
                     for_columns(c, &mut SquaredDeviations { sums: &mut sums, x: &x, neg_mean: &nm });

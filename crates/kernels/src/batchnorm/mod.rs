@@ -44,7 +44,8 @@ mod columns;
 mod reduce;
 
 use crate::geom::BatchNormGeom;
-use columns::{for_columns, GradientSums, InputGradient, Mask, Normalize, OutGrad, SquaredDeviations, Sum};
+use crate::columns::{add_column_sums, for_columns};
+use columns::{GradientSums, InputGradient, Mask, Normalize, OutGrad, SquaredDeviations};
 use reduce::{chunks, combine, for_each_row_chunk, partials};
 
 pub use reduce::{rows_per_chunk, scratch_len};
@@ -122,7 +123,7 @@ fn fwd_train<const RELU: bool>(g: &BatchNormGeom, p: &BatchNormParams, x: &[f32]
 
     // Pass 1: per-chunk sums of x.
     partials(g, parts, 1, |row0, nrows, part| {
-        for_columns(c, &mut Sum { sums: part, x: &x[row0 * c..(row0 + nrows) * c] });
+        add_column_sums(part, &x[row0 * c..(row0 + nrows) * c]);
     });
     combine(parts, chunks(g), c, |ch, sum| save_mean[ch] = (sum / rows) as f32);
     for ch in 0..c {

@@ -18,7 +18,8 @@ use super::{im2col_range, WgradPlan, WgradSplit};
 use crate::gemm::gemm_tn_serial;
 use crate::geom::{Conv2dGeom, GemmGeom};
 use crate::par;
-use crate::vecops::{self, add_assign};
+use crate::columns::add_column_sums;
+use crate::vecops;
 
 /// Scratch elements the plan needs.
 pub(super) fn scratch_len(g: &Conv2dGeom, p: &WgradPlan) -> usize {
@@ -94,9 +95,7 @@ fn partials(
             let a = &mut cols[..rows * k];
             im2col_range(g, x, row0, 0, k, a);
             gemm_tn_serial(&GemmGeom { m: k, k: rows, n }, a, dy_block, dw_part, true);
-            for dy_row in dy_block.chunks_exact(n) {
-                add_assign(db_part, dy_row);
-            }
+            add_column_sums(db_part, dy_block);
             row0 += rows;
         }
     });

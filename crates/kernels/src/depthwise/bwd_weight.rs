@@ -60,9 +60,7 @@ pub(super) fn grouped(
                     }
                 }
             }
-            for dy_px in dy[dy_row..dy_row + g.w_out * c_out].chunks_exact(c_out) {
-                vecops::add_assign(db_part, dy_px);
-            }
+            crate::columns::add_column_sums(db_part, &dy[dy_row..dy_row + g.w_out * c_out]);
         }
     });
     vecops::sum_partials_in_order(scratch, group_len, p.groups, 0, dw);

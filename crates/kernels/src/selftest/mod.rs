@@ -46,6 +46,7 @@ pub fn all() -> Vec<Case> {
         crate::batchnorm::tests::CASES,
         crate::batchnorm::relu_tests::CASES,
         crate::batchnorm::column_tests::CASES,
+        crate::columns::tests::CASES,
         crate::activation::tests::CASES,
         crate::pad2d::tests::CASES,
         crate::dropout::tests::CASES,

@@ -64,9 +64,7 @@ impl Op for Dense {
             gemm_tn(&GemmGeom::new(inp, n, out)?, &io.xs[0][..n * inp], dy, dw, false);
             if let Some(db) = db {
                 db.copy_from_slice(&dy[..out]);
-                for row in dy.chunks_exact(out).skip(1) {
-                    crate::vecops::add_assign(db, row);
-                }
+                crate::columns::add_column_sums(db, &dy[out..n * out]);
             }
         }
         let w = self.tensors.kernel(io.params);
