@@ -57,6 +57,20 @@ mod imp {
         pub fn mul(self, o: Self) -> Self {
             Self(f32x4_mul(self.0, o.0))
         }
+        /// The transpose of the 4 × 4 matrix whose rows are `rows`: lane `j`
+        /// of output `i` is lane `i` of input `j` (data movement only).
+        #[inline(always)]
+        pub fn transpose4(rows: [Self; 4]) -> [Self; 4] {
+            let [a, b, c, d] = rows.map(|r| r.0);
+            let (ab_lo, ab_hi) = (i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+            let (cd_lo, cd_hi) = (i32x4_shuffle::<0, 4, 1, 5>(c, d), i32x4_shuffle::<2, 6, 3, 7>(c, d));
+            [
+                Self(i32x4_shuffle::<0, 1, 4, 5>(ab_lo, cd_lo)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(ab_lo, cd_lo)),
+                Self(i32x4_shuffle::<0, 1, 4, 5>(ab_hi, cd_hi)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(ab_hi, cd_hi)),
+            ]
+        }
         /// `self + a * b`, rounded after the multiply and after the add.
         #[cfg(not(target_feature = "relaxed-simd"))]
         #[inline(always)]
@@ -162,6 +176,11 @@ mod imp {
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {
             Self(core::array::from_fn(|i| self.0[i] + o.0[i]))
+        }
+        /// The transpose of the 4 × 4 matrix whose rows are `rows`.
+        #[inline(always)]
+        pub fn transpose4(rows: [Self; 4]) -> [Self; 4] {
+            core::array::from_fn(|i| Self(core::array::from_fn(|j| rows[j].0[i])))
         }
         #[inline(always)]
         pub fn mul(self, o: Self) -> Self {
