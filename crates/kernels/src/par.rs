@@ -50,11 +50,11 @@ where
 
 #[cfg(feature = "threads")]
 fn pool_available() -> bool {
-    if cfg!(target_arch = "wasm32") {
-        rayon::current_thread_index().is_some()
-    } else {
-        true
-    }
+    let on_pool = if cfg!(target_arch = "wasm32") { rayon::current_thread_index().is_some() } else { true };
+    // A pool of one thread runs the same chunks in the same order on the
+    // calling thread, without rayon's splitting and job bookkeeping per chunk
+    // (BatchNorm alone has hundreds of chunks per pass at batch 32).
+    on_pool && rayon::current_num_threads() > 1
 }
 
 /// Like `for_each_chunk_mut` over two outputs split in step: chunk `i` is
