@@ -23,6 +23,7 @@ use crate::gemm::{gemm_rows_strided, Epilogue, OutRows, RowLayout};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::taps::Taps;
+use crate::columns::{for_columns, store, ColumnPass};
 use crate::simd::F32x4;
 use crate::vecops::transpose;
 
@@ -148,7 +149,7 @@ fn image_row_dx(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, ih: usize, dx_r
 /// One `dx` pixel summed tap by tap over the taps that reach it (`rows`: its
 /// row taps), for pixels whose window is cut by an edge of `dy`. Each
 /// group of up to four vectors of `c_in` stays in registers across all taps
-/// and `co` (a tap at a time through memory, the edge pixels cost BreakHis
+/// and `co` (`crate::columns`; a tap at a time through memory, the edge pixels cost BreakHis
 /// conv2's input gradient about a quarter of its time for 7% of its pixels);
 /// every element sums the same products in the same order either way.
 fn edge_pixel(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, rows: Taps, iw: usize, dx_px: &mut [f32]) {
@@ -157,32 +158,10 @@ fn edge_pixel(g: &Conv2dGeom, b: &[f32], dy: &[f32], n: usize, rows: Taps, iw: u
         dx_px.fill(0.0);
         return;
     }
-    let e = EdgeTaps { g, b, dy, n, rows, cols };
-    let ci_n = g.c_in;
-    let mut j = 0;
-    while j + 16 <= ci_n {
-        e.vectors::<4>(j, dx_px);
-        j += 16;
-    }
-    match (ci_n - j) / 4 {
-        0 => {}
-        1 => e.vectors::<1>(j, dx_px),
-        2 => e.vectors::<2>(j, dx_px),
-        3 => e.vectors::<3>(j, dx_px),
-        _ => unreachable!("fewer than four vectors remain"),
-    }
-    for ci in ci_n / 4 * 4..ci_n {
-        let mut acc = 0.0f32;
-        e.for_each_tap(|dy_px, blk| {
-            for (&d, b_row) in dy_px.iter().zip(blk.chunks_exact(ci_n)) {
-                acc += d * b_row[ci];
-            }
-        });
-        dx_px[ci] = acc;
-    }
+    for_columns(g.c_in, &mut EdgeTaps { g, b, dy, n, rows, cols, dx_px });
 }
 
-/// The taps reaching one edge pixel of `dx`.
+/// The taps reaching one edge pixel of `dx`, and that pixel.
 struct EdgeTaps<'a> {
     g: &'a Conv2dGeom,
     b: &'a [f32],
@@ -190,6 +169,7 @@ struct EdgeTaps<'a> {
     n: usize,
     rows: Taps,
     cols: Taps,
+    dx_px: &'a mut [f32],
 }
 
 impl EdgeTaps<'_> {
@@ -213,10 +193,12 @@ impl EdgeTaps<'_> {
             }
         }
     }
+}
 
+impl ColumnPass for EdgeTaps<'_> {
     /// Channels `j .. j + 4·G` of the pixel, summed in registers.
     #[inline(always)]
-    fn vectors<const G: usize>(&self, j: usize, dx_px: &mut [f32]) {
+    fn run<const G: usize>(&mut self, j: usize) {
         let ci_n = self.g.c_in;
         let mut acc = [F32x4::zero(); G];
         self.for_each_tap(|dy_px, blk| {
@@ -227,8 +209,16 @@ impl EdgeTaps<'_> {
                 }
             }
         });
-        for (v, acc) in acc.into_iter().enumerate() {
-            acc.store(&mut dx_px[j + 4 * v..]);
-        }
+        store(acc, self.dx_px, j);
+    }
+    fn scalar(&mut self, ci: usize) {
+        let ci_n = self.g.c_in;
+        let mut acc = 0.0f32;
+        self.for_each_tap(|dy_px, blk| {
+            for (&d, b_row) in dy_px.iter().zip(blk.chunks_exact(ci_n)) {
+                acc += d * b_row[ci];
+            }
+        });
+        self.dx_px[ci] = acc;
     }
 }
