@@ -38,24 +38,20 @@ pub(crate) fn for_columns(c: usize, pass: &mut impl ColumnPass) {
     }
 }
 
+/// The `G` vectors of `v` from `j` (a group's coefficients, or its channels of one row).
 #[inline(always)]
 pub(crate) fn load<const G: usize>(v: &[f32], j: usize) -> [F32x4; G] {
     let v = &v[j..j + 4 * G];
     core::array::from_fn(|g| F32x4::load(&v[4 * g..]))
 }
 
+/// Stores `G` vectors into `v` from `j`.
 #[inline(always)]
 pub(crate) fn store<const G: usize>(acc: [F32x4; G], v: &mut [f32], j: usize) {
     let v = &mut v[j..j + 4 * G];
     for (g, a) in acc.into_iter().enumerate() {
         a.store(&mut v[4 * g..]);
     }
-}
-
-/// Channel vectors `j ..` of one row.
-#[inline(always)]
-pub(crate) fn row_lanes<const G: usize>(row: &[f32], j: usize) -> [F32x4; G] {
-    load::<G>(row, j)
 }
 
 /// `sums[ch] += Σ_r rows[r][ch]` over the `sums.len()`-wide rows of `rows`,
@@ -75,7 +71,7 @@ impl ColumnPass for Sum<'_> {
     fn run<const G: usize>(&mut self, j: usize) {
         let mut acc = load::<G>(self.sums, j);
         for row in self.x.chunks_exact(self.sums.len()) {
-            let x = row_lanes::<G>(row, j);
+            let x = load::<G>(row, j);
             for g in 0..G {
                 acc[g] = acc[g].add(x[g]);
             }

@@ -4,7 +4,7 @@
 //! element gets exactly the operations it got a row at a time, and every sum
 //! still adds the rows in row order, so the results are the same bits.
 
-use crate::columns::{load, row_lanes, store, ColumnPass};
+use crate::columns::{load, store, ColumnPass};
 use crate::simd::F32x4;
 
 /// `sums += Σ (x + neg_mean)²` per channel, in row order.
@@ -20,7 +20,7 @@ impl ColumnPass for SquaredDeviations<'_> {
         let mut acc = load::<G>(self.sums, j);
         let nm = load::<G>(self.neg_mean, j);
         for row in self.x.chunks_exact(self.sums.len()) {
-            let x = row_lanes::<G>(row, j);
+            let x = load::<G>(row, j);
             for g in 0..G {
                 let d = x[g].add(nm[g]);
                 acc[g] = acc[g].mul_add(d, d);
@@ -57,7 +57,7 @@ pub(super) struct OutGrad<'a, const RELU: bool> {
     pub mask: Mask<'a>,
 }
 
-/// A group's mask coefficients, loaded once (empty without `RELU`).
+/// A group's mask coefficients, loaded once (zeros, unused, without `RELU`).
 struct MaskLanes<const G: usize> {
     beta: [F32x4; G],
     scale: [F32x4; G],
@@ -107,7 +107,7 @@ impl<const RELU: bool> ColumnPass for GradientSums<'_, RELU> {
         let nm = load::<G>(self.neg_mean, j);
         let m = self.grad.mask_lanes::<G>(j);
         for (dy, x) in self.grad.dy.chunks_exact(c).zip(self.x.chunks_exact(c)) {
-            let x = row_lanes::<G>(x, j);
+            let x = load::<G>(x, j);
             let dev: [F32x4; G] = core::array::from_fn(|v| x[v].add(nm[v]));
             let g = OutGrad::<RELU>::lanes::<G>(dy, &dev, &m, j);
             for v in 0..G {
@@ -147,7 +147,7 @@ impl<const RELU: bool> ColumnPass for Normalize<'_, RELU> {
         let c = self.scale.len();
         let (nm, scale, beta) = (load::<G>(self.neg_mean, j), load::<G>(self.scale, j), load::<G>(self.beta, j));
         for (y, x) in self.y.chunks_exact_mut(c).zip(self.x.chunks_exact(c)) {
-            let x = row_lanes::<G>(x, j);
+            let x = load::<G>(x, j);
             let out: [F32x4; G] = core::array::from_fn(|g| {
                 let v = beta[g].mul_add(x[g].add(nm[g]), scale[g]);
                 if RELU { v.relu() } else { v }
@@ -184,7 +184,7 @@ impl<const RELU: bool> ColumnPass for InputGradient<'_, RELU> {
         let (nm, a, b, c0) = (load::<G>(self.neg_mean, j), load::<G>(self.a, j), load::<G>(self.b, j), load::<G>(self.c0, j));
         let m = self.grad.mask_lanes::<G>(j);
         for ((dx, dy), x) in self.dx.chunks_exact_mut(c).zip(self.grad.dy.chunks_exact(c)).zip(self.x.chunks_exact(c)) {
-            let x = row_lanes::<G>(x, j);
+            let x = load::<G>(x, j);
             let dev: [F32x4; G] = core::array::from_fn(|v| x[v].add(nm[v]));
             let g = OutGrad::<RELU>::lanes::<G>(dy, &dev, &m, j);
             let out: [F32x4; G] = core::array::from_fn(|v| c0[v].mul_add(g[v], a[v]).mul_add(dev[v], b[v]));

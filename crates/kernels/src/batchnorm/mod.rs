@@ -218,14 +218,17 @@ pub struct ParamGrads<'a> {
 /// from `x`, the output gradient and the forward's saved statistics.
 pub fn batchnorm_bwd(g: &BatchNormGeom, x: &[f32], dy: OutputGrad<'_>, saved: SavedChannels<'_>, dx: &mut [f32], grads: ParamGrads<'_>, scratch: &mut [f32]) {
     let SavedChannels { gamma, save_mean, save_inv_std } = saved;
-    let (dy, mask): (&[f32], &[&[f32]]) = match dy {
-        OutputGrad::Linear(dy) => (dy, &[]),
-        OutputGrad::Relu { dy, beta, save_scale } => (dy, &[beta, save_scale]),
+    let (dy, mask) = match dy {
+        OutputGrad::Linear(dy) => (dy, None),
+        OutputGrad::Relu { dy, beta, save_scale } => (dy, Some(Mask { beta, scale: save_scale })),
     };
-    debug_check(g, "batchnorm_bwd", &[x, dy, dx], &[&[gamma, save_mean, save_inv_std, grads.dgamma, grads.dbeta], mask].concat(), scratch);
+    debug_check(g, "batchnorm_bwd", &[x, dy, dx], &[gamma, save_mean, save_inv_std, grads.dgamma, grads.dbeta], scratch);
     match mask {
-        [beta, scale] => bwd::<true>(g, x, dy, Mask { beta, scale }, saved, dx, grads, scratch),
-        _ => bwd::<false>(g, x, dy, Mask { beta: &[], scale: &[] }, saved, dx, grads, scratch),
+        Some(mask) => {
+            debug_check(g, "batchnorm_bwd (ReLU mask)", &[], &[mask.beta, mask.scale], scratch);
+            bwd::<true>(g, x, dy, mask, saved, dx, grads, scratch)
+        }
+        None => bwd::<false>(g, x, dy, Mask { beta: &[], scale: &[] }, saved, dx, grads, scratch),
     }
 }
 
