@@ -27,7 +27,7 @@
 //! pass over the activations (nor its gradient buffer) exists. The mask is
 //! recomputed from `x` with the forward's own `beta` and per-channel scale
 //! (`save_scale`), the same operations that made `y`, so the backward reads
-//! two tensors per element instead of three (BreakHis training step 1.03x on
+//! two tensors per element instead of three (BreakHis training step 1.02x on
 //! 1 thread). Each element is computed exactly as by the BatchNorm kernel
 //! followed by `activation::relu_fwd` / `relu_bwd`: the fused results are
 //! bit-identical.

@@ -252,12 +252,6 @@ pub(crate) struct DxPlan {
     pub parallel: bool,
 }
 
-impl DxPlan {
-    fn scratch_len(&self, g: &Conv2dGeom) -> usize {
-        g.w_len()
-    }
-}
-
 pub(crate) fn dx_plan(g: &Conv2dGeom) -> DxPlan {
     // About k_h/stride_h · k_w/stride_w taps reach each input pixel.
     let taps = g.k_h.div_ceil(g.stride_h) * g.k_w.div_ceil(g.stride_w);
@@ -268,9 +262,8 @@ pub(crate) fn dx_plan(g: &Conv2dGeom) -> DxPlan {
     if row_pixels < PHASE_MIN_ROW_PIXELS {
         return DxPlan { chunk_rows, phases: false, parallel };
     }
-    // Phases: at most MAX_GROUPS chunks (each chunk of image rows was one
-    // output buffer when the phases wrote through one; the grain stayed, as
-    // their rows are wide enough to balance two threads).
+    // Phases: at most MAX_GROUPS chunks; their image rows are wide enough
+    // that so few still balance two threads.
     let chunk_rows = chunk_rows.max((g.n * g.h_in).div_ceil(MAX_GROUPS));
     DxPlan { chunk_rows, phases: true, parallel }
 }
@@ -318,7 +311,8 @@ impl Conv2dGeom {
         let prepared = winograd::plan_prepared(self).map_or(0, |p| p.prepared_scratch_len(self));
         let bwd_input = match transposed(self) {
             Some(t) => self.w_len() + bwd_input::TransposedPlan::of(&t).scratch_len(&t),
-            None => dx_plan(self).scratch_len(self),
+            // Phases and the direct gather alike: the weights, repacked.
+            None => self.w_len(),
         };
         let bwd_weight = match winograd::wgrad::plan(self) {
             Some(p) => p.scratch_len(self),
