@@ -6,7 +6,8 @@
 //             f32x4.relaxed_madd; the runtime picks them where the engine
 //             validates relaxed SIMD (ts/sdk/src/runtime/artifact.ts)
 // and, with --selftest, a threaded module that also exports the Rust kernel test
-// suite (run by tests/wasm/run-selftests.mjs). Cargo's own change tracking makes
+// suite (run by tests/wasm/run-selftests.mjs). `--only NAME` builds one artifact
+// (e.g. `--only threaded-relaxed`, the one Node picks: quicker kernel iterations). Cargo's own change tracking makes
 // a no-op rebuild take well under a second, so this always calls cargo.
 //
 // Build time: a relaxed variant builds the package crates/kernels-relaxed (the
@@ -44,7 +45,12 @@ const variants = {
   selftest: { crate: EXACT, config: 'wasm-threaded.toml', args: ['--features', 'selftest'], out: 'lite_cnn_selftest.wasm', targetDir: 'wasm-threaded' },
 };
 
-const wanted = process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'threaded-relaxed', 'single', 'single-relaxed'];
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only !== undefined && !(only in variants)) {
+  console.error(`build-wasm: --only expects one of ${Object.keys(variants).join(', ')}, got ${only}`);
+  process.exit(2);
+}
+const wanted = only ? [only] : process.argv.includes('--selftest') ? ['selftest'] : ['threaded', 'threaded-relaxed', 'single', 'single-relaxed'];
 const tc = findToolchain();
 const started = Date.now();
 const outDir = join(repoRoot, 'ts/sdk/wasm');

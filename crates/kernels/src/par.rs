@@ -110,6 +110,17 @@ where
     }
 }
 
+/// `for_each_span_pair_mut` with no second output: `f(u, a[start(u)..start(u
+/// + 1)])` for each unit (e.g. the output rows of Winograd's tile rows).
+pub fn for_each_span_mut<A, S, F>(a: &mut [A], start: S, units: usize, parallel: bool, f: F)
+where
+    A: Send,
+    S: Fn(usize) -> usize + Sync,
+    F: Fn(usize, &mut [A]) + Sync + Send,
+{
+    for_each_span_pair_mut(a, start, units, &mut [(); 0], 0, parallel, |u, x, _| f(u, x));
+}
+
 /// Units `lo..hi` of `for_each_span_pair_mut` (`a`, `b`: their spans), split
 /// in two halves run by `rayon::join`.
 #[cfg(feature = "threads")]

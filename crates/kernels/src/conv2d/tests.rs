@@ -514,12 +514,12 @@ crate::kernel_tests! {
         let full = g.out_pixels() * g.patch_len();
         assert!(g.im2col_scratch_len() * 8 < full, "{g:?}: scratch {} vs im2col {full}", g.im2col_scratch_len());
         // ResNet-18's last stage at batch 32: not 16 weight-gradient partials
-        // (16·w) but, for the Winograd forward, its transformed kernel
-        // (16/9·w) plus at most 8 units' tile blocks (2 MiB each), and for
-        // the input gradient (the Winograd forward of the transposed
+        // (16·w) but, for the Winograd forward, its F(4,3) transformed kernel
+        // (36/9·w) plus one span of transformed tiles (16 MiB at most), and
+        // for the input gradient (the Winograd forward of the transposed
         // convolution) the flipped weights (w) before that.
         let g = geom((32, 7, 7, 512, 512, 3, 3, 1, 1, Padding::Same));
-        let wino = g.w_len() * 16 / 9 + 8 * ((1 << 19) + (1 << 11));
+        let wino = g.w_len() * 36 / 9 + (1 << 22);
         assert!(g.im2col_scratch_len() <= g.w_len() + wino, "{g:?}: scratch {} vs w {}", g.im2col_scratch_len(), g.w_len());
     }
 }

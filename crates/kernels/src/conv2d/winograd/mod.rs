@@ -6,13 +6,14 @@
 //!   stays that of a short reordered dot product (bound in `tests.rs`), and
 //!   its kernel transform (16/9 of the weights) is cheap enough to rebuild on
 //!   every call: the per-call forward and input gradient (`plan`) use it on
-//!   7×7 maps and on calls with few tiles, and the weight gradient always;
+//!   calls with few tiles, and the weight gradient always;
 //! - F(4×4, 3×3): each 4×4 tile costs 36 (2.25 per output instead of 4: 1.78×
 //!   fewer than F(2,3)), with inexact coefficients (error about 16× F(2,3)'s,
 //!   bound and measurement in `tests.rs`) and a kernel transform of 36/9 of
 //!   the weights. Kept kernels (`plan_prepared`, fused inference) use it on
 //!   maps of `F4_MIN_MAP` and more; the per-call forward and input gradient
-//!   (`plan`) too when a call has `F4_MIN_CALL_TILES` 4×4 tiles or more (with
+//!   (`plan`) on maps of `F4_MIN_CALL_MAP` and more when a call has
+//!   `F4_MIN_CALL_TILES` 4×4 tiles or more (with
 //!   its kernel transform in each call, F(4,3) is slower on fewer: ResNet-18
 //!   training 0.96-0.98x at batch 1-2 with every map on it; with the minimum,
 //!   the training step 1.02-1.03x at batch 2-4 and 1.09x at batch 32, its
@@ -29,11 +30,17 @@
 //!    padding and any map size), `XI` GEMMs `M[ξ] = V[ξ] · U[ξ]` on the blocked
 //!    GEMM kernel (`gemm_kblock_packed`, so the relaxed artifact's fused multiply-add
 //!    reaches them), then the output transform with the epilogue (bias, clamp)
-//!    written to `y`. When all tiles fit one block (batch 1 on small maps)
-//!    tile-row units would each stream all of `U` for a handful of tiles:
-//!    the `XI` GEMMs are the parallel units instead (`by_position`),
-//!    each reading only its `U[ξ]`, between a shared input and output
-//!    transform. Every `M` element is the same sum either way.
+//!    written to `y`. Each block reads all of `U`, which is cheap while `U`
+//!    stays in cache. Otherwise the order is by position (`Order::ByPosition`):
+//!    when all tiles fit one block (batch 1 on small maps), where tile-row
+//!    units would each stream all of `U` for a handful of tiles, and when
+//!    `U` outgrows `U_CACHED_FLOATS` (ResNet's 256- and 512-channel layers at
+//!    larger batches), where every block would stream it from memory again.
+//!    Spans of tile rows then run three parallel passes: the input transform
+//!    of all the span's blocks, the `XI` positions' GEMMs (each position
+//!    reads its `U[ξ]` once per span and keeps it in cache over the span's
+//!    blocks), and the output transform. Every `M` element is the same sum
+//!    either way.
 //!
 //! Units and blocks come from the geometry alone and every output is the same
 //! function of the same inputs whichever unit computes it, so results are
@@ -64,6 +71,18 @@ const UNIT_FLOATS: usize = 1 << 19;
 const MAX_BLOCK_POSITIONS: usize = 1024;
 /// Tiles per block, at least.
 const MIN_TB: usize = KBLOCK_TILE_ROWS;
+/// `U` floats above which blocks of tiles would stream it from memory (4
+/// MiB, twice the L2 cache of the Xeons this was measured on), so the order is
+/// by position: ResNet-18's 14x14 and 7x7 layers (inference at batch 32 1.05x
+/// faster on 1 and 2 threads). Its 28x28 layers (`U` of 2.4 MB) ran 0.97-0.99x
+/// by position: their `V` and `M` make more traffic than `U` saves there.
+const U_CACHED_FLOATS: usize = 1 << 20;
+/// Floats of `V` and `M` per span of the by-position order, at most (16 MiB,
+/// what `MAX_UNITS` blocked units hold): ResNet-18's 7x7 layers at batch 32
+/// in 2 spans, its 14x14 ones in 3, each streaming `U` once.
+const SPAN_FLOATS: usize = 1 << 22;
+/// Units of the by-position order's output transform per span, at most.
+const OUT_UNITS: usize = 8;
 /// Upper bound on units: bounds the scratch (a unit holds up to
 /// `UNIT_FLOATS`) while leaving work for several threads.
 const MAX_UNITS: usize = 8;
@@ -88,11 +107,18 @@ const MIN_TILES: usize = 32;
 /// 2×2 tiles), `U` would be 36/9 of the weights (37.7 MB per 512-channel
 /// layer instead of 16.8 MB) and at batch 1 streaming `U` is the cost.
 const F4_MIN_MAP: usize = 8;
-/// The per-call forward (and input gradient) takes F(4×4, 3×3) on such maps
-/// from this many 4×4 tiles per call, where its kernel transform (36/9 of the
-/// weights, rebuilt each call) is shared by enough tiles: ResNet-18's 56×56
-/// maps from batch 1, 28×28 from 2, 14×14 from 4.
+/// The per-call forward (and input gradient) takes F(4×4, 3×3) on maps of
+/// `F4_MIN_CALL_MAP` and more from this many 4×4 tiles per call, where its
+/// kernel transform (36/9 of the weights, rebuilt each call) is shared by
+/// enough tiles: ResNet-18's 56×56 maps from batch 1, 28×28 from 2, 14×14
+/// from 4, 7×7 from 16.
 const F4_MIN_CALL_TILES: usize = 64;
+/// ... on maps from this many output rows and columns. On 7×7 maps 4×4 tiles
+/// cover 8×8 as 2×2 tiles do, with 44% fewer multiplies: ResNet-18's
+/// frozen-backbone step at batch 32 1.05x faster and its training forward
+/// 1.04x (1 thread), the by-position order streaming the 37.7 MB `U` once
+/// per span. On 5×5 and 6×6 maps the two tiles do as many multiplies.
+const F4_MIN_CALL_MAP: usize = 7;
 
 /// The Winograd forward's tile, tiling, blocking and split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +126,29 @@ pub(crate) struct WinoPlan {
     pub tile: TileSize,
     pub tiles_h: usize,
     pub tiles_w: usize,
-    /// Tile rows per unit (over the batch: `n·tiles_h` in all).
+    /// Tile rows per unit (over the batch: `n·tiles_h` in all): the blocked
+    /// order's units, or the units of the by-position order's output
+    /// transform within a span.
     pub unit_tile_rows: usize,
     pub units: usize,
     /// Tiles per block.
     pub tb: usize,
-    /// All tiles are one block and the `XI` GEMMs are the parallel units.
-    pub by_position: bool,
+    pub order: Order,
     pub parallel: bool,
+}
+
+/// The order of a Winograd forward's passes (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// Per unit of tile rows and block of `tb` tiles: input transform, the
+    /// `XI` GEMMs, output transform.
+    Blocked,
+    /// Per span of `span_rows` tile rows (the last may be shorter), made of
+    /// `blocks` blocks of `tb` tiles: the input transform of every block
+    /// (the blocks are its parallel units), the `XI` positions' GEMMs over
+    /// all blocks (one position per parallel unit), then the output
+    /// transform (units of `unit_tile_rows`).
+    ByPosition { span_rows: usize, blocks: usize },
 }
 
 /// Whether `g` is a 3×3 stride-1 convolution (any padding).
@@ -123,7 +164,7 @@ pub(crate) fn plan(g: &Conv2dGeom) -> Option<WinoPlan> {
     if !per_call_wins(g) {
         return None;
     }
-    let many_f4 = prepared_tile(g) == TileSize::F4 && tiles(g, TileSize::F4) >= F4_MIN_CALL_TILES;
+    let many_f4 = g.h_out.min(g.w_out) >= F4_MIN_CALL_MAP && tiles(g, TileSize::F4) >= F4_MIN_CALL_TILES;
     plan_any(g, if many_f4 { TileSize::F4 } else { TileSize::F2 })
 }
 
@@ -168,14 +209,34 @@ pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
     let tiles = tile_rows * tiles_w;
     if tiles <= max_tb(tile) {
         let tb = tiles.next_multiple_of(4);
-        return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, by_position: true, parallel });
+        let order = Order::ByPosition { span_rows: tile_rows, blocks: 1 };
+        return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, order, parallel });
+    }
+    if WinoPlan::u_len(tile, g) > U_CACHED_FLOATS {
+        return Some(by_position_spans(g, tile, tiles_h, tiles_w, parallel));
     }
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);
     let unit_tile_rows = tile_rows.div_ceil(wanted);
     let units = tile_rows.div_ceil(unit_tile_rows);
     let tb = (UNIT_FLOATS / (xi * (g.c_in + g.c_out))).clamp(MIN_TB, max_tb(tile)) / KBLOCK_TILE_ROWS * KBLOCK_TILE_ROWS;
     let tb = tb.min((unit_tile_rows * tiles_w).next_multiple_of(KBLOCK_TILE_ROWS));
-    Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, by_position: false, parallel })
+    Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, order: Order::Blocked, parallel })
+}
+
+/// The by-position order in spans of at most `SPAN_FLOATS` of `V` and `M`,
+/// all of the same number of tile rows but the last, each cut into blocks of
+/// at most `max_tb` tiles (whole register tiles).
+fn by_position_spans(g: &Conv2dGeom, tile: TileSize, tiles_h: usize, tiles_w: usize, parallel: bool) -> WinoPlan {
+    let tile_rows = g.n * tiles_h;
+    let row_floats = tiles_w * tile.xi() * (g.c_in + g.c_out);
+    let spans = tile_rows.div_ceil((SPAN_FLOATS / row_floats).max(1));
+    let span_rows = tile_rows.div_ceil(spans);
+    let span_tiles = span_rows * tiles_w;
+    let blocks = span_tiles.div_ceil(max_tb(tile));
+    let tb = span_tiles.div_ceil(blocks).next_multiple_of(KBLOCK_TILE_ROWS);
+    let unit_tile_rows = span_rows.div_ceil(OUT_UNITS.min(span_rows));
+    let units = span_rows.div_ceil(unit_tile_rows);
+    WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, order: Order::ByPosition { span_rows, blocks }, parallel }
 }
 
 /// Tiles per block of `tile`, at most: a whole number of the GEMM's register
@@ -195,13 +256,22 @@ impl WinoPlan {
         self.tile.xi() * self.tb * (g.c_in + g.c_out)
     }
 
+    /// `V` of one block (the by-position order keeps a span's blocks side by
+    /// side).
+    fn block_v_len(&self, g: &Conv2dGeom) -> usize {
+        self.tile.xi() * self.tb * g.c_in
+    }
+
     pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
         Self::u_len(self.tile, g) + self.prepared_scratch_len(g)
     }
 
     /// Scratch of `fwd_prepared` (no room for `U`).
     pub(crate) fn prepared_scratch_len(&self, g: &Conv2dGeom) -> usize {
-        self.units * self.unit_len(g)
+        match self.order {
+            Order::Blocked => self.units * self.unit_len(g),
+            Order::ByPosition { blocks, .. } => blocks * self.unit_len(g),
+        }
     }
 
     /// First output row (over the batch, `n·h_out` rows) of global tile row `r`.
@@ -244,8 +314,8 @@ fn kernel_transform(g: &Conv2dGeom, tile: TileSize, parallel: bool, w: &[f32], u
 
 /// `fwd_prepared` with the tile `T` (`p.tile`).
 fn fwd_tiled<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
-    if p.by_position {
-        return fwd_by_position::<T>(g, p, x, u, ep, y, scratch);
+    if let Order::ByPosition { span_rows, blocks } = p.order {
+        return fwd_by_position::<T>(g, p, span_rows, blocks, x, u, ep, y, scratch);
     }
     let unit_len = p.unit_len(g);
     let tile_rows = g.n * p.tiles_h;
@@ -266,22 +336,60 @@ fn fwd_tiled<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Ep
             for xi in 0..T::XI {
                 product(&tiles, xi, v, u, &mut m[xi * p.tb * g.c_out..]);
             }
-            output_transform::<T>(&tiles, m, ep, first_row, y_unit);
+            output_transform::<T>(&tiles, m, p.tb, ep, first_row, y_unit);
             t0 += rows;
         }
     });
 }
 
-/// All tiles as one block: the input transform, the `XI` GEMMs as parallel
-/// units (each streams only its `U[ξ]`), then the output transform.
-fn fwd_by_position<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
-    let tiles = Tiles { g, p, first: 0, rows: g.n * p.tiles_h * p.tiles_w };
-    let (v, s) = scratch.split_at_mut(T::XI * p.tb * g.c_in);
-    let m = &mut s[..T::XI * p.tb * g.c_out];
-    input_transform::<T>(&tiles, x, v);
-    let v: &[f32] = v;
-    par::for_each_chunk_mut(m, p.tb * g.c_out, p.parallel, |xi, m_xi| product(&tiles, xi, v, u, m_xi));
-    output_transform::<T>(&tiles, m, ep, 0, y);
+/// The by-position order (`Order::ByPosition`), span by span: `V` of the
+/// span's blocks side by side, `M` position-major (`[ξ][tile][co]`, `blocks ·
+/// tb` tiles per position).
+#[allow(clippy::too_many_arguments)]
+fn fwd_by_position<T: Tile>(
+    g: &Conv2dGeom,
+    p: &WinoPlan,
+    span_rows: usize,
+    blocks: usize,
+    x: &[f32],
+    u: &[f32],
+    ep: Epilogue<'_>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let tile_rows = g.n * p.tiles_h;
+    let row_len = g.w_out * g.c_out;
+    let m_stride = blocks * p.tb;
+    let (v, s) = scratch.split_at_mut(blocks * p.block_v_len(g));
+    let m = &mut s[..T::XI * m_stride * g.c_out];
+    let mut r0 = 0;
+    while r0 < tile_rows {
+        let r1 = (r0 + span_rows).min(tile_rows);
+        let span_tiles = (r1 - r0) * p.tiles_w;
+        let block = |b: usize| Tiles { g, p, first: r0 * p.tiles_w + b * p.tb, rows: p.tb.min(span_tiles - b * p.tb) };
+        let span_blocks = span_tiles.div_ceil(p.tb);
+        let v_span = &mut v[..span_blocks * p.block_v_len(g)];
+        par::for_each_chunk_mut(v_span, p.block_v_len(g), p.parallel, |b, v_b| input_transform::<T>(&block(b), x, v_b));
+        let v_span: &[f32] = v_span;
+        par::for_each_chunk_mut(m, m_stride * g.c_out, p.parallel, |xi, m_xi| {
+            for b in 0..span_blocks {
+                let v_b = &v_span[b * p.block_v_len(g)..][..p.block_v_len(g)];
+                product(&block(b), xi, v_b, u, &mut m_xi[b * p.tb * g.c_out..]);
+            }
+        });
+        let m: &[f32] = m;
+        let first_row = p.out_row(g, r0);
+        let y_span = &mut y[first_row * row_len..p.out_row(g, r1) * row_len];
+        let units = (r1 - r0).div_ceil(p.unit_tile_rows);
+        let unit_r0 = |unit: usize| (r0 + unit * p.unit_tile_rows).min(r1);
+        let start = |unit: usize| (p.out_row(g, unit_r0(unit)) - first_row) * row_len;
+        par::for_each_span_mut(y_span, start, units, p.parallel, |unit, y_unit| {
+            let (t0, t1) = ((unit_r0(unit) - r0) * p.tiles_w, (unit_r0(unit + 1) - r0) * p.tiles_w);
+            let tiles = Tiles { g, p, first: r0 * p.tiles_w + t0, rows: t1 - t0 };
+            output_transform::<T>(&tiles, &m[t0 * g.c_out..], m_stride, ep, p.out_row(g, unit_r0(unit)), y_unit);
+        });
+        r0 = r1;
+    }
 }
 
 /// `U[ξ]` from `w[kh][kw][ci][co]`, each `c_in × c_out` matrix stored as the
@@ -381,14 +489,15 @@ fn product(tiles: &Tiles<'_>, xi: usize, v: &[f32], u: &[f32], m_xi: &mut [f32])
     }
 }
 
-/// `y` of the block's tiles from `M` (`[ξ][t][co]`): the output transform, the
+/// `y` of the tiles from `M` (`[ξ][t][co]`, `xi_stride` tiles per position,
+/// `m` starting at the first tile's row): the output transform, the
 /// epilogue, and only the outputs inside the map (sizes not a multiple of `m`
 /// cut the last tiles). `y_unit` starts at output row `first_row` (over the
 /// batch).
-fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
+fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], xi_stride: usize, ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
     let g = tiles.g;
     let co_n = g.c_out;
-    let tb = tiles.p.tb;
+    let tb = xi_stride;
     let mut sums = [F32x4::zero(); MAX_XI];
     let mut out = [F32x4::zero(); MAX_XI];
     for t in 0..tiles.rows {

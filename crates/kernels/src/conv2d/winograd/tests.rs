@@ -21,7 +21,7 @@
 //! layer, max error relative to the direct `Σ|x||w| + |b|`): F(2,3) 9.1e-8,
 //! F(4,3) 1.45e-6 (16×; f32 epsilon is 1.2e-7).
 
-use super::{plan, plan_any, plan_prepared, prepared_tile, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
+use super::{plan, plan_any, plan_prepared, prepared_tile, Order, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
 use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference;
@@ -165,7 +165,7 @@ fn check(g: &Conv2dGeom, p: &WinoPlan, seed: u64) {
 fn tile_rows_plan(g: &Conv2dGeom, tile: TileSize, unit_tile_rows: usize, tb: usize) -> WinoPlan {
     let p = plan_any(g, tile).unwrap();
     let units = (g.n * p.tiles_h).div_ceil(unit_tile_rows);
-    WinoPlan { unit_tile_rows, units, tb, by_position: false, ..p }
+    WinoPlan { unit_tile_rows, units, tb, order: Order::Blocked, ..p }
 }
 
 pub(super) const PADS: [Padding; 5] = [
@@ -208,13 +208,13 @@ crate::kernel_tests! {
             let g = geom(3, 11, 13, 7, 10, Padding::Same);
             let p = plan_any(&g, tile).unwrap();
             for tb in [4, 8, 12] {
-                check(&g, &WinoPlan { tb, by_position: false, ..p }, 200 + tb as u64);
+                check(&g, &WinoPlan { tb, order: Order::Blocked, ..p }, 200 + tb as u64);
             }
             let g = geom(1, 5, 6, 261, 6, Padding::Explicit { top: 1, bottom: 0, left: 2, right: 1 });
             check(&g, &plan_any(&g, tile).unwrap(), 210);
             let g = geom(2, 32, 30, 24, 20, Padding::Same);
             let p = plan_any(&g, tile).unwrap();
-            assert!(p.units > 1 && !p.by_position, "{p:?}");
+            assert!(p.units > 1 && p.order == Order::Blocked, "{p:?}");
             check(&g, &p, 211);
         }
     }
@@ -232,12 +232,59 @@ crate::kernel_tests! {
             let g = geom(n, h, w, ci, co, pad);
             for tile in TILES {
                 let p = plan_any(&g, tile).unwrap();
-                assert!(p.by_position && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
+                assert!(matches!(p.order, Order::ByPosition { blocks: 1, .. }) && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
                 check(&g, &p, 250 + i as u64);
                 let mut rng = TestRng::new(260 + i as u64);
                 let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
                 let rows = tile_rows_plan(&g, tile, 2, 8);
                 assert_bits_eq(&run(&g, &p, &x, &wt, Some(&b[..]).into()), &run(&g, &rows, &x, &wt, Some(&b[..]).into()), &format!("by position vs tile rows {g:?}"));
+            }
+        }
+    }
+
+    fn winograd_by_position_spans_match_reference_and_tile_rows() {
+        // The by-position order in spans (large kernels): several spans (the
+        // last shorter), several blocks per span (the last shorter), several
+        // output units per span; the same bits as the blocked order.
+        for (i, (n, h, w, ci, co, pad)) in [
+            (3, 11, 13, 7, 10, Padding::Same),
+            (2, 9, 9, 261, 6, Padding::Valid),
+            (4, 7, 7, 17, 18, Padding::Explicit { top: 0, bottom: 2, left: 1, right: 0 }),
+        ].into_iter().enumerate() {
+            let g = geom(n, h, w, ci, co, pad);
+            for tile in TILES {
+                let p = plan_any(&g, tile).unwrap();
+                let tile_rows = g.n * p.tiles_h;
+                for (span_rows, tb, unit_tile_rows) in [(2, 3, 1), (3, 6, 2), (tile_rows - 1, 9, 3), (tile_rows, 12, 1)] {
+                    let blocks = (span_rows * p.tiles_w).div_ceil(tb);
+                    let units = span_rows.div_ceil(unit_tile_rows);
+                    let spans = WinoPlan { tb, unit_tile_rows, units, order: Order::ByPosition { span_rows, blocks }, ..p };
+                    let seed = 270 + i as u64;
+                    check(&g, &spans, seed);
+                    let mut rng = TestRng::new(seed);
+                    let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
+                    let rows = tile_rows_plan(&g, tile, 2, 6);
+                    let ctx = format!("spans vs tile rows {g:?} {spans:?}");
+                    assert_bits_eq(&run(&g, &spans, &x, &wt, Some(&b[..]).into()), &run(&g, &rows, &x, &wt, Some(&b[..]).into()), &ctx);
+                }
+            }
+        }
+    }
+
+    fn winograd_orders_by_position_where_the_kernel_outgrows_the_cache() {
+        // ResNet-18 at batch 32: the 56x56 and 28x28 layers keep the blocked
+        // order (their U stays in cache), the 14x14 and 7x7 ones go by
+        // position in spans of at most SPAN_FLOATS.
+        for (hw, ci, co) in RESNET {
+            let g = geom(32, hw, hw, ci, co, Padding::Same);
+            let p = plan_prepared(&g).unwrap();
+            match p.order {
+                Order::Blocked => assert!(hw >= 28, "{g:?}: {p:?}"),
+                Order::ByPosition { span_rows, blocks } => {
+                    assert!(hw <= 14, "{g:?}: {p:?}");
+                    assert!(p.prepared_scratch_len(&g) <= super::SPAN_FLOATS + blocks * p.tile.xi() * p.tb * (ci + co), "{p:?}");
+                    assert!(span_rows < g.n * p.tiles_h && blocks * p.tb >= span_rows * p.tiles_w, "{p:?}");
+                }
             }
         }
     }
@@ -326,10 +373,11 @@ crate::kernel_tests! {
             assert!(plan(&geom(32, hw, hw, ci, co, Padding::Same)).is_some(), "batch 32 {hw}x{hw}x{ci}");
             assert_eq!(plan(&geom(1, hw, hw, ci, co, Padding::Same)).is_some(), hw > 7, "batch 1 {hw}x{hw}x{ci}");
         }
-        // F(4,3) per call from 64 of its tiles on maps of 8x8 and more: 56x56
-        // from batch 1, 28x28 from 2, 14x14 from 4; 7x7 maps never.
+        // F(4,3) per call from 64 of its tiles on maps of 7x7 and more: 56x56
+        // from batch 1, 28x28 from 2, 14x14 from 4, 7x7 from 16; 6x6 never.
         let tile = |n, hw, c| plan(&geom(n, hw, hw, c, c, Padding::Same)).unwrap().tile;
-        assert_eq!([tile(1, 56, 64), tile(1, 28, 128), tile(2, 28, 128), tile(2, 14, 256), tile(4, 14, 256), tile(32, 7, 512)], [TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2]);
+        let tiles = [tile(1, 56, 64), tile(1, 28, 128), tile(2, 28, 128), tile(2, 14, 256), tile(4, 14, 256), tile(8, 7, 512), tile(16, 7, 512), tile(32, 6, 64)];
+        assert_eq!(tiles, [TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2, TileSize::F4, TileSize::F2]);
         assert!(plan(&geom(8, 32, 32, 3, 64, Padding::Same)).is_none());
         assert!(plan(&geom(8, 32, 32, MIN_CHANNELS, MIN_CHANNELS - 1, Padding::Same)).is_none());
         let strided = Conv2dGeom::new(8, 32, 32, 64, 64, 3, 3, 2, 2, Padding::Same).unwrap();
