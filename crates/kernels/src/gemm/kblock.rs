@@ -94,7 +94,7 @@ fn panel_of(cols: usize, col: usize) -> (usize, usize) {
 /// (`NR` and each `TAIL_PANELS` width has its tile; the last 0-3 columns run
 /// one at a time), and `packed_b_index` lays `B` out by the same panels.
 #[inline(always)]
-fn panels(cols: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(crate) fn panels(cols: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..cols / NR).map(|p| (p * NR, NR)).chain(tail_panels(cols))
 }
 

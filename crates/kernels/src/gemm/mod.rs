@@ -19,7 +19,7 @@ mod microkernel;
 mod tile;
 
 pub use epilogue::{Clamp, Epilogue};
-pub(crate) use kblock::{gemm_kblock, gemm_kblock_packed, kblock_panel_len, packed_b_index, KBlock, MR as KBLOCK_TILE_ROWS, NR as KBLOCK_PANEL_COLS};
+pub(crate) use kblock::{gemm_kblock, gemm_kblock_packed, kblock_panel_len, packed_b_index, panels as packed_b_panels, KBlock, MR as KBLOCK_TILE_ROWS, NR as KBLOCK_PANEL_COLS};
 pub(crate) use microkernel::{gemm_rows_strided, gemm_rows_with, OutRows, RowLayout};
 pub(crate) use tile::fma_step;
 

@@ -53,7 +53,7 @@ pub(crate) mod wgrad;
 
 pub use transforms::TileSize;
 
-use crate::gemm::{gemm_kblock_packed, packed_b_index, Epilogue, KBlock, KBLOCK_TILE_ROWS};
+use crate::gemm::{gemm_kblock_packed, packed_b_panels, Epilogue, KBlock, KBLOCK_TILE_ROWS};
 use crate::geom::Conv2dGeom;
 use crate::par;
 use crate::simd::F32x4;
@@ -399,21 +399,32 @@ fn fwd_by_position<T: Tile>(
 /// the transformed tile (ξ = `i·α .. i·α + α`, contiguous in `u`) per parallel
 /// chunk, so each chunk loads a kernel's nine taps once for its `α` positions
 /// (one ξ per chunk loaded them `α²` times, and the loads cost more than the
-/// additions).
+/// additions). Each chunk writes its `α` planes in their packed order (panel
+/// by panel, `KC` rows each), where a loop over input channels outside the
+/// panels wrote 48 bytes at a time 12 KiB apart, all in one L1 set: the
+/// per-call F(4,3) transform of a 512-channel kernel about 1.2x faster,
+/// ResNet-18's frozen-backbone step 1.026x (1 thread) and 1.016x (2). Its
+/// nine tap loads, 1 MB apart in `w`, are now most of its time.
 fn kernel_transform_tiled<T: Tile>(g: &Conv2dGeom, parallel: bool, w: &[f32], u: &mut [f32]) {
     let (ci_n, co_n) = (g.c_in, g.c_out);
     let plane = ci_n * co_n;
     par::for_each_chunk_mut(u, T::ALPHA * plane, parallel, |i, u_row| {
-        for ci in 0..ci_n {
-            let (kb, q) = (ci / KC, ci % KC);
+        for kb in 0..ci_n.div_ceil(KC) {
             let kcb = KC.min(ci_n - kb * KC);
-            for_each_quad(co_n, |co, len| {
-                let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
-                let at = kb * KC * co_n + packed_b_index(kcb, co_n, q, co);
-                for (j, u_xi) in u_row.chunks_exact_mut(plane).enumerate() {
-                    store(T::kernel_at(&taps, i, j), &mut u_xi[at..][..len]);
+            for (start, width) in packed_b_panels(co_n) {
+                let panel = kb * KC * co_n + start * kcb;
+                for q in 0..kcb {
+                    let ci = kb * KC + q;
+                    for_each_quad(width, |c, len| {
+                        let co = start + c;
+                        let taps: [F32x4; 9] = core::array::from_fn(|t| load(&w[(t * ci_n + ci) * co_n + co..], len));
+                        let at = panel + q * width + c;
+                        for (j, u_xi) in u_row.chunks_exact_mut(plane).enumerate() {
+                            store(T::kernel_at(&taps, i, j), &mut u_xi[at..][..len]);
+                        }
+                    });
                 }
-            });
+            }
         }
     });
 }
