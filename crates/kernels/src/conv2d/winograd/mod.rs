@@ -33,9 +33,11 @@
 //!    written to `y`. Each block reads all of `U`, which is cheap while `U`
 //!    stays in cache. Otherwise the order is by position (`Order::ByPosition`):
 //!    when all tiles fit one block (batch 1 on small maps), where tile-row
-//!    units would each stream all of `U` for a handful of tiles, and when
-//!    `U` outgrows `U_CACHED_FLOATS` (ResNet's 256- and 512-channel layers at
-//!    larger batches), where every block would stream it from memory again.
+//!    units would each stream all of `U` for a handful of tiles; when all
+//!    tiles' `V` and `M` fit `ONE_SPAN_FLOATS` (small batches), where a few
+//!    tile rows made few, unequal units; and when `U` outgrows
+//!    `U_CACHED_FLOATS` (ResNet's 256- and 512-channel layers at larger
+//!    batches), where every block would stream it from memory again.
 //!    Spans of tile rows then run three parallel passes: the input transform
 //!    of all the span's blocks, the `XI` positions' GEMMs (each position
 //!    reads its `U[ξ]` once per span and keeps it in cache over the span's
@@ -81,6 +83,12 @@ const U_CACHED_FLOATS: usize = 1 << 20;
 /// what `MAX_UNITS` blocked units hold): ResNet-18's 7x7 layers at batch 32
 /// in 2 spans, its 14x14 ones in 3, each streaming `U` once.
 const SPAN_FLOATS: usize = 1 << 22;
+/// `V` and `M` floats (8 MiB) up to which all tiles go by position in one
+/// span: ResNet-18's 56x56 and 28x28 layers at batch 1 (their 14 and 7 tile
+/// rows made 7 units, 4 and 3 per thread on 2) and its 28x28 ones up to batch
+/// 4. Inference 1.055x faster at batch 1 on 2 threads, 1.045x on 1; 1.02x at
+/// batch 4; batch 32 unchanged.
+const ONE_SPAN_FLOATS: usize = 1 << 21;
 /// Units of the by-position order's output transform per span, at most.
 const OUT_UNITS: usize = 8;
 /// Upper bound on units: bounds the scratch (a unit holds up to
@@ -212,7 +220,7 @@ pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
         let order = Order::ByPosition { span_rows: tile_rows, blocks: 1 };
         return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, order, parallel });
     }
-    if WinoPlan::u_len(tile, g) > U_CACHED_FLOATS {
+    if WinoPlan::u_len(tile, g) > U_CACHED_FLOATS || tiles * xi * (g.c_in + g.c_out) <= ONE_SPAN_FLOATS {
         return Some(by_position_spans(g, tile, tiles_h, tiles_w, parallel));
     }
     let wanted = ((total / UNIT_MIN_MACS) as usize).clamp(1, MAX_UNITS).min(tile_rows);

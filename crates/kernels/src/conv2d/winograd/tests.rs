@@ -212,7 +212,7 @@ crate::kernel_tests! {
             }
             let g = geom(1, 5, 6, 261, 6, Padding::Explicit { top: 1, bottom: 0, left: 2, right: 1 });
             check(&g, &plan_any(&g, tile).unwrap(), 210);
-            let g = geom(2, 32, 30, 24, 20, Padding::Same);
+            let g = geom(8, 64, 60, 24, 20, Padding::Same);
             let p = plan_any(&g, tile).unwrap();
             assert!(p.units > 1 && p.order == Order::Blocked, "{p:?}");
             check(&g, &p, 211);
@@ -271,8 +271,14 @@ crate::kernel_tests! {
         }
     }
 
-    fn winograd_orders_by_position_where_the_kernel_outgrows_the_cache() {
-        // ResNet-18 at batch 32: the 56x56 and 28x28 layers keep the blocked
+    fn winograd_orders_by_position_for_small_batches_and_large_kernels() {
+        // ResNet-18 at batch 1: every layer by position in one span.
+        for (hw, ci, co) in RESNET {
+            let g = geom(1, hw, hw, ci, co, Padding::Same);
+            let p = plan_prepared(&g).unwrap();
+            assert!(matches!(p.order, Order::ByPosition { span_rows, .. } if span_rows == p.tiles_h), "{g:?}: {p:?}");
+        }
+        // At batch 32: the 56x56 and 28x28 layers keep the blocked
         // order (their U stays in cache), the 14x14 and 7x7 ones go by
         // position in spans of at most SPAN_FLOATS.
         for (hw, ci, co) in RESNET {
