@@ -7,8 +7,9 @@
 //             validates relaxed SIMD (ts/sdk/src/runtime/artifact.ts)
 // and, with --selftest, a threaded module that also exports the Rust kernel test
 // suite (run by tests/wasm/run-selftests.mjs). `--only NAME` builds one artifact
-// (e.g. `--only threaded-relaxed`, the one Node picks: quicker kernel iterations). Cargo's own change tracking makes
-// a no-op rebuild take well under a second, so this always calls cargo.
+// (e.g. `--only threaded-relaxed`, the one Node picks: quicker kernel
+// iterations). Cargo's own change tracking makes a no-op rebuild take well
+// under a second, so this always calls cargo.
 //
 // Build time: a relaxed variant builds the package crates/kernels-relaxed (the
 // same sources) in its exact twin's target directory, with relaxed-simd as a

@@ -527,7 +527,18 @@ crate::kernel_tests! {
 #[cfg(all(test, feature = "threads"))]
 #[test]
 fn conv2d_bit_identical_with_1_and_2_threads() {
-    let shapes = [(4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid), (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid), (3, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid), (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same)];
+    // The last two are Winograd's orders: by position in one span of several
+    // blocks, and blocked in tile-row units (too many tiles for one span).
+    let shapes = [
+        (4, 56, 56, 3, 16, 3, 3, 4, 4, Padding::Valid),
+        (2, 13, 13, 8, 8, 3, 3, 2, 2, Padding::Valid),
+        (3, 56, 56, 16, 32, 3, 3, 2, 2, Padding::Valid),
+        (3, 20, 20, 16, 32, 3, 3, 1, 1, Padding::Same),
+        (8, 64, 60, 24, 20, 3, 3, 1, 1, Padding::Same),
+    ];
+    let order = |s| super::winograd::plan(&geom(s)).map(|p| p.order);
+    assert!(matches!(order(shapes[3]), Some(super::winograd::Order::ByPosition { .. })));
+    assert_eq!(order(shapes[4]), Some(super::winograd::Order::Blocked));
     for s in shapes.into_iter().chain(BLOCKED_SHAPES) {
         let g = geom(s);
         let d = data(&g, 9000);

@@ -152,11 +152,11 @@ pub(crate) enum Order {
     /// `XI` GEMMs, output transform.
     Blocked,
     /// Per span of `span_rows` tile rows (the last may be shorter), made of
-    /// `blocks` blocks of `tb` tiles: the input transform of every block
-    /// (the blocks are its parallel units), the `XI` positions' GEMMs over
-    /// all blocks (one position per parallel unit), then the output
-    /// transform (units of `unit_tile_rows`).
-    ByPosition { span_rows: usize, blocks: usize },
+    /// blocks of `tb` tiles (`WinoPlan::span_blocks`): the input transform of
+    /// every block (the blocks are its parallel units), the `XI` positions'
+    /// GEMMs over all blocks (one position per parallel unit), then the
+    /// output transform (units of `unit_tile_rows`).
+    ByPosition { span_rows: usize },
 }
 
 /// Whether `g` is a 3×3 stride-1 convolution (any padding).
@@ -217,7 +217,7 @@ pub(crate) fn plan_any(g: &Conv2dGeom, tile: TileSize) -> Option<WinoPlan> {
     let tiles = tile_rows * tiles_w;
     if tiles <= max_tb(tile) {
         let tb = tiles.next_multiple_of(4);
-        let order = Order::ByPosition { span_rows: tile_rows, blocks: 1 };
+        let order = Order::ByPosition { span_rows: tile_rows };
         return Some(WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows: tile_rows, units: 1, tb, order, parallel });
     }
     if WinoPlan::u_len(tile, g) > U_CACHED_FLOATS || tiles * xi * (g.c_in + g.c_out) <= ONE_SPAN_FLOATS {
@@ -244,7 +244,7 @@ fn by_position_spans(g: &Conv2dGeom, tile: TileSize, tiles_h: usize, tiles_w: us
     let tb = span_tiles.div_ceil(blocks).next_multiple_of(KBLOCK_TILE_ROWS);
     let unit_tile_rows = span_rows.div_ceil(OUT_UNITS.min(span_rows));
     let units = span_rows.div_ceil(unit_tile_rows);
-    WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, order: Order::ByPosition { span_rows, blocks }, parallel }
+    WinoPlan { tile, tiles_h, tiles_w, unit_tile_rows, units, tb, order: Order::ByPosition { span_rows }, parallel }
 }
 
 /// Tiles per block of `tile`, at most: a whole number of the GEMM's register
@@ -270,6 +270,11 @@ impl WinoPlan {
         self.tile.xi() * self.tb * g.c_in
     }
 
+    /// Blocks of `tb` tiles in a span of `span_rows` tile rows.
+    fn span_blocks(&self, span_rows: usize) -> usize {
+        (span_rows * self.tiles_w).div_ceil(self.tb)
+    }
+
     pub(crate) fn scratch_len(&self, g: &Conv2dGeom) -> usize {
         Self::u_len(self.tile, g) + self.prepared_scratch_len(g)
     }
@@ -278,7 +283,7 @@ impl WinoPlan {
     pub(crate) fn prepared_scratch_len(&self, g: &Conv2dGeom) -> usize {
         match self.order {
             Order::Blocked => self.units * self.unit_len(g),
-            Order::ByPosition { blocks, .. } => blocks * self.unit_len(g),
+            Order::ByPosition { span_rows } => self.span_blocks(span_rows) * self.unit_len(g),
         }
     }
 
@@ -322,8 +327,8 @@ fn kernel_transform(g: &Conv2dGeom, tile: TileSize, parallel: bool, w: &[f32], u
 
 /// `fwd_prepared` with the tile `T` (`p.tile`).
 fn fwd_tiled<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Epilogue<'_>, y: &mut [f32], scratch: &mut [f32]) {
-    if let Order::ByPosition { span_rows, blocks } = p.order {
-        return fwd_by_position::<T>(g, p, span_rows, blocks, x, u, ep, y, scratch);
+    if let Order::ByPosition { span_rows } = p.order {
+        return fwd_by_position::<T>(g, p, span_rows, x, u, ep, y, scratch);
     }
     let unit_len = p.unit_len(g);
     let tile_rows = g.n * p.tiles_h;
@@ -351,14 +356,13 @@ fn fwd_tiled<T: Tile>(g: &Conv2dGeom, p: &WinoPlan, x: &[f32], u: &[f32], ep: Ep
 }
 
 /// The by-position order (`Order::ByPosition`), span by span: `V` of the
-/// span's blocks side by side, `M` position-major (`[ξ][tile][co]`, `blocks ·
-/// tb` tiles per position).
+/// span's blocks side by side, `M` position-major (`[ξ][tile][co]`, a whole
+/// span's blocks of `tb` tiles per position).
 #[allow(clippy::too_many_arguments)]
 fn fwd_by_position<T: Tile>(
     g: &Conv2dGeom,
     p: &WinoPlan,
     span_rows: usize,
-    blocks: usize,
     x: &[f32],
     u: &[f32],
     ep: Epilogue<'_>,
@@ -367,15 +371,15 @@ fn fwd_by_position<T: Tile>(
 ) {
     let tile_rows = g.n * p.tiles_h;
     let row_len = g.w_out * g.c_out;
-    let m_stride = blocks * p.tb;
-    let (v, s) = scratch.split_at_mut(blocks * p.block_v_len(g));
+    let m_stride = p.span_blocks(span_rows) * p.tb;
+    let (v, s) = scratch.split_at_mut(p.span_blocks(span_rows) * p.block_v_len(g));
     let m = &mut s[..T::XI * m_stride * g.c_out];
     let mut r0 = 0;
     while r0 < tile_rows {
         let r1 = (r0 + span_rows).min(tile_rows);
         let span_tiles = (r1 - r0) * p.tiles_w;
         let block = |b: usize| Tiles { g, p, first: r0 * p.tiles_w + b * p.tb, rows: p.tb.min(span_tiles - b * p.tb) };
-        let span_blocks = span_tiles.div_ceil(p.tb);
+        let span_blocks = p.span_blocks(r1 - r0);
         let v_span = &mut v[..span_blocks * p.block_v_len(g)];
         par::for_each_chunk_mut(v_span, p.block_v_len(g), p.parallel, |b, v_b| input_transform::<T>(&block(b), x, v_b));
         let v_span: &[f32] = v_span;
@@ -516,14 +520,13 @@ fn product(tiles: &Tiles<'_>, xi: usize, v: &[f32], u: &[f32], m_xi: &mut [f32])
 fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], xi_stride: usize, ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
     let g = tiles.g;
     let co_n = g.c_out;
-    let tb = xi_stride;
     let mut sums = [F32x4::zero(); MAX_XI];
     let mut out = [F32x4::zero(); MAX_XI];
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
         for_each_quad(co_n, |co, len| {
             for (xi, s) in sums[..T::XI].iter_mut().enumerate() {
-                *s = load(&m[(xi * tb + t) * co_n + co..], len);
+                *s = load(&m[(xi * xi_stride + t) * co_n + co..], len);
             }
             T::output(&sums[..T::XI], &mut out[..T::M * T::M]);
             for (e, &val) in out[..T::M * T::M].iter().enumerate() {

@@ -232,7 +232,7 @@ crate::kernel_tests! {
             let g = geom(n, h, w, ci, co, pad);
             for tile in TILES {
                 let p = plan_any(&g, tile).unwrap();
-                assert!(matches!(p.order, Order::ByPosition { blocks: 1, .. }) && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
+                assert!(matches!(p.order, Order::ByPosition { span_rows } if p.span_blocks(span_rows) == 1) && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
                 check(&g, &p, 250 + i as u64);
                 let mut rng = TestRng::new(260 + i as u64);
                 let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
@@ -256,9 +256,8 @@ crate::kernel_tests! {
                 let p = plan_any(&g, tile).unwrap();
                 let tile_rows = g.n * p.tiles_h;
                 for (span_rows, tb, unit_tile_rows) in [(2, 3, 1), (3, 6, 2), (tile_rows - 1, 9, 3), (tile_rows, 12, 1)] {
-                    let blocks = (span_rows * p.tiles_w).div_ceil(tb);
                     let units = span_rows.div_ceil(unit_tile_rows);
-                    let spans = WinoPlan { tb, unit_tile_rows, units, order: Order::ByPosition { span_rows, blocks }, ..p };
+                    let spans = WinoPlan { tb, unit_tile_rows, units, order: Order::ByPosition { span_rows }, ..p };
                     let seed = 270 + i as u64;
                     check(&g, &spans, seed);
                     let mut rng = TestRng::new(seed);
@@ -276,7 +275,7 @@ crate::kernel_tests! {
         for (hw, ci, co) in RESNET {
             let g = geom(1, hw, hw, ci, co, Padding::Same);
             let p = plan_prepared(&g).unwrap();
-            assert!(matches!(p.order, Order::ByPosition { span_rows, .. } if span_rows == p.tiles_h), "{g:?}: {p:?}");
+            assert!(matches!(p.order, Order::ByPosition { span_rows } if span_rows == p.tiles_h), "{g:?}: {p:?}");
         }
         // At batch 32: the 56x56 and 28x28 layers keep the blocked
         // order (their U stays in cache), the 14x14 and 7x7 ones go by
@@ -286,10 +285,14 @@ crate::kernel_tests! {
             let p = plan_prepared(&g).unwrap();
             match p.order {
                 Order::Blocked => assert!(hw >= 28, "{g:?}: {p:?}"),
-                Order::ByPosition { span_rows, blocks } => {
+                Order::ByPosition { span_rows } => {
+                    // A span's V and M stay within SPAN_FLOATS but for its
+                    // blocks' rounding up to whole register tiles.
+                    let blocks = p.span_blocks(span_rows);
                     assert!(hw <= 14, "{g:?}: {p:?}");
-                    assert!(p.prepared_scratch_len(&g) <= super::SPAN_FLOATS + blocks * p.tile.xi() * p.tb * (ci + co), "{p:?}");
-                    assert!(span_rows < g.n * p.tiles_h && blocks * p.tb >= span_rows * p.tiles_w, "{p:?}");
+                    let rounding = blocks * super::KBLOCK_TILE_ROWS * p.tile.xi() * (ci + co);
+                    assert!(p.prepared_scratch_len(&g) <= super::SPAN_FLOATS + rounding, "{p:?}");
+                    assert!(span_rows < g.n * p.tiles_h && blocks > 1, "{p:?}");
                 }
             }
         }
@@ -396,11 +399,14 @@ crate::kernel_tests! {
         let mut rng = TestRng::new(400);
         let (x, w, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
         for tile in TILES {
-            let p = plan_any(&g, tile).unwrap();
-            assert!(p.units > 1, "{p:?}");
-            let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
-            let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
-            assert_bits_eq(&a, &s, &format!("winograd {tile:?} pool vs serial"));
+            // By position in one span (this small batch), and the blocked
+            // order's tile-row units.
+            for p in [plan_any(&g, tile).unwrap(), tile_rows_plan(&g, tile, 3, 12)] {
+                assert!(p.units > 1, "{p:?}");
+                let a = run(&g, &WinoPlan { parallel: true, ..p }, &x, &w, Some(&b[..]).into());
+                let s = run(&g, &WinoPlan { parallel: false, ..p }, &x, &w, Some(&b[..]).into());
+                assert_bits_eq(&a, &s, &format!("winograd {tile:?} {p:?} pool vs serial"));
+            }
             let g = geom(1, 7, 7, 24, 20, Padding::Same);
             let p = plan_any(&g, tile).unwrap();
             let a = run(&g, &WinoPlan { parallel: true, ..p }, &x[..g.x_len()], &w[..g.w_len()], Some(&b[..g.c_out]).into());
