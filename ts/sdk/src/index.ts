@@ -23,7 +23,7 @@ export {
   type StepInput,
 } from './exec/compiled-model.js';
 export { StepKind, EXECUTOR_ABI } from './exec/abi.js';
-export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, MetricAccumulator, groupOutputs, poolGroups, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type PooledOutputs, type SubtypeRecall, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
+export { confusionMatrix, classificationReport, formatClassificationReport, rocCurve, rocAuc, rocAucOvr, thresholdForRecall, classScores, calibrationMetrics, MetricAccumulator, groupOutputs, poolGroups, decideClasses, subtypeRecall, GROUP_AGGREGATIONS, type GroupAggregation, type GroupOutputsOptions, type GroupedOutputs, type PooledOutputs, type SubtypeRecall, type ClassificationReport, type ClassificationReportOptions, type ClassMetrics, type AveragedMetrics, type DecisionRule, type FormatReportOptions, type RocCurve, type RecallThreshold, type CalibrationMetrics, type CalibrationMetricsOptions, type ReliabilityBin, type MetricAccumulatorOptions, type MetricBatch, type AccumulatedMetrics } from './metrics/index.js';
 export { defaultEngine, setDefaultEngine } from './runtime/default-engine.js';
 export { Conv2D, type Conv2DArgs, type Conv2DConfig } from './layers/conv2d.js';
 export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';
@@ -52,6 +52,7 @@ export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArg
 export type { LossName, LossArg, LossConfig } from './model/losses.js';
 export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type TensorLike, type LabelsLike } from './model/data.js';
 export { STAIN_NORMALIZATION_KINDS, type ModelMetadata, type PreprocessingConfig, type StainNormalizationConfig, type StainNormalizationKind } from './model/metadata.js';
+export { calibrateProbabilities, fitCalibration, fitTemperature, fitPlatt, CALIBRATION_KINDS, MIN_TEMPERATURE, MAX_TEMPERATURE, type CalibrationConfig, type CalibrationKind, type CalibrationFit } from './calibration/index.js';
 export { predictWithTta, ttaViews, applyView, TTA_MODES, type TtaMode, type TtaOptions, type View as TtaView, type Predictor } from './inference/tta.js';
 export { fitStainNormalization, normalizeStains, stainTarget, fitDatasetStains, stainNormalizedDataset, fitStainDistribution, fitDatasetStainDistribution, type StainDistribution, type StainOptions } from './stain/index.js';
 export type { ParamCounts } from './model/summary.js';

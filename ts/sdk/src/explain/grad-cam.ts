@@ -105,7 +105,8 @@ export async function gradCam(model: Model, input: TensorLike, options: GradCamO
   const probs = new Float32Array(n * outC);
   const heat = new Float32Array(n * h * w);
   await forEachChunk(model, input, n, (compiled, chunk) => {
-    const chunkProbs = compiled.forward(chunk.x, chunk.size, { keep: true });
+    // As predict: the stored calibration, so the class explained is the one predictClasses gives.
+    const chunkProbs = model.calibrateOutputs(compiled.forward(chunk.x, chunk.size, { keep: true }));
     probs.set(chunkProbs, chunk.start * outC);
     if (forced === undefined) chosen.set(model.classesFromProbabilities(chunkProbs), chunk.start);
     // dy: one-hot on each sample's own class score (±1 for a single unit).

@@ -98,13 +98,15 @@ class ViewDataset implements Dataset {
 
 /** What test-time augmentation needs of a model. */
 export interface Predictor {
-  predict(x: Dataset, args: { batchSize?: number }): Promise<Float32Array>;
+  predict(x: Dataset, args: { batchSize?: number; calibrated?: boolean }): Promise<Float32Array>;
 }
 
 export interface TtaOptions {
   /** Default 'none' (one plain prediction). */
   tta?: TtaMode;
   batchSize?: number;
+  /** Passed to `predict`: false averages the network's own outputs, not the stored calibration's (each view calibrated, then averaged). */
+  calibrated?: boolean;
 }
 
 /**
@@ -116,7 +118,7 @@ export async function predictWithTta(model: Predictor, x: Dataset | TensorLike, 
   const data = isDataset(x) ? x : new ArrayDataset(x.data, x.shape.slice(1) as unknown as Shape3, undefined, 0);
   const [h, w] = data.sampleShape;
   if (opts.tta === 'd4' && h !== w) throw new ShapeError(`test-time augmentation 'd4' rotates by quarter turns: it needs square inputs, got ${h} × ${w} (use 'flips')`);
-  const args = opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {};
+  const args = { ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}), ...(opts.calibrated !== undefined ? { calibrated: opts.calibrated } : {}) };
   if (views.length === 1) return model.predict(data, args);
   let sum: Float64Array | null = null;
   for (const view of views) {

@@ -12,6 +12,7 @@ export { formatClassificationReport, type FormatReportOptions } from './format.j
 export { rocCurve, rocAuc, rocAucOvr, type RocCurve } from './roc.js';
 export { thresholdForRecall, type RecallThreshold } from './threshold.js';
 export { classScores } from './probs.js';
+export { calibrationMetrics, type CalibrationMetrics, type CalibrationMetricsOptions, type ReliabilityBin } from './calibration.js';
 export {
   MetricAccumulator,
   type MetricAccumulatorOptions,

@@ -68,7 +68,7 @@ export async function withNewHead(model: Model, options: NewHeadOptions): Promis
     copied.set(t.name, w);
   }
   next.setWeights(copied);
-  next.metadata = { ...metadata, classNames: null, threshold: null };
+  next.metadata = { ...metadata, classNames: null, calibration: null, threshold: null };
   return next;
 }
 

@@ -1,8 +1,10 @@
 /**
  * What a model file carries besides topology and weights, so that inference
- * reproduces training exactly: class names, the input preprocessing, and a
- * decision threshold chosen on validation data (binary models).
+ * reproduces training exactly: class names, the input preprocessing, stain
+ * normalization, a probability calibration and a decision threshold chosen
+ * on validation data (binary models).
  */
+import { checkCalibration, type CalibrationConfig } from '../calibration/config.js';
 import { ModelFormatError } from '../errors.js';
 
 export type PreprocessingConfig =
@@ -36,6 +38,12 @@ export interface ModelMetadata {
   preprocessing: PreprocessingConfig;
   /** Stain normalization every input image gets first; absent or null: none (files before it existed). */
   stainNormalization?: StainNormalizationConfig | null;
+  /**
+   * Calibration `Model.predict` applies to the network's outputs (calibration/);
+   * absent or null: none (files before it existed). The threshold, when both
+   * are stored, is on the calibrated probabilities.
+   */
+  calibration?: CalibrationConfig | null;
   /** Decision threshold on the positive class probability (binary models), or null for arg-max / 0.5. */
   threshold: { positiveClass: number; value: number } | null;
 }
@@ -54,6 +62,7 @@ export function checkMetadata(m: unknown, where = 'model file'): ModelMetadata {
   const kinds = ['none', 'minmax', 'caffe', 'standardize'];
   if (!p || !kinds.includes(p.kind)) throw bad(`preprocessing.kind must be one of ${kinds.join(', ')}`);
   if (md.stainNormalization !== undefined && md.stainNormalization !== null) checkStainNormalization(md.stainNormalization, bad);
+  if (md.calibration !== undefined && md.calibration !== null) checkCalibration(md.calibration, bad);
   if (md.threshold !== null && !(typeof md.threshold?.value === 'number' && md.threshold.value >= 0 && md.threshold.value <= 1 && Number.isInteger(md.threshold.positiveClass) && md.threshold.positiveClass >= 0)) {
     throw bad(`threshold must be null or { positiveClass >= 0, value in [0, 1] }, got ${JSON.stringify(md.threshold)?.slice(0, 200)}`);
   }
@@ -69,6 +78,7 @@ export function checkMetadata(m: unknown, where = 'model file'): ModelMetadata {
  */
 export function checkMetadataForClasses(md: ModelMetadata, classes: number, where: string): void {
   const bad = (what: string) => new ModelFormatError(`${where}: invalid metadata: ${what}`);
+  if (md.calibration?.kind === 'platt' && classes !== 2) throw bad(`Platt calibration applies to binary models; this one has ${classes} classes`);
   const t = md.threshold;
   if (t === null) return;
   if (classes !== 2) throw bad(`a decision threshold applies to binary models; this one has ${classes} classes`);

@@ -23,6 +23,7 @@ import type { History } from './history.js';
 import { resolveLoss, targetsAreDense, type LossArg, type LossConfig } from './losses.js';
 import { classesFromOutputs } from './decision.js';
 import { checkMetadataForClasses, defaultMetadata, type ModelMetadata } from './metadata.js';
+import { calibrateProbabilities } from '../calibration/apply.js';
 import { optimizerFromConfig, resolveOptimizer, type Optimizer, type OptimizerName } from './optimizers.js';
 import { planModel, type ModelGraph, type ModelPlan } from './plan.js';
 import { graphFromTensors } from './graph.js';
@@ -373,16 +374,31 @@ export class Model implements TrainingModel {
     return evaluateDataset(this, data, args.batchSize ?? 32);
   }
 
-  /** Output probabilities `[n, outputs]` for inputs `[n, h, w, c]`. */
-  async predict(x: TensorLike | Dataset, args: { batchSize?: number } = {}): Promise<Float32Array> {
+  /**
+   * Output probabilities `[n, outputs]` for inputs `[n, h, w, c]`: the
+   * network's outputs, calibrated by the stored calibration when the model
+   * has one (`metadata.calibration`; `calibrated: false` returns the network's own).
+   */
+  async predict(x: TensorLike | Dataset, args: { batchSize?: number; calibrated?: boolean } = {}): Promise<Float32Array> {
     // Values are checked batch by batch in the engine (predictDataset), not by a JS loop here.
     const data = isDataset(x) ? x : this.toDataset(x, undefined, 'predict', false);
-    return predictDataset(this, data, args.batchSize ?? 32);
+    const outputs = await predictDataset(this, data, args.batchSize ?? 32);
+    return args.calibrated === false ? outputs : this.calibrateOutputs(outputs);
+  }
+
+  /**
+   * The stored calibration (`metadata.calibration`) applied to the network's
+   * outputs `[n, outputs]`; the same array when the model has none.
+   */
+  calibrateOutputs(outputs: Float32Array): Float32Array {
+    const c = this.metadata.calibration;
+    return c ? calibrateProbabilities(outputs, this.outputShape[2], c) : outputs;
   }
 
   /**
    * Predicted class per sample: arg-max, or for a binary model the stored
-   * decision threshold on the positive class (0.5 when none; `threshold` overrides).
+   * decision threshold on the positive class (0.5 when none; `threshold` overrides),
+   * of the (calibrated) probabilities `predict` returns.
    */
   async predictClasses(x: TensorLike | Dataset, args: { batchSize?: number; threshold?: number } = {}): Promise<Uint32Array> {
     return this.classesFromProbabilities(await this.predict(x, args), args);
