@@ -711,6 +711,88 @@ describe('train --threshold-cv', () => {
   });
 });
 
+describe('train --calibrate', () => {
+  type Calibration = { kind: 'temperature'; temperature: number } | { kind: 'platt'; slope: number; intercept: number };
+  const calibrationOf = (path: string) => (JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(path))).metadata.metadata!) as { calibration?: Calibration | null }).calibration ?? null;
+
+  it('fits on the validation split before the threshold, stores both, and predict / evaluate / summary apply and report it', { timeout: 90_000 }, () => {
+    const dir = join(tmp('calibrate'), 'run');
+    const r = run([...tiny(data, archFile), '--epochs', '2', '--calibrate', 'platt', '--target-recall', '0.9', '--positive', 'malignant', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const model = join(dir, 'model.safetensors');
+    const stored = calibrationOf(model)!;
+    expect(stored.kind).toBe('platt');
+    expect(summary.calibration).toMatchObject({ ...stored, samples: readSplit(join(dir, 'split.csv')).filter((x) => x.split === 'val').length });
+    expect(summary.calibration.nll.after).toBeLessThanOrEqual(summary.calibration.nll.before);
+    expect(r.stderr).toMatch(/calibration\s+Platt: slope -?\d+\.\d+, intercept -?\d+\.\d+ \(stored in model\.safetensors\): validation NLL/);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).options.calibration).toBe('platt');
+
+    // evaluate reports the calibrated probabilities' figures and the network's own beside them.
+    const ev = run(['evaluate', '--model', model, '--data', data, '--split', 'all', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    const evJson = JSON.parse(ev.stdout);
+    expect(evJson.calibration.stored).toEqual(stored);
+    for (const m of [evJson.calibration, evJson.calibration.uncalibrated]) {
+      expect(m.ece).toBeGreaterThanOrEqual(0);
+      expect(m.reliability).toHaveLength(15);
+      expect(m.reliability.reduce((a: number, b: { samples: number }) => a + b.samples, 0)).toBe(24);
+    }
+    const text = run(['evaluate', '--model', model, '--data', data, '--split', 'all']);
+    expect(text.stdout).toMatch(/calibration: ECE \d+\.\d% \(15 bins\), Brier \d\.\d{4}, NLL \d+\.\d{4} \(stored Platt: .*; the network's own outputs: ECE/);
+
+    // predict prints the calibrated probabilities: Platt's map of the network's own, recomputed here from the logit.
+    const image = join(data, 'malignant', 'malignant-00.jpg');
+    const p = run(['predict', '--model', model, image, '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    const pj = JSON.parse(p.stdout);
+    expect(pj.calibration).toEqual(stored);
+    const q = pj.predictions[0].probabilities.malignant as number;
+    expect(q).toBeGreaterThan(0);
+    expect(q).toBeLessThan(1);
+    expect(run(['predict', '--model', model, image]).stdout).toMatch(/probabilities calibrated: Platt: slope/);
+    expect(run(['summary', '--model', model]).stdout).toMatch(/Probability calibration: Platt: slope/);
+  });
+
+  it('temperature in --cv: each fold fits its own on its validation split; cv.csv reports the test ECE and Brier score', { timeout: 90_000 }, () => {
+    const dir = join(tmp('cv-calibrate'), 'run');
+    const r = run([...tiny(data, archFile).filter((a, i, all) => a !== '--test-ratio' && all[i - 1] !== '--test-ratio'), '--epochs', '1', '--cv', '2', '--calibrate', 'temperature', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(join(dir, 'cv.json'), 'utf8')).rows as { calibration: Calibration; ece: number; brier: number }[];
+    for (const [k, row] of rows.entries()) {
+      expect(row.calibration).toEqual(calibrationOf(join(dir, `fold-${k + 1}`, 'model.safetensors')));
+      expect(row.calibration.kind).toBe('temperature');
+      expect(row.ece).toBeGreaterThanOrEqual(0);
+      expect(row.brier).toBeGreaterThanOrEqual(0);
+    }
+    expect(readFileSync(join(dir, 'cv.csv'), 'utf8').split('\n')[0]).toMatch(/patient_recall,ece,brier,epochs/);
+    expect(r.stderr).toMatch(/calibration temperature \d+\.\d{4} \(validation NLL/);
+  });
+
+  it('with --threshold-cv: fitted on the pooled out-of-fold probabilities, the threshold chosen on them calibrated', { timeout: 90_000 }, () => {
+    const dir = join(tmp('tcv-calibrate'), 'run');
+    const r = run([...tiny(data, archFile), '--epochs', '2', '--threshold-cv', '2', '--calibrate', 'temperature', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const choice = JSON.parse(readFileSync(join(dir, 'threshold-cv.json'), 'utf8')) as { images: number; threshold: number; calibration: { config: Calibration; samples: number } };
+    expect(choice.calibration.samples).toBe(choice.images);
+    expect(calibrationOf(join(dir, 'model.safetensors'))).toEqual(choice.calibration.config);
+    expect(modelMetadata(join(dir, 'model.safetensors')).threshold?.value).toBe(choice.threshold);
+    expect(JSON.parse(r.stdout).calibration).toMatchObject(choice.calibration.config);
+  });
+
+  it('bad use is refused before anything is written', async () => {
+    const three = run([...tiny(await threeClassFolder(), arch(tmp('calibrate-3'), 3)), '--calibrate', 'platt', '--out', join(tmp('calibrate-3-run'), 'run')]);
+    expect(three.status).toBe(1);
+    expect(three.stderr).toMatch(/--calibrate platt fits binary models; this one has 3 classes \(use --calibrate temperature\)/);
+    const noVal = run([...tiny(data, archFile).filter((a, i, all) => a !== '--val-ratio' && all[i - 1] !== '--val-ratio'), '--val-ratio', '0', '--calibrate', 'temperature']);
+    expect(noVal.status).toBe(2);
+    expect(noVal.stderr).toMatch(/--calibrate fits on the validation split .* it needs --val-ratio > 0/);
+    const unknown = run([...tiny(data, archFile), '--calibrate', 'isotonic']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/--calibrate.*isotonic.*temperature, platt/);
+  });
+});
+
 const ONNX_FIXTURE = fileURLToPath(new URL('../../../tests/onnx/fixtures/tiny.onnx', import.meta.url));
 
 function topology(path: string): { layers: { kind: string; name: string; units?: number }[]; trainable: boolean[] } {

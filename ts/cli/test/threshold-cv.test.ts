@@ -4,6 +4,7 @@
  * whose losses are worked out below), and how the option resolves.
  */
 import { describe, expect, it } from 'vitest';
+import { calibrateProbabilities, fitTemperature } from '@lite-cnn/sdk';
 import { chooseFromPooled } from '../src/train/threshold-cv.js';
 import { resolveTrainOptions } from '../src/train/options.js';
 
@@ -48,6 +49,19 @@ describe('chooseFromPooled', () => {
     expect(c.threshold).toBeCloseTo(0.6, 6);
     expect(c.precision).toBe(1);
     expect(() => chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 3 })).toThrow(/3 epochs recorded, but the epoch count is chosen from epoch 4 on/);
+  });
+
+  it('with --calibrate, fits on the pooled probabilities of the chosen epoch and reads the threshold off them calibrated', () => {
+    const c = chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 0, calibration: 'temperature' });
+    expect(c.epochs).toBe(2);
+    // Epoch 2, pooled in fold order: A's two images then B's three.
+    const pooled = Float32Array.from([...rows([0.8, 0.2]), ...rows([0.9, 0.6, 0.3])]);
+    const fit = fitTemperature(pooled, [1, 0, 1, 1, 0], 2);
+    expect(c.calibration).toEqual(fit);
+    // Temperature keeps the order: the threshold is the lowest positive (0.6) calibrated.
+    expect(c.threshold).toBe(calibrateProbabilities(rows([0.6]), 2, fit.config)[1]);
+    expect(c.recall).toBe(1);
+    expect(chooseFromPooled(perFold, labels, { outputs: 2, positiveClass: 1, targetRecall: 1, rule: 'recall', startFrom: 0 }).calibration).toBeNull();
   });
 
   it('a one-unit sigmoid model scores the same as its two-column twin', () => {

@@ -18,6 +18,7 @@ import { imageAnnotations } from '../data/groups.js';
 import { formatSubtypes } from '../ui/subtypes.js';
 import { bytes, count, fixed, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
+import { calibrationFigures, describeCalibration } from '../model/calibration.js';
 
 interface EvaluateOptions {
   model: string;
@@ -147,6 +148,8 @@ export function registerEvaluate(program: Command): void {
           atDefault: reportJson(ev.atDefault),
           atThreshold: ev.operating ? reportJson(ev.operating.report) : null,
           tta: opts.tta,
+          // Of the probabilities reported (the stored calibration applied, if any); `uncalibrated`: the network's own.
+          calibration: ev.calibration ? { stored: model.metadata.calibration ?? null, ...ev.calibration, uncalibrated: ev.uncalibrated } : null,
           subtypes,
           groups: grouped ? groupEvaluationJson(grouped) : null,
         });
@@ -156,6 +159,10 @@ export function registerEvaluate(program: Command): void {
       out.line(`data:     ${data.description}, ${count(ev.samples)} images`);
       out.line(`accuracy: ${percent(ev.accuracy)}${ev.operating ? ` (at the ${ev.operating.source === 'stored' ? 'stored' : 'given'} threshold ${ev.operating.threshold}; ${percent(ev.atDefault.accuracy)} at 0.5)` : ''}${ev.loss !== null ? `   loss ${fixed(ev.loss)}${opts.tta !== 'none' ? ' (of the plain images)' : ''}` : ''}${ev.auc !== null ? `   ROC AUC ${fixed(ev.auc)}` : ''}`);
       out.line(`speed:    ${fixed(ev.msPerImage, 3)} ms per image${opts.tta !== 'none' ? ` (test-time augmentation: ${opts.tta})` : ''}`);
+      if (ev.calibration) {
+        const stored = model.metadata.calibration;
+        out.line(`calibration: ${calibrationFigures(ev.calibration)}${stored && ev.uncalibrated ? ` (stored ${describeCalibration(stored)}; the network's own outputs: ${calibrationFigures(ev.uncalibrated)})` : ''}`);
+      }
       const sections: [string, ClassificationReport][] = [[ev.atDefault.decision.rule === 'threshold' ? 'at threshold 0.5' : '', ev.atDefault]];
       if (ev.operating) {
         const name = ev.operating.report.perClass[ev.operating.positiveClass]?.name ?? String(ev.operating.positiveClass);

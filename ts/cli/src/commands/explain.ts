@@ -35,6 +35,7 @@ import { loadClassifier, maxMemoryOption } from '../model/load.js';
 import { RunError } from '../errors.js';
 import { percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
+import { describeCalibration } from '../model/calibration.js';
 
 interface ExplainOptions {
   model: string;
@@ -88,6 +89,7 @@ export function registerExplain(program: Command): void {
         } catch (cause) {
           throw new RunError(`cannot create the output directory ${opts.out}: ${(cause as Error).message}`, { cause });
         }
+        if (model.metadata.calibration) out.line(`probabilities calibrated (stored in the model): ${describeCalibration(model.metadata.calibration)}`);
         if (threshold) out.line(`decision threshold (stored in the model): ${threshold.value} on '${names[threshold.positiveClass] ?? threshold.positiveClass}'`);
 
         const fileStems = stems(images);

@@ -11,6 +11,7 @@ import { decideGroups, type DecisionContext } from '../model/group-evaluation.js
 import { GROUP_BY_PATTERN_HELP, groupPatternRegExp } from '../data/options.js';
 import { flag, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
+import { describeCalibration } from '../model/calibration.js';
 
 interface PredictOptions {
   model: string;
@@ -81,9 +82,11 @@ export function registerPredict(program: Command): void {
       const ctx = { outputs: k, classes: model.classes, classNames: names, positiveClass };
       const grouped = groups ? groupRows(probs, groups, { method: opts.aggregate ?? 'mean', column: opts.groupBy!, names, ctx, ...(decision.rule === 'threshold' ? { threshold: decision.threshold } : {}) }) : null;
       if (opts.json) {
-        out.result({ model: opts.model, decision, tta: opts.tta, predictions: rows, groups: grouped });
+        out.result({ model: opts.model, decision, calibration: model.metadata.calibration ?? null, tta: opts.tta, predictions: rows, groups: grouped });
         return;
       }
+      const calibration = model.metadata.calibration;
+      if (calibration) out.line(`probabilities calibrated: ${describeCalibration(calibration)} (stored in the model file)`);
       if (decision.rule === 'threshold') out.line(`decision: '${decision.positiveClassName}' when its probability >= ${decision.threshold} (${decision.source === 'stored' ? 'stored in the model file' : decision.source === 'option' ? '--threshold' : 'default'})`);
       for (const r of rows) out.line(`${r.file}: ${r.class}  (${formatProbabilities(r.probabilities)})`);
       if (grouped) {

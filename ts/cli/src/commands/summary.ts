@@ -7,6 +7,7 @@ import { loadModel } from '../model/load.js';
 import { PRESET_NAMES, PRESETS, type PresetName } from '../model/presets.js';
 import { makeOutput } from '../ui/output.js';
 import { startEngine } from '../engine.js';
+import { describeCalibration } from '../model/calibration.js';
 
 interface SummaryOptions {
   preset?: PresetName;
@@ -46,6 +47,7 @@ export function registerSummary(program: Command): void {
         const md = model.metadata;
         if (md.classNames) out.line(`Classes: ${md.classNames.join(', ')}`);
         if (md.preprocessing.kind !== 'none') out.line(`Preprocessing: ${md.preprocessing.kind}`);
+        if (md.calibration) out.line(`Probability calibration: ${describeCalibration(md.calibration)}`);
         if (md.threshold) out.line(`Decision threshold: ${md.threshold.value} on class ${md.threshold.positiveClass}`);
       }
       await engine.shutdown();

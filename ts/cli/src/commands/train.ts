@@ -1,7 +1,7 @@
 /** `lite-cnn train`: options -> TrainOptions -> run directory -> training. No numerics here. */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { MAX_BATCH_SIZE } from '@lite-cnn/sdk';
+import { CALIBRATION_KINDS, MAX_BATCH_SIZE } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
 import { startEngine } from '../engine.js';
@@ -45,6 +45,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--target-recall <r>', 'choose the decision threshold on the validation split (with --threshold-cv: on pooled out-of-fold predictions) so that the --positive class reaches this recall there; stored in the model file', parse.factor)
     .option('--positive <class>', "the positive class of a binary model (a class folder name, e.g. malignant): for --target-recall and the reported recall/precision")
     .addOption(new Option('--threshold-rule <rule>', "how --target-recall reads the threshold off the held-out scores: recall (the largest threshold reaching R: the breakhis default) or floor (0.5 unless the recall there is below R, then that rule's threshold: the histology default)").choices(THRESHOLD_RULES))
+    .addOption(new Option('--calibrate <method>', "calibrate the probabilities on the held-out predictions (the validation split; with --threshold-cv, the pooled out-of-fold ones) and store the map in the model file: temperature (any classes) or platt (binary); a --target-recall threshold is then chosen on the calibrated probabilities").choices(CALIBRATION_KINDS))
     .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off, the default)', parse.nonNegativeInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)

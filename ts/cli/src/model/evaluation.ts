@@ -5,7 +5,7 @@
  * decision (probability >= 0.5) and, when the model file stores a decision
  * threshold or one is given, at that threshold too.
  */
-import { classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
+import { calibrationMetrics, classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type CalibrationMetrics, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
 
 /** A decision threshold on the positive class and where it came from. */
 export interface OperatingPoint {
@@ -33,7 +33,11 @@ export interface Evaluation {
   /** Binary problems: the ROC curve of the positive class. */
   roc: { fpr: number[]; tpr: number[]; auc: number } | null;
   msPerImage: number;
-  /** The model's outputs `[n, k]` and the labels, for pooling (cross-validation). */
+  /** How well the (calibrated) probabilities match the observed frequencies; null when the outputs are not probabilities. */
+  calibration: CalibrationMetrics | null;
+  /** With a stored calibration: the same of the network's own outputs, before it (else null). */
+  uncalibrated: CalibrationMetrics | null;
+  /** The model's (calibrated) outputs `[n, k]` and the labels, for pooling (cross-validation). */
   probs: Float32Array;
   labels: Uint32Array;
 }
@@ -72,8 +76,10 @@ export async function evaluateModel(model: Model, data: Dataset, opts: { batchSi
   await model.ensureCompiled(opts.batchSize);
   const loss = model.lossConfig ? ((await model.evaluate(data, { batchSize: opts.batchSize })).loss ?? null) : null;
   const t0 = performance.now();
-  const probs = await predictWithTta(model, data, { batchSize: opts.batchSize, tta: opts.tta ?? 'none' });
+  const raw = await predictWithTta(model, data, { batchSize: opts.batchSize, tta: opts.tta ?? 'none', calibrated: false });
   const ms = (performance.now() - t0) / data.size;
+  // One forward pass gives both: the stored calibration (if any) applied to the network's own outputs, as predict does.
+  const probs = model.calibrateOutputs(raw);
   const stored = model.metadata.threshold;
   const threshold = opts.threshold ?? stored?.value;
   return {
@@ -86,7 +92,13 @@ export async function evaluateModel(model: Model, data: Dataset, opts: { batchSi
     }),
     loss,
     msPerImage: ms,
+    uncalibrated: probs !== raw ? probabilityCalibration(Uint32Array.from(labels), raw, model.outputShape[2]) : null,
   };
+}
+
+/** calibrationMetrics of outputs that are probabilities (a softmax or sigmoid classifier's); null for other outputs. */
+function probabilityCalibration(labels: Uint32Array, probs: Float32Array, outputs: number): CalibrationMetrics | null {
+  return probs.every((p) => p >= 0 && p <= 1) ? calibrationMetrics(labels, probs, { outputs }) : null;
 }
 
 /** Metrics of model outputs `probs` `[n, outputs]` against `labels` (also for pooled out-of-fold predictions). */
@@ -94,7 +106,7 @@ export function evaluateOutputs(
   labels: Uint32Array,
   probs: Float32Array,
   opts: { outputs: number; classes: number; classNames: readonly string[] | null; positiveClass: number; threshold?: number; source?: 'stored' | 'option' },
-): Omit<Evaluation, 'loss' | 'msPerImage'> & { loss: null; msPerImage: number } {
+): Omit<Evaluation, 'loss' | 'msPerImage' | 'uncalibrated'> & { loss: null; msPerImage: number; uncalibrated: null } {
   const { outputs: k, classes, positiveClass: pos } = opts;
   const atDefault = reportOf(labels, probs, k, classes, { classNames: opts.classNames, positiveClass: pos });
   let operating: OperatingPoint | null = null;
@@ -120,7 +132,8 @@ export function evaluateOutputs(
   } catch {
     auc = null; // a class absent from the data: AUC is undefined, the rest of the report still holds
   }
-  return { samples: labels.length, loss: null, accuracy: report.accuracy, report, atDefault, operating, auc, roc, msPerImage: Number.NaN, probs, labels };
+  const calibration = probabilityCalibration(labels, probs, k);
+  return { samples: labels.length, loss: null, accuracy: report.accuracy, report, atDefault, operating, auc, roc, msPerImage: Number.NaN, calibration, uncalibrated: null, probs, labels };
 }
 
 /** A report's numbers for one class (precision, recall, F1), by index. */

@@ -21,7 +21,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Model, subtypeRecall, writeFileAtomic, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
+import { Model, subtypeRecall, writeFileAtomic, type CalibrationConfig, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
 import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
 import { splitNote } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
@@ -29,6 +29,7 @@ import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
 import { evaluateGroups, imagePredictions, sampleAnnotations, type DecisionContext } from '../model/group-evaluation.js';
 import { chooseThreshold } from '../model/operating-point.js';
+import { calibrateOnValidation, describeCalibration } from '../model/calibration.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
@@ -70,22 +71,27 @@ export interface FoldResult {
   /** Patient level (mean probability of each test patient's images), at the fold's decision (its threshold, else 0.5); null when patients are unknown. */
   patientAccuracy: number | null;
   patientRecall: number | null;
+  /** Calibration of the test images' probabilities (with --calibrate: calibrated by the fold's own fit): expected calibration error and Brier score. */
+  ece: number | null;
+  brier: number | null;
   epochs: number;
   bestEpoch: number | null;
   secondsPerEpoch: number;
   firstEpochSeconds: number;
   /** --stain-randomize: the distribution fitted on this fold's training images (cv.json only: each fold fits its own); null without it. */
   stainRandomization: StainDistribution | null;
+  /** --calibrate: the fold's calibration, fitted on its validation split (cv.json only); null without it. */
+  calibration: CalibrationConfig | null;
 }
 
 const COLUMNS: (keyof FoldResult)[] = [
   'fold', 'trainImages', 'valImages', 'testImages', 'testPatients', 'accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc',
-  'threshold', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'epochs', 'bestEpoch', 'secondsPerEpoch', 'firstEpochSeconds',
+  'threshold', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'ece', 'brier', 'epochs', 'bestEpoch', 'secondsPerEpoch', 'firstEpochSeconds',
 ];
 const SNAKE = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Metrics summarized over folds: mean and sample standard deviation (n - 1). */
-const SUMMARIZED: (keyof FoldResult)[] = ['accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'threshold', 'epochs', 'bestEpoch', 'secondsPerEpoch'];
+const SUMMARIZED: (keyof FoldResult)[] = ['accuracy', 'recall', 'precision', 'f1', 'macroF1', 'auc', 'accuracyAtThreshold', 'recallAtThreshold', 'precisionAtThreshold', 'f1AtThreshold', 'patientAccuracy', 'patientRecall', 'ece', 'brier', 'threshold', 'epochs', 'bestEpoch', 'secondsPerEpoch'];
 
 export interface MeanStd {
   mean: number;
@@ -243,11 +249,14 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
         f1AtThreshold: t?.f1 ?? null,
         patientAccuracy: patients?.evaluation.accuracy ?? null,
         patientRecall: patientPos?.recall ?? null,
+        ece: ev.calibration?.ece ?? null,
+        brier: ev.calibration?.brier ?? null,
         epochs: epochSeconds.length,
         bestEpoch,
         secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
         firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
         stainRandomization: data.stainDistribution ?? null,
+        calibration: bestModel.metadata.calibration ?? null,
       };
       rows.push(row);
       // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
@@ -380,6 +389,10 @@ async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
   const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine: c.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) model.dispose();
   let threshold: number | null = null;
+  if (o.calibration && data.val) {
+    const fit = await calibrateOnValidation(bestModel, data.val, o.calibration, o.batchSize);
+    c.out.line(`  calibration ${describeCalibration(fit.config)} (validation NLL ${fixed(fit.nll.before, 4)} -> ${fixed(fit.nll.after, 4)})`);
+  }
   if (o.operatingPoint && data.val && c.pos !== null) {
     const chosen = await chooseThreshold(bestModel, data.val, { positiveClass: c.pos, targetRecall: o.operatingPoint.targetRecall, rule: o.operatingPoint.rule, batchSize: o.batchSize });
     threshold = chosen.threshold;

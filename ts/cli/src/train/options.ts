@@ -3,7 +3,7 @@
  * resolution against the preset's recipe into one complete, validated
  * `TrainOptions` — the object config.json records and `--resume` reads back.
  */
-import { studyAugmentation, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
+import { studyAugmentation, type CalibrationKind, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { flag } from '../ui/format.js';
 import { UsageError } from '../errors.js';
 import { isOnnxPath } from '../model/load.js';
@@ -73,6 +73,7 @@ export interface RawTrainOptions {
   cv?: number;
   thresholdCv?: number;
   thresholdRule?: ThresholdRule;
+  calibrate?: CalibrationKind;
 }
 
 export type LrSchedule =
@@ -115,6 +116,12 @@ export interface TrainOptions {
    * epoch 1 or 2 (ARCHITECTURE.md §7).
    */
   minEpochs?: number | null;
+  /**
+   * --calibrate: the probability calibration fitted on the held-out predictions
+   * (validation split, or --threshold-cv's pooled ones) and stored with the
+   * model; null: none (absent in configs before it existed: none).
+   */
+  calibration?: CalibrationKind | null;
   /** --target-recall R --positive CLASS: choose and store a decision threshold (null: none). */
   operatingPoint?: { targetRecall: number; positive: string; rule: ThresholdRule } | null;
   /** --positive CLASS: the class reports and cross-validation call positive (null: class 1 of binary models). */
@@ -321,6 +328,10 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   if (raw.minEpochs !== undefined && raw.minEpochs > epochs) throw new UsageError(`--min-epochs ${raw.minEpochs} is more than --epochs ${epochs}`);
   if (raw.minEpochs !== undefined && folder && raw.valRatio === 0) throw new UsageError('--min-epochs delays model selection on the validation split: it needs --val-ratio > 0');
   const thresholdCv = thresholdCvOption(raw, recipe);
+  const calibration = raw.calibrate ?? null;
+  if (calibration !== null && folder && raw.valRatio === 0 && !thresholdCv) {
+    throw new UsageError('--calibrate fits on the validation split (or --threshold-cv\'s out-of-fold predictions): it needs --val-ratio > 0');
+  }
   return {
     preset: presetName,
     architecture: raw.model === undefined ? null : resolvePath(raw.model),
@@ -338,6 +349,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     lrSchedule: lrSchedule(raw, epochs),
     evalEvery: raw.evalEvery ?? null,
     minEpochs: raw.minEpochs ?? presetMinEpochs(recipe, epochs, !folder || raw.valRatio !== 0),
+    calibration,
     operatingPoint: raw.targetRecall === undefined ? null : { targetRecall: raw.targetRecall, positive: raw.positive!, rule: raw.thresholdRule ?? recipe.thresholdRule ?? 'recall' },
     positive: raw.positive ?? null,
     cv: raw.cv === undefined ? null : { folds: raw.cv },

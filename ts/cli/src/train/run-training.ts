@@ -10,6 +10,7 @@ import { EXIT, RunError } from '../errors.js';
 import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
 import { patientSummary, type GroupEvaluation } from '../model/group-evaluation.js';
 import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
+import { calibrateOnValidation, calibrationLine, calibrationSummary, checkCalibrationFits } from '../model/calibration.js';
 import { count, percent, fixed, rate, seconds } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
@@ -54,6 +55,7 @@ export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise
   // Checked before anything is written: a wrong --positive must not leave a half-made run.
   positiveIndex(o, model, data.classNames);
   if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
+  if (o.calibration && !data.val) throw new ConfigError('--calibrate fits on the validation split, but this data has none');
   compileModel(model, o);
   const config = newRunConfig({
     argv: ctx.argv,
@@ -89,6 +91,8 @@ function metrics(m: Record<string, number>): Metrics {
 
 /** The positive class of a binary model: --positive (checked), else class 1; null for multi-class models. */
 export function positiveIndex(o: TrainOptions, model: Model, classNames: readonly string[]): number | null {
+  // Beside the positive class, the other option that needs a binary model (checked as early).
+  checkCalibrationFits(o.calibration, model);
   if (o.positive) return positiveClassIndex(model, classNames, o.positive);
   return model.classes === 2 ? 1 : null;
 }
@@ -225,10 +229,10 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const evalArgs = { batchSize: o.batchSize, classNames: data.classNames };
   const val = data.val ? metrics(await bestModel.evaluate(data.val, { batchSize: o.batchSize })) : null;
   let chosen: ChosenThreshold | null = null;
+  const calibrated = o.calibration && data.val ? await calibrateOnValidation(bestModel, data.val, o.calibration, o.batchSize) : null;
+  if (calibrated) summary.calibration = calibrationSummary(calibrated);
   if (o.operatingPoint && data.val && pos !== null) {
     chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, rule: o.operatingPoint.rule, batchSize: o.batchSize });
-    await bestModel.save(file('best'));
-    files[RUN_FILES.best] = file('best');
     summary.operatingPoint = {
       positiveClass: pos,
       className: data.classNames[pos]!,
@@ -236,6 +240,10 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
       threshold: chosen.threshold,
       validation: { samples: chosen.samples, recall: chosen.recall, precision: chosen.precision },
     };
+  }
+  if (calibrated || chosen) {
+    await bestModel.save(file('best'));
+    files[RUN_FILES.best] = file('best');
   }
   let test: Evaluation | null = null;
   if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
@@ -249,6 +257,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   out.line();
   if (summary.bestEpoch !== null) out.line(`best model           epoch ${summary.bestEpoch} (lowest ${monitor}${startFrom ? ` from epoch ${startFrom + 1} on` : ''})`);
   if (val) out.line(`validation accuracy  ${percent(val.accuracy)}   (loss ${fixed(val.loss)})`);
+  if (calibrated) out.line(calibrationLine(calibrated, 'validation'));
   if (chosen) {
     out.line(
       `decision threshold   ${chosen.threshold} on '${data.classNames[pos!]}' (stored in model.safetensors): ` +

@@ -3,7 +3,7 @@
  * epochs, time, and the final validation and test metrics of the best model.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic, type SubtypeRecall } from '@lite-cnn/sdk';
+import { writeFileAtomic, type CalibrationConfig, type SubtypeRecall } from '@lite-cnn/sdk';
 
 export interface Metrics {
   loss: number;
@@ -42,6 +42,8 @@ export interface RunSummary {
     threshold: number;
     validation: { samples: number; recall: number; precision: number };
   } | null;
+  /** --calibrate: the calibration stored in model.safetensors, the held-out images it was fitted on and their NLL before and after. */
+  calibration?: (CalibrationConfig & { samples: number; nll: { before: number; after: number }; atBound: boolean }) | null;
   /** Metrics of the best model (model.safetensors) at the end. */
   validation: Metrics | null;
   test: (Metrics & {

@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { folderDatasets, split } from '../data/folder-source.js';
 import { EXIT } from '../errors.js';
 import { evaluateModel } from '../model/evaluation.js';
+import { calibrationLine, calibrationSummary } from '../model/calibration.js';
 import { count, fixed, percent } from '../ui/format.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
@@ -81,6 +82,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   await writeInnerCvChoice(file(THRESHOLD_CV_FILE), choice);
   files[RUN_FILES.best] = file(RUN_FILES.best);
   files[THRESHOLD_CV_FILE] = file(THRESHOLD_CV_FILE);
+  if (choice.calibration) summary.calibration = calibrationSummary(choice.calibration);
   summary.operatingPoint = { positiveClass: pos, className: classNames[pos]!, targetRecall: choice.targetRecall, threshold: choice.threshold, validation: { samples: choice.images, recall: choice.recall, precision: choice.precision } };
   const test = data.test ? await evaluateModel(model, data.test, { batchSize: o.batchSize, classNames }) : null;
   const tested = test ? testSummary(test, data.test!, model, classNames, pos) : null;
@@ -88,6 +90,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
 
   out.line();
   out.line(`decision threshold   ${choice.threshold} on '${classNames[pos]}' (stored in model.safetensors): out-of-fold recall ${percent(choice.recall)} >= ${percent(choice.targetRecall)}, precision ${percent(choice.precision)} (${count(choice.images)} images)`);
+  if (choice.calibration) out.line(calibrationLine(choice.calibration, 'pooled out-of-fold'));
   out.line(`epochs               ${choice.epochs} (lowest pooled out-of-fold loss, ${fixed(choice.losses[choice.epochs - 1]!, 4)})`);
   if (test) {
     testLines(out, test, pos, tested!.byPatient.patients);

@@ -15,10 +15,15 @@
  * - the threshold reaches --target-recall on the pooled out-of-fold scores at
  *   that epoch: chosen on all pool patients (about 32 in a 5-fold CV of the
  *   shared tiles), not on the 7-8 of a validation split;
+ * - with --calibrate, the calibration is fitted on the same pooled
+ *   out-of-fold probabilities at that epoch, and the threshold is chosen on
+ *   them calibrated;
  * - the stored model trains on the whole pool for that many epochs (the
- *   same learning-rate schedule, cut there) and carries that threshold.
+ *   same learning-rate schedule, cut there) and carries that threshold (and
+ *   calibration).
  */
-import { Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type Dataset, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
+import { calibrateProbabilities, Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type CalibrationFit, type CalibrationKind, type Dataset, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
+import { describeCalibration, fitWhere } from '../model/calibration.js';
 import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
 import { folderDatasets, groupedOption, type OpenedFolder } from '../data/folder-source.js';
 import type { DataOptions } from '../data/options.js';
@@ -48,7 +53,9 @@ export interface InnerCvChoice {
   epochs: number;
   positiveClass: number;
   targetRecall: number;
-  /** The stored threshold and the pooled out-of-fold recall and precision there. */
+  /** --calibrate: fitted on the pooled out-of-fold probabilities at `epochs` (null: none). */
+  calibration: CalibrationFit | null;
+  /** The stored threshold and the pooled out-of-fold recall and precision there (of the calibrated probabilities with --calibrate). */
   threshold: number;
   recall: number;
   precision: number;
@@ -67,7 +74,7 @@ class HeldOutProbabilities extends Callback {
     super();
   }
   override async onEpochEnd(): Promise<void> {
-    this.perEpoch.push(await this.net.predict(this.data, { batchSize: this.batchSize }));
+    this.perEpoch.push(await this.net.predict(this.data, { batchSize: this.batchSize, calibrated: false }));
   }
 }
 
@@ -128,8 +135,8 @@ function twoColumns(probs: Float32Array, outputs: number): Float32Array {
 export function chooseFromPooled(
   perFold: readonly (readonly Float32Array[])[],
   labels: readonly Uint32Array[],
-  opts: { outputs: number; positiveClass: number; targetRecall: number; rule: ThresholdRule; startFrom: number },
-): Pick<InnerCvChoice, 'losses' | 'epochs' | 'threshold' | 'recall' | 'precision' | 'images'> {
+  opts: { outputs: number; positiveClass: number; targetRecall: number; rule: ThresholdRule; startFrom: number; calibration?: CalibrationKind | null },
+): Pick<InnerCvChoice, 'losses' | 'epochs' | 'calibration' | 'threshold' | 'recall' | 'precision' | 'images'> {
   const epochs = Math.min(...perFold.map((f) => f.length));
   if (epochs <= opts.startFrom) throw new ConfigError(`--threshold-cv: ${epochs} epochs recorded, but the epoch count is chosen from epoch ${opts.startFrom + 1} on (--min-epochs)`);
   const losses: number[] = [];
@@ -140,7 +147,15 @@ export function chooseFromPooled(
   }
   let best = opts.startFrom;
   for (let e = opts.startFrom + 1; e < epochs; e++) if (losses[e]! < losses[best]!) best = e;
-  const scores = perFold.flatMap((f) => Array.from(positiveScores(f[best]!, opts.outputs, opts.positiveClass)));
+  let pooled: Float32Array = new Float32Array(perFold.reduce((a, f) => a + f[best]!.length, 0));
+  perFold.reduce((at, f) => (pooled.set(f[best]!, at), at + f[best]!.length), 0);
+  let calibration: InnerCvChoice['calibration'] = null;
+  if (opts.calibration) {
+    const fit = fitWhere(opts.calibration, pooled, labels.flatMap((l) => Array.from(l)), opts.outputs, `the ${labels.reduce((a, l) => a + l.length, 0)} pooled out-of-fold images`);
+    calibration = fit;
+    pooled = calibrateProbabilities(pooled, opts.outputs, fit.config);
+  }
+  const scores = positiveScores(pooled, opts.outputs, opts.positiveClass);
   const binary = labels.flatMap((l) => Array.from(l, (x) => (x === opts.positiveClass ? 1 : 0)));
   let chosen;
   try {
@@ -148,7 +163,7 @@ export function chooseFromPooled(
   } catch (cause) {
     throw new ConfigError(`--threshold-cv: cannot choose a threshold on the ${scores.length} pooled out-of-fold images: ${(cause as Error).message}`, { cause });
   }
-  return { losses, epochs: best + 1, threshold: chosen.threshold, recall: chosen.recall, precision: chosen.precision, images: scores.length };
+  return { losses, epochs: best + 1, calibration, threshold: chosen.threshold, recall: chosen.recall, precision: chosen.precision, images: scores.length };
 }
 
 /** The inner cross-validation of the pool of `assignments`; null when interrupted. */
@@ -181,7 +196,7 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
     labels.push(Uint32Array.from(val.labels()!));
     innerFolds.push({ images: val.size, patients });
   }
-  const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, rule: o.operatingPoint!.rule, startFrom: bestEpochRule(o, true).startFrom });
+  const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, rule: o.operatingPoint!.rule, startFrom: bestEpochRule(o, true).startFrom, calibration: o.calibration ?? null });
   const knownPatients = innerFolds.every((f) => f.patients !== null);
   return { folds: K, patients: knownPatients ? innerFolds.reduce((a, f) => a + f.patients!, 0) : null, positiveClass: c.positiveClass, targetRecall, innerFolds, ...pooled };
 }
@@ -202,11 +217,13 @@ export async function trainWithThresholdCv(assignments: readonly SplitAssignment
   if (choice === null) return null;
   c.out.line(
     `  inner CV (${choice.folds} folds, ${choice.images} out-of-fold images${choice.patients !== null ? `, ${choice.patients} patients` : ''}): ` +
-      `${choice.epochs} epochs (pooled loss ${fixed(choice.losses[choice.epochs - 1]!, 4)}), threshold ${fixed(choice.threshold, 4)} ` +
+      `${choice.epochs} epochs (pooled loss ${fixed(choice.losses[choice.epochs - 1]!, 4)}), ` +
+      (choice.calibration ? `calibration ${describeCalibration(choice.calibration.config)} (pooled NLL ${fixed(choice.calibration.nll.before, 4)} -> ${fixed(choice.calibration.nll.after, 4)}), ` : '') +
+      `threshold ${fixed(choice.threshold, 4)} ` +
       `(out-of-fold recall ${percent(choice.recall, 1)}, precision ${percent(choice.precision, 1)})`,
   );
   const model = await modelForClasses(c.options, c.engine, c.classes);
-  model.metadata = { classNames: final.classNames, preprocessing: final.preprocessing, stainNormalization: final.stainNormalization ?? null, threshold: { positiveClass: c.positiveClass, value: choice.threshold } };
+  model.metadata = { classNames: final.classNames, preprocessing: final.preprocessing, stainNormalization: final.stainNormalization ?? null, calibration: choice.calibration?.config ?? null, threshold: { positiveClass: c.positiveClass, value: choice.threshold } };
   compileModel(model, c.options);
   c.out.line(`  final model: ${final.train.size} images, ${choice.epochs} epochs`);
   const epochSeconds = await fit(model, final.train, choice.epochs, c, history ? [history] : []);

@@ -2,8 +2,20 @@
  * Fitting a calibration (config.ts) to held-out predictions: the outputs of
  * a trained model on data it did not train on (a validation split, or
  * out-of-fold predictions), with their labels. Both maps are fitted by
- * minimizing the negative log-likelihood (NLL) of the labels, a convex
- * problem in their parameters, by safeguarded Newton iterations in float64.
+ * minimizing the cross-entropy against Platt's smoothed targets (below), a
+ * convex problem in their parameters, by safeguarded Newton iterations in
+ * float64.
+ *
+ * Why smoothed targets and not the labels themselves (the plain negative
+ * log-likelihood): held-out data of a few patients is often separated, every
+ * prediction right and on the right side of 0.5. The labels' likelihood then
+ * grows without end as the map sharpens, and its fit would turn every
+ * probability into 0 or 1. Platt (1999) replaces a label by
+ * `(N + 1) / (N + 2)` for its class (N: the held-out samples of that class),
+ * the rest spread over the other classes: the fit stays finite on separated
+ * data, reflects how few samples it saw, and tends to the plain likelihood's
+ * as N grows. Temperature scaling uses the same targets (for two classes,
+ * exactly Platt's with the intercept held at 0).
  */
 import { ConfigError, DataError } from '../errors.js';
 import { checkLabels, checkNotEmpty } from '../metrics/validate.js';
@@ -11,10 +23,10 @@ import { type CalibrationConfig, type CalibrationKind, CALIBRATION_KINDS } from 
 import { checkOutputs, classesOf, rowLogProbs, sigmoid, softplus } from './log-probs.js';
 
 /**
- * The inverse temperature searched within [1/MAX_TEMPERATURE, 1/MIN_TEMPERATURE].
- * On held-out predictions that are all right and separated, the NLL falls
- * without end as T goes to 0 (every probability to 0 or 1): the bound keeps
- * the fit finite, and `atBound` reports it.
+ * The temperatures searched. The smoothed targets keep the fit finite on
+ * separated data; a fit at a bound means outputs with (almost) no relation
+ * to the labels (MAX: every prediction confidently wrong) or a pathological
+ * set, and `atBound` reports it.
  */
 export const MIN_TEMPERATURE = 0.01;
 export const MAX_TEMPERATURE = 100;
@@ -23,7 +35,7 @@ export interface CalibrationFit {
   config: CalibrationConfig;
   /** Held-out predictions it was fitted on. */
   samples: number;
-  /** Mean NLL of their labels before and after the map. */
+  /** Mean negative log-likelihood of their labels before and after the map. */
   nll: { before: number; after: number };
   /** Temperature only: the fit stopped at MIN_ or MAX_TEMPERATURE. */
   atBound: boolean;
@@ -54,15 +66,38 @@ function heldOut(where: string, probs: ArrayLike<number>, labels: ArrayLike<numb
 }
 
 /**
- * The mean NLL at inverse temperature `beta` with its first and second
- * derivatives: per row `logsumexp(beta ℓ) - beta ℓ_y`, whose derivative is
- * `E_q[ℓ] - ℓ_y` and second derivative `Var_q[ℓ] >= 0` (q = softmax(beta ℓ)).
+ * Platt's smoothed target of each row (see the file's comment), as the
+ * target-weighted mean of its log-probabilities, `Σ_c t_c ℓ_c`, the only
+ * form the temperature fit needs.
  */
-function temperatureNll(lp: Float64Array, labels: ArrayLike<number>, classes: number, beta: number): { f: number; g: number; h: number } {
+function smoothedTargetLogs(lp: Float64Array, labels: ArrayLike<number>, classes: number): Float64Array {
+  const n = labels.length;
+  const perClass = new Float64Array(classes);
+  for (let i = 0; i < n; i++) perClass[labels[i]!]! += 1;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = labels[i]!;
+    const hit = (perClass[y]! + 1) / (perClass[y]! + 2);
+    const rest = (1 - hit) / (classes - 1);
+    let s = 0;
+    for (let c = 0; c < classes; c++) s += (c === y ? hit : rest) * lp[i * classes + c]!;
+    out[i] = s;
+  }
+  return out;
+}
+
+/**
+ * The mean cross-entropy at inverse temperature `beta` against per-row
+ * targets given as `targetLogs[i] = Σ_c t_c ℓ_c` (one-hot labels: `ℓ_y`, the
+ * NLL), with its first and second derivatives: per row
+ * `logsumexp(beta ℓ) - beta Σ t ℓ`, whose derivative is `E_q[ℓ] - Σ t ℓ` and
+ * second derivative `Var_q[ℓ] >= 0` (q = softmax(beta ℓ)).
+ */
+function temperatureLoss(lp: Float64Array, targetLogs: ArrayLike<number>, classes: number, beta: number): { f: number; g: number; h: number } {
   let f = 0;
   let g = 0;
   let h = 0;
-  const n = labels.length;
+  const n = targetLogs.length;
   for (let i = 0; i < n; i++) {
     const row = i * classes;
     let max = -Infinity;
@@ -78,7 +113,7 @@ function temperatureNll(lp: Float64Array, labels: ArrayLike<number>, classes: nu
       square += e * l * l;
     }
     mean /= sum;
-    const y = lp[row + labels[i]!]!;
+    const y = targetLogs[i]!;
     f += max + Math.log(sum) - beta * y;
     g += mean - y;
     h += Math.max(square / sum - mean * mean, 0);
@@ -88,28 +123,31 @@ function temperatureNll(lp: Float64Array, labels: ArrayLike<number>, classes: nu
 
 /**
  * Temperature scaling: the T in [MIN_TEMPERATURE, MAX_TEMPERATURE] whose
- * `softmax(log p / T)` gives the labels the lowest mean NLL. Any number of
- * classes. Outputs that carry no information to scale (every row uniform)
- * keep T = 1.
+ * `softmax(log p / T)` has the lowest mean cross-entropy against the smoothed
+ * targets. Any number of classes. Outputs that carry no information to scale
+ * (every row uniform) keep T = 1.
  */
 export function fitTemperature(probs: ArrayLike<number>, labels: ArrayLike<number>, outputs: number): CalibrationFit {
   const { lp, classes, n } = heldOut('fitTemperature', probs, labels, outputs);
-  const before = temperatureNll(lp, labels, classes, 1);
+  const labelLogs = Float64Array.from({ length: n }, (_, i) => lp[i * classes + labels[i]!]!);
+  const targets = smoothedTargetLogs(lp, labels, classes);
+  const loss = (beta: number) => temperatureLoss(lp, targets, classes, beta);
+  const before = temperatureLoss(lp, labelLogs, classes, 1);
   const done = (beta: number, atBound: boolean): CalibrationFit => ({
     config: { kind: 'temperature', temperature: 1 / beta },
     samples: n,
-    nll: { before: before.f, after: temperatureNll(lp, labels, classes, beta).f },
+    nll: { before: before.f, after: temperatureLoss(lp, labelLogs, classes, beta).f },
     atBound,
   });
   if (before.h === 0) return done(1, false);
   // The derivative rises with beta (the NLL is convex in it): find its zero in the bracket.
   let lo = 1 / MAX_TEMPERATURE;
   let hi = 1 / MIN_TEMPERATURE;
-  if (temperatureNll(lp, labels, classes, lo).g >= 0) return done(lo, true);
-  if (temperatureNll(lp, labels, classes, hi).g <= 0) return done(hi, true);
+  if (loss(lo).g >= 0) return done(lo, true);
+  if (loss(hi).g <= 0) return done(hi, true);
   let beta = 1;
   for (let it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
-    const { g, h } = temperatureNll(lp, labels, classes, beta);
+    const { g, h } = loss(beta);
     if (g === 0) break;
     if (g > 0) hi = beta;
     else lo = beta;

@@ -99,13 +99,19 @@ class ViewDataset implements Dataset {
 /** What test-time augmentation needs of a model. */
 export interface Predictor {
   predict(x: Dataset, args: { batchSize?: number; calibrated?: boolean }): Promise<Float32Array>;
+  /** A stored probability calibration (Model.calibrateOutputs), applied once to the averaged outputs. */
+  calibrateOutputs?(outputs: Float32Array): Float32Array;
 }
 
 export interface TtaOptions {
   /** Default 'none' (one plain prediction). */
   tta?: TtaMode;
   batchSize?: number;
-  /** Passed to `predict`: false averages the network's own outputs, not the stored calibration's (each view calibrated, then averaged). */
+  /**
+   * The model's stored calibration is applied once, to the views' averaged
+   * outputs (as to one plain prediction: the same map, the same scale of
+   * the decision threshold); false: the network's own averaged outputs.
+   */
   calibrated?: boolean;
 }
 
@@ -122,9 +128,10 @@ export async function predictWithTta(model: Predictor, x: Dataset | TensorLike, 
   if (views.length === 1) return model.predict(data, args);
   let sum: Float64Array | null = null;
   for (const view of views) {
-    const p = await model.predict(new ViewDataset(data, view), args);
+    const p = await model.predict(new ViewDataset(data, view), { ...args, calibrated: false });
     sum ??= new Float64Array(p.length);
     for (let i = 0; i < p.length; i++) sum[i]! += p[i]!;
   }
-  return Float32Array.from(sum!, (v) => v / views.length);
+  const mean = Float32Array.from(sum!, (v) => v / views.length);
+  return opts.calibrated !== false && model.calibrateOutputs ? model.calibrateOutputs(mean) : mean;
 }
