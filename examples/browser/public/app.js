@@ -229,10 +229,14 @@ function onResult(m) {
     })
     .join('');
   const note = $('threshold-note');
-  if (t) {
-    note.hidden = false;
-    note.textContent = `Decision rule stored with the model: ${classNames[t.positiveClass]} when its probability ≥ ${p(t.value)} (the marker on its bar), else ${classNames[1 - t.positiveClass] ?? 'the other class'}.`;
-  } else note.hidden = true;
+  const cal = app.model.calibration;
+  const notes = [
+    t ? `Decision rule stored with the model: ${classNames[t.positiveClass]} when its probability ≥ ${p(t.value)} (the marker on its bar), else ${classNames[1 - t.positiveClass] ?? 'the other class'}.` : '',
+    // The worker's predict applied it: the bars are the calibrated probabilities.
+    cal ? `Probabilities calibrated by the model's stored ${cal.kind === 'temperature' ? `temperature ${cal.temperature.toFixed(3)}` : `Platt scaling (slope ${cal.slope.toFixed(3)}, intercept ${cal.intercept.toFixed(3)})`}.` : '',
+  ].filter(Boolean);
+  note.hidden = notes.length === 0;
+  note.textContent = notes.join(' ');
   const ms = (v) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
   $('timing').innerHTML =
     `<dt>Inference</dt><dd id="inference-ms">${ms(m.timing.predictMs)}</dd>` +

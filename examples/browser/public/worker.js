@@ -112,6 +112,7 @@ async function loadModel(msg) {
       namedClasses: md.classNames !== null,
       preprocessing: md.preprocessing,
       threshold: md.threshold,
+      calibration: md.calibration ?? null,
       params: model.countParams().trainable,
       layers: model.layers.map((l) => l.kind),
       blocks: convBlocks(model).map((b) => b.label),

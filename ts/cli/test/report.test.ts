@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, History, classificationReport, rocAuc, rocCurve } from '@lite-cnn/sdk';
+import { ConfigError, History, calibrationMetrics, classificationReport, rocAuc, rocCurve } from '@lite-cnn/sdk';
 import {
   confusionMatrixChart,
   learningCurveCharts,
@@ -366,6 +366,29 @@ describe('renderReport', () => {
     expect(h).not.toContain('<section id="roc">');
     expect(h).not.toContain('<section id="thresholds">');
     expect(h).toContain('<section id="confusion">');
+  });
+});
+
+describe('the calibration section', () => {
+  const labels = [0, 0, 1, 1, 1, 0];
+  const probs = [0.9, 0.1, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.05, 0.95, 0.55, 0.45];
+  const report = classificationReport(labels, probs, { classes: 2 });
+  const metrics = calibrationMetrics(labels, probs, { outputs: 2 });
+
+  it('shows the figures and a well-formed reliability diagram, the network\'s own outputs beside a stored calibration', () => {
+    const uncalibrated = calibrationMetrics(labels, probs.map((p) => (p > 0.5 ? 0.99 : 0.01)), { outputs: 2 });
+    const h = renderReport({ title: 't', runInfo: {}, evaluation: { report, calibration: { metrics, uncalibrated, stored: 'temperature 1.5000' } } });
+    expect(h).toContain('<a href="#calibration">Calibration</a>');
+    expect(h).toContain(`Probabilities calibrated by the model&#39;s stored temperature 1.5000: ECE ${(metrics.ece * 100).toFixed(1)}%`);
+    expect(h).toContain('the network&#39;s own outputs: ECE');
+    const svg = h.slice(h.indexOf('<section id="calibration">'), h.indexOf('</section>', h.indexOf('<section id="calibration">')));
+    expect(svg).toContain('Reliability diagram (15 confidence bins)');
+    expect(svg).toContain('perfectly calibrated');
+    expect(checkXml(svg.slice(svg.indexOf('<svg'), svg.indexOf('</svg>') + 6)).root).toBe('svg');
+  });
+
+  it('is absent without calibration figures', () => {
+    expect(renderReport({ title: 't', runInfo: {}, evaluation: { report } })).not.toContain('id="calibration"');
   });
 });
 

@@ -5,7 +5,8 @@
  * decision (probability >= 0.5) and, when the model file stores a decision
  * threshold or one is given, at that threshold too.
  */
-import { calibrationMetrics, classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type CalibrationMetrics, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
+import { calibrationMetrics, classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type CalibrationConfig, type CalibrationMetrics, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
+import { describeCalibration } from './calibration.js';
 
 /** A decision threshold on the positive class and where it came from. */
 export interface OperatingPoint {
@@ -148,7 +149,7 @@ export function reportJson(r: ClassificationReport) {
 }
 
 /** The report module's input: the default decision plus the operating point. */
-export function reportEvaluation(ev: Evaluation, data: string) {
+export function reportEvaluation(ev: Evaluation, data: string, stored: CalibrationConfig | null = null) {
   const label = ev.operating
     ? ev.operating.source === 'stored'
       ? 'stored threshold (chosen at training)'
@@ -159,5 +160,6 @@ export function reportEvaluation(ev: Evaluation, data: string) {
     report: ev.atDefault,
     ...(ev.roc ? { roc: ev.roc } : {}),
     ...(ev.operating ? { thresholds: [{ label, report: ev.operating.report }] } : {}),
+    ...(ev.calibration ? { calibration: { metrics: ev.calibration, ...(ev.uncalibrated ? { uncalibrated: ev.uncalibrated } : {}), ...(stored ? { stored: describeCalibration(stored) } : {}) } } : {}),
   };
 }

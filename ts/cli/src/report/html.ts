@@ -3,7 +3,8 @@
  * in a <style> element, no scripts and no external files, so it can be
  * mailed, attached to a ticket or opened from a run directory offline.
  */
-import type { ClassificationReport } from '@lite-cnn/sdk';
+import type { CalibrationMetrics, ClassificationReport } from '@lite-cnn/sdk';
+import { reliabilityChart } from './reliability-chart.js';
 import { confusionMatrixChart } from './confusion-chart.js';
 import { learningCurveCharts, type HistoryLike, type LearningCurveCharts } from './curves.js';
 import { rocChart, type RocMarker } from './roc-chart.js';
@@ -34,6 +35,8 @@ export interface ReportEvaluation {
   roc?: ReportRoc;
   /** Binary problems: the same data at other thresholds, shown next to the default one. */
   thresholds?: readonly ReportThreshold[];
+  /** How well the probabilities match the frequencies; `uncalibrated` and `stored` when the model stores a calibration. */
+  calibration?: { metrics: CalibrationMetrics; uncalibrated?: CalibrationMetrics; stored?: string };
 }
 
 /** A further figure (e.g. Grad-CAM examples), embedded: SVG inline (trusted: written by our own code), PNG as a data: URI. */
@@ -249,6 +252,7 @@ export function renderReport(data: ReportData, rendered: ReportCharts = reportCh
   ];
   const { curves, roc: rocSvg } = rendered;
   if (ev.roc) nav.push(['roc', 'ROC']);
+  if (ev.calibration) nav.push(['calibration', 'Calibration']);
   const thresholdRows = [
     ...(r.decision.rule === 'threshold' ? [{ label: defaultLabel(r), report: r }] : []),
     ...(ev.thresholds ?? []),
@@ -320,6 +324,15 @@ export function renderReport(data: ReportData, rendered: ReportCharts = reportCh
     out.push('<section id="roc"><h2>ROC curve</h2>');
     out.push(`<p class="big">AUC = <strong>${f4(ev.roc.auc)}</strong></p>`);
     out.push(figure(rocSvg, 'Dots: the operating points of the decision thresholds below.'));
+    out.push('</section>');
+  }
+
+  if (ev.calibration) {
+    const c = ev.calibration;
+    const figures = (m: CalibrationMetrics) => `ECE ${(m.ece * 100).toFixed(1)}%, MCE ${(m.mce * 100).toFixed(1)}%, Brier ${f4(m.brier)}, NLL ${f4(m.nll)}`;
+    out.push('<section id="calibration"><h2>Calibration</h2>');
+    out.push(`<p class="note">${esc(`${c.stored ? `Probabilities calibrated by the model's stored ${c.stored}: ` : ''}${figures(c.metrics)}${c.uncalibrated ? `; the network's own outputs: ${figures(c.uncalibrated)}` : ''}.`)}</p>`);
+    out.push(figure(reliabilityChart(c.metrics, c.uncalibrated), 'Each dot: the images whose predicted class has a probability in one bin; the share of them predicted right against their mean probability. Empty bins are not drawn.'));
     out.push('</section>');
   }
 

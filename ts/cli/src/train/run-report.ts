@@ -3,7 +3,9 @@
  * and the final test evaluation of the best model.
  */
 import { writeReport, type ReportTable } from '../report/index.js';
+import type { CalibrationConfig } from '@lite-cnn/sdk';
 import { reportEvaluation, type Evaluation } from '../model/evaluation.js';
+import { describeCalibration } from '../model/calibration.js';
 import { patientTable, type patientSummary } from '../model/group-evaluation.js';
 import { count, percent, seconds } from '../ui/format.js';
 import type { HistoryRow } from './history-csv.js';
@@ -29,13 +31,13 @@ export function historyFromRows(rows: readonly HistoryRow[]) {
   return { epoch, history, steps };
 }
 
-export async function writeRunReport(dir: string, opts: { title: string; runInfo: Record<string, string>; rows: readonly HistoryRow[]; stepsPerEpoch: number; test: Evaluation; testDescription: string; tables?: ReportTable[] }): Promise<string[]> {
+export async function writeRunReport(dir: string, opts: { title: string; runInfo: Record<string, string>; rows: readonly HistoryRow[]; stepsPerEpoch: number; test: Evaluation; testDescription: string; calibration?: CalibrationConfig | null; tables?: ReportTable[] }): Promise<string[]> {
   return writeReport(dir, {
     title: opts.title,
     runInfo: opts.runInfo,
     history: historyFromRows(opts.rows),
     stepsPerEpoch: opts.stepsPerEpoch,
-    evaluation: reportEvaluation(opts.test, opts.testDescription),
+    evaluation: reportEvaluation(opts.test, opts.testDescription, opts.calibration ?? null),
     ...(opts.tables?.length ? { tables: opts.tables } : {}),
   });
 }
@@ -48,6 +50,8 @@ export async function writeTrainingReport(dir: string, r: {
   trainingSeconds: number;
   /** The stored threshold and how it was chosen, or null. */
   threshold: string | null;
+  /** The stored probability calibration, or null. */
+  calibration: CalibrationConfig | null;
   rows: readonly HistoryRow[];
   trainImages: number;
   classNames: readonly string[];
@@ -63,12 +67,14 @@ export async function writeTrainingReport(dir: string, r: {
       recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
       epochs: r.epochs,
       'training time': seconds(r.trainingSeconds),
+      ...(r.calibration ? { 'probability calibration': describeCalibration(r.calibration) } : {}),
       ...(r.threshold ? { 'decision threshold': r.threshold } : {}),
     },
     rows: r.rows,
     stepsPerEpoch: Math.ceil(r.trainImages / o.batchSize),
     test: r.test,
     testDescription: `test split, ${count(r.test.samples)} images`,
+    calibration: r.calibration,
     ...(r.byPatient ? { tables: [patientTable(r.byPatient, r.classNames, (v) => percent(v, 1))].filter((t) => t !== null) } : {}),
   });
 }

@@ -274,6 +274,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
       description: data.description,
       epochs: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
       trainingSeconds: trainSeconds,
+      calibration: bestModel.metadata.calibration ?? null,
       threshold: chosen ? `${chosen.threshold} on '${data.classNames[pos!]}' (validation recall ${percent(chosen.recall)} >= target ${percent(chosen.targetRecall)})` : null,
       rows: history.rows,
       trainImages: data.train.size,

@@ -99,6 +99,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
       description: data.description,
       epochs: `${choice.epochs} (chosen by a ${K}-fold inner cross-validation)`,
       trainingSeconds: summary.seconds.training,
+      calibration: model.metadata.calibration ?? null,
       threshold: `${choice.threshold} on '${classNames[pos]}' (pooled out-of-fold recall ${percent(choice.recall)} >= target ${percent(choice.targetRecall)})`,
       rows: history.rows,
       trainImages: data.train.size,

@@ -26,7 +26,8 @@ export function pythonSource(p: PythonSourceParts): string {
   return `"""${p.modelName}: a lite-cnn model exported as a PyTorch module.
 
 Input: float32 ${input}, preprocessed as METADATA["preprocessing"] says (the
-module computes the network only, like lite-cnn's model.predict).
+module computes the network only, like lite-cnn's model.predict with
+calibrated: false; a stored probability calibration is METADATA["calibration"]).
 Output: ${p.outputDescription}.
 
     from model import load
