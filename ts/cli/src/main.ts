@@ -3,6 +3,7 @@
  * Exit codes: 0 ok, 1 runtime or data error, 2 usage error, 130/143 interrupted.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCalibrate } from './commands/calibrate.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExport } from './commands/export.js';
@@ -28,6 +29,7 @@ const program = new Command()
 registerTrain(program, (code) => (exitCode = code));
 registerSummary(program);
 registerEvaluate(program);
+registerCalibrate(program);
 registerPredict(program);
 registerSplit(program);
 registerExplain(program);

@@ -24,7 +24,7 @@ function tensors(path: string): Map<string, Buffer> {
 }
 
 describe('lite-cnn --help', () => {
-  it.each([[], ['train'], ['summary'], ['evaluate'], ['predict'], ['info']])('%s --help exits 0 with usage', (...cmd) => {
+  it.each([[], ['train'], ['summary'], ['evaluate'], ['calibrate'], ['predict'], ['info']])('%s --help exits 0 with usage', (...cmd) => {
     const r = run([...cmd, '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Usage: lite-cnn/);
@@ -99,6 +99,17 @@ describe('lite-cnn train on MNIST', () => {
     expect(evaluation.samples).toBe(512);
     expect(evaluation.accuracy).toBeCloseTo(summary.test.accuracy, 10);
     expect(evaluation.confusionMatrix).toHaveLength(10);
+    // Ten classes: temperature scaling on train's validation split (the last 5,000 training images), then evaluated there.
+    const cal = run(['calibrate', '--model', join(dir, 'model.safetensors'), '--mnist', '--limit', '512', '--method', 'temperature', '--out', join(dir, 'calibrated.safetensors'), '--json']);
+    expect(cal.status, cal.stderr).toBe(0);
+    const calibrated = JSON.parse(cal.stdout);
+    expect(calibrated).toMatchObject({ data: 'MNIST (bundled) validation split (the last 5,000 training images)', calibration: { kind: 'temperature', samples: 512 }, threshold: null });
+    const val = JSON.parse(run(['evaluate', '--model', join(dir, 'calibrated.safetensors'), '--mnist', '--split', 'val', '--limit', '512', '--json']).stdout);
+    expect(val.calibration.stored.kind).toBe('temperature');
+    // The same images: evaluate's figures are the ones calibrate reported after fitting.
+    expect(val.calibration.nll).toBeCloseTo(calibrated.metrics.after.nll, 5);
+    expect(val.calibration.uncalibrated.ece).toBeCloseTo(calibrated.metrics.before.ece, 5);
+    expect(run(['calibrate', '--model', join(dir, 'model.safetensors'), '--mnist', '--method', 'platt', '--out', join(dir, 'p.safetensors')]).stderr).toMatch(/--method platt fits binary models; this one has 10 classes \(use --method temperature\)/);
 
     const text = run(['summary', '--model', join(dir, 'model.safetensors')]);
     expect(text.status, text.stderr).toBe(0);

@@ -780,6 +780,37 @@ describe('train --calibrate', () => {
     expect(JSON.parse(r.stdout).calibration).toMatchObject(choice.calibration.config);
   });
 
+  it('lite-cnn calibrate: a trained model calibrated afterwards on its validation split, its threshold carried so every decision stays', { timeout: 90_000 }, () => {
+    const dir = join(tmp('calibrate-after'), 'run');
+    const r = run([...tiny(data, archFile), '--epochs', '2', '--target-recall', '0.9', '--positive', 'malignant', '--out', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    const model = join(dir, 'model.safetensors');
+    const calibrated = join(dir, 'calibrated.safetensors');
+    const c = run(['calibrate', '--model', model, '--data', data, '--method', 'temperature', '--out', calibrated, '--json']);
+    expect(c.status, c.stderr).toBe(0);
+    const result = JSON.parse(c.stdout);
+    const val = readSplit(join(dir, 'split.csv')).filter((x) => x.split === 'val').length;
+    expect(result.calibration).toMatchObject({ kind: 'temperature', samples: val });
+    expect(result.data).toMatch(/validation split of .*split\.csv/);
+    expect(calibrationOf(calibrated)).toEqual({ kind: 'temperature', temperature: result.calibration.temperature });
+    expect(calibrationOf(model)).toBeNull();
+    const stored = modelMetadata(model).threshold!;
+    expect(result.threshold).toEqual({ positiveClass: stored.positiveClass, before: stored.value, after: modelMetadata(calibrated).threshold!.value });
+    // The same decisions on every image, now on calibrated probabilities.
+    const evaluate = (m: string) => JSON.parse(run(['evaluate', '--model', m, '--data', data, '--split', 'all', '--split-csv', join(dir, 'split.csv'), '--json']).stdout);
+    const [a, b] = [evaluate(model), evaluate(calibrated)];
+    expect(b.confusionMatrix).toEqual(a.confusionMatrix);
+    expect(b.calibration.stored).toEqual(calibrationOf(calibrated));
+    expect(b.calibration.uncalibrated.nll).toBeCloseTo(a.calibration.nll, 6);
+    // evaluate --split val reads the same validation images the calibration was fitted on.
+    const v = run(['evaluate', '--model', calibrated, '--data', data, '--split', 'val', '--json']);
+    expect(v.status, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout).samples).toBe(val);
+    const same = run(['calibrate', '--model', model, '--data', data, '--method', 'platt', '--out', model]);
+    expect(same.status).toBe(2);
+    expect(same.stderr).toMatch(/--out must differ from --model/);
+  });
+
   it('bad use is refused before anything is written', async () => {
     const three = run([...tiny(await threeClassFolder(), arch(tmp('calibrate-3'), 3)), '--calibrate', 'platt', '--out', join(tmp('calibrate-3-run'), 'run')]);
     expect(three.status).toBe(1);

@@ -52,7 +52,7 @@ export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArg
 export type { LossName, LossArg, LossConfig } from './model/losses.js';
 export { ArrayDataset, type Dataset, type DataBatch, type BatchOptions, type TensorLike, type LabelsLike } from './model/data.js';
 export { STAIN_NORMALIZATION_KINDS, type ModelMetadata, type PreprocessingConfig, type StainNormalizationConfig, type StainNormalizationKind } from './model/metadata.js';
-export { calibrateProbabilities, fitCalibration, fitTemperature, fitPlatt, CALIBRATION_KINDS, MIN_TEMPERATURE, MAX_TEMPERATURE, type CalibrationConfig, type CalibrationKind, type CalibrationFit } from './calibration/index.js';
+export { calibrateProbabilities, carryThreshold, fitCalibration, fitTemperature, fitPlatt, CALIBRATION_KINDS, MIN_TEMPERATURE, MAX_TEMPERATURE, type CalibrationConfig, type CalibrationKind, type CalibrationFit } from './calibration/index.js';
 export { predictWithTta, ttaViews, applyView, TTA_MODES, type TtaMode, type TtaOptions, type View as TtaView, type Predictor } from './inference/tta.js';
 export { fitStainNormalization, normalizeStains, stainTarget, fitDatasetStains, stainNormalizedDataset, fitStainDistribution, fitDatasetStainDistribution, type StainDistribution, type StainOptions } from './stain/index.js';
 export type { ParamCounts } from './model/summary.js';

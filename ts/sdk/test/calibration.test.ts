@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   calibrateProbabilities,
   calibrationMetrics,
+  carryThreshold,
   ConfigError,
   DataError,
   Dense,
@@ -252,6 +253,42 @@ describe('fitPlatt', () => {
     expect((q[1]! + q[3]! + q[5]! + q[7]!) / 4).toBeCloseTo(0.5, 6); // float32 outputs
     expect(() => fitPlatt(Float32Array.from([0.9, 0.1, 0.7, 0.3]), [0, 0], 2)).toThrow(/both classes, got 0 of class 1 and 2 of class 0/);
     expect(() => fitPlatt(new Float32Array(6), [0, 1], 3)).toThrow(ConfigError);
+  });
+});
+
+describe('carryThreshold', () => {
+  it('keeps every decision across a change of calibration, for either positive class', () => {
+    const u = mulberry32(41);
+    const n = 2000;
+    const rows = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const p1 = sigmoid(12 * (u() - 0.5));
+      rows.set([1 - p1, p1], 2 * i);
+    }
+    const maps = [null, { kind: 'temperature', temperature: 2.5 } as const, { kind: 'platt', slope: 0.7, intercept: -1.2 } as const, { kind: 'platt', slope: 1.6, intercept: 0.4 } as const];
+    const under = (c: (typeof maps)[number]) => (c ? calibrateProbabilities(rows, 2, c) : rows);
+    let checked = 0;
+    for (const from of maps) {
+      for (const to of maps) {
+        for (const pos of [0, 1]) {
+          for (const t of [0.2, 0.5, 0.9]) {
+            const carried = carryThreshold(t, pos, from, to);
+            const [a, b] = [under(from), under(to)];
+            for (let i = 0; i < n; i++) {
+              // A probability within rounding of the threshold may fall on either side.
+              if (Math.abs(a[2 * i + pos]! - t) < 1e-6) continue;
+              expect(b[2 * i + pos]! >= carried, `from ${JSON.stringify(from)} to ${JSON.stringify(to)}, class ${pos}, t ${t}`).toBe(a[2 * i + pos]! >= t);
+              checked++;
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(0.99 * maps.length ** 2 * 2 * 3 * n);
+    expect(carryThreshold(0.5, 1, null, { kind: 'temperature', temperature: 3 })).toBe(0.5);
+    expect(carryThreshold(1, 1, null, { kind: 'platt', slope: 2, intercept: 1 })).toBe(1);
+    expect(() => carryThreshold(0.5, 1, null, { kind: 'platt', slope: -1, intercept: 0 })).toThrow(/reverses the order/);
+    expect(() => carryThreshold(1.5, 1, null, null)).toThrow(ConfigError);
   });
 });
 

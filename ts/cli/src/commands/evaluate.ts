@@ -1,30 +1,27 @@
 /** `lite-cnn evaluate`: a model file on labelled data — accuracy, per-class report, confusion matrix, AUC, speed. */
-import { access, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { GROUP_AGGREGATIONS, TTA_MODES, formatClassificationReport, type ClassificationReport, type GroupAggregation, type TtaMode } from '@lite-cnn/sdk';
-import type { EvaluationSplit } from '../data/folder-source.js';
-import type { RunConfig } from '../train/run-config.js';
+import type { EvaluationSplitName } from '../data/folder-source.js';
 import * as parse from '../args.js';
 import { UsageError } from '../errors.js';
-import { DEFAULT_SPLIT_RATIO, GROUP_BY_PATTERN_HELP, groupPatternRegExp } from '../data/options.js';
+import { GROUP_BY_PATTERN_HELP, groupPatternRegExp } from '../data/options.js';
 import { checkThresholdOption, loadClassifier, maxMemoryOption } from '../model/load.js';
 import { startEngine } from '../engine.js';
-import { ConcatDataset } from '../data/concat.js';
-import { loadEvaluationData } from '../data/training-data.js';
 import { evaluateModel, reportJson } from '../model/evaluation.js';
 import { evaluateGroups, groupEvaluationJson, imageSubtypeRecall } from '../model/group-evaluation.js';
 import { imageAnnotations } from '../data/groups.js';
 import { formatSubtypes } from '../ui/subtypes.js';
 import { bytes, count, fixed, percent } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
+import { loadModelData } from '../data/model-data.js';
 import { calibrationFigures, describeCalibration } from '../model/calibration.js';
 
 interface EvaluateOptions {
   model: string;
   data?: string;
   mnist?: boolean;
-  split: 'test' | 'all';
+  split: EvaluationSplitName;
   threshold?: number;
   batchSize: number;
   limit?: number;
@@ -41,34 +38,6 @@ interface EvaluateOptions {
   json?: boolean;
 }
 
-/**
- * Which images `--split test` reads: --split-csv, else the split.csv of the
- * run directory the model sits in (the exact split of training), else the
- * split re-made from the run's config.json (ratios, --split-by, seed), else
- * train's defaults (80/10/10, by patient when known, --seed).
- */
-async function splitSource(opts: EvaluateOptions): Promise<{ from: EvaluationSplit; aspect: 'squash' | 'center-crop'; note: string | null }> {
-  const runDir = path.dirname(path.resolve(opts.model));
-  const config = await readFile(path.join(runDir, 'config.json'), 'utf8')
-    .then((t) => JSON.parse(t) as Partial<RunConfig>)
-    .catch(() => null);
-  const folder = config?.options?.data?.folder ?? null;
-  const aspect = folder?.aspect ?? 'squash';
-  if (opts.splitCsv !== undefined) return { from: { kind: 'csv', path: path.resolve(opts.splitCsv) }, aspect, note: null };
-  const csv = path.join(runDir, 'split.csv');
-  if (await access(csv).then(() => true, () => false)) return { from: { kind: 'csv', path: csv }, aspect, note: null };
-  if (folder && config?.options) {
-    const seed = opts.seed ?? config.options.seed ?? 0;
-    return { from: { kind: 'resplit', splitBy: folder.splitBy, groupPattern: folder.groupPattern ?? null, valRatio: folder.valRatio, testRatio: folder.testRatio, seed }, aspect, note: `no split.csv beside the model: the test split is re-made from ${path.join(runDir, 'config.json')}` };
-  }
-  const seed = opts.seed ?? 0;
-  return {
-    from: { kind: 'resplit', splitBy: 'auto', valRatio: DEFAULT_SPLIT_RATIO, testRatio: DEFAULT_SPLIT_RATIO, seed },
-    aspect,
-    note: `no split.csv or config.json beside the model: the test split is re-made with train's defaults (10%, by patient when known, seed ${seed}); give --split-csv RUN_DIR/split.csv to use a run's split`,
-  };
-}
-
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
@@ -76,7 +45,7 @@ export function registerEvaluate(program: Command): void {
     .requiredOption('--model <file>', 'model file (.safetensors), e.g. RUN_DIR/model.safetensors')
     .option('--data <dir>', 'image folder (its test split, made as at training time)')
     .option('--mnist', 'the bundled MNIST test set')
-    .addOption(new Option('--split <which>', 'test split, or all images').choices(['test', 'all']).default('test'))
+    .addOption(new Option('--split <which>', 'the test split, the validation split (val), or all images').choices(['test', 'val', 'all']).default('test'))
     .option('--threshold <t>', 'binary models: decision threshold on the positive class (default: the stored one, else 0.5)', parse.ratio)
     .option('--batch-size <n>', 'images per inference batch', parse.positiveInt, 64)
     .option('--limit <n>', 'at most N images per split', parse.positiveInt)
@@ -103,24 +72,7 @@ export function registerEvaluate(program: Command): void {
       const engine = await startEngine(opts.threads);
       const model = await loadClassifier(opts.model, engine, { maxMemory: opts.maxMemory, command: 'evaluate' });
       checkThresholdOption(model, opts.threshold, opts.model);
-      const source = opts.data !== undefined ? { kind: 'folder' as const, dir: path.resolve(opts.data) } : { kind: 'mnist' as const };
-      const where = opts.data !== undefined && opts.split === 'test' ? await splitSource(opts) : null;
-      if (where?.note) process.stderr.write(`lite-cnn evaluate: ${where.note}\n`);
-      const data = await loadEvaluationData({
-        source,
-        split: opts.split,
-        limit: opts.limit ?? null,
-        inputShape: model.inputShape,
-        preprocessing: model.metadata.preprocessing,
-        stainNormalization: model.metadata.stainNormalization ?? null,
-        classNames: model.metadata.classNames,
-        seed: opts.seed ?? 0,
-        ...(where ? { from: where.from, aspect: where.aspect } : {}),
-        ...(opts.onBadImage ? { onBadImage: opts.onBadImage } : {}),
-        ...(opts.followSymlinks ? { followSymlinks: true } : {}),
-      });
-      const dataset = data.sets.length === 1 ? data.sets[0]!.data : new ConcatDataset(data.sets.map((s) => s.data));
-      const classNames = model.metadata.classNames ?? data.classNames;
+      const { data, dataset, classNames, source } = await loadModelData(model, opts, (note) => process.stderr.write(`lite-cnn evaluate: ${note}\n`));
       const ev = await evaluateModel(model, dataset, { batchSize: opts.batchSize, classNames, tta: opts.tta, ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}) });
       const annotations = await imageAnnotations(source.kind === 'folder' ? source.dir : null, data.sets, opts.groupBy ?? null, groupPattern);
       const ctx = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: model.metadata.threshold?.positiveClass ?? 1 };

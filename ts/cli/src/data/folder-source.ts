@@ -235,14 +235,17 @@ export async function folderDatasets(opened: OpenedFolder, assignments: readonly
   };
 }
 
-/** Which images `evaluate --split test` reads: the run's split.csv, or a split re-made as train would make it. */
+/** Which images `evaluate --split test|val` reads: the run's split.csv, or a split re-made as train would make it. */
 export type EvaluationSplit =
   | { kind: 'csv'; path: string }
   | ({ kind: 'resplit'; valRatio: number; testRatio: number; seed: number } & Grouping);
 
+export type EvaluationSplitName = 'test' | 'val' | 'all';
+
 /** What evaluating a model needs of its data (whichever the source). */
 export interface EvaluationOptions {
-  split: 'test' | 'all';
+  /** One split of the run (test, or val: the validation split), or every image. */
+  split: EvaluationSplitName;
   limit: number | null;
   inputShape: readonly number[];
   preprocessing: PreprocessingConfig;
@@ -265,20 +268,23 @@ export async function loadFolderEvaluation(dir: string, opts: EvaluationOptions)
   }
   let samples: ImageSample[] = listing.samples;
   let description = `${dir} (all images)`;
-  if (opts.split === 'test') {
+  if (opts.split !== 'all') {
+    const which = opts.split;
+    const name = which === 'val' ? 'validation' : 'test';
     if (from.kind === 'csv') {
-      const assigned = (await readSplitCsv(from.path, { relativeTo: dir })).filter((a) => a.split === 'test');
+      const assigned = (await readSplitCsv(from.path, { relativeTo: dir })).filter((a) => a.split === which);
       const byPath = new Map(listing.samples.map((s) => [s.path, s]));
       const absent = assigned.filter((a) => !byPath.has(a.path));
       if (absent.length > 0) {
-        throw new DataError(`${from.path}: ${absent.length} of its ${assigned.length} test images are not in ${dir}, e.g. ${absent.slice(0, 2).map((a) => a.path).join(', ')}; give the folder the model was trained on`);
+        throw new DataError(`${from.path}: ${absent.length} of its ${assigned.length} ${name} images are not in ${dir}, e.g. ${absent.slice(0, 2).map((a) => a.path).join(', ')}; give the folder the model was trained on`);
       }
-      if (assigned.length === 0) throw new DataError(`${from.path}: no test split (the run had --test-ratio 0); use --split all`);
+      if (assigned.length === 0) throw new DataError(`${from.path}: no ${name} split (the run had --${which === 'val' ? 'val' : 'test'}-ratio 0${which === 'val' ? ' or --threshold-cv' : ''}); use --split all`);
       samples = assigned.map((a) => byPath.get(a.path)!);
-      description = `${dir} (test split of ${from.path})`;
+      description = `${dir} (${name} split of ${from.path})`;
     } else {
-      samples = split(listing.samples, { splitBy: from.splitBy, valRatio: from.valRatio, testRatio: from.testRatio }, from.seed).filter((a) => a.split === 'test');
-      description = `${dir} (test split re-made: ${from.testRatio} of the images, ${from.splitBy === null ? 'by image' : `by patient when known${from.groupPattern ? ` (the part of each id matching /${from.groupPattern}/)` : ''}`}, seed ${from.seed})`;
+      samples = split(listing.samples, { splitBy: from.splitBy, valRatio: from.valRatio, testRatio: from.testRatio }, from.seed).filter((a) => a.split === which);
+      const ratio = which === 'val' ? from.valRatio : from.testRatio;
+      description = `${dir} (${name} split re-made: ${ratio} of the images, ${from.splitBy === null ? 'by image' : `by patient when known${from.groupPattern ? ` (the part of each id matching /${from.groupPattern}/)` : ''}`}, seed ${from.seed})`;
     }
   }
   if (opts.limit !== null) samples = samples.slice(0, opts.limit);

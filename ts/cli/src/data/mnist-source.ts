@@ -53,11 +53,17 @@ export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData
   };
 }
 
-export async function loadMnistEvaluation(opts: { split: 'test' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
+export async function loadMnistEvaluation(opts: { split: 'test' | 'val' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
   checkShape(opts.inputShape);
   const prep = preprocessing(opts.preprocessing);
   const mnist = await loadMnist();
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  if (opts.split === 'val') {
+    // train's validation split: the last 5,000 training images.
+    const start = mnist.train.count - VALIDATION;
+    const nVal = Math.min(VALIDATION, limit);
+    return { sets: [{ name: 'val', data: await dataset(mnist.train, start, start + nVal, prep) }], classNames: CLASS_NAMES, description: 'MNIST (bundled) validation split (the last 5,000 training images)' };
+  }
   const nTest = Math.min(mnist.test.count, limit);
   const sets = [{ name: 'test', data: await dataset(mnist.test, 0, nTest, prep) }];
   if (opts.split === 'all') sets.unshift({ name: 'train', data: await dataset(mnist.train, 0, Math.min(mnist.train.count, limit), prep) });

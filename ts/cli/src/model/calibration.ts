@@ -10,10 +10,10 @@
 import { ConfigError, fitCalibration, type CalibrationConfig, type CalibrationFit, type CalibrationKind, type CalibrationMetrics, type Dataset, type Model } from '@lite-cnn/sdk';
 import { count, fixed, percent } from '../ui/format.js';
 
-/** Platt scaling is binary; checked before a run writes anything. */
-export function checkCalibrationFits(kind: CalibrationKind | null | undefined, model: Model): void {
+/** Platt scaling is binary; checked before a run writes anything. `flag`: the option that chose it. */
+export function checkCalibrationFits(kind: CalibrationKind | null | undefined, model: Model, flag = '--calibrate'): void {
   if (kind === 'platt' && model.classes !== 2) {
-    throw new ConfigError(`--calibrate platt fits binary models; this one has ${model.classes} classes (use --calibrate temperature)`);
+    throw new ConfigError(`${flag} platt fits binary models; this one has ${model.classes} classes (use ${flag} temperature)`);
   }
 }
 
@@ -27,12 +27,12 @@ export async function calibrateOnValidation(model: Model, val: Dataset, kind: Ca
   return fit;
 }
 
-/** fitCalibration with the held-out data named in its errors. */
-export function fitWhere(kind: CalibrationKind, outputs: Float32Array, labels: ArrayLike<number>, units: number, where: string): CalibrationFit {
+/** fitCalibration with the held-out data (and `flag`, the option that chose it) named in its errors. */
+export function fitWhere(kind: CalibrationKind, outputs: Float32Array, labels: ArrayLike<number>, units: number, where: string, flag = '--calibrate'): CalibrationFit {
   try {
     return fitCalibration(kind, outputs, labels, units);
   } catch (cause) {
-    throw new ConfigError(`--calibrate ${kind}: cannot fit on ${where}: ${(cause as Error).message}`, { cause });
+    throw new ConfigError(`${flag} ${kind}: cannot fit on ${where}: ${(cause as Error).message}`, { cause });
   }
 }
 
