@@ -2,8 +2,8 @@
  * `lite-cnn calibrate`: fits a probability calibration to a trained model
  * file on labelled images it did not train on (by default its run's
  * validation split) and writes a new model file that stores it: for models
- * trained without `train --calibrate`, or brought in from ONNX or PyTorch
- * (scikit-learn's calibration of a prefit classifier). A stored decision
+ * trained without `train --calibrate`, or imported from ONNX (`lite-cnn
+ * import`; scikit-learn's calibration of a prefit classifier). A stored decision
  * threshold is carried to the calibrated scale, so every decision stays the
  * same and only the probabilities change.
  */
@@ -42,7 +42,7 @@ export function registerCalibrate(program: Command): void {
   program
     .command('calibrate')
     .description("fit a probability calibration to a model file on held-out labelled images (default: its run's validation split) and write a model file that stores it; a stored threshold is carried over, so decisions stay the same")
-    .requiredOption('--model <file>', 'model file (.safetensors, or .onnx: imported)')
+    .requiredOption('--model <file>', 'model file (.safetensors; an ONNX classifier: `lite-cnn import` it first)')
     .addOption(new Option('--method <method>', 'temperature (any classes: softmax(log p / T)) or platt (binary: sigmoid(a·logit + b))').choices(CALIBRATION_KINDS).makeOptionMandatory())
     .requiredOption('--out <file>', 'the calibrated model file to write (.safetensors; not --model itself: the original is kept)')
     .option('--data <dir>', 'image folder (its --split, as the run that trained the model made it)')
