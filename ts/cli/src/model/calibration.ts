@@ -48,8 +48,10 @@ export function calibrationFigures(m: CalibrationMetrics): string {
 
 /** The run output's line for a fit on `what` (e.g. 'validation'). */
 export function calibrationLine(fit: CalibrationFit, what: string): string {
-  const bound = fit.atBound ? ' (at its bound: the held-out predictions are separated)' : '';
-  return `calibration          ${describeCalibration(fit.config)}${bound} (stored in model.safetensors): ${what} NLL ${fixed(fit.nll.before, 4)} -> ${fixed(fit.nll.after, 4)} (${count(fit.samples)} images)`;
+  const bound = fit.atBound ? ' (at its bound)' : '';
+  // The fit aims at Platt's smoothed targets, not at 0 and 1: on few or well-separated images the labels' own NLL can rise.
+  const why = fit.nll.after > fit.nll.before ? '; higher: fitted to smoothed targets, (N+1)/(N+2), which few images cannot push to 0 and 1' : '';
+  return `calibration          ${describeCalibration(fit.config)}${bound} (stored in model.safetensors): ${what} NLL ${fixed(fit.nll.before, 4)} -> ${fixed(fit.nll.after, 4)} (${count(fit.samples)} images${why})`;
 }
 
 /** summary.json's record of a fit. */

@@ -121,7 +121,8 @@ export function testLines(out: Output, test: Evaluation, pos: number | null, pat
   out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
   if (pos !== null) {
     out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
-    if (test.operating) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
+    // A stored threshold of 0.5 (the floor rule's usual choice) is the line above.
+    if (test.operating && test.operating.threshold !== 0.5) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
   }
   if (patients) out.line(`test per patient     accuracy ${percent(patients.evaluation.accuracy)} of ${patients.groups} patients (mean probability of their images${test.operating ? ', at the stored threshold' : ''})`);
 }
