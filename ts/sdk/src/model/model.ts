@@ -406,8 +406,9 @@ export class Model implements TrainingModel {
 
   /**
    * `predictClasses`' decision applied to outputs already computed
-   * (`[n, outputs]`, e.g. from `predict`), so a caller that needs both the
-   * probabilities and the classes runs the model once.
+   * (`[n, outputs]` as `predict` returns them: calibrated when the model
+   * stores a calibration, the scale its threshold is on), so a caller that
+   * needs both the probabilities and the classes runs the model once.
    */
   classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
     return classesFromOutputs(probs, this.outputShape[2], this.metadata.threshold, args);
