@@ -303,6 +303,30 @@ describe.skipIf(missing !== undefined)('examples/browser in Chromium', () => {
     await page.close();
   });
 
+  it('applies the model\'s stored calibration (with its threshold and ?tta=flips) exactly as the SDK does in Node, and says so', async () => {
+    const model = await Sequential.fromBytes(new Uint8Array(await readFile(placeholderPath)), { engine });
+    model.metadata = { ...model.metadata, calibration: { kind: 'platt', slope: 0.4, intercept: 0.8 }, threshold: { positiveClass: 1, value: 0.6 } };
+    const calibratedPath = join(dir, 'placeholder-platt.safetensors');
+    writeFileSync(calibratedPath, model.toBytes());
+    const [h, w, c] = model.inputShape;
+    const pixels = await decodeImage(imagePath, { shape: [h, w, c], aspect: 'squash' });
+    const x = { data: modelInputs(engine, pixels, [h, w, c], model.metadata.preprocessing), shape: [1, h, w, c] };
+    const expected = Array.from(await predictWithTta(model, x, { tta: 'flips' }));
+    expect(expected).not.toEqual(Array.from(await predictWithTta(model, x, { tta: 'flips', calibrated: false })));
+    const expectedClass = expected[1]! >= 0.6 ? 1 : 0;
+    model.dispose();
+
+    const { page } = await open(isolated.url, '&tta=flips');
+    await loadModel(page, calibratedPath);
+    const r = await classify(page, imagePath);
+    expect(r.probabilities).toEqual(expected);
+    expect(r.classIndex).toBe(expectedClass);
+    const note = await page.textContent('#threshold-note');
+    expect(note).toContain('when its probability ≥ 60.0%');
+    expect(note).toContain('Probabilities calibrated by the model\'s stored Platt scaling (slope 0.400, intercept 0.800).');
+    await page.close();
+  });
+
   describe.skipIf(realModelMissing !== undefined)('the committed BreakHis model', () => {
     /** Per class, the first few tiles (sorted) that the SDK in Node classifies as their label. */
     async function knownTiles(): Promise<{ label: string; path: string }[]> {
