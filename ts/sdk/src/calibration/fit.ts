@@ -14,7 +14,9 @@
  * `(N + 1) / (N + 2)` for its class (N: the held-out samples of that class),
  * the rest spread over the other classes: the fit stays finite on separated
  * data, reflects how few samples it saw, and tends to the plain likelihood's
- * as N grows. Temperature scaling uses the same targets (for two classes,
+ * as N grows. (After N right answers in N, Laplace's rule of succession puts
+ * the next one's chance at (N + 1) / (N + 2): on the held-out samples
+ * themselves the fitted map then looks under-confident, by design.) Temperature scaling uses the same targets (for two classes,
  * exactly Platt's with the intercept held at 0).
  */
 import { ConfigError, DataError } from '../errors.js';
