@@ -77,7 +77,7 @@ export function registerCalibrate(program: Command): void {
       const threshold = stored ? { ...stored, value: carryThreshold(stored.value, stored.positiveClass, previous, fit.config) } : null;
       model.metadata = { ...model.metadata, calibration: fit.config, threshold };
       const before = calibrationMetrics(labels, previous ? calibrateProbabilities(outputs, k, previous) : outputs, { outputs: k });
-      const after = calibrationMetrics(labels, model.calibrateOutputs(outputs), { outputs: k });
+      const after = calibrationMetrics(labels, calibrateProbabilities(outputs, k, fit.config), { outputs: k });
       await model.save(opts.out);
       await engine.shutdown();
       const result = {

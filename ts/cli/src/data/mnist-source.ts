@@ -5,6 +5,7 @@
  */
 import { ConfigError, loadMnist, mnistDataset, MNIST_CLASS_NAMES, type Dataset, type MnistSplit, type PreprocessingConfig } from '@lite-cnn/sdk';
 import type { DataOptions } from './options.js';
+import type { EvaluationSplitName } from './folder-source.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 const VALIDATION = 5_000;
@@ -53,7 +54,7 @@ export async function loadMnistTraining(opts: DataOptions): Promise<TrainingData
   };
 }
 
-export async function loadMnistEvaluation(opts: { split: 'test' | 'val' | 'all'; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
+export async function loadMnistEvaluation(opts: { split: EvaluationSplitName; limit: number | null; inputShape: readonly number[]; preprocessing: PreprocessingConfig }): Promise<EvaluationData> {
   checkShape(opts.inputShape);
   const prep = preprocessing(opts.preprocessing);
   const mnist = await loadMnist();

@@ -147,16 +147,13 @@ export function chooseFromPooled(
   }
   let best = opts.startFrom;
   for (let e = opts.startFrom + 1; e < epochs; e++) if (losses[e]! < losses[best]!) best = e;
-  let pooled: Float32Array = new Float32Array(perFold.reduce((a, f) => a + f[best]!.length, 0));
-  perFold.reduce((at, f) => (pooled.set(f[best]!, at), at + f[best]!.length), 0);
-  let calibration: InnerCvChoice['calibration'] = null;
-  if (opts.calibration) {
-    const fit = fitWhere(opts.calibration, pooled, labels.flatMap((l) => Array.from(l)), opts.outputs, `the ${labels.reduce((a, l) => a + l.length, 0)} pooled out-of-fold images`);
-    calibration = fit;
-    pooled = calibrateProbabilities(pooled, opts.outputs, fit.config);
-  }
-  const scores = positiveScores(pooled, opts.outputs, opts.positiveClass);
-  const binary = labels.flatMap((l) => Array.from(l, (x) => (x === opts.positiveClass ? 1 : 0)));
+  // The chosen epoch's out-of-fold outputs and labels, pooled in fold order.
+  const pooled = Float32Array.from(perFold.flatMap((f) => Array.from(f[best]!)));
+  const pooledLabels = labels.flatMap((l) => Array.from(l));
+  const calibration = opts.calibration ? fitWhere(opts.calibration, pooled, pooledLabels, opts.outputs, `the ${pooledLabels.length} pooled out-of-fold images`) : null;
+  const probs = calibration ? calibrateProbabilities(pooled, opts.outputs, calibration.config) : pooled;
+  const scores = positiveScores(probs, opts.outputs, opts.positiveClass);
+  const binary = pooledLabels.map((x) => (x === opts.positiveClass ? 1 : 0));
   let chosen;
   try {
     chosen = recallThreshold(binary, scores, opts.targetRecall, opts.rule);
