@@ -49,6 +49,14 @@ mod imp {
             // SAFETY: as in `load`.
             unsafe { v128_store(s.as_mut_ptr() as *mut v128, self.0) }
         }
+        /// Stores the 4 lanes at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_ptr(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {
             Self(f32x4_add(self.0, o.0))
@@ -172,6 +180,16 @@ mod imp {
         #[inline(always)]
         pub fn store(self, s: &mut [f32]) {
             s[..4].copy_from_slice(&self.0);
+        }
+        /// Stores the 4 lanes at `p`.
+        ///
+        /// # Safety
+        /// `p..p + 4` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_ptr(self, p: *mut f32) {
+            for (i, v) in self.0.into_iter().enumerate() {
+                *p.add(i) = v;
+            }
         }
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {

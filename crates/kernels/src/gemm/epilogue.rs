@@ -39,15 +39,14 @@ impl Epilogue<'_> {
     /// Four outputs of columns `col..col + 4`.
     #[inline(always)]
     pub(crate) fn apply4(&self, sum: F32x4, col: usize) -> F32x4 {
-        let v = match self.bias {
-            Some(bias) => sum.add(F32x4::load(&bias[col..])),
-            None => sum,
-        };
-        match self.clamp {
-            Clamp::None => v,
-            Clamp::Relu => v.relu(),
-            Clamp::BoundedRelu { max } => v.relu_max(F32x4::splat(max)),
-        }
+        self.quad(col).apply(sum)
+    }
+
+    /// The epilogue of columns `col..col + 4`, its bias loaded once for the
+    /// many outputs of those columns a caller stores in a row.
+    #[inline(always)]
+    pub(crate) fn quad(&self, col: usize) -> QuadEpilogue {
+        QuadEpilogue { bias: self.bias.map(|bias| F32x4::load(&bias[col..])), clamp: self.clamp }
     }
 
     /// One output of column `col`, rounded as `apply4` rounds each lane.
@@ -55,6 +54,21 @@ impl Epilogue<'_> {
     pub(crate) fn apply1(&self, sum: f32, col: usize) -> f32 {
         let v = sum + self.bias.map_or(0.0, |bias| bias[col]);
         self.clamp.apply(v)
+    }
+}
+
+/// `Epilogue` for four given columns (`Epilogue::quad`).
+#[derive(Clone, Copy)]
+pub(crate) struct QuadEpilogue {
+    bias: Option<F32x4>,
+    clamp: Clamp,
+}
+
+impl QuadEpilogue {
+    /// `clamp(sum + bias)`, lane by lane as `Epilogue::apply1`.
+    #[inline(always)]
+    pub(crate) fn apply(self, sum: F32x4) -> F32x4 {
+        self.clamp.apply4(self.bias.map_or(sum, |bias| sum.add(bias)))
     }
 }
 
@@ -66,6 +80,16 @@ impl Clamp {
             Clamp::None => v,
             Clamp::Relu => relu(v),
             Clamp::BoundedRelu { max } => relu_max(v, max),
+        }
+    }
+
+    /// The clamp of four values, lane by lane as `apply`.
+    #[inline(always)]
+    pub(crate) fn apply4(self, v: F32x4) -> F32x4 {
+        match self {
+            Clamp::None => v,
+            Clamp::Relu => v.relu(),
+            Clamp::BoundedRelu { max } => v.relu_max(F32x4::splat(max)),
         }
     }
 

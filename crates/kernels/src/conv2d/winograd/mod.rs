@@ -469,13 +469,24 @@ impl Tiles<'_> {
 
 /// `V[ξ][t][ci]` of the block's tiles, laid out per ξ as `gemm_kblock`'s packed
 /// `rows × kc` k-blocks.
+///
+/// A tile inside the map (no padding) is read, four channels at a time,
+/// straight from `x` by its `α²` pixel offsets, and each of its `XI`
+/// transformed values stored straight into its position's panel, each tile
+/// and quad checked against the slices once: an edge tile goes through
+/// `Option` offsets and bounds-checked accesses, which cost more than its
+/// transform's arithmetic. Both run the same `Tile::input`, so the same bits.
 fn input_transform<T: Tile>(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
     let g = tiles.g;
     let ci_n = g.c_in;
-    let mut d = [F32x4::zero(); MAX_XI];
-    let mut vt = [F32x4::zero(); MAX_XI];
+    let (pixel, row) = (ci_n, g.w_in * ci_n);
+    // Distance in `v` from one position's panel to the next's.
+    let xi_stride = tiles.panel_at(1, ci_n, 0);
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
+        let ih0 = oh.checked_sub(g.pad_top).filter(|&ih| ih + T::ALPHA <= g.h_in);
+        let iw0 = ow.checked_sub(g.pad_left).filter(|&iw| iw + T::ALPHA <= g.w_in);
+        let inside = ih0.zip(iw0).map(|(ih, iw)| ((n * g.h_in + ih) * g.w_in + iw) * ci_n);
         // Offsets in `x` of the tile's `α²` input pixels, `None` in the padding.
         let mut at = [None; MAX_XI];
         for (e, at) in at[..T::XI].iter_mut().enumerate() {
@@ -484,14 +495,25 @@ fn input_transform<T: Tile>(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
             *at = ih.zip(iw).map(|(ih, iw)| ((n * g.h_in + ih) * g.w_in + iw) * ci_n);
         }
         for_each_quad(ci_n, |ci, len| {
-            for (d, at) in d[..T::XI].iter_mut().zip(&at) {
-                *d = at.map_or(F32x4::zero(), |o| load(&x[o + ci..], len));
-            }
-            T::input(&d[..T::XI], &mut vt[..T::XI]);
             let (kb, q) = (ci / KC, ci % KC);
             let kcb = KC.min(ci_n - kb * KC);
-            for (xi, &val) in vt[..T::XI].iter().enumerate() {
-                store(val, &mut v[tiles.panel_at(xi, ci_n, kb) + t * kcb + q..][..len]);
+            let v0 = tiles.panel_at(0, ci_n, kb) + t * kcb + q;
+            match inside {
+                Some(x0) if len == 4 => {
+                    let x_tile = &x[x0 + ci..][..(T::ALPHA - 1) * (row + pixel) + 4];
+                    let v_tile = &mut v[v0..][..(T::XI - 1) * xi_stride + 4];
+                    let (xp, vp) = (x_tile.as_ptr(), v_tile.as_mut_ptr());
+                    T::input(
+                        // SAFETY: e < XI = α², so the offset is at most (α - 1)·(row + pixel), 4 floats before x_tile's end.
+                        |e| unsafe { F32x4::load_ptr(xp.add((e / T::ALPHA) * row + (e % T::ALPHA) * pixel)) },
+                        // SAFETY: xi < XI, so the offset is at most (XI - 1)·xi_stride, 4 floats before v_tile's end.
+                        |xi, val| unsafe { val.store_ptr(vp.add(xi * xi_stride)) },
+                    );
+                }
+                _ => T::input(
+                    |e| at[e].map_or(F32x4::zero(), |o| load(&x[o + ci..], len)),
+                    |xi, val| store(val, &mut v[v0 + xi * xi_stride..][..len]),
+                ),
             }
         });
     }
@@ -516,35 +538,50 @@ fn product(tiles: &Tiles<'_>, xi: usize, v: &[f32], u: &[f32], m_xi: &mut [f32])
 /// `m` starting at the first tile's row): the output transform, the
 /// epilogue, and only the outputs inside the map (sizes not a multiple of `m`
 /// cut the last tiles). `y_unit` starts at output row `first_row` (over the
-/// batch).
+/// batch). A whole tile of a full quad is read and written through pointers
+/// checked once, as in `input_transform`; the same `Tile::output` and
+/// epilogue either way.
 fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], xi_stride: usize, ep: Epilogue<'_>, first_row: usize, y_unit: &mut [f32]) {
     let g = tiles.g;
     let co_n = g.c_out;
-    let mut sums = [F32x4::zero(); MAX_XI];
-    let mut out = [F32x4::zero(); MAX_XI];
+    let (m_step, y_row) = (xi_stride * co_n, g.w_out * co_n);
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
+        let whole = oh + T::M <= g.h_out && ow + T::M <= g.w_out;
+        let y0 = ((n * g.h_out + oh - first_row) * g.w_out + ow) * co_n;
         for_each_quad(co_n, |co, len| {
-            for (xi, s) in sums[..T::XI].iter_mut().enumerate() {
-                *s = load(&m[(xi * xi_stride + t) * co_n + co..], len);
+            let m0 = t * co_n + co;
+            if whole && len == 4 {
+                let m_tile = &m[m0..][..(T::XI - 1) * m_step + 4];
+                let y_tile = &mut y_unit[y0 + co..][..(T::M - 1) * (y_row + co_n) + 4];
+                let (mp, yp) = (m_tile.as_ptr(), y_tile.as_mut_ptr());
+                let quad = ep.quad(co);
+                T::output(
+                    // SAFETY: xi < XI, so the offset is at most (XI - 1)·m_step, 4 floats before m_tile's end.
+                    |xi| unsafe { F32x4::load_ptr(mp.add(xi * m_step)) },
+                    // SAFETY: e < M², so the offset is at most (M - 1)·(y_row + co_n), 4 floats before y_tile's end.
+                    |e, val| unsafe { quad.apply(val).store_ptr(yp.add((e / T::M) * y_row + (e % T::M) * co_n)) },
+                );
+                return;
             }
-            T::output(&sums[..T::XI], &mut out[..T::M * T::M]);
-            for (e, &val) in out[..T::M * T::M].iter().enumerate() {
-                let (oy, ox) = (oh + e / T::M, ow + e % T::M);
-                if oy < g.h_out && ox < g.w_out {
-                    let at = ((n * g.h_out + oy - first_row) * g.w_out + ox) * co_n + co;
-                    let dst = &mut y_unit[at..][..len];
-                    if len == 4 {
-                        ep.apply4(val, co).store(dst);
-                    } else {
-                        let mut lanes = [0.0; 4];
-                        val.store(&mut lanes);
-                        for (l, d) in dst.iter_mut().enumerate() {
-                            *d = ep.apply1(lanes[l], co + l);
+            T::output(
+                |xi| load(&m[m0 + xi * m_step..], len),
+                |e, val| {
+                    let (oy, ox) = (oh + e / T::M, ow + e % T::M);
+                    if oy < g.h_out && ox < g.w_out {
+                        let dst = &mut y_unit[y0 + ((e / T::M) * g.w_out + e % T::M) * co_n + co..][..len];
+                        if len == 4 {
+                            ep.apply4(val, co).store(dst);
+                        } else {
+                            let mut lanes = [0.0; 4];
+                            val.store(&mut lanes);
+                            for (l, d) in dst.iter_mut().enumerate() {
+                                *d = ep.apply1(lanes[l], co + l);
+                            }
                         }
                     }
-                }
-            }
+                },
+            );
         });
     }
 }

@@ -201,6 +201,35 @@ crate::kernel_tests! {
         }
     }
 
+    fn winograd_edge_and_inside_tiles_give_the_same_bits() {
+        // Tiles inside the map take the transforms' pointer path, tiles over
+        // the padding or the map's end the checked one. A 'same' map and the
+        // same map with its zero border written out ('valid') give every
+        // tile the same input and every output the same sums: the first runs
+        // its border tiles on the checked path, the second (maps a multiple
+        // of m) every tile on the pointer path. Channels 6 and 7 leave a
+        // partial quad on both sides.
+        for tile in TILES {
+            let m = tile.m();
+            let (n, h, w, ci, co) = (2, 2 * m, 3 * m, 6, 7);
+            let same = geom(n, h, w, ci, co, Padding::Same);
+            let valid = geom(n, h + 2, w + 2, ci, co, Padding::Valid);
+            let mut rng = TestRng::new(300 + m as u64);
+            let (x, wt, b) = (rng.vec(same.x_len()), rng.vec(same.w_len()), rng.vec(co));
+            let mut bordered = vec![0.0; valid.x_len()];
+            for (i, row) in x.chunks_exact(w * ci).enumerate() {
+                let (img, r) = (i / h, i % h);
+                bordered[((img * (h + 2) + r + 1) * (w + 2) + 1) * ci..][..w * ci].copy_from_slice(row);
+            }
+            for clamp in [Clamp::None, Clamp::Relu] {
+                let ep = Epilogue { bias: Some(&b[..]), clamp };
+                let y_same = run(&same, &plan_any(&same, tile).unwrap(), &x, &wt, ep);
+                let y_valid = run(&valid, &plan_any(&valid, tile).unwrap(), &bordered, &wt, ep);
+                assert_bits_eq(&y_valid, &y_same, &format!("{tile:?} {clamp:?}: bordered 'valid' vs 'same'"));
+            }
+        }
+    }
+
     fn winograd_blocks_units_and_k_blocks_match_reference() {
         // Several tile blocks and units (small `tb` forced), and input
         // channels over one k-block (KC = 256) with a ragged last one.

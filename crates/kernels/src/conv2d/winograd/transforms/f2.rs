@@ -14,7 +14,7 @@
 //! halvings: their rounding errors are those of short sums (see the tests'
 //! bounds in `winograd/tests.rs` and `winograd/wgrad/tests.rs`).
 
-use super::{sandwich, Tile};
+use super::{sandwich, sandwich_with, Tile};
 use crate::simd::F32x4;
 
 /// F(2×2, 3×3).
@@ -30,13 +30,13 @@ impl Tile for F2 {
     }
 
     #[inline(always)]
-    fn input(d: &[F32x4], v: &mut [F32x4]) {
-        sandwich::<4, 4>(d, v, |&[a, b, c, d]| bt4(a, b, c, d));
+    fn input(d: impl Fn(usize) -> F32x4, v: impl FnMut(usize, F32x4)) {
+        sandwich_with::<4, 4>(d, v, |&[a, b, c, d]| bt4(a, b, c, d));
     }
 
     #[inline(always)]
-    fn output(m: &[F32x4], y: &mut [F32x4]) {
-        sandwich::<4, 2>(m, y, |&[a, b, c, d]| at4(a, b, c, d));
+    fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4)) {
+        sandwich_with::<4, 2>(m, y, |&[a, b, c, d]| at4(a, b, c, d));
     }
 }
 

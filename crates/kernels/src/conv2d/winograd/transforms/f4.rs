@@ -22,7 +22,7 @@
 //! weight version when `U` is kept, and its rounding is a relative error of
 //! `U` alone, not a growth.
 
-use super::{sandwich, Tile};
+use super::{sandwich_with, Tile};
 use crate::simd::F32x4;
 
 /// F(4×4, 3×3).
@@ -42,13 +42,13 @@ impl Tile for F4 {
     }
 
     #[inline(always)]
-    fn input(d: &[F32x4], v: &mut [F32x4]) {
-        sandwich::<6, 6>(d, v, bt6);
+    fn input(d: impl Fn(usize) -> F32x4, v: impl FnMut(usize, F32x4)) {
+        sandwich_with::<6, 6>(d, v, bt6);
     }
 
     #[inline(always)]
-    fn output(m: &[F32x4], y: &mut [F32x4]) {
-        sandwich::<6, 4>(m, y, at6);
+    fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4)) {
+        sandwich_with::<6, 4>(m, y, at6);
     }
 }
 

@@ -34,11 +34,17 @@ pub(super) trait Tile {
     /// by its own parallel chunk.
     fn kernel_at(g: &[F32x4; 9], i: usize, j: usize) -> F32x4;
 
-    /// `V = Bᵀ d B` of the input tile `d` (`XI` elements of each).
-    fn input(d: &[F32x4], v: &mut [F32x4]);
+    /// `V = Bᵀ d B` of the input tile whose element `e` is `d(e)`, each of
+    /// the `XI` elements of `V` handed to `v(ξ, value)`. Elements are read
+    /// and written through closures so that the forward can load a tile
+    /// straight from `x` and store `V` straight into its GEMM panels, where
+    /// staging both in arrays kept them in wasm memory (a store and a reload
+    /// of every element, `perf`).
+    fn input(d: impl Fn(usize) -> F32x4, v: impl FnMut(usize, F32x4));
 
-    /// `Y = Aᵀ M A` of the sums `m` (`XI` elements) into `y` (`M²`).
-    fn output(m: &[F32x4], y: &mut [F32x4]);
+    /// `Y = Aᵀ M A` of the sums `m(ξ)` (`XI` of them), each of the `M²`
+    /// outputs handed to `y(e, value)`.
+    fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4));
 }
 
 /// The plan's choice of `Tile`, from the geometry (`winograd::plan*`).
@@ -73,9 +79,19 @@ impl TileSize {
 /// matrix `T` of `f`, row-major with `k = out.len()` columns.
 #[inline(always)]
 pub(super) fn sandwich<const N: usize, const K: usize>(d: &[F32x4], y: &mut [F32x4], f: impl Fn(&[F32x4; N]) -> [F32x4; K]) {
-    let cols: [[F32x4; K]; N] = core::array::from_fn(|c| f(&core::array::from_fn(|r| d[N * r + c])));
+    sandwich_with(|e| d[e], |e, v| y[e] = v, f);
+}
+
+/// `sandwich` with element `e` of `d` read as `d(e)` and element `e` of `y`
+/// written by `y(e, value)`, in row-major order: the same operations in the
+/// same order, so the same bits.
+#[inline(always)]
+pub(super) fn sandwich_with<const N: usize, const K: usize>(d: impl Fn(usize) -> F32x4, mut y: impl FnMut(usize, F32x4), f: impl Fn(&[F32x4; N]) -> [F32x4; K]) {
+    let cols: [[F32x4; K]; N] = core::array::from_fn(|c| f(&core::array::from_fn(|r| d(N * r + c))));
     for r in 0..K {
         let row = f(&core::array::from_fn(|c| cols[c][r]));
-        y[K * r..K * r + K].copy_from_slice(&row);
+        for (k, value) in row.into_iter().enumerate() {
+            y(K * r + k, value);
+        }
     }
 }
