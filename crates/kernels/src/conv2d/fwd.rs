@@ -18,8 +18,9 @@
 //! rounding sequence of one unblocked `gemm` over the whole im2col matrix, so
 //! the result depends neither on the blocking nor on the threads.
 
-use super::{im2col_range, FwdPlan, Split};
+use super::{im2col_range, FwdPlan, PaddedSlab, Split};
 use crate::gemm::{gemm_kblock, gemm_kblock_packed, gemm_rows_with, packed_b_index, Epilogue, KBlock, RowLayout};
+use crate::vecops::{copy, zero};
 use crate::geom::Conv2dGeom;
 use crate::par;
 
@@ -40,6 +41,13 @@ pub(super) fn blocked_with(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: Weights<'_
     let scratch = &mut scratch[..p.units * unit_len];
     let pack_len = p.pack_len();
     match p.split {
+        Split::Rows { group_rows } if p.padded.is_some() => {
+            let Weights::Rows(w) = w else { unreachable!("kept panels only for geometries that do not read in place") };
+            let slab = p.padded.expect("matched above");
+            par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, buf| {
+                padded(g, slab, x, w, ep, u * group_rows, y_group, &mut buf[..slab.len()]);
+            });
+        }
         Split::Rows { group_rows } if p.in_place => {
             // Implicit im2col: every tap falls inside the input, so the GEMM
             // reads each output pixel's patch straight from `x` as `k_h` runs
@@ -72,6 +80,54 @@ pub(super) fn blocked_with(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: Weights<'_
                     y_row[j0..j0 + len].copy_from_slice(part_row);
                 }
             }
+        }
+    }
+}
+
+/// Rows `row0 ..` of `y` (`y_rows.len() / c_out` output pixels) of a padded
+/// geometry, read in place from zero-padded slabs of `x`: for each band of
+/// up to `slab.band_rows` output rows of one image, the input rows its
+/// patches cover are copied into `buf` with their padding written out as
+/// zeros, and the in-place GEMM reads the band's patches there. Each output
+/// is the same sum as im2col's, padding taps included (exact zeros times the
+/// weights), so the bits do not depend on the path.
+#[allow(clippy::too_many_arguments)]
+fn padded(g: &Conv2dGeom, slab: PaddedSlab, x: &[f32], w: &[f32], ep: Epilogue<'_>, row0: usize, y_rows: &mut [f32], buf: &mut [f32]) {
+    let n = g.c_out;
+    let (end, image) = (row0 + y_rows.len() / n, g.h_out * g.w_out);
+    let mut r = row0;
+    while r < end {
+        let (img, oh) = (r / image, (r % image) / g.w_out);
+        let oh_end = (oh + slab.band_rows).min(g.h_out);
+        let band_end = end.min(img * image + oh_end * g.w_out);
+        // The band as an unpadded geometry of its own over the slab.
+        let band = Conv2dGeom { n: 1, h_in: (oh_end - oh - 1) * g.stride_h + g.k_h, w_in: slab.row_len / g.c_in, h_out: oh_end - oh, pad_top: 0, pad_left: 0, ..*g };
+        fill_slab(g, &band, x, img, oh * g.stride_h, buf);
+        let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: slab.row_len };
+        let y_band = &mut y_rows[(r - row0) * n..(band_end - row0) * n];
+        gemm_rows_with(layout, buf, PatchStarts::new(&band, r - (img * image + oh * g.w_out)), n, w, ep, y_band);
+        r = band_end;
+    }
+}
+
+/// Fills `buf` with the `band.h_in` padded input rows of image `img` from
+/// padded row `top` on (input row `top - pad_top`), each `band.w_in` pixels
+/// wide from padded column 0 (input column `-pad_left`): `x`'s pixels where
+/// they exist, zeros in the padding.
+fn fill_slab(g: &Conv2dGeom, band: &Conv2dGeom, x: &[f32], img: usize, top: usize, buf: &mut [f32]) {
+    let (c, row_len) = (g.c_in, band.w_in * g.c_in);
+    // Padded columns [left, right) hold input columns [0, right - left).
+    let left = g.pad_left.min(band.w_in);
+    let right = (g.pad_left + g.w_in).min(band.w_in);
+    for (i, dst) in buf[..band.h_in * row_len].chunks_exact_mut(row_len).enumerate() {
+        match (top + i).checked_sub(g.pad_top).filter(|&ih| ih < g.h_in) {
+            Some(ih) if right > left => {
+                let src = &x[((img * g.h_in + ih) * g.w_in) * c..][..(right - left) * c];
+                zero(&mut dst[..left * c]);
+                copy(&mut dst[left * c..right * c], src);
+                zero(&mut dst[right * c..]);
+            }
+            _ => zero(dst),
         }
     }
 }

@@ -8,8 +8,10 @@
 //!   2.25× fewer multiplies; the thresholds are in `winograd/mod.rs`), or
 //!   with a kept transformed kernel F(4×4, 3×3) on maps of 8×8 and more
 //!   (4× fewer); an
-//!   unpadded convolution with a small kernel (weights that stay in L2) is a GEMM that reads each patch from `x` in place (implicit im2col,
-//!   `fwd.rs`); any other is a cache-blocked GEMM of the im2col matrix with the
+//!   unpadded convolution with a small kernel (weights that stay in L2) is a
+//!   GEMM that reads each patch from `x` in place (implicit im2col, `fwd.rs`),
+//!   and a padded one with short patch rows (stems) the same GEMM over
+//!   zero-padded slabs of `x`; any other is a cache-blocked GEMM of the im2col matrix with the
 //!   weights: `mc × kc` blocks of im2col (padding taps as zeros, 1×1 and
 //!   unpadded patches as strided copies of `x`) are built in scratch one
 //!   k-block at a time and multiplied into `y` while they and the weights'
@@ -51,10 +53,23 @@ use crate::gemm::Epilogue;
 use crate::geom::Conv2dGeom;
 use crate::vecops::{copy, zero};
 
-/// Kernel sizes (`k_h·k_w·c_in·c_out`) up to which an unpadded forward reads
-/// its patches in place: the whole weight matrix (256 KiB) stays in L2 while
-/// the GEMM streams it once per four rows, and no im2col copy is made.
+/// Kernel sizes (`k_h·k_w·c_in·c_out`) up to which a forward reads its
+/// patches in place (unpadded, or padded with short patch rows: see
+/// `PADDED_IN_PLACE_MAX_ROW`): the whole weight matrix (256 KiB) stays in L2
+/// while the GEMM streams it once per four rows, and no im2col copy is made.
 const IN_PLACE_MAX_W: usize = 1 << 16;
+/// Patch-row lengths (`k_w·c_in`) up to which a padded forward reads its
+/// patches in place from zero-padded slabs of the input (`fwd::padded`)
+/// instead of building im2col: copying runs of a few floats per tap row is
+/// most of im2col's cost there. ResNet-18's and MobileNetV2's stems (21 and
+/// 9 floats) ran 1.15-1.2x and 1.09-1.14x faster that way, a 3×3 layer of 8
+/// channels 1.1-1.7x; 3×3 layers of 32-64 channels (96-192 floats) ran
+/// 0.92-0.98x at batch 32, so they keep im2col.
+const PADDED_IN_PLACE_MAX_ROW: usize = 32;
+/// Floats of one zero-padded input slab (64 KiB): enough input rows for
+/// several output rows of a stem, so each input row is copied about
+/// `k_h / stride_h` times, not `k_h·k_w` as im2col does.
+const PADDED_SLAB_FLOATS: usize = 1 << 14;
 /// Rows (output pixels) per packed im2col block of the forward GEMM: a whole
 /// number of its register tiles (`KBLOCK_TILE_ROWS`), so no block but a
 /// unit's last ends in a short row tail.
@@ -141,18 +156,48 @@ pub(crate) struct FwdPlan {
     /// Patch elements per k-block.
     pub kc: usize,
     pub split: Split,
-    /// Whether the GEMM reads patches from `x` in place (row split only).
+    /// Whether the GEMM reads patches in place (row split only): from `x`,
+    /// or from zero-padded slabs of it (`padded`).
     pub in_place: bool,
+    /// Output rows per zero-padded input slab when the in-place GEMM reads
+    /// a padded geometry's patches from slabs (`fwd::padded`).
+    pub padded: Option<PaddedSlab>,
     /// Number of units.
     pub units: usize,
     /// Whether the units may run on the pool.
     pub parallel: bool,
 }
 
+/// A zero-padded slab of input rows for `band_rows` output rows of one image
+/// (`fwd::padded`): `rows` input rows of `row_len` floats (the padded width).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PaddedSlab {
+    pub band_rows: usize,
+    pub rows: usize,
+    pub row_len: usize,
+}
+
+impl PaddedSlab {
+    fn of(g: &Conv2dGeom) -> Self {
+        let row_len = ((g.w_out - 1) * g.stride_w + g.k_w) * g.c_in;
+        let fit = (PADDED_SLAB_FLOATS / row_len).saturating_sub(g.k_h) / g.stride_h + 1;
+        let band_rows = fit.min(g.h_out);
+        PaddedSlab { band_rows, rows: (band_rows - 1) * g.stride_h + g.k_h, row_len }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows * self.row_len
+    }
+}
+
 impl FwdPlan {
-    /// Scratch of one unit's GEMM: its im2col block and a packed weight panel.
+    /// Scratch of one unit's GEMM: its im2col block and a packed weight
+    /// panel, or its padded slab.
     fn pack_len(&self) -> usize {
-        self.mc * self.kc + crate::gemm::kblock_panel_len(self.kc)
+        match self.padded {
+            Some(slab) => slab.len(),
+            None => self.mc * self.kc + crate::gemm::kblock_panel_len(self.kc),
+        }
     }
 
     /// Scratch of one unit: its GEMM's, and for a column split its share of `y`.
@@ -180,20 +225,28 @@ pub(crate) fn fwd_plan(g: &Conv2dGeom) -> FwdPlan {
         let group_rows = rows.div_ceil(wanted).next_multiple_of(4).min(rows);
         let units = rows.div_ceil(group_rows);
         let in_place = reads_in_place(g);
-        return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, units, parallel };
+        let padded = (in_place && !g.taps_inside()).then(|| PaddedSlab::of(g));
+        return FwdPlan { rows, patch, mc: FWD_MC.min(group_rows), kc, split: Split::Rows { group_rows }, in_place, padded, units, parallel };
     }
     let chunks = wanted.min((g.c_out / MIN_CHUNK_COLS).max(1));
     // Whole panels of the k-block GEMM: a chunk's kept weight panels are then a contiguous run of the layer's.
     let chunk_cols = g.c_out.div_ceil(chunks).next_multiple_of(crate::gemm::KBLOCK_PANEL_COLS).min(g.c_out);
     let units = g.c_out.div_ceil(chunk_cols);
-    FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, units, parallel }
+    FwdPlan { rows, patch, mc: FWD_MC.min(rows), kc, split: Split::Cols { chunk_cols }, in_place: false, padded: None, units, parallel }
 }
 
-/// Whether a row-split forward of `g` reads its patches from `x` in place:
-/// every tap inside the input and the weights small enough to stay in L2.
-/// Depends on the geometry but not on the batch.
+/// `fwd_plan` with patches always built by im2col (`FwdPath::Im2col`).
+fn im2col_plan(g: &Conv2dGeom) -> FwdPlan {
+    FwdPlan { in_place: false, padded: None, ..fwd_plan(g) }
+}
+
+/// Whether a row-split forward of `g` reads its patches in place: the
+/// weights small enough to stay in L2, and every tap inside the input, or
+/// patch rows short enough that reading them from zero-padded slabs beats
+/// im2col (`PADDED_IN_PLACE_MAX_ROW`). Depends on the geometry but not on
+/// the batch.
 fn reads_in_place(g: &Conv2dGeom) -> bool {
-    g.taps_inside() && g.w_len() <= IN_PLACE_MAX_W
+    g.w_len() <= IN_PLACE_MAX_W && (g.taps_inside() || g.k_w * g.c_in <= PADDED_IN_PLACE_MAX_ROW)
 }
 
 /// How the weight gradient reduces over the output pixels.
@@ -423,7 +476,7 @@ pub enum FwdPath {
 /// does not apply to `g`.
 pub fn fwd_by_scratch_len(g: &Conv2dGeom, path: FwdPath) -> Option<usize> {
     match path {
-        FwdPath::Im2col => Some(fwd_plan(g).scratch_len()),
+        FwdPath::Im2col => Some(im2col_plan(g).scratch_len()),
         FwdPath::Winograd(tile) => winograd::plan_any(g, tile).map(|p| p.scratch_len(g)),
     }
 }
@@ -432,7 +485,7 @@ pub fn fwd_by_scratch_len(g: &Conv2dGeom, path: FwdPath) -> Option<usize> {
 /// false, computing nothing, when the path does not apply to `g`.
 pub fn conv2d_fwd_by(g: &Conv2dGeom, path: FwdPath, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) -> bool {
     match path {
-        FwdPath::Im2col => fwd::blocked(g, &fwd_plan(g), x, w, Epilogue::from(b), y, scratch),
+        FwdPath::Im2col => fwd::blocked(g, &im2col_plan(g), x, w, Epilogue::from(b), y, scratch),
         FwdPath::Winograd(tile) => match winograd::plan_any(g, tile) {
             Some(p) => winograd::fwd(g, &p, x, w, Epilogue::from(b), y, scratch),
             None => return false,

@@ -453,16 +453,64 @@ crate::kernel_tests! {
         }
     }
 
+    fn conv2d_padded_narrow_patches_read_slabs_with_im2col_bits() {
+        // Padded geometries with short patch rows (stems: k_w·c_in <= 32)
+        // read their patches in place from zero-padded slabs. Several bands
+        // per image, units that start and end mid-image, asymmetric pads,
+        // windows wholly in the padding, strides 1-3, 1-3 images: each must
+        // give im2col's bits and match the reference, with NaN-filled
+        // output and scratch, with bias and ReLU and without. Such geometries
+        // keep no kernel (the in-place GEMM reads the weights as given).
+        let shapes: [Shape; 6] = [
+            (1, 224, 224, 3, 64, 7, 7, 2, 2, Padding::Explicit { top: 3, bottom: 3, left: 3, right: 3 }),
+            (3, 37, 41, 3, 16, 3, 3, 2, 2, Padding::Same),
+            (2, 19, 23, 8, 13, 3, 3, 1, 1, Padding::Same),
+            (2, 11, 9, 5, 7, 5, 3, 3, 2, Padding::Explicit { top: 0, bottom: 4, left: 2, right: 0 }),
+            (1, 6, 7, 2, 9, 3, 3, 1, 1, Padding::Explicit { top: 4, bottom: 0, left: 0, right: 3 }),
+            (2, 64, 60, 1, 8, 4, 4, 2, 2, Padding::Same),
+        ];
+        let (mut bands, mut straddles) = (false, false);
+        for (i, s) in shapes.into_iter().enumerate() {
+            let g = geom(s);
+            let p = fwd_plan(&g);
+            let slab = p.padded.unwrap_or_else(|| panic!("{g:?} reads no slabs: {p:?}"));
+            assert!(p.in_place && super::prepared_kernel_len(&g).is_none(), "{g:?} {p:?}");
+            bands |= slab.band_rows < g.h_out;
+            if let Split::Rows { group_rows } = p.split {
+                straddles |= p.units > 1 && group_rows % (g.h_out * g.w_out) != 0;
+            }
+            let mut d = data(&g, 9400 + i as u64);
+            let len = super::fwd_by_scratch_len(&g, super::FwdPath::Im2col).unwrap();
+            for ep in [Epilogue { bias: Some(&d.b), clamp: Clamp::Relu }, Epilogue::default()] {
+                let ctx = format!("{g:?} {p:?} {ep:?}");
+                let mut y = nan_filled(g.y_len());
+                conv2d_fwd_with(&g, &d.x, &d.w, ep, &mut y, &mut d.scratch);
+                d.scratch.fill(f32::NAN);
+                let mut want = nan_filled(g.y_len());
+                let mut scratch = nan_filled(len);
+                assert!(super::conv2d_fwd_by(&g, super::FwdPath::Im2col, &d.x, &d.w, ep.bias, &mut want, &mut scratch));
+                ep.clamp.apply_slice(&mut want);
+                assert_bits_eq(&y, &want, &format!("slabs vs im2col {ctx}"));
+                let reference = reference::conv2d_fwd(&g, &d.x, &d.w, ep.bias);
+                let abs_b = abs64(&d.b);
+                let scale = reference::conv2d_fwd(&g, &abs64(&d.x), &abs64(&d.w), ep.bias.map(|_| &abs_b[..]));
+                let clamped: Vec<f64> = reference.iter().map(|&v| if ep.clamp == Clamp::Relu { v.max(0.0) } else { v }).collect();
+                assert_dot_close(&y, &clamped, &scale, g.patch_len() + 1, &format!("slabs vs reference {ctx}"));
+            }
+        }
+        assert!(bands && straddles, "some shape has several bands per image and units that straddle images");
+    }
+
     fn conv2d_kept_panels_give_the_per_call_bits() {
-        // Geometries that keep packed weight panels (padded or large kernels,
-        // not Winograd): column tails of 0-11 past the 12-wide panels, one and
+        // Geometries that keep packed weight panels (padded with patch rows
+        // over 32 floats, or large kernels; not Winograd): column tails of 0-11 past the 12-wide panels, one and
         // several k-blocks, row and column splits, with bias and ReLU and
         // without. The kept forward must give conv2d_fwd_with's bits, which
         // the tests above hold to the reference; it is checked against the
         // reference here too, with NaN-filled kept panels, output and scratch.
         let shapes: [Shape; 7] = [
-            (1, 64, 64, 3, 64, 7, 7, 2, 2, Padding::Explicit { top: 3, bottom: 3, left: 3, right: 3 }),
-            (2, 15, 13, 3, 13, 7, 7, 2, 2, Padding::Same),
+            (1, 64, 64, 8, 64, 5, 5, 2, 2, Padding::Explicit { top: 2, bottom: 2, left: 2, right: 2 }),
+            (2, 15, 13, 11, 13, 3, 3, 2, 2, Padding::Same),
             (1, 14, 14, 40, 36, 3, 3, 2, 2, Padding::Explicit { top: 1, bottom: 1, left: 1, right: 1 }),
             (3, 9, 11, 37, 21, 3, 3, 2, 1, Padding::Same),
             (1, 14, 14, 256, 301, 1, 1, 2, 2, Padding::Valid),
