@@ -20,9 +20,9 @@
 
 use super::{im2col_range, FwdPlan, PaddedSlab, Split};
 use crate::gemm::{gemm_kblock, gemm_kblock_packed, gemm_rows_with, packed_b_index, Epilogue, KBlock, RowLayout};
-use crate::vecops::{copy, zero};
 use crate::geom::Conv2dGeom;
 use crate::par;
+use crate::vecops::{copy, zero};
 
 /// With a clamp in `ep` (fused inference's ReLU): the in-place path applies it
 /// as the GEMM stores each output; the k-blocked paths apply it to each unit's
@@ -41,23 +41,24 @@ pub(super) fn blocked_with(g: &Conv2dGeom, p: &FwdPlan, x: &[f32], w: Weights<'_
     let scratch = &mut scratch[..p.units * unit_len];
     let pack_len = p.pack_len();
     match p.split {
-        Split::Rows { group_rows } if p.padded.is_some() => {
-            let Weights::Rows(w) = w else { unreachable!("kept panels only for geometries that do not read in place") };
-            let slab = p.padded.expect("matched above");
-            par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, buf| {
-                padded(g, slab, x, w, ep, u * group_rows, y_group, &mut buf[..slab.len()]);
-            });
-        }
         Split::Rows { group_rows } if p.in_place => {
-            // Implicit im2col: every tap falls inside the input, so the GEMM
-            // reads each output pixel's patch straight from `x` as `k_h` runs
-            // of `k_w·c_in` floats, one input row apart, in the same
-            // `(kh, kw, ci)` order as an im2col row (same bits, no copy).
+            // Implicit im2col: the GEMM reads each output pixel's patch
+            // straight from `x` (every tap inside it) or from a zero-padded
+            // slab of it (`padded`) as `k_h` runs of `k_w·c_in` floats, one
+            // input row apart, in the same `(kh, kw, ci)` order as an im2col
+            // row (same bits, no copy).
             let Weights::Rows(w) = w else { unreachable!("kept panels only for geometries that do not read in place") };
-            let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
-            par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
-                gemm_rows_with(layout, x, PatchStarts::new(g, u * group_rows), n, w, ep, y_group);
-            });
+            match p.padded {
+                Some(slab) => par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, buf| {
+                    padded(g, slab, x, w, ep, u * group_rows, y_group, &mut buf[..slab.len()]);
+                }),
+                None => {
+                    let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: g.w_in * g.c_in };
+                    par::for_each_chunk_mut(y, group_rows * n, p.parallel, |u, y_group| {
+                        gemm_rows_with(layout, x, PatchStarts::new(g, u * group_rows), n, w, ep, y_group);
+                    });
+                }
+            }
         }
         Split::Rows { group_rows } => {
             par::for_each_chunk_pair_mut(y, group_rows * n, scratch, unit_len, p.parallel, |u, y_group, pack| {
