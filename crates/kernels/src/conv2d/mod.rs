@@ -159,8 +159,8 @@ pub(crate) struct FwdPlan {
     /// Whether the GEMM reads patches in place (row split only): from `x`,
     /// or from zero-padded slabs of it (`padded`).
     pub in_place: bool,
-    /// Output rows per zero-padded input slab when the in-place GEMM reads
-    /// a padded geometry's patches from slabs (`fwd::padded`).
+    /// For a padded geometry that reads in place, the zero-padded input
+    /// slabs its GEMM reads the patches from (`fwd::padded`).
     pub padded: Option<PaddedSlab>,
     /// Number of units.
     pub units: usize,
@@ -466,7 +466,8 @@ pub fn conv2d_fwd_prepared(g: &Conv2dGeom, x: &[f32], u: &[f32], ep: Epilogue<'_
 /// (`lc_conv2d`'s passes 3 and 4); the executor always takes `conv2d_fwd`'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FwdPath {
-    /// im2col + blocked GEMM, whatever the dispatch would choose.
+    /// im2col + blocked GEMM, also where the dispatch would read the
+    /// patches in place.
     Im2col,
     /// Winograd with the given tile (3×3 stride-1 convolutions only).
     Winograd(winograd::TileSize),
