@@ -562,26 +562,26 @@ fn output_transform<T: Tile>(tiles: &Tiles<'_>, m: &[f32], xi_stride: usize, ep:
                     // SAFETY: e < M², so the offset is at most (M - 1)·(y_row + co_n), 4 floats before y_tile's end.
                     |e, val| unsafe { quad.apply(val).store_ptr(yp.add((e / T::M) * y_row + (e % T::M) * co_n)) },
                 );
-                return;
-            }
-            T::output(
-                |xi| load(&m[m0 + xi * m_step..], len),
-                |e, val| {
-                    let (oy, ox) = (oh + e / T::M, ow + e % T::M);
-                    if oy < g.h_out && ox < g.w_out {
-                        let dst = &mut y_unit[y0 + ((e / T::M) * g.w_out + e % T::M) * co_n + co..][..len];
-                        if len == 4 {
-                            ep.apply4(val, co).store(dst);
-                        } else {
-                            let mut lanes = [0.0; 4];
-                            val.store(&mut lanes);
-                            for (l, d) in dst.iter_mut().enumerate() {
-                                *d = ep.apply1(lanes[l], co + l);
+            } else {
+                T::output(
+                    |xi| load(&m[m0 + xi * m_step..], len),
+                    |e, val| {
+                        let (oy, ox) = (oh + e / T::M, ow + e % T::M);
+                        if oy < g.h_out && ox < g.w_out {
+                            let dst = &mut y_unit[y0 + ((e / T::M) * g.w_out + e % T::M) * co_n + co..][..len];
+                            if len == 4 {
+                                ep.apply4(val, co).store(dst);
+                            } else {
+                                let mut lanes = [0.0; 4];
+                                val.store(&mut lanes);
+                                for (l, d) in dst.iter_mut().enumerate() {
+                                    *d = ep.apply1(lanes[l], co + l);
+                                }
                             }
                         }
-                    }
-                },
-            );
+                    },
+                );
+            }
         });
     }
 }
