@@ -37,6 +37,17 @@ fn data(g: &Conv2dGeom, seed: u64) -> Data {
     }
 }
 
+/// `y`, a forward of `g` on `d` with the epilogue `ep` (its bias `d.b` or
+/// none, no clamp or ReLU), within the rounding bound of its dot products
+/// (`patch_len` terms and the bias) of the reference.
+fn assert_fwd_close(g: &Conv2dGeom, d: &Data, ep: Epilogue<'_>, y: &[f32], context: &str) {
+    let reference = reference::conv2d_fwd(g, &d.x, &d.w, ep.bias);
+    let abs_b = abs64(&d.b);
+    let scale = reference::conv2d_fwd(g, &abs64(&d.x), &abs64(&d.w), ep.bias.map(|_| &abs_b[..]));
+    let clamped: Vec<f64> = reference.iter().map(|&v| if ep.clamp == Clamp::Relu { v.max(0.0) } else { v }).collect();
+    assert_dot_close(y, &clamped, &scale, g.patch_len() + 1, context);
+}
+
 /// Forward, input gradient and weight gradients of `g` against the reference,
 /// each within the worst-case rounding bound of its dot products.
 fn check_all(g: &Conv2dGeom, with_bias: bool, seed: u64) {
@@ -491,11 +502,7 @@ crate::kernel_tests! {
                 assert!(super::conv2d_fwd_by(&g, super::FwdPath::Im2col, &d.x, &d.w, ep.bias, &mut want, &mut scratch));
                 ep.clamp.apply_slice(&mut want);
                 assert_bits_eq(&y, &want, &format!("slabs vs im2col {ctx}"));
-                let reference = reference::conv2d_fwd(&g, &d.x, &d.w, ep.bias);
-                let abs_b = abs64(&d.b);
-                let scale = reference::conv2d_fwd(&g, &abs64(&d.x), &abs64(&d.w), ep.bias.map(|_| &abs_b[..]));
-                let clamped: Vec<f64> = reference.iter().map(|&v| if ep.clamp == Clamp::Relu { v.max(0.0) } else { v }).collect();
-                assert_dot_close(&y, &clamped, &scale, g.patch_len() + 1, &format!("slabs vs reference {ctx}"));
+                assert_fwd_close(&g, &d, ep, &y, &format!("slabs vs reference {ctx}"));
             }
         }
         assert!(bands && straddles, "some shape has several bands per image and units that straddle images");
@@ -539,11 +546,7 @@ crate::kernel_tests! {
                 let mut y = nan_filled(g.y_len());
                 super::conv2d_fwd_prepared(&g, &d.x, &u, ep, &mut y, &mut d.scratch);
                 assert_bits_eq(&y, &want, &format!("kept panels vs per call {ctx}"));
-                let reference = reference::conv2d_fwd(&g, &d.x, &d.w, ep.bias);
-                let abs_b = abs64(&d.b);
-                let scale = reference::conv2d_fwd(&g, &abs64(&d.x), &abs64(&d.w), ep.bias.map(|_| &abs_b[..]));
-                let clamped: Vec<f64> = reference.iter().map(|&v| if ep.clamp == Clamp::Relu { v.max(0.0) } else { v }).collect();
-                assert_dot_close(&y, &clamped, &scale, g.patch_len() + 1, &format!("kept panels vs reference {ctx}"));
+                assert_fwd_close(&g, &d, ep, &y, &format!("kept panels vs reference {ctx}"));
             }
         }
         assert_eq!(splits, (true, true, true), "every blocked split and several k-blocks are covered");
