@@ -102,7 +102,7 @@ fn padded(g: &Conv2dGeom, slab: PaddedSlab, x: &[f32], w: &[f32], ep: Epilogue<'
         let oh_end = (oh + slab.band_rows).min(g.h_out);
         let band_end = end.min(img * image + oh_end * g.w_out);
         // The band as an unpadded geometry of its own over the slab.
-        let band = Conv2dGeom { n: 1, h_in: (oh_end - oh - 1) * g.stride_h + g.k_h, w_in: slab.row_len / g.c_in, h_out: oh_end - oh, pad_top: 0, pad_left: 0, ..*g };
+        let band = Conv2dGeom { n: 1, h_in: PaddedSlab::input_rows(g, oh_end - oh), w_in: slab.row_len / g.c_in, h_out: oh_end - oh, pad_top: 0, pad_left: 0, ..*g };
         fill_slab(g, &band, x, img, oh * g.stride_h, buf);
         let layout = RowLayout { segments: g.k_h, seg_len: g.k_w * g.c_in, seg_stride: slab.row_len };
         let y_band = &mut y_rows[(r - row0) * n..(band_end - row0) * n];

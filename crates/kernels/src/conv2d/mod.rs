@@ -182,7 +182,12 @@ impl PaddedSlab {
         let row_len = ((g.w_out - 1) * g.stride_w + g.k_w) * g.c_in;
         let fit = (PADDED_SLAB_FLOATS / row_len).saturating_sub(g.k_h) / g.stride_h + 1;
         let band_rows = fit.min(g.h_out);
-        PaddedSlab { band_rows, rows: (band_rows - 1) * g.stride_h + g.k_h, row_len }
+        PaddedSlab { band_rows, rows: Self::input_rows(g, band_rows), row_len }
+    }
+
+    /// Padded input rows the patches of `out_rows` consecutive output rows cover.
+    pub fn input_rows(g: &Conv2dGeom, out_rows: usize) -> usize {
+        (out_rows - 1) * g.stride_h + g.k_h
     }
 
     pub fn len(&self) -> usize {

@@ -484,9 +484,6 @@ fn input_transform<T: Tile>(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
     let xi_stride = tiles.panel_at(1, ci_n, 0);
     for t in 0..tiles.rows {
         let (n, oh, ow) = tiles.origin(t);
-        let ih0 = oh.checked_sub(g.pad_top).filter(|&ih| ih + T::ALPHA <= g.h_in);
-        let iw0 = ow.checked_sub(g.pad_left).filter(|&iw| iw + T::ALPHA <= g.w_in);
-        let inside = ih0.zip(iw0).map(|(ih, iw)| ((n * g.h_in + ih) * g.w_in + iw) * ci_n);
         // Offsets in `x` of the tile's `α²` input pixels, `None` in the padding.
         let mut at = [None; MAX_XI];
         for (e, at) in at[..T::XI].iter_mut().enumerate() {
@@ -494,6 +491,8 @@ fn input_transform<T: Tile>(tiles: &Tiles<'_>, x: &[f32], v: &mut [f32]) {
             let iw = (ow + e % T::ALPHA).checked_sub(g.pad_left).filter(|&iw| iw < g.w_in);
             *at = ih.zip(iw).map(|(ih, iw)| ((n * g.h_in + ih) * g.w_in + iw) * ci_n);
         }
+        // The tile is inside the map when its first and last pixels are: its first pixel's offset.
+        let inside = at[0].filter(|_| at[T::XI - 1].is_some());
         for_each_quad(ci_n, |ci, len| {
             let (kb, q) = (ci / KC, ci % KC);
             let kcb = KC.min(ci_n - kb * KC);
