@@ -24,7 +24,7 @@ function tensors(path: string): Map<string, Buffer> {
 }
 
 describe('lite-cnn --help', () => {
-  it.each([[], ['train'], ['summary'], ['evaluate'], ['calibrate'], ['predict'], ['info']])('%s --help exits 0 with usage', (...cmd) => {
+  it.each([[], ['train'], ['summary'], ['evaluate'], ['calibrate'], ['predict'], ['profile'], ['info']])('%s --help exits 0 with usage', (...cmd) => {
     const r = run([...cmd, '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Usage: lite-cnn/);
@@ -60,6 +60,8 @@ describe('usage errors exit 2 with a clear message', () => {
     [['train', '--weight-decay', '0.01'], /--weight-decay is AdamW's decoupled decay: add --optimizer adamw/],
     [['train', '--resume', '/nowhere', '--epochs', '2'], /--resume takes the run's options from its config.json; --epochs cannot be changed/],
     [['summary'], /exactly one of --preset NAME or --model FILE/],
+    [['profile'], /exactly one of --preset NAME or --model FILE/],
+    [['profile', '--preset', 'mnist', '--runs', '0'], /'--runs <n>' argument '0' is invalid\. expected a positive integer/],
     [['evaluate', '--model', 'm.safetensors'], /give --data DIR .* or --mnist/],
   ])('%j', (args, message) => {
     const r = run(args as string[]);
@@ -115,6 +117,17 @@ describe('lite-cnn train on MNIST', () => {
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/Total params: 3,554/);
     expect(text.stdout).toMatch(/Preprocessing: minmax/);
+
+    // The trained model's inference pass, layer by layer; training steps leave the file's model as it was.
+    const prof = run(['profile', '--model', join(dir, 'model.safetensors'), '--threads', '1', '--runs', '3']);
+    expect(prof.status, prof.stderr).toBe(0);
+    expect(prof.stdout).toMatch(/^Profile: inference, batch 1, 3 timed pass\(es\), 1 thread\(s\)/);
+    expect(prof.stdout).toMatch(/conv2d \(Conv2D\) +\[13, 13, 8\] +\d+\.\d{3} +\d+\.\d%/);
+    expect(prof.stdout).toMatch(/flatten \(Flatten\) +\[1, 1, 288\] +no step of its own/);
+    const tprof = JSON.parse(run(['profile', '--model', join(dir, 'model.safetensors'), '--training', '--batch-size', '8', '--runs', '2', '--json']).stdout);
+    expect(tprof).toMatchObject({ mode: 'training', batchSize: 8, runs: 2 });
+    expect(tprof.layers.map((l: { name: string }) => l.name)).toEqual(['conv2d', 'conv2d_1', 'flatten', 'dense']);
+    expect(tprof.layers[0].backwardMs).toBeGreaterThan(0);
   });
 
   it('summary of a preset and of an architecture file', () => {

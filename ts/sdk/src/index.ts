@@ -47,6 +47,7 @@ export { modelToPytorch, savePytorch, PYTORCH_SOURCE_FILE, PYTORCH_WEIGHTS_FILE,
 export { ONNX_OPSET, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type OnnxExportOptions } from './interop/onnx/export/index.js';
 export { ONNX_METADATA_KEY, ONNX_INPUT_LAYOUT_KEY, type OnnxInputLayout } from './interop/onnx/metadata.js';
 export type { FitArgs } from './model/fit.js';
+export { formatProfile, type ModelProfile, type LayerProfile, type ProfileArgs } from './model/profile.js';
 export { History, type Logs } from './model/history.js';
 export { SGD, Adam, AdamW, Optimizer, type SGDArgs, type AdamArgs, type AdamWArgs, type OptimizerConfig, type OptimizerName } from './model/optimizers.js';
 export type { LossName, LossArg, LossConfig } from './model/losses.js';

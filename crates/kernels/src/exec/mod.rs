@@ -9,6 +9,7 @@ pub mod fusion;
 pub mod graph;
 pub mod model;
 pub mod ops;
+pub mod profile;
 pub mod spec;
 pub mod train_fusion;
 pub mod trainable;
@@ -29,3 +30,5 @@ pub(crate) mod trainable_tests;
 pub(crate) mod frozen_prefix_tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod replan_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod profile_tests;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::fusion::Fusion;
 use super::graph::{Graph, Purpose, Schedule, Sink, ValueId};
 use super::ops::{BwdIo, FwdIo, Mode, Offsets, Plan, Shape3, Step, Tensor};
+use super::profile::{now_ms, Direction, StepTimes};
 use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainSpec};
 use super::train_fusion;
 use super::trainable::TrainableLayout;
@@ -157,6 +158,8 @@ pub struct Model {
     /// Whether `configure` plans the training fusion (on; tests turn it off
     /// to compare against the unfused graph).
     pub(crate) fuse_training: bool,
+    /// Per-step times while profiling is on (see `profile`).
+    profile: Option<StepTimes>,
 }
 
 /// A zero-filled buffer, or an error (not an abort) when it cannot be had:
@@ -327,6 +330,7 @@ impl Model {
             current: None,
             train: None,
             fuse_training: true,
+            profile: None,
             graph: planned.graph,
             sizes: planned.sizes,
         };
@@ -630,6 +634,7 @@ impl Model {
             if step.aliases_input() {
                 continue;
             }
+            let started = self.profile.as_ref().map(|_| now_ms());
             let mut external: Vec<Option<usize>> = Vec::with_capacity(graph.inputs[i].len());
             let mut reads = Vec::new();
             for &v in &graph.inputs[i] {
@@ -665,6 +670,9 @@ impl Model {
                 frozen: self.train.as_ref().is_some_and(|t| t.frozen[i]),
                 backward_follows,
             })?;
+            if let (Some(profile), Some(started)) = (self.profile.as_mut(), started) {
+                profile.record(Direction::Forward, i, started);
+            }
         }
         self.current = Some((schedule.clone(), kept, pass));
         Ok(())
@@ -679,6 +687,7 @@ impl Model {
             if !schedule.backprop[i] {
                 continue;
             }
+            let started = self.profile.as_ref().map(|_| now_ms());
             let step = &graph.steps[i];
             let inputs = &graph.inputs[i];
             // Activations (read-only).
@@ -748,8 +757,22 @@ impl Model {
                     crate::vecops::add_assign(&mut self.grad_acts[o..o + l], &self.grad_tmp[tmp..tmp + l]);
                 }
             }
+            if let (Some(profile), Some(started)) = (self.profile.as_mut(), started) {
+                profile.record(Direction::Backward, i, started);
+            }
         }
         Ok(())
+    }
+
+    /// Turns per-step timing on (from zero; on again restarts it) or off
+    /// (see `profile`).
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profile = on.then(|| StepTimes::new(self.graph.len()));
+    }
+
+    /// The per-step times since profiling was turned on (None when off).
+    pub fn step_times(&self) -> Option<&StepTimes> {
+        self.profile.as_ref()
     }
 
     /// Forward pass over `batch` samples of `x`. `keep_all` keeps every

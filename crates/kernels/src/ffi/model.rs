@@ -4,12 +4,13 @@
 //! one entry into the thread pool per training step or inference batch.
 
 use super::image::CheckedTransform;
-use super::memory::check_f32_range;
+use super::memory::{check_byte_range, check_f32_range};
 use super::{fail, pool, status};
 use crate::error::KernelError;
 use crate::par;
 use crate::exec::abi::{buffer_code, StepArgs, TensorInfo};
 use crate::exec::spec::{train_code, ModelDesc, StepDesc, TrainDesc, MODEL_DESC_MAGIC, MODEL_DESC_VERSION};
+use crate::exec::profile::Direction;
 use crate::exec::{Mode, Model, Shape3, StepNode, StepSpec, StepStats, StepTargets, TrainSpec};
 use crate::rng::CounterRng;
 use std::sync::Mutex;
@@ -224,6 +225,45 @@ pub extern "C" fn lc_model_trainable_runs(handle: u32, out_ptr: usize, cap: u32)
             }
         }
         Ok(runs.len() as i32)
+    })
+    .unwrap_or_else(|e| {
+        fail(e);
+        -1
+    })
+}
+
+/// Turns per-step timing on (`on` = 1; from zero, so on again restarts it)
+/// or off (0): see `exec::profile`. Returns 0 or -1.
+#[no_mangle]
+pub extern "C" fn lc_model_set_profiling(handle: u32, on: u32) -> i32 {
+    status(with_model(handle, |m| {
+        m.set_profiling(on != 0);
+        Ok(())
+    }))
+}
+
+/// Writes up to `cap` steps' times since profiling was turned on to `out_ptr`,
+/// four f64 per step: forward milliseconds, forward runs, backward
+/// milliseconds, backward runs (summed over the passes). Returns the number
+/// of steps, or -1 (profiling off, or a bad range) with the reason in
+/// `lc_last_error_*`.
+#[no_mangle]
+pub extern "C" fn lc_model_step_times(handle: u32, out_ptr: usize, cap: u32) -> i32 {
+    with_model(handle, |m| {
+        let times = m.step_times().ok_or_else(|| KernelError::value("model: profiling is off (turn it on with lc_model_set_profiling)"))?;
+        let n = times.steps().min(cap as usize);
+        if n > 0 {
+            check_byte_range(out_ptr, 32 * n, "model: step times out")?;
+        }
+        let (fwd, bwd) = (Direction::Forward, Direction::Backward);
+        for i in 0..n {
+            let row = [times.ms(fwd)[i], times.runs(fwd)[i] as f64, times.ms(bwd)[i], times.runs(bwd)[i] as f64];
+            for (k, v) in row.into_iter().enumerate() {
+                // SAFETY: range checked for 32·n bytes; unaligned writes need no alignment.
+                unsafe { core::ptr::write_unaligned((out_ptr + 32 * i + 8 * k) as *mut f64, v) };
+            }
+        }
+        Ok(times.steps() as i32)
     })
     .unwrap_or_else(|e| {
         fail(e);

@@ -58,6 +58,7 @@ pub fn all() -> Vec<Case> {
         crate::exec::trainable_tests::CASES,
         crate::exec::frozen_prefix_tests::CASES,
         crate::exec::replan_tests::CASES,
+        crate::exec::profile_tests::CASES,
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
         crate::image::randstain_tests::CASES,

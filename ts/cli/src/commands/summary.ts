@@ -1,10 +1,7 @@
 /** `lite-cnn summary`: the Keras-style table of a preset, an architecture file or a model file. */
 import { Command, Option } from 'commander';
-import type { Model, Sequential } from '@lite-cnn/sdk';
-import { UsageError } from '../errors.js';
-import { architectureOf, buildModel, regularizer, withKernelRegularizer } from '../model/architecture.js';
-import { loadModel } from '../model/load.js';
-import { PRESET_NAMES, PRESETS, type PresetName } from '../model/presets.js';
+import { presetOrFileModel } from '../model/preset-or-file.js';
+import { PRESET_NAMES, type PresetName } from '../model/presets.js';
 import { makeOutput } from '../ui/output.js';
 import { startEngine } from '../engine.js';
 import { describeCalibration } from '../model/calibration.js';
@@ -23,16 +20,9 @@ export function registerSummary(program: Command): void {
     .option('--model <file>', 'a model file (.safetensors) or an architecture file (.json)')
     .option('--json', 'print JSON (layer configs, shapes, parameter counts)')
     .action(async (opts: SummaryOptions) => {
-      if ((opts.preset === undefined) === (opts.model === undefined)) throw new UsageError('give exactly one of --preset NAME or --model FILE');
       const out = makeOutput(opts);
       const engine = await startEngine(1);
-      let model: Model;
-      if (opts.preset !== undefined) {
-        const p = PRESETS[opts.preset];
-        model = buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });
-      } else {
-        model = await loadModel(opts.model!, engine);
-      }
+      const model = await presetOrFileModel(opts, engine);
       if (opts.json) {
         const plan = model.plan();
         out.result({

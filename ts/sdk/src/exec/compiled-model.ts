@@ -43,6 +43,14 @@ import {
  */
 export type StepDescription = { kind: StepKind; inputs?: readonly number[] } & Partial<Omit<StructValues<typeof STEP_DESC>, 'kind' | 'firstInput' | 'nInputs'>>;
 
+/** One executor step's time since profiling was turned on: summed over the passes, with how many ran it. */
+export interface StepTime {
+  forwardMs: number;
+  forwardRuns: number;
+  backwardMs: number;
+  backwardRuns: number;
+}
+
 export interface ModelDescription {
   /** Per-sample input shape `[h, w, c]` (NHWC). */
   input: readonly [number, number, number];
@@ -579,6 +587,29 @@ export class CompiledModel {
       return heap.f32(this.engine.raw.lc_model_backward_result_ptr(this.handle), batch * h * w * c).slice();
     } finally {
       heap.free(dyPtr, dy.length * 4, 16);
+    }
+  }
+
+  /**
+   * Per-step timing (crates/kernels/src/exec/profile.rs): `true` starts it
+   * from zero (again: restarts it), `false` stops it. While on, every pass
+   * adds each step's time; off, the passes read no clock.
+   */
+  setProfiling(on: boolean): void {
+    this.engine.call('model: profiling', () => this.engine.raw.lc_model_set_profiling(this.handle, on ? 1 : 0));
+  }
+
+  /** Each step's summed time and runs since profiling was turned on (see `setProfiling`). */
+  stepTimes(): StepTime[] {
+    const heap = this.engine.memory;
+    const bytes = 32 * this.stepCount;
+    const ptr = heap.alloc(bytes, 16);
+    try {
+      this.engine.call('model: step times', () => (this.engine.raw.lc_model_step_times(this.handle, ptr, this.stepCount) < 0 ? ErrorCode.InvalidValue : ErrorCode.Ok));
+      const v = new Float64Array(heap.memory.buffer, ptr, 4 * this.stepCount);
+      return Array.from({ length: this.stepCount }, (_, i) => ({ forwardMs: v[4 * i]!, forwardRuns: v[4 * i + 1]!, backwardMs: v[4 * i + 2]!, backwardRuns: v[4 * i + 3]! }));
+    } finally {
+      heap.free(ptr, bytes, 16);
     }
   }
 

@@ -30,6 +30,7 @@ import { graphFromTensors } from './graph.js';
 import { input, type SymbolicTensor } from '../layers/symbolic.js';
 import { countParams, renderSummary, type ParamCounts } from './summary.js';
 import { modelToOnnx, type OnnxExportOptions } from '../interop/onnx/export/index.js';
+import { profileModel, type ModelProfile, type ProfileArgs } from './profile.js';
 
 export interface ModelOptions {
   name?: string;
@@ -412,6 +413,15 @@ export class Model implements TrainingModel {
    */
   classesFromProbabilities(probs: Float32Array, args: { threshold?: number } = {}): Uint32Array {
     return classesFromOutputs(probs, this.outputShape[2], this.metadata.threshold, args);
+  }
+
+  /**
+   * Where a pass's time goes, layer by layer: `runs` timed inference passes
+   * (the fused pass `predict` runs) or, with `training`, training steps whose
+   * changes are undone afterwards. `formatProfile` prints the result as a table.
+   */
+  async profile(args: ProfileArgs = {}): Promise<ModelProfile> {
+    return profileModel(this, args);
   }
 
   /** @internal */

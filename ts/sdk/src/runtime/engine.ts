@@ -13,6 +13,7 @@ import { BuildFlag, isThreaded, kernelExports, type KernelExports } from './expo
 import { checkMaxMemoryMiB, createMemory, defaultMaxMemoryMiB, WasmHeap } from './memory.js';
 import { defaultThreadCount, hostKind } from './platform.js';
 import { WorkerPool } from './pool.js';
+import { hostImports } from './host-imports.js';
 
 export interface EngineOptions {
   /** Pool threads (default: the machine's available parallelism; 1 is allowed). */
@@ -95,7 +96,7 @@ export class Engine {
     const memory = createMemory(isThreadedKind(artifact), maxMemoryMiB);
     let instance: WebAssembly.Instance;
     try {
-      instance = await WebAssembly.instantiate(module, { env: { memory } });
+      instance = await WebAssembly.instantiate(module, hostImports(memory));
     } catch (cause) {
       throw new RuntimeError(`Engine: instantiating the ${artifact} artifact failed`, { cause });
     }

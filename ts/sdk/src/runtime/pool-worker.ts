@@ -13,10 +13,11 @@
 import type { ThreadedExports } from './exports.js';
 import type { WorkerInit, WorkerPort } from './pool-protocol.js';
 import { workerPort } from './worker-port.node.js';
+import { hostImports } from './host-imports.js';
 
 function run(init: WorkerInit, post: WorkerPort['post']): void {
   const { module, memory } = init;
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const instance = new WebAssembly.Instance(module, hostImports(memory));
   const ex = instance.exports as unknown as ThreadedExports;
   // Order matters (toolchain doc §4): the stack first, then the private TLS
   // block; until both are set no Rust code may run in this instance.
