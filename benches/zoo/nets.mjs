@@ -10,4 +10,17 @@ export const onlyArgs = process.argv.includes('--only') ? ['--only', process.arg
 export const NETS = ALL.filter((net) => !onlyArgs.length || net.name === onlyArgs[1]);
 if (!NETS.length) throw new Error(`--only: expected one of ${ALL.map((n) => n.name).join(', ')}, got ${onlyArgs[1]}`);
 export const SIZE = 224;
+/**
+ * `--stages` (run.mjs, lite.mjs, torch_zoo.py): per-stage times of ResNet-18
+ * at batch 1 and 32, from `Model.profile` and from PyTorch forward hooks on
+ * torchvision's top-level modules; both name layers as torchvision does.
+ */
+export const stages = process.argv.includes('--stages');
+/** ResNet-18's stage of a layer: 'stem' (conv1, bn1, relu, maxpool), 'layer1'-'layer4', or 'head' (avgpool, fc). */
+export function resnetStage(name) {
+  const top = name.split('.')[0];
+  if (top.startsWith('layer')) return top;
+  return ['conv1', 'bn1', 'relu', 'maxpool'].includes(top) ? 'stem' : 'head';
+}
+export const RESNET_STAGES = ['stem', 'layer1', 'layer2', 'layer3', 'layer4', 'head'];
 export const CLASSES = 2;

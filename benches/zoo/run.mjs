@@ -3,7 +3,9 @@
 // threads, in one run. A benchmark, not a test: it prints markdown and writes
 // it into benches/README.md between <!-- zoo:begin --> and <!-- zoo:end -->.
 //   npm run bench:zoo              (builds first)
-//   node benches/zoo/run.mjs --quick | --no-write | --only resnet18 | --rounds N
+//   node benches/zoo/run.mjs --quick | --no-write | --only resnet18 | --rounds N | --stages
+// --stages adds ResNet-18's inference time per stage (stem, layer1-4, head) on
+// both sides: where the whole-network ratio comes from.
 // Ratios are peer time / lite-cnn time at the same thread count (> 1: lite-cnn
 // is faster); "tune/fwd" is a frozen-backbone fine-tuning step over a
 // training-mode forward pass at batch 32 (target: at most 1.2).
@@ -14,11 +16,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, saveSection } from '../readme-section.mjs';
 import { quick } from '../peers/measure.mjs';
-import { NETS, onlyArgs } from './nets.mjs';
+import { NETS, onlyArgs, RESNET_STAGES, stages } from './nets.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-const q = [...(quick ? ['--quick'] : []), ...onlyArgs];
+const q = [...(quick ? ['--quick'] : []), ...onlyArgs, ...(stages ? ['--stages'] : [])];
 
 function child(cmd, args, what) {
   console.error(`\n== ${what}`);
@@ -97,6 +99,29 @@ for (const net of NETS) {
 if (ROUNDS > 1) lines.push('', 'PyTorch / lite-cnn in each round, to show the drift:', '', '| net | threads | b1 | b32 | tune b32 |', '|---|---|---|---|---|', ...perRound);
 const torchSkip = rounds[0][THREADS[0]].torch;
 for (const [what, r] of [['PyTorch', torchSkip], ['onnxruntime-web 1t', ort[1]], ['onnxruntime-web 2t', ort[2]]]) if (r?.skipped) lines.push('', `${what}: skipped (${r.skipped})`);
+if (stages && NETS.some((n) => n.name === 'resnet18')) lines.push('', ...stageTable());
 const text = lines.join('\n');
 console.log(text);
 saveSection('zoo', `### Zoo: ResNet-18 and MobileNetV2 (\`npm run bench:zoo\`)\n\n${text}`);
+
+/** ResNet-18's inference per stage: median ms over rounds and the median of the rounds' ratios. */
+function stageTable() {
+  const out = [
+    "ResNet-18 inference per stage (`--stages`: lite-cnn's `Model.profile`, the fused pass's steps; PyTorch's forward hooks on torchvision's top-level modules), ms and PyTorch / lite-cnn:",
+    '',
+    '| threads | stage | lite-cnn b1 | PyTorch b1 | lite-cnn b32 | PyTorch b32 |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const t of THREADS) {
+    const L = rounds.map((r) => result(r[t].lite, 'resnet18', t).stages);
+    const P = rounds.map((r) => result(r[t].torch, 'resnet18', t).stages);
+    const cell = (batch, stage) => {
+      const ours = L.map((l) => l?.[batch]?.[stage] ?? null);
+      const theirs = P.map((p) => p?.[batch]?.[stage] ?? null);
+      const ratios = ours.map((o, i) => ratioOf(theirs[i], o));
+      return [fmt(mid(ours)), `${fmt(mid(theirs))} (${x(mid(ratios))})`];
+    };
+    for (const stage of RESNET_STAGES) out.push(`| ${t} | ${stage} | ${[...cell('infer1', stage), ...cell('infer32', stage)].join(' | ')} |`);
+  }
+  return out;
+}

@@ -2,9 +2,11 @@
 """PyTorch twin of benches/zoo/lite.mjs: torchvision's resnet18 and
 mobilenet_v2 (random weights, 2-class head) at 224x224, timed the same way,
 at 1 and 2 threads. With --onnx DIR, also writes DIR/<net>.onnx (input x,
-NCHW, dynamic batch) for onnxruntime-web. Prints one JSON line.
+NCHW, dynamic batch) for onnxruntime-web. With --stages, also ResNet-18's
+inference time per stage (forward hooks on torchvision's top-level modules,
+grouped as benches/zoo/nets.mjs' resnetStage does). Prints one JSON line.
 
-    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR] [--only NET] [--threads 1|2]
+    /usr/bin/python3 benches/zoo/torch_zoo.py [--quick] [--onnx DIR] [--only NET] [--threads 1|2] [--stages]
 """
 import json
 import statistics
@@ -35,6 +37,34 @@ def timed(fn):
         samples.append(ms)
         total += ms
     return {"ms": statistics.median(samples), "n": len(samples)}
+
+
+def resnet_stage(name):
+    """As benches/zoo/nets.mjs' resnetStage: stem, layer1-layer4 or head."""
+    if name.startswith("layer"):
+        return name
+    return "stem" if name in ("conv1", "bn1", "relu", "maxpool") else "head"
+
+
+def stage_ms(model, x, runs):
+    """Milliseconds per pass in each stage, from pre/post forward hooks on the top-level modules."""
+    totals, started, handles = {}, {}, []
+    for name, module in model.named_children():
+        def pre(_m, _i, name=name):
+            started[name] = time.perf_counter()
+
+        def post(_m, _i, _o, name=name):
+            stage = resnet_stage(name)
+            totals[stage] = totals.get(stage, 0.0) + (time.perf_counter() - started[name]) * 1000
+        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    with torch.no_grad():
+        model(x)  # warm-up
+        totals.clear()
+        for _ in range(runs):
+            model(x)
+    for h in handles:
+        h.remove()
+    return {k: v / runs for k, v in totals.items()}
 
 
 def freeze_before(model, prefix):
@@ -68,6 +98,8 @@ def main():
             with torch.no_grad():
                 r["infer1"] = timed(lambda: model(x1))
                 r["infer32"] = timed(lambda: model(x32))
+            if "--stages" in sys.argv and name == "resnet18":
+                r["stages"] = {"infer1": stage_ms(model, x1, 10), "infer32": stage_ms(model, x32, 2)}
             if onnx_dir and threads == THREADS[0]:
                 torch.onnx.export(model, x1, f"{onnx_dir}/{name}.onnx", input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
             frozen_bn = freeze_before(model, prefix)
