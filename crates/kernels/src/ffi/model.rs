@@ -233,7 +233,7 @@ pub extern "C" fn lc_model_trainable_runs(handle: u32, out_ptr: usize, cap: u32)
 }
 
 /// Turns per-step timing on (`on` = 1; from zero, so on again restarts it)
-/// or off (0): see `exec::profile`. Returns 0 or -1.
+/// or off (0): see `exec::profile`. Returns an ErrorCode (0: ok).
 #[no_mangle]
 pub extern "C" fn lc_model_set_profiling(handle: u32, on: u32) -> i32 {
     status(with_model(handle, |m| {

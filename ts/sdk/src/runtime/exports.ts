@@ -38,7 +38,7 @@ export interface KernelExports {
   lc_model_backward_result_ptr(handle: number): number;
   lc_model_evaluate(handle: number, argsPtr: number, outPtr: number): number;
   lc_model_prepare_training(handle: number): number;
-  /** Per-step timing on (1) or off (0); returns 0 or -1. */
+  /** Per-step timing on (1) or off (0); returns an ErrorCode. */
   lc_model_set_profiling(handle: number, on: number): number;
   /** Four f64 per step (forward ms, forward runs, backward ms, backward runs); returns the step count or -1. */
   lc_model_step_times(handle: number, outPtr: number, cap: number): number;
