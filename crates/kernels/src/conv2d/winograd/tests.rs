@@ -46,7 +46,7 @@ pub(super) const F2_MATS: Mats<4, 2> = Mats {
     roundings: 12,
 };
 
-const F4_MATS: Mats<6, 4> = Mats {
+pub(super) const F4_MATS: Mats<6, 4> = Mats {
     bt: [
         [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
         [0.0, -4.0, -4.0, 1.0, 1.0, 0.0],

@@ -38,20 +38,14 @@ impl Tile for F2 {
     fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4)) {
         sandwich_with::<4, 2>(m, y, |&[a, b, c, d]| at4(a, b, c, d));
     }
-}
 
-impl F2 {
-    /// `Z = A dY Aᵀ` (4×4) of the 2×2 output-gradient tile `dy`: the gradient
-    /// of a tile's sums `M` from the gradient of its outputs `Y = Aᵀ M A`.
     #[inline(always)]
-    pub(in crate::conv2d::winograd) fn output_grad(dy: &[F32x4; 4], z: &mut [F32x4; 16]) {
+    fn output_grad(dy: &[F32x4], z: &mut [F32x4]) {
         sandwich::<2, 4>(dy, z, |&[p, q]| a2(p, q));
     }
 
-    /// `dW = Gᵀ dU G` (3×3, indexed `3·kh + kw`) of the 4×4 sums `du`: the
-    /// gradient of a 3×3 kernel from the gradient of its transform `U = G g Gᵀ`.
     #[inline(always)]
-    pub(in crate::conv2d::winograd) fn kernel_grad(du: &[F32x4; 16], dw: &mut [F32x4; 9]) {
+    fn kernel_grad(du: &[F32x4], dw: &mut [F32x4; 9]) {
         sandwich::<4, 3>(du, dw, |&[a, b, c, d]| gt4(a, b, c, d));
     }
 }

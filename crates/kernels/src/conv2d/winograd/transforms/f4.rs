@@ -10,6 +10,12 @@
 //! - output: `Y = Aᵀ M A`, `Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0],
 //!   [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]`, a 4×4 output tile.
 //!
+//! The weight gradient (`winograd/wgrad.rs`) runs the transposes of two of
+//! them: `Z = A dY Aᵀ` of a 4×4 output-gradient tile, and `dW = Gᵀ dU G` of
+//! the 6×6 sums `dU = Σ_tiles V ⊙ Z`, with the scales applied as in the
+//! kernel transform: each element of `dU` multiplied once by `S_i·S_j`, then
+//! the integer `G / S` transposed.
+//!
 //! Why these points: they are the smallest integers after 0 and ∞, in ± pairs,
 //! so `Bᵀ` and `Aᵀ` have small coefficients (powers of two except the 5s) and
 //! each pair of rows shares its even and odd partial sums (`bt6`, `at6`).
@@ -22,7 +28,7 @@
 //! weight version when `U` is kept, and its rounding is a relative error of
 //! `U` alone, not a growth.
 
-use super::{sandwich_with, Tile};
+use super::{sandwich, sandwich_with, Tile};
 use crate::simd::F32x4;
 
 /// F(4×4, 3×3).
@@ -49,6 +55,17 @@ impl Tile for F4 {
     #[inline(always)]
     fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4)) {
         sandwich_with::<6, 4>(m, y, at6);
+    }
+
+    #[inline(always)]
+    fn output_grad(dy: &[F32x4], z: &mut [F32x4]) {
+        sandwich::<4, 6>(dy, z, a4);
+    }
+
+    #[inline(always)]
+    fn kernel_grad(du: &[F32x4], dw: &mut [F32x4; 9]) {
+        let scaled: [F32x4; 36] = core::array::from_fn(|e| du[e].mul(F32x4::splat((SCALE[e / 6] * SCALE[e % 6]) as f32)));
+        sandwich::<6, 3>(&scaled, dw, g0t6);
     }
 }
 
@@ -95,4 +112,23 @@ fn at6(&[m0, m1, m2, m3, m4, m5]: &[F32x4; 6]) -> [F32x4; 4] {
         sum1.add(sum2.mul(F32x4::splat(4.0))),
         diff1.add(diff2.mul(F32x4::splat(8.0))).add(m5),
     ]
+}
+
+/// `A` (the transpose of `Aᵀ`) applied to one column (or row) of four:
+/// `[p, p + q + r + s, p - q + r - s, p + 2q + 4r + 8s, p - 2q + 4r - 8s, s]`,
+/// each ± pair from a shared even and odd part.
+#[inline(always)]
+fn a4(&[p, q, r, s]: &[F32x4; 4]) -> [F32x4; 6] {
+    let (even1, odd1) = (p.add(r), q.add(s));
+    let (even2, odd2) = (p.add(r.mul(F32x4::splat(4.0))), q.add(q).add(s.mul(F32x4::splat(8.0))));
+    [p, even1.add(odd1), even1.sub(odd1), even2.add(odd2), even2.sub(odd2), s]
+}
+
+/// `(G / S)ᵀ` applied to one column (or row) of six: `[u₀ + (u₁ + u₂) + (u₃ +
+/// u₄), (u₁ - u₂) + 2(u₃ - u₄), (u₁ + u₂) + 4(u₃ + u₄) + u₅]`.
+#[inline(always)]
+fn g0t6(&[u0, u1, u2, u3, u4, u5]: &[F32x4; 6]) -> [F32x4; 3] {
+    let (sum1, diff1) = (u1.add(u2), u1.sub(u2));
+    let (sum2, diff2) = (u3.add(u4), u3.sub(u4));
+    [u0.add(sum1).add(sum2), diff1.add(diff2.add(diff2)), sum1.add(sum2.mul(F32x4::splat(4.0))).add(u5)]
 }

@@ -2,8 +2,9 @@
 //! correlation `y = x ⋆ g` with a 3×3 kernel, on four channels at a time, for
 //! the two tile sizes the forward runs (`Tile`): F(2×2, 3×3) (`f2.rs`, exact
 //! coefficients) and F(4×4, 3×3) (`f4.rs`, fewer multiplies, inexact
-//! coefficients). The forward (`winograd/mod.rs`) is one code path generic
-//! over `Tile`; `TileSize` is the plan's run-time choice between them.
+//! coefficients). The forward (`winograd/mod.rs`) and the weight gradient
+//! (`winograd/wgrad.rs`) are each one code path generic over `Tile`;
+//! `TileSize` is the plan's run-time choice between them.
 
 mod f2;
 mod f4;
@@ -45,6 +46,15 @@ pub(super) trait Tile {
     /// `Y = Aᵀ M A` of the sums `m(ξ)` (`XI` of them), each of the `M²`
     /// outputs handed to `y(e, value)`.
     fn output(m: impl Fn(usize) -> F32x4, y: impl FnMut(usize, F32x4));
+
+    /// `Z = A dY Aᵀ` (`XI` values into `z`) of an `M×M` output-gradient tile
+    /// `dy`: the gradient of a tile's sums `M` from the gradient of its
+    /// outputs `Y = Aᵀ M A` (the weight gradient, `winograd/wgrad.rs`).
+    fn output_grad(dy: &[F32x4], z: &mut [F32x4]);
+
+    /// `dW = Gᵀ dU G` (3×3, indexed `3·kh + kw`) of the `α×α` sums `du`: the
+    /// gradient of a 3×3 kernel from the gradient of its transform `U = G g Gᵀ`.
+    fn kernel_grad(du: &[F32x4], dw: &mut [F32x4; 9]);
 }
 
 /// The plan's choice of `Tile`, from the geometry (`winograd::plan*`).
