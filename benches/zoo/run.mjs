@@ -19,6 +19,22 @@ import { quick } from '../peers/measure.mjs';
 import { NETS, onlyArgs, RESNET_STAGES, stages } from './nets.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
+const USAGE = 'usage: node benches/zoo/run.mjs [--quick] [--no-write] [--only resnet18|mobilenetv2] [--rounds N] [--stages]';
+// A run takes minutes: refuse what it does not know (and print the usage for --help) before starting one.
+{
+  const args = process.argv.slice(2);
+  if (args.includes('--help')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--only' || args[i] === '--rounds') i++;
+    else if (!['--quick', '--no-write', '--stages'].includes(args[i])) {
+      console.error(`bench:zoo: unknown option ${args[i]}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+}
 const PYTHON = '/usr/bin/python3';
 const q = [...(quick ? ['--quick'] : []), ...onlyArgs, ...(stages ? ['--stages'] : [])];
 
