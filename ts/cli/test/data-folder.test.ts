@@ -608,6 +608,7 @@ describe('train --cv', () => {
     for (const row of out.cv.rows) expect(row.patientAccuracy).toBeGreaterThanOrEqual(0);
     expect(out.cv.summary.patientAccuracy.n).toBe(3);
     expect(r.stderr).toMatch(/mean ± std/);
+    expect(r.stderr).toMatch(/ AUC +ECE /); // the expected calibration error per fold, as in cv.csv
     const csv = readFileSync(join(dir, 'cv.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^fold,train_images,val_images,test_images,test_patients,accuracy,recall,precision,f1,macro_f1,auc,threshold/);
     expect(csv).toHaveLength(4);

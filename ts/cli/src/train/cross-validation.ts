@@ -128,17 +128,17 @@ const pm = (s: MeanStd | undefined, asPercent = true) => (s === undefined ? 'n/a
 /** The fold table as text cells: one row per fold and a mean ± std row. */
 function tableCells(rows: readonly FoldResult[], posName: string | null, withThreshold: boolean): { columns: string[]; cells: string[][] } {
   const p = posName ?? 'positive';
-  const columns = ['fold', 'test images', 'accuracy', `${p} recall`, `${p} precision`, `${p} F1`, 'AUC'];
+  const columns = ['fold', 'test images', 'accuracy', `${p} recall`, `${p} precision`, `${p} F1`, 'AUC', 'ECE'];
   if (withThreshold) columns.push('threshold', 'accuracy @t', `${p} recall @t`, `${p} precision @t`);
   columns.push('patient accuracy', `patient ${p} recall`, 'epochs (best)', 's/epoch');
   const cells = rows.map((r) => {
-    const c = [String(r.fold), `${r.testImages}${r.testPatients !== null ? ` (${r.testPatients} pat.)` : ''}`, pct(r.accuracy), pct(r.recall), pct(r.precision), pct(r.f1), r.auc === null ? 'n/a' : fixed(r.auc, 3)];
+    const c = [String(r.fold), `${r.testImages}${r.testPatients !== null ? ` (${r.testPatients} pat.)` : ''}`, pct(r.accuracy), pct(r.recall), pct(r.precision), pct(r.f1), r.auc === null ? 'n/a' : fixed(r.auc, 3), r.ece === null ? 'n/a' : fixed(r.ece, 3)];
     if (withThreshold) c.push(r.threshold === null ? 'n/a' : fixed(r.threshold, 3), pct(r.accuracyAtThreshold), pct(r.recallAtThreshold), pct(r.precisionAtThreshold));
     c.push(pct(r.patientAccuracy), pct(r.patientRecall), `${r.epochs} (${r.bestEpoch ?? '-'})`, fixed(r.secondsPerEpoch, 2));
     return c;
   });
   const s = summarize(rows);
-  const mean = ['mean ± std', String(rows.reduce((a, r) => a + r.testImages, 0)), pm(s.accuracy), pm(s.recall), pm(s.precision), pm(s.f1), pm(s.auc, false)];
+  const mean = ['mean ± std', String(rows.reduce((a, r) => a + r.testImages, 0)), pm(s.accuracy), pm(s.recall), pm(s.precision), pm(s.f1), pm(s.auc, false), pm(s.ece, false)];
   if (withThreshold) mean.push(pm(s.threshold, false), pm(s.accuracyAtThreshold), pm(s.recallAtThreshold), pm(s.precisionAtThreshold));
   mean.push(pm(s.patientAccuracy), pm(s.patientRecall), s.epochs ? `${fixed(s.epochs.mean, 1)} (${s.bestEpoch ? fixed(s.bestEpoch.mean, 1) : '-'})` : 'n/a', s.secondsPerEpoch ? fixed(s.secondsPerEpoch.mean, 2) : 'n/a');
   cells.push(mean);
