@@ -28,7 +28,7 @@ use crate::reference;
 use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
 
 /// Both tiles, for the tests that hold for either.
-const TILES: [TileSize; 2] = [TileSize::F2, TileSize::F4];
+pub(super) const TILES: [TileSize; 2] = [TileSize::F2, TileSize::F4];
 
 /// A tile's matrices (`α = A`, `m = M`), in f64, and its roundings beyond the
 /// channel sum (module doc).

@@ -15,14 +15,11 @@
 //! `db` is a plain in-order sum (`k` = output pixels).
 
 use super::{bwd_weight, plan, plan_any, WgradPlan};
-use crate::conv2d::winograd::tests::{abs_input_tile, abs_sandwich, geom, Mats, F2_MATS, F4_MATS, PADS, RESNET};
+use crate::conv2d::winograd::tests::{abs_input_tile, abs_sandwich, geom, Mats, F2_MATS, F4_MATS, PADS, RESNET, TILES};
 use crate::conv2d::winograd::{TileSize, WinoPlan};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference::{self, abs64};
 use crate::selftest::util::{assert_bits_eq, assert_dot_close, nan_filled, TestRng};
-
-/// Both tiles, for the tests that hold for either.
-const TILES: [TileSize; 2] = [TileSize::F2, TileSize::F4];
 
 /// Roundings of `tile`'s transforms and product, beyond one per tile (module doc).
 fn roundings(tile: TileSize) -> usize {
@@ -193,11 +190,13 @@ crate::kernel_tests! {
         let g = geom(2, 23, 21, 20, 24, Padding::Same);
         let mut rng = TestRng::new(1400);
         let (x, dy) = (rng.vec(g.x_len()), rng.vec(g.y_len()));
-        let p = blocked(&g, TileSize::F4, 16, 3);
-        let par = run(&g, &WgradPlan { wino: WinoPlan { parallel: true, ..p.wino }, ..p }, &x, &dy);
-        let ser = run(&g, &WgradPlan { wino: WinoPlan { parallel: false, ..p.wino }, ..p }, &x, &dy);
-        assert_bits_eq(&par.0, &ser.0, "winograd dw pool vs serial");
-        assert_bits_eq(&par.1, &ser.1, "winograd db pool vs serial");
+        for tile in TILES {
+            let p = blocked(&g, tile, 16, 3);
+            let par = run(&g, &WgradPlan { wino: WinoPlan { parallel: true, ..p.wino }, ..p }, &x, &dy);
+            let ser = run(&g, &WgradPlan { wino: WinoPlan { parallel: false, ..p.wino }, ..p }, &x, &dy);
+            assert_bits_eq(&par.0, &ser.0, &format!("winograd dw pool vs serial, {tile:?}"));
+            assert_bits_eq(&par.1, &ser.1, &format!("winograd db pool vs serial, {tile:?}"));
+        }
     }
 }
 
