@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { formatProfile } from '@lite-cnn/sdk';
 import * as parse from '../args.js';
-import { presetOrFileModel } from '../model/preset-or-file.js';
+import { presetOrFile, presetOrFileModel } from '../model/preset-or-file.js';
 import { PRESET_NAMES, type PresetName } from '../model/presets.js';
 import { lossFor } from '../train/recipe.js';
 import { makeOutput } from '../ui/output.js';
@@ -32,9 +32,10 @@ export function registerProfile(program: Command): void {
     .option('--threads <n>', 'compute threads (default: all cores)', parse.positiveInt)
     .option('--json', 'print JSON')
     .action(async (opts: ProfileOptions) => {
+      const source = presetOrFile(opts);
       const out = makeOutput(opts);
       const engine = await startEngine(opts.threads);
-      const model = await presetOrFileModel(opts, engine);
+      const model = await presetOrFileModel(source, engine);
       // A file without a training configuration trains with Adam, the presets' optimizer.
       if (opts.training && !model.lossConfig) model.compile({ optimizer: 'adam', loss: lossFor(model) });
       const profile = await model.profile({ ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }), runs: opts.runs, warmup: opts.warmup, training: opts.training ?? false });

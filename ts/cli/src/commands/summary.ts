@@ -1,6 +1,6 @@
 /** `lite-cnn summary`: the Keras-style table of a preset, an architecture file or a model file. */
 import { Command, Option } from 'commander';
-import { presetOrFileModel } from '../model/preset-or-file.js';
+import { presetOrFile, presetOrFileModel } from '../model/preset-or-file.js';
 import { PRESET_NAMES, type PresetName } from '../model/presets.js';
 import { makeOutput } from '../ui/output.js';
 import { startEngine } from '../engine.js';
@@ -20,9 +20,10 @@ export function registerSummary(program: Command): void {
     .option('--model <file>', 'a model file (.safetensors) or an architecture file (.json)')
     .option('--json', 'print JSON (layer configs, shapes, parameter counts)')
     .action(async (opts: SummaryOptions) => {
+      const source = presetOrFile(opts);
       const out = makeOutput(opts);
       const engine = await startEngine(1);
-      const model = await presetOrFileModel(opts, engine);
+      const model = await presetOrFileModel(source, engine);
       if (opts.json) {
         const plan = model.plan();
         out.result({

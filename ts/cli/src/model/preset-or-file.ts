@@ -5,12 +5,17 @@ import { architectureOf, buildModel, regularizer, withKernelRegularizer } from '
 import { loadModel } from './load.js';
 import { PRESETS, type PresetName } from './presets.js';
 
-/** A preset's network (random weights, with its recipe's regularizer) or a model / architecture file. */
-export async function presetOrFileModel(opts: { preset?: PresetName; model?: string }, engine: Engine): Promise<Model> {
+export type PresetOrFile = { preset: PresetName } | { file: string };
+
+/** Which of `--preset` and `--model` was given; a usage error (before any engine starts) unless exactly one. */
+export function presetOrFile(opts: { preset?: PresetName; model?: string }): PresetOrFile {
   if ((opts.preset === undefined) === (opts.model === undefined)) throw new UsageError('give exactly one of --preset NAME or --model FILE');
-  if (opts.preset !== undefined) {
-    const p = PRESETS[opts.preset];
-    return buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });
-  }
-  return loadModel(opts.model!, engine);
+  return opts.preset !== undefined ? { preset: opts.preset } : { file: opts.model! };
+}
+
+/** A preset's network (random weights, with its recipe's regularizer) or a model / architecture file. */
+export async function presetOrFileModel(source: PresetOrFile, engine: Engine): Promise<Model> {
+  if ('file' in source) return loadModel(source.file, engine);
+  const p = PRESETS[source.preset];
+  return buildModel(withKernelRegularizer(architectureOf(p.name, p.layers()), regularizer(p.recipe.l2)), { seed: 0, engine, where: `preset ${p.name}` });
 }
