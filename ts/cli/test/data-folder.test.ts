@@ -447,6 +447,53 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     expect(evaluate(['--group-pattern', PATTERN]).groups).toBe(6);
   });
 
+  it('--split-seed fixes the split and the folds while --seed changes the model', { timeout: 120_000 }, async () => {
+    const dir = await slidesFolder();
+    const splitFile = (seed: string) => {
+      const out = join(tmp(`split-seed-${seed}`), 'o');
+      const r = run(['split', '--data', dir, '--out', out, '--val-ratio', '0.25', '--test-ratio', '0.25', '--seed', seed, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(join(out, 'split.csv'), 'utf8');
+    };
+    const trained = (extra: string[]) => {
+      const out = join(tmp('split-seed-train'), 'run');
+      const r = run([...tiny(dir, archFile), '--epochs', '1', ...extra, '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      return { out, stdout: r.stdout, split: readFileSync(join(out, 'split.csv'), 'utf8'), model: readFileSync(join(out, 'model.safetensors')) };
+    };
+    // The split is the one `split --seed 7` makes, whatever --seed (which alone still seeds both, as before).
+    const seven = splitFile('7');
+    expect(splitFile('5')).not.toBe(seven);
+    const a = trained(['--seed', '5', '--split-seed', '7']);
+    const b = trained(['--seed', '7']);
+    expect(a.split).toBe(seven);
+    expect(b.split).toBe(seven);
+    expect(a.stdout).toContain('seed 5 (split seed 7)');
+    expect(b.stdout).not.toContain('split seed');
+    expect(Buffer.compare(a.model, b.model)).not.toBe(0);
+    expect(JSON.parse(readFileSync(join(a.out, 'config.json'), 'utf8')).options.data.folder.splitSeed).toBe(7);
+    // Without split.csv, evaluate re-makes the split with the run's split seed.
+    rmSync(join(a.out, 'split.csv'));
+    const remade = run(['evaluate', '--model', join(a.out, 'model.safetensors'), '--data', dir, '--split', 'test']);
+    expect(remade.status, remade.stderr).toBe(0);
+    expect(remade.stdout).toMatch(/test split re-made: .*, seed 7\)/);
+
+    // Cross-validation: the same folds (and validation splits) for every --seed.
+    const noTestRatio = tiny(dir, archFile).filter((x, i, all) => x !== '--test-ratio' && all[i - 1] !== '--test-ratio');
+    const folds = (seed: string) => {
+      const out = join(tmp(`split-seed-cv-${seed}`), 'run');
+      const r = run([...noTestRatio, '--epochs', '1', '--cv', '3', '--seed', seed, '--split-seed', '3', '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      return [1, 2, 3].map((k) => readFileSync(join(out, `fold-${k}`, 'split.csv'), 'utf8'));
+    };
+    expect(folds('1')).toEqual(folds('2'));
+
+    // Folder splits only: MNIST's is fixed.
+    const mnist = run(['train', '--split-seed', '3', '--limit', '10']);
+    expect(mnist.status).toBe(2);
+    expect(mnist.stderr).toContain('--split-seed only apply to image folders (--data DIR)');
+  });
+
   it('refuses a pattern it cannot apply, naming the flag, the value and the manifest line', async () => {
     const dir = await slidesFolder();
     const bad = run(['split', '--data', dir, '--out', join(tmp('bad-pattern'), 'o'), '--group-pattern', '[']);

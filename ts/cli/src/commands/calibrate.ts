@@ -49,7 +49,7 @@ export function registerCalibrate(program: Command): void {
     .option('--mnist', 'the bundled MNIST data')
     .addOption(new Option('--split <which>', 'the images to fit on: the validation split (val, default), the test split, or all images (a folder held out from training)').choices(['val', 'test', 'all']).default('val'))
     .option('--split-csv <file>', 'the split to take the images from (default: split.csv beside --model)')
-    .option('--seed <n>', "without a split.csv: the seed to re-make the split with (default: the run's, else 0)", parse.seed)
+    .option('--seed <n>', "without a split.csv: the seed to re-make the split with (default: the run's split seed, else 0)", parse.seed)
     .option('--limit <n>', 'at most N images', parse.positiveInt)
     .option('--batch-size <n>', 'images per inference batch', parse.positiveInt, 64)
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))

@@ -50,7 +50,7 @@ export function registerEvaluate(program: Command): void {
     .option('--batch-size <n>', 'images per inference batch', parse.positiveInt, 64)
     .option('--limit <n>', 'at most N images per split', parse.positiveInt)
     .option('--split-csv <file>', "the split to take the test images from (default: split.csv beside --model, as the training run wrote it)")
-    .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s, else 0)', parse.seed)
+    .option('--seed <n>', 'without a split.csv: the seed to re-make the split with (default: the run\'s split seed, else 0)', parse.seed)
     .addOption(new Option('--on-bad-image <policy>', 'unreadable image: fail (default) or skip (the count is printed)').choices(['skip', 'fail']))
     .option('--follow-symlinks', 'read symbolic links that point outside the image folder (default: refused; loops are always refused)')
     .addOption(new Option('--tta <mode>', "test-time augmentation: average the probabilities over flips (4 views) or d4 (8: flips and quarter turns); the reported loss stays that of the plain images").choices(TTA_MODES).default('none'))

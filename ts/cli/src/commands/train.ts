@@ -52,6 +52,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
     .option('--no-prefetch', 'augment each batch before its step instead of during the previous step (slower on 2+ threads; results are identical)')
     .option('--seed <n>', 'seed of initialization, shuffling, dropout, augmentation and splits (default 0)', parse.seed)
+    .option('--split-seed <n>', "seed of the split, --cv's folds and --threshold-cv's inner folds (default: --seed): runs with other --seed values then test on the same patients", parse.seed)
     .option('--out <run_dir>', 'run directory (default runs/<timestamp>)')
     .option('--resume <run_dir>', 'continue an interrupted run from its last epoch boundary (options come from its config.json)')
     .option('--limit <n>', 'use only the first N training samples (and at most N validation/test samples): quick smoke runs', parse.positiveInt)

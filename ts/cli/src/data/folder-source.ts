@@ -8,7 +8,7 @@ import {
   applications, channelStats, ConfigError, DataError, defaultEngine, fitDatasetStainDistribution, fitDatasetStains, groupKFold, ImageDataset, listImageFolder, readSplitCsv, splitSamples, stainNormalizedDataset, WasmImageTransformer, writeSplitCsv,
   type AugmentationConfig, type StainDistribution, type StainNormalizationConfig, type Dataset, type Engine, type ImageFolderListing, type ImageSample, type PreprocessingConfig, type Shape3, type SplitAssignment,
 } from '@lite-cnn/sdk';
-import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
+import { DEFAULT_SPLIT_RATIO, listingFor, splitNote, splitSeedOf, type AugmentOptions, type DataOptions, type FolderOptions, type Grouping } from './options.js';
 import type { EvaluationData, TrainingData } from './training-data.js';
 
 /** VGG16's ImageNet channel means (BGR, 0-255), what "caffe" preprocessing subtracts. */
@@ -115,7 +115,7 @@ function positionsBySplit<S extends string>(all: ImageDataset, assignments: read
 export async function loadFolderTraining(dir: string, opts: DataOptions): Promise<TrainingData> {
   const f = opts.folder!;
   const opened = await openFolder(dir, f, imageShape(f, opts.inputShape));
-  return folderDatasets(opened, split(opened.listing.samples, f, opts.seed), opts);
+  return folderDatasets(opened, split(opened.listing.samples, f, splitSeedOf(f, opts.seed)), opts);
 }
 
 /**

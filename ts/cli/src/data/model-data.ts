@@ -10,7 +10,7 @@ import type { Dataset, Model } from '@lite-cnn/sdk';
 import type { RunConfig } from '../train/run-config.js';
 import { ConcatDataset } from './concat.js';
 import type { EvaluationSplit, EvaluationSplitName } from './folder-source.js';
-import { DEFAULT_SPLIT_RATIO } from './options.js';
+import { DEFAULT_SPLIT_RATIO, splitSeedOf } from './options.js';
 import { loadEvaluationData, type EvaluationData } from './training-data.js';
 
 export interface ModelDataOptions {
@@ -44,7 +44,7 @@ async function splitSource(opts: ModelDataOptions): Promise<{ from: EvaluationSp
   const csv = path.join(runDir, 'split.csv');
   if (await access(csv).then(() => true, () => false)) return { from: { kind: 'csv', path: csv }, aspect, note: null };
   if (folder && config?.options) {
-    const seed = opts.seed ?? config.options.seed ?? 0;
+    const seed = opts.seed ?? splitSeedOf(folder, config.options.seed ?? 0);
     return { from: { kind: 'resplit', splitBy: folder.splitBy, groupPattern: folder.groupPattern ?? null, valRatio: folder.valRatio, testRatio: folder.testRatio, seed }, aspect, note: `no split.csv beside the model: the ${splitWord(opts.split)} split is re-made from ${path.join(runDir, 'config.json')}` };
   }
   const seed = opts.seed ?? 0;

@@ -54,6 +54,13 @@ export interface FolderOptions {
   groupPattern?: string | null;
   valRatio: number;
   testRatio: number;
+  /**
+   * --split-seed: the seed of the split, of --cv's folds and of
+   * --threshold-cv's inner folds, so that runs with other --seed values (other
+   * initializations, shuffles and augmentations) test on the same patients
+   * (absent in older configs: the run's --seed, which seeded them then).
+   */
+  splitSeed?: number;
   augment: AugmentOptions | null;
   /** Stain normalization fitted on the training split and stored in the model file (absent in older configs: none). */
   stainNormalize?: StainNormalizationKind | null;
@@ -73,6 +80,11 @@ export interface DataOptions {
   limit: number | null;
   seed: number;
   folder: FolderOptions | null;
+}
+
+/** The seed of a folder run's split and folds: --split-seed, else the run's --seed. */
+export function splitSeedOf(f: Pick<FolderOptions, 'splitSeed'>, seed: number): number {
+  return f.splitSeed ?? seed;
 }
 
 /** Default validation and test fractions of a folder split (train's, so evaluate and split re-make the same split). */

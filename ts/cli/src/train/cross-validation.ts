@@ -23,7 +23,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Model, subtypeRecall, writeFileAtomic, type CalibrationConfig, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
 import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
-import { splitNote } from '../data/options.js';
+import { splitNote, splitSeedOf } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
@@ -38,7 +38,7 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { fitWithProgress } from './fit-progress.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, type TrainOptions } from './options.js';
+import { describeModelSource, seedText, type TrainOptions } from './options.js';
 import { modelForClasses, openFolderWithModel } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
@@ -159,7 +159,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
   const pos = positiveIndex(o, template, classNames);
   const posName = pos === null ? null : classNames[pos]!;
-  const folds = foldAssignments(opened, f, K, o.seed);
+  const folds = foldAssignments(opened, f, K, splitSeedOf(f, o.seed));
   const grouped = f.splitBy !== null && opened.listing.groupsKnown;
   compileModel(template, o);
   const config = newRunConfig({
@@ -181,7 +181,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
-  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`run:    ${runDir.path}`);
 
   const rows: FoldResult[] = [];
@@ -319,7 +319,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
     runInfo: {
       model: describeModelSource(o),
       data: config.data.description,
-      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
+      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
       scheme: `test = fold k; ${selection(o, grouped)}`,
       'training time': seconds(summary.seconds.training),
     },

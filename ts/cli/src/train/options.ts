@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { isOnnxPath } from '../model/load.js';
 import type { ThresholdRule } from './threshold-rule.js';
 import { DEFAULT_TRAINABLE_LAST, FINE_TUNE_RECIPE, PRESETS, type PresetName, type Recipe } from '../model/presets.js';
-import { checkSplitRatios, DEFAULT_SPLIT_RATIO, groupPatternOption, splitByOption, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
+import { checkSplitRatios, DEFAULT_SPLIT_RATIO, groupPatternOption, splitByOption, splitSeedOf, type AugmentOptions, type DataOptions, type FolderOptions, type PreprocessName } from '../data/options.js';
 
 export interface RawTrainOptions {
   preset?: PresetName;
@@ -36,6 +36,7 @@ export interface RawTrainOptions {
   /** --no-prefetch: false (a runtime choice like --threads: not recorded in config.json). */
   prefetch?: boolean;
   seed?: number;
+  splitSeed?: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -166,13 +167,19 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 };
 
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
-  'imageSize', 'aspect', 'splitBy', 'groupPattern', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
+  'imageSize', 'aspect', 'splitBy', 'splitSeed', 'groupPattern', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomize', 'stainRandomizeProbability', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
   'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
 ];
 
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
 export const CV_VAL_RATIO = 0.2;
+
+/** The seeds of a run, for its recipe line: `seed 3`, and the split's when --split-seed made it another. */
+export function seedText(o: Pick<TrainOptions, 'seed' | 'data'>): string {
+  const f = o.data.folder;
+  return f && splitSeedOf(f, o.seed) !== o.seed ? `seed ${o.seed} (split seed ${splitSeedOf(f, o.seed)})` : `seed ${o.seed}`;
+}
 
 /** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
 export function describeModelSource(o: TrainOptions): string {
@@ -226,6 +233,7 @@ function folderOptions(raw: RawTrainOptions, recipe: Recipe): FolderOptions {
     groupPattern: groupPatternOption(raw.groupPattern, splitBy),
     valRatio,
     testRatio,
+    splitSeed: raw.splitSeed ?? raw.seed ?? 0,
     augment: augmentation(raw, recipe),
     stainNormalize: raw.stainNormalize === 'none' ? null : (raw.stainNormalize ?? recipe.stainNormalize ?? null),
     oversample: raw.oversample ?? false,

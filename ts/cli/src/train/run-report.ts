@@ -9,7 +9,7 @@ import { describeCalibration } from '../model/calibration.js';
 import { patientTable, type patientSummary } from '../model/group-evaluation.js';
 import { count, percent, seconds } from '../ui/format.js';
 import type { HistoryRow } from './history-csv.js';
-import type { TrainOptions } from './options.js';
+import { seedText, type TrainOptions } from './options.js';
 
 /**
  * history.csv rows as fit's History: in each epoch the last row is the
@@ -64,7 +64,7 @@ export async function writeTrainingReport(dir: string, r: {
     runInfo: {
       model: o.preset ? `preset ${o.preset}` : String(o.architecture),
       data: r.description,
-      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, seed ${o.seed}`,
+      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${seedText(o)}`,
       epochs: r.epochs,
       'training time': seconds(r.trainingSeconds),
       ...(r.calibration ? { 'probability calibration': describeCalibration(r.calibration) } : {}),

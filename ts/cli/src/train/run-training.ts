@@ -19,7 +19,7 @@ import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } fro
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, type TrainOptions } from './options.js';
+import { describeModelSource, seedText, type TrainOptions } from './options.js';
 import { dataOptionsFor, modelInput, runStart } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
@@ -146,7 +146,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const counts = model.countParams();
   out.line(`lite-cnn train: ${describeModelSource(o)} (${count(counts.total)} parameters)${start.epochsCompleted ? `, resuming at epoch ${start.epochsCompleted + 1}/${o.epochs}` : ''}`);
   out.line(`data:   ${data.description}`);
-  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, seed ${o.seed}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`engine: ${config.engine.artifact}, ${ctx.engine.threads} thread${ctx.engine.threads === 1 ? '' : 's'}${ctx.engine.simd ? ', SIMD128' : ''}`);
   out.line(`run:    ${runDir.path}`);
 

@@ -16,6 +16,7 @@ import { count, fixed, percent } from '../ui/format.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
+import { splitSeedOf } from '../data/options.js';
 import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
@@ -32,7 +33,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
   // Binary and --positive checked (options require --target-recall) before anything is written.
   const pos = positiveIndex(o, template, classNames)!;
-  const assignments = split(opened.listing.samples, f, o.seed);
+  const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
   const data = await folderDatasets(opened, finalAssignment(assignments), dataOptions);
   compileModel(template, o);
   const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });

@@ -26,7 +26,7 @@ import { calibrateProbabilities, Callback, ConfigError, groupKFold, MetricAccumu
 import { describeCalibration, fitWhere } from '../model/calibration.js';
 import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
 import { folderDatasets, groupedOption, type OpenedFolder } from '../data/folder-source.js';
-import type { DataOptions } from '../data/options.js';
+import { splitSeedOf, type DataOptions } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { positiveScores } from '../model/evaluation.js';
 import { fixed, percent } from '../ui/format.js';
@@ -169,7 +169,7 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
   const K = o.thresholdCv!.folds;
   const targetRecall = o.operatingPoint!.targetRecall;
   const pool = assignments.filter((s) => s.split !== 'test');
-  const folds = groupKFold(pool, K, o.seed, groupedOption(o.data.folder!.splitBy));
+  const folds = groupKFold(pool, K, splitSeedOf(o.data.folder!, o.seed), groupedOption(o.data.folder!.splitBy));
   const perFold: Float32Array[][] = [];
   const labels: Uint32Array[] = [];
   const innerFolds: InnerCvChoice['innerFolds'] = [];
