@@ -6,7 +6,7 @@
  * torchvision architectures at a small input.
  */
 import {
-  Activation, Add, applications, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten,
+  Activation, Add, applications, Average, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten,
   GlobalAveragePooling2D, input, LeakyReLU, MaxPooling2D, Model, ReLU, Softmax, ZeroPadding2D, type AnyLayer, type Engine, type Shape3,
 } from '@lite-cnn/sdk';
 import { graphNet } from './graph-net.js';
@@ -76,6 +76,11 @@ export const LAYER_CASES: ExportCase[] = [
     () => [new Conv2D({ filters: 4, kernelSize: 1 })],
     () => [new Conv2D({ filters: 4, kernelSize: 3, padding: 'same' })],
     () => [new Conv2D({ filters: 4, kernelSize: 1, useBias: false }), new ReLU()],
+  ]),
+  merged('average-three-inputs', () => new Average(), [
+    () => [new Conv2D({ filters: 3, kernelSize: 1 })],
+    () => [new Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' })],
+    () => [new Conv2D({ filters: 3, kernelSize: 1, useBias: false })],
   ]),
   merged('concatenate', () => new Concatenate(), [() => [new Conv2D({ filters: 2, kernelSize: 1 })], () => [new MaxPooling2D({ poolSize: 3, strides: 1, padding: 1 })]]),
 ];

@@ -127,6 +127,7 @@ const CODES: &[(&str, &[(&str, u32)])] = &[
             ("DEPTHWISE_CONV2D", kind::DEPTHWISE_CONV2D),
             ("ZERO_PAD", kind::ZERO_PAD),
             ("BOUNDED_RELU", kind::BOUNDED_RELU),
+            ("AVERAGE", kind::AVERAGE),
         ],
     ),
     ("Padding", &[("VALID", padding_code::VALID), ("SAME", padding_code::SAME), ("EXPLICIT", padding_code::EXPLICIT)]),

@@ -16,7 +16,7 @@ use super::spec::{Arity, L2, LossKind, OptimizerKind, StepNode, StepSpec, TrainS
 use super::train_fusion;
 use super::trainable::TrainableLayout;
 use crate::error::{ErrorCode, KernelError};
-use crate::loss::{binary_cross_entropy, softmax_cross_entropy, BceParams, SoftmaxCeParams, Targets};
+use crate::loss::{binary_cross_entropy, probability_cross_entropy, softmax_cross_entropy, BceParams, SoftmaxCeParams, Targets};
 use crate::optim::{self, L2Form, ParamRange, WeightDecay};
 
 /// Targets of one training batch.
@@ -49,6 +49,18 @@ pub struct StepStats {
 pub const MAX_BATCH: usize = 1 << 16;
 
 /// The training configuration and what follows from it.
+/// What the value a loss reads holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadForm {
+    /// The input of a final Softmax or Sigmoid that the loss fuses.
+    FusedActivation,
+    /// Probabilities no final Softmax produced: an Average of Softmax outputs
+    /// (`loss::probability_cross_entropy`).
+    Probabilities,
+    /// Any other output, read as logits.
+    Logits,
+}
+
 struct Training {
     spec: TrainSpec,
     class_weights: Vec<f32>,
@@ -440,7 +452,8 @@ impl Model {
     /// Sets the loss, optimizer, regularization, class weights and frozen
     /// steps (`frozen` empty: every step trains).
     pub fn configure(&mut self, spec: TrainSpec, class_weights: &[f32], frozen: &[bool]) -> Result<(), KernelError> {
-        let (head, classes, fused) = self.loss_head(&spec.loss)?;
+        let (head, classes, form) = self.loss_head(&spec.loss)?;
+        let fused = form == HeadForm::FusedActivation;
         if !class_weights.is_empty() {
             let want = if classes == 1 { 2 } else { classes };
             if class_weights.len() != want {
@@ -533,15 +546,33 @@ impl Model {
         self.train.as_ref().map_or(&[], |t| &t.layout.runs)
     }
 
-    /// The value whose values the loss reads as logits, the class count, and
-    /// whether a final Softmax (with cross-entropy) or Sigmoid (with binary
-    /// cross-entropy) is fused into the loss (then the logits are its input).
-    fn loss_head(&self, loss: &LossKind) -> Result<(ValueId, usize, bool), KernelError> {
+    /// Whether the model's output is an Average of Softmax outputs (an
+    /// ensemble of classifiers): probabilities, not logits.
+    fn outputs_averaged_probabilities(g: &Graph) -> bool {
+        let n = g.len();
+        g.steps[n - 1].is_average() && g.inputs[n - 1].iter().all(|&v| v > 0 && g.steps[v - 1].is_softmax())
+    }
+
+    /// The value the loss reads, the class count, and what that value holds
+    /// (`HeadForm`): the input of a final Softmax (with cross-entropy) or
+    /// Sigmoid (with binary cross-entropy) fused into the loss, an Average of
+    /// Softmax outputs (probabilities), or else the output as logits.
+    fn loss_head(&self, loss: &LossKind) -> Result<(ValueId, usize, HeadForm), KernelError> {
         let g = &self.graph;
         let last = g.steps.last().expect("a model has steps");
         let fused = match loss {
             LossKind::SoftmaxCrossEntropy { .. } => last.is_softmax(),
             LossKind::BinaryCrossEntropy { .. } => last.is_sigmoid(),
+        };
+        let form = if fused {
+            HeadForm::FusedActivation
+        } else if Self::outputs_averaged_probabilities(g) {
+            if let LossKind::BinaryCrossEntropy { .. } = loss {
+                return Err(KernelError::geometry("train: binary cross-entropy reads one sigmoid output or its logit; this model averages softmax outputs (use softmax cross-entropy)"));
+            }
+            HeadForm::Probabilities
+        } else {
+            HeadForm::Logits
         };
         let head = if fused { g.inputs[g.len() - 1][0] } else { g.len() };
         if head == 0 {
@@ -565,7 +596,7 @@ impl Model {
             LossKind::BinaryCrossEntropy { .. } if out.c != 1 => {
                 Err(KernelError::geometry(format!("train: binary cross-entropy needs 1 output, the model outputs {}", out.c)))
             }
-            _ => Ok((head, out.c, fused)),
+            _ => Ok((head, out.c, form)),
         }
     }
 
@@ -863,10 +894,10 @@ impl Model {
     }
 
     /// Loss and its gradient (into the head's gradient buffer when `grad` is
-    /// given) from the logits in value `head`, after a forward pass. Class
-    /// weights apply in training only (as in Keras).
+    /// given) from value `head` (`form` says what it holds), after a forward
+    /// pass. Class weights apply in training only (as in Keras).
     #[allow(clippy::too_many_arguments)]
-    fn loss(&mut self, loss: &LossKind, targets: StepTargets<'_>, batch: usize, head: ValueId, classes: usize, schedule: &Schedule, grad: bool) -> Result<crate::loss::LossStats, KernelError> {
+    fn loss(&mut self, loss: &LossKind, form: HeadForm, targets: StepTargets<'_>, batch: usize, head: ValueId, classes: usize, schedule: &Schedule, grad: bool) -> Result<crate::loss::LossStats, KernelError> {
         let pass = self.current.as_ref().map_or(Pass::Model, |c| c.2);
         let (lo, _) = act_range(self.graph_of(pass), schedule, head, batch)?.expect("the loss head is a step output");
         let logits = &self.acts[lo..lo + batch * classes];
@@ -888,7 +919,10 @@ impl Model {
                     StepTargets::Labels(l) => Targets::Labels(&l[..batch]),
                     StepTargets::Dense(d) => Targets::Dense(&d[..batch * classes]),
                 };
-                softmax_cross_entropy(&p, logits, t, cw, dlogits)
+                match form {
+                    HeadForm::Probabilities => probability_cross_entropy(&p, logits, t, cw, dlogits),
+                    HeadForm::FusedActivation | HeadForm::Logits => softmax_cross_entropy(&p, logits, t, cw, dlogits),
+                }
             }
             LossKind::BinaryCrossEntropy { label_smoothing } => {
                 let p = BceParams::new(batch, label_smoothing)?;
@@ -928,11 +962,11 @@ impl Model {
     pub fn evaluate_batch(&mut self, x: &[f32], targets: StepTargets<'_>, batch: usize) -> Result<StepStats, KernelError> {
         let spec = self.training("evaluate")?.spec;
         self.check_batch(batch, x)?;
-        let (head, classes, _) = self.loss_head(&spec.loss)?;
+        let (head, classes, form) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         let (schedule, pass) = self.inference_pass();
         self.run_forward(x, batch, Mode::Infer, &schedule, Kept::Output, pass)?;
-        let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, false)?;
+        let stats = self.loss(&spec.loss, form, targets, batch, head, classes, &schedule, false)?;
         // The penalty's value (no gradient), reported separately from the data
         // loss; the SDK documents which loss its val_loss is.
         let penalty = match spec.l2 {
@@ -964,7 +998,7 @@ impl Model {
             return Err(KernelError::value("train: step numbers start at 1, got 0"));
         }
         self.check_batch(batch, x)?;
-        let (head, classes, _) = self.loss_head(&spec.loss)?;
+        let (head, classes, form) = self.loss_head(&spec.loss)?;
         self.check_targets(targets, batch, classes)?;
         self.prepare_training()?;
         if let Some(f) = self.train.as_mut().and_then(|t| t.fused.as_mut()) {
@@ -972,7 +1006,7 @@ impl Model {
         }
         let mode = Mode::Train { seed, step: step as u64 };
         self.run_forward(x, batch, mode, &schedule, Kept::Output, pass)?;
-        let stats = self.loss(&spec.loss, targets, batch, head, classes, &schedule, true)?;
+        let stats = self.loss(&spec.loss, form, targets, batch, head, classes, &schedule, true)?;
         self.run_backward(x, batch, mode, &schedule, pass)?;
         let tr = self.train.as_ref().expect("configured");
         let runs = &tr.layout.runs;

@@ -53,6 +53,7 @@ pub mod kind {
     pub const DEPTHWISE_CONV2D: u32 = 15;
     pub const ZERO_PAD: u32 = 16;
     pub const BOUNDED_RELU: u32 = 17;
+    pub const AVERAGE: u32 = 18;
 }
 
 /// `StepDesc::padding` values.
@@ -145,6 +146,7 @@ pub enum StepSpec {
     Flatten,
     Dropout { rate: f32 },
     Add,
+    Average,
     Concat,
     ZeroPad { top: usize, bottom: usize, left: usize, right: usize },
 }
@@ -251,6 +253,7 @@ impl StepSpec {
                 StepSpec::Dropout { rate: d.rate }
             }
             kind::ADD => StepSpec::Add,
+            kind::AVERAGE => StepSpec::Average,
             kind::CONCAT => StepSpec::Concat,
             kind::ZERO_PAD => StepSpec::ZeroPad {
                 top: d.pad_top as usize,
@@ -265,7 +268,7 @@ impl StepSpec {
     /// How many inputs the kind reads: exactly one, or (merges) two or more.
     pub fn arity(&self) -> Arity {
         match self {
-            StepSpec::Add | StepSpec::Concat => Arity::AtLeastTwo,
+            StepSpec::Add | StepSpec::Average | StepSpec::Concat => Arity::AtLeastTwo,
             _ => Arity::One,
         }
     }

@@ -72,7 +72,8 @@ pub(super) fn sgd0() -> TrainSpec {
 
 /// A graph with every kind of junction: a residual Add whose input feeds
 /// three steps (fan-out), a Concatenate of two branches, an Add of a value
-/// with itself, zero padding, and a Flatten alias before the head.
+/// with itself, an Average of three reads (one value twice), zero padding,
+/// and a Flatten alias before the head.
 pub(super) fn residual_graph() -> Vec<StepNode> {
     use StepSpec::*;
     let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
@@ -89,9 +90,10 @@ pub(super) fn residual_graph() -> Vec<StepNode> {
         node(conv(2, 3, 1), &[6]),         // s8 -> v9 [4, 4, 2]
         node(Concat, &[8, 9]),             // s9 -> v10 [4, 4, 5]
         node(Add, &[10, 10]),              // s10 -> v11: a value read twice by one step
-        node(Flatten, &[11]),              // s11 -> v12 (aliases v11)
-        node(dense(3), &[12]),             // s12 -> v13
-        node(Softmax, &[13]),              // s13 -> v14
+        node(Average, &[11, 10, 11]),      // s11 -> v12: dy / 3 to each read, v11's twice
+        node(Flatten, &[12]),              // s12 -> v13 (aliases v12)
+        node(dense(3), &[13]),             // s13 -> v14
+        node(Softmax, &[14]),              // s14 -> v15
     ]
 }
 
@@ -267,6 +269,38 @@ crate::kernel_tests! {
         }
     }
 
+    fn exec_an_average_of_softmax_outputs_is_trained_on_its_probabilities() {
+        // Two classifiers on one input, their softmax outputs averaged (an
+        // ensemble): the loss is the cross-entropy of the averaged
+        // probabilities, not of a softmax over them.
+        use StepSpec::*;
+        let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
+        let nodes = vec![
+            node(Flatten, &[0]),         // s0 -> v1
+            node(dense(3), &[1]),        // s1 -> v2
+            node(Softmax, &[2]),         // s2 -> v3
+            node(dense(3), &[1]),        // s3 -> v4
+            node(Softmax, &[4]),         // s4 -> v5
+            node(Average, &[3, 5]),      // s5 -> v6
+        ];
+        let batch = 4;
+        let mut m = Model::new(Shape3 { h: 2, w: 2, c: 2 }, batch, &nodes).unwrap();
+        init(&mut m, 31);
+        m.configure(sgd0(), &[], &[]).unwrap();
+        let x = TestRng::new(32).vec(batch * 8);
+        let labels = [2u32, 0, 1, 2];
+        m.forward(&x, batch, Mode::Infer, false).unwrap();
+        let out = m.activation(nodes.len() - 1).unwrap()[..batch * 3].to_vec();
+        let want: f64 = labels.iter().enumerate().map(|(i, &y)| -(out[i * 3 + y as usize] as f64).ln()).sum::<f64>() / batch as f64;
+        let e = m.evaluate_batch(&x, StepTargets::Labels(&labels), batch).unwrap();
+        assert!((e.loss as f64 - want).abs() <= 1e-6 * want, "evaluate loss {} vs -mean ln p_y {want}", e.loss);
+        let checked = check_param_gradients(&mut m, &x, &labels, |_| true);
+        assert!(checked >= 24, "checked {checked} parameters");
+        // Binary cross-entropy cannot read averaged softmax outputs.
+        let err = m.configure(TrainSpec { loss: LossKind::BinaryCrossEntropy { label_smoothing: 0.0 }, ..sgd0() }, &[], &[]).unwrap_err();
+        assert!(err.message.contains("this model averages softmax outputs"), "{}", err.message);
+    }
+
     fn exec_l2_and_clipping_are_applied() {
         let mut m = Model::chain(Shape3 { h: 1, w: 1, c: 2 }, 1, &[dense(2)]).unwrap();
         m.params.copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 0.0, 0.0]);
@@ -303,7 +337,7 @@ crate::kernel_tests! {
     }
 
 
-    fn exec_graph_gradients_through_fan_out_add_and_concat_match_finite_differences() {
+    fn exec_graph_gradients_through_fan_out_add_average_and_concat_match_finite_differences() {
         let batch = 3;
         let mut m = Model::new(Shape3 { h: 6, w: 6, c: 2 }, batch, &residual_graph()).unwrap();
         assert_eq!(m.output(), Shape3 { h: 1, w: 1, c: 3 });
@@ -339,7 +373,7 @@ crate::kernel_tests! {
         }
         let frozen_len: usize = frozen_ranges.iter().map(|r| r.len()).sum();
         assert_eq!(m.grads.len(), m.params.len() - frozen_len, "gradients are kept for trainable parameters only");
-        let schedule = m.graph.schedule(Purpose::Train { head: 13, fused_last: true, frozen: &frozen }).unwrap();
+        let schedule = m.graph.schedule(Purpose::Train { head: 14, fused_last: true, frozen: &frozen }).unwrap();
         assert!(!schedule.backprop[0] && !schedule.backprop[1], "no backward below the lowest trainable step");
         assert!(schedule.backprop[3] && !schedule.param_grads[3], "a frozen BatchNorm passes gradients but gets none");
         // An update moves the trainable weights only; a frozen BatchNorm keeps its moving statistics.

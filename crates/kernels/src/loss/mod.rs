@@ -5,6 +5,9 @@
 //! - `softmax_cross_entropy`: logits `[n, classes]`, integer labels or dense
 //!   (one-hot / soft) target rows, optional class weights and label smoothing.
 //! - `binary_cross_entropy`: one sigmoid output per sample, from the logit.
+//! - `probability_cross_entropy`: probabilities `[n, classes]` that no final
+//!   Softmax produced (an ensemble's averaged outputs), as Keras'
+//!   `from_logits=False`.
 //!
 //! Weighting follows Keras' `class_weight`: each sample gets the weight of its
 //! class and the loss is `sum_i w_i · loss_i / n` (divided by `n`, not by
@@ -15,9 +18,11 @@
 //! thread count.
 
 mod bce;
+mod probability_ce;
 mod softmax_ce;
 
 pub use bce::{binary_cross_entropy, BceParams};
+pub use probability_ce::{probability_cross_entropy, EPSILON as PROBABILITY_EPSILON};
 pub use softmax_ce::{softmax_cross_entropy, SoftmaxCeParams, Targets};
 
 /// Result of a loss kernel (the gradient is written to the caller's slice).

@@ -94,45 +94,65 @@ pub fn softmax_cross_entropy(
     class_weights: Option<&[f32]>,
     dlogits: &mut [f32],
 ) -> Result<LossStats, KernelError> {
-    validate(p, logits, targets, class_weights, dlogits)?;
+    validate(["softmax_cross_entropy", "logits", "dlogits"], p, logits, targets, class_weights, dlogits)?;
+    let ls = p.label_smoothing;
+    Ok(per_row(p, logits, targets, class_weights, dlogits, |z, target, scale, d| row(z, target, ls, scale, d)))
+}
+
+/// The loss over the rows of `values` (`[n, classes]`, validated): `row`
+/// gets a row, its target, `w_i / n` and its gradient row, and returns the
+/// row's loss and predicted class. Rows run in fixed chunks, the f64 sums
+/// combined in chunk order (`finish`), so the thread count changes nothing.
+pub(super) fn per_row(
+    p: &SoftmaxCeParams,
+    values: &[f32],
+    targets: Targets<'_>,
+    class_weights: Option<&[f32]>,
+    d: &mut [f32],
+    row: impl Fn(&[f32], RowTarget<'_>, f32, &mut [f32]) -> (f64, usize) + Sync,
+) -> LossStats {
     let classes = p.classes;
     let total = p.logits_len();
     let chunk = chunked::chunk_len(total, MIN_CHUNK_ELEMS, classes);
     let n_f = p.n as f32;
-    let ls = p.label_smoothing;
-    let partials = chunked::zip_chunks_mut([dlogits], chunk, total >= PARALLEL_MIN_ELEMS, |offset, [d]| {
+    let partials = chunked::zip_chunks_mut([d], chunk, total >= PARALLEL_MIN_ELEMS, |offset, [d]| {
         let row0 = offset / classes;
         let mut loss = 0.0f64;
         let mut correct = 0u64;
         for (r, d_row) in d.chunks_exact_mut(classes).enumerate() {
             let i = row0 + r;
-            let z = &logits[i * classes..(i + 1) * classes];
-            let target = match targets {
-                Targets::Labels(l) => RowTarget::Class(l[i] as usize),
-                Targets::LabelsI32(l) => RowTarget::Class(l[i] as usize),
-                Targets::Dense(t) => RowTarget::Dense(&t[i * classes..(i + 1) * classes]),
-            };
+            let target = RowTarget::of(targets, i, classes);
             let class = target.class();
             let w = class_weights.map_or(1.0, |cw| cw[class]);
-            let (ce, predicted) = row(z, target, ls, w / n_f, d_row);
+            let (ce, predicted) = row(&values[i * classes..(i + 1) * classes], target, w / n_f, d_row);
             loss += w as f64 * ce;
             correct += (predicted == class) as u64;
         }
         (loss, correct)
     });
-    Ok(finish(partials.as_slice(), p.n))
+    finish(partials.as_slice(), p.n)
 }
 
 #[derive(Clone, Copy)]
-enum RowTarget<'a> {
+pub(super) enum RowTarget<'a> {
     Class(usize),
     Dense(&'a [f32]),
 }
 
-impl RowTarget<'_> {
+impl<'a> RowTarget<'a> {
+    /// Row `i` of `targets` (`classes` per row).
+    #[inline]
+    pub(super) fn of(targets: Targets<'a>, i: usize, classes: usize) -> Self {
+        match targets {
+            Targets::Labels(l) => RowTarget::Class(l[i] as usize),
+            Targets::LabelsI32(l) => RowTarget::Class(l[i] as usize),
+            Targets::Dense(t) => RowTarget::Dense(&t[i * classes..(i + 1) * classes]),
+        }
+    }
+
     /// The label, or the first argmax of the target row.
     #[inline]
-    fn class(&self) -> usize {
+    pub(super) fn class(&self) -> usize {
         match *self {
             RowTarget::Class(c) => c,
             RowTarget::Dense(t) => argmax(t),
@@ -142,7 +162,7 @@ impl RowTarget<'_> {
 
 /// Index of the first maximum.
 #[inline]
-fn argmax(x: &[f32]) -> usize {
+pub(super) fn argmax(x: &[f32]) -> usize {
     let mut best = 0;
     for (j, &v) in x.iter().enumerate().skip(1) {
         if v > x[best] {
@@ -192,29 +212,33 @@ fn row(z: &[f32], target: RowTarget<'_>, ls: f32, scale: f32, d: &mut [f32]) -> 
     (ce, arg)
 }
 
-fn validate(
+/// Lengths, labels, targets and class weights of a call of the kernel
+/// `names[0]`, whose input and gradient slices are named `names[1]` and `names[2]`.
+pub(super) fn validate(
+    names: [&str; 3],
     p: &SoftmaxCeParams,
     logits: &[f32],
     targets: Targets<'_>,
     class_weights: Option<&[f32]>,
     dlogits: &[f32],
 ) -> Result<(), KernelError> {
+    let [name, input, gradient] = names;
     let (n, classes) = (p.n, p.classes);
     let len = p.logits_len();
-    let check_len = |name: &str, got: usize, want: usize, what: &str| {
+    let check_len = |field: &str, got: usize, want: usize, what: &str| {
         if got == want {
             Ok(())
         } else {
             Err(KernelError::geometry(format!(
-                "softmax_cross_entropy: {name} has {got} elements, expected {what} = {want} (n={n}, classes={classes})"
+                "{kernel}: {what_name} has {got} elements, expected {what} = {want} (n={n}, classes={classes})", kernel = name, what_name = field
             )))
         }
     };
-    check_len("logits", logits.len(), len, "n·classes")?;
-    check_len("dlogits", dlogits.len(), len, "n·classes")?;
+    check_len(input, logits.len(), len, "n·classes")?;
+    check_len(gradient, dlogits.len(), len, "n·classes")?;
     let out_of_range = |i: usize, label: i64| {
         KernelError::value(format!(
-            "softmax_cross_entropy: label {label} at row {i} is out of range for {classes} classes (expected 0..={})",
+            "{name}: label {label} at row {i} is out of range for {classes} classes (expected 0..={})",
             classes - 1
         ))
     };
@@ -235,7 +259,7 @@ fn validate(
             check_len("targets", t.len(), len, "n·classes")?;
             if let Some((k, &v)) = t.iter().enumerate().find(|&(_, &v)| !(v.is_finite() && v >= 0.0)) {
                 return Err(KernelError::value(format!(
-                    "softmax_cross_entropy: target {v} at row {}, class {} must be finite and >= 0",
+                    "{name}: target {v} at row {}, class {} must be finite and >= 0",
                     k / classes,
                     k % classes
                 )));
@@ -246,7 +270,7 @@ fn validate(
         check_len("class_weights", cw.len(), classes, "classes")?;
         if let Some((j, &v)) = cw.iter().enumerate().find(|&(_, &v)| !(v.is_finite() && v >= 0.0)) {
             return Err(KernelError::value(format!(
-                "softmax_cross_entropy: class weight {v} of class {j} must be finite and >= 0"
+                "{name}: class weight {v} of class {j} must be finite and >= 0"
             )));
         }
     }

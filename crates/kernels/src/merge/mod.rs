@@ -4,6 +4,10 @@
 //! - `add_fwd`: element-wise sum of two or more same-shape tensors, added in
 //!   input order. Its backward passes `dy` unchanged to every input: a copy
 //!   (or a shared buffer) the executor makes, so there is no kernel for it.
+//! - `average_fwd` / `_bwd` (Keras `Average`, ONNX `Mean`): that sum divided
+//!   by the number of inputs (a division, not a product with `1/n`, so the
+//!   bits are those of ONNX's and PyTorch's mean), and `dy / n` back to each
+//!   input. An ensemble's averaged probabilities.
 //! - `concat_channels_fwd` / `_bwd`: NHWC tensors `[pixels, c_i]` (pixels =
 //!   `n·h·w`) joined on the last axis into `[pixels, sum c_i]`, and the
 //!   gradient split back. Pure copies, exact.
@@ -30,6 +34,37 @@ pub fn add_fwd(inputs: &[&[f32]], y: &mut [f32]) {
         y_chunk.copy_from_slice(&inputs[0][range.clone()]);
         for x in &inputs[1..] {
             vecops::add_assign(y_chunk, &x[range.clone()]);
+        }
+    });
+}
+
+/// `y = (((inputs[0] + inputs[1]) + ...) / n`, element-wise, for `n =
+/// inputs.len() >= 2` inputs as long as `y`; `y` is fully overwritten.
+pub fn average_fwd(inputs: &[&[f32]], y: &mut [f32]) {
+    debug_assert!(inputs.len() >= 2, "average_fwd: {} inputs, expected >= 2", inputs.len());
+    debug_assert!(inputs.iter().all(|x| x.len() == y.len()), "average_fwd: input lengths differ from y's {}", y.len());
+    let n = inputs.len() as f32;
+    par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, y_chunk| {
+        let range = i * CHUNK..i * CHUNK + y_chunk.len();
+        y_chunk.copy_from_slice(&inputs[0][range.clone()]);
+        for x in &inputs[1..] {
+            vecops::add_assign(y_chunk, &x[range.clone()]);
+        }
+        for v in y_chunk.iter_mut() {
+            *v /= n;
+        }
+    });
+}
+
+/// The gradient of `average_fwd` with `inputs` inputs, for each of them:
+/// `dx = dy / inputs`. `dx` is fully overwritten.
+pub fn average_bwd(dy: &[f32], inputs: usize, dx: &mut [f32]) {
+    debug_assert_eq!(dy.len(), dx.len(), "average_bwd: dy and dx lengths");
+    let n = inputs as f32;
+    par::for_each_chunk_mut(dx, CHUNK, dx.len() >= PARALLEL_MIN, |i, dx_chunk| {
+        let dy_chunk = &dy[i * CHUNK..i * CHUNK + dx_chunk.len()];
+        for (d, &g) in dx_chunk.iter_mut().zip(dy_chunk) {
+            *d = g / n;
         }
     });
 }

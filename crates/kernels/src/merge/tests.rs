@@ -1,7 +1,7 @@
 //! Merge ops against the f64 reference on awkward sizes, gradient checks,
 //! and determinism across threads.
 
-use super::{add_fwd, concat_channels_bwd, concat_channels_fwd};
+use super::{add_fwd, average_bwd, average_fwd, concat_channels_bwd, concat_channels_fwd};
 use crate::reference;
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad, project};
 use crate::selftest::util::{assert_bits_eq, nan_filled, TestRng};
@@ -42,6 +42,50 @@ crate::kernel_tests! {
                     assert!((got as f64 - e).abs() <= count as f64 * f32::EPSILON as f64 * scale, "{ctx}: element {j}: {got} vs {e}");
                 }
             }
+        }
+    }
+
+    fn average_is_the_sum_in_input_order_divided_by_n() {
+        for (k, &len) in LENS.iter().enumerate() {
+            for count in [2, 3, 5] {
+                let mut rng = TestRng::new(150 + k as u64 * 10 + count as u64);
+                let inputs: Vec<Vec<f32>> = (0..count).map(|i| rng.vec(len).iter().map(|v| v * 10f32.powi(3 * (i as i32 % 3) - 3)).collect()).collect();
+                let refs: Vec<&[f32]> = inputs.iter().map(|v| &v[..]).collect();
+                let mut y = nan_filled(len);
+                average_fwd(&refs, &mut y);
+                // The contract: add_fwd's f32 sum, then one division (ONNX Mean's and torch.mean's rounding).
+                let want: Vec<f32> = (0..len).map(|j| refs[1..].iter().fold(refs[0][j], |acc, x| acc + x[j]) / count as f32).collect();
+                let ctx = format!("average_fwd len={len} inputs={count}");
+                assert_bits_eq(&y, &want, &ctx);
+                let exact = reference::add(&inputs.iter().map(|v| reference::widen(v)).collect::<Vec<_>>());
+                for (j, (&got, &e)) in y.iter().zip(&exact).enumerate() {
+                    let scale: f64 = inputs.iter().map(|v| v[j].abs() as f64).sum::<f64>() / count as f64;
+                    assert!((got as f64 - e / count as f64).abs() <= count as f64 * f32::EPSILON as f64 * scale, "{ctx}: element {j}: {got} vs {}", e / count as f64);
+                }
+            }
+        }
+    }
+
+    fn average_gradcheck() {
+        // L = sum(average(x0, x1, x2) · r): each input's gradient is r / 3,
+        // against central differences of the f64 reference.
+        let len = 37;
+        let mut rng = TestRng::new(310);
+        let inputs: Vec<Vec<f32>> = (0..3).map(|_| rng.vec(len)).collect();
+        let r = rng.vec(len);
+        let mut dx = nan_filled(len);
+        average_bwd(&r, 3, &mut dx);
+        let wide: Vec<Vec<f64>> = inputs.iter().map(|v| reference::widen(v)).collect();
+        for i in 0..3 {
+            let num = numeric_grad(&inputs[i], 1e-3, |xp| {
+                let mut all = wide.clone();
+                all[i] = xp.to_vec();
+                let mean: Vec<f64> = reference::add(&all).iter().map(|s| s / 3.0).collect();
+                project(&mean, &r)
+            });
+            // r / 3 is rounded once to f32 (half an ulp, relative); the central
+            // difference of this linear function is exact up to f64 rounding.
+            assert_grad_close(&dx, &num, f32::EPSILON as f64 / 2.0, 1e-12, &format!("average_bwd input {i}"));
         }
     }
 
@@ -111,15 +155,19 @@ fn merge_bit_identical_with_1_and_2_threads() {
         pool.install(|| {
             let mut sum = nan_filled(len);
             add_fwd(&inputs.iter().map(|v| &v[..]).collect::<Vec<_>>(), &mut sum);
+            let mut mean = nan_filled(len);
+            average_fwd(&inputs.iter().map(|v| &v[..]).collect::<Vec<_>>(), &mut mean);
+            let mut dmean = nan_filled(len);
+            average_bwd(&inputs[0], 3, &mut dmean);
             let mut cat = nan_filled(pixels * 113);
             concat_channels_fwd(pixels, &parts.iter().map(|(v, c)| (&v[..], *c)).collect::<Vec<_>>(), &mut cat);
             let (mut a, mut b) = (nan_filled(pixels * 17), nan_filled(pixels * 96));
             concat_channels_bwd(&dy, &mut [(&mut a[..], 17), (&mut b[..], 96)]);
-            [sum, cat, a, b]
+            [sum, mean, dmean, cat, a, b]
         })
     };
     let (one, two) = (run(1), run(2));
-    for (name, (a, b)) in ["add", "concat fwd", "concat bwd 0", "concat bwd 1"].iter().zip(one.iter().zip(&two)) {
+    for (name, (a, b)) in ["add", "average fwd", "average bwd", "concat fwd", "concat bwd 0", "concat bwd 1"].iter().zip(one.iter().zip(&two)) {
         assert_bits_eq(a, b, &format!("{name}: 1 vs 2 threads"));
     }
 }

@@ -40,6 +40,7 @@ pub fn all() -> Vec<Case> {
         crate::depthwise::tests::CASES,
         crate::loss::tests::softmax_ce::CASES,
         crate::loss::tests::bce::CASES,
+        crate::loss::tests::probability_ce::CASES,
         crate::optim::tests::update::CASES,
         crate::optim::tests::penalty::CASES,
         crate::pool::tests::CASES,

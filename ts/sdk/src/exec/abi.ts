@@ -194,6 +194,7 @@ export const StepKind = {
   DEPTHWISE_CONV2D: 15,
   ZERO_PAD: 16,
   BOUNDED_RELU: 17,
+  AVERAGE: 18,
 } as const;
 export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 

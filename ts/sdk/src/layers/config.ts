@@ -11,7 +11,7 @@ import type { Layer } from './layer.js';
 import { GlobalAveragePooling2D, poolingFromConfig, type GlobalAveragePooling2DConfig, type Pooling2DConfig } from './pooling.js';
 import { Dropout, Flatten, type DropoutConfig, type FlattenConfig } from './reshape-layers.js';
 import { DepthwiseConv2D, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
-import { Add, Concatenate, type AddConfig, type ConcatenateConfig } from './merge.js';
+import { Add, Average, Concatenate, type AddConfig, type AverageConfig, type ConcatenateConfig } from './merge.js';
 import { ZeroPadding2D, type ZeroPadding2DConfig } from './zero-padding.js';
 
 export type LayerConfig =
@@ -25,6 +25,7 @@ export type LayerConfig =
   | DropoutConfig
   | DepthwiseConv2DConfig
   | AddConfig
+  | AverageConfig
   | ConcatenateConfig
   | ZeroPadding2DConfig;
 
@@ -57,6 +58,8 @@ export function layerFromConfig(config: LayerConfig): AnyLayer {
       return DepthwiseConv2D.fromConfig(config);
     case 'Add':
       return new Add({ name: config.name });
+    case 'Average':
+      return new Average({ name: config.name });
     case 'Concatenate':
       return new Concatenate({ name: config.name, axis: config.axis });
     case 'ZeroPadding2D':

@@ -1,4 +1,4 @@
-/** Layers that merge two or more inputs: Add (residual connections) and Concatenate. */
+/** Layers that merge two or more inputs: Add (residual connections), Average (ensembles) and Concatenate. */
 import { StepKind } from '../exec/abi.js';
 import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError, ShapeError } from '../errors.js';
@@ -13,13 +13,17 @@ export interface AddConfig extends BaseLayerConfig {
   kind: 'Add';
 }
 
+export interface AverageConfig extends BaseLayerConfig {
+  kind: 'Average';
+}
+
 export interface ConcatenateConfig extends BaseLayerConfig {
   kind: 'Concatenate';
   /** The channel axis (-1, Keras' default); the only one NHWC tensors join on here. */
   axis: -1;
 }
 
-abstract class Merge<C extends AddConfig | ConcatenateConfig> extends Layer<C> {
+abstract class Merge<C extends AddConfig | AverageConfig | ConcatenateConfig> extends Layer<C> {
   override get arity(): 'many' {
     return 'many';
   }
@@ -31,23 +35,43 @@ abstract class Merge<C extends AddConfig | ConcatenateConfig> extends Layer<C> {
   protected mismatch(index: number, what: string, inputs: readonly Shape3[]): ShapeError {
     return new ShapeError(`${this.describe(index)}: expected inputs ${what}, got ${inputs.map((s) => formatShape(s)).join(', ')}`);
   }
+
 }
 
-/** Elementwise sum of inputs of one shape (ResNet's shortcut). */
-export class Add extends Merge<AddConfig> {
-  constructor(args: MergeArgs = {}) {
-    super({ kind: 'Add', name: args.name ?? '', inputShape: null });
-  }
-
+/** A merge of two or more inputs of one shape, element by element. */
+abstract class Elementwise<C extends AddConfig | AverageConfig> extends Merge<C> {
   override outputShapeFor(inputs: readonly Shape3[], index: number): Shape3 {
     const first = inputs[0]!;
     if (inputs.length < 2) throw this.mismatch(index, 'of one shape (at least 2)', inputs);
     if (inputs.some((s) => s[0] !== first[0] || s[1] !== first[1] || s[2] !== first[2])) throw this.mismatch(index, 'of one shape', inputs);
     return first;
   }
+}
+
+/** Elementwise sum of inputs of one shape (ResNet's shortcut). */
+export class Add extends Elementwise<AddConfig> {
+  constructor(args: MergeArgs = {}) {
+    super({ kind: 'Add', name: args.name ?? '', inputShape: null });
+  }
 
   steps(): StepDescription[] {
     return [{ kind: StepKind.ADD }];
+  }
+}
+
+/**
+ * Elementwise mean of inputs of one shape (Keras `Average`, ONNX `Mean`):
+ * the sum in input order divided by their number. Averaging the softmax
+ * outputs of independently trained networks makes a deep ensemble
+ * (`ensembleModels`).
+ */
+export class Average extends Elementwise<AverageConfig> {
+  constructor(args: MergeArgs = {}) {
+    super({ kind: 'Average', name: args.name ?? '', inputShape: null });
+  }
+
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.AVERAGE }];
   }
 }
 

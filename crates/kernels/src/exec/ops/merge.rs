@@ -1,5 +1,5 @@
 //! Merge steps over two or more inputs: elementwise Add (residual
-//! connections) and channel-axis Concatenate.
+//! connections) and Average (ensembles), and channel-axis Concatenate.
 
 use super::{BackwardReads, BwdIo, FwdIo, Op, Plan, Shape3};
 use crate::error::KernelError;
@@ -12,6 +12,16 @@ fn at_least_two(p: &Plan<'_>, what: &str) -> Result<(), KernelError> {
     Ok(())
 }
 
+/// The one shape of an elementwise merge's inputs, and their number.
+fn same_shape(p: &Plan<'_>, what: &str) -> Result<(Shape3, usize), KernelError> {
+    at_least_two(p, what)?;
+    let shape = p.inputs[0];
+    if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| **s != shape) {
+        return Err(p.error(format_args!("{what} needs inputs of one shape: input 0 is {shape}, input {i} is {s}")));
+    }
+    Ok((shape, p.inputs.len()))
+}
+
 /// `y = x₀ + x₁ + …`, summed in input order.
 #[derive(Debug, Clone)]
 pub struct Add {
@@ -21,12 +31,8 @@ pub struct Add {
 
 impl Add {
     pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
-        at_least_two(p, "Add")?;
-        let shape = p.inputs[0];
-        if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| **s != shape) {
-            return Err(p.error(format_args!("Add needs inputs of one shape: input 0 is {shape}, input {i} is {s}")));
-        }
-        Ok(Self { shape, inputs: p.inputs.len() })
+        let (shape, inputs) = same_shape(p, "Add")?;
+        Ok(Self { shape, inputs })
     }
 }
 
@@ -50,6 +56,45 @@ impl Op for Add {
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
         for dx in io.dxs.iter_mut().flatten() {
             dx.copy_from_slice(io.dy);
+        }
+        Ok(())
+    }
+}
+
+/// `y = (x₀ + x₁ + …) / n`, summed in input order (Keras `Average`).
+#[derive(Debug, Clone)]
+pub struct Average {
+    shape: Shape3,
+    inputs: usize,
+}
+
+impl Average {
+    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        let (shape, inputs) = same_shape(p, "Average")?;
+        Ok(Self { shape, inputs })
+    }
+}
+
+impl Op for Average {
+    fn output(&self) -> Shape3 {
+        self.shape
+    }
+    fn forward_work(&self) -> f64 {
+        (self.shape.size() * (self.inputs + 1)) as f64
+    }
+    fn backward_reads(&self) -> BackwardReads {
+        BackwardReads { inputs: false, output: false }
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let len = io.y.len();
+        let xs: Vec<&[f32]> = io.xs.iter().map(|x| &x[..len]).collect();
+        merge::average_fwd(&xs, io.y);
+        Ok(())
+    }
+    /// Every input's gradient is `dy / n`.
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        for dx in io.dxs.iter_mut().flatten() {
+            merge::average_bwd(io.dy, self.inputs, dx);
         }
         Ok(())
     }

@@ -262,6 +262,7 @@ steps! {
     Flatten(reshape::Flatten),
     Dropout(dropout::Dropout),
     Add(merge::Add),
+    Average(merge::Average),
     Concat(merge::Concat),
     ZeroPad(pad::ZeroPad),
     Absorbed(absorbed::Absorbed),
@@ -287,6 +288,7 @@ impl Step {
             StepSpec::Flatten => Step::Flatten(reshape::Flatten::plan(p)),
             StepSpec::Dropout { rate } => Step::Dropout(dropout::Dropout::plan(rate, p)),
             StepSpec::Add => Step::Add(merge::Add::plan(p)?),
+            StepSpec::Average => Step::Average(merge::Average::plan(p)?),
             StepSpec::Concat => Step::Concat(merge::Concat::plan(p)?),
             StepSpec::ZeroPad { top, bottom, left, right } => Step::ZeroPad(pad::ZeroPad::plan([top, bottom, left, right], p)?),
         })
@@ -376,6 +378,10 @@ impl Step {
     }
     pub fn is_sigmoid(&self) -> bool {
         matches!(self, Step::Activation(a) if a.kind == activation::Kind::Sigmoid)
+    }
+    /// An elementwise mean (the output of an ensemble when it averages probabilities).
+    pub fn is_average(&self) -> bool {
+        matches!(self, Step::Average(_))
     }
 
     /// For the training fusion (exec/train_fusion.rs): a BatchNorm with the

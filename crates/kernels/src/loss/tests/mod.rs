@@ -3,6 +3,7 @@
 //! counts, known values and validation errors.
 
 pub(crate) mod bce;
+pub(crate) mod probability_ce;
 pub(crate) mod softmax_ce;
 
 /// Asserts the f32 loss is within `1e-6 + 4e-6·|want|` of the reference.

@@ -7,20 +7,20 @@ use crate::reference;
 use crate::selftest::gradcheck::{assert_grad_close, numeric_grad};
 use crate::selftest::util::{nan_filled, TestRng};
 
-const NS: [usize; 4] = [1, 3, 5, 33];
-const CLASSES: [usize; 4] = [2, 3, 10, 17];
+pub(super) const NS: [usize; 4] = [1, 3, 5, 33];
+pub(super) const CLASSES: [usize; 4] = [2, 3, 10, 17];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     LabelsU32,
     LabelsI32,
     OneHot,
     Soft,
 }
-const KINDS: [Kind; 4] = [Kind::LabelsU32, Kind::LabelsI32, Kind::OneHot, Kind::Soft];
+pub(super) const KINDS: [Kind; 4] = [Kind::LabelsU32, Kind::LabelsI32, Kind::OneHot, Kind::Soft];
 
 /// Storage for the targets of one case.
-struct Data {
+pub(super) struct Data {
     labels: Vec<u32>,
     labels_i32: Vec<i32>,
     dense: Vec<f32>,
@@ -28,7 +28,7 @@ struct Data {
 }
 
 impl Data {
-    fn new(kind: Kind, n: usize, classes: usize, rng: &mut TestRng) -> Self {
+    pub(super) fn new(kind: Kind, n: usize, classes: usize, rng: &mut TestRng) -> Self {
         let labels: Vec<u32> = (0..n).map(|_| (rng.next_u64() % classes as u64) as u32).collect();
         let labels_i32 = labels.iter().map(|&l| l as i32).collect();
         let dense = match kind {
@@ -44,7 +44,7 @@ impl Data {
         };
         Self { labels, labels_i32, dense, kind }
     }
-    fn targets(&self) -> Targets<'_> {
+    pub(super) fn targets(&self) -> Targets<'_> {
         match self.kind {
             Kind::LabelsU32 => Targets::Labels(&self.labels),
             Kind::LabelsI32 => Targets::LabelsI32(&self.labels_i32),
@@ -53,7 +53,7 @@ impl Data {
     }
 }
 
-fn class_weights(classes: usize, rng: &mut TestRng) -> Vec<f32> {
+pub(super) fn class_weights(classes: usize, rng: &mut TestRng) -> Vec<f32> {
     (0..classes).map(|_| 1.125 + 0.875 * rng.uniform()).collect()
 }
 

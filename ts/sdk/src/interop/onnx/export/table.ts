@@ -9,7 +9,7 @@ import { activationLayer } from './layers/activation.js';
 import { batchNormalization } from './layers/batch-norm.js';
 import { convolution } from './layers/conv.js';
 import { dense } from './layers/dense.js';
-import { add, concatenate } from './layers/merge.js';
+import { add, average, concatenate } from './layers/merge.js';
 import { globalAveragePooling2d, pooling2d } from './layers/pooling.js';
 import { dropout, flatten, zeroPadding2d } from './layers/reshape.js';
 
@@ -31,5 +31,6 @@ export const ONNX_EXPORTERS: ExporterTable = {
   Dropout: dropout,
   ZeroPadding2D: zeroPadding2d,
   Add: add,
+  Average: average,
   Concatenate: concatenate,
 };

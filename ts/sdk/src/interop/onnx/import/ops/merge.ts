@@ -1,5 +1,5 @@
-/** Add of two computed tensors and Concat along the channel (or feature) axis. */
-import { Add, Concatenate } from '../../../../layers/merge.js';
+/** Add of two computed tensors, Mean of two or more, and Concat along the channel (or feature) axis. */
+import { Add, Average, Concatenate } from '../../../../layers/merge.js';
 import type { NodeContext } from '../context.js';
 import type { FlatOrder } from '../../../layouts.js';
 import type { OpTable } from '../op-row.js';
@@ -27,6 +27,16 @@ function add(ctx: NodeContext): Value[] {
   return [sameLayout(xs[0]!, ctx.addLayer((name) => new Add({ name }), xs.map((x) => x.tensor)))];
 }
 
+/** ONNX Mean (variadic): one input is itself; constants are not layers here. */
+function mean(ctx: NodeContext): Value[] {
+  for (let i = 0; i < ctx.inputCount; i++) {
+    if (ctx.inputKind(i) === 'constant') throw ctx.error(`averaging a constant (input ${i}) is not supported: every input must be computed from the network's input`);
+  }
+  const xs = inputs(ctx);
+  if (xs.length === 1) return [xs[0]!];
+  return [sameLayout(xs[0]!, ctx.addLayer((name) => new Average({ name }), xs.map((x) => x.tensor)))];
+}
+
 function concat(ctx: NodeContext): Value[] {
   const xs = inputs(ctx);
   const rank = xs[0]!.rank;
@@ -39,5 +49,6 @@ function concat(ctx: NodeContext): Value[] {
 
 export const mergeOps: OpTable = {
   Add: { attributes: [], convert: add },
+  Mean: { attributes: [], convert: mean },
   Concat: { attributes: ['axis'], convert: concat },
 };
