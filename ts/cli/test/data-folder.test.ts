@@ -494,6 +494,72 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     expect(mnist.stderr).toContain('--split-seed only apply to image folders (--data DIR)');
   });
 
+  it('--ensemble trains its members on one split, stores their mean, and chooses its threshold on it', { timeout: 180_000 }, async () => {
+    const dir = await slidesFolder();
+    const common = [...tiny(dir, archFile), '--epochs', '2', '--split-seed', '4', '--positive', 'malignant', '--target-recall', '0.5'];
+    const out = join(tmp('ensemble'), 'run');
+    const r = run([...common, '--seed', '3', '--ensemble', '2', '--out', out, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('lite-cnn train --ensemble 2:');
+    expect(r.stderr).toContain('ensemble of 2, seeds 3-4 (split seed 4)');
+    expect(r.stderr).toMatch(/member 1\/2 \(seed 3\)[\s\S]*member 2\/2 \(seed 4\)/);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ status: 'completed', operatingPoint: { className: 'malignant', targetRecall: 0.5 } });
+    expect(summary.test.samples).toBeGreaterThan(0);
+    for (const f of ['model.safetensors', 'split.csv', 'config.json', 'summary.json', 'member-1/model.safetensors', 'member-1/history.csv', 'member-2/model.safetensors']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    // One model file: the members' layers under the Average, the ensemble's own threshold.
+    const header = (file: string) => {
+      const bytes = readFileSync(file);
+      return JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+    };
+    const meta = header(join(out, 'model.safetensors')).__metadata__;
+    const topology = JSON.parse(Object.values(meta).find((v) => typeof v === 'string' && v.includes('"ensemble_mean"')) as string);
+    expect(topology.layers.at(-1)).toMatchObject({ kind: 'Average', name: 'ensemble_mean' });
+    expect(topology.layers.map((l: { name: string }) => l.name)).toContain('m2.dense');
+    const evaluated = run(['evaluate', '--model', join(out, 'model.safetensors'), '--data', dir, '--json']);
+    expect(evaluated.status, evaluated.stderr).toBe(0);
+    expect(JSON.parse(evaluated.stdout).samples).toBe(summary.test.samples);
+
+    // Member 1 is the model a plain run with the first seed trains (same split, same seed).
+    const single = join(tmp('ensemble-single'), 'run');
+    const s = run([...common, '--seed', '3', '--out', single]);
+    expect(s.status, s.stderr).toBe(0);
+    const weights = (file: string) => {
+      const bytes = readFileSync(file);
+      return bytes.subarray(8 + Number(bytes.readBigUInt64LE(0)));
+    };
+    expect(Buffer.compare(weights(join(out, 'member-1', 'model.safetensors')), weights(join(single, 'model.safetensors')))).toBe(0);
+    expect(readFileSync(join(out, 'split.csv'), 'utf8')).toBe(readFileSync(join(single, 'split.csv'), 'utf8'));
+
+    // Cross-validation: every fold trains its members and stores their ensemble.
+    const noTestRatio = tiny(dir, archFile).filter((x, i, all) => x !== '--test-ratio' && all[i - 1] !== '--test-ratio');
+    const cvDir = join(tmp('ensemble-cv'), 'run');
+    const cv = run([...noTestRatio, '--epochs', '1', '--cv', '2', '--ensemble', '2', '--out', cvDir]);
+    expect(cv.status, cv.stderr).toBe(0);
+    for (const k of [1, 2]) {
+      for (const f of ['model.safetensors', 'split.csv', 'member-1/model.safetensors', 'member-2/history.csv']) expect(existsSync(join(cvDir, `fold-${k}`, f)), `fold ${k} ${f}`).toBe(true);
+    }
+    expect(JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).completed).toBe(2);
+
+    // Not resumable; not with --threshold-cv; not with a network whose output is not softmax.
+    const resumed = run(['train', '--resume', out]);
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toContain('an --ensemble 2 run cannot be resumed; its completed members are in member-*/');
+    const cvResumed = run(['train', '--resume', cvDir]);
+    expect(cvResumed.status).toBe(1);
+    expect(cvResumed.stderr).toContain('a cross-validation run (--cv 2) cannot be resumed; its completed folds are in cv.csv');
+    const withInnerCv = run([...common, '--ensemble', '2', '--threshold-cv', '2', '--out', join(tmp('ensemble-inner'), 'run')]);
+    expect(withInnerCv.status).toBe(2);
+    expect(withInnerCv.stderr).toContain('it cannot be combined with --threshold-cv');
+    const logitsArch = join(tmp('ensemble-logits'), 'arch.json');
+    writeFileSync(logitsArch, JSON.stringify({ inputShape: [32, 32, 3], layers: [{ kind: 'Flatten' }, { kind: 'Dense', units: 2, name: 'logits' }] }));
+    const logits = run(['train', '--data', dir, '--model', logitsArch, '--ensemble', '2', '--out', join(tmp('ensemble-logits'), 'run')]);
+    expect(logits.status).toBe(1);
+    expect(logits.stderr).toContain("--ensemble 2 averages the members' softmax probabilities, but this network cannot be a member: it ends in Dense 'logits'");
+  });
+
   it('refuses a pattern it cannot apply, naming the flag, the value and the manifest line', async () => {
     const dir = await slidesFolder();
     const bad = run(['split', '--data', dir, '--out', join(tmp('bad-pattern'), 'o'), '--group-pattern', '[']);

@@ -91,4 +91,4 @@ export * as applications from './applications/index.js';
 export type { Topology as ModelConfig } from './io/model-file.js';
 export { importOnnx, readOnnx, SUPPORTED_OPS as ONNX_IMPORT_OPS, SUPPORTED_OPSETS as ONNX_IMPORT_OPSETS, type ImportOnnxOptions, type OnnxImport } from './interop/onnx/import/index.js';
 export { withNewHead, freezeAllButLast, type NewHeadOptions } from './model/fine-tune.js';
-export { ensembleModels, ENSEMBLE_OUTPUT_LAYER, type EnsembleOptions } from './model/ensemble.js';
+export { ensembleMemberIssue, ensembleModels, ENSEMBLE_OUTPUT_LAYER, type EnsembleOptions } from './model/ensemble.js';

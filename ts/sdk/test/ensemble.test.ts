@@ -90,7 +90,7 @@ describe('ensembleModels', () => {
     await expect(ensembleModels([a, other])).rejects.toThrow(/member 2 \('.*'\) has classNames \["a","b","x"\], member 1 \('.*'\) \["a","b","c"\]: the members must prepare their inputs alike/);
     const logits = new Sequential([new Flatten({ inputShape: [...SHAPE] }), new Dense({ name: 'logits', units: 3 })], { engine });
     await logits.build({ batchSize: 1 });
-    await expect(ensembleModels([a, logits])).rejects.toThrow(/member 2 \('.*'\) ends in Dense 'logits', which does not output softmax probabilities/);
+    await expect(ensembleModels([a, logits])).rejects.toThrow(/member 2 \('.*'\): it ends in Dense 'logits', which does not output softmax probabilities/);
     const unbuilt = new Sequential([new Flatten({ inputShape: [...SHAPE] }), new Dense({ units: 3, activation: 'softmax' })], { engine });
     await expect(ensembleModels([a, unbuilt])).rejects.toThrow(/member 2 \('.*'\) has no weights yet/);
     const wide = new Sequential([new Flatten({ inputShape: [6, 6, 3] }), new Dense({ units: 3, activation: 'softmax' })], { engine });

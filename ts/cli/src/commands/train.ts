@@ -9,12 +9,13 @@ import { PRESET_NAMES } from '../model/presets.js';
 import { GROUP_PATTERN_HELP, PREPROCESS_NAMES } from '../data/options.js';
 import { resolveTrainOptions, type RawTrainOptions } from '../train/options.js';
 import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
-import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
+import { prepareNewRun, prepareResume, refuseUnresumable, runTraining, type TrainContext } from '../train/run-training.js';
 import { flag } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 import { runCrossValidation } from '../train/cross-validation.js';
 import { THRESHOLD_RULES } from '../train/threshold-rule.js';
 import { runThresholdCvTraining } from '../train/threshold-cv-run.js';
+import { runEnsembleTraining } from '../train/ensemble-run.js';
 
 /** What may accompany --resume: everything else comes from the run's config.json. */
 const RESUME_COMPATIBLE = new Set(['resume', 'threads', 'prefetch', 'json']);
@@ -47,6 +48,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .addOption(new Option('--threshold-rule <rule>', "how --target-recall reads the threshold off the held-out scores: recall (the largest threshold reaching R: the breakhis default) or floor (0.5 unless the recall there is below R, then that rule's threshold: the histology default)").choices(THRESHOLD_RULES))
     .addOption(new Option('--calibrate <method>', "calibrate the probabilities on the held-out predictions (the validation split; with --threshold-cv, the pooled out-of-fold ones) and store the map in the model file: temperature (any classes) or platt (binary); a --target-recall threshold is then chosen on the calibrated probabilities").choices(CALIBRATION_KINDS))
     .option('--threshold-cv <k>', 'choose the --target-recall threshold and the epoch count on pooled out-of-fold predictions of a k-fold patient-level CV of the training patients, then train the stored model on all of them (0: off, the default)', parse.nonNegativeInt)
+    .option('--ensemble <n>', 'train N models alike on the same split (seeds --seed, --seed + 1, ...: their initialization, shuffling, dropout and augmentation) and store one model averaging their softmax probabilities (a deep ensemble); the threshold and calibration are chosen on its validation predictions (default 1: one model)', parse.positiveInt)
     .option('--cv <k>', 'k-fold cross-validation by patient (when known) instead of one split: a fresh model per fold; writes cv.csv, cv.json and the fold table', parse.positiveInt)
     .option('--eval-every <steps>', 'also evaluate on the validation split every this many steps', parse.positiveInt)
     .option('--threads <n>', 'compute threads (default: all cores; results are identical for any count)', parse.positiveInt)
@@ -109,6 +111,10 @@ its fold are recorded after every epoch, the epoch count with the lowest pooled 
 --min-epochs on) and the threshold reaching R on the pooled predictions at that epoch are chosen, and
 the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable.
 
+--ensemble N: N models trained alike on the same split (seeds --seed .. --seed + N - 1) into member-k/, and
+model.safetensors averaging their softmax probabilities (a deep ensemble), its threshold and calibration chosen
+on the ensemble's validation predictions; with --cv, each fold trains its N members. Not resumable.
+
 --cv K: fold k is the test split; the other folds are split again by patient into train and validation
 (--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold. Not resumable.
 
@@ -132,6 +138,7 @@ Examples:
       if (raw.resume !== undefined) {
         const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
         if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads, --no-prefetch and --json may be given)`);
+        await refuseUnresumable(path.resolve(raw.resume));
         const runDir = await openRunDir(path.resolve(raw.resume));
         try {
           const engine = await startEngine(engineThreads);
@@ -154,6 +161,10 @@ Examples:
         }
         if (options.thresholdCv) {
           setExitCode(await runThresholdCvTraining(options, ctx));
+          return;
+        }
+        if (options.ensemble) {
+          setExitCode(await runEnsembleTraining(options, ctx));
           return;
         }
         const prepared = await prepareNewRun(options, ctx);

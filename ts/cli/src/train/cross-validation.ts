@@ -21,7 +21,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Model, subtypeRecall, writeFileAtomic, type CalibrationConfig, type Engine, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
+import { Model, subtypeRecall, writeFileAtomic, type CalibrationConfig, type SplitAssignment, type StainDistribution, type SubtypeRecall } from '@lite-cnn/sdk';
 import { fixedPreprocessing, foldAssignments, folderDatasets } from '../data/folder-source.js';
 import { splitNote, splitSeedOf } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
@@ -32,19 +32,16 @@ import { chooseThreshold } from '../model/operating-point.js';
 import { calibrateOnValidation, describeCalibration } from '../model/calibration.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
-import type { Output } from '../ui/output.js';
-import { bestCheckpoint } from './checkpoints.js';
-import { ResumableEarlyStopping } from './early-stopping.js';
-import { fitWithProgress } from './fit-progress.js';
+import { fitBest, fitEnsemble, type FitContext } from './ensemble.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, seedText, type TrainOptions } from './options.js';
-import { modelForClasses, openFolderWithModel } from './run-model.js';
-import { LARGE_MODEL_LIMITS } from '../model/load.js';
-import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
+import { describeModelSource, memberSeed, seedText, type TrainOptions } from './options.js';
+import { openFolderWithModel } from './run-model.js';
+import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
-import { positiveIndex, type TrainContext } from './run-training.js';
+import { positiveIndex } from './finish-run.js';
+import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
@@ -203,12 +200,15 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const test = splits.find((s) => s.split === 'test')!;
       out.line();
       out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
-      const history = new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
-      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, history, interrupt, out, fileOf, pos, posName, classNames };
+      // An ensemble's members keep their own histories (member-m/history.csv).
+      const history = o.ensemble ? null : new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
+      const assignment = folds[k]!;
+      const memberData = async (m: number) => (m === 0 ? data : folderDatasets(opened, assignment, { ...dataOptions, seed: memberSeed(o, m) }));
+      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames };
       const trained = o.thresholdCv
-        ? await thresholdCvFold(folds[k]!, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })
+        ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })
         : await validationFold(fold);
-      await history.flush();
+      await history?.flush();
       if (trained === null) break;
       const { model: bestModel, threshold, epochSeconds, bestEpoch, valImages } = trained;
       const ev = await evaluateModel(bestModel, data.test!, { batchSize: o.batchSize, classNames });
@@ -345,18 +345,15 @@ function selection(o: TrainOptions, grouped: boolean): string {
 }
 
 /** What training one fold needs of the cross-validation. */
-interface FoldContext {
-  o: TrainOptions;
-  engine: Engine;
-  prefetch: boolean | undefined;
+interface FoldContext extends FitContext {
   data: TrainingData;
-  history: HistoryCsv;
-  interrupt: Interrupt;
-  out: Output;
+  /** The data of --ensemble member `m` (from 0): the fold's split, augmented with the member's seed. */
+  memberData: (m: number) => Promise<TrainingData>;
+  /** The fold's history.csv; null for an --ensemble (each member writes its own). */
+  history: HistoryCsv | null;
   fileOf: (name: string) => string;
   pos: number | null;
   posName: string | null;
-  classNames: string[];
 }
 
 /** A fold's stored model (saved in the fold's folder), its threshold and how it was trained; null when interrupted. */
@@ -370,24 +367,14 @@ interface TrainedFold {
   valImages: number;
 }
 
-/** The validation split picks the best epoch (and --target-recall's threshold). */
+/** The validation split picks the best epoch (of each --ensemble member), the calibration and --target-recall's threshold. */
 async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
-  const { o, data, interrupt, fileOf } = c;
-  const model = await modelForClasses(o, c.engine, c.classNames.length);
-  model.metadata = { classNames: c.classNames, preprocessing: data.preprocessing, threshold: null, stainNormalization: data.stainNormalization ?? null };
-  compileModel(model, o);
-  let bestEpoch: number | null = null;
-  const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
-  const best = bestCheckpoint(fileOf(RUN_FILES.best), monitor, interrupt, undefined, startFrom, (e) => (bestEpoch = e));
-  const early = o.patience === null || !data.val ? null : new ResumableEarlyStopping(o.patience, null, startFrom);
-  const schedule = lrScheduler(o);
-  const epochSeconds = await fitWithProgress(model, data.train, fitSettings(o, data.val, c.prefetch), c.out, [...(schedule ? [schedule] : []), interrupt, c.history, best, ...(early ? [early] : [])]);
-  if (interrupt.signal !== undefined) {
-    model.dispose();
-    return null;
-  }
-  const bestModel = await Model.load(fileOf(RUN_FILES.best), { engine: c.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
-  if (bestModel !== model) model.dispose();
+  const { o, data, fileOf } = c;
+  const fitted = o.ensemble
+    ? await fitEnsemble({ ...c, dirOf: (m) => fileOf(`member-${m + 1}`) }, o.ensemble.members)
+    : await fitBest(c, o, data, fileOf(RUN_FILES.best), c.history!);
+  if (fitted === null) return null;
+  const { model: bestModel, epochSeconds, bestEpoch } = fitted;
   let threshold: number | null = null;
   if (o.calibration && data.val) {
     const fit = await calibrateOnValidation(bestModel, data.val, o.calibration, o.batchSize);
@@ -399,12 +386,12 @@ async function validationFold(c: FoldContext): Promise<TrainedFold | null> {
     c.out.line(`  threshold ${fixed(chosen.threshold, 4)} (validation ${c.posName} recall ${percent(chosen.recall, 1)}, precision ${percent(chosen.precision, 1)})`);
   }
   await bestModel.save(fileOf(RUN_FILES.best));
-  return { model: bestModel, threshold, epochSeconds, bestEpoch: bestEpoch === null ? null : bestEpoch + 1, valImages: data.val?.size ?? 0 };
+  return { model: bestModel, threshold, epochSeconds, bestEpoch, valImages: data.val?.size ?? 0 };
 }
 
 /** --threshold-cv: an inner CV of the fold's training patients picks the epoch count and the threshold (threshold-cv.json). */
 async function thresholdCvFold(assignment: readonly SplitAssignment[], c: FoldContext, t: ThresholdCvContext): Promise<TrainedFold | null> {
-  const trained = await trainWithThresholdCv(assignment, c.data, t, c.history);
+  const trained = await trainWithThresholdCv(assignment, c.data, t, c.history!);
   if (trained === null) return null;
   await trained.model.save(c.fileOf(RUN_FILES.best));
   await writeInnerCvChoice(c.fileOf(THRESHOLD_CV_FILE), trained.choice);

@@ -73,6 +73,7 @@ export interface RawTrainOptions {
   minEpochs?: number;
   cv?: number;
   thresholdCv?: number;
+  ensemble?: number;
   thresholdRule?: ThresholdRule;
   calibrate?: CalibrationKind;
 }
@@ -136,6 +137,13 @@ export interface TrainOptions {
    */
   thresholdCv?: { folds: number } | null;
   /**
+   * --ensemble N: N members trained alike on the same split (member k, from 0,
+   * with seed `seed + k`: its initialization, shuffling, dropout and
+   * augmentation), stored as one model averaging their softmax probabilities;
+   * null: one model (absent in configs before it existed: one model).
+   */
+  ensemble?: { members: number } | null;
+  /**
    * Data as DataOptions without the model's input shape (known once the model is built); its
    * preprocessing is a kind, or PRETRAINED_PREPROCESSING: the --from model file's own (run-model.ts, dataOptionsFor).
    */
@@ -169,16 +177,18 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'splitSeed', 'groupPattern', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomize', 'stainRandomizeProbability', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
-  'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
+  'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule', 'ensemble',
 ];
 
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
 export const CV_VAL_RATIO = 0.2;
 
 /** The seeds of a run, for its recipe line: `seed 3`, and the split's when --split-seed made it another. */
-export function seedText(o: Pick<TrainOptions, 'seed' | 'data'>): string {
+export function seedText(o: Pick<TrainOptions, 'seed' | 'data' | 'ensemble'>): string {
   const f = o.data.folder;
-  return f && splitSeedOf(f, o.seed) !== o.seed ? `seed ${o.seed} (split seed ${splitSeedOf(f, o.seed)})` : `seed ${o.seed}`;
+  const split = f && splitSeedOf(f, o.seed) !== o.seed ? ` (split seed ${splitSeedOf(f, o.seed)})` : '';
+  const members = o.ensemble?.members;
+  return members ? `ensemble of ${members}, seeds ${o.seed}-${memberSeed(o, members - 1)}${split}` : `seed ${o.seed}${split}`;
 }
 
 /** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
@@ -288,6 +298,20 @@ function thresholdCvOption(raw: RawTrainOptions, recipe: Recipe): { folds: numbe
   return { folds };
 }
 
+/** --ensemble N: members (1 is one model: off). */
+function ensembleOption(raw: RawTrainOptions, thresholdCv: boolean): { members: number } | null {
+  const members = raw.ensemble ?? 1;
+  if (members === 1) return null;
+  if (thresholdCv) throw new UsageError(`--ensemble ${members} chooses the ensemble's threshold on its validation predictions; it cannot be combined with --threshold-cv (--threshold-cv 0 turns it off)`);
+  if (!Number.isSafeInteger((raw.seed ?? 0) + members - 1)) throw new UsageError(`--ensemble ${members}: member seeds run from --seed to --seed + ${members - 1}, past the largest seed`);
+  return { members };
+}
+
+/** The seed member `k` (from 0) of an --ensemble trains with: --seed for the first, then the next ones. */
+export function memberSeed(o: Pick<TrainOptions, 'seed'>, k: number): number {
+  return o.seed + k;
+}
+
 /** The recipe's default --min-epochs where the option itself would be accepted (a validation split, at most --epochs); else none. */
 function presetMinEpochs(recipe: Recipe, epochs: number, hasValidation: boolean): number | null {
   const m = recipe.minEpochs;
@@ -336,6 +360,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
   if (raw.minEpochs !== undefined && raw.minEpochs > epochs) throw new UsageError(`--min-epochs ${raw.minEpochs} is more than --epochs ${epochs}`);
   if (raw.minEpochs !== undefined && folder && raw.valRatio === 0) throw new UsageError('--min-epochs delays model selection on the validation split: it needs --val-ratio > 0');
   const thresholdCv = thresholdCvOption(raw, recipe);
+  const ensemble = ensembleOption(raw, thresholdCv !== null);
   const calibration = raw.calibrate ?? null;
   if (calibration !== null && folder && raw.valRatio === 0 && !thresholdCv) {
     throw new UsageError('--calibrate fits on the validation split (or --threshold-cv\'s out-of-fold predictions): it needs --val-ratio > 0');
@@ -362,6 +387,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     positive: raw.positive ?? null,
     cv: raw.cv === undefined ? null : { folds: raw.cv },
     thresholdCv,
+    ensemble,
     seed: raw.seed ?? 0,
     data: {
       source: folder ? { kind: 'folder', dir: resolvePath(raw.data!) } : { kind: 'mnist' },

@@ -4,7 +4,7 @@
  * once the classes are known (`runStart`): a classifier head for them
  * (presets and --from), and --trainable-last freezing.
  */
-import { ConfigError, freezeAllButLast, withNewHead, type Engine, type Model, type ModelMetadata, type Shape3 } from '@lite-cnn/sdk';
+import { ConfigError, ensembleMemberIssue, freezeAllButLast, withNewHead, type Engine, type Model, type ModelMetadata, type Shape3 } from '@lite-cnn/sdk';
 import { architectureOf, buildModel, readArchitecture, regularizer, withKernelRegularizer } from '../model/architecture.js';
 import { imageShape, openFolder, type OpenedFolder } from '../data/folder-source.js';
 import { loadPretrained } from '../model/load.js';
@@ -82,6 +82,12 @@ export async function runStart(o: TrainOptions, engine: Engine): Promise<RunStar
 
 function frozenAsAsked(model: Model, o: TrainOptions): Model {
   if (o.trainableLast) freezeAllButLast(model, o.trainableLast);
+  // Caught before any member trains: members that could not be combined would be wasted work.
+  const issue = o.ensemble ? ensembleMemberIssue(model) : null;
+  if (issue) {
+    model.dispose();
+    throw new ConfigError(`--ensemble ${o.ensemble!.members} averages the members' softmax probabilities, but this network cannot be a member: ${issue}`);
+  }
   return model;
 }
 

@@ -3,20 +3,17 @@
  * data, trains with the run's callbacks, and finishes with the best model's
  * validation and test evaluation, the report and summary.json.
  */
-import { basename } from 'node:path';
-import { ConfigError, ProgressLogger, Model, type Callback, type ClassificationReport, type Dataset, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
+import path from 'node:path';
+import { ConfigError, ProgressLogger, Model, type Callback, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
-import { EXIT, RunError } from '../errors.js';
-import { classMetrics, evaluateModel, type Evaluation } from '../model/evaluation.js';
-import { patientSummary, type GroupEvaluation } from '../model/group-evaluation.js';
-import { chooseThreshold, positiveClassIndex, type ChosenThreshold } from '../model/operating-point.js';
-import { calibrateOnValidation, calibrationLine, calibrationSummary, checkCalibrationFits } from '../model/calibration.js';
-import { count, percent, fixed, rate, seconds } from '../ui/format.js';
+import { RunError } from '../errors.js';
+import { count } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
 import { describeEngine } from '../engine.js';
 import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } from './checkpoints.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
+import { finishRun, positiveIndex } from './finish-run.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
 import { describeModelSource, seedText, type TrainOptions } from './options.js';
@@ -25,8 +22,7 @@ import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES, type RunDir } from './run-dir.js';
-import { writeTrainingReport } from './run-report.js';
-import { readRunStatus, writeRunSummary, type Metrics, type RunSummary } from './summary.js';
+import { readRunStatus, writeRunSummary, type RunSummary } from './summary.js';
 
 export interface TrainContext {
   out: Output;
@@ -69,12 +65,25 @@ export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise
   return { model, data, config, start: { epochsCompleted: 0, step: 0, best: null, earlyStopping: null }, history: [] };
 }
 
+/**
+ * Refuses --resume of a run that trains several models (--cv, --threshold-cv,
+ * --ensemble): they keep no last.safetensors, and saying which kind of run
+ * it is beats saying it stopped before its first checkpoint. A folder
+ * without a readable config.json is left to `openRunDir` to report.
+ */
+export async function refuseUnresumable(dir: string): Promise<void> {
+  const o = (await readRunConfig(path.join(dir, RUN_FILES.config)).catch(() => null))?.options;
+  if (!o) return;
+  if (o.cv) throw new RunError(`${dir}: a cross-validation run (--cv ${o.cv.folds}) cannot be resumed; its completed folds are in cv.csv`);
+  if (o.thresholdCv) throw new RunError(`${dir}: a --threshold-cv ${o.thresholdCv.folds} run cannot be resumed; start it again`);
+  if (o.ensemble) throw new RunError(`${dir}: an --ensemble ${o.ensemble.members} run cannot be resumed; its completed members are in member-*/`);
+}
+
 /** An interrupted run: config.json, last.safetensors and history.csv from its directory. */
 export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
   const dir = ctx.runDir;
   const config = await readRunConfig(dir.file(RUN_FILES.config));
   const o = config.options;
-  if (o.cv) throw new RunError(`${dir.path}: a cross-validation run (--cv ${o.cv.folds}) cannot be resumed; its completed folds are in cv.csv`);
   if ((await readRunStatus(dir.file(RUN_FILES.summary))) === 'completed') throw new RunError(`${dir.path}: this run has already completed; nothing to resume`);
   const { model, state } = await readLastCheckpoint(dir.file(RUN_FILES.last), ctx.engine);
   if (state.epochsCompleted >= o.epochs) throw new RunError(`${dir.path}: all ${o.epochs} epochs are already completed; nothing to resume`);
@@ -83,59 +92,6 @@ export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
   config.resumes.push({ at: new Date().toISOString(), epoch: state.epochsCompleted, argv: ctx.argv, engine: describeEngine(ctx.engine) });
   await writeRunConfig(dir.file(RUN_FILES.config), config);
   return { model, data, config, start: state, history };
-}
-
-function metrics(m: Record<string, number>): Metrics {
-  return { loss: m.loss!, accuracy: m.accuracy! };
-}
-
-/** The positive class of a binary model: --positive (checked), else class 1; null for multi-class models. */
-export function positiveIndex(o: TrainOptions, model: Model, classNames: readonly string[]): number | null {
-  // Beside the positive class, the other option that needs a binary model (checked as early).
-  checkCalibrationFits(o.calibration, model);
-  if (o.positive) return positiveClassIndex(model, classNames, o.positive);
-  return model.classes === 2 ? 1 : null;
-}
-
-/** One line of binary metrics for the positive class. */
-export function binaryLine(r: ClassificationReport, pos: number): string {
-  const m = classMetrics(r, pos);
-  return `accuracy ${percent(r.accuracy)}, ${m.name} recall ${percent(m.recall)}, precision ${percent(m.precision)}, F1 ${percent(m.f1)}`;
-}
-
-/** summary.json's numbers of an evaluation. */
-export function testMetrics(ev: Evaluation, pos: number | null): RunSummary['test'] {
-  const at = (r: ClassificationReport) => (pos === null ? null : classMetrics(r, pos));
-  return {
-    loss: ev.loss ?? Number.NaN,
-    accuracy: ev.atDefault.accuracy,
-    auc: ev.auc,
-    samples: ev.samples,
-    positive: at(ev.atDefault),
-    atThreshold: ev.operating ? { threshold: ev.operating.threshold, accuracy: ev.operating.report.accuracy, positive: at(ev.operating.report) } : null,
-  };
-}
-
-/** The test evaluation's lines of a run's output: accuracy, at 0.5 and at the stored threshold, per patient. */
-export function testLines(out: Output, test: Evaluation, pos: number | null, patients: GroupEvaluation | null): void {
-  out.line(`test accuracy        ${percent(test.atDefault.accuracy)}   (loss ${fixed(test.loss ?? undefined)}, ${count(test.samples)} images${test.auc !== null ? `, AUC ${fixed(test.auc)}` : ''})`);
-  if (pos !== null) {
-    out.line(`test at 0.5          ${binaryLine(test.atDefault, pos)}`);
-    // A stored threshold of 0.5 (the floor rule's usual choice) is the line above.
-    if (test.operating && test.operating.threshold !== 0.5) out.line(`test at ${String(Number(test.operating.threshold.toPrecision(4))).padEnd(12)} ${binaryLine(test.operating.report, pos)}`);
-  }
-  if (patients) out.line(`test per patient     accuracy ${percent(patients.evaluation.accuracy)} of ${patients.groups} patients (mean probability of their images${test.operating ? ', at the stored threshold' : ''})`);
-}
-
-/** summary.json's test numbers, with the patient level and per-subtype recall when the data knows them. */
-export function testSummary(test: Evaluation, testData: Dataset, model: Model, classNames: string[], pos: number | null): { metrics: NonNullable<RunSummary['test']>; byPatient: ReturnType<typeof patientSummary> } {
-  const metrics = testMetrics(test, pos)!;
-  const decision = { outputs: model.outputShape[2], classes: model.classes, classNames, positiveClass: pos ?? 1 };
-  const byPatient = patientSummary(test, testData, decision);
-  const g = byPatient.patients;
-  metrics.patients = g ? { groups: g.groups, accuracy: g.evaluation.accuracy, auc: g.evaluation.auc, positiveRecall: pos === null ? null : classMetrics(g.evaluation.report, pos).recall } : null;
-  metrics.subtypes = byPatient.subtypes;
-  return { metrics, byPatient };
 }
 
 export async function runTraining(p: Prepared, ctx: TrainContext): Promise<number> {
@@ -226,68 +182,21 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const bestModel = await Model.load(file('best'), { engine: ctx.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
   summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
-  const pos = positiveIndex(o, bestModel, data.classNames);
-  const evalArgs = { batchSize: o.batchSize, classNames: data.classNames };
-  const val = data.val ? metrics(await bestModel.evaluate(data.val, { batchSize: o.batchSize })) : null;
-  let chosen: ChosenThreshold | null = null;
-  const calibrated = o.calibration && data.val ? await calibrateOnValidation(bestModel, data.val, o.calibration, o.batchSize) : null;
-  if (calibrated) summary.calibration = calibrationSummary(calibrated);
-  if (o.operatingPoint && data.val && pos !== null) {
-    chosen = await chooseThreshold(bestModel, data.val, { positiveClass: pos, targetRecall: o.operatingPoint.targetRecall, rule: o.operatingPoint.rule, batchSize: o.batchSize });
-    summary.operatingPoint = {
-      positiveClass: pos,
-      className: data.classNames[pos]!,
-      targetRecall: chosen.targetRecall,
-      threshold: chosen.threshold,
-      validation: { samples: chosen.samples, recall: chosen.recall, precision: chosen.precision },
-    };
-  }
-  if (calibrated || chosen) {
-    await bestModel.save(file('best'));
-    files[RUN_FILES.best] = file('best');
-  }
-  let test: Evaluation | null = null;
-  if (data.test) test = await evaluateModel(bestModel, data.test, evalArgs);
-  summary.validation = val;
-  const tested = test && data.test ? testSummary(test, data.test, bestModel, data.classNames, pos) : null;
-  summary.test = tested?.metrics ?? null;
-  const byPatient = tested?.byPatient ?? null;
-  summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
-  interrupt.dispose();
-
-  out.line();
-  if (summary.bestEpoch !== null) out.line(`best model           epoch ${summary.bestEpoch} (lowest ${monitor}${startFrom ? ` from epoch ${startFrom + 1} on` : ''})`);
-  if (val) out.line(`validation accuracy  ${percent(val.accuracy)}   (loss ${fixed(val.loss)})`);
-  if (calibrated) out.line(calibrationLine(calibrated, 'validation'));
-  if (chosen) {
-    out.line(
-      `decision threshold   ${chosen.threshold} on '${data.classNames[pos!]}' (stored in model.safetensors): ` +
-        `validation recall ${percent(chosen.recall)} >= ${percent(chosen.targetRecall)}, precision ${percent(chosen.precision)} (${count(chosen.samples)} images)`,
-    );
-  }
-  if (test) testLines(out, test, pos, byPatient?.patients ?? null);
-  const images = data.train.size * epochsRun;
-  out.line(`time                 ${seconds(trainSeconds)} training${trainSeconds > 0 ? ` (${rate(images / trainSeconds)} images/s)` : ''}, ${seconds(summary.seconds.total)} in all`);
-
-  if (test) {
-    const written = await writeTrainingReport(runDir.path, {
-      o,
-      description: data.description,
-      epochs: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
-      trainingSeconds: trainSeconds,
-      calibration: bestModel.metadata.calibration ?? null,
-      threshold: chosen ? `${chosen.threshold} on '${data.classNames[pos!]}' (validation recall ${percent(chosen.recall)} >= target ${percent(chosen.targetRecall)})` : null,
-      rows: history.rows,
-      trainImages: data.train.size,
-      classNames: data.classNames,
-      test,
-      byPatient,
-    });
-    for (const w of written) files[basename(w)] = w;
-  }
-  files[RUN_FILES.summary] = file('summary');
-  await writeRunSummary(file('summary'), summary);
-  out.line(`saved to             ${runDir.path}: ${Object.keys(files).sort().join(', ')}`);
-  out.result(summary);
-  return EXIT.ok;
+  return finishRun({
+    o,
+    data,
+    model: bestModel,
+    saveModel: false,
+    summary,
+    files,
+    runDir,
+    out,
+    startedAt: ctx.startedAt,
+    interrupt,
+    bestLine: summary.bestEpoch !== null ? `epoch ${summary.bestEpoch} (lowest ${monitor}${startFrom ? ` from epoch ${startFrom + 1} on` : ''})` : null,
+    epochsText: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
+    trainSeconds,
+    imagesTrained: data.train.size * epochsRun,
+    historyRows: history.rows,
+  });
 }

@@ -22,7 +22,8 @@ import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { writeTrainingReport } from './run-report.js';
 import { openFolderWithModel } from './run-model.js';
-import { positiveIndex, testLines, testSummary, type TrainContext } from './run-training.js';
+import { positiveIndex, testLines, testSummary } from './finish-run.js';
+import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
 

@@ -30,6 +30,16 @@ function outputsSoftmax(c: LayerConfig): boolean {
   return c.kind === 'Softmax' || ('activation' in c && c.activation === 'softmax');
 }
 
+/**
+ * Why `model` cannot be an ensemble member, or null if it can: its output
+ * must be softmax probabilities (checked by a trainer before it trains
+ * members that could not be combined).
+ */
+export function ensembleMemberIssue(model: Model): string | null {
+  const last = model.layers.at(-1)!.getConfig();
+  return outputsSoftmax(last) ? null : `it ends in ${last.kind} '${last.name}', which does not output softmax probabilities: an ensemble averages probabilities`;
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** The metadata the members share (inference must prepare every input the same way for all of them). */
@@ -65,8 +75,8 @@ export async function ensembleModels(members: readonly Model[], options: Ensembl
     if (!m.built) throw new ConfigError(`${where}: member ${k + 1} ('${m.name}') has no weights yet: fit, load or build it first`);
     if (!same(m.inputShape, first.inputShape)) throw new ConfigError(`${where}: member ${k + 1} ('${m.name}') takes input [${m.inputShape.join(', ')}], member 1 [${first.inputShape.join(', ')}]`);
     if (!same(m.outputShape, first.outputShape)) throw new ConfigError(`${where}: member ${k + 1} ('${m.name}') outputs [${m.outputShape.join(', ')}], member 1 [${first.outputShape.join(', ')}]`);
-    const last = m.layers.at(-1)!.getConfig();
-    if (!outputsSoftmax(last)) throw new ConfigError(`${where}: member ${k + 1} ('${m.name}') ends in ${last.kind} '${last.name}', which does not output softmax probabilities: an ensemble averages probabilities`);
+    const issue = ensembleMemberIssue(m);
+    if (issue) throw new ConfigError(`${where}: member ${k + 1} ('${m.name}'): ${issue}`);
   });
   const metadata = sharedMetadata(members, where);
 

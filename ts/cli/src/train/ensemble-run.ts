@@ -1,0 +1,116 @@
+/**
+ * `lite-cnn train --ensemble N` (one split, not --cv): N members trained
+ * alike on the same patient-level split (member m with seed `seed + m`:
+ * initialization, shuffling, dropout and augmentation), each into
+ * member-(m+1)/ (its best model by validation loss and its history.csv);
+ * model.safetensors averages their softmax probabilities, with the
+ * calibration and --target-recall threshold chosen on the ensemble's
+ * validation predictions; then the test split is evaluated once. Not
+ * resumable (like --cv): Ctrl-C keeps the completed members' folders.
+ */
+import { ConfigError } from '@lite-cnn/sdk';
+import { folderDatasets, split } from '../data/folder-source.js';
+import { splitSeedOf } from '../data/options.js';
+import { count } from '../ui/format.js';
+import { fitEnsemble } from './ensemble.js';
+import { finishRun, positiveIndex } from './finish-run.js';
+import { Interrupt } from './interrupt.js';
+import { describeModelSource, memberSeed, seedText, type TrainOptions } from './options.js';
+import { compileModel } from './recipe.js';
+import { newRunConfig, writeRunConfig } from './run-config.js';
+import { RUN_FILES } from './run-dir.js';
+import { openFolderWithModel } from './run-model.js';
+import type { TrainContext } from './run-training.js';
+import { writeRunSummary, type RunSummary } from './summary.js';
+
+export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): Promise<number> {
+  const { out, runDir, engine } = ctx;
+  const members = o.ensemble!.members;
+  const f = o.data.folder!;
+  const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
+  // Checked before anything is written, as a single run does.
+  positiveIndex(o, template, classNames);
+  const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
+  const data = await folderDatasets(opened, assignments, dataOptions);
+  if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
+  if (o.calibration && !data.val) throw new ConfigError('--calibrate fits on the validation split, but this data has none');
+  compileModel(template, o);
+  const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
+  await writeRunConfig(runDir.file(RUN_FILES.config), config);
+  await data.writeSplit!(runDir.file(RUN_FILES.split));
+  const parameters = template.countParams().total;
+  template.dispose();
+  out.line(`lite-cnn train --ensemble ${members}: ${describeModelSource(o)} (${count(parameters)} parameters per member, ${count(parameters * members)} in all)`);
+  out.line(`data:   ${data.description}`);
+  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`run:    ${runDir.path}`);
+
+  const interrupt = new Interrupt((sig) => out.line(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step; completed members are kept (press Ctrl-C again to quit at once)...`));
+  interrupt.listen();
+  const t0 = performance.now();
+  const memberDir = (m: number) => runDir.file(`member-${m + 1}`);
+  let fitted;
+  try {
+    fitted = await fitEnsemble(
+      {
+        o,
+        engine,
+        prefetch: ctx.prefetch,
+        interrupt,
+        out,
+        classNames,
+        memberData: async (m) => (m === 0 ? data : folderDatasets(opened, assignments, { ...dataOptions, seed: memberSeed(o, m) })),
+        dirOf: memberDir,
+      },
+      members,
+    );
+  } catch (err) {
+    interrupt.dispose();
+    throw err;
+  }
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const files: Record<string, string> = { [RUN_FILES.config]: runDir.file(RUN_FILES.config), [RUN_FILES.split]: runDir.file(RUN_FILES.split) };
+  const summary: RunSummary = {
+    status: 'completed',
+    runDir: runDir.path,
+    epochs: { planned: o.epochs * members, completed: fitted?.epochSeconds.length ?? 0, stoppedEarly: fitted !== null && fitted.epochSeconds.length < o.epochs * members },
+    steps: 0,
+    seconds: { training: trainSeconds, total: 0, decoding: opened.decodeSeconds, perEpoch: fitted?.epochSeconds ?? [] },
+    bestEpoch: fitted?.bestEpoch ?? null,
+    operatingPoint: null,
+    validation: null,
+    test: null,
+    files,
+  };
+  if (!fitted) {
+    interrupt.dispose();
+    summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
+    await writeRunSummary(runDir.file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal! });
+    out.line(`Interrupted (${interrupt.signal}); an --ensemble run is not resumable (the completed members are in ${memberDir(0).replace(/member-1$/, 'member-*')}).`);
+    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal });
+    return interrupt.exitCode;
+  }
+  compileModel(fitted.model, o);
+  for (let m = 0; m < members; m++) files[`member-${m + 1}/`] = memberDir(m);
+  try {
+    return await finishRun({
+      o,
+      data,
+      model: fitted.model,
+      saveModel: true,
+      summary,
+      files,
+      runDir,
+      out,
+      startedAt: ctx.startedAt,
+      interrupt,
+      bestLine: `an ensemble of ${members} (each member's best epoch by validation loss, in member-*/)`,
+      epochsText: `${o.epochs} per member, ${members} members (${seedText(o)})`,
+      trainSeconds,
+      imagesTrained: data.train.size * fitted.epochSeconds.length,
+      historyRows: [],
+    });
+  } finally {
+    fitted.model.dispose();
+  }
+}
