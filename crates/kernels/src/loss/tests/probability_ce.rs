@@ -1,7 +1,7 @@
 //! Cross-entropy of probabilities: an f64 reference, gradient checks, the
 //! clip at Keras' epsilon, known values, errors and thread independence.
 
-use super::softmax_ce::{class_weights, Data, CLASSES, KINDS, NS};
+use super::softmax_ce::{class_weights, for_each_case, Data, KINDS};
 use super::{assert_close_abs, assert_loss_close};
 use crate::error::ErrorCode;
 use crate::loss::{probability_cross_entropy, SoftmaxCeParams, Targets, PROBABILITY_EPSILON};
@@ -54,31 +54,22 @@ fn wide(x: &[f32]) -> Vec<f64> {
 
 crate::kernel_tests! {
     fn probability_ce_matches_reference_on_awkward_shapes() {
-        let mut seed = 2000;
-        for &n in &NS {
-            for &classes in &CLASSES {
-                for kind in KINDS {
-                    for (weighted, ls) in [(false, 0.0), (true, 0.0), (false, 0.1), (true, 0.2)] {
-                        let mut rng = TestRng::new(seed);
-                        seed += 1;
-                        let probs = distributions(n, classes, &mut rng);
-                        let data = Data::new(kind, n, classes, &mut rng);
-                        let cw = weighted.then(|| class_weights(classes, &mut rng));
-                        let p = SoftmaxCeParams::new(n, classes, ls).unwrap();
-                        let mut d = nan_filled(n * classes);
-                        let got = probability_cross_entropy(&p, &probs, data.targets(), cw.as_deref(), &mut d).unwrap();
-                        let (loss, grad, correct) = reference(n, classes, &wide(&probs), &data, cw.as_deref(), ls as f64);
-                        let ctx = format!("probability_ce n={n} classes={classes} {kind:?} weighted={weighted} ls={ls}");
-                        assert_loss_close(got.loss, loss, &ctx);
-                        assert_eq!(got.correct, correct, "{ctx}: correct count");
-                        // t / p: one division and one product, each rounded once (relative), on
-                        // magnitudes up to max|grad|.
-                        let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-                        assert_close_abs(&d, &grad, 4.0 * f32::EPSILON as f64 * scale, &ctx);
-                    }
-                }
-            }
-        }
+        for_each_case(2000, |n, classes, kind, weighted, ls, rng| {
+            let probs = distributions(n, classes, rng);
+            let data = Data::new(kind, n, classes, rng);
+            let cw = weighted.then(|| class_weights(classes, rng));
+            let p = SoftmaxCeParams::new(n, classes, ls).unwrap();
+            let mut d = nan_filled(n * classes);
+            let got = probability_cross_entropy(&p, &probs, data.targets(), cw.as_deref(), &mut d).unwrap();
+            let (loss, grad, correct) = reference(n, classes, &wide(&probs), &data, cw.as_deref(), ls as f64);
+            let ctx = format!("probability_ce n={n} classes={classes} {kind:?} weighted={weighted} ls={ls}");
+            assert_loss_close(got.loss, loss, &ctx);
+            assert_eq!(got.correct, correct, "{ctx}: correct count");
+            // t / p: one division and one product, each rounded once (relative), on
+            // magnitudes up to max|grad|.
+            let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+            assert_close_abs(&d, &grad, 4.0 * f32::EPSILON as f64 * scale, &ctx);
+        });
     }
 
     fn probability_ce_gradcheck() {

@@ -70,24 +70,33 @@ fn check(n: usize, classes: usize, logits: &[f32], data: &Data, cw: Option<&[f32
     got
 }
 
-crate::kernel_tests! {
-    fn softmax_ce_matches_reference_on_awkward_shapes() {
-        let mut seed = 1;
-        for &n in &NS {
-            for &classes in &CLASSES {
-                for kind in KINDS {
-                    for (weighted, ls) in [(false, 0.0), (true, 0.0), (false, 0.1), (true, 0.2)] {
-                        let mut rng = TestRng::new(seed);
-                        seed += 1;
-                        let logits: Vec<f32> = rng.vec(n * classes).iter().map(|v| 4.0 * v).collect();
-                        let data = Data::new(kind, n, classes, &mut rng);
-                        let cw = weighted.then(|| class_weights(classes, &mut rng));
-                        let ctx = format!("softmax_ce n={n} classes={classes} {kind:?} weighted={weighted} ls={ls}");
-                        check(n, classes, &logits, &data, cw.as_deref(), ls, &ctx);
-                    }
+/// Every case of the reference tests (batch, classes, target kind, class
+/// weights or not, label smoothing), each with its own generator seeded from
+/// `seed0` on.
+pub(super) fn for_each_case(seed0: u64, mut f: impl FnMut(usize, usize, Kind, bool, f32, &mut TestRng)) {
+    let mut seed = seed0;
+    for &n in &NS {
+        for &classes in &CLASSES {
+            for kind in KINDS {
+                for (weighted, ls) in [(false, 0.0), (true, 0.0), (false, 0.1), (true, 0.2)] {
+                    let mut rng = TestRng::new(seed);
+                    seed += 1;
+                    f(n, classes, kind, weighted, ls, &mut rng);
                 }
             }
         }
+    }
+}
+
+crate::kernel_tests! {
+    fn softmax_ce_matches_reference_on_awkward_shapes() {
+        for_each_case(1, |n, classes, kind, weighted, ls, rng| {
+            let logits: Vec<f32> = rng.vec(n * classes).iter().map(|v| 4.0 * v).collect();
+            let data = Data::new(kind, n, classes, rng);
+            let cw = weighted.then(|| class_weights(classes, rng));
+            let ctx = format!("softmax_ce n={n} classes={classes} {kind:?} weighted={weighted} ls={ls}");
+            check(n, classes, &logits, &data, cw.as_deref(), ls, &ctx);
+        });
     }
 
     fn softmax_ce_extreme_logits_stay_finite() {
