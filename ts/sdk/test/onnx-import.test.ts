@@ -125,6 +125,18 @@ const CASES: Record<string, () => GraphSpec> = {
     ];
     return { input: image(3, 5, 5), nodes, output: 'y', initializers: { pads: ints([0, 0, 1, 0, 0, 0, 0, 1]), w1: weights([4, 3, 2, 2]), w2: weights([4, 3, 2, 2]) } };
   },
+  'Mean of three branches (an ensemble\'s averaged softmax outputs)': () => {
+    const nodes: NodeSpec[] = [
+      { op: 'Flatten', inputs: ['x'], outputs: ['f'] },
+      ...['1', '2', '3'].flatMap((k): NodeSpec[] => [
+        { op: 'Gemm', inputs: ['f', `w${k}`, `b${k}`], outputs: [`z${k}`] },
+        { op: 'Softmax', inputs: [`z${k}`], outputs: [`p${k}`] },
+      ]),
+      { op: 'Mean', inputs: ['p1', 'p2', 'p3'], outputs: ['y'] },
+    ];
+    const init = Object.fromEntries(['1', '2', '3'].flatMap((k) => [[`w${k}`, weights([12, 4])], [`b${k}`, weights([4])]]));
+    return { input: image(3, 2, 2), nodes, output: 'y', initializers: init };
+  },
   'NHWC input read through Transpose(0, 3, 1, 2)': () => ({
     input: { name: 'x', dims: ['batch', 6, 5, 3] },
     ...chain([{ op: 'Transpose', attrs: { perm: { ints: [0, 3, 1, 2] } } }, { op: 'Conv', extra: ['w'] }]),
