@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Adam, Average, BatchNormalization, ConfigError, Conv2D, Dense, Engine, ENSEMBLE_OUTPUT_LAYER, ensembleModels, Flatten, input, Model, ReLU, Sequential, ShapeError } from '@lite-cnn/sdk';
+import { Adam, Average, BatchNormalization, ConfigError, Conv2D, Dense, Engine, ENSEMBLE_OUTPUT_LAYER, ensembleModels, Flatten, gradCam, input, Model, ReLU, Sequential, ShapeError } from '@lite-cnn/sdk';
 
 let engine: Engine;
 let dir: string;
@@ -78,6 +78,25 @@ describe('ensembleModels', () => {
     const losses = h.history.loss!;
     expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.85);
     for (let e = 10; e < losses.length; e += 10) expect(losses[e]!, `epoch ${e + 1}`).toBeLessThan(losses[e - 10]!);
+    for (const m of [...members, ensemble]) m.dispose();
+  });
+
+  it('Grad-CAM at a member\'s layer explains that member\'s logit: the map of the member alone', async () => {
+    const members = await Promise.all([member(8), member(9)]);
+    const ensemble = await ensembleModels(members);
+    const one = { data: x.subarray(0, 2 * 72), shape: [2, ...SHAPE] as [number, number, number, number] };
+    for (const [k, m] of members.entries()) {
+      const alone = await gradCam(m, one, { layer: 're_lu', classIndex: 1 });
+      const inEnsemble = await gradCam(ensemble, one, { layer: `m${k + 1}.re_lu`, classIndex: 1 });
+      expect(inEnsemble.score).toBe('logit');
+      for (const [s, map] of inEnsemble.maps.entries()) {
+        const want = alone.maps[s]!.heatmap;
+        const scale = Math.max(...want, 1e-30);
+        map.heatmap.forEach((v, i) => expect(Math.abs(v - want[i]!), `member ${k + 1} sample ${s} position ${i}`).toBeLessThanOrEqual(1e-5 * scale));
+      }
+    }
+    // By default: the last member's last convolution block.
+    expect((await gradCam(ensemble, one)).layer.name).toBe('m2.re_lu');
     for (const m of [...members, ensemble]) m.dispose();
   });
 

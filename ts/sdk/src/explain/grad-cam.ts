@@ -13,6 +13,7 @@
  * the explanation is of the prediction the model actually makes.
  */
 import { StepKind } from '../exec/abi.js';
+import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { formatShape } from '../layers/shape.js';
 import type { TensorLike } from '../model/data.js';
@@ -45,7 +46,8 @@ export interface GradCamResult {
   layer: LayerRef;
   /**
    * What was differentiated: `logit`, the pre-softmax (or pre-sigmoid) value
-   * of the class, when the model ends in a softmax or sigmoid; `output`, the
+   * of the class, when the model ends in a softmax or sigmoid (in an
+   * ensemble, the logit of the member the layer belongs to); `output`, the
    * model's output otherwise.
    */
   score: 'logit' | 'output';
@@ -87,11 +89,8 @@ export async function gradCam(model: Model, input: TensorLike, options: GradCamO
   }
   const n = checkExplainInput(model, input, where);
 
-  // The score step: the logits under a final softmax/sigmoid, else the output.
-  const last = plan.steps.length - 1;
-  const squashed = plan.steps[last]!.kind === StepKind.SOFTMAX || plan.steps[last]!.kind === StepKind.SIGMOID;
-  const from = squashed ? last - 1 : last;
   const stop = outputStep(model, ref.index);
+  const { from, squashed } = scoreStep(model, stop);
   if (stop < 0 || stop >= from) {
     throw new ConfigError(`${where}: ${model.layers[ref.index]!.describe(ref.index)} computes nothing between the input and the class score; choose a convolution block`);
   }
@@ -133,6 +132,41 @@ export async function gradCam(model: Model, input: TensorLike, options: GradCamO
     maps.push({ classIndex: chosen[s]!, probabilities: probs.subarray(s * outC, (s + 1) * outC), heatmap, upsampled, normalized });
   }
   return { layer: ref, score: squashed ? 'logit' : 'output', heatmapSize: [h, w], size: [H, W], maps };
+}
+
+/**
+ * The step whose output is differentiated, from the layer's output step
+ * `stop`: the logits under a final softmax/sigmoid, else the output. In an
+ * ensemble (a final Average of softmax outputs, `ensembleModels`), the
+ * logits of the member that computes `stop`: its own evidence, which the
+ * averaged probability's gradient would flatten as the members grow
+ * confident (the same reason as a single model's logit).
+ */
+function scoreStep(model: Model, stop: number): { from: number; squashed: boolean } {
+  const steps = model.plan().steps;
+  const last = steps.length - 1;
+  const kind = steps[last]!.kind;
+  if (kind === StepKind.SOFTMAX || kind === StepKind.SIGMOID) return { from: last - 1, squashed: true };
+  const branches = (steps[last]!.inputs ?? []).map((v) => v - 1);
+  if (kind !== StepKind.AVERAGE || !branches.every((s) => s >= 0 && steps[s]!.kind === StepKind.SOFTMAX)) return { from: last, squashed: false };
+  // The member's softmax whose logits depend on `stop`.
+  const logits = branches.map((s) => steps[s]!.inputs![0]! - 1);
+  const member = logits.find((l) => dependsOn(steps, l, stop));
+  return member === undefined ? { from: last, squashed: false } : { from: member, squashed: true };
+}
+
+/** Whether step `step`'s output depends on step `on`'s (or is it). */
+function dependsOn(steps: readonly StepDescription[], step: number, on: number): boolean {
+  const seen = new Set<number>();
+  const todo = [step];
+  while (todo.length) {
+    const s = todo.pop()!;
+    if (s === on) return true;
+    if (s < on || seen.has(s)) continue;
+    seen.add(s);
+    for (const v of steps[s]!.inputs ?? [s]) if (v > 0) todo.push(v - 1);
+  }
+  return false;
 }
 
 /** Sample `s`'s map from the gradient and activation `[batch, positions, k]` (float64 sums). */
