@@ -42,7 +42,7 @@ describe('lite-cnn --help', () => {
 
   it('train --help documents the options and outputs', () => {
     const out = run(['train', '--help']).stdout;
-    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image']) {
+    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image', '--split-seed', '--ensemble']) {
       expect(out).toContain(flag);
     }
     expect(out).toMatch(/history\.csv/);
@@ -72,6 +72,20 @@ describe('usage errors exit 2 with a clear message', () => {
 });
 
 describe('lite-cnn train on MNIST', () => {
+  it('--ensemble: two members on the fixed split, one averaged model that evaluate reads back', { timeout: 120_000 }, () => {
+    const dir = join(tmp('ensemble'), 'run');
+    const r = run(['train', '--ensemble', '2', '--seed', '5', '--limit', '512', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('ensemble of 2, seeds 5-6');
+    const summary = JSON.parse(r.stdout);
+    expect(summary.status).toBe('completed');
+    for (const f of ['model.safetensors', 'member-1/model.safetensors', 'member-2/model.safetensors', 'member-2/history.csv']) expect(existsSync(join(dir, f)), f).toBe(true);
+    const ev = run(['evaluate', '--model', join(dir, 'model.safetensors'), '--mnist', '--limit', '512', '--json']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).accuracy).toBeCloseTo(summary.test.accuracy, 10);
+  });
+
+
   it('creates every output in the run directory; evaluate and summary read the model back', { timeout: 120_000 }, () => {
     const dir = join(tmp('train'), 'run');
     const r = run(['train', '--epochs', '1', '--limit', '512', '--eval-every', '8', '--out', dir, '--json']);

@@ -5,10 +5,12 @@
  * member-(m+1)/ (its best model by validation loss and its history.csv);
  * model.safetensors averages their softmax probabilities, with the
  * calibration and --target-recall threshold chosen on the ensemble's
- * validation predictions; then the test split is evaluated once. Not
- * resumable (like --cv): Ctrl-C keeps the completed members' folders.
+ * validation predictions; then the test split is evaluated once. On MNIST (a
+ * fixed split, no augmentation) the members differ in initialization and
+ * order only. Not resumable (like --cv): Ctrl-C keeps the completed members'
+ * folders.
  */
-import { ConfigError } from '@lite-cnn/sdk';
+import { ConfigError, type Engine, type Model } from '@lite-cnn/sdk';
 import { folderDatasets, split } from '../data/folder-source.js';
 import { splitSeedOf } from '../data/options.js';
 import { count } from '../ui/format.js';
@@ -19,25 +21,24 @@ import { describeModelSource, memberSeed, seedText, type TrainOptions } from './
 import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
-import { openFolderWithModel } from './run-model.js';
+import { dataOptionsFor, openFolderWithModel, runStart } from './run-model.js';
+import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 
 export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): Promise<number> {
   const { out, runDir, engine } = ctx;
   const members = o.ensemble!.members;
-  const f = o.data.folder!;
-  const { opened, classNames, template, dataOptions } = await openFolderWithModel(o, engine);
+  const { data, memberData, template, decodeSeconds } = o.data.folder ? await folderMembers(o, engine) : await fixedDataMembers(o, engine);
+  const classNames = data.classNames;
   // Checked before anything is written, as a single run does.
   positiveIndex(o, template, classNames);
-  const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
-  const data = await folderDatasets(opened, assignments, dataOptions);
   if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
   if (o.calibration && !data.val) throw new ConfigError('--calibrate fits on the validation split, but this data has none');
   compileModel(template, o);
   const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
   await writeRunConfig(runDir.file(RUN_FILES.config), config);
-  await data.writeSplit!(runDir.file(RUN_FILES.split));
+  await data.writeSplit?.(runDir.file(RUN_FILES.split));
   const parameters = template.countParams().total;
   template.dispose();
   out.line(`lite-cnn train --ensemble ${members}: ${describeModelSource(o)} (${count(parameters)} parameters per member, ${count(parameters * members)} in all)`);
@@ -59,7 +60,7 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
         interrupt,
         out,
         classNames,
-        memberData: async (m) => (m === 0 ? data : folderDatasets(opened, assignments, { ...dataOptions, seed: memberSeed(o, m) })),
+        memberData,
         dirOf: memberDir,
       },
       members,
@@ -69,13 +70,14 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
     throw err;
   }
   const trainSeconds = (performance.now() - t0) / 1000;
-  const files: Record<string, string> = { [RUN_FILES.config]: runDir.file(RUN_FILES.config), [RUN_FILES.split]: runDir.file(RUN_FILES.split) };
+  const files: Record<string, string> = { [RUN_FILES.config]: runDir.file(RUN_FILES.config) };
+  if (data.writeSplit) files[RUN_FILES.split] = runDir.file(RUN_FILES.split);
   const summary: RunSummary = {
     status: 'completed',
     runDir: runDir.path,
     epochs: { planned: o.epochs * members, completed: fitted?.epochSeconds.length ?? 0, stoppedEarly: fitted !== null && fitted.epochSeconds.length < o.epochs * members },
     steps: 0,
-    seconds: { training: trainSeconds, total: 0, decoding: opened.decodeSeconds, perEpoch: fitted?.epochSeconds ?? [] },
+    seconds: { training: trainSeconds, total: 0, decoding: decodeSeconds, perEpoch: fitted?.epochSeconds ?? [] },
     bestEpoch: fitted?.bestEpoch ?? null,
     operatingPoint: null,
     validation: null,
@@ -113,4 +115,30 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
   } finally {
     fitted.model.dispose();
   }
+}
+
+/** The run's data, each member's, and the template model (the network for the data's classes, not trained). */
+interface MemberData {
+  data: TrainingData;
+  memberData: (m: number) => Promise<TrainingData>;
+  template: Model;
+  decodeSeconds: number | null;
+}
+
+/** An image folder, decoded once and split once: member m's datasets augment with its seed. */
+async function folderMembers(o: TrainOptions, engine: Engine): Promise<MemberData> {
+  const f = o.data.folder!;
+  const { opened, template, dataOptions } = await openFolderWithModel(o, engine);
+  const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
+  const data = await folderDatasets(opened, assignments, dataOptions);
+  const memberData = async (m: number) => (m === 0 ? data : folderDatasets(opened, assignments, { ...dataOptions, seed: memberSeed(o, m) }));
+  return { data, memberData, template, decodeSeconds: opened.decodeSeconds };
+}
+
+/** MNIST: a fixed split and no augmentation, so every member reads the same datasets (they differ in initialization and order). */
+async function fixedDataMembers(o: TrainOptions, engine: Engine): Promise<MemberData> {
+  const start = await runStart(o, engine);
+  const data = await loadTrainingData(dataOptionsFor(o, start.input));
+  const template = await start.forClasses(data.classNames.length);
+  return { data, memberData: async () => data, template, decodeSeconds: data.decodeSeconds ?? null };
 }

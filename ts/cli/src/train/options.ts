@@ -177,7 +177,7 @@ export const STUDY_AUGMENTATION: AugmentOptions = {
 const FOLDER_ONLY: (keyof RawTrainOptions)[] = [
   'imageSize', 'aspect', 'splitBy', 'splitSeed', 'groupPattern', 'valRatio', 'testRatio', 'augment', 'rotationRange', 'widthShiftRange', 'heightShiftRange',
   'shearRange', 'zoomRange', 'horizontalFlip', 'verticalFlip', 'fillMode', 'brightness', 'contrast', 'saturation', 'hue', 'stainScale', 'stainShift', 'stainRandomize', 'stainRandomizeProbability', 'stainNormalize', 'oversample', 'onBadImage', 'followSymlinks',
-  'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule', 'ensemble',
+  'targetRecall', 'positive', 'cv', 'thresholdCv', 'thresholdRule',
 ];
 
 /** Validation fraction of the training folds' images in cross-validation (enough for a benign patient or two). */
