@@ -12,36 +12,41 @@ fn at_least_two(p: &Plan<'_>, what: &str) -> Result<(), KernelError> {
     Ok(())
 }
 
-/// The one shape of an elementwise merge's inputs, and their number.
-fn same_shape(p: &Plan<'_>, what: &str) -> Result<(Shape3, usize), KernelError> {
-    at_least_two(p, what)?;
-    let shape = p.inputs[0];
-    if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| **s != shape) {
-        return Err(p.error(format_args!("{what} needs inputs of one shape: input 0 is {shape}, input {i} is {s}")));
-    }
-    Ok((shape, p.inputs.len()))
-}
-
-/// `y = x₀ + x₁ + …`, summed in input order.
+/// An elementwise merge of inputs of one shape, summed in input order: Add
+/// (`y = x₀ + x₁ + …`, each input's gradient is `dy`) or Average (that sum
+/// divided by the number of inputs, each input's gradient `dy / n`).
 #[derive(Debug, Clone)]
-pub struct Add {
+pub struct Elementwise {
     shape: Shape3,
     inputs: usize,
+    mean: bool,
 }
 
-impl Add {
-    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
-        let (shape, inputs) = same_shape(p, "Add")?;
-        Ok(Self { shape, inputs })
+impl Elementwise {
+    pub fn add(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        Self::plan(p, "Add", false)
+    }
+
+    pub fn average(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        Self::plan(p, "Average", true)
+    }
+
+    fn plan(p: &mut Plan<'_>, what: &str, mean: bool) -> Result<Self, KernelError> {
+        at_least_two(p, what)?;
+        let shape = p.inputs[0];
+        if let Some((i, s)) = p.inputs.iter().enumerate().find(|(_, s)| **s != shape) {
+            return Err(p.error(format_args!("{what} needs inputs of one shape: input 0 is {shape}, input {i} is {s}")));
+        }
+        Ok(Self { shape, inputs: p.inputs.len(), mean })
     }
 }
 
-impl Op for Add {
+impl Op for Elementwise {
     fn output(&self) -> Shape3 {
         self.shape
     }
     fn forward_work(&self) -> f64 {
-        (self.shape.size() * self.inputs) as f64
+        (self.shape.size() * (self.inputs + self.mean as usize)) as f64
     }
     fn backward_reads(&self) -> BackwardReads {
         BackwardReads { inputs: false, output: false }
@@ -49,52 +54,20 @@ impl Op for Add {
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
         let len = io.y.len();
         let xs: Vec<&[f32]> = io.xs.iter().map(|x| &x[..len]).collect();
-        merge::add_fwd(&xs, io.y);
-        Ok(())
-    }
-    /// Every input's gradient is `dy`.
-    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
-        for dx in io.dxs.iter_mut().flatten() {
-            dx.copy_from_slice(io.dy);
+        if self.mean {
+            merge::average_fwd(&xs, io.y);
+        } else {
+            merge::add_fwd(&xs, io.y);
         }
         Ok(())
     }
-}
-
-/// `y = (x₀ + x₁ + …) / n`, summed in input order (Keras `Average`).
-#[derive(Debug, Clone)]
-pub struct Average {
-    shape: Shape3,
-    inputs: usize,
-}
-
-impl Average {
-    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
-        let (shape, inputs) = same_shape(p, "Average")?;
-        Ok(Self { shape, inputs })
-    }
-}
-
-impl Op for Average {
-    fn output(&self) -> Shape3 {
-        self.shape
-    }
-    fn forward_work(&self) -> f64 {
-        (self.shape.size() * (self.inputs + 1)) as f64
-    }
-    fn backward_reads(&self) -> BackwardReads {
-        BackwardReads { inputs: false, output: false }
-    }
-    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
-        let len = io.y.len();
-        let xs: Vec<&[f32]> = io.xs.iter().map(|x| &x[..len]).collect();
-        merge::average_fwd(&xs, io.y);
-        Ok(())
-    }
-    /// Every input's gradient is `dy / n`.
     fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
         for dx in io.dxs.iter_mut().flatten() {
-            merge::average_bwd(io.dy, self.inputs, dx);
+            if self.mean {
+                merge::average_bwd(io.dy, self.inputs, dx);
+            } else {
+                dx.copy_from_slice(io.dy);
+            }
         }
         Ok(())
     }
