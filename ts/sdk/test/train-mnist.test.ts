@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CompiledModel, Engine, loadMnist, type MnistData } from '@lite-cnn/sdk';
 import { glorotInit, mnistLayers } from './mnist-net.js';
 

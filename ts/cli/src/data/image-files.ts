@@ -3,7 +3,7 @@
  * resized by the SDK (squash, as training's default), stain-normalized and
  * preprocessed as the model file says (the SDK's wasm kernels).
  */
-import { decodeImages, defaultEngine, ImageDataset, normalizeStains, WasmImageTransformer, type Model, Sequential } from '@lite-cnn/sdk';
+import { decodeImages, defaultEngine, ImageDataset, normalizeStains, WasmImageTransformer, type Model } from '@lite-cnn/sdk';
 
 export async function imageFilesDataset(paths: readonly string[], model: Model): Promise<ImageDataset> {
   const shape = model.inputShape;

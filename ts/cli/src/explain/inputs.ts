@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { DataError, decodeImage, decodeImages, defaultEngine, normalizeStains, WasmImageTransformer, type Model, Sequential, type TensorLike } from '@lite-cnn/sdk';
+import { DataError, decodeImage, decodeImages, defaultEngine, normalizeStains, WasmImageTransformer, type Model, type TensorLike } from '@lite-cnn/sdk';
 
 /** The longer side of an overlay: larger originals are drawn scaled down to this. */
 export const MAX_SIDE = 4096;

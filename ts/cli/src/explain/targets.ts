@@ -4,7 +4,7 @@
  * feature maps are drawn, and the output file names.
  */
 import { basename, extname } from 'node:path';
-import type { Model, Sequential } from '@lite-cnn/sdk';
+import type { Model } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 
 export interface LayerInfo {

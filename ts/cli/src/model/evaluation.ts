@@ -5,7 +5,7 @@
  * decision (probability >= 0.5) and, when the model file stores a decision
  * threshold or one is given, at that threshold too.
  */
-import { calibrationMetrics, classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type CalibrationConfig, type CalibrationMetrics, type ClassificationReport, type Dataset, type Model, Sequential, type TtaMode } from '@lite-cnn/sdk';
+import { calibrationMetrics, classificationReport, classScores, predictWithTta, rocAuc, rocAucOvr, rocCurve, type CalibrationConfig, type CalibrationMetrics, type ClassificationReport, type Dataset, type Model, type TtaMode } from '@lite-cnn/sdk';
 import { describeCalibration } from './calibration.js';
 
 /** A decision threshold on the positive class and where it came from. */

@@ -5,7 +5,7 @@
  * there reaches R. It is stored in the model file (`metadata.threshold`), which
  * `predict`, `evaluate` and the SDK's `predictClasses` then use.
  */
-import { ConfigError, type Dataset, type RecallThreshold, type Model, Sequential } from '@lite-cnn/sdk';
+import { ConfigError, type Dataset, type RecallThreshold, type Model } from '@lite-cnn/sdk';
 import { recallThreshold, type ThresholdRule } from '../train/threshold-rule.js';
 import { positiveScores } from './evaluation.js';
 

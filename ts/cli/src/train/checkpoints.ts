@@ -11,7 +11,7 @@
  */
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { readFile } from 'node:fs/promises';
-import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Model, Sequential, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
+import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Model, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 import type { Interrupt } from './interrupt.js';
 

@@ -1,5 +1,5 @@
 /** The training recipe as SDK objects: optimizer, loss, learning-rate schedule. */
-import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Dataset, type FitArgs, type Optimizer, type Model, Sequential } from '@lite-cnn/sdk';
+import { Adam, AdamW, cosineDecay, exponentialDecay, LearningRateScheduler, SGD, stepDecay, type Dataset, type FitArgs, type Optimizer, type Model } from '@lite-cnn/sdk';
 import type { TrainOptions } from './options.js';
 
 export function makeOptimizer(o: TrainOptions): Optimizer {

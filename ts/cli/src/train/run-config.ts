@@ -4,7 +4,7 @@
  * model topology — and what `--resume` reads back.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Model, Sequential } from '@lite-cnn/sdk';
+import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Model } from '@lite-cnn/sdk';
 import { describeEngine } from '../engine.js';
 import { cliVersion, sdkVersion } from '../versions.js';
 import { describeRegularizer } from './describe.js';

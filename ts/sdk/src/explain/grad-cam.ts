@@ -73,7 +73,6 @@ export interface GradCamResult {
  */
 export async function gradCam(model: Model, input: TensorLike, options: GradCamOptions = {}): Promise<GradCamResult> {
   const where = 'gradCam';
-  const plan = model.plan();
   const ref = options.layer === undefined ? defaultLayer(model, where) : resolveLayer(model, options.layer, where);
   if (!isSpatial(ref)) {
     throw new ShapeError(
