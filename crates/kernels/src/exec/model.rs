@@ -48,7 +48,6 @@ pub struct StepStats {
 /// Largest batch a model can be planned for.
 pub const MAX_BATCH: usize = 1 << 16;
 
-/// The training configuration and what follows from it.
 /// What the value a loss reads holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HeadForm {
@@ -61,6 +60,7 @@ enum HeadForm {
     Logits,
 }
 
+/// The training configuration and what follows from it.
 struct Training {
     spec: TrainSpec,
     class_weights: Vec<f32>,

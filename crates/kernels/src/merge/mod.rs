@@ -29,13 +29,17 @@ const PARALLEL_MIN: usize = 1 << 15;
 pub fn add_fwd(inputs: &[&[f32]], y: &mut [f32]) {
     debug_assert!(inputs.len() >= 2, "add_fwd: {} inputs, expected >= 2", inputs.len());
     debug_assert!(inputs.iter().all(|x| x.len() == y.len()), "add_fwd: input lengths differ from y's {}", y.len());
-    par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, y_chunk| {
-        let range = i * CHUNK..i * CHUNK + y_chunk.len();
-        y_chunk.copy_from_slice(&inputs[0][range.clone()]);
-        for x in &inputs[1..] {
-            vecops::add_assign(y_chunk, &x[range.clone()]);
-        }
-    });
+    par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, y_chunk| sum_chunk(inputs, i, y_chunk));
+}
+
+/// Chunk `i` of the inputs' sum, in input order, into `y_chunk`.
+#[inline]
+fn sum_chunk(inputs: &[&[f32]], i: usize, y_chunk: &mut [f32]) {
+    let range = i * CHUNK..i * CHUNK + y_chunk.len();
+    y_chunk.copy_from_slice(&inputs[0][range.clone()]);
+    for x in &inputs[1..] {
+        vecops::add_assign(y_chunk, &x[range.clone()]);
+    }
 }
 
 /// `y = (((inputs[0] + inputs[1]) + ...) / n`, element-wise, for `n =
@@ -45,11 +49,7 @@ pub fn average_fwd(inputs: &[&[f32]], y: &mut [f32]) {
     debug_assert!(inputs.iter().all(|x| x.len() == y.len()), "average_fwd: input lengths differ from y's {}", y.len());
     let n = inputs.len() as f32;
     par::for_each_chunk_mut(y, CHUNK, y.len() >= PARALLEL_MIN, |i, y_chunk| {
-        let range = i * CHUNK..i * CHUNK + y_chunk.len();
-        y_chunk.copy_from_slice(&inputs[0][range.clone()]);
-        for x in &inputs[1..] {
-            vecops::add_assign(y_chunk, &x[range.clone()]);
-        }
+        sum_chunk(inputs, i, y_chunk);
         for v in y_chunk.iter_mut() {
             *v /= n;
         }
