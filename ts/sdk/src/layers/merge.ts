@@ -35,7 +35,6 @@ abstract class Merge<C extends AddConfig | AverageConfig | ConcatenateConfig> ex
   protected mismatch(index: number, what: string, inputs: readonly Shape3[]): ShapeError {
     return new ShapeError(`${this.describe(index)}: expected inputs ${what}, got ${inputs.map((s) => formatShape(s)).join(', ')}`);
   }
-
 }
 
 /** A merge of two or more inputs of one shape, element by element. */

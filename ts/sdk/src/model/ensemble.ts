@@ -11,6 +11,7 @@ import { ConfigError } from '../errors.js';
 import type { LayerConfig } from '../layers/config.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ModelMetadata } from './metadata.js';
+import { setWeightsByLayer, weightsByLayer } from './layer-weights.js';
 import { Model } from './model.js';
 
 export interface EnsembleOptions {
@@ -96,8 +97,7 @@ export async function ensembleModels(members: readonly Model[], options: Ensembl
       trainable.push(config.trainable?.[i] ?? true);
     });
     outputs.push(layers.length - 1);
-    const values = m.getWeights();
-    for (const t of m.plan().tensors) weights.set(`${rename(m.layers[t.layer]!.name)}/${t.role}`, values.get(t.name)!);
+    for (const [key, w] of weightsByLayer(m, rename)) weights.set(key, w);
   });
   layers.push({ kind: 'Average', name: ENSEMBLE_OUTPUT_LAYER, inputShape: null });
   inbound.push(outputs);
@@ -108,14 +108,7 @@ export async function ensembleModels(members: readonly Model[], options: Ensembl
     { engine: options.engine ?? first.executor.engine },
   );
   await model.build({ batchSize: 1 });
-  const copied = new Map<string, Float32Array>();
-  for (const t of model.plan().tensors) {
-    const key = `${model.layers[t.layer]!.name}/${t.role}`;
-    const w = weights.get(key);
-    if (!w) throw new ConfigError(`${where}: internal: no weights for ${key}`);
-    copied.set(t.name, w);
-  }
-  model.setWeights(copied);
+  setWeightsByLayer(model, weights, where);
   model.metadata = metadata;
   return model;
 }

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { LayerConfig } from '../layers/config.js';
 import type { Engine } from '../runtime/engine.js';
+import { setWeightsByLayer, weightsByLayer } from './layer-weights.js';
 import { Model } from './model.js';
 
 /** Layers that may follow the classifier head: they carry no weights and are replaced by the new head's softmax. */
@@ -48,8 +49,7 @@ export async function withNewHead(model: Model, options: NewHeadOptions): Promis
   const layers = config.layers.slice(0, head + 1);
   layers[head] = { ...old, units: options.classes, activation: 'softmax', useBias: true, kernelInitializer: null, biasInitializer: { kind: 'zeros' } };
   // Weights by layer name and role, so nothing depends on the layers keeping their positions.
-  const oldWeights = model.getWeights();
-  const byKey = new Map(model.plan().tensors.map((t) => [`${model.layers[t.layer]!.name}/${t.role}`, oldWeights.get(t.name)!]));
+  const byLayer = weightsByLayer(model);
   const metadata = model.metadata;
   const engine = options.engine ?? model.executor.engine;
   const seed = options.seed ?? model.seed;
@@ -59,15 +59,8 @@ export async function withNewHead(model: Model, options: NewHeadOptions): Promis
     { seed, engine },
   );
   await next.build({ batchSize: 1 });
-  const copied = new Map<string, Float32Array>();
-  for (const t of next.plan().tensors) {
-    const layer = next.layers[t.layer]!;
-    if (layer.name === old.name) continue;
-    const w = byKey.get(`${layer.name}/${t.role}`);
-    if (!w) throw new ConfigError(`${where}: internal: no weights for ${layer.name}/${t.role}`);
-    copied.set(t.name, w);
-  }
-  next.setWeights(copied);
+  // The new head keeps its fresh initialization.
+  setWeightsByLayer(next, byLayer, where, (layer) => layer === old.name);
   next.metadata = { ...metadata, classNames: null, calibration: null, threshold: null };
   return next;
 }
