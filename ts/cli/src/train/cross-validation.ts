@@ -32,10 +32,10 @@ import { chooseThreshold } from '../model/operating-point.js';
 import { calibrateOnValidation, describeCalibration } from '../model/calibration.js';
 import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
-import { fitBest, fitEnsemble, type FitContext } from './ensemble.js';
+import { fitBest, fitEnsemble, folderMemberData, type FitContext } from './ensemble.js';
 import { HistoryCsv } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, memberSeed, seedText, type TrainOptions } from './options.js';
+import { describeModelSource, seedText, type TrainOptions } from './options.js';
 import { openFolderWithModel } from './run-model.js';
 import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
@@ -203,7 +203,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       // An ensemble's members keep their own histories (member-m/history.csv).
       const history = o.ensemble ? null : new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
       const assignment = folds[k]!;
-      const memberData = async (m: number) => (m === 0 ? data : folderDatasets(opened, assignment, { ...dataOptions, seed: memberSeed(o, m) }));
+      const memberData = folderMemberData(o, opened, assignment, dataOptions, data);
       const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames };
       const trained = o.thresholdCv
         ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })

@@ -14,10 +14,10 @@ import { ConfigError, type Engine, type Model } from '@lite-cnn/sdk';
 import { folderDatasets, split } from '../data/folder-source.js';
 import { splitSeedOf } from '../data/options.js';
 import { count } from '../ui/format.js';
-import { fitEnsemble } from './ensemble.js';
+import { fitEnsemble, folderMemberData } from './ensemble.js';
 import { finishRun, positiveIndex } from './finish-run.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, memberSeed, seedText, type TrainOptions } from './options.js';
+import { describeModelSource, recipeText, seedText, type TrainOptions } from './options.js';
 import { compileModel } from './recipe.js';
 import { newRunConfig, writeRunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
@@ -43,7 +43,7 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
   template.dispose();
   out.line(`lite-cnn train --ensemble ${members}: ${describeModelSource(o)} (${count(parameters)} parameters per member, ${count(parameters * members)} in all)`);
   out.line(`data:   ${data.description}`);
-  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`recipe: ${recipeText(o, config.model.regularizer)}`);
   out.line(`run:    ${runDir.path}`);
 
   const interrupt = new Interrupt((sig) => out.line(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step; completed members are kept (press Ctrl-C again to quit at once)...`));
@@ -88,23 +88,20 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
     interrupt.dispose();
     summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
     await writeRunSummary(runDir.file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal! });
-    out.line(`Interrupted (${interrupt.signal}); an --ensemble run is not resumable (the completed members are in ${memberDir(0).replace(/member-1$/, 'member-*')}).`);
+    out.line(`Interrupted (${interrupt.signal}); an --ensemble run is not resumable (the completed members are in ${runDir.file('member-*')}).`);
     out.result({ ...summary, status: 'interrupted', signal: interrupt.signal });
     return interrupt.exitCode;
   }
   compileModel(fitted.model, o);
   for (let m = 0; m < members; m++) files[`member-${m + 1}/`] = memberDir(m);
   try {
-    return await finishRun({
+    return await finishRun(ctx, {
       o,
       data,
       model: fitted.model,
       saveModel: true,
       summary,
       files,
-      runDir,
-      out,
-      startedAt: ctx.startedAt,
       interrupt,
       bestLine: `an ensemble of ${members} (each member's best epoch by validation loss, in member-*/)`,
       epochsText: `${o.epochs} per member, ${members} members (${seedText(o)})`,
@@ -131,8 +128,7 @@ async function folderMembers(o: TrainOptions, engine: Engine): Promise<MemberDat
   const { opened, template, dataOptions } = await openFolderWithModel(o, engine);
   const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
   const data = await folderDatasets(opened, assignments, dataOptions);
-  const memberData = async (m: number) => (m === 0 ? data : folderDatasets(opened, assignments, { ...dataOptions, seed: memberSeed(o, m) }));
-  return { data, memberData, template, decodeSeconds: opened.decodeSeconds };
+  return { data, memberData: folderMemberData(o, opened, assignments, dataOptions, data), template, decodeSeconds: opened.decodeSeconds };
 }
 
 /** MNIST: a fixed split and no augmentation, so every member reads the same datasets (they differ in initialization and order). */

@@ -7,7 +7,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ensembleModels, Model, type Engine } from '@lite-cnn/sdk';
+import { ensembleModels, Model, type Engine, type SplitAssignment } from '@lite-cnn/sdk';
+import { folderDatasets, type OpenedFolder } from '../data/folder-source.js';
+import type { DataOptions } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError } from '../errors.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
@@ -63,6 +65,15 @@ export async function fitBest(c: FitContext, o: TrainOptions, data: TrainingData
   const bestModel = await Model.load(bestFile, { engine: c.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) model.dispose();
   return { model: bestModel, epochSeconds, bestEpoch: bestEpoch === null ? null : bestEpoch + 1 };
+}
+
+/**
+ * Member m's datasets on one split of an image folder (decoded once): the
+ * run's own for the first member, the same split augmented with the member's
+ * seed for the others.
+ */
+export function folderMemberData(o: TrainOptions, opened: OpenedFolder, assignments: readonly SplitAssignment[], dataOptions: DataOptions, first: TrainingData): (m: number) => Promise<TrainingData> {
+  return async (m) => (m === 0 ? first : folderDatasets(opened, assignments, { ...dataOptions, seed: memberSeed(o, m) }));
 }
 
 /** An ensemble's fits: each member's data (the same split, augmented with its seed) and folder. */

@@ -18,7 +18,8 @@ import type { Output } from '../ui/output.js';
 import type { HistoryRow } from './history-csv.js';
 import type { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
-import { RUN_FILES, type RunDir } from './run-dir.js';
+import { RUN_FILES } from './run-dir.js';
+import type { TrainContext } from './run-training.js';
 import { writeTrainingReport } from './run-report.js';
 import { writeRunSummary, type Metrics, type RunSummary } from './summary.js';
 
@@ -33,9 +34,6 @@ export interface FinishArgs {
   summary: RunSummary;
   /** Name -> path of every file the run wrote (this adds its own). */
   files: Record<string, string>;
-  runDir: RunDir;
-  out: Output;
-  startedAt: number;
   /** Disposed once the evaluations are done. */
   interrupt: Interrupt;
   /** "best model" line's text, e.g. "epoch 12 (lowest val_loss)"; null: no such line. */
@@ -100,8 +98,9 @@ export function testSummary(test: Evaluation, testData: Dataset, model: Model, c
   return { metrics, byPatient };
 }
 
-export async function finishRun(f: FinishArgs): Promise<number> {
-  const { o, data, model, summary, files, runDir, out } = f;
+export async function finishRun(ctx: Pick<TrainContext, 'runDir' | 'out' | 'startedAt'>, f: FinishArgs): Promise<number> {
+  const { runDir, out } = ctx;
+  const { o, data, model, summary, files } = f;
   const file = (k: keyof typeof RUN_FILES) => runDir.file(RUN_FILES[k]);
   const pos = positiveIndex(o, model, data.classNames);
   const val = data.val ? metrics(await model.evaluate(data.val, { batchSize: o.batchSize })) : null;
@@ -128,7 +127,7 @@ export async function finishRun(f: FinishArgs): Promise<number> {
   const tested = test && data.test ? testSummary(test, data.test, model, data.classNames, pos) : null;
   summary.test = tested?.metrics ?? null;
   const byPatient = tested?.byPatient ?? null;
-  summary.seconds.total = (performance.now() - f.startedAt) / 1000;
+  summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
   f.interrupt.dispose();
 
   out.line();

@@ -191,6 +191,11 @@ export function seedText(o: Pick<TrainOptions, 'seed' | 'data' | 'ensemble'>): s
   return members ? `ensemble of ${members}, seeds ${o.seed}-${memberSeed(o, members - 1)}${split}` : `seed ${o.seed}${split}`;
 }
 
+/** A run's recipe line: optimizer, learning rate, batch, epochs, seeds, penalty, class weights, early stopping. */
+export function recipeText(o: TrainOptions, regularizer: string | null): string {
+  return `${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${regularizer ? `, ${regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`;
+}
+
 /** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
 export function describeModelSource(o: TrainOptions): string {
   if (o.preset) return `preset '${o.preset}'`;

@@ -53,14 +53,14 @@ export async function runStart(o: TrainOptions, engine: Engine): Promise<RunStar
     const withPreset = { ...o, preset: o.preset };
     return {
       input: { inputShape: PRESETS[o.preset].recipe.inputShape, storedPreprocessing: null },
-      forClasses: async (classes) => frozenAsAsked(presetModel(withPreset, engine, classes), o),
+      forClasses: async (classes) => asAsked(presetModel(withPreset, engine, classes), o),
     };
   }
   if (o.from) {
     const model = await loadPretrained(o.from, engine);
     return {
       input: modelInput(model),
-      forClasses: async (classes) => frozenAsAsked(await withNewHead(model, { classes, seed: o.seed, engine, disposeSource: true }), o),
+      forClasses: async (classes) => asAsked(await withNewHead(model, { classes, seed: o.seed, engine, disposeSource: true }), o),
     };
   }
   const arch = await readArchitecture(o.architecture!);
@@ -75,12 +75,13 @@ export async function runStart(o: TrainOptions, engine: Engine): Promise<RunStar
           `${o.architecture}: the network's output has ${model.outputShape[2]} unit(s) (${model.classes} classes, layer '${model.layers.at(-1)?.name}'), but the data has ${classes} classes: make its last Dense layer ${classes === 2 ? '2 units (softmax) or 1 (sigmoid)' : `${classes} units`}`,
         );
       }
-      return frozenAsAsked(model, o);
+      return asAsked(model, o);
     },
   };
 }
 
-function frozenAsAsked(model: Model, o: TrainOptions): Model {
+/** `model` as the options ask: --trainable-last's freezing, and with --ensemble, checked to be a member. */
+function asAsked(model: Model, o: TrainOptions): Model {
   if (o.trainableLast) freezeAllButLast(model, o.trainableLast);
   // Caught before any member trains: members that could not be combined would be wasted work.
   const issue = o.ensemble ? ensembleMemberIssue(model) : null;

@@ -16,7 +16,7 @@ import { ResumableEarlyStopping } from './early-stopping.js';
 import { finishRun, positiveIndex } from './finish-run.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
 import { Interrupt } from './interrupt.js';
-import { describeModelSource, seedText, type TrainOptions } from './options.js';
+import { describeModelSource, recipeText, type TrainOptions } from './options.js';
 import { dataOptionsFor, modelInput, runStart } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
@@ -102,7 +102,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const counts = model.countParams();
   out.line(`lite-cnn train: ${describeModelSource(o)} (${count(counts.total)} parameters)${start.epochsCompleted ? `, resuming at epoch ${start.epochsCompleted + 1}/${o.epochs}` : ''}`);
   out.line(`data:   ${data.description}`);
-  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`recipe: ${recipeText(o, config.model.regularizer)}`);
   out.line(`engine: ${config.engine.artifact}, ${ctx.engine.threads} thread${ctx.engine.threads === 1 ? '' : 's'}${ctx.engine.simd ? ', SIMD128' : ''}`);
   out.line(`run:    ${runDir.path}`);
 
@@ -182,16 +182,13 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const bestModel = await Model.load(file('best'), { engine: ctx.engine, limits: LARGE_MODEL_LIMITS }).catch(() => model);
   if (bestModel !== model) files[RUN_FILES.best] = file('best');
   summary.bestEpoch = bestEpoch === null ? null : bestEpoch + 1;
-  return finishRun({
+  return finishRun(ctx, {
     o,
     data,
     model: bestModel,
     saveModel: false,
     summary,
     files,
-    runDir,
-    out,
-    startedAt: ctx.startedAt,
     interrupt,
     bestLine: summary.bestEpoch !== null ? `epoch ${summary.bestEpoch} (lowest ${monitor}${startFrom ? ` from epoch ${startFrom + 1} on` : ''})` : null,
     epochsText: `${epochsCompleted} of ${o.epochs}${summary.bestEpoch !== null ? ` (best: epoch ${summary.bestEpoch})` : ''}`,
