@@ -42,7 +42,7 @@ describe('lite-cnn --help', () => {
 
   it('train --help documents the options and outputs', () => {
     const out = run(['train', '--help']).stdout;
-    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image', '--split-seed', '--ensemble']) {
+    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image', '--split-seed', '--ensemble', '--label-smoothing']) {
       expect(out).toContain(flag);
     }
     expect(out).toMatch(/history\.csv/);
@@ -59,6 +59,7 @@ describe('usage errors exit 2 with a clear message', () => {
     [['train', '--image-size', '64'], /--image-size only apply to image folders/],
     [['train', '--weight-decay', '0.01'], /--weight-decay is AdamW's decoupled decay: add --optimizer adamw/],
     [['train', '--resume', '/nowhere', '--epochs', '2'], /--resume takes the run's options from its config.json; --epochs cannot be changed/],
+    [['train', '--label-smoothing', '1'], /'--label-smoothing <s>' argument '1' is invalid\. expected a fraction in \[0, 1\), got '1'/],
     [['summary'], /exactly one of --preset NAME or --model FILE/],
     [['profile'], /exactly one of --preset NAME or --model FILE/],
     [['profile', '--preset', 'mnist', '--runs', '0'], /'--runs <n>' argument '0' is invalid\. expected a positive integer/],
@@ -72,6 +73,21 @@ describe('usage errors exit 2 with a clear message', () => {
 });
 
 describe('lite-cnn train on MNIST', () => {
+  it('--label-smoothing trains against smoothed targets (Keras label_smoothing) and config.json records it', { timeout: 120_000 }, () => {
+    const base = ['train', '--limit', '256', '--seed', '3', '--json'];
+    const plain = run([...base, '--out', join(tmp('smoothing'), 'plain')]);
+    const dir = join(tmp('smoothing'), 'smoothed');
+    const smoothed = run([...base, '--label-smoothing', '0.2', '--out', dir]);
+    expect(smoothed.status, smoothed.stderr).toBe(0);
+    expect(smoothed.stderr).toContain('label smoothing 0.2');
+    expect(plain.stderr).not.toContain('label smoothing');
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(config.options.labelSmoothing).toBe(0.2);
+    // Same seed, same batches: only the targets differ, so the training loss does; smoothed targets can't be fitted to 0 loss.
+    const loss = (r: typeof plain) => JSON.parse(r.stdout).validation.loss as number;
+    expect(loss(smoothed)).not.toBe(loss(plain));
+  });
+
   it('--ensemble: two members on the fixed split, one averaged model that evaluate reads back', { timeout: 120_000 }, () => {
     const dir = join(tmp('ensemble'), 'run');
     const r = run(['train', '--ensemble', '2', '--seed', '5', '--limit', '512', '--out', dir, '--json']);

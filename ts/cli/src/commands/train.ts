@@ -35,6 +35,7 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .addOption(new Option('--optimizer <name>', 'optimizer (default adam)').choices(['adam', 'sgd', 'adamw']))
     .option('--l2 <lambda>', 'L2 penalty on Conv2D/Dense kernels (breakhis default 0.1; 0 turns it off)', parse.nonNegativeNumber)
     .addOption(new Option('--l2-form <form>', "which L2: keras = lambda·ΣW² (default), study = lambda/(2·batch)·ΣW² as the study's NumPy code").choices(['keras', 'study']))
+    .option('--label-smoothing <s>', "label smoothing of the cross-entropy, as Keras' label_smoothing: targets become y·(1 - s) + s/classes (default 0: off)", parse.ratio)
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay (default 0.004; needs --optimizer adamw)', parse.nonNegativeNumber)
     .addOption(new Option('--class-weight <mode>', 'weight the loss by class (breakhis default: balanced)').choices(['balanced', 'none']))
     .option('--patience <epochs>', 'stop after this many epochs without a lower val_loss, keeping the best weights', parse.nonNegativeInt)

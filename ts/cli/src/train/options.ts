@@ -24,6 +24,7 @@ export interface RawTrainOptions {
   optimizer?: OptimizerName;
   l2?: number;
   l2Form?: 'keras' | 'study';
+  labelSmoothing?: number;
   weightDecay?: number;
   classWeight?: 'balanced' | 'none';
   patience?: number;
@@ -105,6 +106,12 @@ export interface TrainOptions {
   /** AdamW's decoupled weight decay (null: not AdamW). */
   weightDecay: number | null;
   l2: { lambda: number; form: 'keras' | 'study' } | null;
+  /**
+   * --label-smoothing s (Keras' `label_smoothing`): the loss's targets become
+   * `y·(1 - s) + s/classes` (binary: `y·(1 - s) + s/2`); 0 or absent (configs
+   * before it existed): none.
+   */
+  labelSmoothing?: number;
   classWeight: 'balanced' | null;
   /** EarlyStopping on val_loss with restoreBestWeights, or null. */
   patience: number | null;
@@ -191,9 +198,9 @@ export function seedText(o: Pick<TrainOptions, 'seed' | 'data' | 'ensemble'>): s
   return members ? `ensemble of ${members}, seeds ${o.seed}-${memberSeed(o, members - 1)}${split}` : `seed ${o.seed}${split}`;
 }
 
-/** A run's recipe line: optimizer, learning rate, batch, epochs, seeds, penalty, class weights, early stopping. */
+/** A run's recipe line: optimizer, learning rate, batch, epochs, seeds, penalty, label smoothing, class weights, early stopping. */
 export function recipeText(o: TrainOptions, regularizer: string | null): string {
-  return `${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${regularizer ? `, ${regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`;
+  return `${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${regularizer ? `, ${regularizer}` : ''}${o.labelSmoothing ? `, label smoothing ${o.labelSmoothing}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`;
 }
 
 /** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
@@ -382,6 +389,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     learningRate: raw.lr ?? recipe.learningRate,
     weightDecay: optimizer === 'adamw' ? (raw.weightDecay ?? 0.004) : null,
     l2: l2Lambda === undefined || l2Lambda === 0 ? null : { lambda: l2Lambda, form: raw.l2Form ?? recipe.l2?.form ?? 'keras' },
+    labelSmoothing: raw.labelSmoothing ?? 0,
     classWeight: raw.classWeight === undefined ? recipe.classWeight : raw.classWeight === 'none' ? null : 'balanced',
     patience: raw.patience ?? null,
     lrSchedule: lrSchedule(raw, epochs),

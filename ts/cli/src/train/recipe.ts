@@ -19,7 +19,7 @@ export function lossFor(model: Model): 'binaryCrossentropy' | 'sparseCategorical
 }
 
 export function compileModel(model: Model, o: TrainOptions): void {
-  model.compile({ optimizer: makeOptimizer(o), loss: lossFor(model), metrics: ['accuracy'] });
+  model.compile({ optimizer: makeOptimizer(o), loss: { name: lossFor(model), labelSmoothing: o.labelSmoothing ?? 0 }, metrics: ['accuracy'] });
 }
 
 export function lrScheduler(o: TrainOptions): LearningRateScheduler | null {
