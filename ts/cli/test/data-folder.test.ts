@@ -340,6 +340,119 @@ describe('--resume on an image folder', () => {
   });
 });
 
+describe('--resume of runs that train several models (--cv folds, --ensemble members)', () => {
+  /** Starts `args` and sends SIGINT once its stdout matches `when`. */
+  async function interrupted(args: string[], when: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && when.test(stdout)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { code, stdout, stderr };
+  }
+  const sameTensors = (a: string, b: string) => {
+    const [x, y] = [tensors(a), tensors(b)];
+    expect([...y.keys()]).toEqual([...x.keys()]);
+    for (const [name, bytes] of x) expect(y.get(name)!.equals(bytes), `${b} ${name}`).toBe(true);
+  };
+  // Many short epochs, so that the interruption lands inside the second fold or member.
+  const LONG = ['--epochs', '150', '--batch-size', '1', '--threads', '2'];
+
+  it('--cv: SIGINT in fold 2 keeps fold 1; --resume trains folds 2 and 3 and ends with an uninterrupted run\'s results', { timeout: 240_000 }, async () => {
+    const root = tmp('resume-cv');
+    const args = [...tiny(data, archFile).filter((x, i, all) => x !== '--test-ratio' && all[i - 1] !== '--test-ratio'), ...LONG, '--cv', '3', '--target-recall', '0.5', '--positive', 'malignant'];
+    const straight = run([...args, '--out', join(root, 'straight')]);
+    expect(straight.status, straight.stderr).toBe(0);
+
+    const cut = join(root, 'cut');
+    const first = await interrupted([...args, '--out', cut], /Fold 2\/3[\s\S]*Epoch 2\/150/);
+    expect(first.code, first.stderr + first.stdout).toBe(130);
+    expect(first.stdout).toContain('Interrupted after 1 of 3 folds');
+    expect(first.stdout).toContain(`Continue with: lite-cnn train --resume ${cut}`);
+    expect(existsSync(join(cut, 'fold-1', 'done.json'))).toBe(true);
+    expect(existsSync(join(cut, 'fold-2', 'done.json'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(cut, 'summary.json'), 'utf8'))).toMatchObject({ status: 'interrupted', signal: 'SIGINT', resume: `lite-cnn train --resume ${cut}` });
+
+    // Other options cannot be given; the thread count may change (results are identical for any).
+    expect(run(['train', '--resume', cut, '--cv', '4']).status).toBe(2);
+    const resumed = run(['train', '--resume', cut, '--threads', '1']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('resuming with 1 of 3 folds completed');
+    expect(resumed.stdout).toContain('Fold 1/3: completed before the interruption (fold-1/done.json)');
+    for (const k of [1, 2, 3]) {
+      sameTensors(join(root, 'straight', `fold-${k}`, 'model.safetensors'), join(cut, `fold-${k}`, 'model.safetensors'));
+      expect(readFileSync(join(cut, `fold-${k}`, 'history.csv'), 'utf8')).toBe(readFileSync(join(root, 'straight', `fold-${k}`, 'history.csv'), 'utf8'));
+    }
+    // The fold table and the pooled results, but for the timing columns.
+    const untimed = (dir: string) => {
+      const cv = JSON.parse(readFileSync(join(dir, 'cv.json'), 'utf8'));
+      for (const r of cv.rows) for (const k of ['secondsPerEpoch', 'firstEpochSeconds']) delete r[k];
+      delete cv.summary.secondsPerEpoch;
+      return cv;
+    };
+    expect(untimed(cut)).toEqual(untimed(join(root, 'straight')));
+    const config = JSON.parse(readFileSync(join(cut, 'config.json'), 'utf8'));
+    expect(config.resumes).toHaveLength(1);
+    expect(config.resumes[0]).toMatchObject({ completedFolds: 1, engine: { threads: 1 } });
+    expect(run(['train', '--resume', cut]).stderr).toContain('this run has already completed; nothing to resume');
+  });
+
+  it('--ensemble: SIGINT in member 2 keeps member 1; --resume reads it back and ends with an uninterrupted run\'s model', { timeout: 240_000 }, async () => {
+    const root = tmp('resume-ensemble');
+    const args = [...tiny(data, archFile), ...LONG, '--ensemble', '2', '--seed', '6'];
+    const straight = run([...args, '--out', join(root, 'straight'), '--json']);
+    expect(straight.status, straight.stderr).toBe(0);
+
+    const cut = join(root, 'cut');
+    const first = await interrupted([...args, '--out', cut], /member 2\/2[\s\S]*Epoch 2\/150/);
+    expect(first.code, first.stderr + first.stdout).toBe(130);
+    expect(first.stdout).toContain(`Continue with: lite-cnn train --resume ${cut}`);
+    expect(existsSync(join(cut, 'member-1', 'done.json'))).toBe(true);
+    expect(existsSync(join(cut, 'member-2', 'done.json'))).toBe(false);
+
+    const resumed = run(['train', '--resume', cut, '--json']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('resuming with 1 of 2 members completed');
+    expect(resumed.stderr).toContain('member member-1 (seed 6): completed before the interruption, read back');
+    for (const f of ['model.safetensors', 'member-1/model.safetensors', 'member-2/model.safetensors']) sameTensors(join(root, 'straight', f), join(cut, f));
+    expect(JSON.parse(resumed.stdout).test).toEqual(JSON.parse(straight.stdout).test);
+  });
+
+  it('refuses to resume when the folder no longer makes the recorded split, and a member record of another seed', { timeout: 120_000 }, async () => {
+    const root = tmp('resume-changed');
+    const folder = await makeFolder(join(root, 'data'));
+    const args = [...tiny(folder, archFile), '--epochs', '1', '--ensemble', '2'];
+    const out = join(root, 'run');
+    expect(run([...args, '--out', out]).status).toBe(0);
+    // Pretend member 2 was cut short.
+    rmSync(join(out, 'member-2', 'done.json'));
+    writeFileSync(join(out, 'summary.json'), JSON.stringify({ status: 'interrupted' }));
+    // Member 1's record is not of the member this run trains with that seed.
+    const record = join(out, 'member-1', 'done.json');
+    const kept = readFileSync(record, 'utf8');
+    writeFileSync(record, JSON.stringify({ ...JSON.parse(kept), seed: 99 }));
+    const otherSeed = run(['train', '--resume', out]);
+    expect(otherSeed.status).toBe(1);
+    expect(otherSeed.stderr).toMatch(/member-1: this member was trained with seed 99, but the run's member here has seed 0/);
+    writeFileSync(record, kept);
+    // An image and its manifest row removed: the split is no longer the recorded one.
+    rmSync(join(folder, 'benign', 'benign-00.jpg'));
+    const manifest = join(folder, 'manifest.csv');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').split('\n').filter((l) => !l.startsWith('benign/benign-00.jpg')).join('\n'));
+    const changed = run(['train', '--resume', out]);
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toMatch(/cannot resume: the images in .* no longer make the split recorded in .*split\.csv \(\d+ image assignments? differ: images added, removed or relabelled\); start a new run/);
+  });
+});
+
 describe('train --preset P --model arch.json', () => {
   it("trains the arch.json's network with the preset's recipe, recorded in config.json", () => {
     const out = join(tmp('recipe'), 'run');
@@ -543,13 +656,12 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     }
     expect(JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).completed).toBe(2);
 
-    // Not resumable; not with --threshold-cv; not with a network whose output is not softmax.
-    const resumed = run(['train', '--resume', out]);
-    expect(resumed.status).toBe(1);
-    expect(resumed.stderr).toContain('an --ensemble 2 run cannot be resumed; its completed members are in member-*/');
-    const cvResumed = run(['train', '--resume', cvDir]);
-    expect(cvResumed.status).toBe(1);
-    expect(cvResumed.stderr).toContain('a cross-validation run (--cv 2) cannot be resumed; its completed folds are in cv.csv');
+    // Completed: nothing to resume. Not with --threshold-cv; not with a network whose output is not softmax.
+    for (const done of [out, cvDir]) {
+      const resumed = run(['train', '--resume', done]);
+      expect(resumed.status).toBe(1);
+      expect(resumed.stderr).toContain('this run has already completed; nothing to resume');
+    }
     const withInnerCv = run([...common, '--ensemble', '2', '--threshold-cv', '2', '--out', join(tmp('ensemble-inner'), 'run')]);
     expect(withInnerCv.status).toBe(2);
     expect(withInnerCv.stderr).toContain('it cannot be combined with --threshold-cv');
@@ -822,6 +934,27 @@ describe('train --threshold-cv', () => {
       const row = out.cv.rows[k - 1];
       expect(row).toMatchObject({ threshold: choice.threshold, bestEpoch: choice.epochs, epochs: choice.epochs, valImages: choice.images, trainImages: pool.length });
     }
+
+    // As if stopped in fold 3: --resume reads folds 1 and 2 back (their split.csv is the pool/test one) and retrains fold 3 alike.
+    const fold3 = readFileSync(join(dir, 'fold-3', 'model.safetensors'));
+    rmSync(join(dir, 'fold-3', 'done.json'));
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'interrupted' }));
+    const resumed = run(['train', '--resume', dir, '--json']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('resuming with 2 of 3 folds completed');
+    expect(readFileSync(join(dir, 'fold-3', 'model.safetensors')).equals(fold3)).toBe(true);
+    const again = JSON.parse(resumed.stdout);
+    const untimed = (rows: Record<string, unknown>[]) => rows.map(({ secondsPerEpoch: _s, firstEpochSeconds: _f, ...rest }) => rest);
+    expect(untimed(again.cv.rows)).toEqual(untimed(out.cv.rows));
+  });
+
+  it('a standalone --threshold-cv run is not resumable: its inner folds keep no state', { timeout: 90_000 }, () => {
+    const dir = join(tmp('tcv-resume'), 'run');
+    expect(run([...tiny(data, archFile), '--epochs', '1', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir]).status).toBe(0);
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'interrupted' }));
+    const resumed = run(['train', '--resume', dir]);
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toContain('a --threshold-cv 2 run cannot be resumed; start it again');
   });
 });
 

@@ -9,7 +9,8 @@ import { PRESET_NAMES } from '../model/presets.js';
 import { GROUP_PATTERN_HELP, PREPROCESS_NAMES } from '../data/options.js';
 import { resolveTrainOptions, type RawTrainOptions } from '../train/options.js';
 import { createRunDir, defaultRunDir, openRunDir } from '../train/run-dir.js';
-import { prepareNewRun, prepareResume, refuseUnresumable, runTraining, type TrainContext } from '../train/run-training.js';
+import { prepareNewRun, prepareResume, runTraining, type TrainContext } from '../train/run-training.js';
+import { readResumableConfig } from '../train/run-config.js';
 import { flag } from '../ui/format.js';
 import { makeOutput } from '../ui/output.js';
 import { runCrossValidation } from '../train/cross-validation.js';
@@ -110,18 +111,20 @@ below R, and then that threshold: never above 0.5.
 --threshold-cv K: the training and validation patients are split into K folds by patient; a model per fold trains on the others, its predictions on
 its fold are recorded after every epoch, the epoch count with the lowest pooled out-of-fold loss (from
 --min-epochs on) and the threshold reaching R on the pooled predictions at that epoch are chosen, and
-the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable.
+the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable
+on its own (with --cv, each fold is).
 
 --ensemble N: N models trained alike on the same split (seeds --seed .. --seed + N - 1) into member-k/, and
 model.safetensors averaging their softmax probabilities (a deep ensemble), its threshold and calibration chosen
-on the ensemble's validation predictions; with --cv, each fold trains its N members. Not resumable.
+on the ensemble's validation predictions; with --cv, each fold trains its N members.
 
 --cv K: fold k is the test split; the other folds are split again by patient into train and validation
-(--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold. Not resumable.
+(--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold.
 
 Ctrl-C stops after the current step (exit 130; SIGTERM: 143). --resume RUN_DIR continues from the
 last completed epoch (a cut-short epoch is redone from its start) and ends bit-identical to an
-uninterrupted run.
+uninterrupted run. A --cv or --ensemble run resumes after its completed folds or members (done.json in
+their folders); a cut-short fold or member is trained again from its start.
 
 Examples:
   lite-cnn train
@@ -139,13 +142,15 @@ Examples:
       if (raw.resume !== undefined) {
         const extra = Object.keys(raw).filter((k) => !RESUME_COMPATIBLE.has(k) && command.getOptionValueSource(k) === 'cli');
         if (extra.length) throw new UsageError(`--resume takes the run's options from its config.json; ${extra.map(flag).join(', ')} cannot be changed (only --threads, --no-prefetch and --json may be given)`);
-        await refuseUnresumable(path.resolve(raw.resume));
         const runDir = await openRunDir(path.resolve(raw.resume));
         try {
+          const config = await readResumableConfig(runDir.path);
           const engine = await startEngine(engineThreads);
           const ctx: TrainContext = { out, argv, startedAt, runDir, engine, prefetch: raw.prefetch === false ? false : undefined };
-          const prepared = await prepareResume(ctx);
-          setExitCode(await runTraining(prepared, ctx));
+          const o = config.options;
+          if (o.cv) setExitCode(await runCrossValidation(o, ctx, config));
+          else if (o.ensemble) setExitCode(await runEnsembleTraining(o, ctx, config));
+          else setExitCode(await runTraining(await prepareResume(config, ctx), ctx));
         } finally {
           runDir.release();
         }
@@ -157,7 +162,7 @@ Examples:
         const engine = await startEngine(engineThreads);
         const ctx: TrainContext = { out, argv, startedAt, runDir, engine, prefetch: raw.prefetch === false ? false : undefined };
         if (options.cv) {
-          setExitCode(await runCrossValidation(options, ctx));
+          setExitCode(await runCrossValidation(options, ctx, null));
           return;
         }
         if (options.thresholdCv) {
@@ -165,7 +170,7 @@ Examples:
           return;
         }
         if (options.ensemble) {
-          setExitCode(await runEnsembleTraining(options, ctx));
+          setExitCode(await runEnsembleTraining(options, ctx, null));
           return;
         }
         const prepared = await prepareNewRun(options, ctx);

@@ -17,7 +17,9 @@
  * history.csv, split.csv), cv.csv (a row per fold, rewritten after each
  * fold), cv.json (folds + mean ± sample std), report.html (the fold table
  * and the pooled out-of-fold predictions at 0.5), summary.json.
- * A cross-validation run is not resumable: Ctrl-C keeps the completed folds.
+ * Ctrl-C keeps the completed folds: each is marked by fold-k/done.json (its
+ * cv.csv row and test predictions), and --resume reads them back and trains
+ * the others, a cut-short fold from its start.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,7 +40,8 @@ import { Interrupt } from './interrupt.js';
 import { describeModelSource, seedText, type TrainOptions } from './options.js';
 import { openFolderWithModel } from './run-model.js';
 import { compileModel } from './recipe.js';
-import { newRunConfig, writeRunConfig } from './run-config.js';
+import { checkRecordedSplit, DONE_FILE, readDone, writeDone } from './completed-unit.js';
+import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { positiveIndex } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
@@ -148,7 +151,8 @@ function textTable(columns: readonly string[], cells: readonly (readonly string[
   return [line(columns), w.map((n) => '-'.repeat(n)).join('  '), ...cells.map(line)].join('\n');
 }
 
-export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Promise<number> {
+/** `resumed`: the config.json of the interrupted run that --resume continues, else null (a new run). */
+export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, resumed: RunConfig | null): Promise<number> {
   const { out, runDir, engine } = ctx;
   const K = o.cv!.folds;
   const f = o.data.folder!;
@@ -157,44 +161,64 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   const pos = positiveIndex(o, template, classNames);
   const posName = pos === null ? null : classNames[pos]!;
   const folds = foldAssignments(opened, f, K, splitSeedOf(f, o.seed));
+  // --threshold-cv: the stored model trains on all non-test images; its inner CV splits them itself.
+  const foldSplit = (k: number) => (o.thresholdCv ? finalAssignment(folds[k]!) : folds[k]!);
+  const foldDir = (k: number) => path.join(runDir.path, `fold-${k + 1}`);
   const grouped = f.splitBy !== null && opened.listing.groupsKnown;
   compileModel(template, o);
-  const config = newRunConfig({
-    argv: ctx.argv,
-    engine,
-    options: o,
-    data: {
-      description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation, ${splitNote(grouped, f)}`,
-      source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
-      classNames,
-      // Each fold's model file holds its own; fitted statistics ('standardize') differ between folds.
-      preprocessing: fixedPreprocessing(dataOptions.preprocess),
-    },
-    model: template,
-  });
-  await writeRunConfig(runDir.file(RUN_FILES.config), config);
+  const completed = resumed ? await Promise.all(folds.map((_, k) => readDone<FoldRecord>(foldDir(k), 'fold'))) : [];
+  let config: RunConfig;
+  if (resumed) {
+    config = resumed;
+    await recordResume(runDir.path, config, ctx, { completedFolds: completed.filter((c) => c !== null).length });
+  } else {
+    config = newRunConfig({
+      argv: ctx.argv,
+      engine,
+      options: o,
+      data: {
+        description: `${dir}: ${classNames.join(' / ')}, ${opened.all.size} images, ${K}-fold cross-validation, ${splitNote(grouped, f)}`,
+        source: { kind: 'folder', dir, manifest: opened.listing.manifest, classNames, images: opened.listing.samples.length, skipped: opened.all.skipped, ignored: opened.listing.ignored, grouped, folds: K },
+        classNames,
+        // Each fold's model file holds its own; fitted statistics ('standardize') differ between folds.
+        preprocessing: fixedPreprocessing(dataOptions.preprocess),
+      },
+      model: template,
+    });
+    await writeRunConfig(runDir.file(RUN_FILES.config), config);
+  }
 
   const skipped = opened.all.skipped.length;
-  out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)`);
+  const resumeNote = resumed ? `, resuming with ${completed.filter((c) => c !== null).length} of ${K} folds completed` : '';
+  out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)${resumeNote}`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
   out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
   out.line(`run:    ${runDir.path}`);
 
+  const records: FoldRecord[] = [];
   const rows: FoldResult[] = [];
-  const pooled: { labels: number[]; probs: number[]; predicted: number[]; subtypes: (string | undefined)[]; patients: { label: number; predicted: number; subtype: string | undefined }[] } = { labels: [], probs: [], predicted: [], subtypes: [], patients: [] };
   const interrupt = new Interrupt(() => out.line('\nCtrl-C: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...'));
   interrupt.listen();
   const t0 = performance.now();
   try {
     for (let k = 0; k < K && interrupt.signal === undefined; k++) {
-      const foldDir = path.join(runDir.path, `fold-${k + 1}`);
-      await mkdir(foldDir, { recursive: true }).catch((cause) => {
-        throw new RunError(`cannot create ${foldDir}: ${(cause as Error).message}`, { cause });
+      const fileOf = (name: string) => path.join(foldDir(k), name);
+      const before = completed[k];
+      if (before) {
+        // The folder must still make this fold's split: its record describes models trained and tested on it.
+        await checkRecordedSplit(fileOf(RUN_FILES.split), foldSplit(k), dir);
+        records.push(before);
+        rows.push(before.row);
+        out.line();
+        out.line(`Fold ${k + 1}/${K}: completed before the interruption (${path.relative(runDir.path, fileOf(DONE_FILE))})`);
+        out.line(foldLine(before.row, posName));
+        continue;
+      }
+      await mkdir(foldDir(k), { recursive: true }).catch((cause) => {
+        throw new RunError(`cannot create ${foldDir(k)}: ${(cause as Error).message}`, { cause });
       });
-      const fileOf = (name: string) => path.join(foldDir, name);
-      // --threshold-cv: the stored model trains on all non-test images; its inner CV splits them itself.
-      const data = await folderDatasets(opened, o.thresholdCv ? finalAssignment(folds[k]!) : folds[k]!, dataOptions);
+      const data = await folderDatasets(opened, foldSplit(k), dataOptions);
       await data.writeSplit!(fileOf(RUN_FILES.split));
       const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
       const test = splits.find((s) => s.split === 'test')!;
@@ -204,80 +228,32 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
       const history = o.ensemble ? null : new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
       const assignment = folds[k]!;
       const memberData = folderMemberData(o, opened, assignment, dataOptions, data);
-      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames };
+      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames, resuming: resumed !== null };
       const trained = o.thresholdCv
         ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })
         : await validationFold(fold);
       await history?.flush();
       if (trained === null) break;
-      const { model: bestModel, threshold, epochSeconds, bestEpoch, valImages } = trained;
-      const ev = await evaluateModel(bestModel, data.test!, { batchSize: o.batchSize, classNames });
-      pooled.labels.push(...ev.labels);
-      pooled.probs.push(...ev.probs);
-      // Patient level and subtypes at the fold's decision (its threshold, else 0.5 / arg-max).
-      const decision: DecisionContext = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames, positiveClass: pos ?? 1 };
-      const notes = sampleAnnotations(data.test!);
-      const patients = notes && grouped ? evaluateGroups(ev, decision, { column: 'patient', method: 'mean', groups: notes.groups, subtypes: notes.subtypes }) : null;
-      if (notes) {
-        pooled.subtypes.push(...notes.subtypes);
-        pooled.predicted.push(...imagePredictions(ev, decision));
-      }
-      if (patients) {
-        const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
-        pooled.patients.push(...patients.perGroup.map((g) => ({ label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) })));
-      }
-      const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
-      const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
-      const d = at(ev.atDefault);
-      const t = ev.operating ? at(ev.operating.report) : null;
-      const row: FoldResult = {
-        fold: k + 1,
-        trainImages: data.train.size,
-        valImages,
-        testImages: ev.samples,
-        testPatients: test.patients,
-        accuracy: ev.atDefault.accuracy,
-        recall: d?.recall ?? null,
-        precision: d?.precision ?? null,
-        f1: d?.f1 ?? null,
-        macroF1: ev.atDefault.macroAvg.f1,
-        auc: ev.auc,
-        threshold,
-        accuracyAtThreshold: ev.operating?.report.accuracy ?? null,
-        recallAtThreshold: t?.recall ?? null,
-        precisionAtThreshold: t?.precision ?? null,
-        f1AtThreshold: t?.f1 ?? null,
-        patientAccuracy: patients?.evaluation.accuracy ?? null,
-        patientRecall: patientPos?.recall ?? null,
-        ece: ev.calibration?.ece ?? null,
-        brier: ev.calibration?.brier ?? null,
-        epochs: epochSeconds.length,
-        bestEpoch,
-        secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
-        firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
-        stainRandomization: data.stainDistribution ?? null,
-        calibration: bestModel.metadata.calibration ?? null,
-      };
-      rows.push(row);
-      // Each fold builds a fresh 319k-parameter model: release this fold's arenas now rather than
-      // when V8 (which does not see wasm memory pressure) gets round to collecting them.
-      bestModel.dispose();
+      const record = await testFold(k, trained, data, test.patients, { o, pos, classNames, grouped });
+      trained.model.dispose();
+      // Last: the fold's files are final, so --resume may read it back instead of training it again.
+      await writeDone(foldDir(k), record);
+      records.push(record);
+      rows.push(record.row);
       await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
-      out.line(
-        `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +
-          (threshold !== null ? `; at ${fixed(threshold, 3)}: accuracy ${pct(row.accuracyAtThreshold)}, recall ${pct(row.recallAtThreshold)}, precision ${pct(row.precisionAtThreshold)}` : '') +
-          (patients ? `; ${patients.groups} patients: accuracy ${pct(row.patientAccuracy)}${posName ? `, ${posName} recall ${pct(row.patientRecall)}` : ''}` : ''),
-      );
+      out.line(foldLine(record.row, posName));
     }
   } finally {
     interrupt.dispose();
   }
+  // Also after a resume interrupted before its first new fold: cv.csv then gets every completed fold's row.
+  if (rows.length) await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
+  const pooled = poolPredictions(records);
 
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
   const subtypes = pooledSubtypes(pooled);
   const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, thresholdRule: o.operatingPoint?.rule ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
-  // cv.csv is already up to date: it is rewritten after every fold.
   if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
   const totalSeconds = (performance.now() - ctx.startedAt) / 1000;
@@ -293,8 +269,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   };
   if (!complete) {
     if (interrupt.signal !== undefined) summary.signal = interrupt.signal;
+    summary.resume = `lite-cnn train --resume ${runDir.path}`;
     await writeRunSummary(runDir.file(RUN_FILES.summary), summary);
-    out.line(`Interrupted after ${rows.length} of ${K} folds; cv.csv holds the completed folds (a cross-validation run is not resumable).`);
+    out.line(`Interrupted after ${rows.length} of ${K} folds; cv.csv holds the completed folds, a cut-short fold will be trained again from its start.`);
+    out.line(`Continue with: ${summary.resume}`);
     out.result({ ...summary, cv: cvJson });
     return interrupt.signal !== undefined ? interrupt.exitCode : EXIT.failure;
   }
@@ -337,6 +315,99 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext): Pr
   return EXIT.ok;
 }
 
+/** A fold's test predictions, pooled over the folds for the report and the subtype recall. */
+interface FoldPredictions {
+  labels: number[];
+  probs: number[];
+  /** Per image at the fold's decision, with its subtype (null: none); empty when the samples carry no annotations. */
+  predicted: number[];
+  subtypes: (string | null)[];
+  /** Per test patient at the fold's decision. */
+  patients: { label: number; predicted: number; subtype: string | null }[];
+}
+
+/** A completed fold (fold-k/done.json): its cv.csv row and test predictions. */
+interface FoldRecord {
+  kind: 'fold';
+  row: FoldResult;
+  predictions: FoldPredictions;
+}
+
+/** Fold `k`'s trained model evaluated once on its test split: its row and predictions. */
+async function testFold(k: number, trained: TrainedFold, data: TrainingData, testPatients: number | null, c: { o: TrainOptions; pos: number | null; classNames: string[]; grouped: boolean }): Promise<FoldRecord> {
+  const { model: bestModel, threshold, epochSeconds, bestEpoch, valImages } = trained;
+  const { pos, classNames } = c;
+  const ev = await evaluateModel(bestModel, data.test!, { batchSize: c.o.batchSize, classNames });
+  const predictions: FoldPredictions = { labels: [...ev.labels], probs: [...ev.probs], predicted: [], subtypes: [], patients: [] };
+  // Patient level and subtypes at the fold's decision (its threshold, else 0.5 / arg-max).
+  const decision: DecisionContext = { outputs: bestModel.outputShape[2], classes: bestModel.classes, classNames, positiveClass: pos ?? 1 };
+  const notes = sampleAnnotations(data.test!);
+  const patients = notes && c.grouped ? evaluateGroups(ev, decision, { column: 'patient', method: 'mean', groups: notes.groups, subtypes: notes.subtypes }) : null;
+  if (notes) {
+    predictions.subtypes = notes.subtypes.map((s) => s ?? null);
+    predictions.predicted = [...imagePredictions(ev, decision)];
+  }
+  if (patients) {
+    const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
+    predictions.patients = patients.perGroup.map((g) => ({ label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null }));
+  }
+  const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
+  const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
+  const d = at(ev.atDefault);
+  const t = ev.operating ? at(ev.operating.report) : null;
+  const row: FoldResult = {
+    fold: k + 1,
+    trainImages: data.train.size,
+    valImages,
+    testImages: ev.samples,
+    testPatients,
+    accuracy: ev.atDefault.accuracy,
+    recall: d?.recall ?? null,
+    precision: d?.precision ?? null,
+    f1: d?.f1 ?? null,
+    macroF1: ev.atDefault.macroAvg.f1,
+    auc: ev.auc,
+    threshold,
+    accuracyAtThreshold: ev.operating?.report.accuracy ?? null,
+    recallAtThreshold: t?.recall ?? null,
+    precisionAtThreshold: t?.precision ?? null,
+    f1AtThreshold: t?.f1 ?? null,
+    patientAccuracy: patients?.evaluation.accuracy ?? null,
+    patientRecall: patientPos?.recall ?? null,
+    ece: ev.calibration?.ece ?? null,
+    brier: ev.calibration?.brier ?? null,
+    epochs: epochSeconds.length,
+    bestEpoch,
+    secondsPerEpoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : Number.NaN,
+    firstEpochSeconds: epochSeconds[0] ?? Number.NaN,
+    stainRandomization: data.stainDistribution ?? null,
+    calibration: bestModel.metadata.calibration ?? null,
+  };
+  return { kind: 'fold', row, predictions };
+}
+
+/** The folds' predictions end to end, in fold order. */
+function poolPredictions(records: readonly FoldRecord[]): FoldPredictions {
+  const all: FoldPredictions = { labels: [], probs: [], predicted: [], subtypes: [], patients: [] };
+  for (const { predictions: p } of records) {
+    all.labels.push(...p.labels);
+    all.probs.push(...p.probs);
+    all.predicted.push(...p.predicted);
+    all.subtypes.push(...p.subtypes);
+    all.patients.push(...p.patients);
+  }
+  return all;
+}
+
+/** A fold's test result, as printed after it. */
+function foldLine(row: FoldResult, posName: string | null): string {
+  return (
+    `  test: accuracy ${pct(row.accuracy)}${posName ? `, ${posName} recall ${pct(row.recall)}, precision ${pct(row.precision)}, F1 ${pct(row.f1)}` : ''}, AUC ${row.auc === null ? 'n/a' : fixed(row.auc, 3)}` +
+    (row.threshold !== null ? `; at ${fixed(row.threshold, 3)}: accuracy ${pct(row.accuracyAtThreshold)}, recall ${pct(row.recallAtThreshold)}, precision ${pct(row.precisionAtThreshold)}` : '') +
+    (row.patientAccuracy !== null ? `; ${row.testPatients} patients: accuracy ${pct(row.patientAccuracy)}${posName ? `, ${posName} recall ${pct(row.patientRecall)}` : ''}` : '')
+  );
+}
+
 /** How each fold chooses its epoch and threshold, for the header and the report. */
 function selection(o: TrainOptions, grouped: boolean): string {
   const from = o.minEpochs ? ` from epoch ${o.minEpochs}` : '';
@@ -354,6 +425,8 @@ interface FoldContext extends FitContext {
   fileOf: (name: string) => string;
   pos: number | null;
   posName: string | null;
+  /** --resume: an --ensemble fold reads back its members completed before the interruption. */
+  resuming: boolean;
 }
 
 /** A fold's stored model (saved in the fold's folder), its threshold and how it was trained; null when interrupted. */
@@ -399,11 +472,12 @@ async function thresholdCvFold(assignment: readonly SplitAssignment[], c: FoldCo
 }
 
 /** Recall per subtype over every fold's test images and patients, each at its fold's decision. */
-function pooledSubtypes(p: { labels: number[]; predicted: number[]; subtypes: (string | undefined)[]; patients: { label: number; predicted: number; subtype: string | undefined }[] }): { images: SubtypeRecall[]; patients: SubtypeRecall[] } {
-  if (!p.subtypes.some((s) => s !== undefined)) return { images: [], patients: [] };
+function pooledSubtypes(p: FoldPredictions): { images: SubtypeRecall[]; patients: SubtypeRecall[] } {
+  if (!p.subtypes.some((s) => s !== null)) return { images: [], patients: [] };
+  const subtype = (s: string | null) => s ?? undefined;
   return {
-    images: subtypeRecall(p.labels, p.predicted, p.subtypes),
-    patients: subtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => x.subtype)),
+    images: subtypeRecall(p.labels, p.predicted, p.subtypes.map(subtype)),
+    patients: subtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => subtype(x.subtype))),
   };
 }
 

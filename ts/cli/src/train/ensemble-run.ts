@@ -7,10 +7,10 @@
  * calibration and --target-recall threshold chosen on the ensemble's
  * validation predictions; then the test split is evaluated once. On MNIST (a
  * fixed split, no augmentation) the members differ in initialization and
- * order only. Not resumable (like --cv): Ctrl-C keeps the completed members'
- * folders.
+ * order only. Ctrl-C keeps the completed members (done.json in their
+ * folders); --resume trains the others (a cut-short member from its start).
  */
-import { ConfigError, type Engine, type Model } from '@lite-cnn/sdk';
+import { ConfigError, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
 import { folderDatasets, split } from '../data/folder-source.js';
 import { splitSeedOf } from '../data/options.js';
 import { count } from '../ui/format.js';
@@ -19,29 +19,41 @@ import { finishRun, positiveIndex } from './finish-run.js';
 import { Interrupt } from './interrupt.js';
 import { describeModelSource, recipeText, seedText, type TrainOptions } from './options.js';
 import { compileModel } from './recipe.js';
-import { newRunConfig, writeRunConfig } from './run-config.js';
+import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
+import { checkRecordedSplit, countDone } from './completed-unit.js';
 import { RUN_FILES } from './run-dir.js';
 import { dataOptionsFor, openFolderWithModel, runStart } from './run-model.js';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
 
-export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): Promise<number> {
+/** `resumed`: the config.json of the interrupted run that --resume continues, else null (a new run). */
+export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext, resumed: RunConfig | null): Promise<number> {
   const { out, runDir, engine } = ctx;
   const members = o.ensemble!.members;
-  const { data, memberData, template, decodeSeconds } = o.data.folder ? await folderMembers(o, engine) : await fixedDataMembers(o, engine);
+  const { data, memberData, template, decodeSeconds, assignments } = o.data.folder ? await folderMembers(o, engine) : await fixedDataMembers(o, engine);
   const classNames = data.classNames;
+  const memberDir = (m: number) => runDir.file(`member-${m + 1}`);
   // Checked before anything is written, as a single run does.
   positiveIndex(o, template, classNames);
   if (o.operatingPoint && !data.val) throw new ConfigError('--target-recall chooses the threshold on the validation split, but this data has none');
   if (o.calibration && !data.val) throw new ConfigError('--calibrate fits on the validation split, but this data has none');
   compileModel(template, o);
-  const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
-  await writeRunConfig(runDir.file(RUN_FILES.config), config);
-  await data.writeSplit?.(runDir.file(RUN_FILES.split));
+  let config: RunConfig;
+  let completed = 0;
+  if (resumed) {
+    config = resumed;
+    if (assignments && o.data.source.kind === 'folder') await checkRecordedSplit(runDir.file(RUN_FILES.split), assignments, o.data.source.dir);
+    completed = await countDone(Array.from({ length: members }, (_, m) => memberDir(m)), 'member');
+    await recordResume(runDir.path, config, ctx, { completedMembers: completed });
+  } else {
+    config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
+    await writeRunConfig(runDir.file(RUN_FILES.config), config);
+    await data.writeSplit?.(runDir.file(RUN_FILES.split));
+  }
   const parameters = template.countParams().total;
   template.dispose();
-  out.line(`lite-cnn train --ensemble ${members}: ${describeModelSource(o)} (${count(parameters)} parameters per member, ${count(parameters * members)} in all)`);
+  out.line(`lite-cnn train --ensemble ${members}: ${describeModelSource(o)} (${count(parameters)} parameters per member, ${count(parameters * members)} in all)${resumed ? `, resuming with ${completed} of ${members} members completed` : ''}`);
   out.line(`data:   ${data.description}`);
   out.line(`recipe: ${recipeText(o, config.model.regularizer)}`);
   out.line(`run:    ${runDir.path}`);
@@ -49,7 +61,6 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
   const interrupt = new Interrupt((sig) => out.line(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step; completed members are kept (press Ctrl-C again to quit at once)...`));
   interrupt.listen();
   const t0 = performance.now();
-  const memberDir = (m: number) => runDir.file(`member-${m + 1}`);
   let fitted;
   try {
     fitted = await fitEnsemble(
@@ -62,6 +73,7 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
         classNames,
         memberData,
         dirOf: memberDir,
+        resuming: resumed !== null,
       },
       members,
     );
@@ -87,9 +99,11 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext): P
   if (!fitted) {
     interrupt.dispose();
     summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
-    await writeRunSummary(runDir.file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal! });
-    out.line(`Interrupted (${interrupt.signal}); an --ensemble run is not resumable (the completed members are in ${runDir.file('member-*')}).`);
-    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal });
+    const resume = `lite-cnn train --resume ${runDir.path}`;
+    await writeRunSummary(runDir.file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal!, resume });
+    out.line(`Interrupted (${interrupt.signal}); the completed members are kept in ${runDir.file('member-*')} (done.json), a cut-short one will be trained again from its start.`);
+    out.line(`Continue with: ${resume}`);
+    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
     return interrupt.exitCode;
   }
   compileModel(fitted.model, o);
@@ -120,6 +134,8 @@ interface MemberData {
   memberData: (m: number) => Promise<TrainingData>;
   template: Model;
   decodeSeconds: number | null;
+  /** An image folder's split (what split.csv records); null for a fixed split. */
+  assignments: readonly SplitAssignment[] | null;
 }
 
 /** An image folder, decoded once and split once: member m's datasets augment with its seed. */
@@ -128,7 +144,7 @@ async function folderMembers(o: TrainOptions, engine: Engine): Promise<MemberDat
   const { opened, template, dataOptions } = await openFolderWithModel(o, engine);
   const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
   const data = await folderDatasets(opened, assignments, dataOptions);
-  return { data, memberData: folderMemberData(o, opened, assignments, dataOptions, data), template, decodeSeconds: opened.decodeSeconds };
+  return { data, memberData: folderMemberData(o, opened, assignments, dataOptions, data), template, decodeSeconds: opened.decodeSeconds, assignments };
 }
 
 /** MNIST: a fixed split and no augmentation, so every member reads the same datasets (they differ in initialization and order). */
@@ -136,5 +152,5 @@ async function fixedDataMembers(o: TrainOptions, engine: Engine): Promise<Member
   const start = await runStart(o, engine);
   const data = await loadTrainingData(dataOptionsFor(o, start.input));
   const template = await start.forClasses(data.classNames.length);
-  return { data, memberData: async () => data, template, decodeSeconds: data.decodeSeconds ?? null };
+  return { data, memberData: async () => data, template, decodeSeconds: data.decodeSeconds ?? null, assignments: null };
 }

@@ -15,6 +15,7 @@ import { RunError } from '../errors.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import type { Output } from '../ui/output.js';
 import { bestCheckpoint } from './checkpoints.js';
+import { readDone, writeDone, type MemberRecord } from './completed-unit.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { fitWithProgress } from './fit-progress.js';
 import { HistoryCsv } from './history-csv.js';
@@ -67,6 +68,29 @@ export async function fitBest(c: FitContext, o: TrainOptions, data: TrainingData
   return { model: bestModel, epochSeconds, bestEpoch: bestEpoch === null ? null : bestEpoch + 1 };
 }
 
+/** Trains member `m` into `dir` and marks it complete; null when interrupted. */
+async function fitMember(c: EnsembleContext, dir: string, seed: number, m: number, members: number): Promise<FitResult | null> {
+  await mkdir(dir, { recursive: true }).catch((cause) => {
+    throw new RunError(`cannot create ${dir}: ${(cause as Error).message}`, { cause });
+  });
+  c.out.line(`  member ${m + 1}/${members} (seed ${seed})`);
+  const history = new HistoryCsv(path.join(dir, RUN_FILES.history), c.interrupt);
+  const r = await fitBest(c, { ...c.o, seed }, await c.memberData(m), path.join(dir, RUN_FILES.best), history);
+  await history.flush();
+  if (r !== null) await writeDone<MemberRecord>(dir, { kind: 'member', seed, bestEpoch: r.bestEpoch, epochSeconds: r.epochSeconds });
+  return r;
+}
+
+/** A member completed before an interruption, read back from `dir`; null when it is not complete. */
+async function completedMember(c: EnsembleContext, dir: string, seed: number): Promise<FitResult | null> {
+  const done = await readDone<MemberRecord>(dir, 'member');
+  if (done === null) return null;
+  if (done.seed !== seed) throw new RunError(`${dir}: this member was trained with seed ${done.seed}, but the run's member here has seed ${seed}`);
+  const model = await Model.load(path.join(dir, RUN_FILES.best), { engine: c.engine, limits: LARGE_MODEL_LIMITS });
+  c.out.line(`  member ${path.basename(dir)} (seed ${seed}): completed before the interruption, read back`);
+  return { model, epochSeconds: done.epochSeconds, bestEpoch: done.bestEpoch };
+}
+
 /**
  * Member m's datasets on one split of an image folder (decoded once): the
  * run's own for the first member, the same split augmented with the member's
@@ -79,8 +103,10 @@ export function folderMemberData(o: TrainOptions, opened: OpenedFolder, assignme
 /** An ensemble's fits: each member's data (the same split, augmented with its seed) and folder. */
 export interface EnsembleContext extends FitContext {
   memberData: (m: number) => Promise<TrainingData>;
-  /** Member `m`'s folder (from 0): its best model and history.csv. */
+  /** Member `m`'s folder (from 0): its best model, history.csv and, once complete, done.json. */
   dirOf: (m: number) => string;
+  /** --resume: members whose folder is complete (done.json) are read back instead of trained again. */
+  resuming: boolean;
 }
 
 /**
@@ -88,7 +114,8 @@ export interface EnsembleContext extends FitContext {
  * `dirOf(m)`, and the result averages the members' probabilities (their
  * thresholds and calibrations are not kept: the caller chooses the
  * ensemble's). Epoch seconds are every member's epochs; the best epoch is
- * the first member's. Null when interrupted.
+ * the first member's. Each member's folder is marked complete (done.json)
+ * once its files are final. Null when interrupted.
  */
 export async function fitEnsemble(c: EnsembleContext, members: number): Promise<FitResult | null> {
   const fitted: Model[] = [];
@@ -97,13 +124,8 @@ export async function fitEnsemble(c: EnsembleContext, members: number): Promise<
   try {
     for (let m = 0; m < members; m++) {
       const dir = c.dirOf(m);
-      await mkdir(dir, { recursive: true }).catch((cause) => {
-        throw new RunError(`cannot create ${dir}: ${(cause as Error).message}`, { cause });
-      });
-      c.out.line(`  member ${m + 1}/${members} (seed ${memberSeed(c.o, m)})`);
-      const history = new HistoryCsv(path.join(dir, RUN_FILES.history), c.interrupt);
-      const r = await fitBest(c, { ...c.o, seed: memberSeed(c.o, m) }, await c.memberData(m), path.join(dir, RUN_FILES.best), history);
-      await history.flush();
+      const seed = memberSeed(c.o, m);
+      const r = (c.resuming ? await completedMember(c, dir, seed) : null) ?? (await fitMember(c, dir, seed, m, members));
       if (r === null) return null;
       fitted.push(r.model);
       epochSeconds.push(...r.epochSeconds);

@@ -4,6 +4,7 @@
  * model topology — and what `--resume` reads back.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { writeFileAtomic, type Engine, type LayerConfig, type ParamCounts, type PreprocessingConfig, type Model } from '@lite-cnn/sdk';
 import { describeEngine } from '../engine.js';
 import { cliVersion, sdkVersion } from '../versions.js';
@@ -11,6 +12,8 @@ import { describeRegularizer } from './describe.js';
 import { lossFor } from './recipe.js';
 import { RunError } from '../errors.js';
 import type { TrainOptions } from './options.js';
+import { RUN_FILES } from './run-dir.js';
+import { readRunStatus } from './summary.js';
 
 export const RUN_CONFIG_FORMAT = 'lite-cnn-run';
 export const RUN_CONFIG_VERSION = 1;
@@ -28,9 +31,16 @@ export interface RunConfig {
   /** `preprocessing`: null in a cross-validation with per-fold statistics (each fold's model file holds its own). */
   data: { description: string; source: Record<string, unknown>; classNames: string[]; preprocessing: PreprocessingConfig | null };
   model: { name: string; inputShape: number[]; layers: LayerConfig[]; params: ParamCounts; loss: string; regularizer: string | null };
-  /** Every `--resume` of this run: when, at which epoch, with which engine. */
-  resumes: { at: string; epoch: number; argv: string[]; engine: { artifact: string; threads: number } }[];
+  /** Every `--resume` of this run: when, where it went on, with which engine. */
+  resumes: ({ at: string; argv: string[]; engine: { artifact: string; threads: number } } & ResumePoint)[];
 }
+
+/**
+ * Where a resumed run went on: a single run at an epoch boundary (0-based:
+ * the epochs completed); --cv and --ensemble runs after their completed folds
+ * or members (the others are trained from their start).
+ */
+export type ResumePoint = { epoch: number } | { completedFolds: number } | { completedMembers: number };
 
 /** The config.json of a new run (plain training or cross-validation): what it needs to be reproduced. */
 export function newRunConfig(args: { argv: string[]; engine: Engine; options: TrainOptions; data: RunConfig['data']; model: Model }): RunConfig {
@@ -76,4 +86,22 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   const op = config.options.operatingPoint;
   if (op && op.rule === undefined) config.options.operatingPoint = { ...op, rule: 'recall' };
   return config;
+}
+
+/**
+ * config.json of the run in `dir` for --resume: refuses a run that completed,
+ * and a standalone --threshold-cv run (its inner folds keep no state).
+ */
+export async function readResumableConfig(dir: string): Promise<RunConfig> {
+  const config = await readRunConfig(path.join(dir, RUN_FILES.config));
+  if ((await readRunStatus(path.join(dir, RUN_FILES.summary))) === 'completed') throw new RunError(`${dir}: this run has already completed; nothing to resume`);
+  const o = config.options;
+  if (o.thresholdCv && !o.cv) throw new RunError(`${dir}: a --threshold-cv ${o.thresholdCv.folds} run cannot be resumed; start it again`);
+  return config;
+}
+
+/** Adds this --resume to `config` and rewrites config.json. */
+export async function recordResume(dir: string, config: RunConfig, args: { argv: string[]; engine: Engine }, point: ResumePoint): Promise<void> {
+  config.resumes.push({ at: new Date().toISOString(), argv: args.argv, engine: describeEngine(args.engine), ...point });
+  await writeRunConfig(path.join(dir, RUN_FILES.config), config);
 }

@@ -47,7 +47,7 @@ export function defaultRunDir(cwd: string, now = new Date()): string {
   return path.join(cwd, 'runs', stamp);
 }
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   return stat(p).then(
     () => true,
     () => false,
@@ -108,17 +108,16 @@ async function presentFiles(dir: string, names: readonly string[]): Promise<stri
   return names.filter((_, i) => found[i]);
 }
 
-/** An existing run directory (for --resume), locked: it must hold the files of a run and be writable. */
+/**
+ * An existing run directory (for --resume), locked: it must hold a run's
+ * config.json and be writable (what else it needs depends on the kind of
+ * run: `prepareResume`, or the completed folds and members of --cv and
+ * --ensemble runs).
+ */
 export async function openRunDir(dir: string): Promise<RunDir> {
   if (!(await exists(path.join(dir, RUN_FILES.config)))) throw new RunError(`--resume ${dir}: not a run directory (no ${RUN_FILES.config})`);
   const run = handle(dir, undefined, RunLock.acquire(dir));
   try {
-    if (!(await exists(path.join(dir, RUN_FILES.last)))) {
-      throw new RunError(
-        `--resume ${dir}: the run stopped before its first checkpoint (no ${RUN_FILES.last}), so there is nothing to continue; ` +
-          `start it again with the same options and --out ${dir} (a folder without a checkpoint is reused)`,
-      );
-    }
     await probeWritable(run);
   } catch (err) {
     run.release();

@@ -3,14 +3,12 @@
  * data, trains with the run's callbacks, and finishes with the best model's
  * validation and test evaluation, the report and summary.json.
  */
-import path from 'node:path';
 import { ConfigError, ProgressLogger, Model, type Callback, type Engine, type ProgressEvent } from '@lite-cnn/sdk';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { RunError } from '../errors.js';
 import { count } from '../ui/format.js';
 import type { Output } from '../ui/output.js';
 import { makeProgressView } from '../ui/progress-view.js';
-import { describeEngine } from '../engine.js';
 import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } from './checkpoints.js';
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { finishRun, positiveIndex } from './finish-run.js';
@@ -20,9 +18,9 @@ import { describeModelSource, recipeText, type TrainOptions } from './options.js
 import { dataOptionsFor, modelInput, runStart } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
-import { newRunConfig, readRunConfig, writeRunConfig, type RunConfig } from './run-config.js';
-import { RUN_FILES, type RunDir } from './run-dir.js';
-import { readRunStatus, writeRunSummary, type RunSummary } from './summary.js';
+import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
+import { exists, RUN_FILES, type RunDir } from './run-dir.js';
+import { writeRunSummary, type RunSummary } from './summary.js';
 
 export interface TrainContext {
   out: Output;
@@ -65,32 +63,21 @@ export async function prepareNewRun(o: TrainOptions, ctx: TrainContext): Promise
   return { model, data, config, start: { epochsCompleted: 0, step: 0, best: null, earlyStopping: null }, history: [] };
 }
 
-/**
- * Refuses --resume of a run that trains several models (--cv, --threshold-cv,
- * --ensemble): they keep no last.safetensors, and saying which kind of run
- * it is beats saying it stopped before its first checkpoint. A folder
- * without a readable config.json is left to `openRunDir` to report.
- */
-export async function refuseUnresumable(dir: string): Promise<void> {
-  const o = (await readRunConfig(path.join(dir, RUN_FILES.config)).catch(() => null))?.options;
-  if (!o) return;
-  if (o.cv) throw new RunError(`${dir}: a cross-validation run (--cv ${o.cv.folds}) cannot be resumed; its completed folds are in cv.csv`);
-  if (o.thresholdCv) throw new RunError(`${dir}: a --threshold-cv ${o.thresholdCv.folds} run cannot be resumed; start it again`);
-  if (o.ensemble) throw new RunError(`${dir}: an --ensemble ${o.ensemble.members} run cannot be resumed; its completed members are in member-*/`);
-}
-
-/** An interrupted run: config.json, last.safetensors and history.csv from its directory. */
-export async function prepareResume(ctx: TrainContext): Promise<Prepared> {
+/** An interrupted single run (`config`, from `readResumableConfig`): last.safetensors and history.csv from its directory. */
+export async function prepareResume(config: RunConfig, ctx: TrainContext): Promise<Prepared> {
   const dir = ctx.runDir;
-  const config = await readRunConfig(dir.file(RUN_FILES.config));
   const o = config.options;
-  if ((await readRunStatus(dir.file(RUN_FILES.summary))) === 'completed') throw new RunError(`${dir.path}: this run has already completed; nothing to resume`);
+  if (!(await exists(dir.file(RUN_FILES.last)))) {
+    throw new RunError(
+      `--resume ${dir.path}: the run stopped before its first checkpoint (no ${RUN_FILES.last}), so there is nothing to continue; ` +
+        `start it again with the same options and --out ${dir.path} (a folder without a checkpoint is reused)`,
+    );
+  }
   const { model, state } = await readLastCheckpoint(dir.file(RUN_FILES.last), ctx.engine);
   if (state.epochsCompleted >= o.epochs) throw new RunError(`${dir.path}: all ${o.epochs} epochs are already completed; nothing to resume`);
   const data = await loadTrainingData(dataOptionsFor(o, modelInput(model)));
   const history = historyBefore(await readHistory(dir.file(RUN_FILES.history)).catch(() => []), state.epochsCompleted);
-  config.resumes.push({ at: new Date().toISOString(), epoch: state.epochsCompleted, argv: ctx.argv, engine: describeEngine(ctx.engine) });
-  await writeRunConfig(dir.file(RUN_FILES.config), config);
+  await recordResume(dir.path, config, ctx, { epoch: state.epochsCompleted });
   return { model, data, config, start: state, history };
 }
 

@@ -5,7 +5,8 @@
  * trains on all of them, and the test split is evaluated once at the end.
  * Writes model.safetensors (with the threshold), threshold-cv.json,
  * history.csv (of the stored model), split.csv (the stored model's: pool
- * = train), config.json, report.html and summary.json. Not resumable (like --cv).
+ * = train), config.json, report.html and summary.json. Not resumable: its
+ * inner folds keep no state (within --cv, each outer fold is).
  */
 import { basename } from 'node:path';
 import { folderDatasets, split } from '../data/folder-source.js';
