@@ -10,6 +10,9 @@
 // default docs/, or the runs folder with --quick), --resnet50 PATH --vgg16 PATH (ImageNet ONNX files for the
 // "Baselines" section; without them it times randomly initialized networks), --baseline-limit N.
 //
+// Ctrl-C stops the running command and this script; the same command with the same --runs goes on: the
+// "New patients" section reuses its finished cross-validations and resumes an interrupted one (`train --resume`).
+//
 // Every number comes from the CLI (`--json` on stdout, history.csv, cv.json, `evaluate --json`).
 // The only arithmetic here: max over history.csv rows (best accuracy), means and sample standard
 // deviations (n - 1) over seeds, unit conversions, and pixel coordinates of the MNIST plot.
@@ -103,6 +106,11 @@ async function stainSwap(args) {
   return runJson(STAIN_SWAP, args, shown, 'stain-swap');
 }
 
+// Ctrl-C reaches the whole process group: the running CLI stops after its step and keeps its files (a
+// cross-validation its completed folds); this script waits for it instead of dying first, then says how to go on.
+let interrupted = false;
+process.on('SIGINT', () => (interrupted = true));
+
 /** Runs the Node script `entry` with `args`, logging its stderr under `name`; returns its parsed JSON stdout. */
 async function runJson(entry, args, shown, name) {
   const log = path.join(opts.runs, 'logs', `${String(++logIndex).padStart(3, '0')}-${name}.log`);
@@ -118,6 +126,13 @@ async function runJson(entry, args, shown, name) {
     child.on('close', (c) => resolve({ code: c, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
   await writeFile(log, `$ ${shown}\n\n${stderr}\n--- stdout ---\n${stdout}`);
+  if (interrupted) {
+    process.stderr.write(
+      `reproduce: interrupted (log: ${log}). Run the same command with --runs ${opts.runs} to go on: the "New patients" ` +
+        'section reuses its finished cross-validations there and resumes an interrupted one from its completed folds.\n',
+    );
+    process.exit(130);
+  }
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) {
     process.stderr.write(stderr.split('\n').slice(-15).join('\n') + '\n');
@@ -242,6 +257,7 @@ async function newPatientsSection() {
     cli: (args) => (own.push(show(args)), cli(args)),
     stainSwap: (args) => (own.push(show(args, 'node scripts/stain-swap.mjs')), stainSwap(args)),
     note: (args, partial) => own.push(`${show(args)}   # ${partial ? `${partial} (deadline)` : 'finished earlier in $RUNS'}: reused`),
+    resumed: (args) => own.push(`${show(args)}   # interrupted earlier in $RUNS: continued by the next command`),
     runs: opts.runs,
     data: opts.data,
     seeds: SEEDS,

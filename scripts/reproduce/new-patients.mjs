@@ -62,6 +62,23 @@ async function finishedCv(dir, recipe, partial) {
   return cv.completed === cv.folds || (partial && cv.completed > 0) ? cv : null;
 }
 
+/**
+ * Whether `dir` holds a CV of `recipe` that stopped before its end (Ctrl-C, a
+ * kill, a reboot), which `train --resume` continues from its completed folds.
+ * Its config.json must record this section's recipe, or it is in the way.
+ */
+async function interruptedCv(dir, recipe, seed) {
+  const file = path.join(dir, 'config.json');
+  if (!existsSync(file)) return false;
+  const { options } = await readJson(file);
+  const want = RECIPE[recipe];
+  const made = { preset: options.preset, seed: options.seed, epochs: options.epochs, thresholdRule: options.operatingPoint?.rule ?? null, thresholdCv: options.thresholdCv?.folds ?? null, groupPattern: options.data.folder?.groupPattern ?? null, folds: options.cv?.folds ?? null };
+  const wanted = { preset: recipe, seed, epochs: want.epochs ?? made.epochs, thresholdRule: want.thresholdRule, thresholdCv: want.thresholdCv, groupPattern: PERSON_PATTERN, folds: Number(CV_ARGS[CV_ARGS.indexOf('--cv') + 1]) };
+  const differ = Object.keys(wanted).filter((k) => made[k] !== wanted[k]);
+  if (differ.length) throw new Error(`${dir}: an unfinished run with other options (${differ.map((k) => `${k} ${made[k]} instead of ${wanted[k]}`).join(', ')}); move it away to retrain`);
+  return true;
+}
+
 /** `evaluate` of every fold's model on its test split, grouped by patient. */
 async function evaluateFolds(cli, data, dir, folds, extra, from = 1) {
   const out = [];
@@ -73,13 +90,15 @@ async function evaluateFolds(cli, data, dir, folds, extra, from = 1) {
 }
 
 /**
- * Runs (or reuses, when RUNS/<recipe>-s<seed>/cv.json is complete) the CVs and
- * the TTA evaluations. `cli(args)` runs the CLI and returns its JSON; `note(args)`
- * records a command whose result was reused. `noTrain`: train nothing, use the
+ * Runs (or reuses, when RUNS/<recipe>-s<seed>/cv.json is complete, or
+ * continues with --resume, when it was interrupted) the CVs and the TTA
+ * evaluations. `cli(args)` runs the CLI and returns its JSON; `note(args)`
+ * records a command whose result was reused, `resumed(args)` one an earlier
+ * invocation started and the next `cli` call continues. `noTrain`: train nothing, use the
  * CVs in RUNS as they are (interrupted ones with their completed folds; a seed
  * without a run is left out), for a deadline: the section then says which folds.
  */
-export async function runNewPatients({ cli, stainSwap, note, runs, data, seeds, noTrain = false }) {
+export async function runNewPatients({ cli, stainSwap, note, resumed, runs, data, seeds, noTrain = false }) {
   const out = {};
   for (const recipe of RECIPES) {
     out[recipe] = [];
@@ -89,7 +108,11 @@ export async function runNewPatients({ cli, stainSwap, note, runs, data, seeds, 
       let cv = await finishedCv(dir, recipe, noTrain);
       if (cv) note(args, cv.completed < cv.folds ? `interrupted after ${cv.completed} of ${cv.folds} folds` : null);
       else if (noTrain) continue;
-      else {
+      else if (await interruptedCv(dir, recipe, seed)) {
+        resumed(args);
+        await cli(['train', '--resume', dir, '--json']);
+        cv = await readJson(path.join(dir, 'cv.json'));
+      } else {
         await cli(args);
         cv = await readJson(path.join(dir, 'cv.json'));
       }

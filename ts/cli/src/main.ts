@@ -15,9 +15,11 @@ import { registerSplit } from './commands/split.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { describeError, EXIT, exitCodeFor } from './errors.js';
+import { outliveClosedStreams } from './ui/closed-streams.js';
 import { cliVersion } from './versions.js';
 
 let exitCode: number = EXIT.ok;
+outliveClosedStreams();
 
 const program = new Command()
   .name('lite-cnn')

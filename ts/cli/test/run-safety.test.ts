@@ -4,8 +4,9 @@
  * lock with pid and host, stale locks taken over), folders without a
  * checkpoint restartable, a run failing before its first epoch leaving
  * nothing behind, options the engine would reject refused before
- * anything is created, `--out` on /proc failing fast, and model files with
- * non-finite weights refused by predict.
+ * anything is created, `--out` on /proc failing fast, a run outliving the
+ * reader of its output, and model files with non-finite weights refused by
+ * predict.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -176,6 +177,23 @@ describe('options and locations checked before anything is created', () => {
       expect(r.stderr).toMatch(/--out .*: \/(proc|sys) is on (proc|sysfs), a kernel pseudo-filesystem that cannot hold a run folder/);
       expect(Date.now() - t0).toBeLessThan(60_000); // a guard against the hang, not a performance target
     }
+  });
+});
+
+describe('output streams', () => {
+  it('a reader that goes away (`train | head`, a parent that died) does not end the run: it completes with its files', { timeout: 240_000 }, async () => {
+    const dir = join(tmp('closed-pipe'), 'run');
+    const child = spawn(process.execPath, [MAIN, 'train', '--limit', '3000', '--epochs', '2', '--threads', '1', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });
+    // Both streams close after the first line, as `| head -1` and a dead parent close them.
+    child.stdout!.once('data', () => {
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).status).toBe('completed');
+    for (const f of ['model.safetensors', 'last.safetensors', 'history.csv', 'report.html']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(existsSync(join(dir, LOCK))).toBe(false);
   });
 });
 
