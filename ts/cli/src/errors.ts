@@ -5,7 +5,7 @@
  */
 import { CommanderError } from 'commander';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, sighup: 129, sigint: 130, sigterm: 143 } as const;
 
 /** The command line itself is wrong: an option value, a missing or conflicting option. */
 export class UsageError extends Error {

@@ -180,7 +180,21 @@ describe('options and locations checked before anything is created', () => {
   });
 });
 
-describe('output streams', () => {
+describe('output streams and a closed terminal', () => {
+  it('SIGHUP (an SSH session dropped) stops after the step like Ctrl-C: exit 129, a resumable run', { timeout: 240_000 }, async () => {
+    const dir = join(tmp('sighup'), 'run');
+    const r = start(['train', '--limit', '6000', '--epochs', '3', '--threads', '1', '--out', dir]);
+    await until('the first epoch', () => /Epoch 1\/3/.test(r.output()));
+    r.child.kill('SIGHUP');
+    expect(await r.exited, r.output()).toBe(129);
+    expect(r.output()).toContain('SIGHUP (the terminal closed): stopping after this step');
+    expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))).toMatchObject({ status: 'interrupted', signal: 'SIGHUP' });
+    expect(existsSync(join(dir, LOCK))).toBe(false);
+    const resumed = run(['train', '--resume', dir]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming at epoch [23]\/3/);
+  });
+
   it('a reader that goes away (`train | head`, a parent that died) does not end the run: it completes with its files', { timeout: 240_000 }, async () => {
     const dir = join(tmp('closed-pipe'), 'run');
     const child = spawn(process.execPath, [MAIN, 'train', '--limit', '3000', '--epochs', '2', '--threads', '1', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() });

@@ -121,7 +121,7 @@ on the ensemble's validation predictions; with --cv, each fold trains its N memb
 --cv K: fold k is the test split; the other folds are split again by patient into train and validation
 (--val-ratio of their images, default 0.2), which picks each fold's best epoch and threshold.
 
-Ctrl-C stops after the current step (exit 130; SIGTERM: 143). --resume RUN_DIR continues from the
+Ctrl-C stops after the current step (exit 130; SIGTERM: 143; SIGHUP, a closed terminal: 129). --resume RUN_DIR continues from the
 last completed epoch (a cut-short epoch is redone from its start) and ends bit-identical to an
 uninterrupted run. A --cv or --ensemble run resumes after its completed folds or members (done.json in
 their folders); a cut-short fold or member is trained again from its start.

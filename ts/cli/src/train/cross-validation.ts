@@ -36,7 +36,7 @@ import { writeReport } from '../report/index.js';
 import { count, fixed, percent, seconds } from '../ui/format.js';
 import { fitBest, fitEnsemble, folderMemberData, type FitContext } from './ensemble.js';
 import { HistoryCsv } from './history-csv.js';
-import { Interrupt } from './interrupt.js';
+import { describeSignal, Interrupt } from './interrupt.js';
 import { describeModelSource, seedText, type TrainOptions } from './options.js';
 import { openFolderWithModel } from './run-model.js';
 import { compileModel } from './recipe.js';
@@ -198,7 +198,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
 
   const records: FoldRecord[] = [];
   const rows: FoldResult[] = [];
-  const interrupt = new Interrupt(() => out.line('\nCtrl-C: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...'));
+  const interrupt = new Interrupt((sig) => out.line(`\n${describeSignal(sig)}: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...`));
   interrupt.listen();
   const t0 = performance.now();
   try {

@@ -16,7 +16,7 @@ import { splitSeedOf } from '../data/options.js';
 import { count } from '../ui/format.js';
 import { fitEnsemble, folderMemberData } from './ensemble.js';
 import { finishRun, positiveIndex } from './finish-run.js';
-import { Interrupt } from './interrupt.js';
+import { describeSignal, Interrupt } from './interrupt.js';
 import { describeModelSource, recipeText, seedText, type TrainOptions } from './options.js';
 import { compileModel } from './recipe.js';
 import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
@@ -58,7 +58,7 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext, re
   out.line(`recipe: ${recipeText(o, config.model.regularizer)}`);
   out.line(`run:    ${runDir.path}`);
 
-  const interrupt = new Interrupt((sig) => out.line(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step; completed members are kept (press Ctrl-C again to quit at once)...`));
+  const interrupt = new Interrupt((sig) => out.line(`\n${describeSignal(sig)}: stopping after this step; completed members are kept (press Ctrl-C again to quit at once)...`));
   interrupt.listen();
   const t0 = performance.now();
   let fitted;

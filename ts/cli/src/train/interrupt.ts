@@ -1,8 +1,10 @@
 /**
- * Ctrl-C and SIGTERM during training: the current step finishes, the epoch it
- * cut short is marked partial (so no checkpoint or history row claims it was
- * complete), and fit returns. A second Ctrl-C exits at once — every file is
- * replaced atomically, so nothing is left torn.
+ * Ctrl-C, SIGTERM and SIGHUP (the terminal closed: an SSH session dropped)
+ * during training: the current step finishes, the epoch it cut short is
+ * marked partial (so no checkpoint or history row claims it was complete),
+ * and fit returns. Left to Node, SIGHUP would end the process at once, in the
+ * middle of a fold or an ensemble member. A second signal exits at once —
+ * every file is replaced atomically, so nothing is left torn.
  *
  * The training step is one synchronous call into wasm, so signals are only
  * heard when the loop yields to the event loop: this callback yields every
@@ -13,7 +15,15 @@ import { EXIT } from '../errors.js';
 
 const YIELD_EVERY_MS = 25;
 
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/** Each stop signal's exit code (128 + its number, as a shell reports it). */
+export const STOP_EXIT: Record<StopSignal, number> = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm, SIGHUP: EXIT.sighup };
+
+/** How the stop notice names `sig`. */
+export function describeSignal(sig: StopSignal): string {
+  return sig === 'SIGINT' ? 'Ctrl-C' : sig === 'SIGHUP' ? 'SIGHUP (the terminal closed)' : 'SIGTERM';
+}
 
 export class Interrupt extends Callback {
   /** The signal that asked training to stop, if any. */
@@ -29,9 +39,9 @@ export class Interrupt extends Callback {
 
   /** Installs the signal handlers (until `dispose`). */
   listen(): this {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    for (const sig of Object.keys(STOP_EXIT) as StopSignal[]) {
       const h = () => {
-        if (this.signal !== undefined) process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+        if (this.signal !== undefined) process.exit(STOP_EXIT[sig]);
         this.signal = sig;
         this.onSignal(sig);
       };
@@ -47,7 +57,7 @@ export class Interrupt extends Callback {
   }
 
   get exitCode(): number {
-    return this.signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+    return STOP_EXIT[this.signal ?? 'SIGINT'];
   }
 
   /** Whether the epoch's end-of-epoch logs describe a complete epoch. */

@@ -7,14 +7,15 @@
  * half-written lock), holding the pid and host. A lock whose process is gone
  * (same host, pid no longer alive) is stale and taken over. The lock is
  * released on return, on errors, on exit (including a second Ctrl-C, which
- * exits at once) and on SIGINT/SIGTERM before training listens for them;
+ * exits at once) and on SIGINT/SIGTERM/SIGHUP before training listens for them;
  * releasing also removes this process's unfinished temporary files, which an
  * exit in the middle of an atomic write would otherwise leave behind.
  */
 import { closeSync, linkSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { EXIT, RunError } from '../errors.js';
+import { RunError } from '../errors.js';
+import { STOP_EXIT as SIGNAL_EXIT } from './interrupt.js';
 
 export const LOCK_FILE = '.lite-cnn.lock';
 
@@ -24,7 +25,6 @@ export interface LockHolder {
   startedAt: string;
 }
 
-const SIGNAL_EXIT = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
 
 /** Whether process `pid` exists on this host (EPERM: it exists, owned by someone else). */
 function alive(pid: number): boolean {
@@ -45,7 +45,7 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-/** Temporary files an interrupted `writeFileAtomic` of process `pid` left in `dir` and its sub-folders (fold-k/). */
+/** Temporary files an interrupted `writeFileAtomic` of process `pid` left in `dir` and two levels of sub-folders (fold-k/, member-k/, fold-k/member-m/). */
 export function removeTempFiles(dir: string, pid: number): void {
   const mine = (name: string) => name.startsWith('.') && name.endsWith('.tmp') && name.includes(`.${pid}.`);
   const sweep = (d: string, depth: number) => {
@@ -65,7 +65,7 @@ export function removeTempFiles(dir: string, pid: number): void {
       } else if (e.isDirectory() && depth > 0) sweep(path.join(d, e.name), depth - 1);
     }
   };
-  sweep(dir, 1);
+  sweep(dir, 2);
 }
 
 export class RunLock {

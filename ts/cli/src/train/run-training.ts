@@ -13,7 +13,7 @@ import { bestCheckpoint, LastCheckpoint, readLastCheckpoint, type RunState } fro
 import { ResumableEarlyStopping } from './early-stopping.js';
 import { finishRun, positiveIndex } from './finish-run.js';
 import { historyBefore, HistoryCsv, readHistory, type HistoryRow } from './history-csv.js';
-import { Interrupt } from './interrupt.js';
+import { describeSignal, Interrupt } from './interrupt.js';
 import { describeModelSource, recipeText, type TrainOptions } from './options.js';
 import { dataOptionsFor, modelInput, runStart } from './run-model.js';
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
@@ -96,7 +96,7 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
   const view = makeProgressView(out);
   let trainSeconds = 0;
   let epochsRun = 0;
-  const interrupt = new Interrupt((sig) => view.notice(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step (press Ctrl-C again to quit at once)...`));
+  const interrupt = new Interrupt((sig) => view.notice(`\n${describeSignal(sig)}: stopping after this step (press Ctrl-C again to quit at once)...`));
   const history = new HistoryCsv(file('history'), interrupt, p.history);
   const { monitor, startFrom } = bestEpochRule(o, data.val !== null);
   let bestEpoch: number | null = null;

@@ -15,7 +15,7 @@ import { evaluateModel } from '../model/evaluation.js';
 import { calibrationLine, calibrationSummary } from '../model/calibration.js';
 import { count, fixed, percent } from '../ui/format.js';
 import { HistoryCsv } from './history-csv.js';
-import { Interrupt } from './interrupt.js';
+import { describeSignal, Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
 import { splitSeedOf } from '../data/options.js';
 import { compileModel } from './recipe.js';
@@ -49,7 +49,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   out.line(`scheme: the epoch count and the threshold (recall >= ${o.operatingPoint!.targetRecall} on '${classNames[pos]}') from a ${K}-fold CV of the ${data.train.size} training images${f.splitBy !== null ? ' by patient' : ''}; the stored model trains on all of them`);
   out.line(`run:    ${runDir.path}`);
 
-  const interrupt = new Interrupt((sig) => out.line(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping after this step (press Ctrl-C again to quit at once)...`));
+  const interrupt = new Interrupt((sig) => out.line(`\n${describeSignal(sig)}: stopping after this step (press Ctrl-C again to quit at once)...`));
   const history = new HistoryCsv(file(RUN_FILES.history), interrupt);
   interrupt.listen();
   const t0 = performance.now();

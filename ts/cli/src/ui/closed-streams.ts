@@ -8,8 +8,8 @@
  * reader is gone, further lines to it are dropped and the command goes on.
  */
 
-/** Error codes of a write to a stream whose reader has gone (or that Node destroyed after it). */
-const GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
+/** Error codes of a write to a stream whose reader has gone (EIO: a terminal that closed), or that Node destroyed after it. */
+const GONE = new Set(['EPIPE', 'EIO', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
 
 /** Keeps a vanished reader of stdout or stderr from ending the process (call once, at start-up). */
 export function outliveClosedStreams(streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
