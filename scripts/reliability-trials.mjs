@@ -51,48 +51,52 @@ const same = (a, b, f) => existsSync(join(a, f)) && readFileSync(join(a, f)).equ
 const root = mkdtempSync(join(tmpdir(), 'lite-cnn-trials-'));
 const rand = rng(Number(values.seed));
 try {
-  const straight = join(root, 'straight');
-  const t0 = performance.now();
-  const base = runSync([...TRAIN, '--out', straight]);
-  if (base.status !== 0) throw new Error(`the uninterrupted run failed: ${base.stderr}`);
-  const runMs = performance.now() - t0;
+  /** Runs `args` into `dir` uninterrupted; returns how long it took (ms). */
+  const uninterrupted = (args, dir) => {
+    const t0 = performance.now();
+    const r = runSync([...args, '--out', dir]);
+    if (r.status !== 0) throw new Error(`the uninterrupted run ${args.join(' ')} failed: ${r.stderr}`);
+    return performance.now() - t0;
+  };
+  /**
+   * `count` runs of `args`, each stopped by SIGINT or SIGKILL at a random moment within `ms`, then continued
+   * with `--resume` when `resumable(dir)`, else by a fresh run into the same folder; `files` must end equal to
+   * `straight`'s. `facts(dir)` adds what the stop left behind to the trial's record.
+   */
+  const killTrials = async ({ args, count, ms, name, straight, files, resumable, facts }) => {
+    const trials = [];
+    for (let i = 0; i < count; i++) {
+      const dir = join(root, `${name}-${i}`);
+      const signal = rand() < 0.5 ? 'SIGINT' : 'SIGKILL';
+      const delay = Math.round(rand() * ms);
+      const run = start([...args, '--out', dir]);
+      const timer = setTimeout(() => run.child.kill(signal), delay);
+      const code = await run.exited;
+      clearTimeout(timer);
+      const resumed = resumable(dir);
+      const stoppedWith = facts(dir);
+      const next = code === 0 ? null : runSync(resumed ? ['train', '--resume', dir] : [...args, '--out', dir]);
+      const identical = files.every((f) => same(straight, dir, f));
+      trials.push({ signal, delay, code, ...stoppedWith, continued: next === null ? 'finished before the kill' : resumed ? `--resume exit ${next.status}` : `fresh run exit ${next.status}`, identical });
+    }
+    return trials;
+  };
 
-  const kills = [];
-  for (let i = 0; i < Number(values.kills); i++) {
-    const dir = join(root, `kill-${i}`);
-    const signal = rand() < 0.5 ? 'SIGINT' : 'SIGKILL';
-    const delay = Math.round(rand() * runMs);
-    const run = start([...TRAIN, '--out', dir]);
-    const timer = setTimeout(() => run.child.kill(signal), delay);
-    const code = await run.exited;
-    clearTimeout(timer);
-    const checkpoint = existsSync(join(dir, 'last.safetensors'));
-    const finished = code === 0;
-    const next = finished ? null : runSync(checkpoint ? ['train', '--resume', dir] : [...TRAIN, '--out', dir]);
-    const identical = ['model.safetensors', 'last.safetensors', 'history.csv'].every((f) => same(straight, dir, f));
-    kills.push({ signal, delay, code, checkpoint, continued: next === null ? 'finished before the kill' : checkpoint ? `--resume exit ${next.status}` : `fresh run exit ${next.status}`, identical });
-  }
+  const straight = join(root, 'straight');
+  const runMs = uninterrupted(TRAIN, straight);
+  const checkpointed = (dir) => existsSync(join(dir, 'last.safetensors'));
+  const kills = await killTrials({
+    args: TRAIN, count: Number(values.kills), ms: runMs, name: 'kill', straight, files: ['model.safetensors', 'last.safetensors', 'history.csv'],
+    resumable: checkpointed, facts: (dir) => ({ checkpoint: checkpointed(dir) }),
+  });
 
   const ensembleStraight = join(root, 'ensemble-straight');
-  const e0 = performance.now();
-  const ensembleBase = runSync([...ENSEMBLE, '--out', ensembleStraight]);
-  if (ensembleBase.status !== 0) throw new Error(`the uninterrupted ensemble run failed: ${ensembleBase.stderr}`);
-  const ensembleMs = performance.now() - e0;
-  const ensembleKills = [];
-  for (let i = 0; i < Number(values['ensemble-kills']); i++) {
-    const dir = join(root, `ensemble-kill-${i}`);
-    const signal = rand() < 0.5 ? 'SIGINT' : 'SIGKILL';
-    const delay = Math.round(rand() * ensembleMs);
-    const run = start([...ENSEMBLE, '--out', dir]);
-    const timer = setTimeout(() => run.child.kill(signal), delay);
-    const code = await run.exited;
-    clearTimeout(timer);
-    const started = existsSync(join(dir, 'config.json'));
-    const membersDone = [1, 2].filter((m) => existsSync(join(dir, `member-${m}`, 'done.json'))).length;
-    const next = code === 0 ? null : runSync(started ? ['train', '--resume', dir] : [...ENSEMBLE, '--out', dir]);
-    const identical = ENSEMBLE_FILES.every((f) => same(ensembleStraight, dir, f));
-    ensembleKills.push({ signal, delay, code, membersDone, continued: next === null ? 'finished before the kill' : started ? `--resume exit ${next.status}` : `fresh run exit ${next.status}`, identical });
-  }
+  const ensembleMs = uninterrupted(ENSEMBLE, ensembleStraight);
+  const ensembleKills = await killTrials({
+    args: ENSEMBLE, count: Number(values['ensemble-kills']), ms: ensembleMs, name: 'ensemble-kill', straight: ensembleStraight, files: ENSEMBLE_FILES,
+    resumable: (dir) => existsSync(join(dir, 'config.json')),
+    facts: (dir) => ({ membersDone: [1, 2].filter((m) => existsSync(join(dir, `member-${m}`, 'done.json'))).length }),
+  });
 
   const races = [];
   for (let i = 0; i < Number(values.races); i++) {
