@@ -10,7 +10,7 @@ export { setWasmPaths, type AssetLocations, type AssetName } from './runtime/ass
 export { ErrorCode } from './runtime/error-codes.js';
 export { readIdx, parseIdx, type IdxArray, type IdxDtype, type IdxOptions } from './data/idx.js';
 export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
-export { encodeSafetensors, decodeSafetensors, type SafetensorsTensor, type SafetensorsEntry, type SafetensorsFile, type SafetensorsDtype, type SafetensorsDecodeOptions } from './io/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, withSafetensorsMetadata, type SafetensorsTensor, type SafetensorsEntry, type SafetensorsFile, type SafetensorsDtype, type SafetensorsDecodeOptions } from './io/safetensors.js';
 export {
   CompiledModel,
   type ModelDescription,
@@ -60,6 +60,7 @@ export type { ParamCounts } from './model/summary.js';
 export { Callback, type TrainingModel, type TrainingProgress } from './callbacks/callback.js';
 export { EarlyStopping, type EarlyStoppingArgs } from './callbacks/early-stopping.js';
 export { ModelCheckpoint, type ModelCheckpointArgs, type CheckpointInfo } from './callbacks/model-checkpoint.js';
+export { BackupAndRestore, BACKUP_FILE, type BackupAndRestoreArgs, type BackupStorage } from './callbacks/backup-and-restore.js';
 export { LearningRateScheduler, type Schedule } from './callbacks/lr-scheduler.js';
 export { stepDecay, exponentialDecay, cosineDecay, type StepDecayArgs, type ExponentialDecayArgs, type CosineDecayArgs } from './callbacks/schedules.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauArgs } from './callbacks/reduce-lr-on-plateau.js';

@@ -50,6 +50,10 @@ class FakeModel implements TrainingModel {
   toBytes(opts?: { includeOptimizer?: boolean }): Uint8Array {
     return new TextEncoder().encode(`w=${this.weight} optimizer=${opts?.includeOptimizer ?? false}`);
   }
+  optimizerState() {
+    return { slot1: new Float32Array(1), slot2: new Float32Array(1), step: 0 };
+  }
+  setOptimizerState(): void {}
 }
 
 /**

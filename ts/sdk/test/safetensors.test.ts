@@ -6,6 +6,7 @@ import {
   ShapeError,
   decodeSafetensors,
   encodeSafetensors,
+  withSafetensorsMetadata,
   type SafetensorsEntry,
   type SafetensorsFile,
   type SafetensorsTensor,
@@ -179,6 +180,15 @@ describe('encodeSafetensors / decodeSafetensors: round trips', () => {
     expect(Object.getPrototypeOf(file.metadata)).toBe(Object.prototype);
     expect(Object.entries(file.metadata)).toEqual(Object.entries(metadata));
     expectSameTensors(file, entries);
+  });
+});
+
+describe('withSafetensorsMetadata', () => {
+  it('adds and replaces metadata entries and leaves the tensors as they were', () => {
+    const tensors: SafetensorsEntry[] = [{ name: 'w', dtype: 'F32', shape: [2, 2], data: Float32Array.of(1, -2, 3.5, 1e-30) }, { name: 'n', dtype: 'I32', shape: [1], data: Int32Array.of(7) }];
+    const file = withSafetensorsMetadata(encodeSafetensors(tensors, { kept: 'a', replaced: 'old' }), { replaced: 'new', added: '{"epoch":3}' });
+    expect(file).toEqual(encodeSafetensors(tensors, { kept: 'a', replaced: 'new', added: '{"epoch":3}' }));
+    expect(decodeSafetensors(file).metadata).toEqual({ added: '{"epoch":3}', kept: 'a', replaced: 'new' });
   });
 });
 

@@ -11,7 +11,7 @@
  */
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { readFile } from 'node:fs/promises';
-import { Callback, decodeSafetensors, type Logs, encodeSafetensors, ModelCheckpoint, Model, writeFileAtomic, type Engine, type SafetensorsEntry } from '@lite-cnn/sdk';
+import { Callback, decodeSafetensors, type Logs, ModelCheckpoint, Model, withSafetensorsMetadata, writeFileAtomic, type Engine } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 import type { Interrupt } from './interrupt.js';
 
@@ -33,9 +33,7 @@ export type RunStateExtras = () => Pick<RunState, 'best' | 'earlyStopping'>;
 
 /** Adds the run state to a model file's `__metadata__` (other readers ignore the extra key). */
 export function withRunState(bytes: Uint8Array, state: RunState): Uint8Array {
-  const file = decodeSafetensors(bytes);
-  const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t }) as SafetensorsEntry);
-  return encodeSafetensors(tensors, { ...file.metadata, [RUN_KEY]: JSON.stringify(state) });
+  return withSafetensorsMetadata(bytes, { [RUN_KEY]: JSON.stringify(state) });
 }
 
 export async function readLastCheckpoint(path: string, engine: Engine): Promise<{ model: Model; state: RunState }> {

@@ -15,6 +15,9 @@ export interface TrainingModel {
   setWeights(weights: Map<string, Float32Array>): void;
   /** The model file's bytes (topology, weights, and optimizer state when asked). */
   toBytes(opts?: { includeOptimizer?: boolean }): Uint8Array;
+  /** The optimizer's moments and step count, as `toBytes` saves them. */
+  optimizerState(): { slot1: Float32Array; slot2: Float32Array; step: number };
+  setOptimizerState(state: { slot1: Float32Array; slot2: Float32Array; step: number }): void;
 }
 
 /** Progress of fit, for terminal bars and web pages alike. */
@@ -33,6 +36,12 @@ export interface TrainingProgress {
 
 export abstract class Callback {
   model!: TrainingModel;
+  /**
+   * Before `onTrainBegin`: a callback that restores training from a backup
+   * (BackupAndRestore) returns the epochs it holds, and `fit` starts at the
+   * larger of that and its `initialEpoch`.
+   */
+  onTrainRestore?(): number | Promise<number>;
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
@@ -53,6 +62,12 @@ export class CallbackList {
     for (const c of this.callbacks) c.model = model;
   }
 
+  /** The epoch a restoring callback resumes at (0 when none restores). */
+  async trainRestore(): Promise<number> {
+    let epoch = 0;
+    for (const c of this.callbacks) epoch = Math.max(epoch, (await c.onTrainRestore?.()) ?? 0);
+    return epoch;
+  }
   async trainBegin(logs: Logs): Promise<void> {
     for (const c of this.callbacks) await c.onTrainBegin?.(logs);
   }

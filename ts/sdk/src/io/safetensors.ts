@@ -531,3 +531,14 @@ function checkCoverage(entries: Entry[], dataLength: number, what: string): void
     );
   }
 }
+
+/**
+ * `bytes` (a safetensors file) with `entries` added to its `__metadata__`
+ * (replacing keys of the same name); the tensors are unchanged. Checkpoints
+ * use it to record their training state beside a model file's own entries.
+ */
+export function withSafetensorsMetadata(bytes: Uint8Array, entries: Readonly<Record<string, string>>): Uint8Array {
+  const file = decodeSafetensors(bytes);
+  const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t }) as SafetensorsEntry);
+  return encodeSafetensors(tensors, { ...file.metadata, ...entries });
+}

@@ -101,8 +101,10 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
   const prefetch = prefetchOption(args.prefetch, compiled.engine.threads);
   const buffer = prefetch ? new PrefetchBuffer(compiled.engine, batchSize, model.inputSize) : undefined;
   try {
+    // A restored backup (BackupAndRestore) moves the start past the epochs it holds.
+    const start = Math.min(epochs, Math.max(initialEpoch, await callbacks.trainRestore()));
     await callbacks.trainBegin({});
-    for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    for (let epoch = start; epoch < epochs && !model.stopTraining; epoch++) {
       await callbacks.epochBegin(epoch, {});
       const order = args.shuffle === false ? undefined : permutation(compiled.engine, train.size, seed, epoch);
       let seen = 0;

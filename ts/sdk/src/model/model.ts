@@ -328,12 +328,12 @@ export class Model implements TrainingModel {
     for (const [name, data] of entries) model.tensor(model.tensors[index.get(name)!]!).set(data);
   }
 
-  /** @internal optimizer state for checkpoints: moments and step count. */
+  /** The optimizer state of checkpoints and BackupAndRestore: moments and step count. */
   optimizerState(): { slot1: Float32Array; slot2: Float32Array; step: number } {
     return { ...this.requireCompiled().optimizerSlots(), step: this.steps };
   }
 
-  /** @internal restores what `optimizerState` returned (allocates the training buffers). */
+  /** Restores what `optimizerState` returned (allocates the training buffers). */
   setOptimizerState(s: { slot1: Float32Array; slot2: Float32Array; step: number }): void {
     this.requireCompiled().setOptimizerSlots(s.slot1, s.slot2);
     this.steps = s.step;
