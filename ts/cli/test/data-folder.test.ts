@@ -948,13 +948,24 @@ describe('train --threshold-cv', () => {
     expect(untimed(again.cv.rows)).toEqual(untimed(out.cv.rows));
   });
 
-  it('a standalone --threshold-cv run is not resumable: its inner folds keep no state', { timeout: 90_000 }, () => {
+  it('a standalone --threshold-cv run resumes after its completed inner folds and retrains the final model alike', { timeout: 90_000 }, () => {
     const dir = join(tmp('tcv-resume'), 'run');
-    expect(run([...tiny(data, archFile), '--epochs', '1', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir]).status).toBe(0);
+    const r = run([...tiny(data, archFile), '--epochs', '2', '--threshold-cv', '2', '--positive', 'malignant', '--target-recall', '0.9', '--out', dir, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'inner-fold-1', 'done.json')) && existsSync(join(dir, 'inner-fold-2', 'done.json'))).toBe(true);
+    const model = readFileSync(join(dir, 'model.safetensors'));
+    const choice = readFileSync(join(dir, 'threshold-cv.json'), 'utf8');
+    // As if stopped in inner fold 2.
+    rmSync(join(dir, 'inner-fold-2', 'done.json'));
     writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'interrupted' }));
-    const resumed = run(['train', '--resume', dir]);
-    expect(resumed.status).toBe(1);
-    expect(resumed.stderr).toContain('a --threshold-cv 2 run cannot be resumed; start it again');
+    const resumed = run(['train', '--resume', dir, '--json']);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('resuming with 1 of 2 inner folds completed');
+    expect(resumed.stderr).toContain('inner fold 1/2: completed before the interruption, read back');
+    expect(resumed.stderr).toMatch(/inner fold 2\/2: train \d+ images/);
+    expect(readFileSync(join(dir, 'model.safetensors')).equals(model)).toBe(true);
+    expect(readFileSync(join(dir, 'threshold-cv.json'), 'utf8')).toBe(choice);
+    expect(JSON.parse(resumed.stdout).test).toEqual(JSON.parse(r.stdout).test);
   });
 });
 

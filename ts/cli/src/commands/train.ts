@@ -111,8 +111,7 @@ below R, and then that threshold: never above 0.5.
 --threshold-cv K: the training and validation patients are split into K folds by patient; a model per fold trains on the others, its predictions on
 its fold are recorded after every epoch, the epoch count with the lowest pooled out-of-fold loss (from
 --min-epochs on) and the threshold reaching R on the pooled predictions at that epoch are chosen, and
-the stored model trains on all those patients for that many epochs. Costs K + 1 trainings; not resumable
-on its own (with --cv, each fold is).
+the stored model trains on all those patients for that many epochs. Costs K + 1 trainings.
 
 --ensemble N: N models trained alike on the same split (seeds --seed .. --seed + N - 1) into member-k/, and
 model.safetensors averaging their softmax probabilities (a deep ensemble), its threshold and calibration chosen
@@ -123,8 +122,9 @@ on the ensemble's validation predictions; with --cv, each fold trains its N memb
 
 Ctrl-C stops after the current step (exit 130; SIGTERM: 143; SIGHUP, a closed terminal: 129). --resume RUN_DIR continues from the
 last completed epoch (a cut-short epoch is redone from its start) and ends bit-identical to an
-uninterrupted run. A --cv or --ensemble run resumes after its completed folds or members (done.json in
-their folders); a cut-short fold or member is trained again from its start.
+uninterrupted run. A --cv, --ensemble or --threshold-cv run resumes after its completed folds, members or
+inner folds (done.json in their folders); a cut-short one, and --threshold-cv's final model, are trained
+again from their start.
 
 Examples:
   lite-cnn train
@@ -149,6 +149,7 @@ Examples:
           const ctx: TrainContext = { out, argv, startedAt, runDir, engine, prefetch: raw.prefetch === false ? false : undefined };
           const o = config.options;
           if (o.cv) setExitCode(await runCrossValidation(o, ctx, config));
+          else if (o.thresholdCv) setExitCode(await runThresholdCvTraining(o, ctx, config));
           else if (o.ensemble) setExitCode(await runEnsembleTraining(o, ctx, config));
           else setExitCode(await runTraining(await prepareResume(config, ctx), ctx));
         } finally {
@@ -166,7 +167,7 @@ Examples:
           return;
         }
         if (options.thresholdCv) {
-          setExitCode(await runThresholdCvTraining(options, ctx));
+          setExitCode(await runThresholdCvTraining(options, ctx, null));
           return;
         }
         if (options.ensemble) {

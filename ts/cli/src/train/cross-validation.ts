@@ -46,7 +46,7 @@ import { RUN_FILES } from './run-dir.js';
 import { positiveIndex } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
-import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
+import { finalAssignment, innerFoldDir, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
 /** One fold's outcome: cv.csv's row. */
 export interface FoldResult {
@@ -230,7 +230,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
       const memberData = folderMemberData(o, opened, assignment, dataOptions, data);
       const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames, resuming: resumed !== null };
       const trained = o.thresholdCv
-        ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt })
+        ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt, innerDir: (j) => fileOf(innerFoldDir(j)), resuming: resumed !== null })
         : await validationFold(fold);
       await history?.flush();
       if (trained === null) break;

@@ -40,7 +40,7 @@ export interface RunConfig {
  * the epochs completed); --cv and --ensemble runs after their completed folds
  * or members (the others are trained from their start).
  */
-export type ResumePoint = { epoch: number } | { completedFolds: number } | { completedMembers: number };
+export type ResumePoint = { epoch: number } | { completedFolds: number } | { completedMembers: number } | { completedInnerFolds: number };
 
 /** The config.json of a new run (plain training or cross-validation): what it needs to be reproduced. */
 export function newRunConfig(args: { argv: string[]; engine: Engine; options: TrainOptions; data: RunConfig['data']; model: Model }): RunConfig {
@@ -88,15 +88,10 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   return config;
 }
 
-/**
- * config.json of the run in `dir` for --resume: refuses a run that completed,
- * and a standalone --threshold-cv run (its inner folds keep no state).
- */
+/** config.json of the run in `dir` for --resume; a run that completed is refused. */
 export async function readResumableConfig(dir: string): Promise<RunConfig> {
   const config = await readRunConfig(path.join(dir, RUN_FILES.config));
   if ((await readRunStatus(path.join(dir, RUN_FILES.summary))) === 'completed') throw new RunError(`${dir}: this run has already completed; nothing to resume`);
-  const o = config.options;
-  if (o.thresholdCv && !o.cv) throw new RunError(`${dir}: a --threshold-cv ${o.thresholdCv.folds} run cannot be resumed; start it again`);
   return config;
 }
 

@@ -5,8 +5,9 @@
  * trains on all of them, and the test split is evaluated once at the end.
  * Writes model.safetensors (with the threshold), threshold-cv.json,
  * history.csv (of the stored model), split.csv (the stored model's: pool
- * = train), config.json, report.html and summary.json. Not resumable: its
- * inner folds keep no state (within --cv, each outer fold is).
+ * = train), config.json, report.html and summary.json. Each inner fold's
+ * held-out predictions go to inner-fold-j/done.json, so --resume reads the
+ * completed ones back; the final model is trained again from its start.
  */
 import { basename } from 'node:path';
 import { folderDatasets, split } from '../data/folder-source.js';
@@ -19,16 +20,18 @@ import { describeSignal, Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
 import { splitSeedOf } from '../data/options.js';
 import { compileModel } from './recipe.js';
-import { newRunConfig, writeRunConfig } from './run-config.js';
+import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
 import { RUN_FILES } from './run-dir.js';
 import { writeTrainingReport } from './run-report.js';
 import { openFolderWithModel } from './run-model.js';
 import { positiveIndex, testLines, testSummary } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
 import { writeRunSummary, type RunSummary } from './summary.js';
-import { finalAssignment, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
+import { finalAssignment, innerFoldDir, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
+import { checkRecordedSplit, countDone } from './completed-unit.js';
 
-export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext): Promise<number> {
+/** `resumed`: the config.json of the interrupted run that --resume continues, else null (a new run). */
+export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext, resumed: RunConfig | null): Promise<number> {
   const { out, runDir, engine } = ctx;
   const file = (name: string) => runDir.file(name);
   const f = o.data.folder!;
@@ -38,13 +41,21 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const assignments = split(opened.listing.samples, f, splitSeedOf(f, o.seed));
   const data = await folderDatasets(opened, finalAssignment(assignments), dataOptions);
   compileModel(template, o);
-  const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
-  await writeRunConfig(file(RUN_FILES.config), config);
-  await data.writeSplit!(file(RUN_FILES.split));
+  const K = o.thresholdCv!.folds;
+  const innerDir = (j: number) => file(innerFoldDir(j));
+  let completed = 0;
+  if (resumed) {
+    await checkRecordedSplit(file(RUN_FILES.split), finalAssignment(assignments), (o.data.source as { dir: string }).dir);
+    completed = await countDone(Array.from({ length: K }, (_, j) => innerDir(j)), 'inner fold');
+    await recordResume(runDir.path, resumed, ctx, { completedInnerFolds: completed });
+  } else {
+    const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
+    await writeRunConfig(file(RUN_FILES.config), config);
+    await data.writeSplit!(file(RUN_FILES.split));
+  }
   const parameters = template.countParams().total;
   template.dispose();
-  const K = o.thresholdCv!.folds;
-  out.line(`lite-cnn train --threshold-cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(parameters)} parameters)`);
+  out.line(`lite-cnn train --threshold-cv ${K}: ${o.preset ? `preset '${o.preset}'` : o.architecture} (${count(parameters)} parameters)${resumed ? `, resuming with ${completed} of ${K} inner folds completed` : ''}`);
   out.line(`data:   ${data.description}`);
   out.line(`scheme: the epoch count and the threshold (recall >= ${o.operatingPoint!.targetRecall} on '${classNames[pos]}') from a ${K}-fold CV of the ${data.train.size} training images${f.splitBy !== null ? ' by patient' : ''}; the stored model trains on all of them`);
   out.line(`run:    ${runDir.path}`);
@@ -55,7 +66,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   const t0 = performance.now();
   let trained;
   try {
-    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos, classes: classNames.length, data: dataOptions, out, interrupt }, history);
+    trained = await trainWithThresholdCv(assignments, data, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos, classes: classNames.length, data: dataOptions, out, interrupt, innerDir, resuming: resumed !== null }, history);
   } finally {
     interrupt.dispose();
   }
@@ -75,9 +86,11 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext)
   };
   if (!trained) {
     summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
-    await writeRunSummary(file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal! });
-    out.line(`Interrupted (${interrupt.signal}); a --threshold-cv run is not resumable.`);
-    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal });
+    const resume = `lite-cnn train --resume ${runDir.path}`;
+    await writeRunSummary(file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal!, resume });
+    out.line(`Interrupted (${interrupt.signal}); the completed inner folds are kept (inner-fold-*/done.json), the rest will be trained again from their start.`);
+    out.line(`Continue with: ${resume}`);
+    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
     return interrupt.exitCode;
   }
   const { model, choice } = trained;

@@ -22,6 +22,7 @@
  *   same learning-rate schedule, cut there) and carries that threshold (and
  *   calibration).
  */
+import { mkdir } from 'node:fs/promises';
 import { calibrateProbabilities, Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type CalibrationFit, type CalibrationKind, type Dataset, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
 import { describeCalibration, fitWhere } from '../model/calibration.js';
 import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
@@ -35,11 +36,17 @@ import { fitWithProgress } from './fit-progress.js';
 import type { HistoryCsv } from './history-csv.js';
 import type { Interrupt } from './interrupt.js';
 import type { TrainOptions } from './options.js';
+import { readDone, writeDone } from './completed-unit.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { modelForClasses } from './run-model.js';
 
 /** Where a run (or a CV fold) keeps what its inner cross-validation chose. */
 export const THRESHOLD_CV_FILE = 'threshold-cv.json';
+
+/** Inner fold `j`'s folder (from 0) in the run's (or the CV fold's) folder: its done.json. */
+export function innerFoldDir(j: number): string {
+  return `inner-fold-${j + 1}`;
+}
 
 /** What the inner cross-validation chose (threshold-cv.json). */
 export interface InnerCvChoice {
@@ -92,6 +99,20 @@ export interface ThresholdCvContext {
   data: DataOptions;
   out: Output;
   interrupt: Interrupt;
+  /** Inner fold `j`'s folder (from 0): done.json once it is complete, so --resume reads it back. */
+  innerDir: (j: number) => string;
+  /** --resume: inner folds completed before the interruption are read back instead of trained again. */
+  resuming: boolean;
+}
+
+/** A completed inner fold (done.json): its held-out probabilities after every epoch, their labels and counts. */
+interface InnerFoldRecord {
+  kind: 'inner fold';
+  perEpoch: number[][];
+  labels: number[];
+  outputs: number;
+  images: number;
+  patients: number | null;
 }
 
 /** Images and patients of a split, as folderDatasets counts them (patients null when unknown). */
@@ -175,6 +196,15 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
   const innerFolds: InnerCvChoice['innerFolds'] = [];
   let outputs = 2;
   for (let j = 0; j < K; j++) {
+    const done = c.resuming ? await readDone<InnerFoldRecord>(c.innerDir(j), 'inner fold') : null;
+    if (done) {
+      c.out.line(`  inner fold ${j + 1}/${K}: completed before the interruption, read back`);
+      perFold.push(done.perEpoch.map((p) => Float32Array.from(p)));
+      labels.push(Uint32Array.from(done.labels));
+      innerFolds.push({ images: done.images, patients: done.patients });
+      outputs = done.outputs;
+      continue;
+    }
     const data = await folderDatasets(c.opened, innerAssignment(pool, new Set(folds[j]!.test)), c.data);
     const val = data.val!;
     const model = await modelForClasses(o, c.engine, c.classes);
@@ -192,6 +222,8 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
     perFold.push(heldOut.perEpoch);
     labels.push(Uint32Array.from(val.labels()!));
     innerFolds.push({ images: val.size, patients });
+    await mkdir(c.innerDir(j), { recursive: true });
+    await writeDone<InnerFoldRecord>(c.innerDir(j), { kind: 'inner fold', perEpoch: heldOut.perEpoch.map((p) => Array.from(p)), labels: Array.from(labels.at(-1)!), outputs, images: val.size, patients });
   }
   const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, rule: o.operatingPoint!.rule, startFrom: bestEpochRule(o, true).startFrom, calibration: o.calibration ?? null });
   const knownPatients = innerFolds.every((f) => f.patients !== null);
