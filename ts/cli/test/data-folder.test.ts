@@ -655,6 +655,18 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
       for (const f of ['model.safetensors', 'split.csv', 'member-1/model.safetensors', 'member-2/history.csv']) expect(existsSync(join(cvDir, `fold-${k}`, f)), `fold ${k} ${f}`).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).completed).toBe(2);
+    // As if stopped in fold 2's second member: --resume reads fold 1 and fold 2's first member back.
+    const cvBefore = JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8'));
+    const fold2 = readFileSync(join(cvDir, 'fold-2', 'model.safetensors'));
+    for (const f of ['fold-2/done.json', 'fold-2/member-2/done.json']) rmSync(join(cvDir, f));
+    writeFileSync(join(cvDir, 'summary.json'), JSON.stringify({ status: 'interrupted' }));
+    const cvResumed = run(['train', '--resume', cvDir]);
+    expect(cvResumed.status, cvResumed.stderr).toBe(0);
+    expect(cvResumed.stdout).toContain('Fold 1/2: completed before the interruption');
+    expect(cvResumed.stdout).toMatch(/member member-1 \(seed 0\): completed before the interruption, read back[\s\S]*member 2\/2 \(seed 1\)/);
+    expect(readFileSync(join(cvDir, 'fold-2', 'model.safetensors')).equals(fold2)).toBe(true);
+    const untimed = (cv: { rows: Record<string, unknown>[] }) => cv.rows.map(({ secondsPerEpoch: _s, firstEpochSeconds: _f, ...rest }) => rest);
+    expect(untimed(JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')))).toEqual(untimed(cvBefore));
 
     // Completed: nothing to resume. Not with --threshold-cv; not with a network whose output is not softmax.
     for (const done of [out, cvDir]) {
