@@ -101,6 +101,8 @@ Outputs in the run directory:
   config.json        resolved options, versions, seed, data source, model topology
   summary.json       final metrics; report.html and PNG charts
   with --cv K:       fold-k/ (model.safetensors, history.csv, split.csv), cv.csv, cv.json, report.html
+  with --ensemble N: member-k/ (model.safetensors, history.csv); with --threshold-cv K: threshold-cv.json, inner-fold-j/
+  done.json          in each fold-k/, member-k/ and inner-fold-j/ once it is complete: what --resume reads back
 
 --target-recall R --positive CLASS chooses the threshold on the validation split (of the best model) so that
 CLASS's recall there is >= R, stores it in model.safetensors (predict and evaluate use it; --threshold
