@@ -1,6 +1,6 @@
 /**
  * What makes a run that trains several models (`--cv` folds, `--ensemble`
- * members) resumable: each unit's folder gets `done.json` once its files are
+ * members, `--threshold-cv` inner folds) resumable: each unit's folder gets `done.json` once its files are
  * final, written atomically and last. A unit without it (cut short by Ctrl-C,
  * or never started) is trained again from its start on `--resume`, as a
  * single run redoes a cut-short epoch; a unit with it is read back instead of
