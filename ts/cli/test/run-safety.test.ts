@@ -9,7 +9,7 @@
  * predict.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,23 @@ describe('one run per run folder', () => {
     expect(config.options.seed).toBe(winner + 1);
     const last = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'last.safetensors'))));
     expect(JSON.parse(last.metadata.topology!).seed).toBe(winner + 1);
+  });
+
+  it('--resume of a folder a live run has locked before writing config.json names that run; an empty folder is not a run and keeps no lock', () => {
+    const dir = join(tmp('resume-locked'), 'run');
+    mkdirSync(dir, { recursive: true });
+    // This test's own process: alive, on this host, as a run that has just taken the folder.
+    writeFileSync(join(dir, LOCK), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z' }));
+    const busy = run(['train', '--resume', dir]);
+    expect(busy.status).toBe(1);
+    expect(busy.stderr).toMatch(new RegExp(`${dir} is in use by another lite-cnn run: process ${process.pid} on host ${hostname()}`));
+    rmSync(join(dir, LOCK));
+    const empty = run(['train', '--resume', dir]);
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toContain(`--resume ${dir}: not a run directory (no config.json)`);
+    expect(readdirSync(dir)).toEqual([]);
+    const missing = run(['train', '--resume', join(dir, 'nowhere')]);
+    expect(missing.stderr).toContain('not a run directory (no config.json)');
   });
 
   it('a stale lock (dead pid on this host) is taken over; a lock from another host is not', { timeout: 120_000 }, () => {

@@ -115,9 +115,13 @@ async function presentFiles(dir: string, names: readonly string[]): Promise<stri
  * --ensemble runs).
  */
 export async function openRunDir(dir: string): Promise<RunDir> {
-  if (!(await exists(path.join(dir, RUN_FILES.config)))) throw new RunError(`--resume ${dir}: not a run directory (no ${RUN_FILES.config})`);
+  const notARun = () => new RunError(`--resume ${dir}: not a run directory (no ${RUN_FILES.config})`);
+  if (!(await exists(dir))) throw notARun();
+  // Locked before config.json is looked for: a run that has just taken the folder and not yet written it is
+  // reported as the folder's user, not as its absence.
   const run = handle(dir, undefined, RunLock.acquire(dir));
   try {
+    if (!(await exists(path.join(dir, RUN_FILES.config)))) throw notARun();
     await probeWritable(run);
   } catch (err) {
     run.release();
