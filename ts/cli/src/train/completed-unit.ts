@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readSplitCsv, writeFileAtomic, type SplitAssignment } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
+import { exists } from './run-dir.js';
 
 export const DONE_FILE = 'done.json';
 const FORMAT = 'lite-cnn-unit';
@@ -27,9 +28,9 @@ export interface MemberRecord {
 
 type UnitRecord = { kind: string };
 
-/** Marks `dir`'s unit complete with `record` (call it after every other file of the unit is written). */
+/** Marks `dir`'s unit complete with `record` (call it after every other file of the unit is written; `dir` is created if missing). */
 export async function writeDone<T extends UnitRecord>(dir: string, record: T): Promise<void> {
-  await writeFileAtomic(path.join(dir, DONE_FILE), `${JSON.stringify({ format: FORMAT, version: VERSION, ...record })}\n`);
+  await writeFileAtomic(path.join(dir, DONE_FILE), `${JSON.stringify({ format: FORMAT, version: VERSION, ...record })}\n`, { makeDirs: true });
 }
 
 /**
@@ -58,11 +59,9 @@ export async function readDone<T extends UnitRecord>(dir: string, kind: T['kind'
   return parsed as unknown as T;
 }
 
-/** How many of `dirs` hold a completed unit of `kind`. */
-export async function countDone(dirs: readonly string[], kind: string): Promise<number> {
-  let n = 0;
-  for (const dir of dirs) if ((await readDone(dir, kind)) !== null) n++;
-  return n;
+/** How many of `dirs` have a done.json, for the resume message (the units' own `readDone` validates each when it is read back). */
+export async function countDone(dirs: readonly string[]): Promise<number> {
+  return (await Promise.all(dirs.map((dir) => exists(path.join(dir, DONE_FILE))))).filter(Boolean).length;
 }
 
 /**

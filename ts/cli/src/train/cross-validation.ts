@@ -45,7 +45,7 @@ import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './ru
 import { RUN_FILES } from './run-dir.js';
 import { positiveIndex } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
-import { writeRunSummary, type RunSummary } from './summary.js';
+import { endInterrupted, writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, innerFoldDir, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
 /** One fold's outcome: cv.csv's row. */
@@ -167,10 +167,11 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   const grouped = f.splitBy !== null && opened.listing.groupsKnown;
   compileModel(template, o);
   const completed = resumed ? await Promise.all(folds.map((_, k) => readDone<FoldRecord>(foldDir(k), 'fold'))) : [];
+  const completedFolds = completed.filter((c) => c !== null).length;
   let config: RunConfig;
   if (resumed) {
     config = resumed;
-    await recordResume(runDir.path, config, ctx, { completedFolds: completed.filter((c) => c !== null).length });
+    await recordResume(runDir.path, config, ctx, { completedFolds });
   } else {
     config = newRunConfig({
       argv: ctx.argv,
@@ -189,7 +190,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   }
 
   const skipped = opened.all.skipped.length;
-  const resumeNote = resumed ? `, resuming with ${completed.filter((c) => c !== null).length} of ${K} folds completed` : '';
+  const resumeNote = resumed ? `, resuming with ${completedFolds} of ${K} folds completed` : '';
   out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)${resumeNote}`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
@@ -200,44 +201,50 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   const rows: FoldResult[] = [];
   const interrupt = new Interrupt((sig) => out.line(`\n${describeSignal(sig)}: stopping after this step; completed folds are kept (press Ctrl-C again to quit at once)...`));
   interrupt.listen();
+
+  /** Trains and tests fold `k` and marks it complete (done.json); null when interrupted. */
+  const trainFold = async (k: number): Promise<FoldRecord | null> => {
+    const fileOf = (name: string) => path.join(foldDir(k), name);
+    await mkdir(foldDir(k), { recursive: true }).catch((cause) => {
+      throw new RunError(`cannot create ${foldDir(k)}: ${(cause as Error).message}`, { cause });
+    });
+    const data = await folderDatasets(opened, foldSplit(k), dataOptions);
+    await data.writeSplit!(fileOf(RUN_FILES.split));
+    const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
+    const test = splits.find((s) => s.split === 'test')!;
+    out.line();
+    out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
+    // An ensemble's members keep their own histories (member-m/history.csv).
+    const history = o.ensemble ? null : new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
+    const assignment = folds[k]!;
+    const memberData = folderMemberData(o, opened, assignment, dataOptions, data);
+    const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames, resuming: resumed !== null };
+    const trained = o.thresholdCv
+      ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt, innerDir: (j) => fileOf(innerFoldDir(j)), resuming: resumed !== null })
+      : await validationFold(fold);
+    await history?.flush();
+    if (trained === null) return null;
+    const record = await testFold(k, trained, data, test.patients, { o, pos, classNames, grouped });
+    trained.model.dispose();
+    // Last: the fold's files are final, so --resume may read it back instead of training it again.
+    await writeDone(foldDir(k), record);
+    return record;
+  };
+
   const t0 = performance.now();
   try {
     for (let k = 0; k < K && interrupt.signal === undefined; k++) {
       const fileOf = (name: string) => path.join(foldDir(k), name);
-      const before = completed[k];
-      if (before) {
+      let record = completed[k] ?? null;
+      if (record) {
         // The folder must still make this fold's split: its record describes models trained and tested on it.
         await checkRecordedSplit(fileOf(RUN_FILES.split), foldSplit(k), dir);
-        records.push(before);
-        rows.push(before.row);
         out.line();
         out.line(`Fold ${k + 1}/${K}: completed before the interruption (${path.relative(runDir.path, fileOf(DONE_FILE))})`);
-        out.line(foldLine(before.row, posName));
-        continue;
+      } else {
+        record = await trainFold(k);
+        if (record === null) break;
       }
-      await mkdir(foldDir(k), { recursive: true }).catch((cause) => {
-        throw new RunError(`cannot create ${foldDir(k)}: ${(cause as Error).message}`, { cause });
-      });
-      const data = await folderDatasets(opened, foldSplit(k), dataOptions);
-      await data.writeSplit!(fileOf(RUN_FILES.split));
-      const splits = (data.source.splits as { split: string; images: number; patients: number | null }[]);
-      const test = splits.find((s) => s.split === 'test')!;
-      out.line();
-      out.line(`Fold ${k + 1}/${K}: ${splits.map((s) => `${s.split} ${s.images}${s.patients !== null ? ` (${s.patients} patients)` : ''}`).join(', ')}`);
-      // An ensemble's members keep their own histories (member-m/history.csv).
-      const history = o.ensemble ? null : new HistoryCsv(fileOf(RUN_FILES.history), interrupt);
-      const assignment = folds[k]!;
-      const memberData = folderMemberData(o, opened, assignment, dataOptions, data);
-      const fold: FoldContext = { o, engine, prefetch: ctx.prefetch, data, memberData, history, interrupt, out, fileOf, pos, posName, classNames, resuming: resumed !== null };
-      const trained = o.thresholdCv
-        ? await thresholdCvFold(assignment, fold, { opened, options: o, engine, prefetch: ctx.prefetch, positiveClass: pos!, classes: classNames.length, data: dataOptions, out, interrupt, innerDir: (j) => fileOf(innerFoldDir(j)), resuming: resumed !== null })
-        : await validationFold(fold);
-      await history?.flush();
-      if (trained === null) break;
-      const record = await testFold(k, trained, data, test.patients, { o, pos, classNames, grouped });
-      trained.model.dispose();
-      // Last: the fold's files are final, so --resume may read it back instead of training it again.
-      await writeDone(foldDir(k), record);
       records.push(record);
       rows.push(record.row);
       await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
@@ -246,8 +253,6 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   } finally {
     interrupt.dispose();
   }
-  // Also after a resume interrupted before its first new fold: cv.csv then gets every completed fold's row.
-  if (rows.length) await writeFileAtomic(runDir.file('cv.csv'), cvCsv(rows));
   const pooled = poolPredictions(records);
 
   const summaryStats = summarize(rows);
@@ -268,12 +273,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
     files: {},
   };
   if (!complete) {
-    if (interrupt.signal !== undefined) summary.signal = interrupt.signal;
-    summary.resume = `lite-cnn train --resume ${runDir.path}`;
-    await writeRunSummary(runDir.file(RUN_FILES.summary), summary);
-    out.line(`Interrupted after ${rows.length} of ${K} folds; cv.csv holds the completed folds, a cut-short fold will be trained again from its start.`);
-    out.line(`Continue with: ${summary.resume}`);
-    out.result({ ...summary, cv: cvJson });
+    await endInterrupted(out, runDir, summary, interrupt.signal, [`Interrupted after ${rows.length} of ${K} folds; cv.csv holds the completed folds, a cut-short fold will be trained again from its start.`], { cv: cvJson });
     return interrupt.signal !== undefined ? interrupt.exitCode : EXIT.failure;
   }
 

@@ -25,7 +25,7 @@ import { RUN_FILES } from './run-dir.js';
 import { dataOptionsFor, openFolderWithModel, runStart } from './run-model.js';
 import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import type { TrainContext } from './run-training.js';
-import { writeRunSummary, type RunSummary } from './summary.js';
+import { endInterrupted, type RunSummary } from './summary.js';
 
 /** `resumed`: the config.json of the interrupted run that --resume continues, else null (a new run). */
 export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext, resumed: RunConfig | null): Promise<number> {
@@ -44,7 +44,7 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext, re
   if (resumed) {
     config = resumed;
     if (assignments && o.data.source.kind === 'folder') await checkRecordedSplit(runDir.file(RUN_FILES.split), assignments, o.data.source.dir);
-    completed = await countDone(Array.from({ length: members }, (_, m) => memberDir(m)), 'member');
+    completed = await countDone(Array.from({ length: members }, (_, m) => memberDir(m)));
     await recordResume(runDir.path, config, ctx, { completedMembers: completed });
   } else {
     config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
@@ -99,11 +99,9 @@ export async function runEnsembleTraining(o: TrainOptions, ctx: TrainContext, re
   if (!fitted) {
     interrupt.dispose();
     summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
-    const resume = `lite-cnn train --resume ${runDir.path}`;
-    await writeRunSummary(runDir.file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal!, resume });
-    out.line(`Interrupted (${interrupt.signal}); the completed members are kept in ${runDir.file('member-*')} (done.json), a cut-short one will be trained again from its start.`);
-    out.line(`Continue with: ${resume}`);
-    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
+    await endInterrupted(out, runDir, summary, interrupt.signal, [
+      `Interrupted (${interrupt.signal}); the completed members are kept in ${runDir.file('member-*')} (done.json), a cut-short one will be trained again from its start.`,
+    ]);
     return interrupt.exitCode;
   }
   compileModel(fitted.model, o);

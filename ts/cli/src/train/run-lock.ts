@@ -25,7 +25,6 @@ export interface LockHolder {
   startedAt: string;
 }
 
-
 /** Whether process `pid` exists on this host (EPERM: it exists, owned by someone else). */
 function alive(pid: number): boolean {
   try {

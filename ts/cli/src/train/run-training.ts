@@ -20,7 +20,7 @@ import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { bestEpochRule, compileModel, fitSettings, lrScheduler } from './recipe.js';
 import { newRunConfig, recordResume, writeRunConfig, type RunConfig } from './run-config.js';
 import { exists, RUN_FILES, type RunDir } from './run-dir.js';
-import { writeRunSummary, type RunSummary } from './summary.js';
+import { endInterrupted, type RunSummary } from './summary.js';
 
 export interface TrainContext {
   out: Output;
@@ -155,12 +155,10 @@ export async function runTraining(p: Prepared, ctx: TrainContext): Promise<numbe
 
   if (interrupt.signal !== undefined) {
     interrupt.dispose();
-    const resume = `lite-cnn train --resume ${runDir.path}`;
-    await writeRunSummary(file('summary'), { ...summary, status: 'interrupted', signal: interrupt.signal, resume });
-    out.line(`Interrupted (${interrupt.signal}) after ${epochsCompleted} complete epoch${epochsCompleted === 1 ? '' : 's'}; last.safetensors holds the state at that epoch boundary.`);
-    if (interrupt.partialEpoch !== undefined) out.line(`The cut-short epoch ${interrupt.partialEpoch + 1} will be redone from its start.`);
-    out.line(`Continue with: ${resume}`);
-    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
+    await endInterrupted(out, runDir, summary, interrupt.signal, [
+      `Interrupted (${interrupt.signal}) after ${epochsCompleted} complete epoch${epochsCompleted === 1 ? '' : 's'}; last.safetensors holds the state at that epoch boundary.`,
+      ...(interrupt.partialEpoch !== undefined ? [`The cut-short epoch ${interrupt.partialEpoch + 1} will be redone from its start.`] : []),
+    ]);
     return interrupt.exitCode;
   }
 

@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic, type CalibrationConfig, type SubtypeRecall } from '@lite-cnn/sdk';
+import type { Output } from '../ui/output.js';
+import { RUN_FILES, type RunDir } from './run-dir.js';
 
 export interface Metrics {
   loss: number;
@@ -73,4 +75,19 @@ export async function readRunStatus(path: string): Promise<RunSummary['status'] 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The end of a run a signal stopped (every kind of run): summary.json says
+ * `interrupted`, with the signal and the --resume command; `lines` say what
+ * was kept, then how to go on; the --json result is the same summary (with
+ * `extra`).
+ */
+export async function endInterrupted(out: Output, runDir: RunDir, summary: RunSummary, signal: string | undefined, lines: readonly string[], extra: Record<string, unknown> = {}): Promise<void> {
+  const resume = `lite-cnn train --resume ${runDir.path}`;
+  const interrupted: RunSummary = { ...summary, status: 'interrupted', ...(signal === undefined ? {} : { signal }), resume };
+  await writeRunSummary(runDir.file(RUN_FILES.summary), interrupted);
+  for (const line of lines) out.line(line);
+  out.line(`Continue with: ${resume}`);
+  out.result({ ...interrupted, ...extra });
 }

@@ -26,7 +26,7 @@ import { writeTrainingReport } from './run-report.js';
 import { openFolderWithModel } from './run-model.js';
 import { positiveIndex, testLines, testSummary } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
-import { writeRunSummary, type RunSummary } from './summary.js';
+import { endInterrupted, writeRunSummary, type RunSummary } from './summary.js';
 import { finalAssignment, innerFoldDir, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice } from './threshold-cv.js';
 import { checkRecordedSplit, countDone } from './completed-unit.js';
 
@@ -46,7 +46,7 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext,
   let completed = 0;
   if (resumed) {
     await checkRecordedSplit(file(RUN_FILES.split), finalAssignment(assignments), (o.data.source as { dir: string }).dir);
-    completed = await countDone(Array.from({ length: K }, (_, j) => innerDir(j)), 'inner fold');
+    completed = await countDone(Array.from({ length: K }, (_, j) => innerDir(j)));
     await recordResume(runDir.path, resumed, ctx, { completedInnerFolds: completed });
   } else {
     const config = newRunConfig({ argv: ctx.argv, engine, options: o, data: { description: data.description, source: data.source, classNames, preprocessing: data.preprocessing }, model: template });
@@ -86,11 +86,9 @@ export async function runThresholdCvTraining(o: TrainOptions, ctx: TrainContext,
   };
   if (!trained) {
     summary.seconds.total = (performance.now() - ctx.startedAt) / 1000;
-    const resume = `lite-cnn train --resume ${runDir.path}`;
-    await writeRunSummary(file(RUN_FILES.summary), { ...summary, status: 'interrupted', signal: interrupt.signal!, resume });
-    out.line(`Interrupted (${interrupt.signal}); the completed inner folds are kept (inner-fold-*/done.json), the rest will be trained again from their start.`);
-    out.line(`Continue with: ${resume}`);
-    out.result({ ...summary, status: 'interrupted', signal: interrupt.signal, resume });
+    await endInterrupted(out, runDir, summary, interrupt.signal, [
+      `Interrupted (${interrupt.signal}); the completed inner folds are kept (inner-fold-*/done.json), the rest will be trained again from their start.`,
+    ]);
     return interrupt.exitCode;
   }
   const { model, choice } = trained;

@@ -22,7 +22,6 @@
  *   same learning-rate schedule, cut there) and carries that threshold (and
  *   calibration).
  */
-import { mkdir } from 'node:fs/promises';
 import { calibrateProbabilities, Callback, ConfigError, groupKFold, MetricAccumulator, writeFileAtomic, type CalibrationFit, type CalibrationKind, type Dataset, type Engine, type Model, type SplitAssignment } from '@lite-cnn/sdk';
 import { describeCalibration, fitWhere } from '../model/calibration.js';
 import { recallThreshold, type ThresholdRule } from './threshold-rule.js';
@@ -222,7 +221,6 @@ export async function innerCrossValidation(assignments: readonly SplitAssignment
     perFold.push(heldOut.perEpoch);
     labels.push(Uint32Array.from(val.labels()!));
     innerFolds.push({ images: val.size, patients });
-    await mkdir(c.innerDir(j), { recursive: true });
     await writeDone<InnerFoldRecord>(c.innerDir(j), { kind: 'inner fold', perEpoch: heldOut.perEpoch.map((p) => Array.from(p)), labels: Array.from(labels.at(-1)!), outputs, images: val.size, patients });
   }
   const pooled = chooseFromPooled(perFold, labels, { outputs, positiveClass: c.positiveClass, targetRecall, rule: o.operatingPoint!.rule, startFrom: bestEpochRule(o, true).startFrom, calibration: o.calibration ?? null });
