@@ -5,6 +5,7 @@
 use super::memory::{check_byte_range, check_f32_range};
 use super::{pool, status};
 use crate::error::KernelError;
+use crate::image::mix::{mix_batch, MixKind, MixSpec};
 use crate::image::{transform_images, AugmentConfig, FillMode, ImageGeom, Preprocess, RandStainConfig, TransformSpec};
 
 /// Arguments of `lc_image_transform`; every field is 4 bytes (u32 or f32).
@@ -174,4 +175,60 @@ impl CheckedTransform {
 #[no_mangle]
 pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
     status(CheckedTransform::read(args_ptr).and_then(|t| pool::run(|| t.run())))
+}
+
+/// Mixes a batch of `n` model inputs `[h, w, c]` (f32 at `x_ptr`) in place by
+/// MixUp (`kind` 1) or CutMix (2) with `Beta(alpha, alpha)` weights (see
+/// crate::image::mix), and writes each sample's weight to the `n` f32 at
+/// `lambdas_ptr`; `scratch_ptr` holds `n·h·w·c` f32 (the partners are read
+/// from it). `first` is the batch's first position in the epoch's order.
+/// Returns 0 or an `ErrorCode`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn lc_mix_batch(
+    x_ptr: usize,
+    lambdas_ptr: usize,
+    scratch_ptr: usize,
+    n: u32,
+    h: u32,
+    w: u32,
+    c: u32,
+    kind: u32,
+    alpha: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    epoch: u32,
+    first: u32,
+) -> i32 {
+    status((|| {
+        let spec = MixSpec {
+            n: n as usize,
+            h: h as usize,
+            w: w as usize,
+            c: c as usize,
+            kind: MixKind::from_code(kind)?,
+            alpha,
+            seed: (seed_hi as u64) << 32 | seed_lo as u64,
+            epoch,
+            first,
+        };
+        spec.validate()?;
+        let len = spec.len();
+        check_f32_range(x_ptr, len, "mix_batch: x")?;
+        check_f32_range(lambdas_ptr, spec.n, "mix_batch: lambdas")?;
+        check_f32_range(scratch_ptr, len, "mix_batch: scratch")?;
+        let (x, l, s) = ((x_ptr, len * 4), (lambdas_ptr, spec.n * 4), (scratch_ptr, len * 4));
+        if overlap(x, l) || overlap(x, s) || overlap(l, s) {
+            return Err(KernelError::pointer("mix_batch: x, lambdas and scratch must not overlap"));
+        }
+        // SAFETY: every range was checked above and the three do not overlap.
+        let (x, lambdas, scratch) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(x_ptr as *mut f32, len),
+                std::slice::from_raw_parts_mut(lambdas_ptr as *mut f32, spec.n),
+                std::slice::from_raw_parts_mut(scratch_ptr as *mut f32, len),
+            )
+        };
+        pool::run(|| mix_batch(&spec, x, lambdas, scratch))
+    })())
 }

@@ -31,6 +31,7 @@ pub mod augment;
 pub mod color;
 pub mod fast_math;
 pub mod hed;
+pub mod mix;
 pub mod normalize;
 pub mod preprocess;
 pub mod randstain;
@@ -310,3 +311,5 @@ pub(crate) mod tests;
 pub(crate) mod stain_tests;
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod randstain_tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod mix_tests;

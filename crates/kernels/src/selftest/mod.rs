@@ -63,6 +63,7 @@ pub fn all() -> Vec<Case> {
         crate::image::tests::CASES,
         crate::image::stain_tests::CASES,
         crate::image::randstain_tests::CASES,
+        crate::image::mix_tests::CASES,
         crate::finite::tests::CASES,
         crate::vecops::tests::CASES,
         #[cfg(target_arch = "wasm32")]

@@ -20,6 +20,7 @@ import { FillModeCode, IMAGE_TRANSFORM_ARGS, PreprocessCode, structBytes, writeS
 import type { Shape3 } from '../layers/shape.js';
 import type { PreprocessingConfig } from '../model/metadata.js';
 import type { Engine } from '../runtime/engine.js';
+import { isEngineView } from '../runtime/engine-view.js';
 import { splitSeed } from '../runtime/rng.js';
 import { checkStainDistribution, type StainDistribution } from '../stain/randomization.js';
 import type { ImageBatch, ImageBatchTransformer, StagedTransform } from './transform.js';
@@ -440,11 +441,7 @@ export class WasmImageTransformer implements ImageBatchTransformer {
   }
 
   private isInMemory(view: ArrayBufferView): boolean {
-    const buf = this.engine.memory.memory.buffer;
-    // Shared memory hands out a new SharedArrayBuffer object after growing; older views stay valid.
-    const shared = typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer && view.buffer instanceof SharedArrayBuffer;
-    const same = view.buffer === buf || shared;
-    return same && view.byteOffset + view.byteLength <= buf.byteLength && view.byteLength > 0;
+    return isEngineView(this.engine, view);
   }
 
   private checkInMemory(view: ArrayBufferView, name: string): void {

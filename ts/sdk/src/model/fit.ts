@@ -13,6 +13,7 @@ import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type Labels
 import { History, type Logs } from './history.js';
 import type { Model } from './model.js';
 import { PrefetchBuffer, TrainFeed } from './train-feed.js';
+import { checkMix, mixedBatches, type MixArgs } from '../data/mix.js';
 
 export interface FitArgs {
   /** Default 1. */
@@ -45,6 +46,15 @@ export interface FitArgs {
    * the engine has more than one thread.
    */
   prefetch?: boolean;
+  /**
+   * MixUp or CutMix of every training batch (torchvision's and Keras'
+   * `MixUp`/`CutMix`): each sample mixed with the one before it in the
+   * shuffled batch by its own weight `λ ~ Beta(α, α)`, inputs (after
+   * augmentation and preprocessing) and targets alike; seeded by `seed`, the
+   * epoch and the sample's position. Validation data is not mixed. Mixed
+   * batches are not prefetched.
+   */
+  mix?: MixArgs;
 }
 
 export function classWeights(spec: FitArgs['classWeight'], labels: Uint32Array | undefined, classes: number): Float32Array | undefined {
@@ -90,6 +100,7 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
   // Planned for exactly the batch trained: the activations and their
   // gradients are the largest buffers of a training step besides the weights.
   const compiled = await model.ensureCompiled(batchSize, { exact: true });
+  if (args.mix !== undefined) train = mixedBatches(train, { ...checkMix(args.mix, 'fit'), engine: compiled.engine, seed, targetWidth: model.outputShape[2] });
   // Sample weights of the loss: set once per fit (they do not reset the optimizer).
   model.configureExecutor(classWeights(args.classWeight, train.labels(), model.classes));
 

@@ -48,6 +48,8 @@ export interface KernelExports {
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
   // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.
   lc_image_transform(argsPtr: number): number;
+  // MixUp / CutMix of a batch of inputs in place (crates/kernels/src/ffi/image.rs); kind 1 MixUp, 2 CutMix.
+  lc_mix_batch(xPtr: number, lambdasPtr: number, scratchPtr: number, n: number, h: number, w: number, c: number, kind: number, alpha: number, seedLo: number, seedHi: number, epoch: number, first: number): number;
   // Stain normalization (crates/kernels/src/ffi/stain.rs); argsPtr -> STAIN_ARGS (ts/sdk/src/stain/abi.ts).
   lc_stain_fit(argsPtr: number): number;
   lc_stain_normalize(argsPtr: number): number;
