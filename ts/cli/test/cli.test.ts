@@ -42,7 +42,7 @@ describe('lite-cnn --help', () => {
 
   it('train --help documents the options and outputs', () => {
     const out = run(['train', '--help']).stdout;
-    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image', '--split-seed', '--ensemble', '--label-smoothing']) {
+    for (const flag of ['--preset', '--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--l2', '--l2-form', '--weight-decay', '--class-weight', '--patience', '--lr-schedule', '--eval-every', '--threads', '--no-prefetch', '--seed', '--out', '--resume', '--json', '--limit', '--data', '--image-size', '--aspect', '--preprocess', '--split-by', '--group-pattern', '--val-ratio', '--test-ratio', '--augment', '--oversample', '--on-bad-image', '--split-seed', '--ensemble', '--label-smoothing', '--mixup', '--cutmix']) {
       expect(out).toContain(flag);
     }
     expect(out).toMatch(/history\.csv/);
@@ -60,6 +60,8 @@ describe('usage errors exit 2 with a clear message', () => {
     [['train', '--weight-decay', '0.01'], /--weight-decay is AdamW's decoupled decay: add --optimizer adamw/],
     [['train', '--resume', '/nowhere', '--epochs', '2'], /--resume takes the run's options from its config.json; --epochs cannot be changed/],
     [['train', '--label-smoothing', '1'], /'--label-smoothing <s>' argument '1' is invalid\. expected a fraction in \[0, 1\), got '1'/],
+    [['train', '--mixup', '0'], /'--mixup <alpha>' argument '0' is invalid\. expected a number > 0, got '0'/],
+    [['train', '--mixup', '0.2', '--cutmix', '1'], /--mixup and --cutmix cannot be combined: choose one/],
     [['summary'], /exactly one of --preset NAME or --model FILE/],
     [['profile'], /exactly one of --preset NAME or --model FILE/],
     [['profile', '--preset', 'mnist', '--runs', '0'], /'--runs <n>' argument '0' is invalid\. expected a positive integer/],
@@ -86,6 +88,25 @@ describe('lite-cnn train on MNIST', () => {
     // Same seed, same batches: only the targets differ, so the training loss does; smoothed targets can't be fitted to 0 loss.
     const loss = (r: typeof plain) => JSON.parse(r.stdout).validation.loss as number;
     expect(loss(smoothed)).not.toBe(loss(plain));
+  });
+
+  it('--mixup and --cutmix mix the training batches, recorded in config.json and the recipe line; the same seed repeats the run', { timeout: 180_000 }, () => {
+    const base = ['train', '--limit', '256', '--seed', '3', '--json'];
+    const plain = run([...base, '--out', join(tmp('mix'), 'plain')]);
+    const loss = (r: typeof plain) => JSON.parse(r.stdout).validation.loss as number;
+    for (const [flagName, kind, alpha, name] of [['--mixup', 'mixup', 0.4, 'MixUp'], ['--cutmix', 'cutmix', 1, 'CutMix']] as const) {
+      const dir = join(tmp('mix'), kind);
+      const r = run([...base, flagName, String(alpha), '--out', dir]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`${name} α ${alpha}`);
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      expect(config.options.mix).toEqual({ kind, alpha });
+      // Same seed and batches: only the mixing differs, so the validation loss does; a rerun repeats it.
+      expect(loss(r)).not.toBe(loss(plain));
+      const again = run([...base, flagName, String(alpha), '--out', join(tmp('mix'), `${kind}-again`)]);
+      expect(loss(again)).toBe(loss(r));
+    }
+    expect(plain.stderr).not.toMatch(/MixUp|CutMix/);
   });
 
   it('--ensemble: two members on the fixed split, one averaged model that evaluate reads back', { timeout: 120_000 }, () => {

@@ -213,7 +213,7 @@ pub extern "C" fn lc_mix_batch(
             first,
         };
         spec.validate()?;
-        let len = spec.len();
+        let len = spec.batch_len();
         check_f32_range(x_ptr, len, "mix_batch: x")?;
         check_f32_range(lambdas_ptr, spec.n, "mix_batch: lambdas")?;
         check_f32_range(scratch_ptr, len, "mix_batch: scratch")?;

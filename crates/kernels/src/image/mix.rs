@@ -85,7 +85,7 @@ impl MixSpec {
         if let Some((name, _)) = dims.iter().find(|(_, v)| *v == 0) {
             return Err(KernelError::geometry(format!("mix_batch: {name} must be >= 1 ([n, h, w, c] = [{}, {}, {}, {}])", self.n, self.h, self.w, self.c)));
         }
-        if !dims.iter().try_fold(4usize, |acc, (_, d)| acc.checked_mul(*d)).is_some_and(|b| b <= isize::MAX as usize) {
+        if dims.iter().try_fold(4usize, |acc, (_, d)| acc.checked_mul(*d)).is_none_or(|b| b > isize::MAX as usize) {
             return Err(KernelError::geometry(format!("mix_batch: [n, h, w, c] = [{}, {}, {}, {}] is too large", self.n, self.h, self.w, self.c)));
         }
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
@@ -103,7 +103,7 @@ impl MixSpec {
     }
 
     /// Elements of the batch.
-    pub fn len(&self) -> usize {
+    pub fn batch_len(&self) -> usize {
         self.n * self.plane()
     }
 }
@@ -182,16 +182,16 @@ pub fn sample_mix(spec: &MixSpec, i: usize) -> SampleMix {
     }
 }
 
-/// Mixes the batch `x` (`spec.len()` elements) in place and writes each
-/// sample's weight to `lambdas` (`n`); `scratch` holds at least `spec.len()`
+/// Mixes the batch `x` (`spec.batch_len()` elements) in place and writes each
+/// sample's weight to `lambdas` (`n`); `scratch` holds at least `spec.batch_len()`
 /// elements (the partners are read from it).
 pub fn mix_batch(spec: &MixSpec, x: &mut [f32], lambdas: &mut [f32], scratch: &mut [f32]) {
     debug_assert!(spec.validate().is_ok(), "mix_batch {spec:?}");
     let (n, plane) = (spec.n, spec.plane());
-    assert_eq!(x.len(), spec.len(), "mix_batch: x");
+    assert_eq!(x.len(), spec.batch_len(), "mix_batch: x");
     assert_eq!(lambdas.len(), n, "mix_batch: lambdas");
-    let original = &mut scratch[..spec.len()];
-    let parallel = n > 1 && spec.len() >= PARALLEL_MIN_ELEMS;
+    let original = &mut scratch[..spec.batch_len()];
+    let parallel = n > 1 && spec.batch_len() >= PARALLEL_MIN_ELEMS;
     par::for_each_chunk_mut(original, plane, parallel, |i, dst| copy(dst, &x[i * plane..][..plane]));
     let original: &[f32] = original;
     for (i, l) in lambdas.iter_mut().enumerate() {

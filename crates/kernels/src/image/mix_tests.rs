@@ -11,10 +11,10 @@ fn spec(n: usize, h: usize, w: usize, c: usize, kind: MixKind, alpha: f32) -> Mi
 
 /// Runs the kernel on a random batch: (input, mixed, lambdas).
 fn run(s: &MixSpec) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let x = TestRng::new(s.n as u64 * 31 + s.h as u64).vec(s.len());
+    let x = TestRng::new(s.n as u64 * 31 + s.h as u64).vec(s.batch_len());
     let mut mixed = x.clone();
     let mut lambdas = nan_filled(s.n);
-    let mut scratch = nan_filled(s.len() + 5);
+    let mut scratch = nan_filled(s.batch_len() + 5);
     mix_batch(s, &mut mixed, &mut lambdas, &mut scratch);
     (x, mixed, lambdas)
 }
@@ -29,7 +29,7 @@ crate::kernel_tests! {
                 let s = spec(n, h, w, c, MixKind::MixUp, alpha);
                 let (x, mixed, lambdas) = run(&s);
                 let plane = s.plane();
-                let mut want = vec![0f32; s.len()];
+                let mut want = vec![0f32; s.batch_len()];
                 for i in 0..n {
                     let l = sample_mix(&s, i).lambda;
                     assert!((0.0..=1.0).contains(&l), "lambda {l} out of [0, 1]");

@@ -37,6 +37,8 @@ export function registerTrain(program: Command, setExitCode: (code: number) => v
     .option('--l2 <lambda>', 'L2 penalty on Conv2D/Dense kernels (breakhis default 0.1; 0 turns it off)', parse.nonNegativeNumber)
     .addOption(new Option('--l2-form <form>', "which L2: keras = lambda·ΣW² (default), study = lambda/(2·batch)·ΣW² as the study's NumPy code").choices(['keras', 'study']))
     .option('--label-smoothing <s>', "label smoothing of the cross-entropy, as Keras' label_smoothing: targets become y·(1 - s) + s/classes (default 0: off)", parse.ratio)
+    .option('--mixup <alpha>', "MixUp every training batch: each image blended with the one before it in the shuffled batch, labels alike, by a weight drawn from Beta(alpha, alpha) per image (torchvision's and Keras' MixUp; 0.2-0.4 is common; default off)", parse.positiveNumber)
+    .option('--cutmix <alpha>', "CutMix every training batch: a box of the image before it pasted in, labels weighted by area, box share drawn from Beta(alpha, alpha) per image (torchvision's and Keras' CutMix; 1 is usual; default off)", parse.positiveNumber)
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay (default 0.004; needs --optimizer adamw)', parse.nonNegativeNumber)
     .addOption(new Option('--class-weight <mode>', 'weight the loss by class (breakhis default: balanced)').choices(['balanced', 'none']))
     .option('--patience <epochs>', 'stop after this many epochs without a lower val_loss, keeping the best weights', parse.nonNegativeInt)

@@ -37,7 +37,7 @@ import { count, fixed, percent, seconds } from '../ui/format.js';
 import { fitBest, fitEnsemble, folderMemberData, type FitContext } from './ensemble.js';
 import { HistoryCsv } from './history-csv.js';
 import { describeSignal, Interrupt } from './interrupt.js';
-import { describeModelSource, seedText, type TrainOptions } from './options.js';
+import { describeModelSource, recipeText, type TrainOptions } from './options.js';
 import { openFolderWithModel } from './run-model.js';
 import { compileModel } from './recipe.js';
 import { checkRecordedSplit, DONE_FILE, readDone, writeDone } from './completed-unit.js';
@@ -194,7 +194,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   out.line(`lite-cnn train --cv ${K}: ${describeModelSource(o)} (${count(template.countParams().total)} parameters)${resumeNote}`);
   out.line(`data:   ${config.data.description}, decoded in ${seconds(opened.decodeSeconds)}; ${skipped} image${skipped === 1 ? '' : 's'} skipped${opened.listing.ignored.length ? `, ${opened.listing.ignored.length} non-image files ignored` : ''}`);
   out.line(`scheme: test = fold k; ${selection(o, grouped)}${o.operatingPoint ? ` (threshold: recall >= ${o.operatingPoint.targetRecall} on '${o.operatingPoint.positive}', --threshold-rule ${o.operatingPoint.rule})` : ''}`);
-  out.line(`recipe: ${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`);
+  out.line(`recipe: ${recipeText(o, config.model.regularizer)}${f.augment ? ', augmented' : ''}`);
   out.line(`run:    ${runDir.path}`);
 
   const records: FoldRecord[] = [];
@@ -297,7 +297,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
     runInfo: {
       model: describeModelSource(o),
       data: config.data.description,
-      recipe: `${o.optimizer}, lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epochs, ${seedText(o)}${config.model.regularizer ? `, ${config.model.regularizer}` : ''}${o.classWeight ? ', balanced class weights' : ''}${f.augment ? ', augmented' : ''}`,
+      recipe: `${recipeText(o, config.model.regularizer)}${f.augment ? ', augmented' : ''}`,
       scheme: `test = fold k; ${selection(o, grouped)}`,
       'training time': seconds(summary.seconds.training),
     },

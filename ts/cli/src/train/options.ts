@@ -3,7 +3,7 @@
  * resolution against the preset's recipe into one complete, validated
  * `TrainOptions` — the object config.json records and `--resume` reads back.
  */
-import { studyAugmentation, type CalibrationKind, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
+import { studyAugmentation, type CalibrationKind, type MixArgs, type MixKind, type OptimizerName, type StainNormalizationKind } from '@lite-cnn/sdk';
 import { flag } from '../ui/format.js';
 import { UsageError } from '../errors.js';
 import { isOnnxPath } from '../model/load.js';
@@ -25,6 +25,8 @@ export interface RawTrainOptions {
   l2?: number;
   l2Form?: 'keras' | 'study';
   labelSmoothing?: number;
+  mixup?: number;
+  cutmix?: number;
   weightDecay?: number;
   classWeight?: 'balanced' | 'none';
   patience?: number;
@@ -112,6 +114,11 @@ export interface TrainOptions {
    * before it existed): none.
    */
   labelSmoothing?: number;
+  /**
+   * --mixup α / --cutmix α: every training batch mixed (the SDK's
+   * `fit({ mix })`); null or absent (configs before it existed): none.
+   */
+  mix?: MixArgs | null;
   classWeight: 'balanced' | null;
   /** EarlyStopping on val_loss with restoreBestWeights, or null. */
   patience: number | null;
@@ -198,9 +205,19 @@ export function seedText(o: Pick<TrainOptions, 'seed' | 'data' | 'ensemble'>): s
   return members ? `ensemble of ${members}, seeds ${o.seed}-${memberSeed(o, members - 1)}${split}` : `seed ${o.seed}${split}`;
 }
 
-/** A run's recipe line: optimizer, learning rate, batch, epochs, seeds, penalty, label smoothing, class weights, early stopping. */
+/** A run's recipe line: optimizer, learning rate, batch, epochs, seeds, penalty, label smoothing, mixing, class weights, early stopping. */
 export function recipeText(o: TrainOptions, regularizer: string | null): string {
-  return `${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${regularizer ? `, ${regularizer}` : ''}${o.labelSmoothing ? `, label smoothing ${o.labelSmoothing}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`;
+  return `${o.optimizer} lr ${o.learningRate}, batch ${o.batchSize}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, ${seedText(o)}${regularizer ? `, ${regularizer}` : ''}${o.labelSmoothing ? `, label smoothing ${o.labelSmoothing}` : ''}${o.mix ? `, ${MIX_NAMES[o.mix.kind]} α ${o.mix.alpha}` : ''}${o.classWeight ? ', balanced class weights' : ''}${o.patience !== null ? `, early stopping (patience ${o.patience})` : ''}`;
+}
+
+const MIX_NAMES: Record<MixKind, string> = { mixup: 'MixUp', cutmix: 'CutMix' };
+
+/** --mixup α or --cutmix α (one of them), or null. */
+function mixOption(raw: RawTrainOptions): MixArgs | null {
+  if (raw.mixup !== undefined && raw.cutmix !== undefined) throw new UsageError('--mixup and --cutmix cannot be combined: choose one');
+  if (raw.mixup !== undefined) return { kind: 'mixup', alpha: raw.mixup };
+  if (raw.cutmix !== undefined) return { kind: 'cutmix', alpha: raw.cutmix };
+  return null;
 }
 
 /** What the run trains, for its first output line: the preset, the arch.json or the fine-tuned model. */
@@ -390,6 +407,7 @@ export function resolveTrainOptions(raw: RawTrainOptions, resolvePath: (p: strin
     weightDecay: optimizer === 'adamw' ? (raw.weightDecay ?? 0.004) : null,
     l2: l2Lambda === undefined || l2Lambda === 0 ? null : { lambda: l2Lambda, form: raw.l2Form ?? recipe.l2?.form ?? 'keras' },
     labelSmoothing: raw.labelSmoothing ?? 0,
+    mix: mixOption(raw),
     classWeight: raw.classWeight === undefined ? recipe.classWeight : raw.classWeight === 'none' ? null : 'balanced',
     patience: raw.patience ?? null,
     lrSchedule: lrSchedule(raw, epochs),

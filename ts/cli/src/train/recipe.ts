@@ -48,6 +48,7 @@ export function fitSettings(o: TrainOptions, val: Dataset | null, prefetch: bool
     ...(val ? { validationData: val } : {}),
     ...(o.classWeight ? { classWeight: o.classWeight } : {}),
     ...(o.evalEvery !== null && val ? { evaluateEvery: o.evalEvery } : {}),
+    ...(o.mix ? { mix: o.mix } : {}),
   };
 }
 
