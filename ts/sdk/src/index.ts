@@ -83,7 +83,7 @@ export { decodeImage, decodeImages, type AspectPolicy, type BadImagePolicy, type
 export { splitSamples, groupKFold, writeSplitCsv, readSplitCsv, parseSplitCsv, copySplit, SPLIT_NAMES, type SplitName, type SplitRatios, type SplitOptions, type SplitAssignment, type GroupFold, type GroupKFoldOptions, type SplitCsvOptions } from './data/split.js';
 export { seededPermutation } from './data/seeded-shuffle.js';
 export { classCounts, oversampledOrder } from './data/balance.js';
-export { MIX_KINDS, mixedBatches, type MixKind, type MixArgs, type MixedBatchesOptions } from './data/mix.js';
+export { MIX_KINDS, mixedBatches, type MixKind, type MixArgs, type MixedBatchesOptions, type MixedDataset } from './data/mix.js';
 export { ImageDataset, channelStats, type ImageDatasetOptions, type ImageDatasetInit, type FromSamplesOptions, type ImageBatchOptions, type PositionBatchOptions, type ChannelStats } from './data/image-dataset.js';
 export { WasmImageTransformer, studyAugmentation, resolveAugmentation, type AugmentationConfig, type ResolvedAugmentation, type StainRandomization, type ResolvedStainRandomization, type FillMode, type WasmImageTransformerOptions, type TransformImagesArgs } from './data/augment.js';
 export type { ImageBatch, ImageBatchTransformer, StagedTransform } from './data/transform.js';

@@ -19,6 +19,7 @@ import {
   ReLU,
   Sequential,
   WasmImageTransformer,
+  mixedBatches,
   studyAugmentation,
   type Dataset,
   type DataBatch,
@@ -195,6 +196,20 @@ describe('fit prefetch', () => {
     expectSameTraining(plain, overlapped);
   });
 
+  it('with MixUp or CutMix: the staged transform also mixes, bit-identical to mixing after fill', async () => {
+    for (const kind of ['mixup', 'cutmix'] as const) {
+      const mix = { kind, alpha: 0.5 };
+      const plain = await train(false, { evaluateEvery: 3, mix });
+      const overlapped = await train(true, { evaluateEvery: 3, mix });
+      expect(overlapped.prefetched).toBe(10 - 2 - 3);
+      expectSameTraining(plain, overlapped);
+      const unmixed = await train(true, { evaluateEvery: 3 });
+      const firstKernel = (m: Sequential) => [...m.getWeights().values()][0];
+      expect(firstKernel(overlapped.model)).not.toEqual(firstKernel(unmixed.model));
+      for (const r of [plain, overlapped, unmixed]) r.model.dispose();
+    }
+  });
+
   it('is on by default with 2 threads, and a callback that uses the model between steps changes nothing', async () => {
     const probe = dataset().subset([1, 2], { augment: false });
     // predict() overwrites the model's input view, where a prefetched batch may be waiting.
@@ -291,7 +306,39 @@ describe('fit prefetch', () => {
     first.fill(compiled.inputView(BATCH));
     const second = (await it.next()).value as DataBatch;
     const staged = second.stage!(compiled.inputView(BATCH));
-    expect(() => compiled.trainStep({ batch: BATCH, targets: first.targets as Uint32Array, learningRate: 0.01, step: 1, seed: 1, prefetch: staged! })).toThrow(/overlaps the step's inputs/);
+    expect(() => compiled.trainStep({ batch: BATCH, targets: first.targets as Uint32Array, learningRate: 0.01, step: 1, seed: 1, prefetch: staged! })).toThrow(/the staged transform or mixing writes into the step's inputs or targets/);
     await it.return?.();
+  });
+
+  it('refuses a staged mixing that does not cover the transform or would write over the step (the engine checks)', async () => {
+    const model = net();
+    const compiled = await model.ensureCompiled(BATCH);
+    const buffer = engine.memory.alloc(BUFFER_BYTES, 16);
+    const data = mixedBatches(dataset(), { kind: 'mixup', alpha: 1, seed: 2, engine, targetWidth: 2 });
+    try {
+      const it = (data.batches({ batchSize: BATCH }) as AsyncIterable<DataBatch>)[Symbol.asyncIterator]();
+      const first = (await it.next()).value as DataBatch;
+      first.fill(compiled.inputView(BATCH));
+      const second = (await it.next()).value as DataBatch;
+      const staged = second.stage!(engine.memory.f32(buffer, BATCH * SHAPE[0] * SHAPE[1] * SHAPE[2]))!;
+      const step = (prefetch: typeof staged) => () => compiled.trainStep({ batch: BATCH, targets: first.targets as Float32Array, learningRate: 0.01, step: 1, seed: 1, prefetch });
+      // MixArgs (crates/kernels/src/ffi/image.rs) fields, 4 bytes each: 6 is n, 11 the scratch pointer.
+      const field = (i: number) => new DataView(engine.memory.memory.buffer).getUint32(staged.mixArgsPtr! + 4 * i, true);
+      const setField = (i: number, v: number) => new DataView(engine.memory.memory.buffer).setUint32(staged.mixArgsPtr! + 4 * i, v, true);
+      const scratch = field(11);
+      // Its scratch where the step's inputs are.
+      setField(11, compiled.inputView(BATCH).byteOffset);
+      expect(step(staged)).toThrow(/the staged transform or mixing writes into the step's inputs or targets/);
+      // A batch of another size than the transform's.
+      setField(11, scratch);
+      setField(6, BATCH - 1);
+      expect(step(staged)).toThrow(/the mixing covers \d+ values, the transform writes \d+/);
+      setField(6, BATCH);
+      step(staged)();
+      await it.return?.();
+    } finally {
+      engine.memory.free(buffer, BUFFER_BYTES, 16);
+      data.dispose();
+    }
   });
 });

@@ -170,6 +170,47 @@ impl CheckedTransform {
     }
 }
 
+/// The work a training step stages for the next batch
+/// (`lc_model_train_step_prefetch`): its image transform and, optionally, a
+/// mixing of the transform's output, run one after the other.
+pub(super) struct StagedBatch {
+    transform: CheckedTransform,
+    mix: Option<CheckedMix>,
+}
+
+impl StagedBatch {
+    /// Reads both argument structs (`mix_args_ptr` 0: no mixing); the mixing
+    /// must cover the transform's output and write nothing the transform reads or writes.
+    pub(super) fn read(transform_args_ptr: usize, mix_args_ptr: usize) -> Result<Self, KernelError> {
+        let transform = CheckedTransform::read(transform_args_ptr)?;
+        let mix = if mix_args_ptr == 0 { None } else { Some(CheckedMix::read(mix_args_ptr)?) };
+        if let Some(m) = &mix {
+            let (len, n) = (transform.spec.geom.len(), transform.spec.geom.n);
+            if m.batch_len() != len {
+                return Err(KernelError::geometry(format!("train_step_prefetch: the mixing covers {} values, the transform writes {len}", m.batch_len())));
+            }
+            m.check_inputs(transform.dst)?;
+            if m.writes_into(transform.src, len) || m.writes_into(transform.ids, n * 4) {
+                return Err(KernelError::pointer("train_step_prefetch: the mixing's buffers overlap the transform's src or ids"));
+            }
+        }
+        Ok(Self { transform, mix })
+    }
+
+    /// Whether anything the staged work writes overlaps the `bytes` bytes at `ptr`.
+    pub(super) fn writes_into(&self, ptr: usize, bytes: usize) -> bool {
+        self.transform.writes_into(ptr, bytes) || self.mix.as_ref().is_some_and(|m| m.writes_into(ptr, bytes))
+    }
+
+    /// Transforms, then mixes, on the calling thread.
+    pub(super) fn run(&self) {
+        self.transform.run();
+        if let Some(m) = &self.mix {
+            m.run(self.transform.dst);
+        }
+    }
+}
+
 /// Transforms `n` images (see `ImageTransformArgs` and crate::image).
 /// Returns 0 or an `ErrorCode` (message via `lc_last_error_*`).
 #[no_mangle]
@@ -177,58 +218,113 @@ pub extern "C" fn lc_image_transform(args_ptr: usize) -> i32 {
     status(CheckedTransform::read(args_ptr).and_then(|t| pool::run(|| t.run())))
 }
 
-/// Mixes a batch of `n` model inputs `[h, w, c]` (f32 at `x_ptr`) in place by
-/// MixUp (`kind` 1) or CutMix (2) with `Beta(alpha, alpha)` weights (see
-/// crate::image::mix), and writes each sample's weight to the `n` f32 at
-/// `lambdas_ptr`; `scratch_ptr` holds `n·h·w·c` f32 (the partners are read
-/// from it). `first` is the batch's first position in the epoch's order.
-/// Returns 0 or an `ErrorCode`.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn lc_mix_batch(
-    x_ptr: usize,
-    lambdas_ptr: usize,
-    scratch_ptr: usize,
-    n: u32,
-    h: u32,
-    w: u32,
-    c: u32,
-    kind: u32,
-    alpha: f32,
-    seed_lo: u32,
-    seed_hi: u32,
-    epoch: u32,
-    first: u32,
-) -> i32 {
-    status((|| {
+/// Arguments of a batch mixing (crate::image::mix): `lc_mix_batch`'s, and the
+/// optional second part of `lc_model_train_step_prefetch`'s staged work.
+/// Every field is 4 bytes. The TypeScript twin is `MIX_ARGS` in
+/// ts/sdk/src/exec/abi.ts.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MixArgs {
+    /// 1 MixUp, 2 CutMix.
+    pub kind: u32,
+    /// `α` of the `Beta(α, α)` weights.
+    pub alpha: f32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub epoch: u32,
+    /// Position of the batch's first input in the epoch's order.
+    pub first: u32,
+    /// The batch: `n` inputs `[h, w, c]`.
+    pub n: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c: u32,
+    /// `[n]` f32: each input's weight (written).
+    pub lambdas_ptr: u32,
+    /// `n·h·w·c` f32 of scratch (the partners are read from it).
+    pub scratch_ptr: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<MixArgs>() == 48);
+
+/// A validated mixing: its spec and the buffers it writes besides the inputs.
+pub(super) struct CheckedMix {
+    spec: MixSpec,
+    lambdas: usize,
+    scratch: usize,
+}
+
+impl CheckedMix {
+    /// Reads and validates the `MixArgs` at `args_ptr`: the spec, and its two
+    /// buffers inside memory and apart.
+    pub(super) fn read(args_ptr: usize) -> Result<Self, KernelError> {
+        check_f32_range(args_ptr, core::mem::size_of::<MixArgs>() / 4, "mix_batch: args")?;
+        // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
+        let a: MixArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const MixArgs) };
         let spec = MixSpec {
-            n: n as usize,
-            h: h as usize,
-            w: w as usize,
-            c: c as usize,
-            kind: MixKind::from_code(kind)?,
-            alpha,
-            seed: (seed_hi as u64) << 32 | seed_lo as u64,
-            epoch,
-            first,
+            n: a.n as usize,
+            h: a.h as usize,
+            w: a.w as usize,
+            c: a.c as usize,
+            kind: MixKind::from_code(a.kind)?,
+            alpha: a.alpha,
+            seed: (a.seed_hi as u64) << 32 | a.seed_lo as u64,
+            epoch: a.epoch,
+            first: a.first,
         };
         spec.validate()?;
-        let len = spec.batch_len();
-        check_f32_range(x_ptr, len, "mix_batch: x")?;
-        check_f32_range(lambdas_ptr, spec.n, "mix_batch: lambdas")?;
-        check_f32_range(scratch_ptr, len, "mix_batch: scratch")?;
-        let (x, l, s) = ((x_ptr, len * 4), (lambdas_ptr, spec.n * 4), (scratch_ptr, len * 4));
-        if overlap(x, l) || overlap(x, s) || overlap(l, s) {
-            return Err(KernelError::pointer("mix_batch: x, lambdas and scratch must not overlap"));
+        let (lambdas, scratch) = (a.lambdas_ptr as usize, a.scratch_ptr as usize);
+        check_f32_range(lambdas, spec.n, "mix_batch: lambdas")?;
+        check_f32_range(scratch, spec.batch_len(), "mix_batch: scratch")?;
+        let checked = Self { spec, lambdas, scratch };
+        if overlap((lambdas, spec.n * 4), (scratch, spec.batch_len() * 4)) {
+            return Err(KernelError::pointer("mix_batch: lambdas and scratch overlap"));
         }
-        // SAFETY: every range was checked above and the three do not overlap.
+        Ok(checked)
+    }
+
+    /// Checks that the inputs at `x` (the batch) are in memory and apart from the mixing's own buffers.
+    pub(super) fn check_inputs(&self, x: usize) -> Result<(), KernelError> {
+        check_f32_range(x, self.spec.batch_len(), "mix_batch: x")?;
+        if self.writes_into(x, self.spec.batch_len() * 4) {
+            return Err(KernelError::pointer("mix_batch: x overlaps lambdas or scratch"));
+        }
+        Ok(())
+    }
+
+    /// Whether the mixing's own buffers (lambdas, scratch) overlap the `bytes` bytes at `ptr`.
+    pub(super) fn writes_into(&self, ptr: usize, bytes: usize) -> bool {
+        overlap((self.lambdas, self.spec.n * 4), (ptr, bytes)) || overlap((self.scratch, self.spec.batch_len() * 4), (ptr, bytes))
+    }
+
+    /// Elements of the batch it mixes.
+    pub(super) fn batch_len(&self) -> usize {
+        self.spec.batch_len()
+    }
+
+    /// Mixes the inputs at `x` (checked by `check_inputs`) on the calling
+    /// thread; nothing else may access them or the mixing's buffers meanwhile.
+    pub(super) fn run(&self, x: usize) {
+        let (len, n) = (self.spec.batch_len(), self.spec.n);
+        // SAFETY: every range was checked by `read` and `check_inputs`, and the three do not overlap.
         let (x, lambdas, scratch) = unsafe {
             (
-                std::slice::from_raw_parts_mut(x_ptr as *mut f32, len),
-                std::slice::from_raw_parts_mut(lambdas_ptr as *mut f32, spec.n),
-                std::slice::from_raw_parts_mut(scratch_ptr as *mut f32, len),
+                std::slice::from_raw_parts_mut(x as *mut f32, len),
+                std::slice::from_raw_parts_mut(self.lambdas as *mut f32, n),
+                std::slice::from_raw_parts_mut(self.scratch as *mut f32, len),
             )
         };
-        pool::run(|| mix_batch(&spec, x, lambdas, scratch))
-    })())
+        mix_batch(&self.spec, x, lambdas, scratch);
+    }
+}
+
+/// Mixes the batch of inputs at `x_ptr` in place by MixUp or CutMix (see
+/// `MixArgs` and crate::image::mix) and writes each input's weight.
+/// Returns 0 or an `ErrorCode`.
+#[no_mangle]
+pub extern "C" fn lc_mix_batch(x_ptr: usize, args_ptr: usize) -> i32 {
+    status(CheckedMix::read(args_ptr).and_then(|m| {
+        m.check_inputs(x_ptr)?;
+        pool::run(|| m.run(x_ptr))
+    }))
 }

@@ -3,7 +3,7 @@
 //! never a wild pointer. Every call that computes runs through `pool::run`:
 //! one entry into the thread pool per training step or inference batch.
 
-use super::image::CheckedTransform;
+use super::image::StagedBatch;
 use super::memory::{check_byte_range, check_f32_range};
 use super::{fail, pool, status};
 use crate::error::KernelError;
@@ -278,16 +278,17 @@ pub extern "C" fn lc_model_train_step(handle: u32, args_ptr: usize, out_ptr: usi
 }
 
 /// Runs one training step and, in the same call, the `lc_image_transform` at
-/// `transform_args_ptr` (the next batch's inputs): concurrently on the pool,
-/// so the transform fills the step's idle threads. Results are those of the
-/// two calls made one after the other. The transform's `dst` must not overlap
-/// this step's inputs or targets.
+/// `transform_args_ptr` (the next batch's inputs), followed by the
+/// `lc_mix_batch` of its output at `mix_args_ptr` unless that is 0:
+/// concurrently with the step on the pool, so they fill the step's idle
+/// threads. Results are those of the calls made one after the other. Nothing
+/// the staged work writes may overlap this step's inputs or targets.
 #[no_mangle]
-pub extern "C" fn lc_model_train_step_prefetch(handle: u32, args_ptr: usize, out_ptr: usize, transform_args_ptr: usize) -> i32 {
-    status(CheckedTransform::read(transform_args_ptr).and_then(|t| train_step_alongside(handle, args_ptr, out_ptr, Some(t))))
+pub extern "C" fn lc_model_train_step_prefetch(handle: u32, args_ptr: usize, out_ptr: usize, transform_args_ptr: usize, mix_args_ptr: usize) -> i32 {
+    status(StagedBatch::read(transform_args_ptr, mix_args_ptr).and_then(|t| train_step_alongside(handle, args_ptr, out_ptr, Some(t))))
 }
 
-fn train_step_alongside(handle: u32, args_ptr: usize, out_ptr: usize, prefetch: Option<CheckedTransform>) -> Result<(), KernelError> {
+fn train_step_alongside(handle: u32, args_ptr: usize, out_ptr: usize, prefetch: Option<StagedBatch>) -> Result<(), KernelError> {
     with_model(handle, |m| {
         let a: StepArgs = read_struct(args_ptr, "train_step: args")?;
         check_f32_range(out_ptr, core::mem::size_of::<StepStats>() / 4, "train_step: out")?;
@@ -300,7 +301,7 @@ fn train_step_alongside(handle: u32, args_ptr: usize, out_ptr: usize, prefetch: 
                 StepTargets::Dense(d) => d.len() * 4,
             };
             if t.writes_into(x.as_ptr() as usize, x.len() * 4) || t.writes_into(a.targets_ptr as usize, targets_bytes) {
-                return Err(KernelError::pointer("train_step_prefetch: the transform's dst overlaps the step's inputs or targets"));
+                return Err(KernelError::pointer("train_step_prefetch: the staged transform or mixing writes into the step's inputs or targets"));
             }
         }
         let seed = (a.seed_hi as u64) << 32 | a.seed_lo as u64;

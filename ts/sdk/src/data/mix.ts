@@ -10,20 +10,22 @@
  *
  * Every draw is keyed by (seed, epoch, position in the epoch's order), so a
  * run is reproducible and a resumed epoch mixes as the interrupted one did.
- * Mixed batches are written right before their step (no prefetch).
+ * A batch that `fit` prefetches (an `ImageDataset`'s) is mixed in the same
+ * engine call as its transform, during the previous step: the same bits as
+ * mixing after `fill`.
  */
-import { ConfigError, DataError, ShapeError } from '../errors.js';
+import { ConfigError, DataError, RuntimeError, ShapeError } from '../errors.js';
+import { MIX_ARGS, MixKindCode, structBytes, writeStruct, type StructValues } from '../exec/abi.js';
+import { shapeSize } from '../layers/shape.js';
 import type { DataBatch, Dataset, BatchOptions } from '../model/data.js';
 import type { Engine } from '../runtime/engine.js';
 import { isEngineView } from '../runtime/engine-view.js';
 import { splitSeed } from '../runtime/rng.js';
+import type { StagedTransform } from './transform.js';
 
 /** The mixings `fit({ mix })` offers. */
 export const MIX_KINDS = ['mixup', 'cutmix'] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
-
-/** The kernel's code of each kind. */
-const KIND_CODE: Record<MixKind, number> = { mixup: 1, cutmix: 2 };
 
 export interface MixArgs {
   /** `'mixup'`: blend whole inputs; `'cutmix'`: paste a box of the partner. */
@@ -48,21 +50,62 @@ export interface MixedBatchesOptions extends MixArgs {
   targetWidth: number;
 }
 
-/** `data` with every batch mixed (see the module's comment). */
-export function mixedBatches(data: Dataset, options: MixedBatchesOptions): Dataset {
-  return new MixedDataset(data, options);
+/** A dataset whose batches are mixed; `dispose()` frees its buffers in engine memory (else garbage collection does). */
+export interface MixedDataset extends Dataset {
+  dispose(): void;
 }
 
-class MixedDataset implements Dataset {
+/** `data` with every batch mixed (see the module's comment). */
+export function mixedBatches(data: Dataset, options: MixedBatchesOptions): MixedDataset {
+  return new MixedBatches(data, options);
+}
+
+/**
+ * The mixing's buffers in engine memory, sized for the largest batch seen:
+ * two slots of arguments and weights (a batch staged during a step and the
+ * batch that step trains on are both alive) and one scratch copy of a batch
+ * (used only while a mixing runs, and two never run at once).
+ */
+interface Buffers {
+  engine: Engine;
+  capacity: number;
+  args: [number, number];
+  lambdas: [number, number];
+  scratch: number;
+  scratchBytes: number;
+}
+
+const ARGS_BYTES = structBytes(MIX_ARGS);
+const registry = new FinalizationRegistry<Buffers>((b) => release(b));
+
+function release(b: Buffers): void {
+  if (b.capacity === 0) return;
+  try {
+    for (const ptr of b.args) b.engine.memory.free(ptr, ARGS_BYTES, 16);
+    for (const ptr of b.lambdas) b.engine.memory.free(ptr, b.capacity * 4, 16);
+    b.engine.memory.free(b.scratch, b.scratchBytes, 16);
+  } catch {
+    // The engine was shut down: its memory is gone with it.
+  }
+  b.capacity = 0;
+}
+
+class MixedBatches implements MixedDataset {
   readonly denseTargets = true;
   private readonly seedWords: [number, number];
+  private readonly buffers: Buffers;
+  private slot: 0 | 1 = 0;
+  private disposed = false;
 
   constructor(
     private readonly base: Dataset,
     private readonly options: MixedBatchesOptions,
   ) {
     checkMix(options, 'mix');
+    if (!Number.isInteger(options.targetWidth) || options.targetWidth < 1) throw new ConfigError(`mix: targetWidth must be an integer >= 1, got ${options.targetWidth}`);
     this.seedWords = splitSeed(options.seed);
+    this.buffers = { engine: options.engine, capacity: 0, args: [0, 0], lambdas: [0, 0], scratch: 0, scratchBytes: 0 };
+    registry.register(this, this.buffers, this);
   }
 
   get size(): number {
@@ -77,7 +120,15 @@ class MixedDataset implements Dataset {
     return this.base.labels();
   }
 
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    registry.unregister(this);
+    release(this.buffers);
+  }
+
   async *batches(opts: BatchOptions): AsyncIterable<DataBatch> {
+    if (this.disposed) throw new RuntimeError('mix: the mixed dataset was disposed');
     const epoch = opts.epoch ?? 0;
     let first = 0;
     for await (const batch of this.base.batches(opts)) {
@@ -86,53 +137,106 @@ class MixedDataset implements Dataset {
     }
   }
 
-  /** `batch` whose `fill` also mixes; its targets are the mixed rows once `fill` has run. */
+  /**
+   * `batch` mixed: `fill` writes then mixes the inputs; `stage` (when the
+   * base batch has one) adds the mixing to the staged transform, run by the
+   * step that prefetches it. Its targets are the mixed rows, readable once
+   * the mixing has run (after `fill`, or after the engine call that ran the
+   * staged work).
+   */
   private mixed(batch: DataBatch, epoch: number, first: number): DataBatch {
+    const slot = this.slot;
+    this.slot = slot === 0 ? 1 : 0;
+    const n = batch.size;
+    const width = this.options.targetWidth;
+    let ran = false;
     let targets: Float32Array | undefined;
-    return {
-      size: batch.size,
+    const args = (): number => this.writeArgs(slot, n, epoch, first);
+    const mixedBatch: DataBatch = {
+      size: n,
       fill: (target: Float32Array) => {
         batch.fill(target);
-        const lambdas = this.mixInputs(target, batch.size, epoch, first);
-        targets = mixTargets(oneHotRows(batch.targets, batch.size, this.options.targetWidth), lambdas, this.options.targetWidth);
+        this.mixInPlace(target, args());
+        ran = true;
+        targets = undefined;
       },
       get targets(): Float32Array {
-        if (!targets) throw new DataError('mix: a mixed batch has targets only after fill() (its weights are drawn there)');
+        if (!ran) throw new DataError('mix: a mixed batch has targets only once it is mixed (after fill(), or after the step that ran its staged work)');
+        targets ??= mixTargets(oneHotRows(batch.targets, n, width), lambdas(), width);
         return targets;
       },
     };
+    const lambdas = (): Float32Array => this.buffers.engine.memory.f32(this.buffers.lambdas[slot], n).slice();
+    const stageBase = batch.stage?.bind(batch);
+    if (stageBase) {
+      mixedBatch.stage = (target: Float32Array): StagedTransform | undefined => {
+        const staged = stageBase(target);
+        if (!staged) return undefined;
+        if (staged.engine !== this.buffers.engine) throw new RuntimeError("mix: the batch was staged in another engine than the mixing's");
+        const mixArgsPtr = args();
+        // The step that runs the staged work mixes this batch; its targets are read after that step.
+        ran = true;
+        targets = undefined;
+        return { ...staged, mixArgsPtr };
+      };
+    }
+    return mixedBatch;
   }
 
-  /** Mixes the `n` inputs in `target` in place; returns each sample's weight. */
-  private mixInputs(target: Float32Array, n: number, epoch: number, first: number): Float32Array {
-    const { engine } = this.options;
+  /** Writes slot `slot`'s `MIX_ARGS` for a batch of `n` (growing the buffers first); returns their address. */
+  private writeArgs(slot: 0 | 1, n: number, epoch: number, first: number): number {
+    this.reserve(n);
     const [h, w, c] = this.base.sampleShape;
-    const len = n * h * w * c;
-    if (target.length !== len) throw new ShapeError(`mix: expected ${n} inputs of [${h}, ${w}, ${c}] (${len} values), got ${target.length}`);
+    const b = this.buffers;
+    const values: StructValues<typeof MIX_ARGS> = {
+      kind: MixKindCode[this.options.kind],
+      alpha: this.options.alpha,
+      seedLo: this.seedWords[0],
+      seedHi: this.seedWords[1],
+      epoch: epoch >>> 0,
+      first: first >>> 0,
+      n,
+      h,
+      w,
+      c,
+      lambdasPtr: b.lambdas[slot],
+      scratchPtr: b.scratch,
+    };
+    writeStruct(b.engine.memory.memory.buffer, b.args[slot], MIX_ARGS, values);
+    return b.args[slot];
+  }
+
+  /** Buffers for batches of up to `n` inputs (reallocated when a larger batch comes). */
+  private reserve(n: number): void {
+    const b = this.buffers;
+    if (b.capacity >= n) return;
+    release(b);
+    const heap = b.engine.memory;
+    const per = shapeSize(this.base.sampleShape);
+    b.args = [heap.alloc(ARGS_BYTES, 16), heap.alloc(ARGS_BYTES, 16)];
+    b.lambdas = [heap.alloc(n * 4, 16), heap.alloc(n * 4, 16)];
+    b.scratchBytes = n * per * 4;
+    b.scratch = heap.alloc(b.scratchBytes, 16);
+    b.capacity = n;
+  }
+
+  /** Mixes the inputs in `target` now (`lc_mix_batch`), in place when `target` is in engine memory. */
+  private mixInPlace(target: Float32Array, argsPtr: number): void {
+    const { engine } = this.options;
     const heap = engine.memory;
-    // The address first: allocating below may grow memory and detach `target`.
-    const inMemory = isEngineView(engine, target);
-    const xAt = inMemory ? target.byteOffset : 0;
-    const bytes = len * 4;
-    const scratch = heap.alloc(bytes, 16);
-    let lambdas = 0;
-    let staged = 0;
+    if (isEngineView(engine, target)) {
+      engine.call('mixBatch', () => engine.raw.lc_mix_batch(target.byteOffset, argsPtr));
+      return;
+    }
+    // A plain array: mix a copy in engine memory.
+    const bytes = target.length * 4;
+    const staged = heap.alloc(bytes, 16);
     try {
-      lambdas = heap.alloc(n * 4, 16);
-      if (!inMemory) {
-        staged = heap.alloc(bytes, 16);
-        heap.f32(staged, len).set(target);
-      }
-      const x = inMemory ? xAt : staged;
-      engine.call('mixBatch', () =>
-        engine.raw.lc_mix_batch(x, lambdas, scratch, n, h, w, c, KIND_CODE[this.options.kind], this.options.alpha, this.seedWords[0], this.seedWords[1], epoch >>> 0, first >>> 0),
-      );
-      if (!inMemory) target.set(heap.f32(staged, len));
-      return heap.f32(lambdas, n).slice();
+      heap.f32(staged, target.length).set(target);
+      engine.call('mixBatch', () => engine.raw.lc_mix_batch(staged, argsPtr));
+      target.set(heap.f32(staged, target.length));
     } finally {
-      heap.free(scratch, bytes, 16);
-      if (lambdas) heap.free(lambdas, n * 4, 16);
-      if (staged) heap.free(staged, bytes, 16);
+      heap.free(staged, bytes, 16);
     }
   }
 }

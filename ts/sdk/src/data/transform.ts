@@ -28,6 +28,8 @@ export interface StagedTransform {
   engine: Engine;
   /** `lc_image_transform`'s arguments (IMAGE_TRANSFORM_ARGS). */
   argsPtr: number;
+  /** Optional: `lc_mix_batch`'s arguments (MIX_ARGS), run on the transform's output after it (a mixed batch, data/mix.ts). */
+  mixArgsPtr?: number;
 }
 
 export interface ImageBatchTransformer {

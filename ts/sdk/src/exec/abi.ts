@@ -143,6 +143,25 @@ export const IMAGE_TRANSFORM_ARGS = [
   ['std2', 'f32'],
 ] as const satisfies StructDef;
 
+/** `MixArgs` (crates/kernels/src/ffi/image.rs): a batch mixing, for `lc_mix_batch` and a staged transform's second part. */
+export const MIX_ARGS = [
+  ['kind', 'u32'],
+  ['alpha', 'f32'],
+  ['seedLo', 'u32'],
+  ['seedHi', 'u32'],
+  ['epoch', 'u32'],
+  ['first', 'u32'],
+  ['n', 'u32'],
+  ['h', 'u32'],
+  ['w', 'u32'],
+  ['c', 'u32'],
+  ['lambdasPtr', 'u32'],
+  ['scratchPtr', 'u32'],
+] as const satisfies StructDef;
+
+/** `MixArgs.kind` values. */
+export const MixKindCode = { mixup: 1, cutmix: 2 } as const;
+
 /** `ImageTransformArgs.fill_mode` and `.preprocess` values. */
 export const FillModeCode = { nearest: 0, reflect: 1, constant: 2 } as const;
 export const PreprocessCode = { none: 0, minmax: 1, caffe: 2, standardize: 3 } as const;

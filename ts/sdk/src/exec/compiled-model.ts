@@ -489,7 +489,7 @@ export class CompiledModel {
       this.engine.call('train step', () => this.engine.raw.lc_model_train_step(this.handle, this.argsPtr, this.statsPtr));
     } else {
       if (p.engine !== this.engine) throw new RuntimeError("model: a prefetched transform must be staged in the model's engine");
-      this.engine.call('train step', () => this.engine.raw.lc_model_train_step_prefetch(this.handle, this.argsPtr, this.statsPtr, p.argsPtr));
+      this.engine.call('train step', () => this.engine.raw.lc_model_train_step_prefetch(this.handle, this.argsPtr, this.statsPtr, p.argsPtr, p.mixArgsPtr ?? 0));
     }
     return this.readStats();
   }

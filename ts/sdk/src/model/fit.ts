@@ -51,8 +51,8 @@ export interface FitArgs {
    * `MixUp`/`CutMix`): each sample mixed with the one before it in the
    * shuffled batch by its own weight `λ ~ Beta(α, α)`, inputs (after
    * augmentation and preprocessing) and targets alike; seeded by `seed`, the
-   * epoch and the sample's position. Validation data is not mixed. Mixed
-   * batches are not prefetched.
+   * epoch and the sample's position. Validation data is not mixed. A
+   * prefetched batch is mixed in the same call as its transform.
    */
   mix?: MixArgs;
 }
@@ -100,7 +100,8 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
   // Planned for exactly the batch trained: the activations and their
   // gradients are the largest buffers of a training step besides the weights.
   const compiled = await model.ensureCompiled(batchSize, { exact: true });
-  if (args.mix !== undefined) train = mixedBatches(train, { ...checkMix(args.mix, 'fit'), engine: compiled.engine, seed, targetWidth: model.outputShape[2] });
+  const mixed = args.mix === undefined ? undefined : mixedBatches(train, { ...checkMix(args.mix, 'fit'), engine: compiled.engine, seed, targetWidth: model.outputShape[2] });
+  if (mixed) train = mixed;
   // Sample weights of the loss: set once per fit (they do not reset the optimizer).
   model.configureExecutor(classWeights(args.classWeight, train.labels(), model.classes));
 
@@ -178,6 +179,7 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
     }
   } finally {
     buffer?.dispose();
+    mixed?.dispose();
   }
   await callbacks.trainEnd(history.epoch.length ? lastLogs(history) : {});
   return history;

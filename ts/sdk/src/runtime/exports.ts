@@ -32,7 +32,7 @@ export interface KernelExports {
   lc_model_step_shape(handle: number, step: number, outPtr: number): number;
   lc_model_activation_ptr(handle: number, step: number): number;
   lc_model_train_step(handle: number, argsPtr: number, outPtr: number): number;
-  lc_model_train_step_prefetch(handle: number, argsPtr: number, outPtr: number, transformArgsPtr: number): number;
+  lc_model_train_step_prefetch(handle: number, argsPtr: number, outPtr: number, transformArgsPtr: number, mixArgsPtr: number): number;
   lc_model_forward(handle: number, xPtr: number, batch: number, training: number, keep: number): number;
   lc_model_backward_from(handle: number, xPtr: number, batch: number, from: number, dyPtr: number, stop: number, training: number): number;
   lc_model_backward_result_ptr(handle: number): number;
@@ -48,8 +48,8 @@ export interface KernelExports {
   lc_rng_fill(ptr: number, len: number, seedLo: number, seedHi: number, stream: number, dist: number, a: number, b: number): number;
   // Image batches: augmentation + preprocessing (crates/kernels/src/ffi/image.rs); argsPtr -> IMAGE_TRANSFORM_ARGS.
   lc_image_transform(argsPtr: number): number;
-  // MixUp / CutMix of a batch of inputs in place (crates/kernels/src/ffi/image.rs); kind 1 MixUp, 2 CutMix.
-  lc_mix_batch(xPtr: number, lambdasPtr: number, scratchPtr: number, n: number, h: number, w: number, c: number, kind: number, alpha: number, seedLo: number, seedHi: number, epoch: number, first: number): number;
+  // MixUp / CutMix of a batch of inputs in place (crates/kernels/src/ffi/image.rs); argsPtr -> MIX_ARGS.
+  lc_mix_batch(xPtr: number, argsPtr: number): number;
   // Stain normalization (crates/kernels/src/ffi/stain.rs); argsPtr -> STAIN_ARGS (ts/sdk/src/stain/abi.ts).
   lc_stain_fit(argsPtr: number): number;
   lc_stain_normalize(argsPtr: number): number;
