@@ -298,10 +298,13 @@ describe('train on an image folder', () => {
 });
 
 describe('--resume on an image folder', () => {
-  it('after SIGINT, --resume ends bit-identical to an uninterrupted run', { timeout: 120_000 }, async () => {
+  it.each([
+    ['', []],
+    [' with --cutmix (the mixing keyed by epoch and position, prefetched in the first part only)', ['--cutmix', '1']],
+  ])('after SIGINT, --resume ends bit-identical to an uninterrupted run%s', { timeout: 120_000 }, async (_what, extra) => {
     const dir = tmp('resume');
     // Small batches and many epochs, so that the interruption lands mid-run.
-    const args = [...tiny(data, archFile), '--epochs', '150', '--batch-size', '2', '--threads', '2'];
+    const args = [...tiny(data, archFile), '--epochs', '150', '--batch-size', '2', '--threads', '2', ...extra];
     const straight = run([...args, '--out', join(dir, 'straight')]);
     expect(straight.status, straight.stderr).toBe(0);
 
