@@ -8,7 +8,7 @@ import { studyAugmentation } from '@lite-cnn/sdk';
 
 export const BATCH = 32;
 
-/** name, and the AugmentationConfig fields added to the study's augmentation. */
+/** name, the AugmentationConfig fields added to the study's augmentation, and the batch mixing if any. */
 export const CONFIGS = [
   { name: 'study', add: {} },
   // Tellez et al. 2019's HED jitter, a mild setting (docs/histology.md).
@@ -17,6 +17,9 @@ export const CONFIGS = [
   { name: 'study + color', add: { brightness: 0.1, contrast: 0.1, saturation: 0.1, hue: 0.05 } },
   // RandStainNA; the distribution (fitted on the tiles) is filled in by lite.mjs from spec.distribution.
   { name: 'study + randstain', add: { stainRandomization: { spread: 1, probability: 1 } } },
+  // Batch mixing after the augmentation (fit's `mix`): MixUp at a common α, CutMix at torchvision's default.
+  { name: 'study + mixup', add: {}, mix: { kind: 'mixup', alpha: 0.2 } },
+  { name: 'study + cutmix', add: {}, mix: { kind: 'cutmix', alpha: 1 } },
 ];
 
 /**

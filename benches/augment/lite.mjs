@@ -6,12 +6,14 @@
 // tiles with augment on and a WasmImageTransformer (preprocessing minmax)
 // fills a float batch of 32 in wasm memory, `batch.fill(view)` as fit does
 // (the gather of the 32 uint8 images into wasm memory, then one
-// lc_image_transform call: augmentation and /255). Prints one JSON line:
+// lc_image_transform call: augmentation and /255; a mixed configuration then
+// mixes the batch in place, lc_mix_batch, and reads its mixed target rows).
+// Prints one JSON line:
 // ms per batch of 32 (median of the timed batches after warm-up) and the CPU
 // that other processes used meanwhile.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine, ImageDataset, WasmImageTransformer } from '@lite-cnn/sdk';
+import { Engine, ImageDataset, WasmImageTransformer, mixedBatches } from '@lite-cnn/sdk';
 import { attempt, emit, S, watched } from '../peers/measure.mjs';
 import { augmentationOf } from './configs.mjs';
 import { readNpyU8 } from './tiles.mjs';
@@ -37,10 +39,17 @@ for (const c of spec.configs) {
     r,
     await attempt(async () => {
       const transformer = new WasmImageTransformer(engine, { preprocessing: { kind: 'minmax' }, augmentation: augmentationOf(spec, c), seed: 1 });
-      const dataset = new ImageDataset({ images, shape, labels: new Uint32Array(count), classNames: ['tile'], transformer, augment: true, engine });
+      const tiles = new ImageDataset({ images, shape, labels: Uint32Array.from({ length: count }, (_, i) => i % 2), classNames: ['a', 'b'], transformer, augment: true, engine });
+      // A mixed configuration mixes each filled batch in wasm and builds its mixed target rows, as fit does.
+      const dataset = c.mix ? mixedBatches(tiles, { ...c.mix, engine, seed: 1, targetWidth: 2 }) : tiles;
       const batches = endless(dataset, spec.batch);
       // The generator's step (a few index checks) is timed with the fill: microseconds against ~100 ms.
-      const w = await watched(async () => (await batches.next()).value.fill(target.view()));
+      const w = await watched(async () => {
+        const batch = (await batches.next()).value;
+        batch.fill(target.view());
+        if (c.mix) void batch.targets;
+      });
+      dataset.dispose?.();
       transformer.free();
       return w;
     }),

@@ -174,6 +174,44 @@ def pipeline(spec, add):
     return T.Compose(steps)
 
 
+def mixed(batch, mix, classes=2):
+    """MixUp or CutMix of a collated float batch (NCHW) and its one-hot targets, as lite-cnn's
+    kernel and fit's `mix` do: each image with the one before it (roll(1)), a Beta(alpha, alpha)
+    weight per image, CutMix boxes by torchvision's rule (half-sides floor(0.5*sqrt(1 - lam)*side)
+    around a uniform pixel, clipped; lam the share left). What torchvision.transforms.v2's MixUp and
+    CutMix do in a DataLoader's collate_fn (not in Debian's torchvision 0.14), with one lam per image
+    instead of per batch."""
+    n, _, h, w = batch.shape
+    lam = torch.distributions.Beta(mix["alpha"], mix["alpha"]).sample((n,))
+    partner = batch.roll(1, 0)
+    if mix["kind"] == "mixup":
+        lw = lam.view(n, 1, 1, 1)
+        out = batch * lw + partner * (1 - lw)
+    else:
+        out = batch.clone()
+        cy, cx = torch.randint(h, (n,)).tolist(), torch.randint(w, (n,)).tolist()
+        for i in range(n):
+            r = 0.5 * float(1 - lam[i]) ** 0.5
+            hh, hw = int(r * h), int(r * w)
+            y0, y1, x0, x1 = max(cy[i] - hh, 0), min(cy[i] + hh, h), max(cx[i] - hw, 0), min(cx[i] + hw, w)
+            out[i, :, y0:y1, x0:x1] = partner[i, :, y0:y1, x0:x1]
+            lam[i] = 1 - (y1 - y0) * (x1 - x0) / (h * w)
+    labels = torch.arange(n) % classes
+    onehot = torch.nn.functional.one_hot(labels, classes).float()
+    targets = lam.view(n, 1) * onehot + (1 - lam.view(n, 1)) * onehot.roll(1, 0)
+    return out, targets
+
+
+class MixedCollate:
+    """default_collate's stack, then the batch mixing (a DataLoader's collate_fn; picklable for workers)."""
+
+    def __init__(self, mix):
+        self.mix = mix
+
+    def __call__(self, items):
+        return mixed(torch.stack(items), self.mix)
+
+
 # --- timing: lite.mjs' rules (benches/peers/timing.mjs, measure.mjs), with the
 # settings run.mjs wrote into spec.json, so both sides stop and repeat alike. ---
 def now_ms():
@@ -269,7 +307,8 @@ def main():
                 # The next `batch` images, cycling over the tiles; per-image transforms, then collated.
                 idx = [(start[0] + i) % len(images) for i in range(batch)]
                 start[0] += batch
-                return torch.stack([transform(images[i]) for i in idx])
+                stacked = torch.stack([transform(images[i]) for i in idx])
+                return mixed(stacked, c["mix"]) if c.get("mix") else stacked
 
             r = {"config": c["name"], **watched(next_batch, spec["timing"])}
         else:
@@ -277,7 +316,8 @@ def main():
             # (each worker single-threaded, torch's default there). set_num_threads(2) on
             # per-image transforms is slower than 1 thread here: each small op's parallel region
             # costs more than it saves.
-            loader = torch.utils.data.DataLoader(Tiles(images, transform), batch_size=batch, num_workers=threads, persistent_workers=True, prefetch_factor=2)
+            collate = {"collate_fn": MixedCollate(c["mix"])} if c.get("mix") else {}
+            loader = torch.utils.data.DataLoader(Tiles(images, transform), batch_size=batch, num_workers=threads, persistent_workers=True, prefetch_factor=2, **collate)
             batches = iter(loader)
 
             def next_cycle():
