@@ -10,7 +10,7 @@ export { setWasmPaths, type AssetLocations, type AssetName } from './runtime/ass
 export { ErrorCode } from './runtime/error-codes.js';
 export { readIdx, parseIdx, type IdxArray, type IdxDtype, type IdxOptions } from './data/idx.js';
 export { loadMnist, type MnistData, type MnistSplit, type MnistOptions } from './data/mnist.js';
-export { encodeSafetensors, decodeSafetensors, withSafetensorsMetadata, type SafetensorsTensor, type SafetensorsEntry, type SafetensorsFile, type SafetensorsDtype, type SafetensorsDecodeOptions } from './io/safetensors.js';
+export { encodeSafetensors, decodeSafetensors, readSafetensorsMetadata, withSafetensorsMetadata, type SafetensorsTensor, type SafetensorsEntry, type SafetensorsFile, type SafetensorsDtype, type SafetensorsDecodeOptions } from './io/safetensors.js';
 export {
   CompiledModel,
   type ModelDescription,

@@ -7,6 +7,7 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   withSafetensorsMetadata,
+  readSafetensorsMetadata,
   type SafetensorsEntry,
   type SafetensorsFile,
   type SafetensorsTensor,
@@ -189,6 +190,29 @@ describe('withSafetensorsMetadata', () => {
     const file = withSafetensorsMetadata(encodeSafetensors(tensors, { kept: 'a', replaced: 'old' }), { replaced: 'new', added: '{"epoch":3}' });
     expect(file).toEqual(encodeSafetensors(tensors, { kept: 'a', replaced: 'new', added: '{"epoch":3}' }));
     expect(decodeSafetensors(file).metadata).toEqual({ added: '{"epoch":3}', kept: 'a', replaced: 'new' });
+  });
+
+  it('rewrites only the header: a file without metadata, a header that changes length, and a defective file refused', () => {
+    const tensors: SafetensorsEntry[] = [{ name: 'a', dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) }, { name: 'b', dtype: 'U8', shape: [5], data: Uint8Array.of(1, 2, 3, 4, 5) }];
+    for (const added of [{ s: 'x' }, { long: 'y'.repeat(1001) }]) {
+      const file = withSafetensorsMetadata(encodeSafetensors(tensors), added);
+      expect(file).toEqual(encodeSafetensors(tensors, added));
+    }
+    const bytes = encodeSafetensors(tensors, { k: 'v' });
+    expect(() => withSafetensorsMetadata(bytes.subarray(0, bytes.length - 1), { s: 'x' })).toThrow(ModelFormatError);
+  });
+});
+
+describe('readSafetensorsMetadata', () => {
+  it("reads the metadata without the tensors, validating the header as decodeSafetensors does", () => {
+    const tensors: SafetensorsEntry[] = [{ name: 'w', dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) }];
+    expect(readSafetensorsMetadata(encodeSafetensors(tensors, { state: '{"epoch":2}' }))).toEqual({ state: '{"epoch":2}' });
+    expect(readSafetensorsMetadata(encodeSafetensors(tensors))).toEqual({});
+    const bytes = encodeSafetensors(tensors, { state: 's' });
+    const truncated = bytes.subarray(0, bytes.length - 4);
+    expect(() => readSafetensorsMetadata(truncated, { name: 'cut.safetensors' })).toThrow(ModelFormatError);
+    expect(() => readSafetensorsMetadata(truncated, { name: 'cut.safetensors' })).toThrow(/safetensors 'cut.safetensors'/);
+    expect(() => decodeSafetensors(truncated)).toThrow(ModelFormatError);
   });
 });
 

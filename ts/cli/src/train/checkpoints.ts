@@ -11,7 +11,7 @@
  */
 import { LARGE_MODEL_LIMITS } from '../model/load.js';
 import { readFile } from 'node:fs/promises';
-import { Callback, decodeSafetensors, type Logs, ModelCheckpoint, Model, withSafetensorsMetadata, writeFileAtomic, type Engine } from '@lite-cnn/sdk';
+import { Callback, readSafetensorsMetadata, type Logs, ModelCheckpoint, Model, withSafetensorsMetadata, writeFileAtomic, type Engine } from '@lite-cnn/sdk';
 import { RunError } from '../errors.js';
 import type { Interrupt } from './interrupt.js';
 
@@ -43,7 +43,7 @@ export async function readLastCheckpoint(path: string, engine: Engine): Promise<
   } catch (cause) {
     throw new RunError(`cannot read ${path}: ${(cause as Error).message}`, { cause });
   }
-  const meta = decodeSafetensors(bytes, { name: path }).metadata[RUN_KEY];
+  const meta = readSafetensorsMetadata(bytes, { name: path })[RUN_KEY];
   let state: RunState | undefined;
   try {
     state = meta === undefined ? undefined : (JSON.parse(meta) as RunState);

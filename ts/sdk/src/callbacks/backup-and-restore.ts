@@ -19,7 +19,7 @@
 import { ConfigError, LiteCnnError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { decodeModelFile } from '../io/model-file.js';
-import { decodeSafetensors, withSafetensorsMetadata } from '../io/safetensors.js';
+import { readSafetensorsMetadata, withSafetensorsMetadata } from '../io/safetensors.js';
 import type { Logs } from '../model/history.js';
 import { hostKind } from '../runtime/platform.js';
 import { Callback, type TrainingProgress } from './callback.js';
@@ -119,7 +119,7 @@ export class BackupAndRestore extends Callback {
 }
 
 function readState(bytes: Uint8Array, where: string): BackupState {
-  const raw = decodeSafetensors(bytes, { name: where }).metadata[STATE_KEY];
+  const raw = readSafetensorsMetadata(bytes, { name: where })[STATE_KEY];
   let state: Partial<BackupState> | undefined;
   try {
     state = raw === undefined ? undefined : (JSON.parse(raw) as Partial<BackupState>);

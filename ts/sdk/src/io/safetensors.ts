@@ -327,12 +327,45 @@ export function decodeSafetensors(
   input: Uint8Array | ArrayBuffer,
   options?: SafetensorsDecodeOptions,
 ): SafetensorsFile {
+  const { bytes, headerEnd, metadata, entries, what } = readHeader(input, options, 'decodeSafetensors');
+
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const e of entries) {
+    const info = DTYPES[e.dtype];
+    const buffer = readLittleEndian(bytes.subarray(headerEnd + e.begin, headerEnd + e.end), info.size);
+    // The table pairs each dtype with its array; TypeScript cannot follow that through the generic lookup.
+    const tensor = { dtype: e.dtype, shape: e.shape, data: info.view(buffer) } as SafetensorsTensor;
+    if (tensor.dtype === 'BOOL') {
+      const bad = tensor.data.findIndex((v) => v > 1);
+      if (bad >= 0) {
+        throw new ModelFormatError(
+          `${what}: tensor ${quote(e.name)} (BOOL): element ${bad} is ${tensor.data[bad]}; expected 0 or 1`,
+        );
+      }
+    }
+    tensors.set(e.name, tensor);
+  }
+  return { tensors, metadata };
+}
+
+/** A safetensors file's header, validated as `decodeSafetensors` validates it (length, JSON, limits, every entry's dtype, shape and offsets, the data's coverage), without reading any tensor's data. */
+interface CheckedHeader {
+  bytes: Uint8Array;
+  header: Record<string, unknown>;
+  /** Where the data section starts (the entries' offsets count from there). */
+  headerEnd: number;
+  metadata: Record<string, string>;
+  entries: Entry[];
+  what: string;
+}
+
+function readHeader(input: Uint8Array | ArrayBuffer, options: SafetensorsDecodeOptions | undefined, caller: string): CheckedHeader {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   const what = options?.name === undefined ? 'safetensors' : `safetensors ${quote(options.name)}`;
   const maxHeaderBytes = options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   if (!isIndex(maxHeaderBytes)) {
     throw new ConfigError(
-      `decodeSafetensors: expected maxHeaderBytes to be a non-negative integer, got ${describe(maxHeaderBytes)}`,
+      `${caller}: expected maxHeaderBytes to be a non-negative integer, got ${describe(maxHeaderBytes)}`,
     );
   }
 
@@ -372,24 +405,16 @@ export function decodeSafetensors(
     else entries.push(readEntry(key, header[key], what, dataLength));
   }
   checkCoverage(entries, dataLength, what);
+  return { bytes, header, headerEnd, metadata, entries, what };
+}
 
-  const tensors = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    const info = DTYPES[e.dtype];
-    const buffer = readLittleEndian(bytes.subarray(headerEnd + e.begin, headerEnd + e.end), info.size);
-    // The table pairs each dtype with its array; TypeScript cannot follow that through the generic lookup.
-    const tensor = { dtype: e.dtype, shape: e.shape, data: info.view(buffer) } as SafetensorsTensor;
-    if (tensor.dtype === 'BOOL') {
-      const bad = tensor.data.findIndex((v) => v > 1);
-      if (bad >= 0) {
-        throw new ModelFormatError(
-          `${what}: tensor ${quote(e.name)} (BOOL): element ${bad} is ${tensor.data[bad]}; expected 0 or 1`,
-        );
-      }
-    }
-    tensors.set(e.name, tensor);
-  }
-  return { tensors, metadata };
+/**
+ * The `__metadata__` of a safetensors file, the header validated as
+ * `decodeSafetensors` does, without decoding (copying) its tensors: for a
+ * checkpoint's state beside large weights.
+ */
+export function readSafetensorsMetadata(input: Uint8Array | ArrayBuffer, options?: SafetensorsDecodeOptions): Record<string, string> {
+  return readHeader(input, options, 'readSafetensorsMetadata').metadata;
 }
 
 function checkLimit(what: string, counted: string, count: number, limit: number | undefined, option: string): void {
@@ -538,7 +563,23 @@ function checkCoverage(entries: Entry[], dataLength: number, what: string): void
  * use it to record their training state beside a model file's own entries.
  */
 export function withSafetensorsMetadata(bytes: Uint8Array, entries: Readonly<Record<string, string>>): Uint8Array {
-  const file = decodeSafetensors(bytes);
-  const tensors = [...file.tensors].map(([name, t]) => ({ name, ...t }) as SafetensorsEntry);
-  return encodeSafetensors(tensors, { ...file.metadata, ...entries });
+  // Only the header is rewritten: the data section is copied as it is (its offsets count from its own
+  // start), so a checkpoint of large weights costs one copy, not a decode and an encode. The header
+  // is validated as decodeSafetensors would, and laid out as encodeSafetensors lays it out
+  // (metadata first, then the entries in their order), so an encoded file gets the same bytes.
+  const { header, headerEnd, metadata } = readHeader(bytes, undefined, 'withSafetensorsMetadata');
+  const merged = checkedMetadata({ ...metadata, ...entries });
+  const fields = merged.length > 0 ? [`${JSON.stringify(METADATA_KEY)}:{${merged.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`] : [];
+  for (const key of Object.keys(header)) {
+    if (key !== METADATA_KEY) fields.push(`${JSON.stringify(key)}:${JSON.stringify(header[key])}`);
+  }
+  const json = new TextEncoder().encode(`{${fields.join(',')}}`);
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const data = bytes.subarray(headerEnd);
+  const out = new Uint8Array(8 + headerLength + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  out.set(data, 8 + headerLength);
+  return out;
 }
