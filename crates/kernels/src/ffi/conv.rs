@@ -2,7 +2,7 @@
 //! runs its convolutions itself; this entry point lets the per-kernel benchmark
 //! (benches/conv.mjs) time each pass of one layer shape in isolation.
 
-use super::memory::{check_disjoint, check_f32_range, f32_slice, f32_slice_mut};
+use super::memory::{check_disjoint, check_f32_range, f32_slice, f32_slice_mut, read_struct};
 use super::{pool, status};
 use crate::conv2d::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_fwd_by, fwd_by_scratch_len, FwdPath, TileSize};
 use crate::error::KernelError;
@@ -28,9 +28,7 @@ struct Conv2dArgs {
 }
 
 fn read_geom(geom_ptr: usize) -> Result<Conv2dGeom, KernelError> {
-    check_f32_range(geom_ptr, core::mem::size_of::<Conv2dArgs>() / 4, "conv2d: geometry")?;
-    // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
-    let a: Conv2dArgs = unsafe { core::ptr::read_unaligned(geom_ptr as *const Conv2dArgs) };
+    let a: Conv2dArgs = read_struct(geom_ptr, "conv2d: geometry")?;
     let u = |v: u32| v as usize;
     let padding = Padding::Explicit { top: u(a.pad_top), bottom: u(a.pad_bottom), left: u(a.pad_left), right: u(a.pad_right) };
     Conv2dGeom::new(u(a.n), u(a.h_in), u(a.w_in), u(a.c_in), u(a.c_out), u(a.k_h), u(a.k_w), u(a.stride_h), u(a.stride_w), padding)

@@ -2,7 +2,7 @@
 //! (augmentation and preprocessing, crate::image), arguments in one
 //! `#[repr(C)]` struct with named fields.
 
-use super::memory::{check_byte_range, check_f32_range};
+use super::memory::{check_byte_range, check_f32_range, f32_slice_mut, read_struct};
 use super::{pool, status};
 use crate::error::KernelError;
 use crate::image::mix::{mix_batch, MixKind, MixSpec};
@@ -132,9 +132,7 @@ impl CheckedTransform {
     /// Reads and validates the `ImageTransformArgs` at `args_ptr`: every
     /// range, every buffer inside memory, `dst` overlapping neither input.
     pub(super) fn read(args_ptr: usize) -> Result<Self, KernelError> {
-        check_f32_range(args_ptr, core::mem::size_of::<ImageTransformArgs>() / 4, "image_transform: args")?;
-        // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
-        let a: ImageTransformArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const ImageTransformArgs) };
+        let a: ImageTransformArgs = read_struct(args_ptr, "image_transform: args")?;
         let spec = decode(&a)?;
         let len = spec.geom.len();
         let (src, dst, ids) = (a.src_ptr as usize, a.dst_ptr as usize, a.ids_ptr as usize);
@@ -258,9 +256,7 @@ impl CheckedMix {
     /// Reads and validates the `MixArgs` at `args_ptr`: the spec, and its two
     /// buffers inside memory and apart.
     pub(super) fn read(args_ptr: usize) -> Result<Self, KernelError> {
-        check_f32_range(args_ptr, core::mem::size_of::<MixArgs>() / 4, "mix_batch: args")?;
-        // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
-        let a: MixArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const MixArgs) };
+        let a: MixArgs = read_struct(args_ptr, "mix_batch: args")?;
         let spec = MixSpec {
             n: a.n as usize,
             h: a.h as usize,
@@ -307,13 +303,7 @@ impl CheckedMix {
     pub(super) fn run(&self, x: usize) {
         let (len, n) = (self.spec.batch_len(), self.spec.n);
         // SAFETY: every range was checked by `read` and `check_inputs`, and the three do not overlap.
-        let (x, lambdas, scratch) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(x as *mut f32, len),
-                std::slice::from_raw_parts_mut(self.lambdas as *mut f32, n),
-                std::slice::from_raw_parts_mut(self.scratch as *mut f32, len),
-            )
-        };
+        let (x, lambdas, scratch) = unsafe { (f32_slice_mut(x, len), f32_slice_mut(self.lambdas, n), f32_slice_mut(self.scratch, len)) };
         mix_batch(&self.spec, x, lambdas, scratch);
     }
 }

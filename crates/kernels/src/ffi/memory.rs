@@ -86,3 +86,11 @@ pub unsafe fn f32_slice<'a>(ptr: usize, len: usize) -> &'a [f32] {
 pub unsafe fn f32_slice_mut<'a>(ptr: usize, len: usize) -> &'a mut [f32] {
     std::slice::from_raw_parts_mut(ptr as *mut f32, len)
 }
+
+/// Reads a `#[repr(C)]` struct of u32/f32 fields that JS wrote at `ptr`.
+pub(super) fn read_struct<T: Copy>(ptr: usize, what: &str) -> Result<T, KernelError> {
+    let words = core::mem::size_of::<T>() / 4;
+    check_f32_range(ptr, words, what)?;
+    // SAFETY: range checked; T is a plain repr(C) struct of 4-byte fields.
+    Ok(unsafe { core::ptr::read_unaligned(ptr as *const T) })
+}

@@ -4,7 +4,7 @@
 //! one entry into the thread pool per training step or inference batch.
 
 use super::image::StagedBatch;
-use super::memory::{check_byte_range, check_f32_range};
+use super::memory::{check_byte_range, check_f32_range, read_struct};
 use super::{fail, pool, status};
 use crate::error::KernelError;
 use crate::par;
@@ -27,13 +27,6 @@ fn with_model<R>(handle: u32, f: impl FnOnce(&mut Model) -> Result<R, KernelErro
     f(model)
 }
 
-/// Reads a `#[repr(C)]` struct of u32/f32 fields that JS wrote at `ptr`.
-fn read_struct<T: Copy>(ptr: usize, what: &str) -> Result<T, KernelError> {
-    let words = core::mem::size_of::<T>() / 4;
-    check_f32_range(ptr, words, what)?;
-    // SAFETY: range checked; T is a plain repr(C) struct of 4-byte fields.
-    Ok(unsafe { core::ptr::read_unaligned(ptr as *const T) })
-}
 
 fn u32_slice<'a>(ptr: usize, len: usize, what: &str) -> Result<&'a [u32], KernelError> {
     check_f32_range(ptr, len, what)?;

@@ -2,7 +2,7 @@
 //! in-place stain normalization of uint8 RGB images (crate::image::normalize),
 //! arguments in one `#[repr(C)]` struct with named fields.
 
-use super::memory::{check_byte_range, check_f32_range};
+use super::memory::{check_byte_range, check_f32_range, read_struct};
 use super::{pool, status};
 use crate::error::KernelError;
 use crate::image::normalize::{fit_images, normalize_images, StainMethod, StainParams, FIT_ROW, STAIN_PARAMS};
@@ -31,9 +31,7 @@ pub struct StainArgs {
 const _: () = assert!(core::mem::size_of::<StainArgs>() == 60);
 
 fn read_args(args_ptr: usize, what: &str) -> Result<(StainArgs, ImageGeom, StainMethod), KernelError> {
-    check_f32_range(args_ptr, core::mem::size_of::<StainArgs>() / 4, &format!("{what}: args"))?;
-    // SAFETY: range checked; a plain repr(C) struct of 4-byte fields.
-    let a: StainArgs = unsafe { core::ptr::read_unaligned(args_ptr as *const StainArgs) };
+    let a: StainArgs = read_struct(args_ptr, &format!("{what}: args"))?;
     let geom = ImageGeom::new(a.n as usize, a.h as usize, a.w as usize, a.c as usize)?;
     let method = StainMethod::from_code(a.method)?;
     check_byte_range(a.images_ptr as usize, geom.len(), &format!("{what}: images"))?;

@@ -194,12 +194,11 @@ pub fn mix_batch(spec: &MixSpec, x: &mut [f32], lambdas: &mut [f32], scratch: &m
     let parallel = n > 1 && spec.batch_len() >= PARALLEL_MIN_ELEMS;
     par::for_each_chunk_mut(original, plane, parallel, |i, dst| copy(dst, &x[i * plane..][..plane]));
     let original: &[f32] = original;
-    for (i, l) in lambdas.iter_mut().enumerate() {
-        *l = sample_mix(spec, i).lambda;
-    }
-    par::for_each_chunk_mut(x, plane, parallel, |i, xi| {
+    // Each image's draws once: its weight goes out beside its pixels.
+    par::for_each_chunk_pair_mut(x, plane, lambdas, 1, parallel, |i, xi, lambda| {
         let partner = &original[(i + n - 1) % n * plane..][..plane];
         let mix = sample_mix(spec, i);
+        lambda[0] = mix.lambda;
         match mix.cut {
             None => blend(xi, partner, mix.lambda),
             Some(b) => {
