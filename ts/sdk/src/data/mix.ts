@@ -149,34 +149,37 @@ class MixedBatches implements MixedDataset {
     this.slot = slot === 0 ? 1 : 0;
     const n = batch.size;
     const width = this.options.targetWidth;
-    let ran = false;
+    // The weights in the slot are this batch's once it is mixed; its targets follow from them when first read.
+    let mixed = false;
     let targets: Float32Array | undefined;
-    const args = (): number => this.writeArgs(slot, n, epoch, first);
+    const markMixed = (): void => {
+      mixed = true;
+      targets = undefined;
+    };
+    const mixArgs = (): number => this.writeArgs(slot, n, epoch, first);
+    const lambdas = (): Float32Array => this.buffers.engine.memory.f32(this.buffers.lambdas[slot], n).slice();
     const mixedBatch: DataBatch = {
       size: n,
       fill: (target: Float32Array) => {
         batch.fill(target);
-        this.mixInPlace(target, args());
-        ran = true;
-        targets = undefined;
+        this.mixInPlace(target, mixArgs());
+        markMixed();
       },
       get targets(): Float32Array {
-        if (!ran) throw new DataError('mix: a mixed batch has targets only once it is mixed (after fill(), or after the step that ran its staged work)');
+        if (!mixed) throw new DataError('mix: a mixed batch has targets only once it is mixed (after fill(), or after the step that ran its staged work)');
         targets ??= mixTargets(oneHotRows(batch.targets, n, width), lambdas(), width);
         return targets;
       },
     };
-    const lambdas = (): Float32Array => this.buffers.engine.memory.f32(this.buffers.lambdas[slot], n).slice();
     const stageBase = batch.stage?.bind(batch);
     if (stageBase) {
       mixedBatch.stage = (target: Float32Array): StagedTransform | undefined => {
         const staged = stageBase(target);
         if (!staged) return undefined;
         if (staged.engine !== this.buffers.engine) throw new RuntimeError("mix: the batch was staged in another engine than the mixing's");
-        const mixArgsPtr = args();
+        const mixArgsPtr = mixArgs();
         // The step that runs the staged work mixes this batch; its targets are read after that step.
-        ran = true;
-        targets = undefined;
+        markMixed();
         return { ...staged, mixArgsPtr };
       };
     }

@@ -192,14 +192,7 @@ export function encodeSafetensors(
   if (!Array.isArray(tensors)) {
     throw new ConfigError(`encodeSafetensors: expected an array of tensors, got ${describe(tensors)}`);
   }
-  const fields: string[] = [];
-  if (metadata !== undefined) {
-    const entries = checkedMetadata(metadata);
-    if (entries.length > 0) {
-      const body = entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',');
-      fields.push(`${JSON.stringify(METADATA_KEY)}:{${body}}`);
-    }
-  }
+  const fields = metadata === undefined ? [] : metadataField(checkedMetadata(metadata));
 
   const names = new Set<string>();
   const checked: SafetensorsEntry[] = [];
@@ -215,13 +208,8 @@ export function encodeSafetensors(
     fields.push(`${JSON.stringify(tensor.name)}:${info}`);
   }
 
-  const json = new TextEncoder().encode(`{${fields.join(',')}}`);
-  const headerLength = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let at = 8 + headerLength;
+  const { out, dataAt } = layOut(fields, offset);
+  let at = dataAt;
   for (const tensor of checked) {
     writeLittleEndian(tensor.data, DTYPES[tensor.dtype].size, out, at);
     at += tensor.data.byteLength;
@@ -568,18 +556,33 @@ export function withSafetensorsMetadata(bytes: Uint8Array, entries: Readonly<Rec
   // is validated as decodeSafetensors would, and laid out as encodeSafetensors lays it out
   // (metadata first, then the entries in their order), so an encoded file gets the same bytes.
   const { header, headerEnd, metadata } = readHeader(bytes, undefined, 'withSafetensorsMetadata');
-  const merged = checkedMetadata({ ...metadata, ...entries });
-  const fields = merged.length > 0 ? [`${JSON.stringify(METADATA_KEY)}:{${merged.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`] : [];
+  const fields = metadataField(checkedMetadata({ ...metadata, ...entries }));
   for (const key of Object.keys(header)) {
     if (key !== METADATA_KEY) fields.push(`${JSON.stringify(key)}:${JSON.stringify(header[key])}`);
   }
+  const data = bytes.subarray(headerEnd);
+  const { out, dataAt } = layOut(fields, data.length);
+  out.set(data, dataAt);
+  return out;
+}
+
+/** The header's `__metadata__` field for `entries`, or no field when there are none. */
+function metadataField(entries: [string, string][]): string[] {
+  if (entries.length === 0) return [];
+  return [`${JSON.stringify(METADATA_KEY)}:{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`];
+}
+
+/**
+ * A file of the header `fields` and `dataBytes` bytes of data (left for the
+ * caller to write at `dataAt`): the header's length as a u64, then its JSON
+ * padded with spaces to a multiple of 8 bytes, so the data starts aligned.
+ */
+function layOut(fields: string[], dataBytes: number): { out: Uint8Array; dataAt: number } {
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
   const headerLength = Math.ceil(json.length / 8) * 8;
-  const data = bytes.subarray(headerEnd);
-  const out = new Uint8Array(8 + headerLength + data.length);
+  const out = new Uint8Array(8 + headerLength + dataBytes);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + headerLength);
-  out.set(data, 8 + headerLength);
-  return out;
+  return { out, dataAt: 8 + headerLength };
 }
