@@ -21,7 +21,7 @@
 //! layer, max error relative to the direct `Σ|x||w| + |b|`): F(2,3) 9.1e-8,
 //! F(4,3) 1.45e-6 (16×; f32 epsilon is 1.2e-7).
 
-use super::{plan, plan_any, plan_prepared, prepared_tile, Order, TileSize, WinoPlan, MIN_CHANNELS, max_tb};
+use super::{plan, plan_any, plan_prepared, prepared_tile, Order, TileSize, WinoPlan, KBLOCK_TILE_ROWS, MIN_CHANNELS, OUT_UNITS, SMALL_BLOCKS, max_tb};
 use crate::gemm::{Clamp, Epilogue};
 use crate::geom::{Conv2dGeom, Padding};
 use crate::reference;
@@ -249,8 +249,10 @@ crate::kernel_tests! {
     }
 
     fn winograd_by_position_matches_reference_and_tile_rows() {
-        // Few tiles (batch 1 on small maps): the 16 GEMMs are the units. Each
-        // M element is the same sum as under a tile-row split: same bits.
+        // Few tiles (batch 1 on small maps): one span, the 16 or 36 GEMMs
+        // are the units; a parallel call splits the tiles into two blocks
+        // (the input transform's units) and its tile rows into output units.
+        // Each M element is the same sum as under a tile-row split: same bits.
         for (i, (n, h, w, ci, co, pad)) in [
             (1, 7, 7, 40, 24, Padding::Same),
             (1, 1, 1, 17, 16, Padding::Same),
@@ -261,7 +263,14 @@ crate::kernel_tests! {
             let g = geom(n, h, w, ci, co, pad);
             for tile in TILES {
                 let p = plan_any(&g, tile).unwrap();
-                assert!(matches!(p.order, Order::ByPosition { span_rows } if p.span_blocks(span_rows) == 1) && g.n * p.tiles_h * p.tiles_w <= max_tb(tile), "{g:?}: {p:?}");
+                let (tile_rows, tiles) = (g.n * p.tiles_h, g.n * p.tiles_h * p.tiles_w);
+                assert!(matches!(p.order, Order::ByPosition { span_rows } if span_rows == tile_rows) && tiles <= max_tb(tile), "{g:?}: {p:?}");
+                let (blocks, units) = (p.span_blocks(tile_rows), p.units);
+                if p.parallel {
+                    assert!(blocks == SMALL_BLOCKS.min(tiles.div_ceil(KBLOCK_TILE_ROWS)) && units == tile_rows.min(OUT_UNITS), "{g:?}: {p:?}");
+                } else {
+                    assert!(blocks == 1 && units == 1, "{g:?}: {p:?}");
+                }
                 check(&g, &p, 250 + i as u64);
                 let mut rng = TestRng::new(260 + i as u64);
                 let (x, wt, b) = (rng.vec(g.x_len()), rng.vec(g.w_len()), rng.vec(g.c_out));
