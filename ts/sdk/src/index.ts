@@ -42,6 +42,7 @@ export type { Initializer, InitializerName, InitializerArg } from './layers/init
 export { l2, studyL2, type L2Regularizer } from './layers/regularizers.js';
 export type { Shape3, Padding, PaddingArg, ExplicitPadding } from './layers/shape.js';
 export { Model, type ModelArgs, type ModelOptions, type CompileArgs } from './model/model.js';
+export { METRIC_NAMES, type MetricName } from './model/pass-metrics.js';
 export { Sequential, type SequentialOptions } from './model/sequential.js';
 export { modelToPytorch, savePytorch, PYTORCH_SOURCE_FILE, PYTORCH_WEIGHTS_FILE, type PytorchExport } from './interop/pytorch/index.js';
 export { ONNX_OPSET, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type OnnxExportOptions } from './interop/onnx/export/index.js';

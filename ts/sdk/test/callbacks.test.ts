@@ -107,9 +107,11 @@ describe('EarlyStopping', () => {
     expect(await drive([zero], new FakeModel(), vl(1, 2, 3))).toBe(2); // epoch 0 cannot stop; epoch 1 does
   });
 
-  it("infers 'max' for accuracy and AUC names, and honours an explicit mode", async () => {
+  it("infers 'max' for accuracy, AUC, precision and recall names, and honours an explicit mode", async () => {
     expect(new EarlyStopping({ monitor: 'val_accuracy' }).mode).toBe('max');
     expect(new EarlyStopping({ monitor: 'val_auc' }).mode).toBe('max');
+    expect(new EarlyStopping({ monitor: 'val_precision' }).mode).toBe('max');
+    expect(new EarlyStopping({ monitor: 'recall' }).mode).toBe('max');
     expect(new EarlyStopping().mode).toBe('min');
     expect(new EarlyStopping({ monitor: 'val_loss', mode: 'max' }).mode).toBe('max');
     const es = new EarlyStopping({ monitor: 'val_accuracy', patience: 1 });

@@ -510,6 +510,31 @@ describe('MetricAccumulator', () => {
     expect(multi.result()).toEqual({ samples: 0, loss: NaN, accuracy: NaN, auc: NaN });
   });
 
+  it('precisionRecall: the positive class\'s precision and recall (binary), the macro mean (more classes), 0 for an empty denominator', () => {
+    // Binary: labels 1,1,0,0,1 predicted 1,0,1,0,1: tp 2, fp 1, fn 1.
+    const binary = new MetricAccumulator({ classes: 2, precisionRecall: true });
+    binary.update({ probs: probsFor([1, 0, 1, 0], 2), labels: [1, 1, 0, 0], loss: 0 });
+    binary.update({ probs: probsFor([1], 2), labels: [1], loss: 0 });
+    expect(binary.result()).toMatchObject({ samples: 5, precision: 2 / 3, recall: 2 / 3 });
+    expect(binary.classSamples()).toEqual([2, 3]);
+    const flipped = new MetricAccumulator({ classes: 2, precisionRecall: true, positiveClass: 0 });
+    flipped.update({ probs: probsFor([1, 0, 1, 0, 1], 2), labels: [1, 1, 0, 0, 1], loss: 0 });
+    // Class 0: predicted at samples 1 and 3, of which sample 3 is class 0; class 0 has samples 2 and 3.
+    expect(flipped.precisionAndRecall()).toEqual({ precision: 1 / 2, recall: 1 / 2 });
+    // Three classes: labels 0,1,2,2 predicted 0,2,2,2: per class precision 1, 0 (never predicted), 2/3; recall 1, 0, 1.
+    const multi = new MetricAccumulator({ classes: 3, precisionRecall: true });
+    multi.update({ probs: probsFor([0, 2, 2, 2], 3), labels: [0, 1, 2, 2], loss: 0 });
+    const m = multi.precisionAndRecall();
+    expect(m.precision).toBeCloseTo((1 + 0 + 2 / 3) / 3, 14);
+    expect(m.recall).toBeCloseTo((1 + 0 + 1) / 3, 14);
+    multi.reset();
+    expect(multi.result()).toEqual({ samples: 0, loss: NaN, accuracy: NaN, precision: NaN, recall: NaN });
+    expect(multi.classSamples()).toEqual([0, 0, 0]);
+    const plain = new MetricAccumulator({ classes: 2 });
+    expect(() => plain.precisionAndRecall()).toThrow(/expected an accumulator created with precisionRecall: true/);
+    expect(() => plain.classSamples()).toThrow(/expected an accumulator created with precisionRecall: true/);
+  });
+
   it('rejects bad batches (adding nothing) and bad options', () => {
     const acc = new MetricAccumulator({ classes: 2, keepScores: true });
     expect(() => acc.update({ probs: [0.5, 0.5, 0.5], labels: [0, 1] })).toThrow(

@@ -45,7 +45,7 @@ export abstract class Callback {
   onTrainBegin?(logs: Logs): void | Promise<void>;
   onTrainEnd?(logs: Logs): void | Promise<void>;
   onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
-  /** `logs` holds the epoch's metrics (`loss`, `accuracy`, `val_loss`, `val_accuracy`, `lr`). */
+  /** `logs` holds the epoch's metrics (`loss`, `accuracy`, those named at compile such as `auc`, their `val_` twins, `lr`). */
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
   onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
   /** `logs` holds running means over the epoch so far. */

@@ -9,15 +9,16 @@ import type { Logs } from '../model/history.js';
 export type MonitorMode = 'auto' | 'min' | 'max';
 
 /**
- * 'auto' picks 'max' for names containing 'acc' or 'auc' (accuracy, AUC) and
- * 'min' for everything else (losses) — Keras 2's name rule, which Keras 3 still
- * applies when it cannot ask the metric itself; here there is no metric object.
+ * 'auto' picks 'max' for names containing 'acc', 'auc', 'precision' or
+ * 'recall' (the metrics `compile` offers, all better when larger, as Keras 3
+ * learns from their metric objects) and 'min' for everything else (losses):
+ * Keras 2's name rule, extended to the metrics here.
  */
 export function resolveMode(monitor: string, mode: MonitorMode | undefined, where: string): 'min' | 'max' {
   const m = mode ?? 'auto';
   if (m !== 'auto' && m !== 'min' && m !== 'max') throw new ConfigError(`${where}: mode must be 'auto', 'min' or 'max', got '${String(m)}'`);
   if (m !== 'auto') return m;
-  return /acc|auc/i.test(monitor) ? 'max' : 'min';
+  return /acc|auc|precision|recall/i.test(monitor) ? 'max' : 'min';
 }
 
 /** `current` beats `reference` by more than `minDelta` (>= 0) in direction `mode`. */

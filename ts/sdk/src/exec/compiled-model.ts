@@ -549,6 +549,11 @@ export class CompiledModel {
     this.stageInput(x, batch);
     const keep = opts.keep ?? true;
     this.engine.call('forward', () => this.engine.raw.lc_model_forward(this.handle, this.xPtr, batch, opts.training ? 1 : 0, keep ? 1 : 0));
+    return this.output(batch);
+  }
+
+  /** A copy of the network's output from the last pass (forward, training step or evaluation) of `batch` samples. */
+  output(batch: number): Float32Array {
     return this.activation(this.stepCount - 1, batch);
   }
 

@@ -13,8 +13,15 @@ export interface MetricAccumulatorOptions {
   classes: number;
   /** Keep every batch's probabilities and labels so that `auc()` can be computed. Default false. */
   keepScores?: boolean;
-  /** Binary problems (classes = 2): the class whose probability `auc()` ranks by. Default 1. */
+  /** Binary problems (classes = 2): the class whose probability `auc()` ranks by, and whose precision and recall `result()` gives. Default 1. */
   positiveClass?: number;
+  /**
+   * Count predictions per (label, predicted class) so that `result()` gives
+   * precision and recall: the positive class's for binary problems, the
+   * unweighted mean over classes for more (scikit-learn's `average='macro'`).
+   * Default false.
+   */
+  precisionRecall?: boolean;
 }
 
 export interface MetricBatch {
@@ -38,6 +45,14 @@ export interface AccumulatedMetrics {
   accuracy: number;
   /** Present when scores are kept: rocAuc (binary) or rocAucOvr (more classes); NaN before any batch. */
   auc?: number;
+  /**
+   * Present with `precisionRecall`: of the samples predicted as a class, the
+   * fraction that are of it (0 when none are predicted as it, as Keras and
+   * scikit-learn count it); NaN before any batch.
+   */
+  precision?: number;
+  /** Present with `precisionRecall`: of a class's samples, the fraction predicted as it (0 when it has none); NaN before any batch. */
+  recall?: number;
 }
 
 const EPSILON = 1e-7;
@@ -51,11 +66,14 @@ export class MetricAccumulator {
   readonly classes: number;
   readonly keepScores: boolean;
   readonly positiveClass: number;
+  readonly precisionRecall: boolean;
   #samples = 0;
   #lossSum = 0;
   #correct = 0;
   #probs = new Float32Array(0);
   #labels = new Int32Array(0);
+  /** `[label][predicted]` counts (with `precisionRecall`). */
+  #pairs: Float64Array;
 
   constructor(options: MetricAccumulatorOptions) {
     checkClasses('MetricAccumulator', options.classes);
@@ -72,6 +90,8 @@ export class MetricAccumulator {
     this.classes = options.classes;
     this.keepScores = options.keepScores ?? false;
     this.positiveClass = pc;
+    this.precisionRecall = options.precisionRecall ?? false;
+    this.#pairs = new Float64Array(this.precisionRecall ? this.classes * this.classes : 0);
   }
 
   /** Samples seen since the last reset. */
@@ -97,6 +117,7 @@ export class MetricAccumulator {
     for (let i = 0; i < n; i++) {
       const label = labels[i]!;
       if (predicted[i] === label) correct++;
+      if (this.precisionRecall) this.#pairs[label * k + predicted[i]!]!++;
       if (batch.loss === undefined) {
         const p = Math.min(Math.max(probs[i * k + label]!, EPSILON), 1 - EPSILON);
         crossEntropy -= Math.log(p);
@@ -125,7 +146,44 @@ export class MetricAccumulator {
     return rocAuc(positives, scores);
   }
 
-  /** Loss, accuracy, and the AUC when scores are kept. */
+  /** Samples of each class seen since the last reset (with `precisionRecall`, else ConfigError). */
+  classSamples(): number[] {
+    if (!this.precisionRecall) {
+      throw new ConfigError('MetricAccumulator.classSamples: expected an accumulator created with precisionRecall: true, got precisionRecall: false');
+    }
+    const k = this.classes;
+    return Array.from({ length: k }, (_, c) => this.#pairs.subarray(c * k, c * k + k).reduce((a, b) => a + b, 0));
+  }
+
+  /** Precision and recall from the counted pairs (see `AccumulatedMetrics`; with `precisionRecall`, else ConfigError). */
+  precisionAndRecall(): { precision: number; recall: number } {
+    if (!this.precisionRecall) {
+      throw new ConfigError('MetricAccumulator.precisionAndRecall: expected an accumulator created with precisionRecall: true, got precisionRecall: false');
+    }
+    if (this.#samples === 0) return { precision: NaN, recall: NaN };
+    const k = this.classes;
+    const perClass = (c: number) => {
+      let predicted = 0;
+      let actual = 0;
+      for (let o = 0; o < k; o++) {
+        predicted += this.#pairs[o * k + c]!;
+        actual += this.#pairs[c * k + o]!;
+      }
+      const hits = this.#pairs[c * k + c]!;
+      return { precision: predicted ? hits / predicted : 0, recall: actual ? hits / actual : 0 };
+    };
+    if (k === 2) return perClass(this.positiveClass);
+    let precision = 0;
+    let recall = 0;
+    for (let c = 0; c < k; c++) {
+      const m = perClass(c);
+      precision += m.precision;
+      recall += m.recall;
+    }
+    return { precision: precision / k, recall: recall / k };
+  }
+
+  /** Loss, accuracy, the AUC when scores are kept, precision and recall when counted. */
   result(): AccumulatedMetrics {
     const samples = this.#samples;
     const out: AccumulatedMetrics = {
@@ -134,6 +192,7 @@ export class MetricAccumulator {
       accuracy: samples === 0 ? NaN : this.#correct / samples,
     };
     if (this.keepScores) out.auc = samples === 0 ? NaN : this.auc();
+    if (this.precisionRecall) Object.assign(out, this.precisionAndRecall());
     return out;
   }
 
@@ -142,6 +201,7 @@ export class MetricAccumulator {
     this.#samples = 0;
     this.#lossSum = 0;
     this.#correct = 0;
+    this.#pairs.fill(0);
   }
 
   #keep(probs: Numbers, labels: Numbers): void {

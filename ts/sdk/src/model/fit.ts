@@ -12,6 +12,7 @@ import { checkFiniteOutputs, nonFiniteLossError } from './finite-outputs.js';
 import { ArrayDataset, isDataset, nonFiniteInputError, type Dataset, type LabelsLike, type TensorLike } from './data.js';
 import { History, type Logs } from './history.js';
 import type { Model } from './model.js';
+import { PassMetrics } from './pass-metrics.js';
 import { PrefetchBuffer, TrainFeed } from './train-feed.js';
 import { checkMix, mixedBatches, type MixArgs } from '../data/mix.js';
 
@@ -123,6 +124,7 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
       let lossSum = 0;
       let correct = 0;
       let b = 0;
+      const epochMetrics = PassMetrics.create(model.metricNames, model.outputShape[2]);
       const t0 = performance.now();
       const feed = new TrainFeed(compiled, train.batches({ batchSize, epoch, ...(order ? { order } : {}) }), buffer);
       try {
@@ -148,11 +150,11 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
           seen += fed.batch.size;
           lossSum += loss * fed.batch.size;
           correct += s.correct;
+          epochMetrics?.add(compiled.output(fed.batch.size), fed.batch.targets);
           const logs = { loss: lossSum / seen, accuracy: correct / seen, lr };
           await callbacks.batchEnd(b, logs, progress(epoch, epochs, b, batches, step, seen, t0, lr, logs));
           if (evaluates && val) {
-            const v = await evaluateDataset(model, val, batchSize);
-            const point = { ...logs, val_loss: v.loss!, val_accuracy: v.accuracy! };
+            const point = { ...logs, ...prefixed(await evaluateDataset(model, val, batchSize), 'val_') };
             history.steps.push({ step, epoch, logs: point });
             await callbacks.evaluation(step, point);
           }
@@ -163,12 +165,8 @@ export async function runFit(model: Model, data: Dataset, args: FitArgs): Promis
         await feed.close();
       }
       // An epoch stopped before its first completed step has no metrics: NaN, never a fake 0.
-      const logs: Logs = { loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? correct / seen : Number.NaN };
-      if (val) {
-        const v = await evaluateDataset(model, val, batchSize);
-        logs.val_loss = v.loss!;
-        logs.val_accuracy = v.accuracy!;
-      }
+      const logs: Logs = { loss: seen ? lossSum / seen : Number.NaN, accuracy: seen ? correct / seen : Number.NaN, ...epochMetrics?.logs() };
+      if (val) Object.assign(logs, prefixed(await evaluateDataset(model, val, batchSize), 'val_'));
       logs.lr = model.optimizer.learningRate;
       history.record(epoch, logs);
       if (args.verbose === 1) {
@@ -191,6 +189,10 @@ function prefetchOption(v: FitArgs['prefetch'], threads: number): boolean {
   return v;
 }
 
+function prefixed(logs: Logs, prefix: string): Logs {
+  return Object.fromEntries(Object.entries(logs).map(([k, v]) => [prefix + k, v]));
+}
+
 function lastLogs(h: History): Logs {
   return Object.fromEntries(Object.entries(h.history).map(([k, v]) => [k, v.at(-1)!]));
 }
@@ -205,10 +207,11 @@ export async function evaluateDataset(model: Model, data: Dataset, batchSize: nu
   let seen = 0;
   let lossSum = 0;
   let correct = 0;
+  const metrics = PassMetrics.create(model.metricNames, model.outputShape[2]);
   for await (const batch of data.batches({ batchSize })) {
     batch.fill(compiled.inputView(batch.size));
     const s = compiled.evaluateBatch({ batch: batch.size, targets: batch.targets });
-    if (!Number.isFinite(s.loss)) throw nonFiniteLossError(model.name, compiled.activation(compiled.stepCount - 1, batch.size), model.outputShape[2], seen, s.loss);
+    if (!Number.isFinite(s.loss)) throw nonFiniteLossError(model.name, compiled.output(batch.size), model.outputShape[2], seen, s.loss);
     seen += batch.size;
     // Unlike Keras, the evaluation loss is the data loss without the L2 penalty
     // (the executor reports the penalty separately): with Keras' l2(0.1) the
@@ -218,9 +221,10 @@ export async function evaluateDataset(model: Model, data: Dataset, batchSize: nu
     // The training loss does include it: it is what the optimizer minimizes.
     lossSum += s.loss * batch.size;
     correct += s.correct;
+    metrics?.add(compiled.output(batch.size), batch.targets);
   }
   if (seen === 0) throw new DataError('evaluate: the data has no samples');
-  return { loss: lossSum / seen, accuracy: correct / seen };
+  return { loss: lossSum / seen, accuracy: correct / seen, ...metrics?.logs() };
 }
 
 export async function predictDataset(model: Model, data: Dataset, batchSize: number): Promise<Float32Array> {

@@ -31,6 +31,7 @@ import { input, type SymbolicTensor } from '../layers/symbolic.js';
 import { countParams, renderSummary, type ParamCounts } from './summary.js';
 import { modelToOnnx, type OnnxExportOptions } from '../interop/onnx/export/index.js';
 import { profileModel, type ModelProfile, type ProfileArgs } from './profile.js';
+import { resolveMetrics, type MetricName } from './pass-metrics.js';
 
 export interface ModelOptions {
   name?: string;
@@ -43,8 +44,13 @@ export interface ModelOptions {
 export interface CompileArgs {
   optimizer: OptimizerName | Optimizer;
   loss: LossArg;
-  /** Metrics reported during fit/evaluate; 'accuracy' is the one computed in the step. */
-  metrics?: 'accuracy'[];
+  /**
+   * Metrics reported by fit (as `name` and `val_name`) and evaluate besides
+   * the loss: 'accuracy' (always reported; computed in the step), 'auc',
+   * 'precision', 'recall' (over each epoch's or evaluation's outputs; see
+   * model/pass-metrics.ts for binary and multi-class semantics).
+   */
+  metrics?: MetricName[];
 }
 
 export interface CompiledConfig {
@@ -52,6 +58,7 @@ export interface CompiledConfig {
   loss: LossConfig;
   /** One flag per executor step, from the layers' `trainable` at compile time (Keras semantics). */
   frozen: boolean[];
+  metrics: MetricName[];
 }
 
 /**
@@ -182,6 +189,11 @@ export class Model implements TrainingModel {
     return this.compileConfig?.loss;
   }
 
+  /** The metrics named at compile (empty before compile). */
+  get metricNames(): readonly MetricName[] {
+    return this.compileConfig?.metrics ?? [];
+  }
+
   /** Optimizer steps taken so far. */
   get step(): number {
     return this.steps;
@@ -197,10 +209,10 @@ export class Model implements TrainingModel {
     if (loss.name !== 'binaryCrossentropy' && out < 2) {
       throw new ConfigError(`compile: ${loss.name} needs >= 2 output units; this one outputs ${out} (use binaryCrossentropy)`);
     }
-    for (const m of args.metrics ?? []) if (m !== 'accuracy') throw new ConfigError(`compile: unknown metric '${String(m)}', expected 'accuracy'`);
+    const metrics = resolveMetrics(args.metrics);
     const plan = this.plan();
     const layers = this.layers;
-    this.compileConfig = { optimizer, loss, frozen: plan.stepOwner.map((owner) => !layers[owner]!.trainable) };
+    this.compileConfig = { optimizer, loss, frozen: plan.stepOwner.map((owner) => !layers[owner]!.trainable), metrics };
     if (this.compiled) {
       this.configureExecutor(undefined);
       this.compiled.buffer('Slot1').fill(0);
@@ -366,7 +378,7 @@ export class Model implements TrainingModel {
     return runFit(this, data, args);
   }
 
-  /** Loss and accuracy in inference mode: `{ loss, accuracy }`. */
+  /** Loss, accuracy and the compiled metrics in inference mode: `{ loss, accuracy, auc?, precision?, recall? }`. */
   async evaluate(x: TensorLike, y: LabelsLike, args?: { batchSize?: number }): Promise<Record<string, number>>;
   async evaluate(data: Dataset, args?: { batchSize?: number }): Promise<Record<string, number>>;
   async evaluate(a: TensorLike | Dataset, b?: LabelsLike | { batchSize?: number }, c?: { batchSize?: number }): Promise<Record<string, number>> {
