@@ -7,7 +7,8 @@ usage: make_fixtures.py ARCH SIZE OUT_DIR [--bn folded|preserved]
                         [--batch dynamic|fixed] [--opset N]
   ARCH: resnet18 | mobilenet_v2 | tiny (the committed fixture's net: conv, BN,
         ReLU, max pool, depthwise conv with ReLU6, residual add, adaptive
-        average pool to 7x7, flatten, linear, softmax)
+        average pool to 7x7, flatten, linear, softmax) | activations (tanh,
+        SiLU, hardswish, hardsigmoid between convolutions)
 writes OUT_DIR/ARCH.onnx and OUT_DIR/ARCH-reference.safetensors (`input`: NCHW
 float32 [2, 3, SIZE, SIZE], `output`: torch's output on it).
 
@@ -53,7 +54,31 @@ class Tiny(torch.nn.Module):
         return torch.softmax(self.fc(torch.flatten(self.avg(y), 1)), dim=1)
 
 
+class Activations(torch.nn.Module):
+    """Tanh, SiLU (exported as Sigmoid and Mul), Hardswish and Hardsigmoid between convolutions whose
+    weights are scaled so that the hard ones see inputs beyond their kinks at -3 and 3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 6, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(6, 6, 3, padding=1)
+        self.conv3 = torch.nn.Conv2d(6, 4, 1)
+        self.fc = torch.nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.nn.functional.silu(torch.tanh(self.conv1(x)))
+        y = torch.nn.functional.hardsigmoid(self.conv3(torch.nn.functional.hardswish(self.conv2(y))))
+        return torch.softmax(self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1)), dim=1)
+
+
 def build(arch: str) -> torch.nn.Module:
+    if arch == "activations":
+        net = Activations()
+        with torch.no_grad():
+            net.conv2.weight.mul_(60)  # inputs well past the hard activations' kinks at -3 and 3
+            net.conv3.weight.mul_(10)
+            net.fc.weight.mul_(20)
+        return net
     if arch == "tiny":
         tiny = Tiny()
         with torch.no_grad():
@@ -64,7 +89,7 @@ def build(arch: str) -> torch.nn.Module:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("arch", choices=["resnet18", "mobilenet_v2", "tiny"])
+    p.add_argument("arch", choices=["resnet18", "mobilenet_v2", "tiny", "activations"])
     p.add_argument("size", type=int)
     p.add_argument("out_dir")
     p.add_argument("--bn", choices=["folded", "preserved"], default="folded")

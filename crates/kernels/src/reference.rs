@@ -568,6 +568,25 @@ pub fn sigmoid(x: &[f64]) -> Vec<f64> {
     x.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect()
 }
 
+pub fn tanh(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| v.tanh()).collect()
+}
+
+/// `x · σ(x)`.
+pub fn swish(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| v / (1.0 + (-v).exp())).collect()
+}
+
+/// `min(max(x + 3, 0), 6) / 6`.
+pub fn hard_sigmoid(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| (v + 3.0).clamp(0.0, 6.0) / 6.0).collect()
+}
+
+/// `x · min(max(x + 3, 0), 6) / 6`.
+pub fn hard_swish(x: &[f64]) -> Vec<f64> {
+    x.iter().map(|&v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0).collect()
+}
+
 /// Row-wise `softmax(x)_j = exp(x_j - max) / sum_k exp(x_k - max)`.
 pub fn softmax(g: &SoftmaxGeom, x: &[f64]) -> Vec<f64> {
     x.chunks(g.cols)

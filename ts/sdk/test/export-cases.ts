@@ -53,6 +53,12 @@ export const LAYER_CASES: ExportCase[] = [
   chain('batchnorm-after-flatten', [4, 3, 2], () => [new Flatten(), new BatchNormalization(), new Dense({ units: 3 })]),
   chain('relu-max-value', [4, 4, 2], () => [new ReLU({ maxValue: 0.3 })]),
   chain('relu-leaky-sigmoid', [4, 4, 2], () => [new ReLU(), new LeakyReLU({ alpha: 0.1 }), new Activation({ activation: 'sigmoid' })]),
+  // Pre-activations stay mostly inside (-3, 3) here, where a hard sigmoid of slope 0.2 (Keras 2) would
+  // already differ; the flat parts beyond ±3 are checked against the f64 reference in the kernel tests.
+  chain('tanh-swish-hard-activations', [5, 4, 2], () => [
+    new Conv2D({ filters: 4, kernelSize: 2, activation: 'tanh' }), new Activation({ activation: 'swish' }),
+    new Conv2D({ filters: 3, kernelSize: 2, padding: 'same', activation: 'hardSwish' }), new Activation({ activation: 'hardSigmoid' }),
+  ]),
   chain('softmax-layer', [6], () => [new Dense({ units: 4 }), new Softmax()]),
   chain('maxpool-ceil-padded', [7, 7, 2], () => [new MaxPooling2D({ poolSize: 3, strides: 2, padding: 1, ceilMode: true })]),
   chain('maxpool-same', [5, 7, 2], () => [new MaxPooling2D({ poolSize: 2, padding: 'same' })]),

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 interface Export {
-  arch: 'resnet18' | 'mobilenet_v2' | 'tiny';
+  arch: 'resnet18' | 'mobilenet_v2' | 'tiny' | 'activations';
   size: number;
   bn: 'folded' | 'preserved';
   batch: 'dynamic' | 'fixed';
@@ -55,6 +55,7 @@ async function crossCheck(e: Export) {
   // float32 on both sides, summed in different orders through 20-50 layers: 1e-4 of the output range.
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${e.arch} output ${i}: ${got[i]} vs torch ${want[i]}`).toBeLessThanOrEqual(1e-4 * scale);
   model.dispose();
+  return ops;
 }
 
 describe.skipIf(skipReason !== undefined)('importOnnx vs torch (torch.onnx.export of seeded torchvision networks)', () => {
@@ -62,6 +63,12 @@ describe.skipIf(skipReason !== undefined)('importOnnx vs torch (torch.onnx.expor
   it('resnet18, BN preserved, fixed batch, opset 17', async () => crossCheck({ arch: 'resnet18', size: 64, bn: 'preserved', batch: 'fixed', opset: 17 }), 180_000);
   it('mobilenet_v2, BN folded, fixed batch, opset 11', async () => crossCheck({ arch: 'mobilenet_v2', size: 64, bn: 'folded', batch: 'fixed', opset: 11 }), 180_000);
   it('mobilenet_v2, BN preserved, dynamic batch, opset 13', async () => crossCheck({ arch: 'mobilenet_v2', size: 64, bn: 'preserved', batch: 'dynamic', opset: 13 }), 180_000);
+  it('tanh, SiLU (Sigmoid and Mul), hardswish and hardsigmoid, with inputs beyond the hard ones’ kinks, opsets 14 and 17', async () => {
+    for (const opset of [14, 17]) {
+      const ops = await crossCheck({ arch: 'activations', size: 12, bn: 'folded', batch: 'fixed', opset });
+      for (const op of ['Tanh', 'Sigmoid', 'Mul', 'HardSwish', 'HardSigmoid']) expect(ops.has(op), op).toBe(true);
+    }
+  }, 180_000);
   it('adaptive average pool to 7x7 and the NCHW flatten before Linear (VGG’s head), opsets 11 and 17', async () => {
     await crossCheck({ arch: 'tiny', size: 28, bn: 'folded', batch: 'fixed', opset: 11 });
     await crossCheck({ arch: 'tiny', size: 28, bn: 'preserved', batch: 'dynamic', opset: 17 });

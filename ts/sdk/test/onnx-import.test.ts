@@ -93,6 +93,23 @@ const CASES: Record<string, () => GraphSpec> = {
     ...chain([{ op: 'LeakyRelu', attrs: { alpha: { f: 0.2 } } }, { op: 'Conv', extra: ['w'] }, { op: 'Clip', extra: ['lo', 'hi'] }, { op: 'Sigmoid' }]),
     initializers: { w: weights([3, 2, 1, 1], 8), lo: { dims: [], data: [0] }, hi: { dims: [], data: [6] } },
   }),
+  'HardSwish, HardSigmoid (PyTorch\'s alpha 1/6), Tanh, Sigmoid → Mul (swish; opset 14)': () => ({
+    input: image(2, 4, 4),
+    nodes: [
+      // Weights of scale 8 put the convolutions' outputs beyond the hard activations' kinks at ±3.
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['c1'], name: 'conv1' },
+      { op: 'HardSwish', inputs: ['c1'], outputs: ['h1'], name: 'hswish' },
+      { op: 'Conv', inputs: ['h1', 'w2'], outputs: ['c2'], name: 'conv2' },
+      { op: 'HardSigmoid', inputs: ['c2'], outputs: ['h2'], name: 'hsig', attrs: { alpha: { f: 1 / 6 } } },
+      { op: 'Tanh', inputs: ['c2'], outputs: ['t'], name: 'tanh' },
+      { op: 'Sigmoid', inputs: ['t'], outputs: ['s'], name: 'sig' },
+      { op: 'Mul', inputs: ['s', 't'], outputs: ['sw'], name: 'swish' },
+      { op: 'Add', inputs: ['h2', 'sw'], outputs: ['y'], name: 'add' },
+    ],
+    output: 'y',
+    opset: 14,
+    initializers: { w: weights([3, 2, 1, 1], 8), w2: weights([3, 3, 1, 1], 8) },
+  }),
   'MaxPool (pads, ceil_mode), AveragePool (count_include_pad)': () => ({
     input: image(3, 8, 7),
     ...chain([
@@ -216,6 +233,16 @@ describe('importOnnx: unsupported and hostile files are typed errors', () => {
     await rejects(buildOnnx(conv({ attrs: { foo: { i: 1 } } })), /ONNX node 'conv' \(Conv\): unsupported attribute 'foo'; Conv supports auto_pad, dilations, kernel_shape, pads, strides, group/);
     const grouped = { ...conv({ attrs: { group: { i: 2 } } }), input: image(4, 8, 8), initializers: { w: weights([4, 2, 3, 3]) } };
     await rejects(buildOnnx(grouped), /attribute 'group' is 2 with 4 input channels .*supported: group 1, or group = input channels/);
+  });
+  it('a HardSigmoid other than PyTorch\'s, and a Mul outside the Sigmoid → Mul (swish) pattern', async () => {
+    const hard = conv();
+    hard.nodes.push({ op: 'HardSigmoid', inputs: ['y'], outputs: ['z'], name: 'hs', attrs: { alpha: { f: 0.2 } } });
+    await rejects(buildOnnx({ ...hard, output: 'z' }), /ONNX node 'hs' \(HardSigmoid\): HardSigmoid\(alpha 0\.2\d*, beta 0\.5\) is not supported; supported: alpha 1\/6 and beta 0\.5/);
+    // y · sigmoid(y) imports (a swish); y · sigmoid(z) for another z does not.
+    const mul = conv();
+    mul.nodes.push({ op: 'Relu', inputs: ['y'], outputs: ['r'], name: 'relu' }, { op: 'Sigmoid', inputs: ['r'], outputs: ['s'], name: 'sig' }, { op: 'Mul', inputs: ['y', 's'], outputs: ['z'], name: 'mul' });
+    await rejects(buildOnnx({ ...mul, output: 'z' }), /ONNX node 'mul' \(Mul\): unsupported op; supported ops: .*HardSigmoid, HardSwish, .*Tanh/);
+    expect(ONNX_IMPORT_OPS).not.toContain('Mul');
   });
   it('an opset outside 11-17', async () => {
     await rejects(buildOnnx({ ...conv(), opset: 9 }), /opset 9 is not supported; lite-cnn imports opsets 11 to 17/);

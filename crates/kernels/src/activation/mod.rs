@@ -6,7 +6,15 @@
 //! - ReLU: from `y` (`y > 0` exactly when `x > 0`), so `x` need not be kept;
 //! - bounded ReLU (ReLU6): from `y` (`0 < y < max` exactly when `0 < x < max`);
 //! - LeakyReLU: from `x` (with `alpha <= 0`, `y`'s sign would not tell);
-//! - Sigmoid, Softmax: from `y` (their derivatives are functions of `y`).
+//! - Sigmoid, Tanh, Softmax: from `y` (their derivatives are functions of `y`);
+//! - Swish (SiLU), hard sigmoid, hard swish: from `x` (`y` does not
+//!   determine `x`: each is non-monotonic or flat somewhere).
+//!
+//! Hard sigmoid and hard swish follow PyTorch's `hardsigmoid`/`hardswish`
+//! (and Keras 3's): `relu6(x + 3) / 6` and `x · relu6(x + 3) / 6`, evaluated
+//! in that order; their backward passes use PyTorch's conventions at the
+//! kinks (hard sigmoid: slope 1/6 strictly inside (-3, 3); hard swish: 0
+//! below -3, `x/3 + 1/2` on [-3, 3], 1 above).
 //!
 //! At the kink `x = 0`, ReLU and LeakyReLU use the slope of the `x <= 0` side
 //! (0 and `alpha`), like TensorFlow. Bounded ReLU passes the gradient only
@@ -93,19 +101,81 @@ pub fn leaky_relu_bwd(alpha: f32, x: &[f32], dy: &[f32], dx: &mut [f32]) {
 /// Sigmoid: `y = 1 / (1 + exp(-x))`, evaluated as `e/(1 + e)` with
 /// `e = exp(x)` for `x < 0` so neither branch overflows.
 pub fn sigmoid_fwd(x: &[f32], y: &mut [f32]) {
-    map1(x, y, |v| {
-        if v >= 0.0 {
-            1.0 / (1.0 + (-v).exp())
-        } else {
-            let e = v.exp();
-            e / (1.0 + e)
-        }
-    });
+    map1(x, y, logistic);
 }
 
 /// Sigmoid backward from the output: `dx = dy · y · (1 - y)`.
 pub fn sigmoid_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     map2(y, dy, dx, |yv, d| d * (yv * (1.0 - yv)));
+}
+
+/// The logistic function of one value, overflow-free on both sides (as `sigmoid_fwd`).
+#[inline(always)]
+fn logistic(v: f32) -> f32 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Tanh: `y = tanh(x)`.
+pub fn tanh_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, f32::tanh);
+}
+
+/// Tanh backward from the output: `dx = dy · (1 - y²)`.
+pub fn tanh_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(y, dy, dx, |yv, d| d * (1.0 - yv * yv));
+}
+
+/// Swish (SiLU, Keras' `swish`/`silu`, PyTorch's `SiLU`): `y = x · σ(x)`.
+pub fn swish_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| v * logistic(v));
+}
+
+/// Swish backward from the input: `dx = dy · σ(x) · (1 + x · (1 - σ(x)))`.
+pub fn swish_bwd(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(x, dy, dx, |xv, d| {
+        let s = logistic(xv);
+        d * (s * (1.0 + xv * (1.0 - s)))
+    });
+}
+
+/// `relu6(x + 3)`: hard sigmoid's and hard swish's common part (NaN gives 0, as ReLU).
+#[inline(always)]
+fn relu6_shifted(v: f32) -> f32 {
+    let t = v + 3.0;
+    if t > 0.0 { if t < 6.0 { t } else { 6.0 } } else { 0.0 }
+}
+
+/// Hard sigmoid: `y = relu6(x + 3) / 6`.
+pub fn hard_sigmoid_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| relu6_shifted(v) / 6.0);
+}
+
+/// Hard sigmoid backward from the input: `dx = dy / 6` where `-3 < x < 3`, else 0.
+pub fn hard_sigmoid_bwd(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(x, dy, dx, |xv, d| if xv > -3.0 && xv < 3.0 { d / 6.0 } else { 0.0 });
+}
+
+/// Hard swish: `y = x · relu6(x + 3) / 6`.
+pub fn hard_swish_fwd(x: &[f32], y: &mut [f32]) {
+    map1(x, y, |v| v * relu6_shifted(v) / 6.0);
+}
+
+/// Hard swish backward from the input: 0 below -3, `dy · (x/3 + 1/2)` on [-3, 3], `dy` above.
+pub fn hard_swish_bwd(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    map2(x, dy, dx, |xv, d| {
+        if xv < -3.0 {
+            0.0
+        } else if xv <= 3.0 {
+            d * (xv / 3.0 + 0.5)
+        } else {
+            d
+        }
+    });
 }
 
 fn softmax_rows_per_chunk(g: &SoftmaxGeom) -> usize {

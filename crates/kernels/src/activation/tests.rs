@@ -137,6 +137,91 @@ crate::kernel_tests! {
         }
     }
 
+    fn tanh_and_swish_match_reference_and_gradcheck() {
+        type Pair = (fn(&[f32], &mut [f32]), fn(&[f64]) -> Vec<f64>);
+        let cases: [(&str, Pair); 2] = [("tanh", (super::tanh_fwd, reference::tanh)), ("swish", (super::swish_fwd, reference::swish))];
+        for (name, (fwd, reference_fwd)) in cases {
+            for (k, &len) in LENS.iter().enumerate() {
+                let mut rng = TestRng::new(1000 + k as u64);
+                let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * 12.0).collect();
+                if len >= 5 {
+                    x[..5].copy_from_slice(&[-100.0, 100.0, -1e30, 0.0, 1e-30]);
+                }
+                let mut y = nan_filled(len);
+                fwd(&x, &mut y);
+                // A few roundings of the transcendental and the product; subnormal outputs round absolutely.
+                assert_close(&y, &reference_fwd(&reference::widen(&x)), 1e-6, f32::MIN_POSITIVE as f64, &format!("{name}_fwd len={len}"));
+            }
+        }
+        for (k, &len) in LENS[..7].iter().enumerate() {
+            let mut rng = TestRng::new(1100 + k as u64);
+            let x: Vec<f32> = rng.vec(len).iter().map(|v| v * 4.0).collect();
+            let r = rng.vec(len);
+            let mut y = nan_filled(len);
+            super::tanh_fwd(&x, &mut y);
+            let mut dx = nan_filled(len);
+            super::tanh_bwd(&y, &r, &mut dx);
+            let num = numeric_grad(&x, 1e-4, |xd| project(&reference::tanh(xd), &r));
+            assert_grad_close(&dx, &num, 1e-5, 1e-6, &format!("tanh_bwd len={len}"));
+            let mut dx = nan_filled(len);
+            super::swish_bwd(&x, &r, &mut dx);
+            let num = numeric_grad(&x, 1e-4, |xd| project(&reference::swish(xd), &r));
+            assert_grad_close(&dx, &num, 1e-5, 1e-6, &format!("swish_bwd len={len}"));
+        }
+    }
+
+    fn hard_sigmoid_and_hard_swish_match_reference_and_gradcheck() {
+        type Pair = (fn(&[f32], &mut [f32]), fn(&[f64]) -> Vec<f64>);
+        let cases: [(&str, Pair); 2] = [
+            ("hard_sigmoid", (super::hard_sigmoid_fwd, reference::hard_sigmoid)),
+            ("hard_swish", (super::hard_swish_fwd, reference::hard_swish)),
+        ];
+        for (name, (fwd, reference_fwd)) in cases {
+            for (k, &len) in LENS.iter().enumerate() {
+                let mut rng = TestRng::new(1200 + k as u64);
+                let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * 8.0).collect();
+                for (i, v) in [-3.0, 3.0, 0.0, -2.9999, 1e30].into_iter().enumerate().take(len) {
+                    x[i] = v;
+                }
+                let mut y = nan_filled(len);
+                fwd(&x, &mut y);
+                // x + 3 is exact where it cancels (Sterbenz) and else within
+                // half an ulp, then at most two more roundings: 3 · 2^-24.
+                assert_close(&y, &reference_fwd(&reference::widen(&x)), 3.0 * f32::EPSILON as f64 / 2.0, f32::MIN_POSITIVE as f64, &format!("{name}_fwd len={len}"));
+            }
+        }
+        for (k, &len) in LENS[..7].iter().enumerate() {
+            let mut rng = TestRng::new(1300 + k as u64);
+            // Uniform in [-5, 5), kept 0.05 away from the kinks at ±3.
+            let x: Vec<f32> = rng.vec(len).iter().map(|v| v * 5.0).map(|v| if (v.abs() - 3.0).abs() < 0.05 { 1.0 } else { v }).collect();
+            let r = rng.vec(len);
+            let mut dx = nan_filled(len);
+            super::hard_sigmoid_bwd(&x, &r, &mut dx);
+            let num = numeric_grad(&x, 1e-3, |xd| project(&reference::hard_sigmoid(xd), &r));
+            assert_grad_close(&dx, &num, 1e-6, 1e-7, &format!("hard_sigmoid_bwd len={len}"));
+            let mut dx = nan_filled(len);
+            super::hard_swish_bwd(&x, &r, &mut dx);
+            let num = numeric_grad(&x, 1e-3, |xd| project(&reference::hard_swish(xd), &r));
+            assert_grad_close(&dx, &num, 1e-5, 1e-6, &format!("hard_swish_bwd len={len}"));
+        }
+    }
+
+    fn hard_activations_use_pytorchs_slopes_at_the_kinks() {
+        // hardsigmoid: 1/6 strictly inside (-3, 3); hardswish: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above.
+        let x = [-3.5, -3.0, 0.0, 3.0, 3.5];
+        let dy = [6.0; 5];
+        let mut dx = nan_filled(5);
+        super::hard_sigmoid_bwd(&x, &dy, &mut dx);
+        assert_eq!(dx, vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+        super::hard_swish_bwd(&x, &dy, &mut dx);
+        assert_eq!(dx, vec![0.0, -3.0, 3.0, 9.0, 6.0]);
+        let mut y = nan_filled(5);
+        super::hard_swish_fwd(&x, &mut y);
+        assert_eq!(y, vec![-0.0, -0.0, 0.0, 3.0, 3.5]);
+        super::hard_sigmoid_fwd(&[-4.0, -3.0, 0.0, 3.0, f32::NAN], &mut y);
+        assert_eq!(y, vec![0.0, 0.0, 0.5, 1.0, 0.0]);
+    }
+
     fn softmax_matches_reference_and_gradcheck() {
         for (rows, cols) in [(1, 1), (1, 3), (3, 5), (2, 10), (7, 17), (3, 1), (5, 4)] {
             let g = SoftmaxGeom::new(rows, cols).unwrap();

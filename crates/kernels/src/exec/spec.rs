@@ -54,6 +54,10 @@ pub mod kind {
     pub const ZERO_PAD: u32 = 16;
     pub const BOUNDED_RELU: u32 = 17;
     pub const AVERAGE: u32 = 18;
+    pub const TANH: u32 = 19;
+    pub const SWISH: u32 = 20;
+    pub const HARD_SIGMOID: u32 = 21;
+    pub const HARD_SWISH: u32 = 22;
 }
 
 /// `StepDesc::padding` values.
@@ -139,6 +143,13 @@ pub enum StepSpec {
     BoundedRelu { max: f32 },
     LeakyRelu { alpha: f32 },
     Sigmoid,
+    Tanh,
+    /// `x · σ(x)` (SiLU).
+    Swish,
+    /// `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `x · relu6(x + 3) / 6`.
+    HardSwish,
     Softmax,
     MaxPool { pool: [usize; 2], strides: [usize; 2], padding: Padding, mode: PoolMode },
     AvgPool { pool: [usize; 2], strides: [usize; 2], padding: Padding, mode: PoolMode },
@@ -235,6 +246,10 @@ impl StepSpec {
                 StepSpec::LeakyRelu { alpha: d.alpha }
             }
             kind::SIGMOID => StepSpec::Sigmoid,
+            kind::TANH => StepSpec::Tanh,
+            kind::SWISH => StepSpec::Swish,
+            kind::HARD_SIGMOID => StepSpec::HardSigmoid,
+            kind::HARD_SWISH => StepSpec::HardSwish,
             kind::SOFTMAX => StepSpec::Softmax,
             kind::MAX_POOL => {
                 let (pool, strides, padding) = window("pool")?;

@@ -222,6 +222,26 @@ crate::kernel_tests! {
         assert!(checked > 50);
     }
 
+    fn exec_gradients_through_tanh_swish_and_the_hard_activations_match_finite_differences() {
+        // Each activation between convolutions, so its backward (from its
+        // output or from its input) carries every earlier layer's gradient.
+        use StepSpec::*;
+        let specs = [conv(3, 3, 1), Tanh, conv(3, 3, 1), Swish, conv(4, 1, 1), HardSwish, conv(3, 1, 1), HardSigmoid, Flatten, dense(3), Softmax];
+        let batch = 3;
+        let mut m = Model::chain(Shape3 { h: 6, w: 5, c: 2 }, batch, &specs).unwrap();
+        init(&mut m, 41);
+        m.configure(sgd0(), &[], &[]).unwrap();
+        let x = TestRng::new(42).vec(batch * 6 * 5 * 2);
+        // Central differences need the hard activations' inputs (steps 4 and 6, the same in inference: no BatchNorm) away from their kinks at ±3.
+        m.forward(&x, batch, Mode::Infer, true).unwrap();
+        for step in [4, 6] {
+            let pre = m.activation(step).unwrap();
+            assert!(pre.iter().all(|v| (v.abs() - 3.0).abs() > 0.1), "step {step}: an input within 0.1 of a kink: {pre:?}");
+        }
+        let checked = check_param_gradients(&mut m, &x, &[1, 2, 0], |_| true);
+        assert!(checked > 40, "checked {checked} parameters");
+    }
+
     fn exec_training_learns_a_synthetic_task() {
         // Class = which half of the image holds a bright square.
         use StepSpec::*;

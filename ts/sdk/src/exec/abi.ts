@@ -214,6 +214,10 @@ export const StepKind = {
   ZERO_PAD: 16,
   BOUNDED_RELU: 17,
   AVERAGE: 18,
+  TANH: 19,
+  SWISH: 20,
+  HARD_SIGMOID: 21,
+  HARD_SWISH: 22,
 } as const;
 export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 

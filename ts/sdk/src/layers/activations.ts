@@ -3,9 +3,14 @@ import { StepKind } from '../exec/abi.js';
 import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError } from '../errors.js';
 
-export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'softmax';
+/**
+ * 'swish' is `x · sigmoid(x)` (SiLU); 'hardSigmoid' and 'hardSwish' are
+ * PyTorch's and Keras 3's `relu6(x + 3) / 6` and `x · relu6(x + 3) / 6`
+ * (Keras 2 and TF.js used `0.2x + 0.5` for their hard sigmoid).
+ */
+export type ActivationName = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh' | 'swish' | 'hardSigmoid' | 'hardSwish' | 'softmax';
 
-const names: readonly ActivationName[] = ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'softmax'];
+const names: readonly ActivationName[] = ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh', 'swish', 'hardSigmoid', 'hardSwish', 'softmax'];
 
 /** Keras' default negative slope for LeakyReLU. */
 export const DEFAULT_LEAKY_ALPHA = 0.3;
@@ -31,6 +36,14 @@ export function activationSteps(name: ActivationName, alpha = DEFAULT_LEAKY_ALPH
       return [{ kind: StepKind.LEAKY_RELU, alpha }];
     case 'sigmoid':
       return [{ kind: StepKind.SIGMOID }];
+    case 'tanh':
+      return [{ kind: StepKind.TANH }];
+    case 'swish':
+      return [{ kind: StepKind.SWISH }];
+    case 'hardSigmoid':
+      return [{ kind: StepKind.HARD_SIGMOID }];
+    case 'hardSwish':
+      return [{ kind: StepKind.HARD_SWISH }];
     case 'softmax':
       return [{ kind: StepKind.SOFTMAX }];
   }

@@ -1,5 +1,5 @@
-//! Elementwise activation steps (ReLU, bounded ReLU, LeakyReLU, sigmoid) and
-//! the row-wise softmax.
+//! Elementwise activation steps (ReLU, bounded ReLU, LeakyReLU, sigmoid, tanh,
+//! swish, hard sigmoid, hard swish) and the row-wise softmax.
 
 use super::{BackwardReads, BwdIo, FwdIo, Op, Plan, Shape3};
 use crate::activation;
@@ -14,6 +14,10 @@ pub enum Kind {
     BoundedRelu { max: f32 },
     LeakyRelu { alpha: f32 },
     Sigmoid,
+    Tanh,
+    Swish,
+    HardSigmoid,
+    HardSwish,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +38,7 @@ impl Activation {
         match self.kind {
             Kind::Relu => Some(Clamp::Relu),
             Kind::BoundedRelu { max } => Some(Clamp::BoundedRelu { max }),
-            Kind::LeakyRelu { .. } | Kind::Sigmoid => None,
+            Kind::LeakyRelu { .. } | Kind::Sigmoid | Kind::Tanh | Kind::Swish | Kind::HardSigmoid | Kind::HardSwish => None,
         }
     }
 }
@@ -46,11 +50,11 @@ impl Op for Activation {
     fn forward_work(&self) -> f64 {
         self.shape.size() as f64
     }
-    /// ReLU-like and sigmoid gradients come from the output; LeakyReLU's from the input.
+    /// ReLU-like, sigmoid and tanh gradients come from the output; LeakyReLU's, swish's and the hard ones' from the input.
     fn backward_reads(&self) -> BackwardReads {
         match self.kind {
-            Kind::LeakyRelu { .. } => BackwardReads { inputs: true, output: false },
-            _ => BackwardReads { inputs: false, output: true },
+            Kind::LeakyRelu { .. } | Kind::Swish | Kind::HardSigmoid | Kind::HardSwish => BackwardReads { inputs: true, output: false },
+            Kind::Relu | Kind::BoundedRelu { .. } | Kind::Sigmoid | Kind::Tanh => BackwardReads { inputs: false, output: true },
         }
     }
     fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
@@ -60,6 +64,10 @@ impl Op for Activation {
             Kind::BoundedRelu { max } => activation::relu_max_fwd(max, x, io.y),
             Kind::LeakyRelu { alpha } => activation::leaky_relu_fwd(alpha, x, io.y),
             Kind::Sigmoid => activation::sigmoid_fwd(x, io.y),
+            Kind::Tanh => activation::tanh_fwd(x, io.y),
+            Kind::Swish => activation::swish_fwd(x, io.y),
+            Kind::HardSigmoid => activation::hard_sigmoid_fwd(x, io.y),
+            Kind::HardSwish => activation::hard_swish_fwd(x, io.y),
         }
         Ok(())
     }
@@ -70,6 +78,10 @@ impl Op for Activation {
             Kind::BoundedRelu { max } => activation::relu_max_bwd(max, io.y, io.dy, dx),
             Kind::LeakyRelu { alpha } => activation::leaky_relu_bwd(alpha, &io.xs[0][..dx.len()], io.dy, dx),
             Kind::Sigmoid => activation::sigmoid_bwd(io.y, io.dy, dx),
+            Kind::Tanh => activation::tanh_bwd(io.y, io.dy, dx),
+            Kind::Swish => activation::swish_bwd(&io.xs[0][..dx.len()], io.dy, dx),
+            Kind::HardSigmoid => activation::hard_sigmoid_bwd(&io.xs[0][..dx.len()], io.dy, dx),
+            Kind::HardSwish => activation::hard_swish_bwd(&io.xs[0][..dx.len()], io.dy, dx),
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ import { int64, onnx, type Onnx } from '../proto.js';
 import { NodeContext, type ImportState } from './context.js';
 import { decodeOnnx } from './decode.js';
 import { describeNode } from './errors.js';
-import { fuseMatMulAdd } from './fuse.js';
+import { fuseMatMulAdd, fuseSigmoidMul } from './fuse.js';
 import { sortNodes, type GraphNode } from './graph.js';
 import { OP_TABLE, SUPPORTED_OPS } from './op-table.js';
 import { readTensor } from './tensors.js';
@@ -79,7 +79,7 @@ export async function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {
   const available = new Set([...values.keys(), graphInput.name ?? '']);
   const sorted = sortNodes(graph.node ?? [], available, where);
   const constants = new Set([...values.keys(), ...sorted.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs)]);
-  const nodes = fuseMatMulAdd(sorted, (name) => constants.has(name));
+  const nodes = fuseSigmoidMul(fuseMatMulAdd(sorted, (name) => constants.has(name)));
 
   const x = inputValue(graphInput, nodes, readInputLayout(metadataProps, where), options.inputShape, where);
   values.set(graphInput.name ?? '', x.value);

@@ -3,7 +3,7 @@
  * layers, one module per op family under ops/.
  */
 import type { OpTable } from './op-row.js';
-import { activationOps } from './ops/activation.js';
+import { activationOps, fusedActivationOps } from './ops/activation.js';
 import { constantOps } from './ops/constant.js';
 import { convOps } from './ops/conv.js';
 import { denseOps } from './ops/dense.js';
@@ -12,7 +12,7 @@ import { normalizationOps } from './ops/normalization.js';
 import { poolOps } from './ops/pool.js';
 import { shapeOps } from './ops/shape.js';
 
-export const OP_TABLE: OpTable = {
+const ONNX_OPS: OpTable = {
   ...convOps,
   ...poolOps,
   ...activationOps,
@@ -23,4 +23,8 @@ export const OP_TABLE: OpTable = {
   ...constantOps,
 };
 
-export const SUPPORTED_OPS: readonly string[] = Object.keys(OP_TABLE).sort();
+/** The ONNX op types, and the node patterns fuse.ts replaces by one node (not listed as supported ops). */
+export const OP_TABLE: OpTable = { ...ONNX_OPS, ...fusedActivationOps };
+
+/** The ONNX op types that import (a Mul also imports as part of a swish: fuse.ts). */
+export const SUPPORTED_OPS: readonly string[] = Object.keys(ONNX_OPS).sort();

@@ -17,6 +17,14 @@ export function activationCall(activation: ActivationName, expression: string, a
       return `F.leaky_relu(${expression}, ${pyFloat(alpha)})`;
     case 'sigmoid':
       return `torch.sigmoid(${expression})`;
+    case 'tanh':
+      return `torch.tanh(${expression})`;
+    case 'swish':
+      return `F.silu(${expression})`;
+    case 'hardSigmoid':
+      return `F.hardsigmoid(${expression})`;
+    case 'hardSwish':
+      return `F.hardswish(${expression})`;
     case 'softmax':
       return `torch.softmax(${expression}, dim=1)`;
   }

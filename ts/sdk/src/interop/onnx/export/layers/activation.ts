@@ -1,7 +1,9 @@
 /**
  * Activations, as layers (ReLU, LeakyReLU, Softmax, Activation) and fused
  * into Conv2D, DepthwiseConv2D and Dense: Relu, Clip (ReLU with a ceiling,
- * ReLU6), LeakyRelu, Sigmoid, Softmax over the features.
+ * ReLU6), LeakyRelu, Sigmoid, Tanh, Sigmoid and Mul (swish, as PyTorch
+ * exports SiLU), HardSigmoid (alpha 1/6, beta 1/2), HardSwish, Softmax over
+ * the features.
  */
 import type { ActivationConfig } from '../../../../layers/activation-layers.js';
 import { DEFAULT_LEAKY_ALPHA, type ActivationName } from '../../../../layers/activations.js';
@@ -23,6 +25,16 @@ export function applyActivation(ctx: LayerContext, value: OnnxValue, activation:
       return keep('LeakyRelu', [], { alpha: { float: alpha } });
     case 'sigmoid':
       return keep('Sigmoid');
+    case 'tanh':
+      return keep('Tanh');
+    case 'swish': {
+      const sigmoid = ctx.node('Sigmoid', [value.as(value.layout)]);
+      return ctx.output(ctx.node('Mul', [value.as(value.layout), sigmoid]), value.layout);
+    }
+    case 'hardSigmoid':
+      return keep('HardSigmoid', [], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
+    case 'hardSwish':
+      return keep('HardSwish');
     case 'softmax':
       return ctx.output(ctx.node('Softmax', [value.as('flat')], { axis: -1 }), 'flat');
   }

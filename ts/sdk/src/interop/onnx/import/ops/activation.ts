@@ -1,11 +1,14 @@
 /**
- * Relu, Clip (a bounded ReLU: min 0, max > 0 or none), LeakyRelu, Sigmoid and
- * Softmax (over the features of a 2-D tensor). Elementwise, so a pending
- * flatten order and the layout (NCHW or NHWC) pass through them unchanged.
+ * Relu, Clip (a bounded ReLU: min 0, max > 0 or none), LeakyRelu, Sigmoid,
+ * Tanh, HardSigmoid (PyTorch's: alpha 1/6, beta 1/2), HardSwish, the fused
+ * Sigmoid → Mul pattern (swish; fuse.ts) and Softmax (over the features of a
+ * 2-D tensor). Elementwise, so a pending flatten order and the layout (NCHW
+ * or NHWC) pass through them unchanged.
  */
 import { Activation, LeakyReLU, ReLU, Softmax } from '../../../../layers/activation-layers.js';
 import type { AnyLayer } from '../../../../layers/config.js';
 import type { NodeContext } from '../context.js';
+import { SWISH_PATTERN } from '../fuse.js';
 import type { OpTable } from '../op-row.js';
 import { sameLayout, type Value } from '../values.js';
 
@@ -23,6 +26,16 @@ function clip(ctx: NodeContext): Value[] {
   return elementwise(ctx, (name) => new ReLU({ name, maxValue: Number.isFinite(max) ? max : null }));
 }
 
+/** ONNX's HardSigmoid is `max(0, min(1, alpha·x + beta))`; lite-cnn's hard sigmoid is the alpha 1/6, beta 1/2 one (float32 attributes: within 1e-6). */
+function hardSigmoid(ctx: NodeContext): Value[] {
+  const alpha = ctx.attrs.float('alpha', 0.2);
+  const beta = ctx.attrs.float('beta', 0.5);
+  if (Math.abs(alpha - 1 / 6) > 1e-6 || Math.abs(beta - 0.5) > 1e-6) {
+    throw ctx.error(`HardSigmoid(alpha ${alpha}, beta ${beta}) is not supported; supported: alpha 1/6 and beta 0.5 (PyTorch's hardsigmoid, Keras 3's hard_sigmoid)`);
+  }
+  return elementwise(ctx, (name) => new Activation({ name, activation: 'hardSigmoid' }));
+}
+
 function softmax(ctx: NodeContext): Value[] {
   const x = ctx.tensor(0);
   const axis = ctx.attrs.int('axis', ctx.opset >= 13 ? -1 : 1);
@@ -37,5 +50,13 @@ export const activationOps: OpTable = {
   Clip: { attributes: [], convert: clip },
   LeakyRelu: { attributes: ['alpha'], convert: (ctx) => elementwise(ctx, (name) => new LeakyReLU({ name, alpha: ctx.attrs.float('alpha', 0.01) })) },
   Sigmoid: { attributes: [], convert: (ctx) => elementwise(ctx, (name) => new Activation({ name, activation: 'sigmoid' })) },
+  Tanh: { attributes: [], convert: (ctx) => elementwise(ctx, (name) => new Activation({ name, activation: 'tanh' })) },
+  HardSigmoid: { attributes: ['alpha', 'beta'], convert: hardSigmoid },
+  HardSwish: { attributes: [], convert: (ctx) => elementwise(ctx, (name) => new Activation({ name, activation: 'hardSwish' })) },
   Softmax: { attributes: ['axis'], convert: softmax },
+};
+
+/** Rows of fused node patterns (fuse.ts), not ONNX op types. */
+export const fusedActivationOps: OpTable = {
+  [SWISH_PATTERN]: { attributes: [], convert: (ctx) => elementwise(ctx, (name) => new Activation({ name, activation: 'swish' })) },
 };
