@@ -5,7 +5,7 @@ output on it, for ts/sdk/test/onnx-import*.test.ts. Nothing is downloaded.
 
 usage: make_fixtures.py ARCH SIZE OUT_DIR [--bn folded|preserved]
                         [--batch dynamic|fixed] [--opset N]
-  ARCH: resnet18 | mobilenet_v2 | tiny (the committed fixture's net: conv, BN,
+  ARCH: resnet18 | mobilenet_v2 | mobilenet_v3_small | efficientnet_b0 | tiny (the committed fixture's net: conv, BN,
         ReLU, max pool, depthwise conv with ReLU6, residual add, adaptive
         average pool to 7x7, flatten, linear, softmax) | activations (tanh,
         SiLU, hardswish, hardsigmoid between convolutions)
@@ -89,7 +89,7 @@ def build(arch: str) -> torch.nn.Module:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("arch", choices=["resnet18", "mobilenet_v2", "tiny", "activations"])
+    p.add_argument("arch", choices=["resnet18", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "tiny", "activations"])
     p.add_argument("size", type=int)
     p.add_argument("out_dir")
     p.add_argument("--bn", choices=["folded", "preserved"], default="folded")

@@ -57,6 +57,36 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
+/// `dst[i] = a[i] · b[i]`.
+#[inline]
+pub fn mul_into(dst: &mut [f32], a: &[f32], b: &[f32]) {
+    debug_assert!(a.len() == dst.len() && b.len() == dst.len());
+    let n = dst.len();
+    let mut i = 0;
+    while i + 4 <= n {
+        F32x4::load(&a[i..]).mul(F32x4::load(&b[i..])).store(&mut dst[i..]);
+        i += 4;
+    }
+    for j in i..n {
+        dst[j] = a[j] * b[j];
+    }
+}
+
+/// `acc[i] += a[i] · b[i]` (fused in the relaxed artifact, as `axpy`).
+#[inline]
+pub fn mul_add_assign(acc: &mut [f32], a: &[f32], b: &[f32]) {
+    debug_assert!(a.len() == acc.len() && b.len() == acc.len());
+    let n = acc.len();
+    let mut i = 0;
+    while i + 4 <= n {
+        F32x4::load(&acc[i..]).mul_add(F32x4::load(&a[i..]), F32x4::load(&b[i..])).store(&mut acc[i..]);
+        i += 4;
+    }
+    for j in i..n {
+        acc[j] += a[j] * b[j];
+    }
+}
+
 /// `out = p_0 + p_1 + ... + p_{groups-1}`, added in that order, where
 /// `p_g = parts[g·stride + offset..][..out.len()]`: how per-group partial
 /// reductions (a weight gradient's) are combined in a fixed order.

@@ -30,7 +30,7 @@ export { Dense, type DenseArgs, type DenseConfig } from './layers/dense.js';
 export { BatchNormalization, type BatchNormalizationArgs, type BatchNormalizationConfig } from './layers/batch-normalization.js';
 export { ReLU, LeakyReLU, Softmax, Activation, type ActivationArgs, type LeakyReLUArgs, type ReLUArgs, type ActivationConfig } from './layers/activation-layers.js';
 export { DepthwiseConv2D, type DepthwiseConv2DArgs, type DepthwiseConv2DConfig } from './layers/depthwise-conv2d.js';
-export { Add, Average, Concatenate, type MergeArgs, type ConcatenateArgs, type AddConfig, type AverageConfig, type ConcatenateConfig } from './layers/merge.js';
+export { Add, Average, Concatenate, Multiply, type MergeArgs, type ConcatenateArgs, type AddConfig, type AverageConfig, type ConcatenateConfig, type MultiplyConfig } from './layers/merge.js';
 export { ZeroPadding2D, type ZeroPadding2DArgs, type ZeroPadding2DConfig } from './layers/zero-padding.js';
 export { input, SymbolicTensor, type InputArgs } from './layers/symbolic.js';
 export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, type Pooling2DArgs, type Pooling2DConfig, type GlobalAveragePooling2DConfig } from './layers/pooling.js';

@@ -7,7 +7,7 @@
  */
 import {
   Activation, Add, applications, Average, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, DepthwiseConv2D, Dropout, Flatten,
-  GlobalAveragePooling2D, input, LeakyReLU, MaxPooling2D, Model, ReLU, Softmax, ZeroPadding2D, type AnyLayer, type Engine, type Shape3,
+  GlobalAveragePooling2D, input, LeakyReLU, MaxPooling2D, Model, Multiply, ReLU, Softmax, ZeroPadding2D, type AnyLayer, type Engine, type Shape3,
 } from '@lite-cnn/sdk';
 import { graphNet } from './graph-net.js';
 import { breakhisNet, mnistNet } from './nets.js';
@@ -41,7 +41,23 @@ const merged = (name: string, merge: () => AnyLayer, branches: (() => AnyLayer[]
   },
 });
 
+/** A squeeze-and-excitation gate (MobileNetV3's: pool, 1x1 convolutions, hard sigmoid, the gate first as torchvision writes it) and a same-shape Multiply. */
+const squeezeExcitation: ExportCase = {
+  name: 'multiply-squeeze-excitation',
+  build: (engine) => {
+    const x = input({ shape: [6, 5, 3] });
+    const map = new Conv2D({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x);
+    const squeezed = new Conv2D({ filters: 2, kernelSize: 1, activation: 'relu' }).apply(new GlobalAveragePooling2D().apply(map));
+    const gate = new Conv2D({ filters: 4, kernelSize: 1, activation: 'hardSigmoid' }).apply(squeezed);
+    const scaled = new Multiply().apply([gate, map]);
+    const product = new Multiply().apply([scaled, new Activation({ activation: 'tanh' }).apply(scaled)]);
+    const out = new Dense({ units: 3, activation: 'softmax' }).apply(new Flatten().apply(product));
+    return new Model({ inputs: x, outputs: out, name: 'multiply-squeeze-excitation', seed: 3, engine });
+  },
+};
+
 export const LAYER_CASES: ExportCase[] = [
+  squeezeExcitation,
   chain('conv2d-valid-relu', [7, 6, 3], () => [new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' })]),
   chain('conv2d-same-stride2-nobias', [7, 6, 3], () => [new Conv2D({ filters: 5, kernelSize: [3, 2], strides: 2, padding: 'same', useBias: false })]),
   chain('conv2d-asymmetric-leaky', [7, 6, 2], () => [new Conv2D({ filters: 3, kernelSize: 3, strides: [2, 1], padding: [[1, 0], [2, 1]], activation: 'leakyRelu' })]),

@@ -1,6 +1,7 @@
 /**
  * importOnnx on what torch.onnx.export (torch 1.13) writes for torchvision's
- * resnet18 and mobilenet_v2 with seeded random weights: BatchNorm folded
+ * resnet18, mobilenet_v2, mobilenet_v3_small and efficientnet_b0 with seeded
+ * random weights: BatchNorm folded
  * (eval export) and preserved (TrainingMode.PRESERVE), dynamic and fixed
  * batch, opsets 11 and 17; lite-cnn's output on torch's input equals
  * torch's. The files are made at test time by tests/onnx/make_fixtures.py
@@ -30,7 +31,7 @@ afterAll(async () => {
 });
 
 interface Export {
-  arch: 'resnet18' | 'mobilenet_v2' | 'tiny' | 'activations';
+  arch: 'resnet18' | 'mobilenet_v2' | 'mobilenet_v3_small' | 'efficientnet_b0' | 'tiny' | 'activations';
   size: number;
   bn: 'folded' | 'preserved';
   batch: 'dynamic' | 'fixed';
@@ -63,6 +64,15 @@ describe.skipIf(skipReason !== undefined)('importOnnx vs torch (torch.onnx.expor
   it('resnet18, BN preserved, fixed batch, opset 17', async () => crossCheck({ arch: 'resnet18', size: 64, bn: 'preserved', batch: 'fixed', opset: 17 }), 180_000);
   it('mobilenet_v2, BN folded, fixed batch, opset 11', async () => crossCheck({ arch: 'mobilenet_v2', size: 64, bn: 'folded', batch: 'fixed', opset: 11 }), 180_000);
   it('mobilenet_v2, BN preserved, dynamic batch, opset 13', async () => crossCheck({ arch: 'mobilenet_v2', size: 64, bn: 'preserved', batch: 'dynamic', opset: 13 }), 180_000);
+  // Squeeze-and-excitation gates (Mul of a [n, c, 1, 1] gate and the map), hardswish/hardsigmoid, SiLU.
+  it('mobilenet_v3_small, BN folded, fixed batch, opset 17', async () => {
+    const ops = await crossCheck({ arch: 'mobilenet_v3_small', size: 64, bn: 'folded', batch: 'fixed', opset: 17 });
+    for (const op of ['HardSwish', 'HardSigmoid', 'Mul', 'GlobalAveragePool']) expect(ops.has(op), op).toBe(true);
+  }, 180_000);
+  it('efficientnet_b0, BN preserved, dynamic batch, opset 13', async () => {
+    const ops = await crossCheck({ arch: 'efficientnet_b0', size: 64, bn: 'preserved', batch: 'dynamic', opset: 13 });
+    for (const op of ['Sigmoid', 'Mul', 'GlobalAveragePool']) expect(ops.has(op), op).toBe(true);
+  }, 180_000);
   it('tanh, SiLU (Sigmoid and Mul), hardswish and hardsigmoid, with inputs beyond the hard ones’ kinks, opsets 14 and 17', async () => {
     for (const opset of [14, 17]) {
       const ops = await crossCheck({ arch: 'activations', size: 12, bn: 'folded', batch: 'fixed', opset });

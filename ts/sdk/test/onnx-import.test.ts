@@ -110,6 +110,18 @@ const CASES: Record<string, () => GraphSpec> = {
     opset: 14,
     initializers: { w: weights([3, 2, 1, 1], 8), w2: weights([3, 3, 1, 1], 8) },
   }),
+  'Mul: a [n, c, 1, 1] gate times a map (either order), and of one shape': () => ({
+    input: image(3, 5, 4),
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w'], outputs: ['m'], name: 'conv' },
+      { op: 'GlobalAveragePool', inputs: ['m'], outputs: ['g'], name: 'pool' },
+      { op: 'Sigmoid', inputs: ['g'], outputs: ['s'], name: 'gate' },
+      { op: 'Mul', inputs: ['s', 'm'], outputs: ['a'], name: 'scale' },
+      { op: 'Mul', inputs: ['a', 'm'], outputs: ['y'], name: 'square' },
+    ],
+    output: 'y',
+    initializers: { w: weights([4, 3, 3, 3]) },
+  }),
   'MaxPool (pads, ceil_mode), AveragePool (count_include_pad)': () => ({
     input: image(3, 8, 7),
     ...chain([
@@ -234,15 +246,18 @@ describe('importOnnx: unsupported and hostile files are typed errors', () => {
     const grouped = { ...conv({ attrs: { group: { i: 2 } } }), input: image(4, 8, 8), initializers: { w: weights([4, 2, 3, 3]) } };
     await rejects(buildOnnx(grouped), /attribute 'group' is 2 with 4 input channels .*supported: group 1, or group = input channels/);
   });
-  it('a HardSigmoid other than PyTorch\'s, and a Mul outside the Sigmoid → Mul (swish) pattern', async () => {
+  it('a HardSigmoid other than PyTorch\'s, and a Mul by a constant or of mismatched shapes', async () => {
     const hard = conv();
     hard.nodes.push({ op: 'HardSigmoid', inputs: ['y'], outputs: ['z'], name: 'hs', attrs: { alpha: { f: 0.2 } } });
     await rejects(buildOnnx({ ...hard, output: 'z' }), /ONNX node 'hs' \(HardSigmoid\): HardSigmoid\(alpha 0\.2\d*, beta 0\.5\) is not supported; supported: alpha 1\/6 and beta 0\.5/);
-    // y · sigmoid(y) imports (a swish); y · sigmoid(z) for another z does not.
-    const mul = conv();
-    mul.nodes.push({ op: 'Relu', inputs: ['y'], outputs: ['r'], name: 'relu' }, { op: 'Sigmoid', inputs: ['r'], outputs: ['s'], name: 'sig' }, { op: 'Mul', inputs: ['y', 's'], outputs: ['z'], name: 'mul' });
-    await rejects(buildOnnx({ ...mul, output: 'z' }), /ONNX node 'mul' \(Mul\): unsupported op; supported ops: .*HardSigmoid, HardSwish, .*Tanh/);
-    expect(ONNX_IMPORT_OPS).not.toContain('Mul');
+    // A Mul by a constant, and of shapes that neither match nor scale one another.
+    const byConstant = conv();
+    byConstant.nodes.push({ op: 'Mul', inputs: ['y', 'k'], outputs: ['z'], name: 'mul' });
+    await rejects(buildOnnx({ ...byConstant, output: 'z', initializers: { ...byConstant.initializers, k: weights([1]) } }), /ONNX node 'mul' \(Mul\): multiplying by a constant \(input 1\) is not supported/);
+    const mismatched = conv();
+    mismatched.nodes.push({ op: 'MaxPool', inputs: ['y'], outputs: ['p'], name: 'pool', attrs: { kernel_shape: { ints: [2, 2] } } }, { op: 'Mul', inputs: ['y', 'p'], outputs: ['z'], name: 'mul' });
+    const error = await importOnnx(buildOnnx({ ...mismatched, output: 'z' }), { engine }).then(() => null, (e: unknown) => e);
+    expect((error as Error).message).toMatch(/Multiply.*expected inputs of one shape, or one of \[1, 1, c\] and one of \[h, w, c\]/);
   });
   it('an opset outside 11-17', async () => {
     await rejects(buildOnnx({ ...conv(), opset: 9 }), /opset 9 is not supported; lite-cnn imports opsets 11 to 17/);

@@ -132,6 +132,7 @@ const CODES: &[(&str, &[(&str, u32)])] = &[
             ("SWISH", kind::SWISH),
             ("HARD_SIGMOID", kind::HARD_SIGMOID),
             ("HARD_SWISH", kind::HARD_SWISH),
+            ("MULTIPLY", kind::MULTIPLY),
         ],
     ),
     ("Padding", &[("VALID", padding_code::VALID), ("SAME", padding_code::SAME), ("EXPLICIT", padding_code::EXPLICIT)]),

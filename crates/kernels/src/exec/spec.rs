@@ -58,6 +58,7 @@ pub mod kind {
     pub const SWISH: u32 = 20;
     pub const HARD_SIGMOID: u32 = 21;
     pub const HARD_SWISH: u32 = 22;
+    pub const MULTIPLY: u32 = 23;
 }
 
 /// `StepDesc::padding` values.
@@ -158,6 +159,8 @@ pub enum StepSpec {
     Dropout { rate: f32 },
     Add,
     Average,
+    /// Two inputs of one shape, or one of `[1, 1, c]` scaling the other.
+    Multiply,
     Concat,
     ZeroPad { top: usize, bottom: usize, left: usize, right: usize },
 }
@@ -269,6 +272,7 @@ impl StepSpec {
             }
             kind::ADD => StepSpec::Add,
             kind::AVERAGE => StepSpec::Average,
+            kind::MULTIPLY => StepSpec::Multiply,
             kind::CONCAT => StepSpec::Concat,
             kind::ZERO_PAD => StepSpec::ZeroPad {
                 top: d.pad_top as usize,
@@ -283,7 +287,7 @@ impl StepSpec {
     /// How many inputs the kind reads: exactly one, or (merges) two or more.
     pub fn arity(&self) -> Arity {
         match self {
-            StepSpec::Add | StepSpec::Average | StepSpec::Concat => Arity::AtLeastTwo,
+            StepSpec::Add | StepSpec::Average | StepSpec::Multiply | StepSpec::Concat => Arity::AtLeastTwo,
             _ => Arity::One,
         }
     }

@@ -242,6 +242,37 @@ crate::kernel_tests! {
         assert!(checked > 40, "checked {checked} parameters");
     }
 
+    fn exec_gradients_through_multiply_match_finite_differences() {
+        // A squeeze-and-excitation gate (global pool, 1x1 convolution,
+        // sigmoid, the [1, 1, c] gate scaling the map it came from: fan-out)
+        // and a same-shape Multiply of a value by another.
+        use StepSpec::*;
+        let node = |spec: StepSpec, inputs: &[usize]| StepNode { spec, inputs: inputs.to_vec() };
+        let nodes = vec![
+            node(conv(4, 3, 1), &[0]),   // s0 -> v1 [4, 3, 4]
+            node(GlobalAvgPool, &[1]),   // s1 -> v2 [1, 1, 4]
+            node(conv(4, 1, 1), &[2]),   // s2 -> v3
+            node(Sigmoid, &[3]),         // s3 -> v4: the gate
+            node(Multiply, &[1, 4]),     // s4 -> v5: map · gate
+            node(Tanh, &[1]),            // s5 -> v6
+            node(Multiply, &[6, 5]),     // s6 -> v7: same shape
+            node(Flatten, &[7]),         // s7 -> v8
+            node(dense(3), &[8]),        // s8 -> v9
+            node(Softmax, &[9]),         // s9 -> v10
+        ];
+        let batch = 3;
+        let mut m = Model::new(Shape3 { h: 6, w: 5, c: 2 }, batch, &nodes).unwrap();
+        init(&mut m, 51);
+        m.configure(sgd0(), &[], &[]).unwrap();
+        let x = TestRng::new(52).vec(batch * 6 * 5 * 2);
+        let checked = check_param_gradients(&mut m, &x, &[2, 0, 1], |_| true);
+        assert!(checked > 40, "checked {checked} parameters");
+        // A shape that neither matches nor scales the other is refused by name.
+        let bad = vec![node(conv(4, 3, 1), &[0]), node(conv(3, 1, 1), &[1]), node(Multiply, &[1, 2])];
+        let err = Model::new(Shape3 { h: 6, w: 5, c: 2 }, batch, &bad).unwrap_err();
+        assert!(err.message.contains("Multiply needs inputs of one shape, or one of [1, 1, c] scaling the other"), "{}", err.message);
+    }
+
     fn exec_training_learns_a_synthetic_task() {
         // Class = which half of the image holds a bright square.
         use StepSpec::*;

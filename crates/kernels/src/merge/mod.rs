@@ -1,4 +1,4 @@
-//! Merge ops of graph models (Keras `Add`, `Concatenate` on the channel axis),
+//! Merge ops of graph models (Keras `Add`, `Average`, `Concatenate` on the channel axis, `Multiply`),
 //! forward and backward.
 //!
 //! - `add_fwd`: element-wise sum of two or more same-shape tensors, added in
@@ -11,12 +11,17 @@
 //! - `concat_channels_fwd` / `_bwd`: NHWC tensors `[pixels, c_i]` (pixels =
 //!   `n·h·w`) joined on the last axis into `[pixels, sum c_i]`, and the
 //!   gradient split back. Pure copies, exact.
+//! - `multiply.rs`: Keras `Multiply` (element-wise, or a per-image channel
+//!   scale broadcast over the pixels).
 //!
 //! Work is cut into chunks of a fixed number of elements (whole pixels for
 //! the concatenation), each element computed independently, so results never
 //! depend on the thread count.
 
 use crate::{par, vecops};
+
+mod multiply;
+pub use multiply::{multiply_bwd, multiply_fwd, scale_bwd_scale, scale_fwd};
 
 /// Elements per parallel chunk.
 const CHUNK: usize = 1 << 14;
@@ -119,3 +124,5 @@ pub fn concat_channels_bwd(dy: &[f32], parts: &mut [(&mut [f32], usize)]) {
 
 #[cfg(any(test, feature = "selftest"))]
 pub(crate) mod tests;
+#[cfg(any(test, feature = "selftest"))]
+pub(crate) mod multiply_tests;

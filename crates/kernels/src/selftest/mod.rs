@@ -53,6 +53,7 @@ pub fn all() -> Vec<Case> {
         crate::dropout::tests::CASES,
         crate::rng::tests::CASES,
         crate::merge::tests::CASES,
+        crate::merge::multiply_tests::CASES,
         crate::exec::tests::CASES,
         crate::exec::fusion_tests::CASES,
         crate::exec::train_fusion_tests::CASES,

@@ -218,6 +218,7 @@ export const StepKind = {
   SWISH: 20,
   HARD_SIGMOID: 21,
   HARD_SWISH: 22,
+  MULTIPLY: 23,
 } as const;
 export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 

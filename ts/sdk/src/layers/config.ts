@@ -11,7 +11,7 @@ import type { Layer } from './layer.js';
 import { GlobalAveragePooling2D, poolingFromConfig, type GlobalAveragePooling2DConfig, type Pooling2DConfig } from './pooling.js';
 import { Dropout, Flatten, type DropoutConfig, type FlattenConfig } from './reshape-layers.js';
 import { DepthwiseConv2D, type DepthwiseConv2DConfig } from './depthwise-conv2d.js';
-import { Add, Average, Concatenate, type AddConfig, type AverageConfig, type ConcatenateConfig } from './merge.js';
+import { Add, Average, Concatenate, Multiply, type AddConfig, type AverageConfig, type ConcatenateConfig, type MultiplyConfig } from './merge.js';
 import { ZeroPadding2D, type ZeroPadding2DConfig } from './zero-padding.js';
 
 export type LayerConfig =
@@ -26,6 +26,7 @@ export type LayerConfig =
   | DepthwiseConv2DConfig
   | AddConfig
   | AverageConfig
+  | MultiplyConfig
   | ConcatenateConfig
   | ZeroPadding2DConfig;
 
@@ -60,6 +61,8 @@ export function layerFromConfig(config: LayerConfig): AnyLayer {
       return new Add({ name: config.name });
     case 'Average':
       return new Average({ name: config.name });
+    case 'Multiply':
+      return new Multiply({ name: config.name });
     case 'Concatenate':
       return new Concatenate({ name: config.name, axis: config.axis });
     case 'ZeroPadding2D':

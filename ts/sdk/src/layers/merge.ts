@@ -1,4 +1,4 @@
-/** Layers that merge two or more inputs: Add (residual connections), Average (ensembles) and Concatenate. */
+/** Layers that merge two or more inputs: Add (residual connections), Average (ensembles), Multiply (gates) and Concatenate. */
 import { StepKind } from '../exec/abi.js';
 import type { StepDescription } from '../exec/compiled-model.js';
 import { ConfigError, ShapeError } from '../errors.js';
@@ -17,13 +17,17 @@ export interface AverageConfig extends BaseLayerConfig {
   kind: 'Average';
 }
 
+export interface MultiplyConfig extends BaseLayerConfig {
+  kind: 'Multiply';
+}
+
 export interface ConcatenateConfig extends BaseLayerConfig {
   kind: 'Concatenate';
   /** The channel axis (-1, Keras' default); the only one NHWC tensors join on here. */
   axis: -1;
 }
 
-abstract class Merge<C extends AddConfig | AverageConfig | ConcatenateConfig> extends Layer<C> {
+abstract class Merge<C extends AddConfig | AverageConfig | MultiplyConfig | ConcatenateConfig> extends Layer<C> {
   override get arity(): 'many' {
     return 'many';
   }
@@ -71,6 +75,34 @@ export class Average extends Elementwise<AverageConfig> {
 
   steps(): StepDescription[] {
     return [{ kind: StepKind.AVERAGE }];
+  }
+}
+
+/**
+ * Product of two inputs (Keras `Multiply`, ONNX `Mul`, PyTorch `a * b`): of
+ * one shape, element by element, or one of shape `[1, 1, c]` scaling every
+ * pixel of the other per channel: the squeeze-and-excitation gate of
+ * MobileNetV3 and EfficientNet (`GlobalAveragePooling2D`, 1x1 convolutions,
+ * a sigmoid, then `Multiply` with the map it came from).
+ */
+export class Multiply extends Merge<MultiplyConfig> {
+  constructor(args: MergeArgs = {}) {
+    super({ kind: 'Multiply', name: args.name ?? '', inputShape: null });
+  }
+
+  override outputShapeFor(inputs: readonly Shape3[], index: number): Shape3 {
+    const what = 'of one shape, or one of [1, 1, c] and one of [h, w, c] (2 inputs)';
+    if (inputs.length !== 2) throw this.mismatch(index, what, inputs);
+    const [a, b] = inputs as [Shape3, Shape3];
+    const same = a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+    const scales = (s: Shape3, x: Shape3) => s[0] === 1 && s[1] === 1 && s[2] === x[2];
+    if (same || scales(b, a)) return a;
+    if (scales(a, b)) return b;
+    throw this.mismatch(index, what, inputs);
+  }
+
+  steps(): StepDescription[] {
+    return [{ kind: StepKind.MULTIPLY }];
   }
 }
 

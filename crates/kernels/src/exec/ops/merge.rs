@@ -1,5 +1,6 @@
 //! Merge steps over two or more inputs: elementwise Add (residual
-//! connections) and Average (ensembles), and channel-axis Concatenate.
+//! connections) and Average (ensembles), Multiply (squeeze-and-excitation
+//! gates), and channel-axis Concatenate.
 
 use super::{BackwardReads, BwdIo, FwdIo, Op, Plan, Shape3};
 use crate::error::KernelError;
@@ -67,6 +68,75 @@ impl Op for Elementwise {
                 merge::average_bwd(io.dy, self.inputs, dx);
             } else {
                 dx.copy_from_slice(io.dy);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keras `Multiply` of two inputs: of one shape (element-wise), or one of
+/// `[1, 1, c]` scaling the other per image and channel (a squeeze-and-
+/// excitation gate). Both gradients need both inputs.
+#[derive(Debug, Clone)]
+pub struct Multiply {
+    shape: Shape3,
+    /// The input that is a `[1, 1, c]` scale, when one is.
+    scale: Option<usize>,
+}
+
+impl Multiply {
+    pub fn plan(p: &mut Plan<'_>) -> Result<Self, KernelError> {
+        if p.inputs.len() != 2 {
+            return Err(p.error(format_args!("Multiply takes 2 inputs, got {}", p.inputs.len())));
+        }
+        let (a, b) = (p.inputs[0], p.inputs[1]);
+        let is_scale_of = |s: Shape3, x: Shape3| s.h == 1 && s.w == 1 && s.c == x.c;
+        let (shape, scale) = if a == b {
+            (a, None)
+        } else if is_scale_of(b, a) {
+            (a, Some(1))
+        } else if is_scale_of(a, b) {
+            (b, Some(0))
+        } else {
+            return Err(p.error(format_args!("Multiply needs inputs of one shape, or one of [1, 1, c] scaling the other: input 0 is {a}, input 1 is {b}")));
+        };
+        Ok(Self { shape, scale })
+    }
+}
+
+impl Op for Multiply {
+    fn output(&self) -> Shape3 {
+        self.shape
+    }
+    fn forward_work(&self) -> f64 {
+        self.shape.size() as f64
+    }
+    fn backward_reads(&self) -> BackwardReads {
+        BackwardReads { inputs: true, output: false }
+    }
+    fn forward(&self, io: FwdIo<'_>) -> Result<(), KernelError> {
+        let len = io.y.len();
+        match self.scale {
+            None => merge::multiply_fwd(&io.xs[0][..len], &io.xs[1][..len], io.y),
+            Some(s) => {
+                let (pixels, c) = (self.shape.h * self.shape.w, self.shape.c);
+                merge::scale_fwd(pixels, c, &io.xs[1 - s][..len], &io.xs[s][..io.batch * c], io.y);
+            }
+        }
+        Ok(())
+    }
+    fn backward(&self, io: BwdIo<'_>) -> Result<(), KernelError> {
+        let len = io.dy.len();
+        let (pixels, c) = (self.shape.h * self.shape.w, self.shape.c);
+        for i in 0..2 {
+            let Some(dx) = io.dxs[i].as_deref_mut() else { continue };
+            let other = io.xs[1 - i];
+            match self.scale {
+                None => merge::multiply_bwd(io.dy, &other[..len], &mut dx[..len]),
+                // The full input's gradient: dy scaled as the forward scaled x.
+                Some(s) if s != i => merge::scale_fwd(pixels, c, io.dy, &other[..io.batch * c], &mut dx[..len]),
+                // The scale's gradient: dy · x summed over each image's pixels.
+                Some(_) => merge::scale_bwd_scale(pixels, c, io.dy, &other[..len], &mut dx[..io.batch * c]),
             }
         }
         Ok(())

@@ -263,6 +263,7 @@ steps! {
     Dropout(dropout::Dropout),
     Add(merge::Elementwise),
     Average(merge::Elementwise),
+    Multiply(merge::Multiply),
     Concat(merge::Concat),
     ZeroPad(pad::ZeroPad),
     Absorbed(absorbed::Absorbed),
@@ -293,6 +294,7 @@ impl Step {
             StepSpec::Dropout { rate } => Step::Dropout(dropout::Dropout::plan(rate, p)),
             StepSpec::Add => Step::Add(merge::Elementwise::add(p)?),
             StepSpec::Average => Step::Average(merge::Elementwise::average(p)?),
+            StepSpec::Multiply => Step::Multiply(merge::Multiply::plan(p)?),
             StepSpec::Concat => Step::Concat(merge::Concat::plan(p)?),
             StepSpec::ZeroPad { top, bottom, left, right } => Step::ZeroPad(pad::ZeroPad::plan([top, bottom, left, right], p)?),
         })

@@ -9,7 +9,7 @@ import { activationLayer } from './layers/activation.js';
 import { batchNormalization } from './layers/batch-norm.js';
 import { convolution } from './layers/conv.js';
 import { dense } from './layers/dense.js';
-import { add, average, concatenate } from './layers/merge.js';
+import { add, average, concatenate, multiply } from './layers/merge.js';
 import { globalAveragePooling2d, pooling2d } from './layers/pooling.js';
 import { dropout, flatten, zeroPadding2d } from './layers/reshape.js';
 
@@ -32,5 +32,6 @@ export const ONNX_EXPORTERS: ExporterTable = {
   ZeroPadding2D: zeroPadding2d,
   Add: add,
   Average: average,
+  Multiply: multiply,
   Concatenate: concatenate,
 };

@@ -1,5 +1,5 @@
-/** Add of two computed tensors, Mean of two or more, and Concat along the channel (or feature) axis. */
-import { Add, Average, Concatenate } from '../../../../layers/merge.js';
+/** Add and Mul of two computed tensors (Mul: of one shape, or a [n, c, 1, 1] scale), Mean of two or more, and Concat along the channel (or feature) axis. */
+import { Add, Average, Concatenate, Multiply } from '../../../../layers/merge.js';
 import type { NodeContext } from '../context.js';
 import type { FlatOrder } from '../../../layouts.js';
 import type { OpTable } from '../op-row.js';
@@ -27,6 +27,16 @@ function add(ctx: NodeContext): Value[] {
   return [sameLayout(xs[0]!, ctx.addLayer((name) => new Add({ name }), xs.map((x) => x.tensor)))];
 }
 
+/** Mul of two computed tensors: a squeeze-and-excitation gate (`[n, c, 1, 1]` times `[n, c, h, w]`) or of one shape (Multiply checks which). */
+function mul(ctx: NodeContext): Value[] {
+  if (ctx.inputCount !== 2) throw ctx.error(`expected 2 inputs, got ${ctx.inputCount}`);
+  for (let i = 0; i < 2; i++) {
+    if (ctx.inputKind(i) === 'constant') throw ctx.error(`multiplying by a constant (input ${i}) is not supported: both inputs must be computed from the network's input`);
+  }
+  const xs = inputs(ctx);
+  return [sameLayout(xs[0]!, ctx.addLayer((name) => new Multiply({ name }), xs.map((x) => x.tensor)))];
+}
+
 /** ONNX Mean (variadic): one input is itself; constants are not layers here. */
 function mean(ctx: NodeContext): Value[] {
   for (let i = 0; i < ctx.inputCount; i++) {
@@ -50,5 +60,6 @@ function concat(ctx: NodeContext): Value[] {
 export const mergeOps: OpTable = {
   Add: { attributes: [], convert: add },
   Mean: { attributes: [], convert: mean },
+  Mul: { attributes: [], convert: mul },
   Concat: { attributes: ['axis'], convert: concat },
 };
