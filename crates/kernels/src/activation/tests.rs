@@ -21,6 +21,22 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
+/// `fwd` against the f64 `reference_fwd` over `LENS`: inputs uniform in
+/// [-scale, scale), the first ones replaced by `specials`, within `rel`
+/// (outputs below `f32::MIN_POSITIVE` are subnormal: absolute rounding).
+fn check_fwd(name: &str, fwd: fn(&[f32], &mut [f32]), reference_fwd: fn(&[f64]) -> Vec<f64>, seed: u64, scale: f32, specials: &[f32], rel: f64) {
+    for (k, &len) in LENS.iter().enumerate() {
+        let mut rng = TestRng::new(seed + k as u64);
+        let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * scale).collect();
+        for (xv, &v) in x.iter_mut().zip(specials) {
+            *xv = v;
+        }
+        let mut y = nan_filled(len);
+        fwd(&x, &mut y);
+        assert_close(&y, &reference_fwd(&reference::widen(&x)), rel, f32::MIN_POSITIVE as f64, &format!("{name}_fwd len={len}"));
+    }
+}
+
 crate::kernel_tests! {
     fn relu_and_leaky_relu_match_reference() {
         for (k, &len) in LENS.iter().enumerate() {
@@ -138,21 +154,10 @@ crate::kernel_tests! {
     }
 
     fn tanh_and_swish_match_reference_and_gradcheck() {
-        type Pair = (fn(&[f32], &mut [f32]), fn(&[f64]) -> Vec<f64>);
-        let cases: [(&str, Pair); 2] = [("tanh", (super::tanh_fwd, reference::tanh)), ("swish", (super::swish_fwd, reference::swish))];
-        for (name, (fwd, reference_fwd)) in cases {
-            for (k, &len) in LENS.iter().enumerate() {
-                let mut rng = TestRng::new(1000 + k as u64);
-                let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * 12.0).collect();
-                if len >= 5 {
-                    x[..5].copy_from_slice(&[-100.0, 100.0, -1e30, 0.0, 1e-30]);
-                }
-                let mut y = nan_filled(len);
-                fwd(&x, &mut y);
-                // A few roundings of the transcendental and the product; subnormal outputs round absolutely.
-                assert_close(&y, &reference_fwd(&reference::widen(&x)), 1e-6, f32::MIN_POSITIVE as f64, &format!("{name}_fwd len={len}"));
-            }
-        }
+        // A few roundings of the transcendental and the product.
+        let specials = [-100.0, 100.0, -1e30, 0.0, 1e-30];
+        check_fwd("tanh", super::tanh_fwd, reference::tanh, 1000, 12.0, &specials, 1e-6);
+        check_fwd("swish", super::swish_fwd, reference::swish, 1000, 12.0, &specials, 1e-6);
         for (k, &len) in LENS[..7].iter().enumerate() {
             let mut rng = TestRng::new(1100 + k as u64);
             let x: Vec<f32> = rng.vec(len).iter().map(|v| v * 4.0).collect();
@@ -171,25 +176,11 @@ crate::kernel_tests! {
     }
 
     fn hard_sigmoid_and_hard_swish_match_reference_and_gradcheck() {
-        type Pair = (fn(&[f32], &mut [f32]), fn(&[f64]) -> Vec<f64>);
-        let cases: [(&str, Pair); 2] = [
-            ("hard_sigmoid", (super::hard_sigmoid_fwd, reference::hard_sigmoid)),
-            ("hard_swish", (super::hard_swish_fwd, reference::hard_swish)),
-        ];
-        for (name, (fwd, reference_fwd)) in cases {
-            for (k, &len) in LENS.iter().enumerate() {
-                let mut rng = TestRng::new(1200 + k as u64);
-                let mut x: Vec<f32> = rng.vec(len).iter().map(|v| v * 8.0).collect();
-                for (i, v) in [-3.0, 3.0, 0.0, -2.9999, 1e30].into_iter().enumerate().take(len) {
-                    x[i] = v;
-                }
-                let mut y = nan_filled(len);
-                fwd(&x, &mut y);
-                // x + 3 is exact where it cancels (Sterbenz) and else within
-                // half an ulp, then at most two more roundings: 3 · 2^-24.
-                assert_close(&y, &reference_fwd(&reference::widen(&x)), 3.0 * f32::EPSILON as f64 / 2.0, f32::MIN_POSITIVE as f64, &format!("{name}_fwd len={len}"));
-            }
-        }
+        // x + 3 is exact where it cancels (Sterbenz) and else within half an
+        // ulp, then at most two more roundings: 3 · 2^-24.
+        let (specials, rel) = ([-3.0, 3.0, 0.0, -2.9999, 1e30], 3.0 * f32::EPSILON as f64 / 2.0);
+        check_fwd("hard_sigmoid", super::hard_sigmoid_fwd, reference::hard_sigmoid, 1200, 8.0, &specials, rel);
+        check_fwd("hard_swish", super::hard_swish_fwd, reference::hard_swish, 1200, 8.0, &specials, rel);
         for (k, &len) in LENS[..7].iter().enumerate() {
             let mut rng = TestRng::new(1300 + k as u64);
             // Uniform in [-5, 5), kept 0.05 away from the kinks at ±3.

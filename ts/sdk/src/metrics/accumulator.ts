@@ -4,6 +4,7 @@
  * score, for an AUC at the end of the epoch.
  */
 import { ConfigError, DataError } from '../errors.js';
+import { classOutcome } from './confusion.js';
 import { argmaxRows } from './probs.js';
 import { rocAuc, rocAucOvr } from './roc.js';
 import { checkClasses, checkLabels, checkNotEmpty, checkProbs, type Numbers } from './validate.js';
@@ -72,8 +73,8 @@ export class MetricAccumulator {
   #correct = 0;
   #probs = new Float32Array(0);
   #labels = new Int32Array(0);
-  /** `[label][predicted]` counts (with `precisionRecall`). */
-  #pairs: Float64Array;
+  /** The confusion matrix `[label][predicted]` (with `precisionRecall`; else empty). */
+  #pairs: number[][];
 
   constructor(options: MetricAccumulatorOptions) {
     checkClasses('MetricAccumulator', options.classes);
@@ -91,7 +92,7 @@ export class MetricAccumulator {
     this.keepScores = options.keepScores ?? false;
     this.positiveClass = pc;
     this.precisionRecall = options.precisionRecall ?? false;
-    this.#pairs = new Float64Array(this.precisionRecall ? this.classes * this.classes : 0);
+    this.#pairs = this.precisionRecall ? Array.from({ length: this.classes }, () => new Array<number>(this.classes).fill(0)) : [];
   }
 
   /** Samples seen since the last reset. */
@@ -117,7 +118,7 @@ export class MetricAccumulator {
     for (let i = 0; i < n; i++) {
       const label = labels[i]!;
       if (predicted[i] === label) correct++;
-      if (this.precisionRecall) this.#pairs[label * k + predicted[i]!]!++;
+      if (this.precisionRecall) this.#pairs[label]![predicted[i]!]!++;
       if (batch.loss === undefined) {
         const p = Math.min(Math.max(probs[i * k + label]!, EPSILON), 1 - EPSILON);
         crossEntropy -= Math.log(p);
@@ -148,39 +149,27 @@ export class MetricAccumulator {
 
   /** Samples of each class seen since the last reset (with `precisionRecall`, else ConfigError). */
   classSamples(): number[] {
-    if (!this.precisionRecall) {
-      throw new ConfigError('MetricAccumulator.classSamples: expected an accumulator created with precisionRecall: true, got precisionRecall: false');
-    }
-    const k = this.classes;
-    return Array.from({ length: k }, (_, c) => this.#pairs.subarray(c * k, c * k + k).reduce((a, b) => a + b, 0));
+    this.#requireCounts('classSamples');
+    return this.#pairs.map((_, c) => classOutcome(this.#pairs, c).support);
   }
 
   /** Precision and recall from the counted pairs (see `AccumulatedMetrics`; with `precisionRecall`, else ConfigError). */
   precisionAndRecall(): { precision: number; recall: number } {
-    if (!this.precisionRecall) {
-      throw new ConfigError('MetricAccumulator.precisionAndRecall: expected an accumulator created with precisionRecall: true, got precisionRecall: false');
-    }
+    this.#requireCounts('precisionAndRecall');
     if (this.#samples === 0) return { precision: NaN, recall: NaN };
     const k = this.classes;
-    const perClass = (c: number) => {
-      let predicted = 0;
-      let actual = 0;
-      for (let o = 0; o < k; o++) {
-        predicted += this.#pairs[o * k + c]!;
-        actual += this.#pairs[c * k + o]!;
-      }
-      const hits = this.#pairs[c * k + c]!;
-      return { precision: predicted ? hits / predicted : 0, recall: actual ? hits / actual : 0 };
-    };
-    if (k === 2) return perClass(this.positiveClass);
-    let precision = 0;
-    let recall = 0;
-    for (let c = 0; c < k; c++) {
-      const m = perClass(c);
-      precision += m.precision;
-      recall += m.recall;
+    if (k === 2) {
+      const { precision, recall } = classOutcome(this.#pairs, this.positiveClass);
+      return { precision, recall };
     }
-    return { precision: precision / k, recall: recall / k };
+    const outcomes = this.#pairs.map((_, c) => classOutcome(this.#pairs, c));
+    return { precision: outcomes.reduce((a, o) => a + o.precision, 0) / k, recall: outcomes.reduce((a, o) => a + o.recall, 0) / k };
+  }
+
+  #requireCounts(method: string): void {
+    if (!this.precisionRecall) {
+      throw new ConfigError(`MetricAccumulator.${method}: expected an accumulator created with precisionRecall: true, got precisionRecall: false`);
+    }
   }
 
   /** Loss, accuracy, the AUC when scores are kept, precision and recall when counted. */
@@ -201,7 +190,7 @@ export class MetricAccumulator {
     this.#samples = 0;
     this.#lossSum = 0;
     this.#correct = 0;
-    this.#pairs.fill(0);
+    for (const row of this.#pairs) row.fill(0);
   }
 
   #keep(probs: Numbers, labels: Numbers): void {

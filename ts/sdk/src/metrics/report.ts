@@ -3,7 +3,7 @@
  * scikit-learn's `classification_report(labels=range(classes), zero_division='warn')`.
  */
 import { ConfigError } from '../errors.js';
-import { countPairs } from './confusion.js';
+import { classOutcome, countPairs } from './confusion.js';
 import { argmaxRows } from './probs.js';
 import { checkClasses, checkLabels, checkNotEmpty, checkProbs, type Numbers } from './validate.js';
 
@@ -126,10 +126,7 @@ export function classificationReport(
   const perClass: ClassMetrics[] = [];
   let correct = 0;
   for (let c = 0; c < classes; c++) {
-    const row = matrix[c]!;
-    const tp = row[c]!;
-    const support = row.reduce((a, b) => a + b, 0);
-    const predicted = matrix.reduce((a, r) => a + r[c]!, 0);
+    const { tp, support, predicted, precision, recall } = classOutcome(matrix, c);
     const fn = support - tp;
     const fp = predicted - tp;
     const name = names[c]!;
@@ -143,8 +140,8 @@ export function classificationReport(
     perClass.push({
       index: c,
       name,
-      precision: ratio(tp, predicted),
-      recall: ratio(tp, support),
+      precision,
+      recall,
       f1: ratio(2 * tp, 2 * tp + fp + fn),
       support,
     });

@@ -26,5 +26,5 @@ const ONNX_OPS: OpTable = {
 /** The ONNX op types, and the node patterns fuse.ts replaces by one node (not listed as supported ops). */
 export const OP_TABLE: OpTable = { ...ONNX_OPS, ...fusedActivationOps };
 
-/** The ONNX op types that import (a Mul also imports as part of a swish: fuse.ts). */
+/** The ONNX op types that import (fused patterns are made of these: fuse.ts). */
 export const SUPPORTED_OPS: readonly string[] = Object.keys(ONNX_OPS).sort();

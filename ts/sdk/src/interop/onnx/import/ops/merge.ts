@@ -18,22 +18,23 @@ function inputs(ctx: NodeContext): TensorValue[] {
   return xs;
 }
 
-function add(ctx: NodeContext): Value[] {
+/** The two inputs of a binary node, computed tensors of one rank and layout; a constant is refused with `constant(i)`. */
+function twoComputed(ctx: NodeContext, constant: (i: number) => string): TensorValue[] {
   if (ctx.inputCount !== 2) throw ctx.error(`expected 2 inputs, got ${ctx.inputCount}`);
   for (let i = 0; i < 2; i++) {
-    if (ctx.inputKind(i) === 'constant') throw ctx.error(`adding a constant (input ${i}) is supported only as the bias right after a MatMul`);
+    if (ctx.inputKind(i) === 'constant') throw ctx.error(constant(i));
   }
-  const xs = inputs(ctx);
+  return inputs(ctx);
+}
+
+function add(ctx: NodeContext): Value[] {
+  const xs = twoComputed(ctx, (i) => `adding a constant (input ${i}) is supported only as the bias right after a MatMul`);
   return [sameLayout(xs[0]!, ctx.addLayer((name) => new Add({ name }), xs.map((x) => x.tensor)))];
 }
 
 /** Mul of two computed tensors: a squeeze-and-excitation gate (`[n, c, 1, 1]` times `[n, c, h, w]`) or of one shape (Multiply checks which). */
 function mul(ctx: NodeContext): Value[] {
-  if (ctx.inputCount !== 2) throw ctx.error(`expected 2 inputs, got ${ctx.inputCount}`);
-  for (let i = 0; i < 2; i++) {
-    if (ctx.inputKind(i) === 'constant') throw ctx.error(`multiplying by a constant (input ${i}) is not supported: both inputs must be computed from the network's input`);
-  }
-  const xs = inputs(ctx);
+  const xs = twoComputed(ctx, (i) => `multiplying by a constant (input ${i}) is not supported: both inputs must be computed from the network's input`);
   return [sameLayout(xs[0]!, ctx.addLayer((name) => new Multiply({ name }), xs.map((x) => x.tensor)))];
 }
 
