@@ -193,14 +193,73 @@ function subtypeMeans(seeds, key) {
   return Object.fromEntries(names.map((n) => [n, mean(seeds.map((s) => s[key].find((r) => r.subtype === n)?.recall).filter((v) => v !== undefined))]));
 }
 
+/**
+ * Per person (a group of `evaluate --group-by patient --group-pattern`), its test images over every
+ * seed's folds (each seed tests a person once) and how many the folds' decisions get right. Evaluations
+ * of an earlier release (no `correct` per group) are left out.
+ */
+function peopleRight(runs) {
+  const by = new Map();
+  for (const { folds } of runs) {
+    for (const ev of folds) {
+      for (const g of ev.groups.perGroup) {
+        if (g.correct === undefined) continue;
+        const p = by.get(g.group) ?? { group: g.group, label: ev.perClass[g.label]?.name ?? String(g.label), subtypes: g.subtypes, images: 0, correct: 0 };
+        p.images += g.images;
+        p.correct += g.correct;
+        by.set(g.group, p);
+      }
+    }
+  }
+  return by;
+}
+
+/**
+ * The people under half right in any row, each row's count of their images right, and what they
+ * weigh: their share of the row's misses, the accuracy on everyone else, and the pooled accuracy the
+ * row would reach with every other image right and these people decided as they are.
+ */
+function missedPeopleMarkdown(rowRuns) {
+  const rows = rowRuns.map(([label, runs]) => ({ label, people: peopleRight(runs) })).filter((r) => r.people.size > 0);
+  if (!rows.length) return [];
+  const missed = [...new Set(rows.flatMap((r) => [...r.people.values()].filter((p) => p.correct < p.images / 2).map((p) => p.group)))].sort();
+  if (!missed.length) return [];
+  const first = (g) => rows.find((r) => r.people.has(g)).people.get(g);
+  const md = [];
+  md.push('People these recipes miss: every person with fewer than half of their test images right in some row, with their images right over the seeds\' test folds in each row (a seed tests each person once, at its fold\'s stored decision):');
+  md.push('');
+  md.push(table(['person', 'class', 'subtypes', ...rows.map((r) => r.label)], missed.map((g) => {
+    const p = first(g);
+    return [g, p.label, p.subtypes.join(', '), ...rows.map((r) => {
+      const q = r.people.get(g);
+      return q ? `${q.correct}/${q.images} (${one(q.correct / q.images, 0, 100)}%)` : 'n/a';
+    })];
+  })));
+  md.push('');
+  for (const r of rows) {
+    const all = [...r.people.values()];
+    const images = all.reduce((a, p) => a + p.images, 0);
+    const wrong = all.reduce((a, p) => a + p.images - p.correct, 0);
+    const theirs = all.filter((p) => missed.includes(p.group));
+    const theirWrong = theirs.reduce((a, p) => a + p.images - p.correct, 0);
+    const others = all.filter((p) => !missed.includes(p.group));
+    const othersImages = others.reduce((a, p) => a + p.images, 0);
+    const othersRight = others.reduce((a, p) => a + p.correct, 0);
+    md.push(`- ${r.label}: these ${theirs.length} people hold ${theirWrong} of its ${wrong} missed images (${one(theirWrong / wrong, 0, 100)}%); everyone else's images are ${one(othersRight / othersImages, 1, 100)}% right. With every other image right and these people decided as they are, its pooled image accuracy would be ${one(1 - theirWrong / images, 1, 100)}%.`);
+  }
+  md.push('');
+  return md;
+}
+
 /** The section's markdown lines. */
 export function newPatientsMarkdown(results, { seeds }) {
-  const rows = [
+  const rowRuns = [
     ['`--preset breakhis` (the study\'s recipe)', results.breakhis],
     ['`--preset breakhis` models, decided by `--threshold-rule floor`', results.breakhisFloor ?? []],
     ['`--preset histology`', results.histology],
     ['`--preset histology`, evaluated with `--tta d4`', results.tta],
-  ].filter(([, runs]) => runs.length > 0).map(([label, runs]) => summaryRow(label, evaluatedSeeds(runs)));
+  ].filter(([, runs]) => runs.length > 0);
+  const rows = rowRuns.map(([label, runs]) => summaryRow(label, evaluatedSeeds(runs)));
   const md = [];
   md.push('## New patients (issue 14)');
   md.push('');
@@ -234,6 +293,7 @@ export function newPatientsMarkdown(results, { seeds }) {
     md.push(`- ${r.label}: accuracy ${one(r.accuracy, 1, 100)}% (${met(r.accuracy >= 0.95)}), malignant recall ${one(r.recall, 1, 100)}% (${met(r.recall >= 0.95)}), lowest carcinoma subtype recall ${one(worstCarcinoma, 1, 100)}% (${met(worstCarcinoma >= 0.85)}).`);
   }
   md.push('');
+  md.push(...missedPeopleMarkdown(rowRuns));
   return md;
 }
 

@@ -515,9 +515,10 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
   /** The test folder with slide ids b0AB, b0CD, ... : two slides (2 images each) per person, 3 people per class. */
   async function slidesFolder(): Promise<string> {
     const dir = await makeFolder(join(tmp('slides'), 'data'));
-    const rows = ['file,label,patient'];
+    // A person's two slides (AB, CD) have two subtypes of its class (b1 and b2, m1 and m2).
+    const rows = ['file,label,patient,subtype'];
     for (const cls of CLASSES) {
-      for (let i = 0; i < 12; i++) rows.push(`${cls}/${cls}-${String(i).padStart(2, '0')}.${i % 2 ? 'png' : 'jpg'},${cls},${cls[0]}${Math.floor(i / 4)}${i % 4 < 2 ? 'AB' : 'CD'}`);
+      for (let i = 0; i < 12; i++) rows.push(`${cls}/${cls}-${String(i).padStart(2, '0')}.${i % 2 ? 'png' : 'jpg'},${cls},${cls[0]}${Math.floor(i / 4)}${i % 4 < 2 ? 'AB' : 'CD'},${cls[0]}${i % 4 < 2 ? 1 : 2}`);
     }
     writeFileSync(join(dir, 'manifest.csv'), `${rows.join('\n')}\n`);
     return dir;
@@ -560,7 +561,20 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
       return JSON.parse(r.stdout).groups;
     };
     expect(evaluate([]).groups).toBe(12);
-    expect(evaluate(['--group-pattern', PATTERN]).groups).toBe(6);
+    const people = evaluate(['--group-pattern', PATTERN]);
+    expect(people.groups).toBe(6);
+    // Each person: both slides' subtypes, and how many of its images the image decision gets right
+    // (against predict on every image; fold-1/split.csv lists them all with their person).
+    const images = readSplit(join(cvDir, 'fold-1', 'split.csv'));
+    const predicted = run(['predict', '--model', model, ...images.map((r) => join(dir, r.path)), '--json']);
+    expect(predicted.status, predicted.stderr).toBe(0);
+    const preds = JSON.parse(predicted.stdout).predictions as { class: string }[];
+    for (const g of people.perGroup as { group: string; subtypes: string[]; images: number; correct: number }[]) {
+      expect(g.subtypes, g.group).toEqual([`${g.group[0]}1`, `${g.group[0]}2`]);
+      const own = images.flatMap((r, i) => (r.group === g.group ? [r.class === preds[i]!.class] : []));
+      expect(g.images).toBe(own.length);
+      expect(g.correct, g.group).toBe(own.filter(Boolean).length);
+    }
   });
 
   it('--split-seed fixes the split and the folds while --seed changes the model', { timeout: 120_000 }, async () => {
@@ -847,6 +861,35 @@ describe('train --cv', () => {
     // Patient-level metrics per fold (the folder's manifest has patients) and their mean.
     for (const row of out.cv.rows) expect(row.patientAccuracy).toBeGreaterThanOrEqual(0);
     expect(out.cv.summary.patientAccuracy.n).toBe(3);
+    // Every test patient once, from the fold that tested it, against the fold model's own predictions
+    // (predict on the fold's test images): its images right at the stored decision, the mean malignant
+    // probability of its images and the patient's decision on it.
+    const patients = out.cv.patients as { patient: string; fold: number; label: string; subtype: string | null; images: number; correct: number; score: number; decided: string }[];
+    expect(patients).toHaveLength(12);
+    for (const k of [1, 2, 3]) {
+      const test = readSplit(join(dir, `fold-${k}`, 'split.csv')).filter((s) => s.split === 'test');
+      const mine = patients.filter((p) => p.fold === k);
+      expect(mine.map((p) => p.patient).sort()).toEqual([...new Set(test.map((s) => s.group))].sort());
+      const row = out.cv.rows[k - 1];
+      expect(mine.reduce((a, p) => a + p.correct, 0)).toBe(Math.round(row.accuracyAtThreshold * row.testImages));
+      const predicted = run(['predict', '--model', join(dir, `fold-${k}`, 'model.safetensors'), ...test.map((s) => join(data, s.path)), '--json']);
+      expect(predicted.status, predicted.stderr).toBe(0);
+      const preds = JSON.parse(predicted.stdout).predictions as { class: string; probabilities: { malignant: number } }[];
+      for (const p of mine) {
+        const own = test.flatMap((s, i) => (s.group === p.patient ? [{ s, pred: preds[i]! }] : []));
+        expect(p.images).toBe(own.length);
+        expect(p.label).toBe(own[0]!.s.class);
+        expect(p.subtype).toBeNull(); // the manifest has no subtype column
+        expect(p.correct).toBe(own.filter(({ s, pred }) => pred.class === s.class).length);
+        expect(p.score).toBeCloseTo(own.reduce((a, { pred }) => a + pred.probabilities.malignant, 0) / own.length, 6);
+        expect(p.decided).toBe(p.score >= row.threshold ? 'malignant' : 'benign');
+      }
+    }
+    const accuracies = patients.map((p) => p.correct / p.images);
+    expect(accuracies).toEqual([...accuracies].sort((a, b) => a - b)); // worst first
+    const missed = patients.filter((p) => p.correct < p.images);
+    expect(r.stderr).toContain(missed.length ? `test patients with misclassified images (${missed.length} of 12` : 'test patients: all 12 have every image right');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/Test patients/);
     expect(r.stderr).toMatch(/mean ± std/);
     expect(r.stderr).toMatch(/ AUC +ECE /); // the expected calibration error per fold, as in cv.csv
     const csv = readFileSync(join(dir, 'cv.csv'), 'utf8').trim().split('\n');

@@ -22,8 +22,11 @@ export interface GroupEvaluation {
   groups: number;
   /** The groups' outputs scored at the image evaluation's decision (its threshold; `vote`: 0.5 on the vote fraction). */
   evaluation: Omit<Evaluation, 'loss' | 'msPerImage'>;
-  /** Per group: its class, images, positive-class score (binary) and decided class. */
-  perGroup: { group: string; label: number; images: number; score: number | null; predicted: number }[];
+  /**
+   * Per group: its class, the subtypes of its images (a person's slides may differ), images, how many of
+   * them the image decision gets right, positive-class score (binary) and decided class.
+   */
+  perGroup: { group: string; label: number; subtypes: string[]; images: number; correct: number; score: number | null; predicted: number }[];
   /** Recall per subtype over groups (each group counted once), when subtypes are known. */
   subtypes: SubtypeRecall[];
 }
@@ -60,14 +63,24 @@ export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { col
   const { threshold: groupThreshold, classes: predicted } = decideGroups(grouped.probs, ctx, opts.method, t);
   const evaluation = evaluateOutputs(grouped.labels, grouped.probs, { ...ctx, ...(groupThreshold !== undefined ? { threshold: groupThreshold, source: ev.operating?.source ?? 'stored' } : {}) });
   const subtypeOf = new Map<string, string | undefined>();
-  opts.groups.forEach((g, i) => g !== undefined && !subtypeOf.has(g) && subtypeOf.set(g, opts.subtypes[i]));
+  const subtypesOf = new Map<string, Set<string>>();
+  opts.groups.forEach((g, i) => {
+    if (g === undefined) return;
+    if (!subtypeOf.has(g)) subtypeOf.set(g, opts.subtypes[i]);
+    const s = opts.subtypes[i];
+    if (s !== undefined) (subtypesOf.get(g) ?? subtypesOf.set(g, new Set()).get(g)!).add(s);
+  });
   const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);
+  // A group decided right can still hold misclassified images (and one decided wrong, right ones): count them.
+  const imageDecisions = imagePredictions(ev, ctx);
+  const correct = new Map<string, number>();
+  opts.groups.forEach((g, i) => g !== undefined && correct.set(g, (correct.get(g) ?? 0) + (imageDecisions[i] === ev.labels[i] ? 1 : 0)));
   return {
     column: opts.column,
     method: opts.method,
     groups: grouped.groups.length,
     evaluation,
-    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, images: grouped.sizes[gi]!, score: score(gi), predicted: predicted[gi]! })),
+    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, subtypes: [...(subtypesOf.get(group) ?? [])], images: grouped.sizes[gi]!, correct: correct.get(group) ?? 0, score: score(gi), predicted: predicted[gi]! })),
     subtypes: subtypeRecall(grouped.labels, predicted, grouped.groups.map((g) => subtypeOf.get(g))),
   };
 }

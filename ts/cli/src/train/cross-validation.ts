@@ -46,6 +46,7 @@ import { RUN_FILES } from './run-dir.js';
 import { positiveIndex } from './finish-run.js';
 import type { TrainContext } from './run-training.js';
 import { endInterrupted, writeRunSummary, type RunSummary } from './summary.js';
+import { patientLines, patientReportTable, testPatients, type RecordedPatient } from './cv-patients.js';
 import { finalAssignment, innerFoldDir, THRESHOLD_CV_FILE, trainWithThresholdCv, writeInnerCvChoice, type ThresholdCvContext } from './threshold-cv.js';
 
 /** One fold's outcome: cv.csv's row. */
@@ -258,7 +259,8 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   const summaryStats = summarize(rows);
   const complete = rows.length === K;
   const subtypes = pooledSubtypes(pooled);
-  const cvJson = { subtypes, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, thresholdRule: o.operatingPoint?.rule ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
+  const patients = testPatients(pooled.patients, classNames);
+  const cvJson = { subtypes, patients, folds: K, completed: rows.length, scheme: { split: grouped ? 'patient' : 'image', validationRatio: o.thresholdCv ? null : f.valRatio, thresholdCv: o.thresholdCv?.folds ?? null, thresholdRule: o.operatingPoint?.rule ?? null, minEpochs: o.minEpochs ?? null, targetRecall: o.operatingPoint?.targetRecall ?? null }, positiveClass: posName, std: 'sample (n - 1)', rows, summary: summaryStats };
   if (rows.length) await writeFileAtomic(runDir.file('cv.json'), `${JSON.stringify(cvJson, null, 2)}\n`);
   const { columns, cells } = tableCells(rows, posName, o.operatingPoint !== null && o.operatingPoint !== undefined);
   const totalSeconds = (performance.now() - ctx.startedAt) / 1000;
@@ -283,6 +285,7 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
   if (subtypes.images.length) {
     out.line(`recall per subtype over the folds (each fold's decision): ${subtypes.images.map((s) => `${s.subtype} ${pct(s.recall)} (${s.images} images${subtypeByPatient(subtypes.patients, s.subtype)})`).join(', ')}`);
   }
+  for (const line of patientLines(patients, posName)) out.line(line);
   out.line(`time: ${seconds(summary.seconds.training)} for ${K} folds (+ ${seconds(opened.decodeSeconds)} decoding once)`);
 
   // The report: the fold table, and the pooled out-of-fold predictions at 0.5.
@@ -302,7 +305,10 @@ export async function runCrossValidation(o: TrainOptions, ctx: TrainContext, res
       'training time': seconds(summary.seconds.training),
     },
     evaluation: reportEvaluation(ev, `out-of-fold predictions of the ${K} folds' best models, ${count(ev.samples)} images, at threshold 0.5`),
-    tables: [{ id: 'cv', title: 'Cross-validation folds', note: `Each fold's best model on its test fold; last row: mean ± sample standard deviation over the ${K} folds.`, columns, rows: cells }],
+    tables: [
+      { id: 'cv', title: 'Cross-validation folds', note: `Each fold's best model on its test fold; last row: mean ± sample standard deviation over the ${K} folds.`, columns, rows: cells },
+      ...[patientReportTable(patients, posName)].filter((t) => t !== null),
+    ],
   });
   const files: Record<string, string> = { [RUN_FILES.config]: runDir.file(RUN_FILES.config), 'cv.csv': runDir.file('cv.csv'), 'cv.json': runDir.file('cv.json') };
   for (const w of written) files[path.basename(w)] = w;
@@ -322,8 +328,8 @@ interface FoldPredictions {
   /** Per image at the fold's decision, with its subtype (null: none); empty when the samples carry no annotations. */
   predicted: number[];
   subtypes: (string | null)[];
-  /** Per test patient at the fold's decision. */
-  patients: { label: number; predicted: number; subtype: string | null }[];
+  /** Per test patient at the fold's decision (records of an earlier release hold only label, predicted and subtype). */
+  patients: RecordedPatient[];
 }
 
 /** A completed fold (fold-k/done.json): its cv.csv row and test predictions. */
@@ -349,7 +355,7 @@ async function testFold(k: number, trained: TrainedFold, data: TrainingData, tes
   }
   if (patients) {
     const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
-    predictions.patients = patients.perGroup.map((g) => ({ label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null }));
+    predictions.patients = patients.perGroup.map((g) => ({ group: g.group, fold: k + 1, label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null, images: g.images, correct: g.correct, score: g.score }));
   }
   const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
   const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
