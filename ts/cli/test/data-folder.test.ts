@@ -547,6 +547,10 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     expect(cv.status, cv.stderr).toBe(0);
     expect(cv.stdout).toContain(`3-fold cross-validation, split by patient (the part of each id matching /${PATTERN}/)`);
     expect(JSON.parse(readFileSync(join(cvDir, 'config.json'), 'utf8')).options.data.folder.groupPattern).toBe(PATTERN);
+    // The CV's test patients are the people, each with both its slides' subtypes.
+    const cvPatients = JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).patients as { patient: string; subtypes: string[]; images: number }[];
+    expect(cvPatients.map((p) => p.patient).sort()).toEqual(['b0', 'b1', 'b2', 'm0', 'm1', 'm2']);
+    for (const p of cvPatients) expect([p.subtypes, p.images], p.patient).toEqual([[`${p.patient[0]}1`, `${p.patient[0]}2`], 4]);
     for (const k of [1, 2, 3]) {
       const fold = readSplit(join(cvDir, `fold-${k}`, 'split.csv'));
       expect(fold.every((r) => /^[bm]\d$/.test(r.group)), `fold ${k}`).toBe(true);
@@ -864,7 +868,7 @@ describe('train --cv', () => {
     // Every test patient once, from the fold that tested it, against the fold model's own predictions
     // (predict on the fold's test images): its images right at the stored decision, the mean malignant
     // probability of its images and the patient's decision on it.
-    const patients = out.cv.patients as { patient: string; fold: number; label: string; subtype: string | null; images: number; correct: number; score: number; decided: string }[];
+    const patients = out.cv.patients as { patient: string; fold: number; label: string; subtypes: string[]; images: number; correct: number; score: number; decided: string }[];
     expect(patients).toHaveLength(12);
     for (const k of [1, 2, 3]) {
       const test = readSplit(join(dir, `fold-${k}`, 'split.csv')).filter((s) => s.split === 'test');
@@ -879,7 +883,7 @@ describe('train --cv', () => {
         const own = test.flatMap((s, i) => (s.group === p.patient ? [{ s, pred: preds[i]! }] : []));
         expect(p.images).toBe(own.length);
         expect(p.label).toBe(own[0]!.s.class);
-        expect(p.subtype).toBeNull(); // the manifest has no subtype column
+        expect(p.subtypes).toEqual([]); // the manifest has no subtype column
         expect(p.correct).toBe(own.filter(({ s, pred }) => pred.class === s.class).length);
         expect(p.score).toBeCloseTo(own.reduce((a, { pred }) => a + pred.probabilities.malignant, 0) / own.length, 6);
         expect(p.decided).toBe(p.score >= row.threshold ? 'malignant' : 'benign');

@@ -355,7 +355,7 @@ async function testFold(k: number, trained: TrainedFold, data: TrainingData, tes
   }
   if (patients) {
     const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
-    predictions.patients = patients.perGroup.map((g) => ({ group: g.group, fold: k + 1, label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null, images: g.images, correct: g.correct, score: g.score }));
+    predictions.patients = patients.perGroup.map((g) => ({ group: g.group, fold: k + 1, label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null, subtypes: g.subtypes, images: g.images, correct: g.correct, score: g.score }));
   }
   const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
   const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));

@@ -19,6 +19,8 @@ export interface PatientOutcome {
   /** The patient's decision: its images' mean probability at the fold's decision. */
   predicted: number;
   subtype: string | null;
+  /** The subtypes of its images (a person's slides may differ). */
+  subtypes: string[];
   images: number;
   /** Images the fold's image decision gets right. */
   correct: number;
@@ -34,7 +36,7 @@ export interface TestPatient {
   patient: string;
   fold: number;
   label: string;
-  subtype: string | null;
+  subtypes: string[];
   images: number;
   correct: number;
   score: number | null;
@@ -49,13 +51,13 @@ export interface TestPatient {
 export function testPatients(outcomes: readonly RecordedPatient[], classNames: readonly string[]): TestPatient[] {
   const name = (c: number) => classNames[c] ?? String(c);
   return outcomes
-    .filter((p): p is PatientOutcome => typeof p.group === 'string' && typeof p.fold === 'number' && typeof p.images === 'number' && typeof p.correct === 'number')
-    .map((p) => ({ patient: p.group, fold: p.fold, label: name(p.label), subtype: p.subtype, images: p.images, correct: p.correct, score: p.score, decided: name(p.predicted) }))
+    .filter((p): p is PatientOutcome => typeof p.group === 'string' && typeof p.fold === 'number' && Array.isArray(p.subtypes) && typeof p.images === 'number' && typeof p.correct === 'number')
+    .map((p) => ({ patient: p.group, fold: p.fold, label: name(p.label), subtypes: p.subtypes, images: p.images, correct: p.correct, score: p.score, decided: name(p.predicted) }))
     .sort((a, b) => a.correct / a.images - b.correct / b.images || a.fold - b.fold || a.patient.localeCompare(b.patient));
 }
 
 const describe = (p: TestPatient, posName: string | null): string =>
-  `${p.patient} (${p.label}${p.subtype !== null ? `, ${p.subtype}` : ''}; fold ${p.fold}): ${p.correct}/${p.images} images right` +
+  `${p.patient} (${[p.label, ...p.subtypes].join(', ')}; fold ${p.fold}): ${p.correct}/${p.images} images right` +
   `${p.score !== null && posName !== null ? `, mean ${posName} probability ${fixed(p.score, 2)}` : ''}, decided ${p.decided}`;
 
 /** The text lines after the fold table: the patients with misclassified images, worst first, at most `limit`. */
@@ -74,12 +76,12 @@ export function patientLines(rows: readonly TestPatient[], posName: string | nul
 export function patientReportTable(rows: readonly TestPatient[], posName: string | null): ReportTable | null {
   if (!rows.length) return null;
   const withScore = posName !== null && rows.some((p) => p.score !== null);
-  const columns = ['patient', 'fold', 'class', 'subtype', 'images right', 'image accuracy', ...(withScore ? [`mean ${posName} probability`] : []), 'decided'];
+  const columns = ['patient', 'fold', 'class', 'subtypes', 'images right', 'image accuracy', ...(withScore ? [`mean ${posName} probability`] : []), 'decided'];
   return {
     id: 'cv-patients',
     title: 'Test patients',
     note: "Each patient from the fold that tested it, worst first: its images decided at the fold's decision, and the patient decided on their mean probability.",
     columns,
-    rows: rows.map((p) => [p.patient, String(p.fold), p.label, p.subtype ?? '', `${p.correct}/${p.images}`, percent(p.correct / p.images, 1), ...(withScore ? [p.score === null ? 'n/a' : fixed(p.score, 3)] : []), p.decided]),
+    rows: rows.map((p) => [p.patient, String(p.fold), p.label, p.subtypes.join(', '), `${p.correct}/${p.images}`, percent(p.correct / p.images, 1), ...(withScore ? [p.score === null ? 'n/a' : fixed(p.score, 3)] : []), p.decided]),
   };
 }
