@@ -551,6 +551,10 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     const cvPatients = JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).patients as { patient: string; subtypes: string[]; images: number }[];
     expect(cvPatients.map((p) => p.patient).sort()).toEqual(['b0', 'b1', 'b2', 'm0', 'm1', 'm2']);
     for (const p of cvPatients) expect([p.subtypes, p.images], p.patient).toEqual([[`${p.patient[0]}1`, `${p.patient[0]}2`], 4]);
+    // Per-subtype recall over people: each person counts for both of its subtypes (3 people each).
+    const bySubtype = (rows: { subtype: string; images: number }[]) => rows.map((r) => [r.subtype, r.images]);
+    const everySubtypeThreePeople = [['b1', 3], ['b2', 3], ['m1', 3], ['m2', 3]];
+    expect(bySubtype(JSON.parse(readFileSync(join(cvDir, 'cv.json'), 'utf8')).subtypes.patients)).toEqual(everySubtypeThreePeople);
     for (const k of [1, 2, 3]) {
       const fold = readSplit(join(cvDir, `fold-${k}`, 'split.csv'));
       expect(fold.every((r) => /^[bm]\d$/.test(r.group)), `fold ${k}`).toBe(true);
@@ -567,6 +571,7 @@ describe('--group-pattern: the slides of one person stay in one split', () => {
     expect(evaluate([]).groups).toBe(12);
     const people = evaluate(['--group-pattern', PATTERN]);
     expect(people.groups).toBe(6);
+    expect(bySubtype(people.subtypes)).toEqual(everySubtypeThreePeople);
     // Each person: both slides' subtypes, and how many of its images the image decision gets right
     // (against predict on every image; fold-1/split.csv lists them all with their person).
     const images = readSplit(join(cvDir, 'fold-1', 'split.csv'));

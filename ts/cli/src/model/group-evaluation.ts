@@ -27,7 +27,7 @@ export interface GroupEvaluation {
    * them the image decision gets right, positive-class score (binary) and decided class.
    */
   perGroup: { group: string; label: number; subtypes: string[]; images: number; correct: number; score: number | null; predicted: number }[];
-  /** Recall per subtype over groups (each group counted once), when subtypes are known. */
+  /** Recall per subtype over groups (each group counted once per subtype of its images), when subtypes are known. */
   subtypes: SubtypeRecall[];
 }
 
@@ -62,14 +62,12 @@ export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { col
   const grouped = groupOutputs(ev.probs, ctx.outputs, ev.labels, opts.groups, { method: opts.method, ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
   const { threshold: groupThreshold, classes: predicted } = decideGroups(grouped.probs, ctx, opts.method, t);
   const evaluation = evaluateOutputs(grouped.labels, grouped.probs, { ...ctx, ...(groupThreshold !== undefined ? { threshold: groupThreshold, source: ev.operating?.source ?? 'stored' } : {}) });
-  const subtypeOf = new Map<string, string | undefined>();
   const subtypesOf = new Map<string, Set<string>>();
   opts.groups.forEach((g, i) => {
-    if (g === undefined) return;
-    if (!subtypeOf.has(g)) subtypeOf.set(g, opts.subtypes[i]);
     const s = opts.subtypes[i];
-    if (s !== undefined) (subtypesOf.get(g) ?? subtypesOf.set(g, new Set()).get(g)!).add(s);
+    if (g !== undefined && s !== undefined) (subtypesOf.get(g) ?? subtypesOf.set(g, new Set()).get(g)!).add(s);
   });
+  const groupSubtypes = grouped.groups.map((g) => [...(subtypesOf.get(g) ?? [])]);
   const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);
   // A group decided right can still hold misclassified images (and one decided wrong, right ones): count them.
   const imageDecisions = imagePredictions(ev, ctx);
@@ -80,9 +78,19 @@ export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { col
     method: opts.method,
     groups: grouped.groups.length,
     evaluation,
-    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, subtypes: [...(subtypesOf.get(group) ?? [])], images: grouped.sizes[gi]!, correct: correct.get(group) ?? 0, score: score(gi), predicted: predicted[gi]! })),
-    subtypes: subtypeRecall(grouped.labels, predicted, grouped.groups.map((g) => subtypeOf.get(g))),
+    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, subtypes: groupSubtypes[gi]!, images: grouped.sizes[gi]!, correct: correct.get(group) ?? 0, score: score(gi), predicted: predicted[gi]! })),
+    subtypes: groupSubtypeRecall(grouped.labels, predicted, groupSubtypes),
   };
+}
+
+/**
+ * Recall per subtype over groups, each group counted once for every subtype
+ * among its images: a person whose slides are a fibroadenoma and an adenosis
+ * is a fibroadenoma patient and an adenosis patient.
+ */
+export function groupSubtypeRecall(labels: ArrayLike<number>, predicted: ArrayLike<number>, subtypes: readonly (readonly string[])[]): SubtypeRecall[] {
+  const rows = subtypes.flatMap((list, g) => list.map((subtype) => ({ label: labels[g]!, predicted: predicted[g]!, subtype })));
+  return subtypeRecall(rows.map((r) => r.label), rows.map((r) => r.predicted), rows.map((r) => r.subtype));
 }
 
 /** Each image's group (its patient, as listed) and subtype, when the dataset knows its samples. */

@@ -29,7 +29,7 @@ import { splitNote, splitSeedOf } from '../data/options.js';
 import type { TrainingData } from '../data/training-data.js';
 import { RunError, EXIT } from '../errors.js';
 import { classMetrics, evaluateModel, evaluateOutputs, reportEvaluation } from '../model/evaluation.js';
-import { evaluateGroups, imagePredictions, sampleAnnotations, type DecisionContext } from '../model/group-evaluation.js';
+import { evaluateGroups, groupSubtypeRecall, imagePredictions, sampleAnnotations, type DecisionContext } from '../model/group-evaluation.js';
 import { chooseThreshold } from '../model/operating-point.js';
 import { calibrateOnValidation, describeCalibration } from '../model/calibration.js';
 import { writeReport } from '../report/index.js';
@@ -483,7 +483,8 @@ function pooledSubtypes(p: FoldPredictions): { images: SubtypeRecall[]; patients
   const subtype = (s: string | null) => s ?? undefined;
   return {
     images: subtypeRecall(p.labels, p.predicted, p.subtypes.map(subtype)),
-    patients: subtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => subtype(x.subtype))),
+    // A person counts once for each subtype of its images (records of an earlier release know one).
+    patients: groupSubtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => x.subtypes ?? (x.subtype !== null ? [x.subtype] : []))),
   };
 }
 
