@@ -15,6 +15,21 @@ export interface DecisionContext {
   positiveClass: number;
 }
 
+/** One group of a group evaluation. */
+export interface GroupOutcome {
+  group: string;
+  label: number;
+  /** The subtypes of its images (a person's slides may differ). */
+  subtypes: string[];
+  images: number;
+  /** Its images the image decision gets right. */
+  correct: number;
+  /** Mean (median, vote share) positive-class probability of its images (binary models), else null. */
+  score: number | null;
+  /** The group's decided class. */
+  predicted: number;
+}
+
 export interface GroupEvaluation {
   /** The manifest column the groups come from (e.g. 'patient'). */
   column: string;
@@ -22,11 +37,7 @@ export interface GroupEvaluation {
   groups: number;
   /** The groups' outputs scored at the image evaluation's decision (its threshold; `vote`: 0.5 on the vote fraction). */
   evaluation: Omit<Evaluation, 'loss' | 'msPerImage'>;
-  /**
-   * Per group: its class, the subtypes of its images (a person's slides may differ), images, how many of
-   * them the image decision gets right, positive-class score (binary) and decided class.
-   */
-  perGroup: { group: string; label: number; subtypes: string[]; images: number; correct: number; score: number | null; predicted: number }[];
+  perGroup: GroupOutcome[];
   /** Recall per subtype over groups (each group counted once per subtype of its images), when subtypes are known. */
   subtypes: SubtypeRecall[];
 }
@@ -62,23 +73,25 @@ export function evaluateGroups(ev: Evaluation, ctx: DecisionContext, opts: { col
   const grouped = groupOutputs(ev.probs, ctx.outputs, ev.labels, opts.groups, { method: opts.method, ...(t !== undefined ? { threshold: t } : {}), positiveClass: ctx.positiveClass });
   const { threshold: groupThreshold, classes: predicted } = decideGroups(grouped.probs, ctx, opts.method, t);
   const evaluation = evaluateOutputs(grouped.labels, grouped.probs, { ...ctx, ...(groupThreshold !== undefined ? { threshold: groupThreshold, source: ev.operating?.source ?? 'stored' } : {}) });
-  const subtypesOf = new Map<string, Set<string>>();
-  opts.groups.forEach((g, i) => {
-    const s = opts.subtypes[i];
-    if (g !== undefined && s !== undefined) (subtypesOf.get(g) ?? subtypesOf.set(g, new Set()).get(g)!).add(s);
-  });
-  const groupSubtypes = grouped.groups.map((g) => [...(subtypesOf.get(g) ?? [])]);
-  const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);
-  // A group decided right can still hold misclassified images (and one decided wrong, right ones): count them.
+  // Per group, the subtypes of its images and how many of them the image decision gets right (a group
+  // decided right can still hold misclassified images, and one decided wrong, right ones).
   const imageDecisions = imagePredictions(ev, ctx);
-  const correct = new Map<string, number>();
-  opts.groups.forEach((g, i) => g !== undefined && correct.set(g, (correct.get(g) ?? 0) + (imageDecisions[i] === ev.labels[i] ? 1 : 0)));
+  const tally = new Map<string, { subtypes: Set<string>; correct: number }>();
+  opts.groups.forEach((g, i) => {
+    if (g === undefined) return;
+    const t = tally.get(g) ?? tally.set(g, { subtypes: new Set(), correct: 0 }).get(g)!;
+    const s = opts.subtypes[i];
+    if (s !== undefined) t.subtypes.add(s);
+    if (imageDecisions[i] === ev.labels[i]) t.correct++;
+  });
+  const groupSubtypes = grouped.groups.map((g) => [...tally.get(g)!.subtypes]);
+  const score = (gi: number) => (ctx.classes !== 2 ? null : ctx.outputs === 1 ? grouped.probs[gi]! : grouped.probs[gi * ctx.outputs + ctx.positiveClass]!);
   return {
     column: opts.column,
     method: opts.method,
     groups: grouped.groups.length,
     evaluation,
-    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, subtypes: groupSubtypes[gi]!, images: grouped.sizes[gi]!, correct: correct.get(group) ?? 0, score: score(gi), predicted: predicted[gi]! })),
+    perGroup: grouped.groups.map((group, gi) => ({ group, label: grouped.labels[gi]!, subtypes: groupSubtypes[gi]!, images: grouped.sizes[gi]!, correct: tally.get(group)!.correct, score: score(gi), predicted: predicted[gi]! })),
     subtypes: groupSubtypeRecall(grouped.labels, predicted, groupSubtypes),
   };
 }

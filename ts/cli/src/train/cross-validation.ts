@@ -353,10 +353,7 @@ async function testFold(k: number, trained: TrainedFold, data: TrainingData, tes
     predictions.subtypes = notes.subtypes.map((s) => s ?? null);
     predictions.predicted = [...imagePredictions(ev, decision)];
   }
-  if (patients) {
-    const subtypeOf = new Map(notes!.groups.map((g, i) => [g, notes!.subtypes[i]]));
-    predictions.patients = patients.perGroup.map((g) => ({ group: g.group, fold: k + 1, label: g.label, predicted: g.predicted, subtype: subtypeOf.get(g.group) ?? null, subtypes: g.subtypes, images: g.images, correct: g.correct, score: g.score }));
-  }
+  if (patients) predictions.patients = patients.perGroup.map((g) => ({ ...g, fold: k + 1 }));
   const patientPos = patients && pos !== null ? classMetrics(patients.evaluation.report, pos) : null;
   const at = (r: typeof ev.atDefault) => (pos === null ? null : classMetrics(r, pos));
   const d = at(ev.atDefault);
@@ -484,7 +481,7 @@ function pooledSubtypes(p: FoldPredictions): { images: SubtypeRecall[]; patients
   return {
     images: subtypeRecall(p.labels, p.predicted, p.subtypes.map(subtype)),
     // A person counts once for each subtype of its images (records of an earlier release know one).
-    patients: groupSubtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => x.subtypes ?? (x.subtype !== null ? [x.subtype] : []))),
+    patients: groupSubtypeRecall(p.patients.map((x) => x.label), p.patients.map((x) => x.predicted), p.patients.map((x) => x.subtypes ?? (typeof x.subtype === 'string' ? [x.subtype] : []))),
   };
 }
 

@@ -6,30 +6,23 @@
  * unlike its class, a rare subtype: docs/histology.md); the fold means and
  * the per-subtype recall hide which ones, this table names them.
  */
+import type { GroupOutcome } from '../model/group-evaluation.js';
 import type { ReportTable } from '../report/index.js';
 import { fixed, percent } from '../ui/format.js';
 
-/** A test patient as a fold records it (fold-k/done.json). */
-export interface PatientOutcome {
-  /** The patient (its group: with --group-pattern, the person). */
-  group: string;
-  /** 1-based fold that tested it. */
-  fold: number;
-  label: number;
-  /** The patient's decision: its images' mean probability at the fold's decision. */
-  predicted: number;
-  subtype: string | null;
-  /** The subtypes of its images (a person's slides may differ). */
-  subtypes: string[];
-  images: number;
-  /** Images the fold's image decision gets right. */
-  correct: number;
-  /** Mean positive-class probability of its images (binary models), else null. */
-  score: number | null;
-}
+/**
+ * A test patient as a fold records it (fold-k/done.json): its group outcome
+ * (with --group-pattern the group is the person; its decision is on its
+ * images' mean probability at the fold's decision) and the fold that tested it.
+ */
+export type PatientOutcome = GroupOutcome & { fold: number };
 
-/** A test patient as read back from a fold's done.json: a record of an earlier release holds only the class, the decision and the subtype. */
-export type RecordedPatient = Pick<PatientOutcome, 'label' | 'predicted' | 'subtype'> & Partial<PatientOutcome>;
+/**
+ * A test patient as read back from a fold's done.json: a record of an
+ * earlier release holds only the class, the decision and `subtype` (its
+ * first image's).
+ */
+export type RecordedPatient = Pick<PatientOutcome, 'label' | 'predicted'> & Partial<PatientOutcome> & { subtype?: string | null };
 
 /** A row of cv.json's `patients`. */
 export interface TestPatient {
